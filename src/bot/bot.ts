@@ -1,0 +1,153 @@
+import {
+  TeamsActivityHandler,
+  type AdaptiveCardInvokeResponse,
+  type AdaptiveCardInvokeValue,
+  type Attachment,
+  type TurnContext,
+} from 'botbuilder';
+import { z } from 'zod';
+import type { Partner } from '../directory/partners';
+import type { ConversationRecord } from '../directory/types';
+import { UserInputError } from '../errors';
+import type { Logger } from '../log';
+import type { Store } from '../store/types';
+import { commandText, tenantOf } from './activity';
+import type { ConversationCapture } from './capture';
+import type { CommandContext, CommandRouter } from './commands';
+import { errorResponse, type ActionContext, type VerbTable } from './verbs';
+
+/** The invoke envelope Teams sends for Action.Execute; `data` is checked again by the verb's own schema. */
+const InvokeValueSchema = z.object({
+  action: z.object({
+    type: z.literal('Action.Execute'),
+    verb: z.string().min(1).max(64),
+    data: z.record(z.string(), z.unknown()).optional(),
+  }),
+  trigger: z.enum(['manual', 'automatic']).optional(),
+});
+
+/** Action.Submit fallback: older clients post the action's data as a message `value` carrying the verb. */
+const SubmitValueSchema = z.looseObject({ verb: z.string().min(1).max(64) });
+
+export interface BotDeps {
+  router: CommandRouter;
+  verbs: VerbTable;
+  capture: ConversationCapture;
+  store: Store;
+  log: Logger;
+  errorCard(error: UserInputError): Attachment;
+  welcomeText: string;
+}
+
+/** The conversation record captured for this turn, so handlers don't read it again. */
+const CONVERSATION = Symbol('conversation');
+
+const APOLOGY = 'Sorry, something went wrong on our side. Please try again in a minute; if it keeps happening, tell the people who run this bot';
+
+/** Teams in, domain out: turns activities into commands and card actions, and their results into replies. */
+export class PartnerOffersBot extends TeamsActivityHandler {
+  constructor(private readonly deps: BotDeps) {
+    super();
+
+    this.onTurn(async (context, next) => {
+      context.turnState.set(CONVERSATION, await deps.capture.capture(context));
+      await next();
+    });
+
+    this.onMessage(async (context, next) => {
+      const submitted = SubmitValueSchema.safeParse(context.activity.value);
+      if (context.activity.value && submitted.success) await this.handleSubmit(context, submitted.data.verb, submitted.data);
+      else await this.handleCommand(context);
+      await next();
+    });
+
+    this.onInstallationUpdateAdd(async (context, next) => {
+      if (context.activity.conversation.conversationType === 'personal') await context.sendActivity(deps.welcomeText);
+      await next();
+    });
+  }
+
+  private actor(context: TurnContext): ActionContext['actor'] {
+    const a = context.activity;
+    const record = context.turnState.get(CONVERSATION) as ConversationRecord | undefined;
+    const user = record?.user?.aadObjectId === a.from.aadObjectId ? record?.user : undefined;
+    return {
+      aadObjectId: a.from.aadObjectId ?? '',
+      userId: a.from.id,
+      name: a.from.name ?? '',
+      tenantId: tenantOf(a),
+      serviceUrl: a.serviceUrl,
+      email: user?.email ?? user?.upn,
+      upn: user?.upn ?? user?.email,
+    };
+  }
+
+  private async partnerOf(tenantId: string): Promise<Partner | null> {
+    return tenantId ? this.deps.store.partners.get(tenantId) : null;
+  }
+
+  private async handleCommand(context: TurnContext): Promise<void> {
+    const ctx: CommandContext = {
+      actor: this.actor(context),
+      partner: await this.partnerOf(tenantOf(context.activity)),
+      conversationId: context.activity.conversation.id,
+    };
+    try {
+      const reply = await this.deps.router.dispatch(commandText(context), ctx);
+      await context.sendActivity({ type: 'message', text: reply.text, attachments: reply.attachments });
+    } catch (err) {
+      await context.sendActivity(this.failure(context, err));
+    }
+  }
+
+  private failure(context: TurnContext, err: unknown) {
+    if (err instanceof UserInputError) return { type: 'message', attachments: [this.deps.errorCard(err)] };
+    this.deps.log.error({ err, activityId: context.activity.id }, 'command failed');
+    return { type: 'message', text: `${APOLOGY} (reference ${context.activity.id ?? 'unknown'}).` };
+  }
+
+  protected override async onAdaptiveCardInvoke(context: TurnContext, value: AdaptiveCardInvokeValue): Promise<AdaptiveCardInvokeResponse> {
+    const parsed = InvokeValueSchema.safeParse(value);
+    if (!parsed.success) return errorResponse(400, 'BadRequest', 'This card action is not one I understand. Try the latest card, or type help.');
+    return this.runVerb(context, parsed.data.action.verb, parsed.data.action.data ?? {}, parsed.data.trigger ?? 'manual');
+  }
+
+  private async runVerb(context: TurnContext, verb: string, data: unknown, trigger: ActionContext['trigger']): Promise<AdaptiveCardInvokeResponse> {
+    const handler = this.deps.verbs.get(verb);
+    if (!handler) return errorResponse(400, 'UnknownVerb', `This card's button (${verb.slice(0, 64)}) is not one I know. It may come from an older version of this app.`);
+    const input = handler.schema.safeParse(data);
+    if (!input.success) {
+      return errorResponse(400, 'BadRequest', `This card's data is not valid: ${input.error.issues[0]?.path.join('.') ?? ''} ${input.error.issues[0]?.message ?? ''}`.trim());
+    }
+    try {
+      return await handler.handle(input.data, {
+        actor: this.actor(context),
+        conversationId: context.activity.conversation.id,
+        activityId: context.activity.id ?? '',
+        replyToId: context.activity.replyToId,
+        trigger,
+      });
+    } catch (err) {
+      if (err instanceof UserInputError) return errorResponse(400, 'BadRequest', err.message);
+      this.deps.log.error({ err, verb, activityId: context.activity.id }, 'card action failed');
+      return errorResponse(500, 'InternalError', `${APOLOGY} (reference ${context.activity.id ?? 'unknown'}).`);
+    }
+  }
+
+  /** Older clients: run the same verb, then update the card in place or answer in text. */
+  private async handleSubmit(context: TurnContext, verb: string, data: Record<string, unknown>): Promise<void> {
+    const result = await this.runVerb(context, verb, data, 'manual');
+    const value = result.value as Record<string, unknown> | string | undefined;
+    if (result.type === 'application/vnd.microsoft.card.adaptive' && context.activity.replyToId) {
+      await context.updateActivity({
+        id: context.activity.replyToId,
+        type: 'message',
+        attachments: [{ contentType: 'application/vnd.microsoft.card.adaptive', content: value }],
+      });
+    } else if (typeof value === 'string') {
+      await context.sendActivity(value);
+    } else if (value && typeof value === 'object' && 'message' in value) {
+      await context.sendActivity(String(value.message));
+    }
+  }
+}

@@ -1,0 +1,81 @@
+import type { Attachment } from 'botbuilder';
+import { distance } from '../directory/catalog';
+import type { Partner } from '../directory/partners';
+import { UserInputError } from '../errors';
+import type { Person } from '../offers/types';
+
+export type Audience = 'partner' | 'customer' | 'anyone';
+
+/** Who typed a command, as the router resolved them. */
+export interface CommandContext {
+  actor: Person & { upn?: string };
+  /** Set when the actor's tenant is a registered partner. */
+  partner: Partner | null;
+  conversationId: string;
+}
+
+export interface Reply {
+  text?: string;
+  attachments?: Attachment[];
+}
+
+export interface CommandSpec {
+  /** The first word, lower case. */
+  name: string;
+  audience: Audience;
+  usage: string;
+  description: string;
+  /** Parses the text after the command word and runs it; throws UserInputError for anything a person can fix. */
+  run(args: string, ctx: CommandContext): Promise<Reply>;
+}
+
+export interface CommandRouter {
+  register(spec: CommandSpec): void;
+  dispatch(text: string, ctx: CommandContext): Promise<Reply>;
+  /** Commands this person may use, for help. */
+  available(ctx: Pick<CommandContext, 'partner'>): CommandSpec[];
+}
+
+const allowed = (spec: CommandSpec, partner: Partner | null) =>
+  spec.audience === 'anyone' || (spec.audience === 'partner') === !!partner;
+
+export function createCommandRouter(): CommandRouter {
+  const specs = new Map<string, CommandSpec>();
+  const available = ({ partner }: Pick<CommandContext, 'partner'>) => [...specs.values()].filter((s) => allowed(s, partner));
+  return {
+    register(spec) {
+      if (specs.has(spec.name)) throw new Error(`Command "${spec.name}" is registered twice`);
+      specs.set(spec.name, spec);
+    },
+    available,
+    async dispatch(text, ctx) {
+      const trimmed = text.trim();
+      const word = (trimmed.split(/\s+/, 1)[0] ?? '').toLowerCase();
+      const args = trimmed.slice(word.length).trim();
+      const spec = specs.get(word);
+      if (spec && allowed(spec, ctx.partner)) return spec.run(args, ctx);
+      if (spec?.audience === 'partner') {
+        throw new UserInputError(
+          `${spec.name} is for partner organisations registered with this bot, and your organisation is not one. If it should be, ask the people who run this bot to register your tenant.`,
+          undefined,
+          'Only for partners',
+        );
+      }
+      if (spec?.audience === 'customer') {
+        throw new UserInputError(`${spec.name} is for customers answering offers. As a partner, try status or customers.`, 'status', 'Only for customers');
+      }
+      const mine = available(ctx);
+      const closest = mine
+        .map((s) => ({ s, d: distance(word, s.name) }))
+        .sort((a, b) => a.d - b.d)[0];
+      const suggestion = closest && closest.d <= Math.max(2, Math.floor(word.length / 2)) ? closest.s : undefined;
+      throw new UserInputError(
+        word
+          ? `I don't know "${word}".${suggestion ? ` Did you mean ${suggestion.name}?` : ''}`
+          : 'Type a command, for example help.',
+        suggestion?.usage ?? 'help',
+        "I didn't understand that",
+      );
+    },
+  };
+}

@@ -1,0 +1,58 @@
+import type { AdaptiveCardInvokeResponse } from 'botbuilder';
+import type { z } from 'zod';
+import type { Person } from '../offers/types';
+
+/** Who clicked, and on what message. */
+export interface ActionContext {
+  actor: Person & { upn?: string };
+  conversationId: string;
+  activityId: string;
+  /** The message that holds the card. */
+  replyToId?: string;
+  /** Teams refreshes cards on its own ("automatic"); such calls must never send or update anything. */
+  trigger: 'manual' | 'automatic';
+}
+
+export interface VerbHandler<S extends z.ZodTypeAny = z.ZodTypeAny> {
+  /** Validates the card's `data` (untrusted) before anything else runs. */
+  schema: S;
+  handle(data: z.infer<S>, ctx: ActionContext): Promise<AdaptiveCardInvokeResponse>;
+}
+
+export interface VerbTable {
+  register<S extends z.ZodTypeAny>(verb: string, handler: VerbHandler<S>): void;
+  get(verb: string): VerbHandler | undefined;
+  verbs(): string[];
+}
+
+/** One handler per `<capability>.<action>` verb; registering one twice is a startup bug, so it throws. */
+export function createVerbTable(): VerbTable {
+  const handlers = new Map<string, VerbHandler>();
+  return {
+    register(verb, handler) {
+      if (!/^[a-z]+\.[a-z][a-zA-Z]*$/.test(verb)) throw new Error(`Verb "${verb}" is not <capability>.<action>`);
+      if (handlers.has(verb)) throw new Error(`Verb "${verb}" is registered twice`);
+      handlers.set(verb, handler as VerbHandler);
+    },
+    get: (verb) => handlers.get(verb),
+    verbs: () => [...handlers.keys()],
+  };
+}
+
+export const cardResponse = (card: Record<string, unknown>): AdaptiveCardInvokeResponse => ({
+  statusCode: 200,
+  type: 'application/vnd.microsoft.card.adaptive',
+  value: card,
+});
+
+export const messageResponse = (message: string): AdaptiveCardInvokeResponse => ({
+  statusCode: 200,
+  type: 'application/vnd.microsoft.activity.message',
+  value: message as unknown as Record<string, unknown>,
+});
+
+export const errorResponse = (statusCode: number, code: string, message: string): AdaptiveCardInvokeResponse => ({
+  statusCode,
+  type: 'application/vnd.microsoft.error',
+  value: { code, message },
+});

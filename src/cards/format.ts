@@ -1,0 +1,17 @@
+/** Dates are shown in UTC with the month spelled out, so "03/04" is never ambiguous across locales. */
+const dateFormat = new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'short', year: 'numeric', timeZone: 'UTC' });
+
+export const formatDate = (iso: string | undefined): string => (iso ? dateFormat.format(new Date(iso)) : '');
+
+export const formatDateTime = (iso: string): string =>
+  `${formatDate(iso)}, ${new Date(iso).toISOString().slice(11, 16)} UTC`;
+
+const moneyFormats = new Map<string, Intl.NumberFormat>();
+export function formatMoney(cents: number, currency: string): string {
+  let f = moneyFormats.get(currency);
+  if (!f) {
+    f = new Intl.NumberFormat('en-US', { style: 'currency', currency });
+    moneyFormats.set(currency, f);
+  }
+  return f.format(cents / 100);
+}

@@ -1,0 +1,47 @@
+import { CardFactory, type Attachment } from 'botbuilder';
+import * as ACData from 'adaptivecards-templating';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+/** Teams refuses messages near 100 KB; staying under 80 KB leaves room for the activity envelope. */
+export const MAX_CARD_BYTES = 80 * 1024;
+
+export type CardJson = Record<string, unknown>;
+
+export interface CardRenderer {
+  names(): string[];
+  /** Expands cards/<name>.json with data: the one way handlers get card JSON. */
+  render(name: string, data: object): CardJson;
+  attachment(name: string, data: object): Attachment;
+}
+
+/** The cards/ folder next to package.json, found from here whether running from src/ or dist/. */
+export function defaultCardsDir(): string {
+  let dir = __dirname;
+  for (let i = 0; i < 5; i++) {
+    dir = resolve(dir, '..');
+    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'cards'))) return join(dir, 'cards');
+  }
+  throw new Error('Cannot find the cards/ folder next to package.json');
+}
+
+/** Parses every template once at startup; expansion per render is the only per-message cost. */
+export function createCardRenderer(dir = defaultCardsDir()): CardRenderer {
+  const templates = new Map<string, ACData.Template>();
+  for (const file of readdirSync(dir).filter((f) => f.endsWith('.json'))) {
+    templates.set(file.slice(0, -'.json'.length), new ACData.Template(JSON.parse(readFileSync(join(dir, file), 'utf8'))));
+  }
+  const render = (name: string, data: object): CardJson => {
+    const template = templates.get(name);
+    if (!template) throw new Error(`No card template cards/${name}.json`);
+    const card = template.expand({ $root: data }) as CardJson;
+    const bytes = Buffer.byteLength(JSON.stringify(card));
+    if (bytes > MAX_CARD_BYTES) throw new Error(`Card ${name} is ${bytes} bytes, over the ${MAX_CARD_BYTES}-byte limit`);
+    return card;
+  };
+  return {
+    names: () => [...templates.keys()],
+    render,
+    attachment: (name, data) => CardFactory.adaptiveCard(render(name, data)),
+  };
+}

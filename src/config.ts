@@ -1,0 +1,100 @@
+import { z } from 'zod';
+
+/** Empty strings in env files mean "not set", so they fall back to defaults like unset keys. */
+const optional = <T extends z.ZodTypeAny>(schema: T) =>
+  z.preprocess((v) => (typeof v === 'string' && v.trim() === '' ? undefined : v), schema.optional());
+
+const ConfigSchema = z
+  .object({
+    NODE_ENV: optional(z.enum(['development', 'production', 'test'])),
+    PORT: optional(z.coerce.number().int().min(0).max(65535)),
+    HOST: optional(z.string()),
+    DATA_DIR: optional(z.string()),
+    MONGODB_URI: optional(z.string().regex(/^mongodb(\+srv)?:\/\//, 'must start with mongodb:// or mongodb+srv://')),
+    MONGODB_DB: optional(z.string().regex(/^[A-Za-z0-9_-]{1,63}$/, 'letters, digits, _ and - only')),
+    MicrosoftAppId: optional(z.guid('must be the bot registration\'s Application (client) ID, a GUID')),
+    MicrosoftAppPassword: optional(z.string()),
+    MicrosoftAppType: optional(z.enum(['MultiTenant', 'SingleTenant', 'UserAssignedMSI'])),
+    MicrosoftAppTenantId: optional(z.string()),
+    TEAMS_APP_ID: optional(z.guid('must be the Teams app (manifest) id, a GUID')),
+    PARTNERS_FILE: optional(z.string()),
+    CATALOG_FILE: optional(z.string()),
+    SOVEREIGN_TENANTS: optional(z.string()),
+    LOG_LEVEL: optional(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])),
+  })
+  .superRefine((env, ctx) => {
+    if (env.NODE_ENV === 'production' && !env.MicrosoftAppId) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['MicrosoftAppId'],
+        message: 'is required when NODE_ENV=production (without it the bot runs unauthenticated, for local use only)',
+      });
+    }
+    const type = env.MicrosoftAppType ?? 'MultiTenant';
+    if (env.MicrosoftAppId && type !== 'UserAssignedMSI' && !env.MicrosoftAppPassword) {
+      ctx.addIssue({ code: 'custom', path: ['MicrosoftAppPassword'], message: `is required with MicrosoftAppType=${type}` });
+    }
+    if (env.MicrosoftAppId && type !== 'MultiTenant' && !env.MicrosoftAppTenantId) {
+      ctx.addIssue({ code: 'custom', path: ['MicrosoftAppTenantId'], message: `is required with MicrosoftAppType=${type}` });
+    }
+  });
+
+export interface Config {
+  port: number;
+  host: string;
+  /** No app id: no JWT validation, loopback only. */
+  localMode: boolean;
+  production: boolean;
+  dataDir: string;
+  mongo?: { uri: string; dbName: string };
+  auth: {
+    MicrosoftAppId: string;
+    MicrosoftAppPassword: string;
+    MicrosoftAppType: 'MultiTenant' | 'SingleTenant' | 'UserAssignedMSI';
+    MicrosoftAppTenantId: string;
+  };
+  teamsAppId: string;
+  partnersFile: string;
+  catalogFile?: string;
+  sovereignTenants: string[];
+  logLevel: string;
+}
+
+/** The Teams app id used when none is configured; matches the development id the package script uses. */
+export const DEVELOPMENT_TEAMS_APP_ID = '6f0b9d1e-3c7a-4b8e-9f21-5d4c3b2a1e0f';
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}\nSee env/.env.example for every key.`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Reads the environment once; lists every problem at once so a deployment is fixed in one go. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = ConfigSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.') || 'environment'} ${i.message}`));
+  }
+  const e = parsed.data;
+  const localMode = !e.MicrosoftAppId;
+  return {
+    port: e.PORT ?? 3978,
+    host: e.HOST ?? (localMode ? '127.0.0.1' : '0.0.0.0'),
+    localMode,
+    production: e.NODE_ENV === 'production',
+    dataDir: e.DATA_DIR ?? './data',
+    mongo: e.MONGODB_URI ? { uri: e.MONGODB_URI, dbName: e.MONGODB_DB ?? 'partnerOffers' } : undefined,
+    auth: {
+      MicrosoftAppId: e.MicrosoftAppId ?? '',
+      MicrosoftAppPassword: e.MicrosoftAppPassword ?? '',
+      MicrosoftAppType: e.MicrosoftAppType ?? 'MultiTenant',
+      MicrosoftAppTenantId: e.MicrosoftAppTenantId ?? '',
+    },
+    teamsAppId: e.TEAMS_APP_ID ?? DEVELOPMENT_TEAMS_APP_ID,
+    partnersFile: e.PARTNERS_FILE ?? 'env/partners.sample.json',
+    catalogFile: e.CATALOG_FILE,
+    sovereignTenants: (e.SOVEREIGN_TENANTS ?? '').split(',').map((s) => s.trim()).filter(Boolean),
+    logLevel: e.LOG_LEVEL ?? 'info',
+  };
+}

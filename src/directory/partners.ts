@@ -1,0 +1,39 @@
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import type { Catalog } from './catalog';
+
+export const PROGRAMS = ['cloud-essentials', 'cloud-accelerate', 'cloud-deployment'] as const;
+
+export const PartnerSchema = z.object({
+  tenantId: z.string().min(1).max(64).regex(/^[0-9a-zA-Z-]+$/, 'must be an Entra tenant id'),
+  name: z.string().min(1).max(120),
+  programs: z.array(z.enum(PROGRAMS)).default([]),
+  authorizedServices: z.array(z.string()).min(1, 'a partner needs at least one authorized service'),
+  adminAgents: z.array(z.string()).optional(),
+  /** Office 365 operated by 21Vianet: partner features are not available there. */
+  cloud: z.enum(['global', '21vianet']).default('global'),
+});
+export type Partner = z.infer<typeof PartnerSchema>;
+
+const PartnersFileSchema = z.object({ partners: z.array(PartnerSchema) });
+
+/** Reads the partner registry seed; every service id must exist in the catalog so a typo fails at startup. */
+export function readPartnersFile(file: string, catalog: Catalog): Partner[] {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new Error(`Cannot read the partners file ${file} (PARTNERS_FILE): ${(err as Error).message}`);
+  }
+  const parsed = PartnersFileSchema.safeParse(raw);
+  if (!parsed.success) {
+    throw new Error(
+      `Partners file ${file} is invalid: ${parsed.error.issues.map((i) => `${i.path.join('.')} ${i.message}`).join('; ')}`,
+    );
+  }
+  for (const p of parsed.data.partners) {
+    const unknown = p.authorizedServices.filter((id) => !catalog.services.some((s) => s.id === id));
+    if (unknown.length) throw new Error(`Partners file ${file}: ${p.name} lists unknown services ${unknown.join(', ')}`);
+  }
+  return parsed.data.partners;
+}

@@ -1,0 +1,17 @@
+import type { ConversationReference } from 'botbuilder';
+
+export type ConversationKind = 'personal' | 'groupChat' | 'channel';
+
+/** A conversation the bot can write to later, refreshed on every inbound activity. */
+export interface ConversationRecord {
+  id: string;
+  tenantId: string;
+  kind: ConversationKind;
+  /** Personal chats only: who the chat is with. */
+  user?: { aadObjectId: string; userId: string; name: string; email?: string; upn?: string };
+  reference: Partial<ConversationReference>;
+  active: boolean;
+  /** Why it is inactive: uninstalled, or the connector said the bot can no longer post there. */
+  inactiveReason?: string;
+  updatedAt: string;
+}

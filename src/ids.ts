@@ -1,0 +1,16 @@
+import { randomInt, randomUUID } from 'node:crypto';
+
+/** No 0/O or 1/I/L: ids are read aloud and typed by people. */
+const ALPHABET = '23456789ABCDEFGHJKMNPQRSTUVWXYZ';
+
+export type IdPrefix = 'T' | 'P';
+
+export function newShortId(prefix: IdPrefix): string {
+  let s = '';
+  for (let i = 0; i < 6; i++) s += ALPHABET[randomInt(ALPHABET.length)];
+  return `${prefix}-${s}`;
+}
+
+
+
+export const newId = (): string => randomUUID();

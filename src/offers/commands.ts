@@ -1,0 +1,104 @@
+import { z } from 'zod';
+import { UserInputError } from '../errors';
+
+export const TRIAL_EXAMPLE = 'trial admin@contoso.com m365-business-premium, teams-essentials';
+export const OFFER_EXAMPLE = 'offer admin@contoso.com 25 m365-business-premium, 10 exchange-online-p1 annual';
+
+const ApproverEmail = z
+  .string()
+  .trim()
+  .min(1, "Tell me who it is for: the customer approver's email address comes first.")
+  .transform((s) => s.toLowerCase())
+  .pipe(z.email({ error: (issue) => `"${String(issue.input)}" is not an email address. Put the customer approver's email first.` }));
+
+export const TrialCommandSchema = z.object({
+  kind: z.literal('trial'),
+  approverEmail: ApproverEmail,
+  services: z
+    .array(z.string().trim().min(1).max(120, 'That service name is too long.'))
+    .min(1, 'Name at least one service after the email address, separated by commas.')
+    .max(10, 'A trial invitation can hold at most 10 services.'),
+});
+export type TrialCommand = z.infer<typeof TrialCommandSchema>;
+
+export const PurchaseCommandSchema = z.object({
+  kind: z.literal('purchase'),
+  approverEmail: ApproverEmail,
+  lines: z
+    .array(
+      z.object({
+        quantity: z.number().int().min(1, 'Quantities start at 1.').max(1_000_000, 'That quantity is too large.'),
+        service: z.string().trim().min(1).max(120, 'That service name is too long.'),
+      }),
+    )
+    .min(1, 'Name at least one service with its quantity, like "25 m365-business-premium".')
+    .max(20, 'A purchase offer can hold at most 20 lines.'),
+  billing: z.enum(['monthly', 'annual']),
+});
+export type PurchaseCommand = z.infer<typeof PurchaseCommandSchema>;
+
+function firstIssue(error: z.ZodError): string {
+  return error.issues[0]?.message ?? 'That command is not complete.';
+}
+
+const splitFirst = (s: string): [string, string] => {
+  const t = s.trim();
+  const i = t.search(/\s/);
+  return i < 0 ? [t, ''] : [t.slice(0, i), t.slice(i).trim()];
+};
+
+const splitList = (s: string): string[] =>
+  s
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean);
+
+/** `trial <customer-email> <service>[, <service>...]` */
+export function parseTrial(args: string): TrialCommand {
+  const [email, rest] = splitFirst(args);
+  const parsed = TrialCommandSchema.safeParse({ kind: 'trial', approverEmail: email, services: splitList(rest) });
+  if (!parsed.success) throw new UserInputError(firstIssue(parsed.error), TRIAL_EXAMPLE);
+  return parsed.data;
+}
+
+/** `offer <customer-email> <qty> <service>[, <qty> <service>...] monthly|annual` */
+export function parsePurchase(args: string): PurchaseCommand {
+  const [email, rest] = splitFirst(args);
+  const billingMatch = /\s*\b(monthly|annual)\s*$/i.exec(rest);
+  if (!billingMatch && email.includes('@')) {
+    throw new UserInputError('Say how the customer pays: end the offer with monthly or annual.', OFFER_EXAMPLE);
+  }
+  const body = billingMatch ? rest.slice(0, billingMatch.index) : rest;
+  const lines = splitList(body).map((item) => {
+    const m = /^(\S+)\s+(.+)$/.exec(item);
+    if (!m || !/^\d+$/.test(m[1]!)) {
+      throw new UserInputError(
+        `Each line starts with a quantity, then the service: "${item}" does not. Write it like "25 m365-business-premium".`,
+        OFFER_EXAMPLE,
+      );
+    }
+    return { quantity: Number(m[1]), service: m[2]! };
+  });
+  const parsed = PurchaseCommandSchema.safeParse({
+    kind: 'purchase',
+    approverEmail: email,
+    lines,
+    billing: billingMatch?.[1]?.toLowerCase(),
+  });
+  if (!parsed.success) throw new UserInputError(firstIssue(parsed.error), OFFER_EXAMPLE);
+  return parsed.data;
+}
+
+export const OFFER_ID_PATTERN = /^[TP]-[2-9A-HJKMNP-Z]{6}$/;
+
+/** `withdraw <id>` and `status <id>`: ids are typed by people, so accept lower case. */
+export function parseOfferId(raw: string, example: string): string {
+  const id = raw.trim().toUpperCase();
+  if (!OFFER_ID_PATTERN.test(id)) {
+    throw new UserInputError(
+      raw.trim() ? `"${raw.trim()}" is not an offer id. Offer ids look like T-4K7P2Q (trials) or P-8M3N5R (purchase offers).` : 'Which offer? Give its id.',
+      example,
+    );
+  }
+  return id;
+}

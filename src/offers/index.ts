@@ -1,0 +1,135 @@
+import { z } from 'zod';
+import type { CommandRouter } from '../bot/commands';
+import { cardResponse, messageResponse, type VerbTable } from '../bot/verbs';
+import { UserInputError } from '../errors';
+import { OFFER_ID_PATTERN, parseOfferId, parsePurchase, parseTrial } from './commands';
+import type { OfferCards } from './messages';
+import type { DecisionOutcome, OfferService } from './service';
+
+export const OfferActionSchema = z.object({
+  offerId: z.string().regex(OFFER_ID_PATTERN, 'not an offer id'),
+  /** The decline reason typed on the card; Teams merges card inputs into `data`. */
+  reason: z.string().trim().max(500, 'the reason is limited to 500 characters').optional(),
+});
+
+export interface OffersDeps {
+  service: OfferService;
+  cards: OfferCards;
+  /** Where a customer installs the app: sent to partners whose customer has not installed it yet. */
+  installLink: string;
+}
+
+/** Trial invitations and purchase offers: partner commands, the customer's `offers`, and the card verbs. */
+export function registerOffers(router: CommandRouter, verbs: VerbTable, { service, cards, installLink }: OffersDeps): void {
+  const partnerOf = (ctx: { partner: import('../directory/partners').Partner | null }) => ctx.partner!;
+
+  for (const [name, parse, usage, description] of [
+    ['trial', parseTrial, 'trial <customer-email> <service>[, <service>...]', 'Invite a customer to free trials.'],
+    ['offer', parsePurchase, 'offer <customer-email> <qty> <service>[, <qty> <service>...] monthly|annual', 'Send a customer a purchase offer with quantities and list prices.'],
+  ] as const) {
+    router.register({
+      name,
+      audience: 'partner',
+      usage,
+      description,
+      run: async (args, ctx) => {
+        const { offer, duplicate } = await service.issue(parse(args), partnerOf(ctx), ctx.actor);
+        return { attachments: [duplicate ? cards.duplicate(offer) : cards.issued(offer, installLink)] };
+      },
+    });
+  }
+
+  router.register({
+    name: 'status',
+    audience: 'partner',
+    usage: 'status [<id>|<customer-email>]',
+    description: 'Your recent offers, one offer with its recorded answers, or one customer\'s offers.',
+    run: async (args, ctx) => {
+      const partner = partnerOf(ctx);
+      if (!args) {
+        const offers = await service.list(partner);
+        return {
+          attachments: [
+            cards.list(`${partner.name}: recent offers`, offers, {
+              empty: 'No offers yet. Try: trial admin@contoso.com m365-business-premium',
+              hint: 'Type status <id> for one offer and its recorded answers.',
+            }),
+          ],
+        };
+      }
+      if (args.includes('@')) {
+        const email = z.email().safeParse(args.trim().toLowerCase());
+        if (!email.success) throw new UserInputError(`"${args}" is not an email address.`, 'status admin@contoso.com');
+        const offers = await service.list(partner, email.data);
+        return { attachments: [cards.list(`Offers to ${email.data}`, offers, { empty: `You have sent nothing to ${email.data} yet.` })] };
+      }
+      const { offer, responses } = await service.statusOf(parseOfferId(args, 'status T-4K7P2Q'), partner);
+      return { attachments: [cards.status(offer, responses)] };
+    },
+  });
+
+  router.register({
+    name: 'withdraw',
+    audience: 'partner',
+    usage: 'withdraw <id>',
+    description: 'Take back an offer nobody has answered yet.',
+    run: async (args, ctx) => ({
+      attachments: [cards.withdrawn(await service.withdraw(parseOfferId(args, 'withdraw T-4K7P2Q'), partnerOf(ctx)))],
+    }),
+  });
+
+  router.register({
+    name: 'customers',
+    audience: 'partner',
+    usage: 'customers',
+    description: 'Everyone you have sent offers to, with what they answered.',
+    run: async (_args, ctx) => ({ attachments: [cards.customers(await service.customers(partnerOf(ctx)))] }),
+  });
+
+  router.register({
+    name: 'offers',
+    audience: 'customer',
+    usage: 'offers',
+    description: 'Trial invitations and purchase offers waiting for your answer.',
+    run: async (_args, ctx) => {
+      const pending = await service.pendingFor(ctx.actor);
+      if (pending.length === 0) return { text: 'Nothing is waiting for your answer. Offers from your partners appear here when they send them.' };
+      const shown = pending.slice(-5);
+      return {
+        text: `${pending.length} offer${pending.length === 1 ? ' is' : 's are'} waiting for your answer${pending.length > shown.length ? `; here are the latest ${shown.length}` : ''}:`,
+        attachments: shown.map((o) => cards.offerCard(o).attachments![0]!),
+      };
+    },
+  });
+
+  const answer = (outcome: DecisionOutcome) =>
+    outcome.kind === 'notApprover'
+      ? messageResponse(`Only ${outcome.offer.approver?.name ?? outcome.offer.approverEmail} can answer this ${outcome.offer.kind === 'trial' ? 'trial invitation' : 'purchase offer'}.`)
+      : cardResponse(cards.offerCardJson(outcome.offer));
+
+  for (const [verb, decision] of [
+    ['offer.accept', 'accepted'],
+    ['offer.decline', 'declined'],
+  ] as const) {
+    verbs.register(verb, {
+      schema: OfferActionSchema,
+      handle: async (data, ctx) =>
+        answer(
+          await service.decide({
+            offerId: data.offerId,
+            decision,
+            comment: decision === 'declined' ? data.reason : undefined,
+            actor: ctx.actor,
+            conversationId: ctx.conversationId,
+            activityId: ctx.activityId,
+            replyToId: ctx.replyToId,
+          }),
+        ),
+    });
+  }
+
+  verbs.register('offer.view', {
+    schema: OfferActionSchema,
+    handle: async (data) => cardResponse(cards.offerCardJson(await service.view(data.offerId))),
+  });
+}

@@ -1,0 +1,215 @@
+import type { Activity, Attachment } from 'botbuilder';
+import type { CardRenderer } from '../cards/render';
+import { formatDate, formatDateTime, formatMoney } from '../cards/format';
+import type { CustomerSummary } from '../store/types';
+import { lineTotalCents, totalCents } from './rules';
+import type { OfferMessages } from './service';
+import type { Offer, OfferState, ResponseRecord } from './types';
+
+const KIND_LABEL = { trial: 'Trial invitation', purchase: 'Purchase offer' } as const;
+
+export const STATE_LABEL: Record<OfferState, string> = {
+  awaitingDelivery: 'Waiting for the customer to install the app',
+  sent: 'Waiting for an answer',
+  accepted: 'Accepted',
+  declined: 'Declined',
+  expired: 'Expired',
+  withdrawn: 'Withdrawn',
+};
+
+const STATE_COLOR: Record<OfferState, string> = {
+  awaitingDelivery: 'Warning',
+  sent: 'Default',
+  accepted: 'Good',
+  declined: 'Attention',
+  expired: 'Default',
+  withdrawn: 'Default',
+};
+
+const PERIOD = { monthly: 'month', annual: 'year' } as const;
+
+function lines(offer: Offer) {
+  return offer.lines.map((l) => {
+    if (offer.kind === 'trial') return { name: l.serviceName, detail: `${l.trialDays}-day free trial` };
+    const unit = formatMoney(l.unitPriceCents ?? 0, offer.currency);
+    const total = formatMoney(lineTotalCents(l, offer.billing!), offer.currency);
+    return { name: l.serviceName, detail: `${l.quantity} × ${unit}/licence/month = ${total} per ${PERIOD[offer.billing!]}` };
+  });
+}
+
+function totals(offer: Offer) {
+  if (offer.kind !== 'purchase' || !offer.billing) return { hasTotal: false, totalLabel: '', total: '' };
+  return {
+    hasTotal: true,
+    totalLabel: `Total per ${PERIOD[offer.billing]}`,
+    total: formatMoney(totalCents(offer.lines, offer.billing), offer.currency),
+  };
+}
+
+const services = (offer: Offer) => offer.lines.map((l) => (l.quantity ? `${l.quantity} ${l.serviceName}` : l.serviceName)).join(', ');
+
+function outcome(offer: Offer): { outcomeTitle: string; outcomeDetail: string; outcomeStyle: string } {
+  switch (offer.state) {
+    case 'accepted':
+      return {
+        outcomeTitle: `Accepted on ${formatDate(offer.decidedAt)}`,
+        outcomeDetail:
+          offer.kind === 'trial'
+            ? `${offer.partnerName} will set up your trial. It runs until ${formatDate(offer.trialEndsAt)}.`
+            : `${offer.partnerName} will place the order for you and confirm when your licences are ready.`,
+        outcomeStyle: 'good',
+      };
+    case 'declined':
+      return { outcomeTitle: `Declined on ${formatDate(offer.decidedAt)}`, outcomeDetail: `${offer.partnerName} has been told.`, outcomeStyle: 'attention' };
+    case 'expired':
+      return {
+        outcomeTitle: `This ${KIND_LABEL[offer.kind].toLowerCase()} expired on ${formatDate(offer.expiresAt)}`,
+        outcomeDetail: `It can no longer be answered. Ask ${offer.partnerName} to send a new one if you are still interested.`,
+        outcomeStyle: 'warning',
+      };
+    case 'withdrawn':
+      return {
+        outcomeTitle: `${offer.partnerName} withdrew this ${KIND_LABEL[offer.kind].toLowerCase()}`,
+        outcomeDetail: 'It can no longer be answered.',
+        outcomeStyle: 'warning',
+      };
+    default:
+      return { outcomeTitle: '', outcomeDetail: '', outcomeStyle: 'default' };
+  }
+}
+
+const card = (attachment: Attachment): Partial<Activity> => ({ type: 'message', attachments: [attachment] });
+
+export function createOfferMessages(cards: CardRenderer) {
+  const offerCardData = (offer: Offer) => ({
+    offerId: offer.id,
+    kindLabel: KIND_LABEL[offer.kind],
+    partnerName: offer.partnerName,
+    headline:
+      offer.kind === 'trial'
+        ? `${offer.partnerName} invites you to try Microsoft 365 services`
+        : `${offer.partnerName} offers you Microsoft 365 services`,
+    intro:
+      offer.kind === 'trial'
+        ? `Hello ${offer.approver?.name ?? offer.approverEmail}, accept to start free trials of:`
+        : `Hello ${offer.approver?.name ?? offer.approverEmail}, this offer is billed ${offer.billing === 'annual' ? 'annually (annual commitment)' : 'monthly'}:`,
+    lines: lines(offer),
+    ...totals(offer),
+    fineprint:
+      offer.kind === 'trial'
+        ? 'Free of charge; nothing is bought when the trial ends unless you decide to. Accepting records your consent; your partner then sets the trial up.'
+        : `List prices in ${offer.currency}, before tax. Accepting records your intent to buy; ${offer.partnerName} places the order and you can still review it.`,
+    expiresOn: formatDate(offer.expiresAt),
+    isPending: offer.state === 'sent' || offer.state === 'awaitingDelivery',
+    ...outcome(offer),
+    // Only the approver's Teams client auto-refreshes the card; everyone else sees the state it was last sent in.
+    refreshUserIds: offer.approver ? [offer.approver.userId] : [],
+  });
+
+  const history = (responses: ResponseRecord[]) =>
+    responses.map((r) => ({
+      text: `${formatDateTime(r.at)}: ${r.decision} by ${r.by.name}${r.by.upn ? ` (${r.by.upn})` : ''}${r.comment ? `: "${r.comment}"` : ''}`,
+    }));
+
+  const summaryData = (offer: Offer, o: { headline: string; detail?: string; style?: string; responses?: ResponseRecord[]; hint?: string; installLink?: string }) => ({
+    headline: o.headline,
+    detail: o.detail ?? '',
+    style: o.style ?? 'default',
+    offerId: offer.id,
+    kindLabel: KIND_LABEL[offer.kind] + (offer.billing ? ` (${offer.billing} billing)` : ''),
+    customer: offer.approver ? `${offer.approver.name} (${offer.approverEmail})` : offer.approverEmail,
+    stateLabel: STATE_LABEL[offer.state],
+    createdOn: formatDate(offer.createdAt),
+    expiresOn: formatDate(offer.expiresAt),
+    lines: lines(offer),
+    ...totals(offer),
+    history: history(o.responses ?? []),
+    hint: o.hint ?? '',
+    installLink: o.installLink ?? '',
+  });
+
+  const messages: OfferMessages = {
+    offerCard: (offer) => card(cards.attachment('offer', offerCardData(offer))),
+    partnerNotice: (offer, event, comment) => {
+      const who = offer.approver?.name ?? offer.approverEmail;
+      const what = KIND_LABEL[offer.kind].toLowerCase();
+      const texts = {
+        accepted: {
+          headline: `${who} accepted ${offer.id}`,
+          detail:
+            offer.kind === 'trial'
+              ? `Set up the trial for ${services(offer)} in Partner Center. It runs until ${formatDate(offer.trialEndsAt)}.`
+              : `Place the order for ${services(offer)} in Partner Center.`,
+          style: 'good',
+        },
+        declined: { headline: `${who} declined ${offer.id}`, detail: comment ? `Their reason: "${comment}"` : 'They gave no reason.', style: 'attention' },
+        expired: { headline: `${offer.id} expired without an answer`, detail: `${who} did not answer your ${what} in time.`, style: 'warning' },
+        delivered: { headline: `${offer.id} reached ${who}`, detail: `They installed the app, so your ${what} is now in their chat.`, style: 'default' },
+      } as const;
+      return card(cards.attachment('offer-summary', summaryData(offer, texts[event])));
+    },
+  };
+
+  return {
+    ...messages,
+    offerCardJson: (offer: Offer) => cards.render('offer', offerCardData(offer)),
+    issued: (offer: Offer, installLink: string) =>
+      cards.attachment(
+        'offer-summary',
+        offer.state === 'sent'
+          ? summaryData(offer, {
+              headline: `${KIND_LABEL[offer.kind]} ${offer.id} sent to ${offer.approver?.name ?? offer.approverEmail}`,
+              detail: "I'll message you here when they answer.",
+              style: 'good',
+              hint: `Type status ${offer.id} to follow it, or withdraw ${offer.id} to take it back.`,
+            })
+          : summaryData(offer, {
+              headline: `${offer.id} is waiting for ${offer.approverEmail} to install Partner Offers`,
+              detail: `${offer.approverEmail} has not installed the app yet. Send them the install link; the ${KIND_LABEL[offer.kind].toLowerCase()} reaches them as soon as they do, and I'll tell you.`,
+              style: 'warning',
+              hint: `Type status ${offer.id} to follow it.`,
+              installLink,
+            }),
+      ),
+    duplicate: (offer: Offer) =>
+      cards.attachment(
+        'offer-summary',
+        summaryData(offer, {
+          headline: `You already sent this: ${offer.id}`,
+          detail: `An identical ${KIND_LABEL[offer.kind].toLowerCase()} to ${offer.approverEmail} is still waiting for an answer, so I did not send it again.`,
+          style: 'warning',
+          hint: `Type withdraw ${offer.id} first if you want to send a changed one.`,
+        }),
+      ),
+    status: (offer: Offer, responses: ResponseRecord[]) =>
+      cards.attachment('offer-summary', summaryData(offer, { headline: `${offer.id}: ${STATE_LABEL[offer.state]}`, responses })),
+    withdrawn: (offer: Offer) =>
+      cards.attachment(
+        'offer-summary',
+        summaryData(offer, { headline: `${offer.id} withdrawn`, detail: `${offer.approverEmail} can no longer answer it; their card says so.` }),
+      ),
+    list: (title: string, offers: Offer[], o: { empty: string; hint?: string; forCustomer?: boolean }) =>
+      cards.attachment('offer-list', {
+        title,
+        empty: o.empty,
+        hint: o.hint ?? '',
+        whoHeader: o.forCustomer ? 'From' : 'Customer',
+        rows: offers.map((offer) => ({
+          id: offer.id,
+          who: o.forCustomer ? offer.partnerName : offer.approverEmail,
+          what: `${KIND_LABEL[offer.kind]}: ${services(offer)}`,
+          state: STATE_LABEL[offer.state],
+          color: STATE_COLOR[offer.state],
+        })),
+      }),
+    customers: (customers: CustomerSummary[]) =>
+      cards.attachment('customers', {
+        customers: customers.map((c) => ({
+          email: c.approverEmail,
+          summary: `${c.offers} offer${c.offers === 1 ? '' : 's'}: ${c.pending} waiting, ${c.accepted} accepted. Last sent ${formatDate(c.lastActivityAt)}.`,
+        })),
+      }),
+  };
+}
+
+export type OfferCards = ReturnType<typeof createOfferMessages>;

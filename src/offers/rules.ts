@@ -1,0 +1,117 @@
+import { createHash } from 'node:crypto';
+import { addDays } from '../clock';
+import type { Catalog, Service } from '../directory/catalog';
+import type { Partner } from '../directory/partners';
+import { UserInputError } from '../errors';
+import type { PurchaseCommand, TrialCommand } from './commands';
+import type { Billing, Decision, Offer, OfferLine, OfferState } from './types';
+import { PENDING_STATES } from './types';
+
+/** How long a customer has to answer a trial invitation or purchase offer. */
+export const OFFER_VALIDITY_DAYS = 30;
+
+export const isPending = (state: OfferState): boolean => PENDING_STATES.includes(state);
+
+export const isExpired = (offer: Offer, now: Date): boolean => isPending(offer.state) && now.toISOString() >= offer.expiresAt;
+
+/** Delegated admin and partner features are not offered in Office 365 operated by 21Vianet. */
+export function assertPartnerFeaturesAvailable(partner: Partner, sovereignTenants: string[]): void {
+  if (partner.cloud === '21vianet' || sovereignTenants.includes(partner.tenantId)) {
+    throw new UserInputError(
+      'Partner features are not available in Office 365 operated by 21Vianet, so offers cannot be sent from this organisation.',
+      undefined,
+      'Not available in this cloud',
+    );
+  }
+}
+
+function resolveService(catalog: Catalog, partner: Partner, key: string, example: string): Service {
+  const service = catalog.find(key);
+  if (!service) {
+    const close = catalog.suggest(key).map((s) => s.id);
+    throw new UserInputError(
+      `I don't know the service "${key}".${close.length ? ` Did you mean ${close.join(' or ')}?` : ''} Use a catalog id or the service's full name.`,
+      example,
+    );
+  }
+  if (!partner.authorizedServices.includes(service.id)) {
+    throw new UserInputError(
+      `${partner.name} is not authorized to provide ${service.name}. You can offer: ${partner.authorizedServices.join(', ')}.`,
+      example,
+      'Service not authorized',
+    );
+  }
+  return service;
+}
+
+function assertDistinct(lines: OfferLine[], example: string): void {
+  const seen = new Set<string>();
+  for (const l of lines) {
+    if (seen.has(l.serviceId)) throw new UserInputError(`${l.serviceId} is listed twice. Name each service once.`, example);
+    seen.add(l.serviceId);
+  }
+}
+
+export function trialLines(cmd: TrialCommand, catalog: Catalog, partner: Partner, example: string): OfferLine[] {
+  const lines = cmd.services.map((key): OfferLine => {
+    const s = resolveService(catalog, partner, key, example);
+    return { serviceId: s.id, serviceName: s.name, trialDays: s.trialDays };
+  });
+  assertDistinct(lines, example);
+  return lines;
+}
+
+export function purchaseLines(cmd: PurchaseCommand, catalog: Catalog, partner: Partner, example: string): OfferLine[] {
+  const lines = cmd.lines.map(({ quantity, service: key }): OfferLine => {
+    const s = resolveService(catalog, partner, key, example);
+    if (quantity < s.minQuantity || quantity > s.maxQuantity) {
+      throw new UserInputError(
+        `${s.name} is sold in quantities of ${s.minQuantity} to ${s.maxQuantity.toLocaleString('en-US')}; you asked for ${quantity.toLocaleString('en-US')}.`,
+        example,
+        'Quantity out of range',
+      );
+    }
+    return { serviceId: s.id, serviceName: s.name, quantity, unitPriceCents: s.priceCentsMonthly };
+  });
+  assertDistinct(lines, example);
+  return lines;
+}
+
+/** Total per billing period in cents: a month for monthly billing, a year for annual. */
+export function lineTotalCents(line: OfferLine, billing: Billing): number {
+  return (line.quantity ?? 0) * (line.unitPriceCents ?? 0) * (billing === 'annual' ? 12 : 1);
+}
+
+export function totalCents(lines: OfferLine[], billing: Billing): number {
+  return lines.reduce((sum, l) => sum + lineTotalCents(l, billing), 0);
+}
+
+/**
+ * Identical pending offers (same partner, approver, kind, services, quantities and billing) share this key,
+ * so the store refuses a second one and the partner gets the first one's id.
+ */
+export function pendingKey(o: Pick<Offer, 'kind' | 'partnerTenantId' | 'approverEmail' | 'lines' | 'billing'>): string {
+  const lines = o.lines.map((l) => `${l.serviceId}:${l.quantity ?? ''}`).sort().join(',');
+  return createHash('sha256')
+    .update([o.kind, o.partnerTenantId, o.approverEmail, lines, o.billing ?? ''].join('|'))
+    .digest('hex');
+}
+
+export const expiryFrom = (now: Date): string => addDays(now, OFFER_VALIDITY_DAYS).toISOString();
+
+/** The offer as it is after the approver's decision; pending state and duplicate key are gone. */
+export function applyDecision(offer: Offer, decision: Decision, now: Date): Offer {
+  const { pendingKey: _key, ...rest } = offer;
+  const next: Offer = { ...rest, state: decision, decidedAt: now.toISOString(), version: offer.version + 1 };
+  if (decision === 'accepted' && offer.kind === 'trial') {
+    const days = Math.max(...offer.lines.map((l) => l.trialDays ?? 0));
+    next.trialEndsAt = addDays(now, days).toISOString();
+  }
+  return next;
+}
+
+/** Leaves a pending state for a terminal one other than a decision (expired, withdrawn). */
+export function close(offer: Offer, state: 'expired' | 'withdrawn', now: Date): Offer {
+  const { pendingKey: _key, ...rest } = offer;
+  return { ...rest, state, version: offer.version + 1, ...(state === 'withdrawn' ? { withdrawnAt: now.toISOString() } : {}) };
+}

@@ -1,0 +1,305 @@
+import type { Activity } from 'botbuilder';
+import type { Clock } from '../clock';
+import type { Catalog } from '../directory/catalog';
+import type { Partner } from '../directory/partners';
+import type { ConversationRecord } from '../directory/types';
+import { UserInputError } from '../errors';
+import { newShortId } from '../ids';
+import type { Logger } from '../log';
+import type { NewOutboxEntry } from '../notifications/types';
+import type { Store } from '../store/types';
+import { OFFER_EXAMPLE, TRIAL_EXAMPLE, type PurchaseCommand, type TrialCommand } from './commands';
+import {
+  applyDecision,
+  assertPartnerFeaturesAvailable,
+  close,
+  expiryFrom,
+  isExpired,
+  isPending,
+  pendingKey,
+  purchaseLines,
+  trialLines,
+} from './rules';
+import type { Decision, Offer, Person, ResponseRecord } from './types';
+
+/** How offers look in chat; implemented with Adaptive Cards by ./messages, so this file knows nothing of cards. */
+export interface OfferMessages {
+  /** The customer's card, actionable while pending. */
+  offerCard(offer: Offer): Partial<Activity>;
+  /** A 1:1 note to the issuing partner user about something that happened to the offer. */
+  partnerNotice(offer: Offer, event: 'accepted' | 'declined' | 'expired' | 'delivered', comment?: string): Partial<Activity>;
+}
+
+export type DecisionOutcome =
+  | { kind: 'recorded' | 'already'; offer: Offer; response: ResponseRecord }
+  /** Not pending any more without an answer: withdrawn or expired. */
+  | { kind: 'closed'; offer: Offer }
+  | { kind: 'notApprover'; offer: Offer };
+
+export interface DecisionInput {
+  offerId: string;
+  decision: Decision;
+  comment?: string;
+  actor: { aadObjectId: string; name: string; upn?: string; tenantId: string };
+  /** Where the click came from: the card to update for everyone if the offer does not know its card yet. */
+  conversationId: string;
+  activityId: string;
+  replyToId?: string;
+}
+
+export interface OfferServiceDeps {
+  store: Store;
+  catalog: Catalog;
+  clock: Clock;
+  messages: OfferMessages;
+  sovereignTenants: string[];
+  log: Logger;
+}
+
+export type OfferService = ReturnType<typeof createOfferService>;
+
+export const personFromConversation = (c: ConversationRecord): Person | undefined =>
+  c.user && {
+    aadObjectId: c.user.aadObjectId,
+    userId: c.user.userId,
+    name: c.user.name,
+    tenantId: c.tenantId,
+    email: c.user.email ?? c.user.upn,
+    serviceUrl: c.reference.serviceUrl ?? '',
+  };
+
+export function createOfferService({ store, catalog, clock, messages, sovereignTenants, log }: OfferServiceDeps) {
+  const toPartner = (offer: Offer, activity: Partial<Activity>): NewOutboxEntry => ({
+    target: {
+      kind: 'user',
+      tenantId: offer.issuedBy.tenantId,
+      aadObjectId: offer.issuedBy.aadObjectId,
+      userId: offer.issuedBy.userId,
+      serviceUrl: offer.issuedBy.serviceUrl,
+    },
+    action: { kind: 'send', activity },
+    subject: { kind: 'offer', id: offer.id },
+  });
+
+  const deliverCard = (offer: Offer, conversationId: string): NewOutboxEntry => ({
+    target: { kind: 'conversation', conversationId },
+    action: { kind: 'send', activity: messages.offerCard(offer) },
+    onSent: { kind: 'offerCard', offerId: offer.id },
+    subject: { kind: 'offer', id: offer.id },
+  });
+
+  /** Updates the customer's card in place for everyone who sees it (other devices, other members). */
+  const updateCard = (offer: Offer, fallback?: { conversationId: string; activityId?: string }): NewOutboxEntry[] => {
+    const card = offer.card ?? (fallback?.activityId ? { conversationId: fallback.conversationId, activityId: fallback.activityId } : undefined);
+    if (!card) return [];
+    return [
+      {
+        target: { kind: 'conversation', conversationId: card.conversationId },
+        action: { kind: 'update', activityId: card.activityId, activity: messages.offerCard(offer) },
+        subject: { kind: 'offer', id: offer.id },
+      },
+    ];
+  };
+
+  /** Moves an offer whose time has passed to expired, telling both sides; returns the offer as it now is. */
+  async function expire(offer: Offer): Promise<Offer> {
+    const next = close(offer, 'expired', clock());
+    const ok = await store.offers.update(next, offer.version, [...updateCard(next), toPartner(next, messages.partnerNotice(next, 'expired'))]);
+    if (ok) log.info({ offerId: offer.id }, 'offer expired');
+    return ok ? next : ((await store.offers.get(offer.id)) ?? offer);
+  }
+
+  async function findApprover(email: string, partner: Partner): Promise<{ person: Person; conversationId: string } | undefined> {
+    const conversation = await store.conversations.findPersonalByEmail(email);
+    const person = conversation && personFromConversation(conversation);
+    if (!conversation || !person) return undefined;
+    if (conversation.tenantId === partner.tenantId) {
+      throw new UserInputError(
+        `${email} is in your own organisation. Offers go to an approver in the customer's organisation.`,
+        TRIAL_EXAMPLE,
+        'Not a customer',
+      );
+    }
+    return { person, conversationId: conversation.id };
+  }
+
+  async function issue(cmd: TrialCommand | PurchaseCommand, partner: Partner, issuer: Person) {
+    assertPartnerFeaturesAvailable(partner, sovereignTenants);
+    const lines =
+      cmd.kind === 'trial'
+        ? trialLines(cmd, catalog, partner, TRIAL_EXAMPLE)
+        : purchaseLines(cmd, catalog, partner, OFFER_EXAMPLE);
+    const found = await findApprover(cmd.approverEmail, partner);
+    const approver = found?.person;
+    const now = clock();
+    const draft = {
+      kind: cmd.kind,
+      partnerTenantId: partner.tenantId,
+      approverEmail: cmd.approverEmail,
+      lines,
+      billing: cmd.kind === 'purchase' ? cmd.billing : undefined,
+    };
+    for (let attempt = 0; ; attempt++) {
+      const offer: Offer = {
+        ...draft,
+        id: newShortId(cmd.kind === 'trial' ? 'T' : 'P'),
+        state: approver ? 'sent' : 'awaitingDelivery',
+        version: 1,
+        partnerName: partner.name,
+        issuedBy: issuer,
+        approver,
+        currency: catalog.currency,
+        createdAt: now.toISOString(),
+        expiresAt: expiryFrom(now),
+        deliveredAt: approver ? now.toISOString() : undefined,
+        pendingKey: pendingKey(draft),
+      };
+      try {
+        const result = await store.offers.create(offer, found ? [deliverCard(offer, found.conversationId)] : []);
+        log.info({ offerId: result.offer.id, created: result.created, state: result.offer.state }, 'offer issued');
+        return { offer: result.offer, duplicate: !result.created };
+      } catch (err) {
+        // Six characters from 31 leave a small chance of a clash; a fresh id fixes it.
+        if (attempt < 3 && /offers\.id|duplicate key.*_id/i.test(String((err as Error).message))) continue;
+        throw err;
+      }
+    }
+  }
+
+  /** Sends every offer that waited for this person to install the app; returns how many went out. */
+  async function deliverAwaiting(conversation: ConversationRecord): Promise<number> {
+    const approver = personFromConversation(conversation);
+    if (!approver) return 0;
+    const emails = [...new Set([conversation.user?.email, conversation.user?.upn].filter((e): e is string => !!e).map((e) => e.toLowerCase()))];
+    let delivered = 0;
+    for (const email of emails) {
+      for (const offer of await store.offers.listAwaitingDelivery(email)) {
+        if (offer.partnerTenantId === approver.tenantId) continue;
+        if (isExpired(offer, clock())) {
+          await expire(offer);
+          continue;
+        }
+        const next: Offer = { ...offer, state: 'sent', approver, deliveredAt: clock().toISOString(), version: offer.version + 1 };
+        const ok = await store.offers.update(next, offer.version, [
+          deliverCard(next, conversation.id),
+          toPartner(next, messages.partnerNotice(next, 'delivered')),
+        ]);
+        if (ok) delivered++;
+      }
+    }
+    if (delivered) log.info({ delivered, tenantId: approver.tenantId }, 'delivered offers that waited for install');
+    return delivered;
+  }
+
+  const isApprover = (offer: Offer, actor: DecisionInput['actor']) =>
+    !!offer.approver && offer.approver.aadObjectId === actor.aadObjectId && offer.approver.tenantId === actor.tenantId;
+
+  async function load(offerId: string): Promise<Offer> {
+    const offer = await store.offers.get(offerId);
+    if (!offer) throw new UserInputError(`I can't find offer ${offerId}.`, undefined, 'Offer not found');
+    return offer;
+  }
+
+  async function decide(input: DecisionInput): Promise<DecisionOutcome> {
+    // One retry covers a concurrent change (delivery, expiry) between our read and our write.
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const offer = await load(input.offerId);
+      if (!isApprover(offer, input.actor)) {
+        log.warn({ offerId: offer.id, tenantId: input.actor.tenantId, aadObjectId: input.actor.aadObjectId }, 'decision refused: not the approver');
+        return { kind: 'notApprover', offer };
+      }
+      const [existing] = await store.responses.forSubject(offer.id);
+      if (existing) return { kind: 'already', offer, response: existing };
+      if (offer.state !== 'sent') return { kind: 'closed', offer };
+      const now = clock();
+      if (isExpired(offer, now)) return { kind: 'closed', offer: await expire(offer) };
+
+      const next = applyDecision(offer, input.decision, now);
+      const result = await store.offers.decide(
+        next,
+        offer.version,
+        {
+          id: `${offer.id}/offer`,
+          subjectKind: 'offer',
+          subjectId: offer.id,
+          slot: 'offer',
+          decision: input.decision,
+          comment: input.comment || undefined,
+          by: input.actor,
+          at: now.toISOString(),
+          conversationId: input.conversationId,
+          activityId: input.activityId,
+          customerTenantId: offer.approver!.tenantId,
+        },
+        [
+          ...updateCard(next, { conversationId: input.conversationId, activityId: input.replyToId }),
+          toPartner(next, messages.partnerNotice(next, input.decision, input.comment)),
+        ],
+      );
+      if (result.status === 'recorded') {
+        log.info({ offerId: offer.id, decision: input.decision }, 'decision recorded');
+        return { kind: 'recorded', offer: result.offer, response: result.response };
+      }
+      if (result.status === 'already') return { kind: 'already', offer: result.offer, response: result.response };
+    }
+    return { kind: 'closed', offer: await load(input.offerId) };
+  }
+
+  /**
+   * The card as it should look now, for Teams' automatic refresh: read-only, because updating or sending while
+   * answering a refresh makes Teams refresh again. An offer past its time shows as expired; the sweeper records it.
+   */
+  async function view(offerId: string): Promise<Offer> {
+    const offer = await load(offerId);
+    return isExpired(offer, clock()) ? close(offer, 'expired', clock()) : offer;
+  }
+
+  async function withdraw(offerId: string, partner: Partner): Promise<Offer> {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const offer = await store.offers.get(offerId);
+      if (!offer || offer.partnerTenantId !== partner.tenantId) {
+        throw new UserInputError(`${partner.name} has no offer ${offerId}. Type status to see your offers.`, 'status', 'Offer not found');
+      }
+      if (!isPending(offer.state)) {
+        throw new UserInputError(`${offer.id} is already ${offer.state}, so there is nothing to withdraw.`, `status ${offer.id}`, 'Nothing to withdraw');
+      }
+      const next = close(offer, 'withdrawn', clock());
+      if (await store.offers.update(next, offer.version, updateCard(next))) {
+        log.info({ offerId }, 'offer withdrawn');
+        return next;
+      }
+    }
+    throw new Error(`withdraw ${offerId}: kept losing to concurrent changes`);
+  }
+
+  /** Expires what is due; run periodically so partners hear about offers nobody answered. */
+  async function expireDue(limit = 100): Promise<number> {
+    const due = await store.offers.listExpired(clock().toISOString(), limit);
+    for (const offer of due) await expire(offer);
+    return due.length;
+  }
+
+  async function statusOf(offerId: string, partner: Partner) {
+    const offer = await store.offers.get(offerId);
+    if (!offer || offer.partnerTenantId !== partner.tenantId) {
+      throw new UserInputError(`${partner.name} has no offer ${offerId}. Type status to see your offers.`, 'status', 'Offer not found');
+    }
+    const current = isExpired(offer, clock()) ? await expire(offer) : offer;
+    return { offer: current, responses: await store.responses.forSubject(offer.id) };
+  }
+
+  return {
+    issue,
+    deliverAwaiting,
+    decide,
+    view,
+    withdraw,
+    expireDue,
+    statusOf,
+    list: (partner: Partner, approverEmail?: string) =>
+      store.offers.listByPartner({ partnerTenantId: partner.tenantId, approverEmail, limit: 20 }),
+    customers: (partner: Partner) => store.offers.customersOf(partner.tenantId),
+    pendingFor: (person: { tenantId: string; aadObjectId: string }) => store.offers.listPendingFor(person),
+    isApprover,
+  };
+}

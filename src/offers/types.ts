@@ -1,0 +1,78 @@
+export type OfferKind = 'trial' | 'purchase';
+export type OfferState = 'awaitingDelivery' | 'sent' | 'accepted' | 'declined' | 'expired' | 'withdrawn';
+export type Billing = 'monthly' | 'annual';
+export type Decision = 'accepted' | 'declined';
+
+export const PENDING_STATES: readonly OfferState[] = ['awaitingDelivery', 'sent'];
+
+export interface OfferLine {
+  serviceId: string;
+  serviceName: string;
+  /** Purchase offers only. */
+  quantity?: number;
+  /** Purchase offers only: list price per licence per month, in cents. */
+  unitPriceCents?: number;
+  /** Trials only. */
+  trialDays?: number;
+}
+
+/** A Teams user as the bot saw them; enough to check who clicks and to reach them 1:1 later. */
+export interface Person {
+  aadObjectId: string;
+  /** The Bot Framework user id (29:...). */
+  userId: string;
+  name: string;
+  tenantId: string;
+  email?: string;
+  /** Where this person talks to the bot; needed to open a 1:1 chat if none is stored. */
+  serviceUrl: string;
+}
+
+export interface Offer {
+  id: string;
+  kind: OfferKind;
+  state: OfferState;
+  /** Incremented on every change: writes compare it so concurrent changes cannot overwrite each other. */
+  version: number;
+  partnerTenantId: string;
+  partnerName: string;
+  issuedBy: Person;
+  /** Lower-cased email or UPN the offer is addressed to. */
+  approverEmail: string;
+  /** Known once the offer reached the approver's personal chat. */
+  approver?: Person;
+  lines: OfferLine[];
+  billing?: Billing;
+  currency: string;
+  createdAt: string;
+  expiresAt: string;
+  deliveredAt?: string;
+  decidedAt?: string;
+  trialEndsAt?: string;
+  withdrawnAt?: string;
+  /** Where the customer's card is, so it can be updated for everyone after a decision. */
+  card?: { conversationId: string; activityId: string };
+  /** Set while pending: identical pending offers share it, and the store keeps it unique. */
+  pendingKey?: string;
+}
+
+/** An immutable record of one decision; chained per customer by hash so tampering shows. */
+export interface ResponseRecord {
+  id: string;
+  subjectKind: 'offer';
+  subjectId: string;
+  slot: 'offer';
+  decision: Decision;
+  comment?: string;
+  by: { aadObjectId: string; name: string; upn?: string; tenantId: string };
+  at: string;
+  conversationId: string;
+  activityId: string;
+  customerTenantId: string;
+  /** Position in the customer's chain, from 1. */
+  seq: number;
+  prevHash: string;
+  hash: string;
+}
+
+export type NewResponse = Omit<ResponseRecord, 'seq' | 'prevHash' | 'hash'>;

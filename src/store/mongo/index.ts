@@ -1,0 +1,497 @@
+import { MongoClient, ObjectId, WriteConcern, type ClientSession, type Db, type Document, type Filter, type IndexDescription, type TransactionOptions } from 'mongodb';
+import { newId } from '../../ids';
+import type { ConversationRecord } from '../../directory/types';
+import type { Partner } from '../../directory/partners';
+import { PENDING_STATES, type Offer, type ResponseRecord } from '../../offers/types';
+import type { NewOutboxEntry, OutboxEntry } from '../../notifications/types';
+import { chainResponse } from '../chain';
+import { outboxRow } from '../outbox-rows';
+import type { CustomerSummary, DecideResult, OfferQuery, Store } from '../types';
+
+/**
+ * A stored document: the domain object (keys escaped, see `encode`) under `_id` = its domain id, plus adapter-only
+ * fields whose names start with `_` (`_ord`, `_email`, `_upn`). Reads strip them and return the domain shape.
+ */
+interface Doc extends Document {
+  _id: string;
+}
+
+interface HeadDoc {
+  _id: string;
+  seq: number;
+  hash: string;
+}
+
+/** Top-level fields only the adapter writes; never part of a domain object. */
+const ADAPTER_FIELDS = ['_id', '_ord', '_email', '_upn'] as const;
+
+/** How often a decision is re-run when another decision for the same customer moved the chain head first. */
+const MAX_DECIDE_ATTEMPTS = 5;
+
+const TXN: TransactionOptions = {
+  readConcern: { level: 'snapshot' },
+  writeConcern: new WriteConcern('majority'),
+  readPreference: 'primary',
+};
+
+const INDEXES: Record<string, IndexDescription[]> = {
+  offers: [
+    // The duplicate guard: only pending offers carry a pendingKey, and no two may share one.
+    { key: { pendingKey: 1 }, name: 'pendingKey_unique', unique: true, partialFilterExpression: { pendingKey: { $exists: true } } },
+    { key: { partnerTenantId: 1, createdAt: 1 }, name: 'partner_created' },
+    { key: { partnerTenantId: 1, approverEmail: 1, createdAt: 1 }, name: 'partner_approver_created' },
+    { key: { approverEmail: 1, state: 1 }, name: 'approver_state' },
+    { key: { 'approver.tenantId': 1, 'approver.aadObjectId': 1, state: 1 }, name: 'approver_user_state' },
+    { key: { state: 1, expiresAt: 1 }, name: 'state_expires' },
+  ],
+  responses: [
+    { key: { subjectId: 1, slot: 1 }, name: 'subject_slot_unique', unique: true },
+    { key: { customerTenantId: 1, seq: 1 }, name: 'customer_seq_unique', unique: true },
+  ],
+  conversations: [
+    { key: { kind: 1, tenantId: 1, 'user.aadObjectId': 1 }, name: 'personal_user' },
+    { key: { kind: 1, _email: 1 }, name: 'personal_email' },
+    { key: { kind: 1, _upn: 1 }, name: 'personal_upn' },
+  ],
+  outbox: [
+    // `_ord` (insertion order) breaks ties between entries due at the same instant, so the claim sort is indexed.
+    { key: { state: 1, nextAttemptAt: 1, _ord: 1 }, name: 'due' },
+    { key: { 'subject.id': 1 }, name: 'subject' },
+  ],
+  partners: [],
+  chainHeads: [],
+};
+
+class ChainHeadMoved extends Error {
+  constructor(customerTenantId: string) {
+    super(`the response chain head of ${customerTenantId} moved during the transaction`);
+  }
+}
+
+/**
+ * The production store: MongoDB through the official driver. Every write that must happen together runs in one
+ * transaction (snapshot reads, majority commit), which is why the server must be a replica set or a sharded cluster.
+ */
+export async function openMongoStore(uri: string, dbName: string, now: () => Date = () => new Date()): Promise<Store> {
+  const client = new MongoClient(uri, { appName: 'partner-offers-bot' });
+  let db: Db;
+  try {
+    await client.connect();
+    const hello = await client.db('admin').command({ hello: 1 });
+    if (typeof hello.setName !== 'string' && hello.msg !== 'isdbgrid') {
+      throw new Error(
+        'MongoDB must run as a replica set (or a sharded cluster): a decision, its response record and its outbox entries ' +
+          'commit in one transaction, and a standalone server has no transactions. MongoDB Atlas always is a replica set; ' +
+          'for a local server start it with `mongod --replSet rs0` and run `rs.initiate()` once in mongosh.',
+      );
+    }
+    db = client.db(dbName, { writeConcern: { w: 'majority' } });
+    await prepare(db);
+  } catch (err) {
+    await client.close().catch(() => undefined);
+    throw err;
+  }
+
+  const partners = db.collection<Doc>('partners');
+  const conversations = db.collection<Doc>('conversations');
+  const offers = db.collection<Doc>('offers');
+  const responses = db.collection<Doc>('responses');
+  const chainHeads = db.collection<HeadDoc>('chainHeads');
+  const outbox = db.collection<Doc>('outbox');
+
+  async function inTransaction<T>(fn: (session: ClientSession) => Promise<T>): Promise<T> {
+    const session = client.startSession();
+    try {
+      return await session.withTransaction(fn, TXN);
+    } finally {
+      await session.endSession();
+    }
+  }
+
+  /** `_ord` keeps insertion order (ObjectIds from one process increase), like SQLite's rowid; kept across updates. */
+  const offerDoc = (o: Offer, ord: ObjectId = new ObjectId()): Doc => {
+    const doc: Doc = { _id: str(o.id, 'offer id'), ...encode(o), _ord: ord };
+    // The partial unique index covers every document that has the field, so a non-pending offer must not have it.
+    if (typeof doc.pendingKey !== 'string') delete doc.pendingKey;
+    return doc;
+  };
+
+  const insertOutbox = async (entries: NewOutboxEntry[], session: ClientSession) => {
+    const at = now().toISOString();
+    for (const e of entries) {
+      const row = outboxRow(e, newId(), at);
+      await outbox.insertOne({ _id: row.id, ...encode(row), _ord: new ObjectId() }, { session });
+    }
+  };
+
+  const getOffer = async (id: string, session?: ClientSession) => toOffer(await offers.findOne({ _id: id }, { session }));
+
+  /** Replaces the offer if its version is still `expectedVersion` (the caller has read it in this transaction). */
+  const replaceOffer = async (next: Offer, expectedVersion: number, current: Doc, session: ClientSession) => {
+    const ord = current._ord instanceof ObjectId ? current._ord : undefined;
+    const r = await offers.replaceOne({ _id: next.id, version: expectedVersion }, offerDoc(next, ord), { session });
+    return r.matchedCount === 1;
+  };
+
+  return {
+    kind: 'mongo',
+    ping: async () => void (await db.command({ ping: 1 })),
+    close: async () => client.close(),
+
+    partners: {
+      upsert: async (p: Partner) => {
+        const id = str(p.tenantId, 'partner tenant id');
+        await partners.replaceOne({ _id: id }, { _id: id, ...encode(p) }, { upsert: true });
+      },
+      get: async (tenantId) => fromDoc<Partner>(await partners.findOne({ _id: str(tenantId, 'tenant id') })),
+    },
+
+    conversations: {
+      upsert: async (c: ConversationRecord) => {
+        const id = str(c.id, 'conversation id');
+        const doc: Doc = { _id: id, ...encode(c) };
+        // Lower-cased copies for lookup; the record itself keeps the case Teams gave us (as SQLite's doc column does).
+        if (typeof c.user?.email === 'string') doc._email = c.user.email.toLowerCase();
+        if (typeof c.user?.upn === 'string') doc._upn = c.user.upn.toLowerCase();
+        await conversations.replaceOne({ _id: id }, doc, { upsert: true });
+      },
+      get: async (id) => fromDoc<ConversationRecord>(await conversations.findOne({ _id: str(id, 'conversation id') })),
+      findPersonal: async (tenantId, aadObjectId) =>
+        fromDoc<ConversationRecord>(
+          await conversations.findOne(
+            { kind: 'personal', tenantId: str(tenantId, 'tenant id'), 'user.aadObjectId': str(aadObjectId, 'aadObjectId'), active: true },
+            { sort: { updatedAt: -1 } },
+          ),
+        ),
+      findPersonalByEmail: async (email) => {
+        const e = str(email, 'email').toLowerCase();
+        return fromDoc<ConversationRecord>(
+          await conversations.findOne({ kind: 'personal', active: true, $or: [{ _email: e }, { _upn: e }] }, { sort: { updatedAt: -1 } }),
+        );
+      },
+      deactivate: async (id, reason, at) =>
+        void (await conversations.updateOne(
+          { _id: str(id, 'conversation id') },
+          { $set: { active: false, inactiveReason: str(reason, 'reason'), updatedAt: str(at, 'time') } },
+        )),
+    },
+
+    offers: {
+      create: async (offer, entries) => {
+        const pendingKey = offer.pendingKey === undefined ? undefined : str(offer.pendingKey, 'pendingKey');
+        try {
+          return await inTransaction(async (session) => {
+            if (pendingKey) {
+              const existing = toOffer(await offers.findOne({ pendingKey }, { session }));
+              if (existing) return { created: false as const, offer: existing };
+            }
+            await offers.insertOne(offerDoc(offer), { session });
+            await insertOutbox(entries, session);
+            return { created: true as const, offer };
+          });
+        } catch (err) {
+          // Another process inserted the same pending offer between our check and insert.
+          if (isDuplicateKey(err) && pendingKey) {
+            const existing = toOffer(await offers.findOne({ pendingKey }));
+            if (existing) return { created: false, offer: existing };
+          }
+          throw err;
+        }
+      },
+
+      get: async (id) => getOffer(str(id, 'offer id')),
+
+      update: async (next, expectedVersion, entries) => {
+        const id = str(next.id, 'offer id');
+        int(expectedVersion, 'expectedVersion');
+        return inTransaction(async (session) => {
+          const current = await offers.findOne({ _id: id }, { session });
+          if (!current || current.version !== expectedVersion) return false;
+          if (!(await replaceOffer(next, expectedVersion, current, session))) return false;
+          await insertOutbox(entries, session);
+          return true;
+        });
+      },
+
+      decide: async (next, expectedVersion, response, entries) => {
+        const offerId = str(next.id, 'offer id');
+        int(expectedVersion, 'expectedVersion');
+        const subjectId = str(response.subjectId, 'subjectId');
+        const slot = str(response.slot, 'slot');
+        const tenant = str(response.customerTenantId, 'customerTenantId');
+
+        const alreadyRecorded = async (stored: Doc, session?: ClientSession): Promise<DecideResult> => ({
+          status: 'already',
+          // As in the SQLite adapter: the subject of an offer response is the offer.
+          offer: (await getOffer(subjectId, session)) as Offer,
+          response: fromDoc<ResponseRecord>(stored)!,
+        });
+
+        // Which write was running when the transaction failed (a property, so TypeScript does not narrow it away).
+        const step: { at: 'read' | 'offer' | 'response' | 'head' | 'outbox' } = { at: 'read' };
+        for (let attempt = 1; ; attempt++) {
+          try {
+            return await inTransaction(async (session): Promise<DecideResult> => {
+              step.at = 'read';
+              const existing = await responses.findOne({ subjectId, slot }, { session });
+              if (existing) return alreadyRecorded(existing, session);
+
+              const current = await offers.findOne({ _id: offerId }, { session });
+              if (!current || current.version !== expectedVersion) return { status: 'conflict', offer: toOffer(current) };
+              step.at = 'offer';
+              if (!(await replaceOffer(next, expectedVersion, current, session))) {
+                return { status: 'conflict', offer: await getOffer(offerId, session) };
+              }
+
+              step.at = 'read';
+              const head = await chainHeads.findOne({ _id: tenant }, { session });
+              const record = chainResponse(response, head ? { seq: head.seq, hash: head.hash } : null);
+              step.at = 'response';
+              await responses.insertOne({ _id: str(record.id, 'response id'), ...encode(record) }, { session });
+              step.at = 'head';
+              if (head) {
+                const moved = await chainHeads.updateOne(
+                  { _id: tenant, seq: head.seq },
+                  { $set: { seq: record.seq, hash: record.hash } },
+                  { session },
+                );
+                if (moved.matchedCount !== 1) throw new ChainHeadMoved(tenant);
+              } else {
+                await chainHeads.insertOne({ _id: tenant, seq: record.seq, hash: record.hash }, { session });
+              }
+              step.at = 'outbox';
+              await insertOutbox(entries, session);
+              return { status: 'recorded', offer: next, response: record };
+            });
+          } catch (err) {
+            // The transaction is aborted by now: nothing of this attempt was written.
+            const lostRace = err instanceof ChainHeadMoved || (isDuplicateKey(err) && (step.at === 'response' || step.at === 'head'));
+            if (!lostRace) throw err;
+            if (step.at === 'response') {
+              // A concurrent decider recorded this (subject, slot) first; otherwise it took our chain position: retry.
+              const stored = await responses.findOne({ subjectId, slot });
+              if (stored) return alreadyRecorded(stored);
+            }
+            if (attempt >= MAX_DECIDE_ATTEMPTS) {
+              throw new Error(`Could not record the decision on ${offerId}: the response chain of ${tenant} kept moving (${MAX_DECIDE_ATTEMPTS} attempts)`, {
+                cause: err,
+              });
+            }
+          }
+        }
+      },
+
+      listByPartner: async ({ partnerTenantId, approverEmail, limit }: OfferQuery) => {
+        const filter: Filter<Doc> = { partnerTenantId: str(partnerTenantId, 'partnerTenantId') };
+        if (approverEmail) filter.approverEmail = str(approverEmail, 'approverEmail').toLowerCase();
+        return limited(limit, (n) => offers.find(filter).sort({ createdAt: -1, _id: 1 }).limit(n).toArray()).then(toOffers);
+      },
+
+      customersOf: async (partnerTenantId) => {
+        const rows = await offers
+          .aggregate<{ _id: string; customerTenantId: string | null; offers: number; pending: number; accepted: number; lastActivityAt: string }>([
+            { $match: { partnerTenantId: str(partnerTenantId, 'partnerTenantId') } },
+            {
+              $group: {
+                _id: '$approverEmail',
+                // $max skips missing and null values, like SQL max().
+                customerTenantId: { $max: '$approver.tenantId' },
+                offers: { $sum: 1 },
+                pending: { $sum: { $cond: [{ $in: ['$state', [...PENDING_STATES]] }, 1, 0] } },
+                accepted: { $sum: { $cond: [{ $eq: ['$state', 'accepted'] }, 1, 0] } },
+                lastActivityAt: { $max: '$createdAt' },
+              },
+            },
+            { $sort: { lastActivityAt: -1, _id: 1 } },
+            { $limit: 200 },
+          ])
+          .toArray();
+        return rows.map(
+          (r): CustomerSummary => ({
+            approverEmail: r._id,
+            customerTenantId: r.customerTenantId ?? undefined,
+            offers: r.offers,
+            pending: r.pending,
+            accepted: r.accepted,
+            lastActivityAt: r.lastActivityAt,
+          }),
+        );
+      },
+
+      listAwaitingDelivery: async (email) =>
+        toOffers(
+          await offers
+            .find({ approverEmail: str(email, 'email').toLowerCase(), state: 'awaitingDelivery' })
+            .sort({ createdAt: 1, _ord: 1 })
+            .toArray(),
+        ),
+
+      listPendingFor: async ({ tenantId, aadObjectId }) =>
+        toOffers(
+          await offers
+            .find({ 'approver.tenantId': str(tenantId, 'tenant id'), 'approver.aadObjectId': str(aadObjectId, 'aadObjectId'), state: 'sent' })
+            .sort({ createdAt: 1, _ord: 1 })
+            .toArray(),
+        ),
+
+      listExpired: async (at, limit) => {
+        const filter = { state: { $in: [...PENDING_STATES] }, expiresAt: { $lte: str(at, 'time') } };
+        return limited(limit, (n) => offers.find(filter).sort({ expiresAt: 1, _ord: 1 }).limit(n).toArray()).then(toOffers);
+      },
+
+      setCard: async (offerId, card) =>
+        void (await offers.updateOne({ _id: str(offerId, 'offer id') }, { $set: { card: encode(card) } })),
+    },
+
+    responses: {
+      forSubject: async (subjectId) =>
+        (await responses.find({ subjectId: str(subjectId, 'subjectId') }).sort({ seq: 1 }).toArray()).map((d) => fromDoc<ResponseRecord>(d)!),
+      chain: async (customerTenantId) =>
+        (await responses.find({ customerTenantId: str(customerTenantId, 'customerTenantId') }).sort({ seq: 1 }).toArray()).map(
+          (d) => fromDoc<ResponseRecord>(d)!,
+        ),
+    },
+
+    outbox: {
+      claim: async (owner, at, leaseUntil, limit) => {
+        str(owner, 'owner');
+        str(at, 'time');
+        str(leaseUntil, 'leaseUntil');
+        const max = int(limit, 'limit') < 0 ? Infinity : limit; // SQLite: LIMIT -1 means no limit
+        const claimed: OutboxEntry[] = [];
+        const ids: string[] = [];
+        // One entry at a time: each findOneAndUpdate is atomic, so two processes never lease the same entry.
+        while (claimed.length < max) {
+          const doc = await outbox.findOneAndUpdate(
+            {
+              _id: { $nin: ids },
+              state: 'pending',
+              nextAttemptAt: { $lte: at },
+              $or: [{ lease: { $exists: false } }, { 'lease.until': { $lte: at } }],
+            },
+            { $set: { lease: { owner, until: leaseUntil } } },
+            { sort: { nextAttemptAt: 1, _ord: 1 }, returnDocument: 'after' },
+          );
+          if (!doc) break;
+          ids.push(doc._id);
+          claimed.push(toOutbox(doc));
+        }
+        return claimed;
+      },
+      markSent: async (id, owner) =>
+        void (await outbox.updateOne(
+          { _id: str(id, 'outbox id'), 'lease.owner': str(owner, 'owner') },
+          { $set: { state: 'sent' }, $unset: { lease: '' }, $inc: { attempts: 1 } },
+        )),
+      retryLater: async (id, owner, at, error) =>
+        void (await outbox.updateOne(
+          { _id: str(id, 'outbox id'), 'lease.owner': str(owner, 'owner') },
+          { $set: { nextAttemptAt: str(at, 'time'), lastError: str(error, 'error') }, $unset: { lease: '' }, $inc: { attempts: 1 } },
+        )),
+      markFailed: async (id, owner, error) =>
+        void (await outbox.updateOne(
+          { _id: str(id, 'outbox id'), 'lease.owner': str(owner, 'owner') },
+          { $set: { state: 'failed', lastError: str(error, 'error') }, $unset: { lease: '' }, $inc: { attempts: 1 } },
+        )),
+      stats: async () => {
+        const pending = await outbox.countDocuments({ state: 'pending' });
+        const failed = await outbox.countDocuments({ state: 'failed' });
+        const oldest = await outbox.findOne({ state: 'pending' }, { sort: { createdAt: 1 }, projection: { createdAt: 1 } });
+        return { pending, failed, oldestPendingAt: typeof oldest?.createdAt === 'string' ? oldest.createdAt : undefined };
+      },
+      forSubject: async (subjectId) =>
+        (await outbox.find({ 'subject.id': str(subjectId, 'subjectId') }).sort({ createdAt: 1, _ord: 1 }).toArray()).map(toOutbox),
+    },
+  };
+}
+
+/** Creates the collections (so transactions never have to) and their indexes; both are idempotent. */
+async function prepare(db: Db): Promise<void> {
+  const existing = new Set((await db.listCollections({}, { nameOnly: true }).toArray()).map((c) => c.name));
+  for (const [name, indexes] of Object.entries(INDEXES)) {
+    if (!existing.has(name)) {
+      try {
+        await db.createCollection(name);
+      } catch (err) {
+        if ((err as { code?: unknown })?.code !== 48) throw err; // NamespaceExists: another process was quicker
+      }
+    }
+    if (indexes.length) await db.collection(name).createIndexes(indexes);
+  }
+}
+
+// ---- guards: values that go into filters must be what the types say, never an object carrying operators ----
+
+function str(value: unknown, what: string): string {
+  if (typeof value !== 'string') throw new TypeError(`store: ${what} must be a string, got ${value === null ? 'null' : typeof value}`);
+  return value;
+}
+
+function int(value: unknown, what: string): number {
+  if (typeof value !== 'number' || !Number.isInteger(value)) throw new TypeError(`store: ${what} must be an integer`);
+  return value;
+}
+
+/** SQL LIMIT semantics: 0 returns nothing, a negative limit means none (MongoDB reads 0 as "no limit"). */
+async function limited<T>(limit: number, run: (n: number) => Promise<T[]>): Promise<T[]> {
+  const n = int(limit, 'limit');
+  if (n === 0) return [];
+  return run(n < 0 ? 0 : n);
+}
+
+function isDuplicateKey(err: unknown): boolean {
+  return (err as { code?: unknown })?.code === 11000;
+}
+
+// ---- documents: the SQLite adapter stores JSON text, so this one stores exactly what JSON keeps ----
+
+const NEEDS_ESCAPE = /[%$.\u0000]/;
+const ESCAPABLE = /[%$.\u0000]/g;
+const ESCAPED = /%([0-9A-F]{2})/g;
+
+/** `$` and `.` in keys (an Adaptive Card's `$schema`, say) are percent-encoded, so no `$` key ever reaches MongoDB. */
+const escapeKey = (k: string): string =>
+  NEEDS_ESCAPE.test(k) ? k.replace(ESCAPABLE, (c) => `%${c.charCodeAt(0).toString(16).padStart(2, '0').toUpperCase()}`) : k;
+
+const unescapeKey = (k: string): string => (k.includes('%') ? k.replace(ESCAPED, (_m, hex: string) => String.fromCharCode(parseInt(hex, 16))) : k);
+
+const isPlainObject = (v: unknown): v is Record<string, unknown> => {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) return false;
+  const proto = Object.getPrototypeOf(v) as unknown;
+  return proto === Object.prototype || proto === null;
+};
+
+/**
+ * The JSON round trip the SQLite adapter's `doc` column makes (undefined dropped, dates as strings), with keys
+ * escaped. Typed as the input for convenience; the only difference is in keys no domain type declares.
+ */
+function encode<T extends object>(value: T): T {
+  return JSON.parse(JSON.stringify(value), (_key, v: unknown) =>
+    isPlainObject(v) && Object.keys(v).some((k) => NEEDS_ESCAPE.test(k))
+      ? Object.fromEntries(Object.entries(v).map(([k, x]) => [escapeKey(k), x]))
+      : v,
+  ) as T;
+}
+
+function decode(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(decode);
+  if (isPlainObject(value)) return Object.fromEntries(Object.entries(value).map(([k, v]) => [unescapeKey(k), decode(v)]));
+  return value;
+}
+
+/** The domain object in a stored document: adapter-only fields stripped, keys unescaped. */
+function fromDoc<T>(doc: Doc | null): T | null {
+  if (!doc) return null;
+  const rest: Record<string, unknown> = { ...doc };
+  for (const f of ADAPTER_FIELDS) delete rest[f];
+  return decode(rest) as T;
+}
+
+const toOffer = (doc: Doc | null): Offer | null => fromDoc<Offer>(doc);
+const toOffers = (docs: Doc[]): Offer[] => docs.map((d) => fromDoc<Offer>(d)!);
+
+/** The same shape as the SQLite adapter's `fromOutboxRow`: `lease` is always present, undefined when free. */
+function toOutbox(doc: Doc): OutboxEntry {
+  const entry = fromDoc<OutboxEntry>(doc)!;
+  return { ...entry, lease: entry.lease ?? undefined };
+}

@@ -1,0 +1,305 @@
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { newId } from '../../ids';
+import type { ConversationRecord } from '../../directory/types';
+import type { Partner } from '../../directory/partners';
+import type { NewResponse, Offer, ResponseRecord } from '../../offers/types';
+import type { NewOutboxEntry, OutboxEntry } from '../../notifications/types';
+import { chainResponse } from '../chain';
+import { outboxRow } from '../outbox-rows';
+import type { CustomerSummary, DecideResult, OfferQuery, Store } from '../types';
+import { MIGRATIONS } from './migrations';
+
+type Row = { doc: string };
+
+/**
+ * The embedded store: one SQLite file in WAL mode. Every multi-step write runs in `BEGIN IMMEDIATE`, which takes
+ * the write lock up front, so two processes (or threads) on one file serialize instead of interleaving.
+ */
+export function openSqliteStore(file: string, now: () => Date = () => new Date()): Store {
+  if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+  const db = new Database(file);
+  db.pragma('journal_mode = WAL');
+  db.pragma('busy_timeout = 10000');
+  db.pragma('synchronous = NORMAL');
+  db.pragma('foreign_keys = ON');
+  migrate(db);
+
+  const q = {
+    partnerUpsert: db.prepare('INSERT INTO partners (tenant_id, doc) VALUES (?, ?) ON CONFLICT (tenant_id) DO UPDATE SET doc = excluded.doc'),
+    partnerGet: db.prepare<[string], Row>('SELECT doc FROM partners WHERE tenant_id = ?'),
+
+    convUpsert: db.prepare(`INSERT INTO conversations (id, tenant_id, kind, aad_object_id, email, upn, active, updated_at, doc)
+      VALUES (@id, @tenantId, @kind, @aad, @email, @upn, @active, @updatedAt, @doc)
+      ON CONFLICT (id) DO UPDATE SET tenant_id = excluded.tenant_id, kind = excluded.kind, aad_object_id = excluded.aad_object_id,
+        email = excluded.email, upn = excluded.upn, active = excluded.active, updated_at = excluded.updated_at, doc = excluded.doc`),
+    convGet: db.prepare<[string], Row>('SELECT doc FROM conversations WHERE id = ?'),
+    convPersonal: db.prepare<[string, string], Row>(
+      `SELECT doc FROM conversations WHERE kind = 'personal' AND tenant_id = ? AND aad_object_id = ? AND active = 1
+       ORDER BY updated_at DESC LIMIT 1`,
+    ),
+    convByEmail: db.prepare<[string, string], Row>(
+      `SELECT doc FROM conversations WHERE kind = 'personal' AND (email = ? OR upn = ?) AND active = 1
+       ORDER BY updated_at DESC LIMIT 1`,
+    ),
+    convDeactivate: db.prepare<{ id: string; at: string; reason: string }>(
+      `UPDATE conversations SET active = 0, updated_at = @at,
+         doc = json_set(doc, '$.active', json('false'), '$.inactiveReason', @reason, '$.updatedAt', @at) WHERE id = @id`,
+    ),
+
+    offerInsert: db.prepare(`INSERT INTO offers (id, partner_tenant_id, approver_email, approver_tenant_id, approver_aad_object_id,
+        state, version, created_at, expires_at, pending_key, doc)
+      VALUES (@id, @partnerTenantId, @approverEmail, @approverTenantId, @approverAad, @state, @version, @createdAt, @expiresAt, @pendingKey, @doc)`),
+    offerUpdate: db.prepare(`UPDATE offers SET approver_tenant_id = @approverTenantId, approver_aad_object_id = @approverAad,
+        state = @state, version = @version, expires_at = @expiresAt, pending_key = @pendingKey, doc = @doc
+      WHERE id = @id AND version = @expectedVersion`),
+    offerGet: db.prepare<[string], Row>('SELECT doc FROM offers WHERE id = ?'),
+    offerByPendingKey: db.prepare<[string], Row>('SELECT doc FROM offers WHERE pending_key = ?'),
+    offersByPartner: db.prepare<[string, number], Row>(
+      'SELECT doc FROM offers WHERE partner_tenant_id = ? ORDER BY created_at DESC, id LIMIT ?',
+    ),
+    offersByPartnerApprover: db.prepare<[string, string, number], Row>(
+      'SELECT doc FROM offers WHERE partner_tenant_id = ? AND approver_email = ? ORDER BY created_at DESC, id LIMIT ?',
+    ),
+    customers: db.prepare<[string], { approverEmail: string; customerTenantId: string | null; offers: number; pending: number; accepted: number; lastActivityAt: string }>(
+      `SELECT approver_email AS approverEmail, max(approver_tenant_id) AS customerTenantId, count(*) AS offers,
+         sum(state IN ('awaitingDelivery', 'sent')) AS pending, sum(state = 'accepted') AS accepted,
+         max(created_at) AS lastActivityAt
+       FROM offers WHERE partner_tenant_id = ? GROUP BY approver_email ORDER BY lastActivityAt DESC LIMIT 200`,
+    ),
+    awaiting: db.prepare<[string], Row>(
+      `SELECT doc FROM offers WHERE approver_email = ? AND state = 'awaitingDelivery' ORDER BY created_at`,
+    ),
+    pendingFor: db.prepare<[string, string], Row>(
+      `SELECT doc FROM offers WHERE approver_tenant_id = ? AND approver_aad_object_id = ? AND state = 'sent' ORDER BY created_at`,
+    ),
+    expired: db.prepare<[string, number], Row>(
+      `SELECT doc FROM offers WHERE state IN ('awaitingDelivery', 'sent') AND expires_at <= ? ORDER BY expires_at LIMIT ?`,
+    ),
+    setCard: db.prepare<{ id: string; card: string }>(`UPDATE offers SET doc = json_set(doc, '$.card', json(@card)) WHERE id = @id`),
+
+    responseFor: db.prepare<[string, string], Row>('SELECT doc FROM responses WHERE subject_id = ? AND slot = ?'),
+    responsesForSubject: db.prepare<[string], Row>('SELECT doc FROM responses WHERE subject_id = ? ORDER BY seq'),
+    responseChain: db.prepare<[string], Row>('SELECT doc FROM responses WHERE customer_tenant_id = ? ORDER BY seq'),
+    responseInsert: db.prepare(
+      'INSERT INTO responses (id, subject_id, slot, customer_tenant_id, seq, doc) VALUES (@id, @subjectId, @slot, @customerTenantId, @seq, @doc)',
+    ),
+    headGet: db.prepare<[string], { seq: number; hash: string }>('SELECT seq, hash FROM chain_heads WHERE customer_tenant_id = ?'),
+    headSet: db.prepare(
+      `INSERT INTO chain_heads (customer_tenant_id, seq, hash) VALUES (?, ?, ?)
+       ON CONFLICT (customer_tenant_id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash`,
+    ),
+
+    outboxInsert: db.prepare(`INSERT INTO outbox (id, state, next_attempt_at, lease_owner, lease_until, subject_id, created_at, doc)
+      VALUES (@id, @state, @nextAttemptAt, NULL, NULL, @subjectId, @createdAt, @doc)`),
+    outboxDue: db.prepare<{ now: string; limit: number }, { id: string }>(
+      `SELECT id FROM outbox WHERE state = 'pending' AND next_attempt_at <= @now AND (lease_until IS NULL OR lease_until <= @now)
+       ORDER BY next_attempt_at LIMIT @limit`,
+    ),
+    outboxLease: db.prepare<{ id: string; owner: string; until: string }>('UPDATE outbox SET lease_owner = @owner, lease_until = @until WHERE id = @id'),
+    outboxGet: db.prepare<[string], OutboxRow>('SELECT * FROM outbox WHERE id = ?'),
+    outboxSent: db.prepare<{ id: string; owner: string }>(
+      `UPDATE outbox SET state = 'sent', lease_owner = NULL, lease_until = NULL,
+         doc = json_set(doc, '$.attempts', json_extract(doc, '$.attempts') + 1)
+       WHERE id = @id AND lease_owner = @owner`,
+    ),
+    outboxRetry: db.prepare<{ id: string; owner: string; at: string; error: string }>(
+      `UPDATE outbox SET next_attempt_at = @at, lease_owner = NULL, lease_until = NULL,
+         doc = json_set(doc, '$.attempts', json_extract(doc, '$.attempts') + 1, '$.lastError', @error)
+       WHERE id = @id AND lease_owner = @owner`,
+    ),
+    outboxFail: db.prepare<{ id: string; owner: string; error: string }>(
+      `UPDATE outbox SET state = 'failed', lease_owner = NULL, lease_until = NULL,
+         doc = json_set(doc, '$.attempts', json_extract(doc, '$.attempts') + 1, '$.lastError', @error)
+       WHERE id = @id AND lease_owner = @owner`,
+    ),
+    outboxStats: db.prepare<[], { pending: number; failed: number; oldest: string | null }>(
+      `SELECT sum(state = 'pending') AS pending, sum(state = 'failed') AS failed,
+         min(CASE WHEN state = 'pending' THEN created_at END) AS oldest FROM outbox`,
+    ),
+    outboxForSubject: db.prepare<[string], OutboxRow>('SELECT * FROM outbox WHERE subject_id = ? ORDER BY created_at'),
+  };
+
+  const parse = <T>(row: Row | undefined): T | null => (row ? (JSON.parse(row.doc) as T) : null);
+  const parseAll = <T>(rows: Row[]): T[] => rows.map((r) => JSON.parse(r.doc) as T);
+
+  const offerParams = (o: Offer) => ({
+    id: o.id,
+    partnerTenantId: o.partnerTenantId,
+    approverEmail: o.approverEmail,
+    approverTenantId: o.approver?.tenantId ?? null,
+    approverAad: o.approver?.aadObjectId ?? null,
+    state: o.state,
+    version: o.version,
+    createdAt: o.createdAt,
+    expiresAt: o.expiresAt,
+    pendingKey: o.pendingKey ?? null,
+    doc: JSON.stringify(o),
+  });
+
+  const insertOutbox = (entries: NewOutboxEntry[]) => {
+    const at = now().toISOString();
+    for (const e of entries) {
+      const row = outboxRow(e, newId(), at);
+      q.outboxInsert.run({ id: row.id, state: row.state, nextAttemptAt: row.nextAttemptAt, subjectId: row.subject?.id ?? null, createdAt: at, doc: JSON.stringify(row) });
+    }
+  };
+
+  const createTx = db.transaction((offer: Offer, outbox: NewOutboxEntry[]) => {
+    if (offer.pendingKey) {
+      const existing = parse<Offer>(q.offerByPendingKey.get(offer.pendingKey));
+      if (existing) return { created: false as const, offer: existing };
+    }
+    q.offerInsert.run(offerParams(offer));
+    insertOutbox(outbox);
+    return { created: true as const, offer };
+  });
+
+  const updateTx = db.transaction((next: Offer, expectedVersion: number, outbox: NewOutboxEntry[]) => {
+    const changed = q.offerUpdate.run({ ...offerParams(next), expectedVersion }).changes === 1;
+    if (changed) insertOutbox(outbox);
+    return changed;
+  });
+
+  const decideTx = db.transaction(
+    (next: Offer, expectedVersion: number, response: NewResponse, outbox: NewOutboxEntry[]): DecideResult => {
+      const existing = parse<ResponseRecord>(q.responseFor.get(response.subjectId, response.slot));
+      if (existing) return { status: 'already', offer: parse<Offer>(q.offerGet.get(response.subjectId))!, response: existing };
+      if (q.offerUpdate.run({ ...offerParams(next), expectedVersion }).changes !== 1) {
+        return { status: 'conflict', offer: parse<Offer>(q.offerGet.get(next.id)) };
+      }
+      const record = chainResponse(response, q.headGet.get(response.customerTenantId) ?? null);
+      q.responseInsert.run({ ...record, doc: JSON.stringify(record) });
+      q.headSet.run(record.customerTenantId, record.seq, record.hash);
+      insertOutbox(outbox);
+      return { status: 'recorded', offer: next, response: record };
+    },
+  );
+
+  const claimTx = db.transaction((owner: string, at: string, leaseUntil: string, limit: number) => {
+    const ids = q.outboxDue.all({ now: at, limit }).map((r) => r.id);
+    for (const id of ids) q.outboxLease.run({ id, owner, until: leaseUntil });
+    return ids.map((id) => fromOutboxRow(q.outboxGet.get(id)!));
+  });
+
+  return {
+    kind: 'sqlite',
+    ping: async () => void db.prepare('SELECT 1').get(),
+    close: async () => void db.close(),
+
+    partners: {
+      upsert: async (p: Partner) => void q.partnerUpsert.run(p.tenantId, JSON.stringify(p)),
+      get: async (tenantId) => parse<Partner>(q.partnerGet.get(tenantId)),
+    },
+
+    conversations: {
+      upsert: async (c: ConversationRecord) =>
+        void q.convUpsert.run({
+          id: c.id,
+          tenantId: c.tenantId,
+          kind: c.kind,
+          aad: c.user?.aadObjectId ?? null,
+          email: c.user?.email?.toLowerCase() ?? null,
+          upn: c.user?.upn?.toLowerCase() ?? null,
+          active: c.active ? 1 : 0,
+          updatedAt: c.updatedAt,
+          doc: JSON.stringify(c),
+        }),
+      get: async (id) => parse<ConversationRecord>(q.convGet.get(id)),
+      findPersonal: async (tenantId, aad) => parse<ConversationRecord>(q.convPersonal.get(tenantId, aad)),
+      findPersonalByEmail: async (email) => {
+        const e = email.toLowerCase();
+        return parse<ConversationRecord>(q.convByEmail.get(e, e));
+      },
+      deactivate: async (id, reason, at) => void q.convDeactivate.run({ id, at, reason }),
+    },
+
+    offers: {
+      create: async (offer, outbox) => {
+        try {
+          return createTx.immediate(offer, outbox);
+        } catch (err) {
+          // Another process inserted the same pending offer between our check and insert.
+          if (isUniqueViolation(err, 'offers.pending_key') && offer.pendingKey) {
+            const existing = parse<Offer>(q.offerByPendingKey.get(offer.pendingKey));
+            if (existing) return { created: false, offer: existing };
+          }
+          throw err;
+        }
+      },
+      get: async (id) => parse<Offer>(q.offerGet.get(id)),
+      update: async (next, expectedVersion, outbox) => updateTx.immediate(next, expectedVersion, outbox),
+      decide: async (next, expectedVersion, response, outbox) => decideTx.immediate(next, expectedVersion, response, outbox),
+      listByPartner: async ({ partnerTenantId, approverEmail, limit }: OfferQuery) =>
+        parseAll<Offer>(
+          approverEmail
+            ? q.offersByPartnerApprover.all(partnerTenantId, approverEmail.toLowerCase(), limit)
+            : q.offersByPartner.all(partnerTenantId, limit),
+        ),
+      customersOf: async (partnerTenantId) =>
+        q.customers.all(partnerTenantId).map(
+          (r): CustomerSummary => ({ ...r, customerTenantId: r.customerTenantId ?? undefined }),
+        ),
+      listAwaitingDelivery: async (email) => parseAll<Offer>(q.awaiting.all(email.toLowerCase())),
+      listPendingFor: async ({ tenantId, aadObjectId }) => parseAll<Offer>(q.pendingFor.all(tenantId, aadObjectId)),
+      listExpired: async (at, limit) => parseAll<Offer>(q.expired.all(at, limit)),
+      setCard: async (offerId, card) => void q.setCard.run({ id: offerId, card: JSON.stringify(card) }),
+    },
+
+    responses: {
+      forSubject: async (subjectId) => parseAll<ResponseRecord>(q.responsesForSubject.all(subjectId)),
+      chain: async (customerTenantId) => parseAll<ResponseRecord>(q.responseChain.all(customerTenantId)),
+    },
+
+    outbox: {
+      claim: async (owner, at, leaseUntil, limit) => claimTx.immediate(owner, at, leaseUntil, limit),
+      markSent: async (id, owner) => void q.outboxSent.run({ id, owner }),
+      retryLater: async (id, owner, at, error) => void q.outboxRetry.run({ id, owner, at, error }),
+      markFailed: async (id, owner, error) => void q.outboxFail.run({ id, owner, error }),
+      stats: async () => {
+        const s = q.outboxStats.get()!;
+        return { pending: s.pending ?? 0, failed: s.failed ?? 0, oldestPendingAt: s.oldest ?? undefined };
+      },
+      forSubject: async (subjectId) => q.outboxForSubject.all(subjectId).map(fromOutboxRow),
+    },
+  };
+}
+
+interface OutboxRow {
+  id: string;
+  state: OutboxEntry['state'];
+  next_attempt_at: string;
+  lease_owner: string | null;
+  lease_until: string | null;
+  doc: string;
+}
+
+/** Columns are the truth for what the claim query filters on; the document holds the rest. */
+function fromOutboxRow(row: OutboxRow): OutboxEntry {
+  const doc = JSON.parse(row.doc) as OutboxEntry;
+  return {
+    ...doc,
+    state: row.state,
+    nextAttemptAt: row.next_attempt_at,
+    lease: row.lease_owner && row.lease_until ? { owner: row.lease_owner, until: row.lease_until } : undefined,
+  };
+}
+
+function migrate(db: Database.Database): void {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  if (current > MIGRATIONS.length) {
+    throw new Error(`The database file is from a newer version of the bot (schema ${current}, this build knows ${MIGRATIONS.length}).`);
+  }
+  for (let v = current; v < MIGRATIONS.length; v++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[v]!);
+      db.pragma(`user_version = ${v + 1}`);
+    }).immediate();
+  }
+}
+
+function isUniqueViolation(err: unknown, what: string): boolean {
+  const e = err as { code?: string; message?: string };
+  return e?.code === 'SQLITE_CONSTRAINT_UNIQUE' && (e.message ?? '').includes(what);
+}

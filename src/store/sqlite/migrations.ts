@@ -1,0 +1,82 @@
+/**
+ * Versioned schema, applied in order at startup; `PRAGMA user_version` records how far a file has come.
+ * Append new steps; never edit one that has shipped.
+ */
+export const MIGRATIONS: string[] = [
+  `
+  CREATE TABLE partners (
+    tenant_id TEXT PRIMARY KEY,
+    doc TEXT NOT NULL
+  );
+
+  CREATE TABLE conversations (
+    id TEXT PRIMARY KEY,
+    tenant_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    aad_object_id TEXT,
+    email TEXT,
+    upn TEXT,
+    active INTEGER NOT NULL,
+    updated_at TEXT NOT NULL,
+    doc TEXT NOT NULL
+  );
+  CREATE INDEX conversations_personal_user ON conversations (tenant_id, aad_object_id) WHERE kind = 'personal';
+  CREATE INDEX conversations_personal_email ON conversations (email) WHERE kind = 'personal';
+  CREATE INDEX conversations_personal_upn ON conversations (upn) WHERE kind = 'personal';
+
+  CREATE TABLE offers (
+    id TEXT PRIMARY KEY,
+    partner_tenant_id TEXT NOT NULL,
+    approver_email TEXT NOT NULL,
+    approver_tenant_id TEXT,
+    approver_aad_object_id TEXT,
+    state TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    created_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    pending_key TEXT,
+    doc TEXT NOT NULL
+  );
+  -- NULLs are distinct, so only pending offers (which carry a key) collide: the duplicate guard.
+  CREATE UNIQUE INDEX offers_pending_key ON offers (pending_key);
+  CREATE INDEX offers_partner ON offers (partner_tenant_id, created_at);
+  CREATE INDEX offers_partner_approver ON offers (partner_tenant_id, approver_email, created_at);
+  CREATE INDEX offers_approver ON offers (approver_email, state);
+  CREATE INDEX offers_approver_user ON offers (approver_tenant_id, approver_aad_object_id, state);
+  CREATE INDEX offers_expiry ON offers (expires_at) WHERE state IN ('awaitingDelivery', 'sent');
+
+  CREATE TABLE responses (
+    id TEXT PRIMARY KEY,
+    subject_id TEXT NOT NULL,
+    slot TEXT NOT NULL,
+    customer_tenant_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    doc TEXT NOT NULL,
+    UNIQUE (subject_id, slot),
+    UNIQUE (customer_tenant_id, seq)
+  );
+  CREATE TRIGGER responses_no_update BEFORE UPDATE ON responses
+    BEGIN SELECT RAISE(ABORT, 'response records are immutable'); END;
+  CREATE TRIGGER responses_no_delete BEFORE DELETE ON responses
+    BEGIN SELECT RAISE(ABORT, 'response records are immutable'); END;
+
+  CREATE TABLE chain_heads (
+    customer_tenant_id TEXT PRIMARY KEY,
+    seq INTEGER NOT NULL,
+    hash TEXT NOT NULL
+  );
+
+  CREATE TABLE outbox (
+    id TEXT PRIMARY KEY,
+    state TEXT NOT NULL,
+    next_attempt_at TEXT NOT NULL,
+    lease_owner TEXT,
+    lease_until TEXT,
+    subject_id TEXT,
+    created_at TEXT NOT NULL,
+    doc TEXT NOT NULL
+  );
+  CREATE INDEX outbox_due ON outbox (next_attempt_at) WHERE state = 'pending';
+  CREATE INDEX outbox_subject ON outbox (subject_id);
+  `,
+];

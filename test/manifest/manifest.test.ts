@@ -1,0 +1,328 @@
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { inflateSync } from 'node:zlib';
+import AdmZip from 'adm-zip';
+import * as appPackage from '../../scripts/lib/app-package.cjs';
+
+// @microsoft/app-manifest requires strip-bom, which is an ES module. Plain Node (>= 20.19,
+// as `npm run package` runs) loads it through require(esm); jest's CommonJS module registry
+// on Node 20 cannot. The validator never calls it for a manifest passed as an object, so
+// jest gets a CommonJS stand-in. The CLI tests below run the real thing in a child process.
+jest.mock('strip-bom', () => (s: string) => (s.charCodeAt(0) === 0xfeff ? s.slice(1) : s));
+
+jest.setTimeout(60_000);
+
+const root = path.resolve(__dirname, '..', '..');
+const manifestDir = path.join(root, 'manifest');
+const templatePath = path.join(manifestDir, 'manifest.json');
+const packageScript = path.join(root, 'scripts', 'package-app.mjs');
+const template = fs.readFileSync(templatePath, 'utf8');
+
+const APP_ID = '3f2504e0-4f89-41d3-9a0c-0305e82c3301';
+const BOT_ID = '9b2d1c4e-7a55-4e0f-8c1d-2f6a3b4c5d6e';
+
+type Json = Record<string, unknown>;
+interface Command {
+  title: string;
+  description?: string;
+}
+interface CommandList {
+  scopes: string[];
+  commands: Command[];
+}
+interface Bot {
+  botId: string;
+  scopes: string[];
+  supportsFiles?: boolean;
+  isNotificationOnly?: boolean;
+  commandLists: CommandList[];
+}
+
+function substituted(values: Record<string, string> = { TEAMS_APP_ID: APP_ID, BOT_ID }): Json {
+  return JSON.parse(appPackage.substitutePlaceholders(template, values)) as Json;
+}
+
+function botOf(manifest: Json): Bot {
+  const bots = manifest.bots as Bot[];
+  expect(bots).toHaveLength(1);
+  return bots[0] as Bot;
+}
+
+const tmpDirs: string[] = [];
+function tmpDir(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'app-package-test-'));
+  tmpDirs.push(dir);
+  return dir;
+}
+afterAll(() => {
+  for (const dir of tmpDirs) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+/** Runs `node scripts/package-app.mjs ...` with no ids inherited from this process. */
+function runPackageScript(args: string[], extraEnv: Record<string, string> = {}) {
+  const env: NodeJS.ProcessEnv = { ...process.env, ...extraEnv };
+  for (const key of ['TEAMS_APP_ID', 'BOT_ID', 'MicrosoftAppId', 'TEAMSFX_ENV']) {
+    if (!(key in extraEnv)) delete env[key];
+  }
+  return spawnSync(process.execPath, [packageScript, ...args], { cwd: root, env, encoding: 'utf8' });
+}
+
+/** IHDR of a PNG, read by hand: width, height, bit depth, colour type. */
+function ihdr(png: Buffer) {
+  expect(png.subarray(0, 8)).toEqual(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
+  expect(png.toString('latin1', 12, 16)).toBe('IHDR');
+  return { width: png.readUInt32BE(16), height: png.readUInt32BE(20), bitDepth: png[24], colorType: png[25] };
+}
+
+/** RGBA pixels of a non-interlaced 8-bit RGBA PNG (all five scanline filters). */
+function rgbaPixels(png: Buffer): Buffer {
+  const { width, height, bitDepth, colorType } = ihdr(png);
+  expect([bitDepth, colorType, png[28]]).toEqual([8, 6, 0]);
+  const idat: Buffer[] = [];
+  for (let off = 8; off < png.length; ) {
+    const len = png.readUInt32BE(off);
+    if (png.toString('latin1', off + 4, off + 8) === 'IDAT') idat.push(png.subarray(off + 8, off + 8 + len));
+    off += 12 + len;
+  }
+  const raw = inflateSync(Buffer.concat(idat));
+  const stride = width * 4;
+  const out = Buffer.alloc(stride * height);
+  for (let y = 0; y < height; y++) {
+    const filter = raw[y * (stride + 1)];
+    for (let x = 0; x < stride; x++) {
+      const v = raw[y * (stride + 1) + 1 + x] ?? 0;
+      const a = x >= 4 ? (out[y * stride + x - 4] ?? 0) : 0;
+      const b = y > 0 ? (out[(y - 1) * stride + x] ?? 0) : 0;
+      const c = x >= 4 && y > 0 ? (out[(y - 1) * stride + x - 4] ?? 0) : 0;
+      let pred = 0;
+      if (filter === 1) pred = a;
+      else if (filter === 2) pred = b;
+      else if (filter === 3) pred = (a + b) >> 1;
+      else if (filter === 4) {
+        const p = a + b - c;
+        const pa = Math.abs(p - a);
+        const pb = Math.abs(p - b);
+        const pc = Math.abs(p - c);
+        pred = pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
+      }
+      out[y * stride + x] = (v + pred) & 0xff;
+    }
+  }
+  return out;
+}
+
+describe('manifest/manifest.json', () => {
+  it('uses the v1.30 schema, with $schema and manifestVersion agreeing', () => {
+    const manifest = JSON.parse(template) as Json;
+    expect(manifest.$schema).toBe('https://developer.microsoft.com/json-schemas/teams/v1.30/MicrosoftTeams.schema.json');
+    expect(manifest.manifestVersion).toBe('1.30');
+    // the schema is the copy shipped by @microsoft/app-manifest, not a download
+    expect(fs.existsSync(appPackage.shippedSchemaPath(manifest.$schema as string))).toBe(true);
+  });
+
+  it('has exactly the TEAMS_APP_ID and BOT_ID placeholders, in the id and the botId', () => {
+    expect(appPackage.listPlaceholders(template).sort()).toEqual(['BOT_ID', 'TEAMS_APP_ID']);
+    const raw = JSON.parse(template) as Json;
+    expect(raw.id).toBe('${{TEAMS_APP_ID}}');
+    expect(botOf(raw).botId).toBe('${{BOT_ID}}');
+    const manifest = substituted();
+    expect(manifest.id).toBe(APP_ID);
+    expect(botOf(manifest).botId).toBe(BOT_ID);
+  });
+
+  it('validates against Microsoft\'s published schema once the placeholders are substituted', async () => {
+    await expect(appPackage.validateManifest(substituted())).resolves.toEqual([]);
+    await expect(appPackage.validateManifest(substituted({ ...appPackage.DEV_IDS }))).resolves.toEqual([]);
+  });
+
+  it('fails validation when broken, proving the validator runs', async () => {
+    const badScope = substituted();
+    botOf(badScope).scopes.push('nonsense');
+    const scopeErrors = await appPackage.validateManifest(badScope);
+    expect(scopeErrors.some((e) => e.includes('/bots/0/scopes/3') && e.includes('allowed values'))).toBe(true);
+
+    const noName = substituted();
+    delete noName.name;
+    const nameErrors = await appPackage.validateManifest(noName);
+    expect(nameErrors.some((e) => e.includes("required property 'name'"))).toBe(true);
+
+    // the raw template is not a valid manifest: ${{TEAMS_APP_ID}} is not a GUID
+    const unsubstituted = await appPackage.validateManifest(JSON.parse(template) as Json);
+    expect(unsubstituted.some((e) => e.startsWith('/id ') && e.includes('pattern'))).toBe(true);
+  });
+
+  it('names the app and its developer as required', () => {
+    const manifest = substituted();
+    expect(manifest.name).toEqual({ short: 'Partner Offers', full: 'Partner Offers for Microsoft cloud partners' });
+    const developer = manifest.developer as Record<string, string>;
+    for (const key of ['websiteUrl', 'privacyUrl', 'termsOfUseUrl']) {
+      expect(developer[key]).toMatch(/^https:\/\//);
+    }
+    expect(manifest.icons).toEqual({ color: 'color.png', outline: 'outline.png' });
+    expect(manifest.staticTabs).toBeUndefined();
+    expect((manifest.validDomains as unknown[] | undefined) ?? []).toHaveLength(0);
+  });
+
+  it('declares one conversational bot for personal, team and group chat', () => {
+    const bot = botOf(substituted());
+    expect([...bot.scopes].sort()).toEqual(['groupChat', 'personal', 'team']);
+    expect(bot.supportsFiles).toBe(false);
+    expect(bot.isNotificationOnly).toBe(false);
+  });
+
+  it('lists the commands for each scope, each with a usage hint', () => {
+    const { commandLists } = botOf(substituted());
+    const listFor = (scope: string) => {
+      const lists = commandLists.filter((l) => l.scopes.includes(scope));
+      expect(lists).toHaveLength(1);
+      return lists[0] as CommandList;
+    };
+    const titles = (l: CommandList) => l.commands.map((c) => c.title);
+
+    const personal = listFor('personal');
+    expect(personal.scopes).toEqual(['personal']);
+    expect(titles(personal)).toEqual(['help', 'trial', 'offer', 'status', 'withdraw', 'customers', 'offers', 'support']);
+
+    const shared = listFor('team');
+    expect(listFor('groupChat')).toBe(shared);
+    expect([...shared.scopes].sort()).toEqual(['groupChat', 'team']);
+    expect(titles(shared)).toEqual(['help', 'trial', 'offer', 'status', 'withdraw', 'customers']);
+
+    for (const list of commandLists) {
+      expect(list.commands.length).toBeLessThanOrEqual(10);
+      for (const c of list.commands) expect(c.description?.trim()).toBeTruthy();
+    }
+    const descriptions = Object.fromEntries(personal.commands.map((c) => [c.title, c.description]));
+    expect(descriptions).toEqual({
+      help: 'What this bot can do',
+      trial: 'trial <customer-email> <service>[, <service>...]',
+      offer: 'offer <customer-email> <qty> <service>[, ...] monthly|annual',
+      status: 'status [<id>|<customer-email>]',
+      withdraw: 'withdraw <id>',
+      customers: 'Your customers and their offers',
+      offers: 'Offers waiting for your answer',
+      support: 'How to reach Microsoft support directly',
+    });
+    for (const c of shared.commands) expect(c.description).toBe(descriptions[c.title]);
+  });
+
+  it('ships icons of the required sizes: colour 192x192, outline 32x32 white on transparent', () => {
+    const color = fs.readFileSync(path.join(manifestDir, 'color.png'));
+    expect(ihdr(color)).toMatchObject({ width: 192, height: 192 });
+    expect(appPackage.readPngSize(color)).toEqual({ width: 192, height: 192 });
+
+    const outline = fs.readFileSync(path.join(manifestDir, 'outline.png'));
+    expect(ihdr(outline)).toMatchObject({ width: 32, height: 32, colorType: 6 });
+    const px = rgbaPixels(outline);
+    let transparent = 0;
+    let opaque = 0;
+    for (let i = 0; i < px.length; i += 4) {
+      const alpha = px[i + 3] ?? 0;
+      if (alpha === 0) transparent++;
+      else {
+        if (alpha === 255) opaque++;
+        expect([px[i], px[i + 1], px[i + 2]]).toEqual([255, 255, 255]);
+      }
+    }
+    expect(transparent).toBeGreaterThan(0);
+    expect(opaque).toBeGreaterThan(0);
+  });
+});
+
+describe('placeholder values', () => {
+  it('takes TEAMS_APP_ID and BOT_ID, falling back to MicrosoftAppId, environment over file', () => {
+    const fileVars = appPackage.parseEnvFile(`# ids\nTEAMS_APP_ID=${APP_ID}\nMicrosoftAppId="${BOT_ID}"\n`);
+    expect(appPackage.resolvePlaceholderValues({ env: {}, fileVars, envName: 'dev' }).values).toMatchObject({
+      TEAMS_APP_ID: APP_ID,
+      BOT_ID,
+    });
+    const other = '0f0f0f0f-1111-4222-8333-444444444444';
+    const { values, warnings } = appPackage.resolvePlaceholderValues({
+      env: { TEAMS_APP_ID: other, BOT_ID: other },
+      fileVars,
+      envName: 'dev',
+    });
+    expect(values).toMatchObject({ TEAMS_APP_ID: other, BOT_ID: other });
+    expect(warnings).toEqual([]);
+  });
+
+  it('uses the development ids with a warning for local only', () => {
+    const local = appPackage.resolvePlaceholderValues({ env: {}, envName: 'local' });
+    expect(local.values).toMatchObject(appPackage.DEV_IDS);
+    expect(local.warnings).toHaveLength(2);
+    expect(() => appPackage.resolvePlaceholderValues({ env: {}, envName: 'prod' })).toThrow(/TEAMS_APP_ID is not set/);
+  });
+
+  it('refuses to leave a placeholder without a value', () => {
+    expect(() => appPackage.substitutePlaceholders(template, { TEAMS_APP_ID: APP_ID })).toThrow(/\$\{\{BOT_ID\}\}/);
+  });
+});
+
+describe('npm run package (scripts/package-app.mjs)', () => {
+  it('writes build/appPackage.<env>.zip with exactly manifest.json, color.png and outline.png', () => {
+    const dir = tmpDir();
+    const envFile = path.join(dir, '.env.test');
+    fs.writeFileSync(envFile, `TEAMSFX_ENV=test\nTEAMS_APP_ID=${APP_ID}\nBOT_ID=${BOT_ID}\n`);
+    const out = path.join(dir, 'out');
+
+    const run = runPackageScript(['--env', envFile, '--out', out]);
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+
+    const zipFile = path.join(out, 'appPackage.test.zip');
+    const zip = new AdmZip(zipFile);
+    expect(zip.getEntries().map((e) => e.entryName).sort()).toEqual(['color.png', 'manifest.json', 'outline.png']);
+
+    const manifestText = zip.readAsText('manifest.json');
+    expect(manifestText).not.toContain('${{');
+    const manifest = JSON.parse(manifestText) as Json;
+    expect(manifest.id).toBe(APP_ID);
+    expect(botOf(manifest).botId).toBe(BOT_ID);
+
+    const color = zip.readFile('color.png');
+    const outline = zip.readFile('outline.png');
+    if (!color || !outline) throw new Error('icons missing from the package');
+    expect(ihdr(color)).toMatchObject({ width: 192, height: 192 });
+    expect(ihdr(outline)).toMatchObject({ width: 32, height: 32 });
+  });
+
+  it('packages for local with the development ids and a warning when no ids are set', () => {
+    const out = path.join(tmpDir(), 'out');
+    const run = runPackageScript(['--out', out]);
+    expect(run.status).toBe(0);
+    expect(run.stderr).toMatch(/warning: TEAMS_APP_ID is not set/);
+    expect(run.stderr).toMatch(/warning: BOT_ID is not set/);
+    const manifest = JSON.parse(new AdmZip(path.join(out, 'appPackage.local.zip')).readAsText('manifest.json')) as Json;
+    expect(manifest.id).toBe(appPackage.DEV_IDS.TEAMS_APP_ID);
+    expect(botOf(manifest).botId).toBe(appPackage.DEV_IDS.BOT_ID);
+  });
+
+  it('exits non-zero with a readable message, and writes nothing, when the manifest is invalid', () => {
+    const dir = tmpDir();
+    const broken = JSON.parse(template) as Json;
+    botOf(broken).scopes.push('nonsense');
+    fs.writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify(broken, null, 2));
+    for (const icon of ['color.png', 'outline.png']) fs.copyFileSync(path.join(manifestDir, icon), path.join(dir, icon));
+    const out = path.join(dir, 'out');
+
+    const run = runPackageScript(['--manifest', path.join(dir, 'manifest.json'), '--out', out], {
+      TEAMS_APP_ID: APP_ID,
+      MicrosoftAppId: BOT_ID,
+    });
+    expect(run.status).not.toBe(0);
+    expect(run.stderr).toContain('does not validate against https://developer.microsoft.com/json-schemas/teams/v1.30/');
+    expect(run.stderr).toMatch(/\/bots\/0\/scopes\/3 must be equal to one of the allowed values/);
+    expect(fs.existsSync(out)).toBe(false);
+  });
+
+  it('exits non-zero when an id is missing outside local', () => {
+    const dir = tmpDir();
+    const envFile = path.join(dir, '.env.prod');
+    fs.writeFileSync(envFile, `TEAMS_APP_ID=${APP_ID}\nBOT_ID=\n`);
+    const run = runPackageScript(['--env', envFile, '--out', path.join(dir, 'out')]);
+    expect(run.status).not.toBe(0);
+    expect(run.stderr).toMatch(/BOT_ID \(or MicrosoftAppId\) is not set/);
+  });
+});

@@ -1,0 +1,84 @@
+import { randomUUID } from 'node:crypto';
+
+export interface TeamsUser {
+  name: string;
+  aadObjectId: string;
+  /** Bot Framework user id. */
+  id: string;
+  email: string;
+  tenantId: string;
+  /** Their personal chat with the bot. */
+  conversationId: string;
+}
+
+export const PARTNER_TENANT = '00000000-0000-0000-0000-0000000000001';
+export const CUSTOMER_TENANT = '7a1c5e2b-0000-4000-8000-00000000c0de';
+
+export const alex: TeamsUser = {
+  name: 'Alex Wilber',
+  aadObjectId: '00000000-0000-0000-0000-0000000000020',
+  id: '29:alex',
+  email: 'alexw@example.com',
+  tenantId: PARTNER_TENANT,
+  conversationId: 'a:personal-alex',
+};
+export const megan: TeamsUser = {
+  name: 'Megan Bowen',
+  aadObjectId: 'c0000000-0000-4000-8000-000000000001',
+  id: '29:megan',
+  email: 'admin@contoso.com',
+  tenantId: CUSTOMER_TENANT,
+  conversationId: 'a:personal-megan',
+};
+export const lee: TeamsUser = {
+  name: 'Lee Gu',
+  aadObjectId: 'c0000000-0000-4000-8000-000000000002',
+  id: '29:lee',
+  email: 'lee@contoso.com',
+  tenantId: CUSTOMER_TENANT,
+  conversationId: 'a:personal-lee',
+};
+
+const BOT = { id: '28:partner-offers', name: 'Partner Offers' };
+
+/** The parts every activity Teams sends shares, from one user's personal chat. */
+function base(as: TeamsUser, serviceUrl: string, conversationId = as.conversationId) {
+  return {
+    id: randomUUID(),
+    timestamp: new Date().toISOString(),
+    channelId: 'msteams',
+    serviceUrl,
+    from: { id: as.id, name: as.name, aadObjectId: as.aadObjectId },
+    recipient: BOT,
+    conversation: { id: conversationId, conversationType: 'personal', tenantId: as.tenantId },
+    channelData: { tenant: { id: as.tenantId } },
+  };
+}
+
+export const message = (text: string, as: TeamsUser, serviceUrl: string) => ({ ...base(as, serviceUrl), type: 'message', text });
+
+export const cardAction = (
+  verb: string,
+  data: Record<string, unknown>,
+  as: TeamsUser,
+  serviceUrl: string,
+  o: { replyToId?: string; conversationId?: string; trigger?: 'manual' | 'automatic' } = {},
+) => ({
+  ...base(as, serviceUrl, o.conversationId),
+  type: 'invoke',
+  name: 'adaptiveCard/action',
+  replyToId: o.replyToId,
+  value: { action: { type: 'Action.Execute', id: randomUUID(), verb, data }, trigger: o.trigger ?? 'manual' },
+});
+
+export const installationUpdate = (action: 'add' | 'remove', as: TeamsUser, serviceUrl: string) => ({
+  ...base(as, serviceUrl),
+  type: 'installationUpdate',
+  action,
+});
+
+export const conversationUpdate = (as: TeamsUser, serviceUrl: string) => ({
+  ...base(as, serviceUrl),
+  type: 'conversationUpdate',
+  membersAdded: [{ id: BOT.id }, { id: as.id, aadObjectId: as.aadObjectId }],
+});

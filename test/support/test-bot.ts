@@ -1,0 +1,80 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createApp, type App } from '../../src/app';
+import { loadConfig } from '../../src/config';
+import { loadCatalog } from '../../src/directory/catalog';
+import { readPartnersFile } from '../../src/directory/partners';
+import { createLogger } from '../../src/log';
+import { openSqliteStore } from '../../src/store/sqlite';
+import type { Store } from '../../src/store/types';
+import { startConnectorSink, type ConnectorSink, type RosterMember } from './connector-sink';
+import type { TeamsUser } from './activities';
+
+export interface TestBot {
+  url: string;
+  app: App;
+  store: Store;
+  sink: ConnectorSink;
+  /** The test's clock: move it to make time pass. */
+  clock: { now: Date };
+  /** Posts an activity as Teams would; resolves with the HTTP status and parsed body. */
+  post(activity: object, headers?: Record<string, string>): Promise<{ status: number; body: unknown }>;
+  /** Waits until every queued notification has been handed to the connector sink. */
+  drain(): Promise<void>;
+  meet(...users: TeamsUser[]): void;
+  close(): Promise<void>;
+}
+
+/** The real app (config, SQLite file, adapter, restify) on port 0, talking to a local connector sink. */
+export async function startTestBot(o: { env?: Record<string, string>; start?: Date } = {}): Promise<TestBot> {
+  const dir = mkdtempSync(join(tmpdir(), 'partner-offers-'));
+  const config = loadConfig({ DATA_DIR: dir, LOG_LEVEL: 'silent', ...o.env });
+  const clock = { now: o.start ?? new Date('2026-11-25T09:00:00.000Z') };
+  const store = openSqliteStore(join(dir, 'test.sqlite'), () => clock.now);
+  const catalog = loadCatalog();
+  for (const p of readPartnersFile('env/partners.sample.json', catalog)) await store.partners.upsert(p);
+  const sink = await startConnectorSink();
+  const app = createApp({ config, store, catalog, clock: () => clock.now, log: createLogger('silent'), delivery: { enabled: false } });
+  await new Promise<void>((resolve) => app.server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+
+  return {
+    url,
+    app,
+    store,
+    sink,
+    clock,
+    async post(activity, headers = {}) {
+      const res = await fetch(`${url}/api/messages`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body: JSON.stringify(activity),
+      });
+      const text = await res.text();
+      let body: unknown = text;
+      try {
+        body = text ? JSON.parse(text) : undefined;
+      } catch {
+        /* not JSON: keep the text */
+      }
+      return { status: res.status, body };
+    },
+    async drain() {
+      await app.deliverer.drain();
+    },
+    meet(...users) {
+      for (const u of users) {
+        const member: RosterMember = { id: u.id, name: u.name, aadObjectId: u.aadObjectId, email: u.email, userPrincipalName: u.email };
+        sink.roster.set(u.id, member);
+      }
+    },
+    async close() {
+      await app.close();
+      await store.close();
+      await sink.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
