@@ -1,5 +1,5 @@
 import type { Attachment } from 'botbuilder';
-import { distance } from '../directory/catalog';
+import { distance } from 'fastest-levenshtein';
 import type { Partner } from '../directory/partners';
 import { UserInputError } from '../errors';
 import type { Person } from '../offers/types';

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { distance } from 'fastest-levenshtein';
 import { z } from 'zod';
 import defaultCatalog from './default-catalog.json';
 
@@ -63,25 +64,13 @@ export function createCatalog(currency: string, services: Service[]): Catalog {
     find: (key) => byKey.get(key.trim().toLowerCase()),
     suggest: (key, max = 3) => {
       const k = key.trim().toLowerCase();
-      return services
+      const scored = services
         .map((s) => ({ s, d: Math.min(distance(k, s.id), distance(k, s.name.toLowerCase())) }))
-        .filter((x) => x.d <= Math.max(3, Math.floor(k.length / 2)))
-        .sort((a, b) => a.d - b.d)
-        .slice(0, max)
-        .map((x) => x.s);
+        .filter((x) => x.d <= Math.max(2, Math.floor(k.length / 3)))
+        .sort((a, b) => a.d - b.d);
+      // Only the best matches: one clear typo should not drag in everything vaguely alike.
+      const best = scored[0]?.d ?? 0;
+      return scored.filter((x) => x.d <= best + 1).slice(0, max).map((x) => x.s);
     },
   };
-}
-
-/** Levenshtein distance; inputs are short (service names, command words). */
-export function distance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= b.length; j++) {
-      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    prev = cur;
-  }
-  return prev[b.length]!;
 }

@@ -1,0 +1,36 @@
+import { ConfigError, loadConfig } from '../src/config';
+
+describe('configuration', () => {
+  it('defaults to local mode on loopback with SQLite under ./data', () => {
+    const c = loadConfig({});
+    expect(c).toMatchObject({ port: 3978, host: '127.0.0.1', localMode: true, dataDir: './data', mongo: undefined });
+  });
+
+  it('treats empty values as unset, as env files write them', () => {
+    expect(loadConfig({ PORT: '', MONGODB_URI: '' })).toMatchObject({ port: 3978, mongo: undefined });
+  });
+
+  it('lists every problem at once', () => {
+    let error: ConfigError | undefined;
+    try {
+      loadConfig({ PORT: 'abc', MONGODB_URI: 'postgres://x', MicrosoftAppId: 'not-a-guid', LOG_LEVEL: 'loud' });
+    } catch (err) {
+      error = err as ConfigError;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(error!.problems.map((p) => p.split(' ')[0])).toEqual(expect.arrayContaining(['PORT', 'MONGODB_URI', 'MicrosoftAppId', 'LOG_LEVEL']));
+  });
+
+  it('refuses production without an app id, and an app id without its secret', () => {
+    expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/MicrosoftAppId is required when NODE_ENV=production/);
+    expect(() => loadConfig({ MicrosoftAppId: '11111111-2222-3333-4444-555555555555' })).toThrow(/MicrosoftAppPassword is required/);
+    expect(() => loadConfig({ MicrosoftAppId: '11111111-2222-3333-4444-555555555555', MicrosoftAppPassword: 's', MicrosoftAppType: 'SingleTenant' })).toThrow(
+      /MicrosoftAppTenantId is required with MicrosoftAppType=SingleTenant/,
+    );
+  });
+
+  it('listens on all interfaces with authentication once an app id is set', () => {
+    const c = loadConfig({ MicrosoftAppId: '11111111-2222-3333-4444-555555555555', MicrosoftAppPassword: 's', MONGODB_URI: 'mongodb://db:27017/?replicaSet=rs0' });
+    expect(c).toMatchObject({ localMode: false, host: '0.0.0.0', mongo: { uri: 'mongodb://db:27017/?replicaSet=rs0', dbName: 'partnerOffers' } });
+  });
+});
