@@ -61,7 +61,7 @@ export interface Config {
 }
 
 /** The Teams app id used when none is configured; matches the development id the package script uses. */
-export const DEVELOPMENT_TEAMS_APP_ID = '6f0b9d1e-3c7a-4b8e-9f21-5d4c3b2a1e0f';
+export const DEVELOPMENT_TEAMS_APP_ID = '00000000-0000-4000-8000-00000000a991';
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {

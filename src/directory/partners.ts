@@ -23,7 +23,7 @@ export function readPartnersFile(file: string, catalog: Catalog): Partner[] {
   try {
     raw = JSON.parse(readFileSync(file, 'utf8'));
   } catch (err) {
-    throw new Error(`Cannot read the partners file ${file} (PARTNERS_FILE): ${(err as Error).message}`);
+    throw new Error(`Cannot read the partners file ${file} (PARTNERS_FILE): ${(err as Error).message}`, { cause: err });
   }
   const parsed = PartnersFileSchema.safeParse(raw);
   if (!parsed.success) {

@@ -445,7 +445,10 @@ function isDuplicateKey(err: unknown): boolean {
 
 // ---- documents: the SQLite adapter stores JSON text, so this one stores exactly what JSON keeps ----
 
+// NUL cannot appear in a BSON key, so it is escaped like `$` and `.`.
+// eslint-disable-next-line no-control-regex
 const NEEDS_ESCAPE = /[%$.\u0000]/;
+// eslint-disable-next-line no-control-regex
 const ESCAPABLE = /[%$.\u0000]/g;
 const ESCAPED = /%([0-9A-F]{2})/g;
 
