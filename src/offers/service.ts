@@ -225,7 +225,7 @@ export function createOfferService({ store, catalog, clock, messages, sovereignT
           slot: 'offer',
           decision: input.decision,
           comment: input.comment || undefined,
-          by: input.actor,
+          by: { aadObjectId: input.actor.aadObjectId, name: input.actor.name, upn: input.actor.upn, tenantId: input.actor.tenantId },
           at: now.toISOString(),
           conversationId: input.conversationId,
           activityId: input.activityId,

@@ -224,3 +224,70 @@ describe('with an app id configured', () => {
     expect(await bot.store.conversations.get(alex.conversationId)).toBeNull();
   });
 });
+
+describe('conversations over time', () => {
+  let bot: TestBot;
+  beforeAll(async () => {
+    bot = await startTestBot();
+    bot.meet(alex, megan);
+  });
+  afterAll(() => bot.close());
+
+  const lastText = (conversationId: string) => {
+    const sent = bot.sink.sentTo(conversationId);
+    return bot.sink.textOf(sent[sent.length - 1]!);
+  };
+
+  it('holds offers for an approver who uninstalled the app, and delivers them when they reinstall', async () => {
+    await bot.post(installationUpdate('add', megan, bot.sink.url));
+    await bot.post(installationUpdate('remove', megan, bot.sink.url));
+    expect(await bot.store.conversations.get(megan.conversationId)).toMatchObject({ active: false, inactiveReason: 'uninstalled' });
+
+    await bot.post(message('trial admin@contoso.com teams-premium', alex, bot.sink.url));
+    expect(lastText(alex.conversationId)).toMatch(/waiting for admin@contoso\.com to install Partner Offers/);
+
+    await bot.post(installationUpdate('add', megan, bot.sink.url));
+    await bot.drain();
+    expect(bot.sink.sentTo(megan.conversationId).map((r) => bot.sink.textOf(r)).join('\n')).toMatch(/Microsoft Teams Premium/);
+  });
+
+  it('answers Teams automatic card refresh with the current card and writes nothing', async () => {
+    const offer = (await bot.store.offers.listByPartner({ partnerTenantId: alex.tenantId, limit: 1 }))[0]!;
+    const before = bot.sink.requests.length;
+    const res = await bot.post(cardAction('offer.view', { offerId: offer.id }, megan, bot.sink.url, { trigger: 'automatic' }));
+    expect((res.body as { type: string }).type).toBe('application/vnd.microsoft.card.adaptive');
+    expect(cardText((res.body as { value: unknown }).value)).toMatch(/\[Accept\]/);
+    await bot.drain();
+    expect(bot.sink.requests.length).toBe(before);
+    expect(await bot.store.outbox.forSubject(offer.id)).toHaveLength(2);
+  });
+
+  it('handles the Action.Submit fallback of older clients like the button itself', async () => {
+    const offer = (await bot.store.offers.listByPartner({ partnerTenantId: alex.tenantId, limit: 1 }))[0]!;
+    const submit = { ...message('', megan, bot.sink.url), text: undefined, replyToId: 'card-1', value: { verb: 'offer.decline', offerId: offer.id, reason: 'Not now' } };
+    await bot.post(submit);
+    const update = bot.sink.updatesIn(megan.conversationId).find((u) => u.activityId === 'card-1')!;
+    expect(bot.sink.textOf(update)).toMatch(/Declined on/);
+    expect(await bot.store.responses.forSubject(offer.id)).toEqual([expect.objectContaining({ decision: 'declined', comment: 'Not now' })]);
+  });
+
+  it('reaches a partner user 1:1 even when they only ever wrote in a team channel', async () => {
+    const channelConversation = '19:fabrikam-general@thread.tacv2';
+    const inChannel = {
+      ...message('<at>Partner Offers</at> trial admin@contoso.com intune-p1', { ...alex, aadObjectId: 'channel-only-user', id: '29:sam', name: 'Sam Channel' }, bot.sink.url),
+      conversation: { id: channelConversation, conversationType: 'channel', tenantId: alex.tenantId },
+      entities: [{ type: 'mention', text: '<at>Partner Offers</at>', mentioned: { id: '28:partner-offers', name: 'Partner Offers' } }],
+    };
+    await bot.post(inChannel);
+    const reply = lastText(channelConversation);
+    const id = /\b(T-[2-9A-HJKMNP-Z]{6})\b/.exec(reply)?.[1];
+    expect(reply).toMatch(/Trial invitation T-\w+ sent to Megan Bowen/);
+    await bot.drain();
+    await bot.post(cardAction('offer.accept', { offerId: id }, megan, bot.sink.url));
+    await bot.drain();
+    const created = bot.sink.requests.filter((r) => r.method === 'CREATE');
+    expect(created).toHaveLength(1);
+    expect(created[0]!.body).toMatchObject({ isGroup: false, members: [{ id: '29:sam' }], tenantId: alex.tenantId });
+    expect(bot.sink.textOf(bot.sink.sentTo(created[0]!.conversationId)[0]!)).toMatch(new RegExp(`Megan Bowen accepted ${id}`));
+  });
+});

@@ -1,0 +1,164 @@
+#!/usr/bin/env node
+// `npm run playground`: starts two Microsoft 365 Agents Playground instances (the local Teams client) against
+// the one bot at http://127.0.0.1:${PORT || 3978}/api/messages:
+//   partner  tenant (env/playground/partner/.m365agentsplayground.yml)  on PARTNER_PLAYGROUND_PORT  (56150)
+//   customer tenant (env/playground/customer/.m365agentsplayground.yml) on CUSTOMER_PLAYGROUND_PORT (56151)
+// and prints the two URLs to open. Ctrl-C stops both.
+// Flags (after `npm run playground --`): --partner-port N, --customer-port N, --endpoint URL.
+// The bot must run in local mode (no MicrosoftAppId): the Playground sends no JWT.
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const require = createRequire(import.meta.url);
+
+function flag(name) {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : undefined;
+}
+
+const botPort = Number(process.env.PORT || 3978);
+const endpoint = flag('endpoint') || process.env.BOT_ENDPOINT || `http://127.0.0.1:${botPort}/api/messages`;
+const instances = [
+  { name: 'partner', port: Number(flag('partner-port') || process.env.PARTNER_PLAYGROUND_PORT || 56150) },
+  { name: 'customer', port: Number(flag('customer-port') || process.env.CUSTOMER_PLAYGROUND_PORT || 56151) },
+].map((i) => ({ ...i, configDir: path.join(repoRoot, 'env', 'playground', i.name) }));
+const logDir = path.join(os.tmpdir(), 'm365agentsplayground');
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+function portFree(port) {
+  return new Promise((resolve) => {
+    const srv = net.createServer();
+    srv.once('error', () => resolve(false));
+    srv.listen(port, () => srv.close(() => resolve(true)));
+  });
+}
+
+function httpOk(url) {
+  return new Promise((resolve) => {
+    const req = http.get(url, { agent: false, timeout: 2000 }, (res) => {
+      res.resume();
+      resolve(res.statusCode === 200);
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(false));
+  });
+}
+
+function tcpOpen(host, port) {
+  return new Promise((resolve) => {
+    const s = net.connect({ host, port });
+    s.setTimeout(1000);
+    s.once('connect', () => { s.destroy(); resolve(true); });
+    s.once('timeout', () => { s.destroy(); resolve(false); });
+    s.once('error', () => resolve(false));
+  });
+}
+
+/** Tenant and current user from the YAML (top-level `tenantId`, `currentUser.name/userPrincipleName`). */
+function describe(configFile) {
+  const text = fs.readFileSync(configFile, 'utf8');
+  const tenant = text.match(/^tenantId:\s*"?([^"\s]+)/m)?.[1] ?? '?';
+  const block = text.match(/^currentUser:\n((?:[ \t]+.*\n)+)/m)?.[1] ?? '';
+  const userName = block.match(/^\s+name:\s*(.+)$/m)?.[1]?.trim() ?? '?';
+  const upn = block.match(/^\s+userPrincipleName:\s*(.+)$/m)?.[1]?.trim() ?? '?';
+  return { tenant, userName, upn };
+}
+
+function tail(file, lines = 30) {
+  try {
+    return fs.readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no log)';
+  }
+}
+
+let stopping = false;
+const children = [];
+
+function killGroup(child, signal) {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    try { child.kill(signal); } catch { /* gone */ }
+  }
+}
+
+async function stopAll(code) {
+  if (stopping) return;
+  stopping = true;
+  for (const c of children) killGroup(c, 'SIGTERM');
+  const deadline = Date.now() + 5000;
+  while (children.some((c) => c.exitCode === null && c.signalCode === null) && Date.now() < deadline) await sleep(100);
+  for (const c of children) killGroup(c, 'SIGKILL');
+  console.log('Playground instances stopped.');
+  process.exit(code);
+}
+
+process.on('SIGINT', () => void stopAll(0));
+process.on('SIGTERM', () => void stopAll(0));
+process.on('SIGHUP', () => void stopAll(0));
+
+async function start(inst) {
+  const configFile = path.join(inst.configDir, '.m365agentsplayground.yml');
+  if (!fs.existsSync(configFile)) throw new Error(`missing ${configFile}`);
+  if (!(await portFree(inst.port))) {
+    throw new Error(`port ${inst.port} (${inst.name}) is in use; stop the other process or pass --${inst.name}-port`);
+  }
+  fs.mkdirSync(logDir, { recursive: true });
+  const logFile = path.join(logDir, `${inst.name}-${inst.port}.log`);
+  const cli = require.resolve('@microsoft/m365agentsplayground/cli.js', { paths: [repoRoot] });
+  const child = spawn(process.execPath, [cli, '-e', endpoint, '-c', 'msteams', '-p', String(inst.port), '--dt'], {
+    cwd: inst.configDir, // the Playground reads .m365agentsplayground.yml from its working directory
+    detached: true, // own process group: Ctrl-C reaches this script, which stops the group
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: {
+      ...process.env,
+      TEAMSAPPTESTER_BROWSER: 'none',
+      M365_AGENTS_PLAYGROUND_CONFIG_PATH: configFile,
+      M365_AGENTS_PLAYGROUND_LOGFILE: logFile,
+    },
+  });
+  children.push(child);
+  let out = '';
+  child.stdout.on('data', (d) => { out += d; });
+  child.stderr.on('data', (d) => process.stderr.write(`[${inst.name}] ${d}`));
+  child.on('exit', (code, signal) => {
+    if (stopping) return;
+    console.error(`\n[${inst.name}] Playground exited (code ${code}, signal ${signal}). Last log lines:\n${tail(logFile)}`);
+    void stopAll(1);
+  });
+  const deadline = Date.now() + 60000;
+  while (!(out.includes(`Listening on ${inst.port}`) && (await httpOk(`http://127.0.0.1:${inst.port}/`)))) {
+    if (Date.now() > deadline) throw new Error(`${inst.name} Playground did not start; see ${logFile}`);
+    await sleep(200);
+  }
+  return { ...inst, ...describe(configFile), logFile, url: `http://localhost:${inst.port}/` };
+}
+
+try {
+  const started = await Promise.all(instances.map(start));
+  const bot = new URL(endpoint);
+  const botUp = await tcpOpen(bot.hostname, Number(bot.port || 80));
+  console.log(`\nMicrosoft 365 Agents Playground -> bot ${endpoint}${botUp ? '' : '  (NOT reachable yet: start the bot with `npm start`)'}\n`);
+  for (const s of started) {
+    console.log(`  ${s.name.padEnd(8)} ${s.url}   tenant ${s.tenant}, signed in as ${s.userName} <${s.upn}>`);
+  }
+  console.log(`\n  connector serviceUrls: ${started.map((s) => `http://localhost:${s.port}/_connector`).join(', ')}`);
+  console.log(`  logs: ${started.map((s) => s.logFile).join(', ')}`);
+  console.log('\nOpen the customer URL first: the bot learns a chat when its page connects (installationUpdate).');
+  console.log('Then type in the partner\'s Personal Chat, e.g.  trial admin@contoso.com m365-business-premium, teams-essentials');
+  console.log('Ctrl-C stops both instances.\n');
+} catch (err) {
+  console.error(`playground: ${err instanceof Error ? err.message : String(err)}`);
+  await stopAll(1);
+}
+
