@@ -17,6 +17,7 @@ import { fork } from 'node:child_process';
 import { randomInt } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -201,30 +202,57 @@ const fmt = (n, d = 1) => (Number.isFinite(n) ? n.toFixed(d) : 'n/a');
 const int = (n) => Math.round(n).toLocaleString('en-US');
 const log = (s) => console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${s}`);
 
-async function getJson(port, path) {
-  return new Promise((resolve, reject) => {
-    http
-      .get({ host: '127.0.0.1', port, path, agent: false }, (res) => {
-        let raw = '';
-        res.on('data', (c) => (raw += c));
-        res.on('end', () => resolve(JSON.parse(raw)));
-      })
-      .on('error', reject);
-  });
-}
-
-/** Waits until the real bot has delivered every queued notification (its /readyz reports the outbox). */
-async function drainOutbox(port) {
+/**
+ * Waits until the real bot has delivered the card update and partner notice of every Accept answered so far, counted
+ * at the connector sink (polling the bot's /readyz instead would load the bot: its outbox stats scan the whole table).
+ */
+async function drainOutbox(sink, expected) {
   const t0 = performance.now();
   let backlog;
+  let last = -1;
+  let lastProgress = t0;
   for (;;) {
-    const ready = await getJson(port, '/readyz');
-    backlog ??= ready.outbox.pending;
-    if (ready.outbox.pending === 0) return { backlog, ms: performance.now() - t0, failed: ready.outbox.failed };
-    if (performance.now() - t0 > 300_000) throw new Error(`outbox still has ${ready.outbox.pending} pending after 5 minutes`);
-    await sleep(100);
+    const s = await sink.ask('stats');
+    const delivered = s.updates + s.sends;
+    backlog ??= expected - delivered;
+    if (delivered >= expected) return { backlog, ms: performance.now() - t0 };
+    if (delivered !== last) [last, lastProgress] = [delivered, performance.now()];
+    if (performance.now() - lastProgress > 30_000) throw new Error(`outbox delivery stalled at ${delivered} of ${expected}`);
+    await sleep(50);
   }
 }
+
+/**
+ * Runs one phase against one server and records its window (on the monotonic clock V8's profiler uses, so
+ * bench/profile-summary.mjs can slice a profile), the CPU each process used in it (all threads), and how late this
+ * process's event loop ran (if the load generator itself is starved, its schedule slips).
+ */
+const windows = [];
+const handles = {};
+const nowUs = () => Number(process.hrtime.bigint() / 1000n);
+async function phase(server, name, fn) {
+  const cpu = async () => {
+    const own = process.cpuUsage();
+    return { server: await handles[server].ask('cpu'), sink: await handles.sink.ask('cpu'), orchestrator: (own.user + own.system) / 1000 };
+  };
+  const before = await cpu();
+  const delay = monitorEventLoopDelay({ resolution: 5 });
+  delay.enable();
+  const startUs = nowUs();
+  const result = await fn();
+  const endUs = nowUs();
+  delay.disable();
+  const after = await cpu();
+  const cpuMs = Object.fromEntries(Object.keys(after).map((k) => [k, after[k] - before[k]]));
+  windows.push({ server, phase: name, startUs, endUs, cpuMs, loopDelayP99Ms: delay.percentile(99) / 1e6, loopDelayMaxMs: delay.max / 1e6 });
+  return result;
+}
+const windowOf = (server, name) => windows.find((w) => w.server === server && w.phase === name);
+const cpuNote = (server, name, n) => {
+  const w = windowOf(server, name);
+  const seconds = (w.endUs - w.startUs) / 1e6;
+  return `${server} CPU ${fmt(w.cpuMs.server / n, 2)} ms/req (${fmt(w.cpuMs.server / 1000 / seconds, 2)} cores), sink ${fmt(w.cpuMs.sink / 1000 / seconds, 2)} cores, load generator ${fmt(w.cpuMs.orchestrator / 1000 / seconds, 2)} cores, its loop delay p99 ${fmt(w.loopDelayP99Ms)} ms`;
+};
 
 async function main() {
   const began = Date.now();
@@ -244,6 +272,7 @@ async function main() {
   log(`seeded ${seeded.offerIds.length} offers in ${seeded.seedMs} ms into ${seeded.dbFile}`);
   const bot = start('bot-server.mjs', 'bot', botEnv);
   const bare = start('bare-server.mjs', 'bare');
+  Object.assign(handles, { bot, bare, sink });
   const [botReady, bareReady] = await Promise.all([bot.ready, bare.ready]);
   log(`real bot on :${botReady.port}, bare on :${bareReady.port}, sink at ${sinkUrl}`);
 
@@ -273,42 +302,50 @@ async function main() {
     bot: { port: botReady.port, bodies: botBodies, realBot: true, checks: [], phases: {}, drains: {} },
   };
   const order = ['bare', 'bot'];
-  const afterPhase = async (name, phase) => {
+  const afterPhase = async (name, phaseName) => {
     if (name !== 'bot') return;
-    const d = await drainOutbox(servers.bot.port);
-    servers.bot.drains[phase] = d;
-    log(`  real bot outbox: ${d.backlog} pending at the end of ${phase}, drained in ${fmt(d.ms / 1000)} s`);
+    const answered = servers.bot.checks.reduce((n, c) => n + c.ok, 0);
+    const d = await phase('bot', `${phaseName}-drain`, () => drainOutbox(sink, 2 * answered));
+    servers.bot.drains[phaseName] = d;
+    const w = windowOf('bot', `${phaseName}-drain`);
+    log(`           real bot outbox: ${d.backlog} notifications pending at the end of ${phaseName}, delivered in ${fmt(d.ms / 1000)} s` + (d.backlog ? ` using ${fmt(w.cpuMs.server / d.backlog, 2)} ms of bot CPU each` : ''));
   };
 
   // (a) warm-up
   for (const name of order) {
     const s = servers[name];
-    const r = await closedLoop(s.port, s.bodies(P.warmup), WARMUP_CONCURRENCY);
+    const bodies = s.bodies(P.warmup);
+    const r = await phase(name, 'warmup', () => closedLoop(s.port, bodies, WARMUP_CONCURRENCY));
     s.checks.push(check(r.results, s.realBot));
     s.phases.warmup = { rps: r.rps, ...stats(r.results.map((x) => x.ms)) };
     log(`warm-up    ${name.padEnd(4)} ${P.warmup} req, concurrency ${WARMUP_CONCURRENCY}: ${fmt(r.rps, 0)} req/s, p99 ${fmt(s.phases.warmup.p99)} ms`);
+    log(`           ${cpuNote(name, 'warmup', P.warmup)}`);
     await afterPhase(name, 'warmup');
   }
 
   // (b) throughput: closed loop, fixed concurrency
   for (const name of order) {
     const s = servers[name];
-    const r = await closedLoop(s.port, s.bodies(P.throughput), P.concurrency);
+    const bodies = s.bodies(P.throughput);
+    const r = await phase(name, 'throughput', () => closedLoop(s.port, bodies, P.concurrency));
     s.checks.push(check(r.results, s.realBot));
     s.phases.throughput = { rps: r.rps, elapsedMs: r.elapsedMs, ...stats(r.results.map((x) => x.ms)) };
     log(`throughput ${name.padEnd(4)} ${P.throughput} req, concurrency ${P.concurrency}: ${fmt(r.rps, 0)} req/s (p50 ${fmt(s.phases.throughput.p50)} ms, p99 ${fmt(s.phases.throughput.p99)} ms)`);
+    log(`           ${cpuNote(name, 'throughput', P.throughput)}`);
     await afterPhase(name, 'throughput');
   }
 
   // (c) latency: open loop at a fixed rate
   for (const name of order) {
     const s = servers[name];
-    const r = await openLoop(s.port, s.bodies(latencyRequests), P.rate);
+    const bodies = s.bodies(latencyRequests);
+    const r = await phase(name, 'latency', () => openLoop(s.port, bodies, P.rate));
     s.checks.push(check(r.results, s.realBot));
     const lag = stats(r.lags);
     s.phases.latency = { rps: r.rps, ...stats(r.results.map((x) => x.ms)), lagP99: lag.p99, lagMax: lag.max };
     const l = s.phases.latency;
     log(`latency    ${name.padEnd(4)} ${latencyRequests} req at ${P.rate} req/s: p50 ${fmt(l.p50)} ms, p90 ${fmt(l.p90)} ms, p99 ${fmt(l.p99)} ms, max ${fmt(l.max)} ms (schedule lag p99 ${fmt(l.lagP99)} ms)`);
+    log(`           ${cpuNote(name, 'latency', latencyRequests)}`);
     await afterPhase(name, 'latency');
   }
 
@@ -346,6 +383,10 @@ async function main() {
   for (const c of [...servers.bot.checks, ...servers.bare.checks]) for (const e of c.examples) log(`  failure: ${e}`);
 
   await Promise.all([bot.stop(), bare.stop(), sink.stop()]);
+  if (profileDir) {
+    writeFileSync(join(profileDir, 'phases.json'), JSON.stringify(windows, null, 1));
+    log(`profiles and phases.json in ${profileDir}; summarise with: node bench/profile-summary.mjs ${join(profileDir, 'bot.cpuprofile')} --phase throughput`);
+  }
 
   // --- report ----------------------------------------------------------------------------------------------------
   const b = servers.bare.phases;
@@ -373,7 +414,7 @@ async function main() {
     ['Warm-up (cold start)', `${int(P.warmup)} requests, ${WARMUP_CONCURRENCY} concurrent`, `${fmt(b.warmup.rps, 0)} req/s, p99 ${fmt(b.warmup.p99)} ms`, `${fmt(r.warmup.rps, 0)} req/s, p99 ${fmt(r.warmup.p99)} ms`],
   ];
   const drains = servers.bot.drains;
-  const drainNote = `Real bot outbox backlog when each phase's last response arrived, and time to deliver it: warm-up ${drains.warmup.backlog} (${fmt(drains.warmup.ms / 1000)} s), throughput ${drains.throughput.backlog} (${fmt(drains.throughput.ms / 1000)} s), latency ${drains.latency.backlog} (${fmt(drains.latency.ms / 1000)} s).`;
+  const drainNote = `Real bot notifications (card update + partner notice per Accept) not yet delivered when each phase's last response arrived, and the time the deliverer then took to send them (the bench waits for that before the next phase): warm-up ${drains.warmup.backlog} (${fmt(drains.warmup.ms / 1000)} s), throughput ${drains.throughput.backlog} (${fmt(drains.throughput.ms / 1000)} s), latency ${drains.latency.backlog} (${fmt(drains.latency.ms / 1000)} s).`;
 
   console.log('');
   console.log(table(['Measure', 'Load', 'Bare botbuilder', 'Real bot'], rows));

@@ -28,7 +28,8 @@ async function memory() {
 }
 
 /**
- * Serves `{ id, type }` requests from the parent: `memory`, `exit`, plus any extra handlers.
+ * Serves `{ id, type }` requests from the parent: `memory`, `cpu` (ms of CPU, all threads, since start), `exit`,
+ * plus any extra handlers.
  * `onExit` runs before the process exits (close servers and stores so --cpu-prof can write its profile).
  */
 export function serveIpc(handlers = {}, onExit = async () => {}) {
@@ -37,6 +38,10 @@ export function serveIpc(handlers = {}, onExit = async () => {}) {
     const reply = (payload) => process.send({ id: msg.id, ...payload });
     try {
       if (msg.type === 'memory') return reply({ ok: true, value: await memory() });
+      if (msg.type === 'cpu') {
+        const u = process.cpuUsage();
+        return reply({ ok: true, value: (u.user + u.system) / 1000 });
+      }
       if (msg.type === 'exit') {
         await onExit();
         reply({ ok: true });

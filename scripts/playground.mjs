@@ -106,6 +106,8 @@ async function stopAll(code) {
 process.on('SIGINT', () => void stopAll(0));
 process.on('SIGTERM', () => void stopAll(0));
 process.on('SIGHUP', () => void stopAll(0));
+// Last resort (an uncaught error): never leave a detached Playground behind.
+process.on('exit', () => children.forEach((c) => killGroup(c, 'SIGKILL')));
 
 async function start(inst) {
   const configFile = path.join(inst.configDir, '.m365agentsplayground.yml');

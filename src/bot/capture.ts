@@ -26,10 +26,10 @@ export function createConversationCapture(deps: {
 }): ConversationCapture {
   const remembered = new Map<string, { fingerprint: string; record: ConversationRecord }>();
 
-  async function lookupMember(context: TurnContext): Promise<{ email?: string; upn?: string }> {
+  async function lookupMember(context: TurnContext): Promise<{ email?: string; upn?: string; name?: string }> {
     try {
       const member = await TeamsInfo.getMember(context, context.activity.from.id);
-      return { email: member.email?.toLowerCase(), upn: member.userPrincipalName?.toLowerCase() };
+      return { email: member.email?.toLowerCase(), upn: member.userPrincipalName?.toLowerCase(), name: member.name || undefined };
     } catch (err) {
       deps.log.warn({ err: (err as Error).message, conversationId: context.activity.conversation.id }, 'roster lookup failed; email unknown for now');
       return {};
@@ -63,8 +63,16 @@ export function createConversationCapture(deps: {
       let user: ConversationRecord['user'];
       if (kind === 'personal' && a.from?.aadObjectId) {
         const sameUser = stored?.user?.aadObjectId === a.from.aadObjectId ? stored.user : undefined;
-        const contact = sameUser?.email || sameUser?.upn ? { email: sameUser.email, upn: sameUser.upn } : await lookupMember(context);
-        user = { aadObjectId: a.from.aadObjectId, userId: a.from.id, name: a.from.name ?? sameUser?.name ?? '', ...contact };
+        // Install events carry no name (the Agents Playground sends none), so the roster fills it in once.
+        const known = (sameUser?.email || sameUser?.upn) && (sameUser?.name || a.from.name);
+        const member = known ? {} : await lookupMember(context);
+        user = {
+          aadObjectId: a.from.aadObjectId,
+          userId: a.from.id,
+          name: a.from.name || member.name || sameUser?.name || '',
+          email: member.email ?? sameUser?.email,
+          upn: member.upn ?? sameUser?.upn,
+        };
       }
       const record: ConversationRecord = {
         id: a.conversation.id,

@@ -71,14 +71,19 @@ export const cardAction = (
   value: { action: { type: 'Action.Execute', id: randomUUID(), verb, data }, trigger: o.trigger ?? 'manual' },
 });
 
+/** Install events carry no user name (Teams and the Agents Playground both leave it out): the roster supplies it. */
+const nameless = (as: TeamsUser) => ({ id: as.id, aadObjectId: as.aadObjectId });
+
 export const installationUpdate = (action: 'add' | 'remove', as: TeamsUser, serviceUrl: string) => ({
   ...base(as, serviceUrl),
+  from: nameless(as),
   type: 'installationUpdate',
   action,
 });
 
 export const conversationUpdate = (as: TeamsUser, serviceUrl: string) => ({
   ...base(as, serviceUrl),
+  from: nameless(as),
   type: 'conversationUpdate',
   membersAdded: [{ id: BOT.id }, { id: as.id, aadObjectId: as.aadObjectId }],
 });

@@ -241,6 +241,7 @@ export interface LaunchBrowserOptions {
   headless?: boolean;
   /** Abort every request that is not to localhost/127.0.0.1 (default true; the page asks a CDN for fonts). */
   blockExternalRequests?: boolean;
+  /** Default 1400x900. Keep it at least 1280 px wide. */
   viewport?: { width: number; height: number };
 }
 
@@ -261,18 +262,20 @@ export async function launchBrowser(options: LaunchBrowserOptions = {}): Promise
     executablePath: options.executablePath ?? process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
     headless: options.headless ?? process.env.E2E_HEADED !== '1',
     args: [...CHROMIUM_ARGS],
-    // The log panel (used to see the install/invoke status codes) is only shown on wide viewports.
+    // The Playground needs a wide window: at 1024 px the chat list is laid out outside the viewport (1280 works).
     viewport: options.viewport ?? { width: 1400, height: 900 },
   });
   if (options.blockExternalRequests ?? true) {
     await context.route((u) => !LOCAL_URL.test(u.toString()), (route) => route.abort());
   }
   let closed = false;
+  let blank: Page | undefined = context.pages()[0]; // the persistent context starts with one about:blank tab
   return {
     context,
     userDataDir,
     async open(url: string, openOptions?: OpenPlaygroundOptions): Promise<Page> {
-      const page = await context.newPage();
+      const page = blank ?? (await context.newPage());
+      blank = undefined;
       await openPlayground(page, url, openOptions);
       return page;
     },
@@ -305,11 +308,26 @@ export interface OpenPlaygroundOptions {
  */
 export async function openPlayground(page: Page, url: string, options: OpenPlaygroundOptions = {}): Promise<void> {
   const timeout = options.timeoutMs ?? DEFAULT_PAGE_TIMEOUT_MS;
+  const deadline = Date.now() + timeout;
+  const remaining = (): number => Math.max(1_000, deadline - Date.now());
   await page.goto(url, { waitUntil: 'domcontentloaded', timeout });
-  await personalChatItem(page).waitFor({ state: 'visible', timeout });
-  if (options.waitForInstall ?? true) {
+  for (;;) {
+    await personalChatItem(page).waitFor({ state: 'visible', timeout: remaining() });
+    if (!(options.waitForInstall ?? true)) break;
     // The log panel starts empty on every load, so the first conversationUpdate entry is this load's.
-    await waitForCount(logEntries(page, 'conversationUpdate'), 1, timeout);
+    // If the bot's endpoint does not answer within 15 s of the page load, the Playground logs
+    // "Cannot connect to your app ..." and never retries the install events: reload once the bot is up.
+    const installed = logEntries(page, 'conversationUpdate').first();
+    const botDown = page.getByText(BOT_NOT_CONNECTED).first();
+    await installed.or(botDown).waitFor({ state: 'visible', timeout: remaining() });
+    if (await installed.isVisible()) break;
+    if (Date.now() + 5_000 > deadline) {
+      throw new Error(`The Playground at ${url} could not reach the bot (its endpoint did not answer); start the bot first`);
+    }
+    await sleep(2_000);
+    await page.reload({ waitUntil: 'domcontentloaded', timeout: remaining() });
+  }
+  if (options.waitForInstall ?? true) {
     const status = await lastLogStatus(page, 'conversationUpdate');
     const installStatus = await lastLogStatus(page, 'installationUpdate');
     if (status === undefined || status >= 400 || installStatus === undefined || installStatus >= 400) {
@@ -320,6 +338,9 @@ export async function openPlayground(page: Page, url: string, options: OpenPlayg
   }
   if (options.openPersonalChat ?? true) await openPersonalChat(page);
 }
+
+/** Log panel warning when the bot's endpoint did not answer the Playground's 15 s wait-on. */
+const BOT_NOT_CONNECTED = 'Cannot connect to your app';
 
 /** The "Personal Chat" entry of the chat list (accessible name "Personal Chat"). */
 export function personalChatItem(page: Page): Locator {

@@ -163,7 +163,7 @@ export class SqliteWorkerPool {
   private handle(w: StoreWorker): Store {
     const m =
       <F extends (...args: never[]) => Promise<unknown>>(method: string): F =>
-      ((...args: unknown[]) => this.call(w, method, args)) as F;
+      ((...args: unknown[]) => this.call(w, method, args)) as unknown as F;
     return {
       kind: 'sqlite',
       ping: m('ping'),

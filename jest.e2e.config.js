@@ -1,0 +1,9 @@
+/** End-to-end tests: the built bot as a child process, two Agents Playground instances, headless Chromium. */
+module.exports = {
+  preset: 'ts-jest',
+  testEnvironment: 'node',
+  roots: ['<rootDir>/test/e2e'],
+  testMatch: ['**/*.e2e.test.ts'],
+  testTimeout: 240_000,
+  maxWorkers: 1,
+};

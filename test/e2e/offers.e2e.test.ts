@@ -1,0 +1,97 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  CUSTOMER_CONFIG_DIR,
+  PARTNER_CONFIG_DIR,
+  REPO_ROOT,
+  clickCardButton,
+  launchBrowser,
+  screenshot,
+  sendMessage,
+  startPlayground,
+  waitForCardText,
+  type E2EBrowser,
+  type RunningPlayground,
+} from './support/playground';
+
+const freePort = () =>
+  new Promise<number>((resolve, reject) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+    s.on('error', reject);
+  });
+
+/** The built bot (`npm run build` output), started the way `npm start` starts it, on a fresh SQLite folder. */
+async function startBot(): Promise<{ endpoint: string; stop(): Promise<void> }> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'partner-offers-e2e-'));
+  const port = await freePort();
+  const child: ChildProcess = spawn(process.execPath, ['dist/src/index.js'], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, PORT: String(port), DATA_DIR: dataDir, LOG_LEVEL: 'warn', MicrosoftAppId: '', MONGODB_URI: '' },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  const base = `http://127.0.0.1:${port}`;
+  for (let i = 0; ; i++) {
+    if (child.exitCode !== null) throw new Error(`the bot exited with ${child.exitCode}; run npm run build first`);
+    if (await fetch(`${base}/healthz`).then((r) => r.ok, () => false)) break;
+    if (i > 100) throw new Error('the bot did not start within 20 s');
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return {
+    endpoint: `${base}/api/messages`,
+    async stop() {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+describe('end to end in the Microsoft 365 Agents Playground: a partner tenant and a customer tenant', () => {
+  let bot: Awaited<ReturnType<typeof startBot>>;
+  let partner: RunningPlayground;
+  let customer: RunningPlayground;
+  let browser: E2EBrowser;
+
+  beforeAll(async () => {
+    bot = await startBot();
+    [partner, customer] = await Promise.all([
+      startPlayground({ configDir: PARTNER_CONFIG_DIR, port: 56150, botEndpoint: bot.endpoint, name: 'partner' }),
+      startPlayground({ configDir: CUSTOMER_CONFIG_DIR, port: 56151, botEndpoint: bot.endpoint, name: 'customer' }),
+    ]);
+    browser = await launchBrowser();
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await Promise.all([partner?.stop(), customer?.stop()]);
+    await bot?.stop();
+  });
+
+  it('the partner sends a trial, the customer accepts it in the rendered card, and the partner sees the outcome', async () => {
+    // The customer's page first: opening it installs the app, which gives the bot Megan's personal chat.
+    const customerPage = await browser.open(customer.url);
+    const partnerPage = await browser.open(partner.url);
+
+    await sendMessage(partnerPage, 'trial admin@contoso.com m365-business-premium, teams-essentials');
+    const confirmation = await waitForCardText(partnerPage, /Trial invitation T-\w{6} sent to Megan Bowen/);
+    const offerId = /T-\w{6}/.exec(await confirmation.innerText())![0];
+    await screenshot(partnerPage, '1-partner-sends-trial');
+
+    const offerCard = await waitForCardText(customerPage, new RegExp(`${offerId}[\\s\\S]*Fabrikam Cloud Partners invites you`), 30_000);
+    await expect(offerCard.innerText()).resolves.toMatch(/Microsoft 365 Business Premium[\s\S]*Microsoft Teams Essentials/);
+    await screenshot(customerPage, '2-customer-receives-trial');
+
+    expect(await clickCardButton(customerPage, /Fabrikam Cloud Partners invites you/, 'Accept')).toBe(200);
+    await waitForCardText(customerPage, /Accepted on/);
+    await screenshot(customerPage, '3-customer-accepted');
+
+    await waitForCardText(partnerPage, new RegExp(`Megan Bowen accepted ${offerId}`), 30_000);
+    await screenshot(partnerPage, '4-partner-sees-outcome');
+  });
+});
