@@ -13,6 +13,7 @@
 // Environment (for development; RESULTS.md is written only with the defaults and without profiling):
 //   BENCH_WARMUP, BENCH_THROUGHPUT, BENCH_CONCURRENCY, BENCH_RATE, BENCH_SECONDS  phase sizes
 //   BENCH_PROFILE=<dir>   run both servers with --cpu-prof, profiles written to <dir> (bot.cpuprofile, bare.cpuprofile)
+//   BENCH_DUMP=<dir>      write each latency-phase request's [ms after phase start, latency ms] to <dir>/<server>-latency.json
 import { fork } from 'node:child_process';
 import { randomInt } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -41,6 +42,7 @@ const SETTLE_MS = 3_000;
 const latencyRequests = P.rate * P.seconds;
 const actionsPerServer = P.warmup + P.throughput + latencyRequests;
 const profileDir = process.env.BENCH_PROFILE ? resolve(process.env.BENCH_PROFILE) : undefined;
+const dumpDir = process.env.BENCH_DUMP ? resolve(process.env.BENCH_DUMP) : undefined;
 const isDefault = Object.entries(DEFAULTS).every(([k, v]) => P[k] === v) && !profileDir;
 
 const GOALS = { throughputRatio: 0.8, p99Ms: 50, rssRatio: 1.25 };
@@ -142,6 +144,7 @@ async function openLoop(port, bodies, rate) {
   const interval = 1000 / rate;
   const results = new Array(n);
   const lags = new Array(n);
+  const sentAt = new Array(n);
   const inflight = [];
   const t0 = performance.now() + 20;
   await new Promise((done) => {
@@ -151,6 +154,7 @@ async function openLoop(port, bodies, rate) {
       while (i < n && t0 + i * interval <= now) {
         const k = i++;
         lags[k] = now - (t0 + k * interval);
+        sentAt[k] = now - t0;
         inflight.push(c.post(bodies[k]).then((r) => (results[k] = r)));
       }
       if (i >= n) return done();
@@ -161,7 +165,7 @@ async function openLoop(port, bodies, rate) {
   await Promise.all(inflight);
   const elapsedMs = performance.now() - t0;
   c.close();
-  return { results, lags, elapsedMs, rps: n / (elapsedMs / 1000) };
+  return { results, lags, sentAt, elapsedMs, rps: n / (elapsedMs / 1000) };
 }
 
 function percentile(sorted, p) {
@@ -258,6 +262,7 @@ async function main() {
   const began = Date.now();
   if (!existsSync(join(root, 'dist/src/app.js'))) throw new Error('dist/ is missing: run `npm run bench` (it builds first)');
   if (profileDir) mkdirSync(profileDir, { recursive: true });
+  if (dumpDir) mkdirSync(dumpDir, { recursive: true });
   log(`node ${process.version}, ${os.cpus().length} CPUs; ${actionsPerServer.toLocaleString('en-US')} actions per server` + (profileDir ? `; profiling into ${profileDir}` : ''));
 
   const sink = start('connector-sink.mjs', 'sink', {
@@ -342,6 +347,7 @@ async function main() {
     const r = await phase(name, 'latency', () => openLoop(s.port, bodies, P.rate));
     s.checks.push(check(r.results, s.realBot));
     const lag = stats(r.lags);
+    if (dumpDir) writeFileSync(join(dumpDir, `${name}-latency.json`), JSON.stringify(r.results.map((x, i) => [Math.round(r.sentAt[i]), +x.ms.toFixed(2)])));
     s.phases.latency = { rps: r.rps, ...stats(r.results.map((x) => x.ms)), lagP99: lag.p99, lagMax: lag.max };
     const l = s.phases.latency;
     log(`latency    ${name.padEnd(4)} ${latencyRequests} req at ${P.rate} req/s: p50 ${fmt(l.p50)} ms, p90 ${fmt(l.p90)} ms, p99 ${fmt(l.p99)} ms, max ${fmt(l.max)} ms (schedule lag p99 ${fmt(l.lagP99)} ms)`);
@@ -352,6 +358,7 @@ async function main() {
   // (d) memory after the same load
   await sleep(SETTLE_MS);
   const final = { bot: await bot.ask('memory'), bare: await bare.ask('memory') };
+  for (const name of order) log(`memory     ${name.padEnd(4)} idle ${JSON.stringify(idle[name])}; after the load ${JSON.stringify(final[name])}`);
 
   // Correctness: responses, store and connector agree with the number of successful Accepts.
   const okAccepts = servers.bot.checks.reduce((n, c) => n + c.ok, 0);
@@ -399,18 +406,31 @@ async function main() {
     { what: `RSS ratio (real/bare) after ${int(actionsPerServer)} actions each, after GC`, value: fmt(rssRatio, 2), goal: `≤ ${GOALS.rssRatio}`, met: rssRatio <= GOALS.rssRatio },
   ];
   const verified = verification.every(([, ok]) => ok);
+  const cpuPer = (server, name, n) => windowOf(server, name).cpuMs.server / n;
+  const cores = (server, name) => {
+    const w = windowOf(server, name);
+    return w.cpuMs.server / 1000 / ((w.endUs - w.startUs) / 1e6);
+  };
+  const tDrain = windowOf('bot', 'throughput-drain');
+  const sustained = P.throughput / ((r.throughput.elapsedMs + (tDrain.endUs - tDrain.startUs) / 1000) / 1000);
   const rows = [
     ['Throughput, closed loop', `${int(P.throughput)} requests, ${P.concurrency} concurrent`, `${fmt(b.throughput.rps, 0)} req/s`, `${fmt(r.throughput.rps, 0)} req/s`],
     ['  latency under that load', 'p50 / p99', `${fmt(b.throughput.p50)} / ${fmt(b.throughput.p99)} ms`, `${fmt(r.throughput.p50)} / ${fmt(r.throughput.p99)} ms`],
+    ['  server CPU per request', 'all threads', `${fmt(cpuPer('bare', 'throughput', P.throughput), 2)} ms`, `${fmt(cpuPer('bot', 'throughput', P.throughput), 2)} ms`],
+    ['  then delivering the queued notifications', `${int(servers.bot.drains.throughput.backlog)} notifications`, 'n/a', `${fmt(servers.bot.drains.throughput.ms / 1000)} s, ${fmt(cpuPer('bot', 'throughput-drain', servers.bot.drains.throughput.backlog || 1), 2)} ms CPU each`],
+    ['  sustained Accepts incl. delivery', 'requests / (phase + delivery time)', `${fmt(b.throughput.rps, 0)} req/s`, `${fmt(sustained, 0)} req/s`],
     ['Latency p50, open loop', `${P.rate} req/s for ${P.seconds} s`, `${fmt(b.latency.p50)} ms`, `${fmt(r.latency.p50)} ms`],
     ['Latency p90', '', `${fmt(b.latency.p90)} ms`, `${fmt(r.latency.p90)} ms`],
     ['Latency p99', '', `${fmt(b.latency.p99)} ms`, `${fmt(r.latency.p99)} ms`],
     ['Latency max', '', `${fmt(b.latency.max)} ms`, `${fmt(r.latency.max)} ms`],
     ['  load generator schedule lag', 'p99 / max', `${fmt(b.latency.lagP99)} / ${fmt(b.latency.lagMax)} ms`, `${fmt(r.latency.lagP99)} / ${fmt(r.latency.lagMax)} ms`],
+    ['  server CPU per request, and cores busy', 'incl. delivery during the phase', `${fmt(cpuPer('bare', 'latency', latencyRequests), 2)} ms, ${fmt(cores('bare', 'latency'), 2)} cores`, `${fmt(cpuPer('bot', 'latency', latencyRequests), 2)} ms, ${fmt(cores('bot', 'latency'), 2)} cores`],
+    ['  notifications still queued at the end', '', 'n/a', `${int(servers.bot.drains.latency.backlog)}`],
     ['RSS after the load, after GC', `${int(actionsPerServer)} actions, ${SETTLE_MS / 1000} s settle`, `${fmt(final.bare.rssMb)} MB`, `${fmt(final.bot.rssMb)} MB`],
     ['RSS after the load, before GC', '', `${fmt(final.bare.rssBeforeGcMb)} MB`, `${fmt(final.bot.rssBeforeGcMb)} MB`],
-    ['  heap used after GC', '', `${fmt(final.bare.heapUsedMb)} MB`, `${fmt(final.bot.heapUsedMb)} MB`],
+    ['  heap used / heap total / external after GC', '', `${fmt(final.bare.heapUsedMb)} / ${fmt(final.bare.heapTotalMb)} / ${fmt(final.bare.externalMb)} MB`, `${fmt(final.bot.heapUsedMb)} / ${fmt(final.bot.heapTotalMb)} / ${fmt(final.bot.externalMb)} MB`],
     ['RSS idle after start, after GC', 'before any request', `${fmt(idle.bare.rssMb)} MB`, `${fmt(idle.bot.rssMb)} MB`],
+    ['  heap used / heap total / external after GC', '', `${fmt(idle.bare.heapUsedMb)} / ${fmt(idle.bare.heapTotalMb)} / ${fmt(idle.bare.externalMb)} MB`, `${fmt(idle.bot.heapUsedMb)} / ${fmt(idle.bot.heapTotalMb)} / ${fmt(idle.bot.externalMb)} MB`],
     ['Warm-up (cold start)', `${int(P.warmup)} requests, ${WARMUP_CONCURRENCY} concurrent`, `${fmt(b.warmup.rps, 0)} req/s, p99 ${fmt(b.warmup.p99)} ms`, `${fmt(r.warmup.rps, 0)} req/s, p99 ${fmt(r.warmup.p99)} ms`],
   ];
   const drains = servers.bot.drains;
@@ -454,10 +474,10 @@ function writeResults({ rows, goals, verification, drainNote, totalS }) {
     '<!-- bench:begin (generated by bench/card-action.mjs; edit outside these markers) -->',
     `## Latest run: ${date}`,
     '',
-    `- Command: \`npm run bench\` (builds, then \`node bench/card-action.mjs\`); took ${fmt(totalS, 0)} s including the build's output being loaded, seeding and drains.`,
+    `- Command: \`npm run bench\` (builds, then \`node bench/card-action.mjs\`); took ${fmt(totalS, 0)} s after the build (seeding, delivery waits and checks included).`,
     `- Machine: ${machine}.`,
     `- Load per server: ${int(P.warmup)} warm-up + ${int(P.throughput)} throughput + ${int(latencyRequests)} latency = ${int(actionsPerServer)} Accepts on distinct offers (real bot) / the same invokes (bare).`,
-    '- Each server in its own child process started with `--expose-gc`; RSS is `process.memoryUsage().rss` read over IPC after a 3 s settle and two full GCs.',
+    '- Each server in its own child process started with `--expose-gc`; RSS is `process.memoryUsage().rss` read over IPC after a 3 s settle and two full GCs. CPU is `process.cpuUsage()` of the server process over the phase.',
     '',
     table(['Measure', 'Load', 'Bare botbuilder', 'Real bot'], rows),
     '',

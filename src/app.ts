@@ -72,7 +72,7 @@ export function createApp({ config, store, catalog, clock, log, delivery }: AppD
       "Hi, I'm Partner Offers. Your Microsoft cloud partners send you trial invitations and purchase offers here, and you answer them with the card buttons. Type help to see what I can do.",
   });
 
-  const deliverer = createDeliverer({ store, send: createBotSender(adapter, config.auth.MicrosoftAppId, store), clock, log, pollMs: delivery?.pollMs });
+  const deliverer = createDeliverer({ store, send: createBotSender(auth, config.auth.MicrosoftAppId, store), clock, log, pollMs: delivery?.pollMs });
   const server = createServer({ adapter, bot, store, log, afterTurn: () => deliverer.kick() });
 
   const sweeper = setInterval(() => {

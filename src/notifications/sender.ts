@@ -1,8 +1,14 @@
-import type { Activity, CloudAdapter, ConversationReference } from 'botbuilder';
+import {
+  TurnContext,
+  type Activity,
+  type ConversationParameters,
+  type ConversationReference,
+} from 'botbuilder';
+import { AuthenticationConstants, ClaimsIdentity, type BotFrameworkAuthentication, type ConnectorClient } from 'botframework-connector';
 import type { Store } from '../store/types';
 import type { OutboxEntry } from './types';
 
-/** The connector said this conversation is gone for the bot: retrying cannot help. */
+/** The conversation is gone for the bot (uninstalled, unknown): retrying cannot help. */
 export class ConversationGoneError extends Error {
   constructor(message: string, readonly conversationId?: string) {
     super(message);
@@ -17,19 +23,41 @@ export interface SendResult {
 
 export type Sender = (entry: OutboxEntry) => Promise<SendResult>;
 
-/** Sends one outbox entry through the Bot Connector, to a stored conversation or a user's 1:1 chat. */
-export function createBotSender(adapter: CloudAdapter, appId: string, store: Store): Sender {
+/**
+ * Sends outbox entries through the Bot Connector. One connector client per service URL is built once and reused
+ * (it caches its own tokens): building one per message, as `continueConversationAsync` does, costs more than the
+ * send itself. Proactive sends need no turn context, so none is made.
+ */
+export function createBotSender(auth: BotFrameworkAuthentication, appId: string, store: Store): Sender {
+  const identity = new ClaimsIdentity(
+    [
+      { type: AuthenticationConstants.AudienceClaim, value: appId },
+      { type: AuthenticationConstants.AppIdClaim, value: appId },
+    ],
+    true,
+  );
+  const factory = auth.createConnectorFactory(identity);
+  const clients = new Map<string, Promise<ConnectorClient>>();
+  const clientFor = (serviceUrl: string) => {
+    let client = clients.get(serviceUrl);
+    if (!client) {
+      client = factory.create(serviceUrl);
+      client.catch(() => clients.delete(serviceUrl));
+      clients.set(serviceUrl, client);
+    }
+    return client;
+  };
+
   async function perform(reference: Partial<ConversationReference>, entry: OutboxEntry): Promise<SendResult> {
-    let activityId: string | undefined;
-    await adapter.continueConversationAsync(appId, reference, async (context) => {
-      if (entry.action.kind === 'send') {
-        activityId = (await context.sendActivity(entry.action.activity))?.id;
-      } else {
-        await context.updateActivity({ ...entry.action.activity, id: entry.action.activityId } as Partial<Activity>);
-        activityId = entry.action.activityId;
-      }
-    });
-    return { conversationId: reference.conversation!.id, activityId };
+    const client = await clientFor(reference.serviceUrl!);
+    const conversationId = reference.conversation!.id;
+    const activity = TurnContext.applyConversationReference({ ...entry.action.activity }, reference) as Activity;
+    if (entry.action.kind === 'update') {
+      await client.conversations.updateActivity(conversationId, entry.action.activityId, { ...activity, id: entry.action.activityId });
+      return { conversationId, activityId: entry.action.activityId };
+    }
+    const sent = await client.conversations.sendToConversation(conversationId, activity);
+    return { conversationId, activityId: sent.id };
   }
 
   return async (entry) => {
@@ -44,25 +72,18 @@ export function createBotSender(adapter: CloudAdapter, appId: string, store: Sto
     const personal = await store.conversations.findPersonal(target.tenantId, target.aadObjectId);
     if (personal) return perform(personal.reference, entry);
     // No 1:1 chat stored (the user only ever wrote in a channel): ask the connector to open one.
-    let result: SendResult | undefined;
-    await adapter.createConversationAsync(
-      appId,
-      'msteams',
-      target.serviceUrl,
-      '',
-      {
-        isGroup: false,
-        bot: { id: appId ? `28:${appId}` : 'bot', name: 'Partner Offers' },
-        members: [{ id: target.userId, name: '' }],
-        tenantId: target.tenantId,
-        channelData: { tenant: { id: target.tenantId } },
-      } as never,
-      async (context) => {
-        const conversationId = context.activity.conversation.id;
-        const sent = entry.action.kind === 'send' ? await context.sendActivity(entry.action.activity) : undefined;
-        result = { conversationId, activityId: sent?.id };
-      },
+    const bot = { id: appId ? `28:${appId}` : 'bot', name: 'Partner Offers' };
+    const client = await clientFor(target.serviceUrl);
+    const created = await client.conversations.createConversation({
+      isGroup: false,
+      bot,
+      members: [{ id: target.userId, name: '' }],
+      tenantId: target.tenantId,
+      channelData: { tenant: { id: target.tenantId } },
+    } as ConversationParameters);
+    return perform(
+      { channelId: 'msteams', serviceUrl: target.serviceUrl, bot, user: { id: target.userId, name: '' }, conversation: { id: created.id, isGroup: false, conversationType: 'personal', tenantId: target.tenantId, name: '' } },
+      entry,
     );
-    return result!;
   };
 }

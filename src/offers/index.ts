@@ -102,10 +102,14 @@ export function registerOffers(router: CommandRouter, verbs: VerbTable, { servic
     },
   });
 
-  const answer = (outcome: DecisionOutcome) =>
-    outcome.kind === 'notApprover'
-      ? messageResponse(`Only ${outcome.offer.approver?.name ?? outcome.offer.approverEmail} can answer this ${outcome.offer.kind === 'trial' ? 'trial invitation' : 'purchase offer'}.`)
-      : cardResponse(cards.offerCardJson(outcome.offer));
+  const answer = (outcome: DecisionOutcome) => {
+    if (outcome.kind === 'notApprover') {
+      const { offer } = outcome;
+      return messageResponse(`Only ${offer.approver?.name ?? offer.approverEmail} can answer this ${offer.kind === 'trial' ? 'trial invitation' : 'purchase offer'}.`);
+    }
+    const shown = outcome.kind === 'recorded' ? outcome.shown.attachments?.[0]?.content : undefined;
+    return cardResponse((shown as Record<string, unknown> | undefined) ?? cards.offerCardJson(outcome.offer));
+  };
 
   for (const [verb, decision] of [
     ['offer.accept', 'accepted'],

@@ -31,7 +31,9 @@ export interface OfferMessages {
 }
 
 export type DecisionOutcome =
-  | { kind: 'recorded' | 'already'; offer: Offer; response: ResponseRecord }
+  /** `shown` is the customer's card as now sent to everyone, so the clicker gets the same one without a second render. */
+  | { kind: 'recorded'; offer: Offer; response: ResponseRecord; shown: Partial<Activity> }
+  | { kind: 'already'; offer: Offer; response: ResponseRecord }
   /** Not pending any more without an answer: withdrawn or expired. */
   | { kind: 'closed'; offer: Offer }
   | { kind: 'notApprover'; offer: Offer };
@@ -89,13 +91,17 @@ export function createOfferService({ store, catalog, clock, messages, sovereignT
   });
 
   /** Updates the customer's card in place for everyone who sees it (other devices, other members). */
-  const updateCard = (offer: Offer, fallback?: { conversationId: string; activityId?: string }): NewOutboxEntry[] => {
+  const updateCard = (
+    offer: Offer,
+    fallback?: { conversationId: string; activityId?: string },
+    activity: Partial<Activity> = messages.offerCard(offer),
+  ): NewOutboxEntry[] => {
     const card = offer.card ?? (fallback?.activityId ? { conversationId: fallback.conversationId, activityId: fallback.activityId } : undefined);
     if (!card) return [];
     return [
       {
         target: { kind: 'conversation', conversationId: card.conversationId },
-        action: { kind: 'update', activityId: card.activityId, activity: messages.offerCard(offer) },
+        action: { kind: 'update', activityId: card.activityId, activity },
         subject: { kind: 'offer', id: offer.id },
       },
     ];
@@ -215,6 +221,7 @@ export function createOfferService({ store, catalog, clock, messages, sovereignT
       if (isExpired(offer, now)) return { kind: 'closed', offer: await expire(offer) };
 
       const next = applyDecision(offer, input.decision, now);
+      const shown = messages.offerCard(next);
       const result = await store.offers.decide(
         next,
         offer.version,
@@ -232,13 +239,13 @@ export function createOfferService({ store, catalog, clock, messages, sovereignT
           customerTenantId: offer.approver!.tenantId,
         },
         [
-          ...updateCard(next, { conversationId: input.conversationId, activityId: input.replyToId }),
+          ...updateCard(next, { conversationId: input.conversationId, activityId: input.replyToId }, shown),
           toPartner(next, messages.partnerNotice(next, input.decision, input.comment)),
         ],
       );
       if (result.status === 'recorded') {
         log.info({ offerId: offer.id, decision: input.decision }, 'decision recorded');
-        return { kind: 'recorded', offer: result.offer, response: result.response };
+        return { kind: 'recorded', offer: result.offer, response: result.response, shown };
       }
       if (result.status === 'already') return { kind: 'already', offer: result.offer, response: result.response };
     }

@@ -65,7 +65,8 @@ export interface Store {
     listByPartner(query: OfferQuery): Promise<Offer[]>;
     customersOf(partnerTenantId: string): Promise<CustomerSummary[]>;
     listAwaitingDelivery(approverEmail: string): Promise<Offer[]>;
-    listPendingFor(approver: { tenantId: string; aadObjectId: string; email?: string }): Promise<Offer[]>;
+    /** Offers delivered to this approver and still waiting for their answer. */
+    listPendingFor(approver: { tenantId: string; aadObjectId: string }): Promise<Offer[]>;
     /** Pending offers whose expiry has passed, oldest first. */
     listExpired(now: string, limit: number): Promise<Offer[]>;
     /** Remembers where the customer's card landed; not a state change, so it does not bump the version. */

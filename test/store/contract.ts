@@ -93,7 +93,7 @@ export function describeStoreContract(name: string, harness: StoreHarness): void
       const outboxOf = async (subjectId: string) => (await store.outbox.forSubject(subjectId)).map(({ id: _id, lease: _l, ...rest }) => rest);
       const expectOutbox = async (subjectId: string, expected: object[]) => {
         const actual = await outboxOf(subjectId);
-        expect(sortedKeys(actual)).toEqual(sortedKeys(expected.map((e) => ({ ...e }))));
+        expect(sortedKeys(actual)).toEqual(sortedKeys(expected));
       };
 
       /** Creates a sent offer (delivered on creation, as when the approver already chats with the bot). */
@@ -348,7 +348,7 @@ export function describeStoreContract(name: string, harness: StoreHarness): void
           await createSent({ approver: diego, approverEmail: 'diego@litware.com', createdAt: plus(T0, -50) });
           await store.offers.create(offer({ createdAt: plus(T0, -60) }), []); // awaiting delivery: nobody known yet
 
-          expect(await store.offers.listPendingFor({ tenantId: TENANT.contoso, aadObjectId: megan.aadObjectId, email: megan.email })).toEqual([older, newer]);
+          expect(await store.offers.listPendingFor({ tenantId: TENANT.contoso, aadObjectId: megan.aadObjectId })).toEqual([older, newer]);
           expect(await store.offers.listPendingFor({ tenantId: TENANT.litware, aadObjectId: megan.aadObjectId })).toEqual([]);
           expect(await store.offers.listPendingFor({ tenantId: TENANT.litware, aadObjectId: diego.aadObjectId })).toHaveLength(1);
         });
@@ -829,12 +829,14 @@ export function describeStoreContract(name: string, harness: StoreHarness): void
           const perRound = 12;
           const limit = 5;
           const seen = new Map<string, string>();
+          const created = new Set<string>();
           const problems: string[] = [];
-          let claimedTotal = 0;
           for (let round = 0; round < rounds; round++) {
             const o = offer({ createdAt: T0 });
             await handles[0]!.offers.create(o, Array.from({ length: perRound }, (_, i) => notifyIssuer(o, `round ${round} notice ${i}`)));
-            const ids = new Set((await handles[0]!.outbox.forSubject(o.id)).map((e) => e.id));
+            for (const e of await handles[0]!.outbox.forSubject(o.id)) created.add(e.id);
+            // What earlier rounds left unleased (when the workers could take less than was there) is due too.
+            const available = created.size - seen.size;
             // The workers' clocks are real: the entries are due from the moment they were written.
             const now = new Date(Date.now() + 60_000).toISOString();
             const leaseUntil = new Date(Date.now() + 3_600_000).toISOString();
@@ -845,20 +847,19 @@ export function describeStoreContract(name: string, harness: StoreHarness): void
                 count++;
                 if (seen.has(e.id)) problems.push(`round ${round}: ${e.id} leased to ${seen.get(e.id)} and worker-${i}`);
                 seen.set(e.id, `worker-${i}`);
-                if (!ids.has(e.id)) problems.push(`round ${round}: worker-${i} leased ${e.id} from an earlier round`);
+                if (!created.has(e.id)) problems.push(`round ${round}: worker-${i} leased an unknown entry ${e.id}`);
                 if (e.lease?.owner !== `worker-${i}`) problems.push(`round ${round}: worker-${i} got ${e.id} with lease ${key(e.lease)}`);
               }
+              if (claimed.length > limit) problems.push(`round ${round}: worker-${i} got ${claimed.length} entries, limit ${limit}`);
             });
-            const expected = Math.min(perRound, racers * limit);
+            const expected = Math.min(available, racers * limit);
             if (count !== expected) problems.push(`round ${round}: ${count} leased, expected ${expected}`);
-            claimedTotal += count;
-            const stored = await handles[0]!.outbox.forSubject(o.id);
-            for (const e of stored) {
+            for (const e of await handles[0]!.outbox.forSubject(o.id)) {
               if (e.lease && e.lease.owner !== seen.get(e.id)) problems.push(`round ${round}: ${e.id} stored with lease ${key(e.lease)}, returned to ${seen.get(e.id)}`);
             }
           }
           expect(problems).toEqual([]);
-          expect(claimedTotal).toBe(rounds * Math.min(perRound, racers * limit));
+          expect(seen.size).toBe(Math.min(created.size, rounds * racers * limit));
         },
         RACE_TIMEOUT_MS,
       );

@@ -1,46 +1,13 @@
 import Database from 'better-sqlite3';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { applyDecision } from '../../src/offers/rules';
-import { openSqliteStore } from '../../src/store/sqlite';
 import type { Store } from '../../src/store/types';
-import { describeStoreContract, type StoreHarness } from './contract';
+import { describeStoreContract } from './contract';
 import { deliverCard, newResponse, notifyIssuer, offer, T0 } from './support/fixtures';
-import { SqliteWorkerPool } from './support/sqlite-handles';
-
-/** Each `open` is a new file in one temporary folder; `openHandles` puts worker threads on a new file. */
-function sqliteHarness(): StoreHarness & { pool: SqliteWorkerPool; file(): string } {
-  const dir = mkdtempSync(join(tmpdir(), 'store-contract-sqlite-'));
-  const pool = new SqliteWorkerPool();
-  const opened: Store[] = [];
-  let files = 0;
-  const file = () => join(dir, `store-${++files}.sqlite`);
-  return {
-    pool,
-    file,
-    async open(now) {
-      const store = openSqliteStore(file(), now);
-      opened.push(store);
-      return store;
-    },
-    async openHandles(n) {
-      return pool.open(file(), n);
-    },
-    together: (calls) => pool.together(calls),
-    async cleanup() {
-      for (const store of opened.splice(0)) await store.close();
-      await pool.closeAll();
-    },
-    async dispose() {
-      await pool.terminate();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
+import { sqliteHarness } from './support/sqlite-harness';
 
 const harness = sqliteHarness();
-describeStoreContract('SQLite', harness);
+afterAll(() => harness.dispose!());
+describeStoreContract('SQLite', { ...harness, dispose: undefined });
 
 describe('SQLite worker handles', () => {
   afterEach(() => harness.cleanup());

@@ -25,8 +25,11 @@ interface HeadDoc {
 /** Top-level fields only the adapter writes; never part of a domain object. */
 const ADAPTER_FIELDS = ['_id', '_ord', '_email', '_upn'] as const;
 
-/** How often a decision is re-run when another decision for the same customer moved the chain head first. */
-const MAX_DECIDE_ATTEMPTS = 5;
+/**
+ * How often a decision is re-run when another decision for the same customer moved the chain head first. Under
+ * n-way contention a decider can lose n-1 times in a row, so this is generous; a jittered pause spreads retries.
+ */
+const MAX_DECIDE_ATTEMPTS = 20;
 
 const TXN: TransactionOptions = {
   readConcern: { level: 'snapshot' },
@@ -277,6 +280,7 @@ export async function openMongoStore(uri: string, dbName: string, now: () => Dat
                 cause: err,
               });
             }
+            await new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * attempt));
           }
         }
       },

@@ -95,7 +95,7 @@ export function openSqliteStore(file: string, now: () => Date = () => new Date()
       VALUES (@id, @state, @nextAttemptAt, NULL, NULL, @subjectId, @createdAt, @doc)`),
     outboxDue: db.prepare<{ now: string; limit: number }, { id: string }>(
       `SELECT id FROM outbox WHERE state = 'pending' AND next_attempt_at <= @now AND (lease_until IS NULL OR lease_until <= @now)
-       ORDER BY next_attempt_at LIMIT @limit`,
+       ORDER BY next_attempt_at, rowid LIMIT @limit`,
     ),
     outboxLease: db.prepare<{ id: string; owner: string; until: string }>('UPDATE outbox SET lease_owner = @owner, lease_until = @until WHERE id = @id'),
     outboxGet: db.prepare<[string], OutboxRow>('SELECT * FROM outbox WHERE id = ?'),
@@ -118,7 +118,7 @@ export function openSqliteStore(file: string, now: () => Date = () => new Date()
       `SELECT sum(state = 'pending') AS pending, sum(state = 'failed') AS failed,
          min(CASE WHEN state = 'pending' THEN created_at END) AS oldest FROM outbox`,
     ),
-    outboxForSubject: db.prepare<[string], OutboxRow>('SELECT * FROM outbox WHERE subject_id = ? ORDER BY created_at'),
+    outboxForSubject: db.prepare<[string], OutboxRow>('SELECT * FROM outbox WHERE subject_id = ? ORDER BY created_at, rowid'),
   };
 
   const parse = <T>(row: Row | undefined): T | null => (row ? (JSON.parse(row.doc) as T) : null);

@@ -14,7 +14,7 @@ type Reply = { id: number; ok: true; value: unknown } | { id: number; ok: false;
 type Barrier = { sab: SharedArrayBuffer; parties: number; timeoutMs: number };
 
 /** The store's module graph (relative imports from the SQLite adapter), transpiled once for every worker. */
-function compileStoreModules(): Record<string, string> {
+function compileStoreModules(entry: string): Record<string, string> {
   const compilerOptions: ts.CompilerOptions = {
     module: ts.ModuleKind.CommonJS,
     target: ts.ScriptTarget.ES2022,
@@ -22,7 +22,7 @@ function compileStoreModules(): Record<string, string> {
     inlineSourceMap: true,
   };
   const out: Record<string, string> = {};
-  const todo = [ENTRY];
+  const todo = [entry];
   while (todo.length) {
     const file = todo.pop()!;
     if (out[file] !== undefined) continue;
@@ -45,8 +45,8 @@ class StoreWorker {
   private failure: Error | undefined;
   readonly ready: Promise<void>;
 
-  constructor(modules: Record<string, string>) {
-    this.worker = new Worker(WORKER, { workerData: { modules, entry: ENTRY } });
+  constructor(modules: Record<string, string>, entry: string) {
+    this.worker = new Worker(WORKER, { workerData: { modules, entry } });
     this.ready = new Promise((resolveReady, rejectReady) => {
       this.worker.on('message', (msg: Reply | { ready: true }) => {
         if ('ready' in msg) return resolveReady();
@@ -95,12 +95,15 @@ export class SqliteWorkerPool {
   private readonly inUse = new Set<StoreWorker>();
   private armed: { barrier: Barrier; remaining: number; used: Set<StoreWorker> } | undefined;
 
+  /** `entry`: the adapter module the workers load (another copy of it, to check that the suite catches a bug). */
+  constructor(private readonly entry: string = ENTRY) {}
+
   /** `n` handles on one file, each on its own worker. */
   async open(file: string, n: number): Promise<Store[]> {
-    this.modules ??= compileStoreModules();
+    this.modules ??= compileStoreModules(this.entry);
     const free = this.workers.filter((w) => !this.inUse.has(w));
     while (free.length < n) {
-      const w = new StoreWorker(this.modules);
+      const w = new StoreWorker(this.modules, this.entry);
       this.workers.push(w);
       free.push(w);
     }
