@@ -234,10 +234,20 @@ async function drainOutbox(sink, expected) {
 const windows = [];
 const handles = {};
 const nowUs = () => Number(process.hrtime.bigint() / 1000n);
+/** Machine-wide busy CPU ms from /proc/stat (Linux), so load from other processes on the machine shows up. */
+function machineBusyMs() {
+  try {
+    const [, ...f] = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).map(Number);
+    const [user, nice, system, , , irq, softirq, steal] = f;
+    return ((user + nice + system + irq + softirq + steal) * 1000) / 100; // USER_HZ is 100 on Linux
+  } catch {
+    return NaN;
+  }
+}
 async function phase(server, name, fn) {
   const cpu = async () => {
     const own = process.cpuUsage();
-    return { server: await handles[server].ask('cpu'), sink: await handles.sink.ask('cpu'), orchestrator: (own.user + own.system) / 1000 };
+    return { server: await handles[server].ask('cpu'), sink: await handles.sink.ask('cpu'), orchestrator: (own.user + own.system) / 1000, machine: machineBusyMs() };
   };
   const before = await cpu();
   const delay = monitorEventLoopDelay({ resolution: 5 });
@@ -248,6 +258,8 @@ async function phase(server, name, fn) {
   delay.disable();
   const after = await cpu();
   const cpuMs = Object.fromEntries(Object.keys(after).map((k) => [k, after[k] - before[k]]));
+  // Everything else the machine did meanwhile (other servers of this bench are idle, so this is foreign load).
+  cpuMs.others = Math.max(0, cpuMs.machine - cpuMs.server - cpuMs.sink - cpuMs.orchestrator);
   windows.push({ server, phase: name, startUs, endUs, cpuMs, loopDelayP99Ms: delay.percentile(99) / 1e6, loopDelayMaxMs: delay.max / 1e6 });
   return result;
 }
@@ -255,7 +267,7 @@ const windowOf = (server, name) => windows.find((w) => w.server === server && w.
 const cpuNote = (server, name, n) => {
   const w = windowOf(server, name);
   const seconds = (w.endUs - w.startUs) / 1e6;
-  return `${server} CPU ${fmt(w.cpuMs.server / n, 2)} ms/req (${fmt(w.cpuMs.server / 1000 / seconds, 2)} cores), sink ${fmt(w.cpuMs.sink / 1000 / seconds, 2)} cores, load generator ${fmt(w.cpuMs.orchestrator / 1000 / seconds, 2)} cores, its loop delay p99 ${fmt(w.loopDelayP99Ms)} ms`;
+  return `${server} CPU ${fmt(w.cpuMs.server / n, 2)} ms/req (${fmt(w.cpuMs.server / 1000 / seconds, 2)} cores), sink ${fmt(w.cpuMs.sink / 1000 / seconds, 2)} cores, load generator ${fmt(w.cpuMs.orchestrator / 1000 / seconds, 2)} cores (loop delay p99 ${fmt(w.loopDelayP99Ms)} ms), other processes ${fmt(w.cpuMs.others / 1000 / seconds, 2)} cores`;
 };
 
 async function main() {
@@ -435,20 +447,30 @@ async function main() {
   ];
   const drains = servers.bot.drains;
   const drainNote = `Real bot notifications (card update + partner notice per Accept) not yet delivered when each phase's last response arrived, and the time the deliverer then took to send them (the bench waits for that before the next phase): warm-up ${drains.warmup.backlog} (${fmt(drains.warmup.ms / 1000)} s), throughput ${drains.throughput.backlog} (${fmt(drains.throughput.ms / 1000)} s), latency ${drains.latency.backlog} (${fmt(drains.latency.ms / 1000)} s).`;
+  const cpuRatio = cpuPer('bare', 'throughput', P.throughput) / cpuPer('bot', 'throughput', P.throughput);
+  const measured = ['bare', 'bot'].flatMap((sv) => ['throughput', 'latency'].map((ph) => windowOf(sv, ph)));
+  const others = measured.map((w) => ({ label: `${w.server} ${w.phase}`, cores: w.cpuMs.others / 1000 / ((w.endUs - w.startUs) / 1e6) }));
+  const noisy = others.filter((o) => o.cores > 0.25);
+  const notes = [
+    drainNote,
+    `Cross-check that other load on the machine cannot skew: server CPU per request in the throughput phase, bare ÷ real = ${fmt(cpuRatio, 2)} (the CPU-efficiency ratio; the goal above is on req/s).`,
+    `CPU used by other processes on the machine during the measured phases (cores): ${others.map((o) => `${o.label} ${fmt(o.cores, 2)}`).join(', ')}.` +
+      (noisy.length ? ` **The machine was shared during ${noisy.map((o) => o.label).join(', ')}: those figures are noisier than usual; rerun on a quiet machine to compare runs.**` : ''),
+  ];
 
   console.log('');
   console.log(table(['Measure', 'Load', 'Bare botbuilder', 'Real bot'], rows));
   console.log('');
   console.log(table(['Goal', 'Measured', 'Goal', 'Met'], goals.map((g) => [g.what, g.value, g.goal, g.met ? 'yes' : 'NO'])));
   console.log('');
-  console.log(drainNote);
+  for (const n of notes) console.log(`${n.replace(/\*\*/g, '')}\n`);
   console.log('');
   for (const [what, ok, detail] of verification) console.log(`${ok ? 'ok  ' : 'FAIL'} ${what} (${detail})`);
   const totalS = (Date.now() - began) / 1000;
   console.log(`\nBench took ${fmt(totalS, 0)} s.`);
 
   if (isDefault && verified) {
-    writeResults({ rows, goals, verification, drainNote, totalS, seedMs: seeded.seedMs, idle, final });
+    writeResults({ rows, goals, verification, notes, totalS, otherMax: Math.max(...others.map((o) => o.cores)) });
     console.log('Wrote bench/RESULTS.md.');
   } else if (!verified) {
     console.log('Verification failed: bench/RESULTS.md not updated.');
@@ -464,7 +486,7 @@ function table(header, rows) {
   return [line(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line)].join('\n');
 }
 
-function writeResults({ rows, goals, verification, drainNote, totalS }) {
+function writeResults({ rows, goals, verification, notes, totalS, otherMax }) {
   const file = join(here, 'RESULTS.md');
   const old = existsSync(file) ? readFileSync(file, 'utf8') : '';
   const cpus = os.cpus();
@@ -483,16 +505,15 @@ function writeResults({ rows, goals, verification, drainNote, totalS }) {
     '',
     table(['Goal', 'Measured', 'Goal', 'Met'], goals.map((g) => [g.what, g.value, g.goal, g.met ? 'yes' : '**no**'])),
     '',
-    drainNote,
-    '',
+    ...notes.flatMap((n) => [n, '']),
     'Checked after the run:',
     '',
     ...verification.map(([what, ok, detail]) => `- ${ok ? '[x]' : '[ ] FAILED:'} ${what} (${detail})`),
     '<!-- bench:end -->',
   ].join('\n');
-  const historyRow = `| ${date} | ${cpus.length} | ${process.version} | ${goals[0].value} | ${goals[1].value} | ${goals[2].value} |`;
+  const historyRow = `| ${date} | ${cpus.length} | ${process.version} | ${goals[0].value} | ${goals[1].value} | ${goals[2].value} | ${fmt(otherMax, 2)} |`;
   const historyBlock = (rowsText) =>
-    ['<!-- history:begin -->', '| Date | Cores | Node | Throughput ratio | Real bot p99 @100/s | RSS ratio |', '|---|---|---|---|---|---|', ...rowsText, '<!-- history:end -->'].join('\n');
+    ['<!-- history:begin -->', '| Date | Cores | Node | Throughput ratio | Real bot p99 @100/s | RSS ratio | Other load, max cores |', '|---|---|---|---|---|---|---|', ...rowsText, '<!-- history:end -->'].join('\n');
   const oldHistory = /<!-- history:begin -->\n(?:.*\n){2}([\s\S]*?)<!-- history:end -->/.exec(old)?.[1]?.trim().split('\n').filter(Boolean) ?? [];
   let text;
   if (old.includes('<!-- bench:begin') && old.includes('<!-- bench:end -->')) {

@@ -17,6 +17,7 @@ import { registerOffers } from './offers';
 import { createOfferMessages } from './offers/messages';
 import { createOfferService } from './offers/service';
 import { createDeliverer } from './notifications/deliverer';
+import { createMessageRegistry } from './notifications/messages';
 import { createBotSender } from './notifications/sender';
 import { createServer } from './server';
 import type { Store } from './store/types';
@@ -44,12 +45,13 @@ export function createApp({ config, store, catalog, clock, log, delivery }: AppD
 
   const cards = createCardRenderer();
   const offerCards = createOfferMessages(cards);
-  const offers = createOfferService({ store, catalog, clock, messages: offerCards, sovereignTenants: config.sovereignTenants, log });
+  const offers = createOfferService({ store, catalog, clock, sovereignTenants: config.sovereignTenants, log });
 
   const router = createCommandRouter();
   const verbs = createVerbTable();
+  const messages = createMessageRegistry();
   registerGeneral(router, cards);
-  registerOffers(router, verbs, {
+  registerOffers(router, verbs, messages, {
     service: offers,
     cards: offerCards,
     installLink: `https://teams.microsoft.com/l/app/${config.teamsAppId}`,
@@ -72,7 +74,7 @@ export function createApp({ config, store, catalog, clock, log, delivery }: AppD
       "Hi, I'm Partner Offers. Your Microsoft cloud partners send you trial invitations and purchase offers here, and you answer them with the card buttons. Type help to see what I can do.",
   });
 
-  const deliverer = createDeliverer({ store, send: createBotSender(auth, config.auth.MicrosoftAppId, store), clock, log, pollMs: delivery?.pollMs });
+  const deliverer = createDeliverer({ store, send: createBotSender(auth, config.auth.MicrosoftAppId, store, messages), clock, log, pollMs: delivery?.pollMs });
   const server = createServer({ adapter, bot, store, log, afterTurn: () => deliverer.kick() });
 
   const sweeper = setInterval(() => {

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Clock } from '../clock';
 import type { Logger } from '../log';
 import type { Store } from '../store/types';
+import { PermanentDeliveryError } from './messages';
 import { ConversationGoneError, type Sender } from './sender';
 import type { OutboxEntry } from './types';
 
@@ -73,7 +74,8 @@ export function createDeliverer({ store, send, clock, log, pollMs = 1000, leaseM
         log.warn({ ...meta, reason }, 'outbox entry failed: the bot can no longer post there');
         return;
       }
-      const permanent = code !== undefined && code >= 400 && code < 500 && code !== 408 && code !== 412 && code !== 429;
+      const permanent =
+        err instanceof PermanentDeliveryError || (code !== undefined && code >= 400 && code < 500 && code !== 408 && code !== 412 && code !== 429);
       if (permanent || entry.attempts + 1 >= maxAttempts) {
         await store.outbox.markFailed(entry.id, owner, reason);
         log.warn({ ...meta, reason }, 'outbox entry failed');

@@ -6,10 +6,11 @@ import {
 } from 'botbuilder';
 import { AuthenticationConstants, ClaimsIdentity, type BotFrameworkAuthentication, type ConnectorClient } from 'botframework-connector';
 import type { Store } from '../store/types';
+import { PermanentDeliveryError, type MessageRegistry } from './messages';
 import type { OutboxEntry } from './types';
 
 /** The conversation is gone for the bot (uninstalled, unknown): retrying cannot help. */
-export class ConversationGoneError extends Error {
+export class ConversationGoneError extends PermanentDeliveryError {
   constructor(message: string, readonly conversationId?: string) {
     super(message);
     this.name = 'ConversationGoneError';
@@ -28,7 +29,7 @@ export type Sender = (entry: OutboxEntry) => Promise<SendResult>;
  * (it caches its own tokens): building one per message, as `continueConversationAsync` does, costs more than the
  * send itself. Proactive sends need no turn context, so none is made.
  */
-export function createBotSender(auth: BotFrameworkAuthentication, appId: string, store: Store): Sender {
+export function createBotSender(auth: BotFrameworkAuthentication, appId: string, store: Store, messages: MessageRegistry): Sender {
   const identity = new ClaimsIdentity(
     [
       { type: AuthenticationConstants.AudienceClaim, value: appId },
@@ -51,7 +52,7 @@ export function createBotSender(auth: BotFrameworkAuthentication, appId: string,
   async function perform(reference: Partial<ConversationReference>, entry: OutboxEntry): Promise<SendResult> {
     const client = await clientFor(reference.serviceUrl!);
     const conversationId = reference.conversation!.id;
-    const activity = TurnContext.applyConversationReference({ ...entry.action.activity }, reference) as Activity;
+    const activity = TurnContext.applyConversationReference({ ...(await messages.build(entry.action.message)) }, reference) as Activity;
     if (entry.action.kind === 'update') {
       await client.conversations.updateActivity(conversationId, entry.action.activityId, { ...activity, id: entry.action.activityId });
       return { conversationId, activityId: entry.action.activityId };

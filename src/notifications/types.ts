@@ -1,13 +1,19 @@
-import type { Activity } from 'botbuilder';
-
 /** Where a proactive message goes: a stored conversation, or a user's 1:1 chat (opened if none is stored). */
 export type OutboxTarget =
   | { kind: 'conversation'; conversationId: string }
   | { kind: 'user'; tenantId: string; aadObjectId: string; userId: string; serviceUrl: string };
 
-export type OutboxAction =
-  | { kind: 'send'; activity: Partial<Activity> }
-  | { kind: 'update'; activityId: string; activity: Partial<Activity> };
+/**
+ * What to send, by reference: the capability that registered `kind` renders it when the entry is delivered, from the
+ * subject's state at that moment. Rows stay small, the decision's transaction renders nothing, and a card update can
+ * never show an older state than the store holds.
+ */
+export interface MessageRef {
+  kind: string;
+  args: Record<string, string>;
+}
+
+export type OutboxAction = { kind: 'send'; message: MessageRef } | { kind: 'update'; activityId: string; message: MessageRef };
 
 export interface OutboxEntry {
   id: string;

@@ -4,7 +4,9 @@ import { cardResponse, messageResponse, type VerbTable } from '../bot/verbs';
 import { UserInputError } from '../errors';
 import { OFFER_ID_PATTERN, parseOfferId, parsePurchase, parseTrial } from './commands';
 import type { OfferCards } from './messages';
-import type { DecisionOutcome, OfferService } from './service';
+import type { MessageRegistry } from '../notifications/messages';
+import { PermanentDeliveryError } from '../notifications/messages';
+import { OFFER_CARD, OFFER_NOTICE, PARTNER_EVENTS, type DecisionOutcome, type OfferService } from './service';
 
 export const OfferActionSchema = z.object({
   offerId: z.string().regex(OFFER_ID_PATTERN, 'not an offer id'),
@@ -20,7 +22,12 @@ export interface OffersDeps {
 }
 
 /** Trial invitations and purchase offers: partner commands, the customer's `offers`, and the card verbs. */
-export function registerOffers(router: CommandRouter, verbs: VerbTable, { service, cards, installLink }: OffersDeps): void {
+export function registerOffers(
+  router: CommandRouter,
+  verbs: VerbTable,
+  messages: MessageRegistry,
+  { service, cards, installLink }: OffersDeps,
+): void {
   const partnerOf = (ctx: { partner: import('../directory/partners').Partner | null }) => ctx.partner!;
 
   for (const [name, parse, usage, description] of [
@@ -107,8 +114,7 @@ export function registerOffers(router: CommandRouter, verbs: VerbTable, { servic
       const { offer } = outcome;
       return messageResponse(`Only ${offer.approver?.name ?? offer.approverEmail} can answer this ${offer.kind === 'trial' ? 'trial invitation' : 'purchase offer'}.`);
     }
-    const shown = outcome.kind === 'recorded' ? outcome.shown.attachments?.[0]?.content : undefined;
-    return cardResponse((shown as Record<string, unknown> | undefined) ?? cards.offerCardJson(outcome.offer));
+    return cardResponse(cards.offerCardJson(outcome.offer));
   };
 
   for (const [verb, decision] of [
@@ -135,5 +141,20 @@ export function registerOffers(router: CommandRouter, verbs: VerbTable, { servic
   verbs.register('offer.view', {
     schema: OfferActionSchema,
     handle: async (data) => cardResponse(cards.offerCardJson(await service.view(data.offerId))),
+  });
+
+  const existing = async (offerId: string | undefined) => {
+    const offer = offerId ? await service.get(offerId) : null;
+    if (!offer) throw new PermanentDeliveryError(`offer ${offerId ?? '(none)'} no longer exists`);
+    return offer;
+  };
+  messages.register(OFFER_CARD, async ({ offerId }) => cards.offerCard(await existing(offerId)));
+  messages.register(OFFER_NOTICE, async ({ offerId, event }) => {
+    const offer = await existing(offerId);
+    const parsed = z.enum(PARTNER_EVENTS).safeParse(event);
+    if (!parsed.success) throw new PermanentDeliveryError(`unknown offer event "${event}"`);
+    // The decline reason lives in the response record only; the outbox entry does not copy it.
+    const comment = parsed.data === 'declined' ? (await service.responsesOf(offer.id))[0]?.comment : undefined;
+    return cards.partnerNotice(offer, parsed.data, comment);
   });
 }

@@ -3,7 +3,7 @@ import type { CardRenderer } from '../cards/render';
 import { formatDate, formatDateTime, formatMoney } from '../cards/format';
 import type { CustomerSummary } from '../store/types';
 import { lineTotalCents, totalCents } from './rules';
-import type { OfferMessages } from './service';
+import type { PartnerEvent } from './service';
 import type { Offer, OfferState, ResponseRecord } from './types';
 
 const KIND_LABEL = { trial: 'Trial invitation', purchase: 'Purchase offer' } as const;
@@ -128,9 +128,11 @@ export function createOfferMessages(cards: CardRenderer) {
     installLink: o.installLink ?? '',
   });
 
-  const messages: OfferMessages = {
-    offerCard: (offer) => card(cards.attachment('offer', offerCardData(offer))),
-    partnerNotice: (offer, event, comment) => {
+  const messages = {
+    /** The customer's card, actionable while pending. */
+    offerCard: (offer: Offer) => card(cards.attachment('offer', offerCardData(offer))),
+    /** A 1:1 note to the issuing partner user about something that happened to the offer. */
+    partnerNotice: (offer: Offer, event: PartnerEvent, comment?: string) => {
       const who = offer.approver?.name ?? offer.approverEmail;
       const what = KIND_LABEL[offer.kind].toLowerCase();
       const texts = {

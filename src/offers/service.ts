@@ -1,4 +1,3 @@
-import type { Activity } from 'botbuilder';
 import type { Clock } from '../clock';
 import type { Catalog } from '../directory/catalog';
 import type { Partner } from '../directory/partners';
@@ -22,18 +21,15 @@ import {
 } from './rules';
 import type { Decision, Offer, Person, ResponseRecord } from './types';
 
-/** How offers look in chat; implemented with Adaptive Cards by ./messages, so this file knows nothing of cards. */
-export interface OfferMessages {
-  /** The customer's card, actionable while pending. */
-  offerCard(offer: Offer): Partial<Activity>;
-  /** A 1:1 note to the issuing partner user about something that happened to the offer. */
-  partnerNotice(offer: Offer, event: 'accepted' | 'declined' | 'expired' | 'delivered', comment?: string): Partial<Activity>;
-}
+export const PARTNER_EVENTS = ['accepted', 'declined', 'expired', 'delivered'] as const;
+export type PartnerEvent = (typeof PARTNER_EVENTS)[number];
+
+/** Outbox messages of this capability, rendered at delivery by the builders registered in ./index. */
+export const OFFER_CARD = 'offer.card';
+export const OFFER_NOTICE = 'offer.notice';
 
 export type DecisionOutcome =
-  /** `shown` is the customer's card as now sent to everyone, so the clicker gets the same one without a second render. */
-  | { kind: 'recorded'; offer: Offer; response: ResponseRecord; shown: Partial<Activity> }
-  | { kind: 'already'; offer: Offer; response: ResponseRecord }
+  | { kind: 'recorded' | 'already'; offer: Offer; response: ResponseRecord }
   /** Not pending any more without an answer: withdrawn or expired. */
   | { kind: 'closed'; offer: Offer }
   | { kind: 'notApprover'; offer: Offer };
@@ -53,7 +49,6 @@ export interface OfferServiceDeps {
   store: Store;
   catalog: Catalog;
   clock: Clock;
-  messages: OfferMessages;
   sovereignTenants: string[];
   log: Logger;
 }
@@ -70,8 +65,8 @@ export const personFromConversation = (c: ConversationRecord): Person | undefine
     serviceUrl: c.reference.serviceUrl ?? '',
   };
 
-export function createOfferService({ store, catalog, clock, messages, sovereignTenants, log }: OfferServiceDeps) {
-  const toPartner = (offer: Offer, activity: Partial<Activity>): NewOutboxEntry => ({
+export function createOfferService({ store, catalog, clock, sovereignTenants, log }: OfferServiceDeps) {
+  const toPartner = (offer: Offer, event: PartnerEvent): NewOutboxEntry => ({
     target: {
       kind: 'user',
       tenantId: offer.issuedBy.tenantId,
@@ -79,29 +74,25 @@ export function createOfferService({ store, catalog, clock, messages, sovereignT
       userId: offer.issuedBy.userId,
       serviceUrl: offer.issuedBy.serviceUrl,
     },
-    action: { kind: 'send', activity },
+    action: { kind: 'send', message: { kind: OFFER_NOTICE, args: { offerId: offer.id, event } } },
     subject: { kind: 'offer', id: offer.id },
   });
 
   const deliverCard = (offer: Offer, conversationId: string): NewOutboxEntry => ({
     target: { kind: 'conversation', conversationId },
-    action: { kind: 'send', activity: messages.offerCard(offer) },
+    action: { kind: 'send', message: { kind: OFFER_CARD, args: { offerId: offer.id } } },
     onSent: { kind: 'offerCard', offerId: offer.id },
     subject: { kind: 'offer', id: offer.id },
   });
 
   /** Updates the customer's card in place for everyone who sees it (other devices, other members). */
-  const updateCard = (
-    offer: Offer,
-    fallback?: { conversationId: string; activityId?: string },
-    activity: Partial<Activity> = messages.offerCard(offer),
-  ): NewOutboxEntry[] => {
+  const updateCard = (offer: Offer, fallback?: { conversationId: string; activityId?: string }): NewOutboxEntry[] => {
     const card = offer.card ?? (fallback?.activityId ? { conversationId: fallback.conversationId, activityId: fallback.activityId } : undefined);
     if (!card) return [];
     return [
       {
         target: { kind: 'conversation', conversationId: card.conversationId },
-        action: { kind: 'update', activityId: card.activityId, activity },
+        action: { kind: 'update', activityId: card.activityId, message: { kind: OFFER_CARD, args: { offerId: offer.id } } },
         subject: { kind: 'offer', id: offer.id },
       },
     ];
@@ -110,7 +101,7 @@ export function createOfferService({ store, catalog, clock, messages, sovereignT
   /** Moves an offer whose time has passed to expired, telling both sides; returns the offer as it now is. */
   async function expire(offer: Offer): Promise<Offer> {
     const next = close(offer, 'expired', clock());
-    const ok = await store.offers.update(next, offer.version, [...updateCard(next), toPartner(next, messages.partnerNotice(next, 'expired'))]);
+    const ok = await store.offers.update(next, offer.version, [...updateCard(next), toPartner(next, 'expired')]);
     if (ok) log.info({ offerId: offer.id }, 'offer expired');
     return ok ? next : ((await store.offers.get(offer.id)) ?? offer);
   }
@@ -188,7 +179,7 @@ export function createOfferService({ store, catalog, clock, messages, sovereignT
         const next: Offer = { ...offer, state: 'sent', approver, deliveredAt: clock().toISOString(), version: offer.version + 1 };
         const ok = await store.offers.update(next, offer.version, [
           deliverCard(next, conversation.id),
-          toPartner(next, messages.partnerNotice(next, 'delivered')),
+          toPartner(next, 'delivered'),
         ]);
         if (ok) delivered++;
       }
@@ -214,14 +205,15 @@ export function createOfferService({ store, catalog, clock, messages, sovereignT
         log.warn({ offerId: offer.id, tenantId: input.actor.tenantId, aadObjectId: input.actor.aadObjectId }, 'decision refused: not the approver');
         return { kind: 'notApprover', offer };
       }
-      const [existing] = await store.responses.forSubject(offer.id);
-      if (existing) return { kind: 'already', offer, response: existing };
+      if (offer.state === 'accepted' || offer.state === 'declined') {
+        const [existing] = await store.responses.forSubject(offer.id);
+        if (existing) return { kind: 'already', offer, response: existing };
+      }
       if (offer.state !== 'sent') return { kind: 'closed', offer };
       const now = clock();
       if (isExpired(offer, now)) return { kind: 'closed', offer: await expire(offer) };
 
       const next = applyDecision(offer, input.decision, now);
-      const shown = messages.offerCard(next);
       const result = await store.offers.decide(
         next,
         offer.version,
@@ -239,13 +231,13 @@ export function createOfferService({ store, catalog, clock, messages, sovereignT
           customerTenantId: offer.approver!.tenantId,
         },
         [
-          ...updateCard(next, { conversationId: input.conversationId, activityId: input.replyToId }, shown),
-          toPartner(next, messages.partnerNotice(next, input.decision, input.comment)),
+          ...updateCard(next, { conversationId: input.conversationId, activityId: input.replyToId }),
+          toPartner(next, input.decision),
         ],
       );
       if (result.status === 'recorded') {
         log.info({ offerId: offer.id, decision: input.decision }, 'decision recorded');
-        return { kind: 'recorded', offer: result.offer, response: result.response, shown };
+        return { kind: 'recorded', offer: result.offer, response: result.response };
       }
       if (result.status === 'already') return { kind: 'already', offer: result.offer, response: result.response };
     }
@@ -296,6 +288,8 @@ export function createOfferService({ store, catalog, clock, messages, sovereignT
   }
 
   return {
+    get: (offerId: string) => store.offers.get(offerId),
+    responsesOf: (offerId: string) => store.responses.forSubject(offerId),
     issue,
     deliverAwaiting,
     decide,

@@ -3,6 +3,7 @@ import { createCommandRouter } from '../../src/bot/commands';
 import { errorCard, registerGeneral } from '../../src/bot/general';
 import { createVerbTable, messageResponse } from '../../src/bot/verbs';
 import { UserInputError } from '../../src/errors';
+import { createMessageRegistry } from '../../src/notifications/messages';
 import { registerOffers } from '../../src/offers';
 import { createOfferMessages } from '../../src/offers/messages';
 import type { OfferService } from '../../src/offers/service';
@@ -98,7 +99,7 @@ describe('card templates', () => {
     const verbs = createVerbTable();
     const router = createCommandRouter();
     registerGeneral(router, cards);
-    registerOffers(router, verbs, { service: {} as OfferService, cards: offerCards, installLink: 'x' });
+    registerOffers(router, verbs, createMessageRegistry(), { service: {} as OfferService, cards: offerCards, installLink: 'x' });
     const used = new Set(rendered.flatMap((r) => [...verbsIn(r.json)]));
     expect([...used].sort()).toEqual(['offer.accept', 'offer.decline', 'offer.view']);
     for (const verb of used) expect(verbs.verbs().filter((v) => v === verb)).toHaveLength(1);

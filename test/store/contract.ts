@@ -204,9 +204,9 @@ export function describeStoreContract(name: string, harness: StoreHarness): void
           expect(await store.offers.create(o, entries)).toEqual({ created: true, offer: o });
           expect(await store.offers.get(o.id)).toEqual(o);
           await expectOutbox(o.id, fresh(entries, T0));
-          // The Adaptive Card's `$schema` key comes back as it went in.
-          const card = (await store.outbox.forSubject(o.id)).find((e) => e.onSent)!;
-          expect(key(card.action)).toContain('"$schema":"http://adaptivecards.io/schemas/adaptive-card.json"');
+          // A `$`-prefixed key comes back as it went in (MongoDB must store it escaped, never as an operator).
+          const notice = (await store.outbox.forSubject(o.id)).find((e) => !e.onSent)!;
+          expect(key(notice.action)).toContain('"$where":"keys like this must never reach MongoDB raw"');
           expect(await store.offers.get('T-22222Z')).toBeNull();
         });
 

@@ -169,28 +169,11 @@ export function newResponse(o: Offer, decision: Decision, extra: Partial<NewResp
   };
 }
 
-/** The offer card for the approver's chat: an Adaptive Card, whose `$schema` key MongoDB must never see raw. */
+/** The offer card for the approver's chat, by reference (rendered at delivery). */
 export function deliverCard(o: Offer, conversationId: string): NewOutboxEntry {
   return {
     target: { kind: 'conversation', conversationId },
-    action: {
-      kind: 'send',
-      activity: {
-        type: 'message',
-        attachments: [
-          {
-            contentType: 'application/vnd.microsoft.card.adaptive',
-            content: {
-              $schema: 'http://adaptivecards.io/schemas/adaptive-card.json',
-              type: 'AdaptiveCard',
-              version: '1.5',
-              body: [{ type: 'TextBlock', text: `${o.partnerName} sends you an offer (${o.id})`, wrap: true }],
-              actions: [{ type: 'Action.Execute', title: 'Accept', verb: 'offer.accept', data: { offerId: o.id } }],
-            },
-          },
-        ],
-      },
-    },
+    action: { kind: 'send', message: { kind: 'offer.card', args: { offerId: o.id } } },
     onSent: { kind: 'offerCard', offerId: o.id },
     subject: { kind: 'offer', id: o.id },
   };
@@ -200,7 +183,7 @@ export function deliverCard(o: Offer, conversationId: string): NewOutboxEntry {
 export function notifyIssuer(o: Offer, text: string): NewOutboxEntry {
   return {
     target: { kind: 'user', tenantId: o.issuedBy.tenantId, aadObjectId: o.issuedBy.aadObjectId, userId: o.issuedBy.userId, serviceUrl: o.issuedBy.serviceUrl },
-    action: { kind: 'send', activity: { type: 'message', text } },
+    action: { kind: 'send', message: { kind: 'offer.notice', args: { offerId: o.id, event: text, $where: 'keys like this must never reach MongoDB raw' } } },
     subject: { kind: 'offer', id: o.id },
   };
 }
@@ -209,7 +192,7 @@ export function notifyIssuer(o: Offer, text: string): NewOutboxEntry {
 export function updateCard(o: Offer, card: { conversationId: string; activityId: string }): NewOutboxEntry {
   return {
     target: { kind: 'conversation', conversationId: card.conversationId },
-    action: { kind: 'update', activityId: card.activityId, activity: { type: 'message', text: `${o.id} is ${o.state}` } },
+    action: { kind: 'update', activityId: card.activityId, message: { kind: 'offer.card', args: { offerId: o.id, state: o.state } } },
     subject: { kind: 'offer', id: o.id },
   };
 }
