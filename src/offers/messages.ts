@@ -83,7 +83,8 @@ const card = (attachment: Attachment): Partial<Activity> => ({ type: 'message', 
 export function createOfferMessages(cards: CardRenderer) {
   const offerCardData = (offer: Offer) => ({
     offerId: offer.id,
-    kindLabel: KIND_LABEL[offer.kind],
+    // Upper-cased here: the template language's toUpper costs more than the rest of the card together.
+    kindTag: KIND_LABEL[offer.kind].toUpperCase(),
     partnerName: offer.partnerName,
     headline:
       offer.kind === 'trial'
