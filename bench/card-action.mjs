@@ -14,7 +14,7 @@
 //   BENCH_WARMUP, BENCH_THROUGHPUT, BENCH_CONCURRENCY, BENCH_RATE, BENCH_SECONDS  phase sizes
 //   BENCH_PROFILE=<dir>   run both servers with --cpu-prof, profiles written to <dir> (bot.cpuprofile, bare.cpuprofile)
 //   BENCH_DUMP=<dir>      write each latency-phase request's [ms after phase start, latency ms] to <dir>/<server>-latency.json
-import { fork } from 'node:child_process';
+import { execFileSync, fork } from 'node:child_process';
 import { randomInt } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
@@ -44,6 +44,18 @@ const actionsPerServer = P.warmup + P.throughput + latencyRequests;
 const profileDir = process.env.BENCH_PROFILE ? resolve(process.env.BENCH_PROFILE) : undefined;
 const dumpDir = process.env.BENCH_DUMP ? resolve(process.env.BENCH_DUMP) : undefined;
 const isDefault = Object.entries(DEFAULTS).every(([k, v]) => P[k] === v) && !profileDir;
+
+/** Which code was measured: the commit, and whether src/ or cards/ had uncommitted changes when dist/ was built. */
+function codeVersion() {
+  try {
+    const git = (...args) => execFileSync('git', args, { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    const dirty = git('status', '--porcelain', '--', 'src', 'cards').split('\n').filter(Boolean).length;
+    return `commit ${git('rev-parse', '--short', 'HEAD')} ("${git('log', '-1', '--format=%s')}")${dirty ? `, with ${dirty} uncommitted change(s) under src/ or cards/` : ''}`;
+  } catch {
+    return 'unknown (not a git checkout)';
+  }
+}
+const CODE = codeVersion();
 
 const GOALS = { throughputRatio: 0.8, p99Ms: 50, rssRatio: 1.25 };
 const CARD = 'application/vnd.microsoft.card.adaptive';
@@ -96,6 +108,7 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 process.on('exit', () => {
   for (const c of children) if (c.exitCode === null) c.kill();
 });
+for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => process.exit(signal === 'SIGINT' ? 130 : 143));
 
 // --- load generation ---------------------------------------------------------------------------------------------
 
@@ -275,7 +288,7 @@ async function main() {
   if (!existsSync(join(root, 'dist/src/app.js'))) throw new Error('dist/ is missing: run `npm run bench` (it builds first)');
   if (profileDir) mkdirSync(profileDir, { recursive: true });
   if (dumpDir) mkdirSync(dumpDir, { recursive: true });
-  log(`node ${process.version}, ${os.cpus().length} CPUs; ${actionsPerServer.toLocaleString('en-US')} actions per server` + (profileDir ? `; profiling into ${profileDir}` : ''));
+  log(`node ${process.version}, ${os.cpus().length} CPUs; ${actionsPerServer.toLocaleString('en-US')} actions per server; code ${CODE}` + (profileDir ? `; profiling into ${profileDir}` : ''));
 
   const sink = start('connector-sink.mjs', 'sink', {
     BENCH_ROSTER: JSON.stringify([alex, megan].map((u) => ({ id: u.id, name: u.name, aadObjectId: u.aadObjectId, email: u.email, tenantId: u.tenantId }))),
@@ -498,6 +511,7 @@ function writeResults({ rows, goals, verification, notes, totalS, otherMax }) {
     '',
     `- Command: \`npm run bench\` (builds, then \`node bench/card-action.mjs\`); took ${fmt(totalS, 0)} s after the build (seeding, delivery waits and checks included).`,
     `- Machine: ${machine}.`,
+    `- Code: ${CODE}.`,
     `- Load per server: ${int(P.warmup)} warm-up + ${int(P.throughput)} throughput + ${int(latencyRequests)} latency = ${int(actionsPerServer)} Accepts on distinct offers (real bot) / the same invokes (bare).`,
     '- Each server in its own child process started with `--expose-gc`; RSS is `process.memoryUsage().rss` read over IPC after a 3 s settle and two full GCs. CPU is `process.cpuUsage()` of the server process over the phase.',
     '',
@@ -511,9 +525,10 @@ function writeResults({ rows, goals, verification, notes, totalS, otherMax }) {
     ...verification.map(([what, ok, detail]) => `- ${ok ? '[x]' : '[ ] FAILED:'} ${what} (${detail})`),
     '<!-- bench:end -->',
   ].join('\n');
-  const historyRow = `| ${date} | ${cpus.length} | ${process.version} | ${goals[0].value} | ${goals[1].value} | ${goals[2].value} | ${fmt(otherMax, 2)} |`;
+  const commit = /commit (\w+)/.exec(CODE)?.[1] ?? '?';
+  const historyRow = `| ${date} | ${commit}${CODE.includes('uncommitted') ? '+' : ''} | ${cpus.length} | ${process.version} | ${goals[0].value} | ${goals[1].value} | ${goals[2].value} | ${fmt(otherMax, 2)} |`;
   const historyBlock = (rowsText) =>
-    ['<!-- history:begin -->', '| Date | Cores | Node | Throughput ratio | Real bot p99 @100/s | RSS ratio | Other load, max cores |', '|---|---|---|---|---|---|---|', ...rowsText, '<!-- history:end -->'].join('\n');
+    ['<!-- history:begin -->', '| Date | Code | Cores | Node | Throughput ratio | Real bot p99 @100/s | RSS ratio | Other load, max cores |', '|---|---|---|---|---|---|---|---|', ...rowsText, '<!-- history:end -->'].join('\n');
   const oldHistory = /<!-- history:begin -->\n(?:.*\n){2}([\s\S]*?)<!-- history:end -->/.exec(old)?.[1]?.trim().split('\n').filter(Boolean) ?? [];
   let text;
   if (old.includes('<!-- bench:begin') && old.includes('<!-- bench:end -->')) {
