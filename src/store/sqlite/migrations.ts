@@ -79,4 +79,8 @@ export const MIGRATIONS: string[] = [
   CREATE INDEX outbox_due ON outbox (next_attempt_at) WHERE state = 'pending';
   CREATE INDEX outbox_subject ON outbox (subject_id);
   `,
+  // Readiness counts failed entries on every probe: without an index that scans every delivered row too.
+  `
+  CREATE INDEX outbox_failed ON outbox (created_at) WHERE state = 'failed';
+  `,
 ];
