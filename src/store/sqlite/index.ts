@@ -59,7 +59,10 @@ export function openSqliteStore(file: string, now: () => Date = () => new Date()
         state = @state, version = @version, expires_at = @expiresAt, pending_key = @pendingKey, doc = @doc
       WHERE id = @id AND version = @expectedVersion`),
     offerGet: db.prepare<[string], Row>('SELECT doc FROM offers WHERE id = ?'),
-    offerByPendingKey: db.prepare<[string], Row>('SELECT doc FROM offers WHERE pending_key = ?'),
+    offerByPendingKey: db.prepare<[string], Row>('SELECT doc FROM offers WHERE pending_key = ? AND pending_key IS NOT NULL'),
+    // A decision changes only these columns; naming no others keeps SQLite from rewriting indexes on unchanged ones.
+    offerDecide: db.prepare(`UPDATE offers SET state = @state, version = @version, pending_key = @pendingKey, doc = @doc
+      WHERE id = @id AND version = @expectedVersion`),
     offersByPartner: db.prepare<[string, number], Row>(
       'SELECT doc FROM offers WHERE partner_tenant_id = ? ORDER BY created_at DESC, id LIMIT ?',
     ),
@@ -172,7 +175,15 @@ export function openSqliteStore(file: string, now: () => Date = () => new Date()
     (next: Offer, expectedVersion: number, response: NewResponse, outbox: NewOutboxEntry[]): DecideResult => {
       const existing = parse<ResponseRecord>(q.responseFor.get(response.subjectId, response.slot));
       if (existing) return { status: 'already', offer: parse<Offer>(q.offerGet.get(response.subjectId))!, response: existing };
-      if (q.offerUpdate.run({ ...offerParams(next), expectedVersion }).changes !== 1) {
+      const changed = q.offerDecide.run({
+        id: next.id,
+        state: next.state,
+        version: next.version,
+        pendingKey: next.pendingKey ?? null,
+        doc: JSON.stringify(next),
+        expectedVersion,
+      }).changes;
+      if (changed !== 1) {
         return { status: 'conflict', offer: parse<Offer>(q.offerGet.get(next.id)) };
       }
       const record = chainResponse(response, q.headGet.get(response.customerTenantId) ?? null);

@@ -83,4 +83,14 @@ export const MIGRATIONS: string[] = [
   `
   CREATE INDEX outbox_failed ON outbox (created_at) WHERE state = 'failed';
   `,
+  // Partial indexes hold only the rows their queries look for, so a decision (sent -> accepted) writes fewer index
+  // pages, and the duplicate guard no longer keeps an entry for every offer that left the pending state.
+  `
+  DROP INDEX offers_pending_key;
+  CREATE UNIQUE INDEX offers_pending_key ON offers (pending_key) WHERE pending_key IS NOT NULL;
+  DROP INDEX offers_approver;
+  CREATE INDEX offers_awaiting ON offers (approver_email, created_at) WHERE state = 'awaitingDelivery';
+  DROP INDEX offers_approver_user;
+  CREATE INDEX offers_pending_for ON offers (approver_tenant_id, approver_aad_object_id, created_at) WHERE state = 'sent';
+  `,
 ];
