@@ -55,7 +55,7 @@ export interface OfferServiceDeps {
 
 export type OfferService = ReturnType<typeof createOfferService>;
 
-export const personFromConversation = (c: ConversationRecord): Person | undefined =>
+const personFromConversation = (c: ConversationRecord): Person | undefined =>
   c.user && {
     aadObjectId: c.user.aadObjectId,
     userId: c.user.userId,
@@ -301,6 +301,5 @@ export function createOfferService({ store, catalog, clock, sovereignTenants, lo
       store.offers.listByPartner({ partnerTenantId: partner.tenantId, approverEmail, limit: 20 }),
     customers: (partner: Partner) => store.offers.customersOf(partner.tenantId),
     pendingFor: (person: { tenantId: string; aadObjectId: string }) => store.offers.listPendingFor(person),
-    isApprover,
   };
 }
