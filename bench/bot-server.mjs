@@ -23,7 +23,7 @@ const { readPartnersFile } = require('../dist/src/directory/partners.js');
 const { createLogger } = require('../dist/src/log.js');
 const { openStore } = require('../dist/src/store/open.js');
 const { newShortId } = require('../dist/src/ids.js');
-const { trialLines, purchaseLines, pendingKey, expiryFrom } = require('../dist/src/offers/rules.js');
+const { trialLines, purchaseLines, pendingKey, newOffer } = require('../dist/src/offers/rules.js');
 
 const sinkUrl = process.env.BENCH_SINK_URL;
 const dataDir = process.env.BENCH_DATA_DIR;
@@ -130,18 +130,7 @@ async function seed(count) {
     do id = newShortId(trial ? 'T' : 'P');
     while (ids.has(id));
     const offer = {
-      ...draft,
-      id,
-      state: 'sent',
-      version: 1,
-      partnerName: partner.name,
-      issuedBy: issuer,
-      approver,
-      currency: catalog.currency,
-      createdAt: now.toISOString(),
-      expiresAt: expiryFrom(now),
-      deliveredAt: now.toISOString(),
-      pendingKey: key,
+      ...newOffer(draft, { id, partnerName: partner.name, issuedBy: issuer, approver, currency: catalog.currency, now }),
       // Where the delivered card landed (the deliverer's setCard after sending it).
       card: { conversationId: megan.conversationId, activityId: `card-${id}` },
     };

@@ -4,7 +4,7 @@ import type { Catalog, Service } from '../directory/catalog';
 import type { Partner } from '../directory/partners';
 import { UserInputError } from '../errors';
 import type { PurchaseCommand, TrialCommand } from './commands';
-import type { Billing, Decision, Offer, OfferLine, OfferState } from './types';
+import type { Billing, Decision, Offer, OfferLine, OfferState, Person } from './types';
 import { PENDING_STATES } from './types';
 
 /** How long a customer has to answer a trial invitation or purchase offer. */
@@ -90,7 +90,7 @@ export function totalCents(lines: OfferLine[], billing: Billing): number {
  * Identical pending offers (same partner, approver, kind, services, quantities and billing) share this key,
  * so the store refuses a second one and the partner gets the first one's id.
  */
-export function pendingKey(o: Pick<Offer, 'kind' | 'partnerTenantId' | 'approverEmail' | 'lines' | 'billing'>): string {
+export function pendingKey(o: OfferDraft): string {
   const lines = o.lines.map((l) => `${l.serviceId}:${l.quantity ?? ''}`).sort().join(',');
   return createHash('sha256')
     .update([o.kind, o.partnerTenantId, o.approverEmail, lines, o.billing ?? ''].join('|'))
@@ -98,6 +98,29 @@ export function pendingKey(o: Pick<Offer, 'kind' | 'partnerTenantId' | 'approver
 }
 
 export const expiryFrom = (now: Date): string => addDays(now, OFFER_VALIDITY_DAYS).toISOString();
+
+export type OfferDraft = Pick<Offer, 'kind' | 'partnerTenantId' | 'approverEmail' | 'lines' | 'billing'>;
+
+/** A new offer: sent at once when its approver is known, otherwise waiting for them to install the app. */
+export function newOffer(
+  draft: OfferDraft,
+  o: { id: string; partnerName: string; issuedBy: Person; approver?: Person; currency: string; now: Date },
+): Offer {
+  return {
+    ...draft,
+    id: o.id,
+    state: o.approver ? 'sent' : 'awaitingDelivery',
+    version: 1,
+    partnerName: o.partnerName,
+    issuedBy: o.issuedBy,
+    approver: o.approver,
+    currency: o.currency,
+    createdAt: o.now.toISOString(),
+    expiresAt: expiryFrom(o.now),
+    deliveredAt: o.approver ? o.now.toISOString() : undefined,
+    pendingKey: pendingKey(draft),
+  };
+}
 
 /** The offer as it is after the approver's decision; pending state and duplicate key are gone. */
 export function applyDecision(offer: Offer, decision: Decision, now: Date): Offer {

@@ -12,12 +12,12 @@ import {
   applyDecision,
   assertPartnerFeaturesAvailable,
   close,
-  expiryFrom,
   isExpired,
   isPending,
-  pendingKey,
+  newOffer,
   purchaseLines,
   trialLines,
+  type OfferDraft,
 } from './rules';
 import type { Decision, Offer, Person, ResponseRecord } from './types';
 
@@ -129,7 +129,7 @@ export function createOfferService({ store, catalog, clock, sovereignTenants, lo
     const found = await findApprover(cmd.approverEmail, partner);
     const approver = found?.person;
     const now = clock();
-    const draft = {
+    const draft: OfferDraft = {
       kind: cmd.kind,
       partnerTenantId: partner.tenantId,
       approverEmail: cmd.approverEmail,
@@ -137,20 +137,14 @@ export function createOfferService({ store, catalog, clock, sovereignTenants, lo
       billing: cmd.kind === 'purchase' ? cmd.billing : undefined,
     };
     for (let attempt = 0; ; attempt++) {
-      const offer: Offer = {
-        ...draft,
+      const offer = newOffer(draft, {
         id: newShortId(cmd.kind === 'trial' ? 'T' : 'P'),
-        state: approver ? 'sent' : 'awaitingDelivery',
-        version: 1,
         partnerName: partner.name,
         issuedBy: issuer,
         approver,
         currency: catalog.currency,
-        createdAt: now.toISOString(),
-        expiresAt: expiryFrom(now),
-        deliveredAt: approver ? now.toISOString() : undefined,
-        pendingKey: pendingKey(draft),
-      };
+        now,
+      });
       try {
         const result = await store.offers.create(offer, found ? [deliverCard(offer, found.conversationId)] : []);
         log.info({ offerId: result.offer.id, created: result.created, state: result.offer.state }, 'offer issued');
