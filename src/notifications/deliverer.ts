@@ -68,7 +68,9 @@ export function createDeliverer({ store, send, clock, log, pollMs = 1000, leaseM
       const reason = `${code ?? 'error'}: ${(err as Error).message}`.slice(0, 300);
       const gone = err instanceof ConversationGoneError || ((code === 403 || code === 404) && entry.action.kind === 'send');
       if (gone) {
-        const conversationId = err instanceof ConversationGoneError ? err.conversationId : entry.target.kind === 'conversation' ? entry.target.conversationId : undefined;
+        // The sender names the conversation it wrote to, which for a user target is their resolved 1:1 chat.
+        const conversationId =
+          (err as { conversationId?: string }).conversationId ?? (entry.target.kind === 'conversation' ? entry.target.conversationId : undefined);
         if (conversationId && !(err instanceof ConversationGoneError)) await store.conversations.deactivate(conversationId, reason, clock().toISOString());
         await store.outbox.markFailed(entry.id, owner, reason);
         log.warn({ ...meta, reason }, 'outbox entry failed: the bot can no longer post there');

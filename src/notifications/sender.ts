@@ -24,6 +24,12 @@ export interface SendResult {
 
 export type Sender = (entry: OutboxEntry) => Promise<SendResult>;
 
+/** Names the conversation a connector error came from, so a 403/404 marks the right one stale. */
+const from = (conversationId: string) => (err: unknown) => {
+  if (err && typeof err === 'object') Object.assign(err, { conversationId });
+  throw err;
+};
+
 /**
  * Sends outbox entries through the Bot Connector. One connector client per service URL is built once and reused
  * (it caches its own tokens): building one per message, as `continueConversationAsync` does, costs more than the
@@ -54,10 +60,12 @@ export function createBotSender(auth: BotFrameworkAuthentication, appId: string,
     const conversationId = reference.conversation!.id;
     const activity = TurnContext.applyConversationReference({ ...(await messages.build(entry.action.message)) }, reference) as Activity;
     if (entry.action.kind === 'update') {
-      await client.conversations.updateActivity(conversationId, entry.action.activityId, { ...activity, id: entry.action.activityId });
+      await client.conversations
+        .updateActivity(conversationId, entry.action.activityId, { ...activity, id: entry.action.activityId })
+        .catch(from(conversationId));
       return { conversationId, activityId: entry.action.activityId };
     }
-    const sent = await client.conversations.sendToConversation(conversationId, activity);
+    const sent = await client.conversations.sendToConversation(conversationId, activity).catch(from(conversationId));
     return { conversationId, activityId: sent.id };
   }
 

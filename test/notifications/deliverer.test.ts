@@ -97,3 +97,50 @@ describe('the outbox deliverer', () => {
     expect(await only()).toMatchObject({ state: 'failed', attempts: 3, lastError: '503: HTTP 503' });
   });
 });
+
+describe('the deliverer with the real Bot Connector sender', () => {
+  it("marks a partner user's 1:1 chat stale when the connector answers 404 for it", async () => {
+    const { createServer } = await import('node:http');
+    const { ConfigurationBotFrameworkAuthentication } = await import('botbuilder');
+    const { createBotSender } = await import('../../src/notifications/sender');
+    const { createMessageRegistry } = await import('../../src/notifications/messages');
+    const connector = createServer((req, res) => {
+      req.resume();
+      res.writeHead(404, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ error: { code: 'ConversationNotFound', message: 'Conversation not found.' } }));
+    });
+    await new Promise<void>((resolve) => connector.listen(0, '127.0.0.1', resolve));
+    const serviceUrl = `http://127.0.0.1:${(connector.address() as { port: number }).port}/`;
+    const dir = mkdtempSync(join(tmpdir(), 'deliverer-'));
+    const now = new Date('2026-11-25T09:00:00.000Z');
+    const store = openSqliteStore(join(dir, 'x.sqlite'), () => now);
+    try {
+      const offer = trialOffer();
+      await store.conversations.upsert({
+        id: 'a:alex',
+        tenantId: offer.issuedBy.tenantId,
+        kind: 'personal',
+        user: { aadObjectId: offer.issuedBy.aadObjectId, userId: offer.issuedBy.userId, name: 'Alex Wilber' },
+        reference: { channelId: 'msteams', serviceUrl, conversation: { id: 'a:alex', isGroup: false, conversationType: 'personal', name: '' }, bot: { id: 'b', name: 'b' }, user: { id: offer.issuedBy.userId, name: 'Alex' } },
+        active: true,
+        updatedAt: now.toISOString(),
+      });
+      const toIssuer: NewOutboxEntry = {
+        target: { kind: 'user', tenantId: offer.issuedBy.tenantId, aadObjectId: offer.issuedBy.aadObjectId, userId: offer.issuedBy.userId, serviceUrl },
+        action: { kind: 'send', message: { kind: 'text', args: { text: 'hello' } } },
+        subject: { kind: 'offer', id: offer.id },
+      };
+      await store.offers.create(offer, [toIssuer]);
+      const messages = createMessageRegistry();
+      messages.register('text', async ({ text }) => ({ type: 'message', text }));
+      const send = createBotSender(new ConfigurationBotFrameworkAuthentication({}), '', store, messages);
+      await createDeliverer({ store, send, clock: () => now, log: createLogger('silent') }).drain();
+      expect((await store.outbox.forSubject(offer.id))[0]).toMatchObject({ state: 'failed', lastError: expect.stringMatching(/^404/) });
+      expect(await store.conversations.get('a:alex')).toMatchObject({ active: false, inactiveReason: expect.stringMatching(/^404/) });
+    } finally {
+      await store.close();
+      connector.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
