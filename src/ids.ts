@@ -11,6 +11,7 @@ export function newShortId(prefix: IdPrefix): string {
   return `${prefix}-${s}`;
 }
 
-
+/** What newShortId makes: the one definition of an offer id's shape. */
+export const SHORT_ID_PATTERN = new RegExp(`^[TP]-[${ALPHABET}]{6}$`);
 
 export const newId = (): string => randomUUID();

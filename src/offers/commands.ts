@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { UserInputError } from '../errors';
+import { SHORT_ID_PATTERN } from '../ids';
 
 export const TRIAL_EXAMPLE = 'trial admin@contoso.com m365-business-premium, teams-essentials';
 export const OFFER_EXAMPLE = 'offer admin@contoso.com 25 m365-business-premium, 10 exchange-online-p1 annual';
@@ -89,7 +90,7 @@ export function parsePurchase(args: string): PurchaseCommand {
   return parsed.data;
 }
 
-export const OFFER_ID_PATTERN = /^[TP]-[2-9A-HJKMNP-Z]{6}$/;
+export const OFFER_ID_PATTERN = SHORT_ID_PATTERN;
 
 /** `withdraw <id>` and `status <id>`: ids are typed by people, so accept lower case. */
 export function parseOfferId(raw: string, example: string): string {
