@@ -20,9 +20,9 @@ export interface OutboxEntry {
   target: OutboxTarget;
   action: OutboxAction;
   /** After a successful send, remember where the offer card landed so it can be updated later. */
-  onSent?: { kind: 'offerCard'; offerId: string };
+  onSent?: { kind: 'offerCard'; offerId: string } | { kind: 'relationshipCard'; relationshipId: string };
   /** What the entry is about, for status and logs. */
-  subject?: { kind: 'offer'; id: string };
+  subject?: { kind: 'offer' | 'delegation' | 'por'; id: string };
   state: 'pending' | 'sent' | 'failed';
   attempts: number;
   createdAt: string;

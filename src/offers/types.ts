@@ -54,15 +54,26 @@ export interface Offer {
   card?: { conversationId: string; activityId: string };
   /** Set while pending: identical pending offers share it, and the store keeps it unique. */
   pendingKey?: string;
+  /** Requests decided on this offer's card, each separately: delegated administration, partner of record. */
+  attachments?: { delegationId?: string; porId?: string };
 }
 
 /** An immutable record of one decision; chained per customer by hash so tampering shows. */
+export type SubjectKind = 'offer' | 'delegation' | 'por';
+
+/**
+ * One answer per (subject, slot): `offer`, `delegation` and `por` hold the customer's answer to the request;
+ * `termination` holds the one act that ended an active relationship (revoked by either side, or replaced).
+ */
+export type ResponseSlot = 'offer' | 'delegation' | 'por' | 'termination';
+export type ResponseDecision = Decision | 'approved' | 'revoked' | 'replaced';
+
 export interface ResponseRecord {
   id: string;
-  subjectKind: 'offer';
+  subjectKind: SubjectKind;
   subjectId: string;
-  slot: 'offer';
-  decision: Decision;
+  slot: ResponseSlot;
+  decision: ResponseDecision;
   comment?: string;
   by: { aadObjectId: string; name: string; upn?: string; tenantId: string };
   at: string;

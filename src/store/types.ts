@@ -2,6 +2,7 @@ import type { ConversationRecord } from '../directory/types';
 import type { Partner } from '../directory/partners';
 import type { NewResponse, Offer, ResponseRecord } from '../offers/types';
 import type { NewOutboxEntry, OutboxEntry } from '../notifications/types';
+import type { Relationship, RelationshipKind } from '../delegation/types';
 
 export type DecideResult =
   | { status: 'recorded'; offer: Offer; response: ResponseRecord }
@@ -9,6 +10,32 @@ export type DecideResult =
   | { status: 'already'; offer: Offer; response: ResponseRecord }
   /** The offer changed underneath (withdrawn, expired, delivered again): re-read and re-decide. */
   | { status: 'conflict'; offer: Offer | null };
+
+/** A customer's answer to a delegation or partner-of-record request, or the act that ends an active relationship. */
+export interface RelationshipDecision {
+  /** The relationship as it is after the decision (active, declined, terminated). */
+  next: Relationship;
+  expectedVersion: number;
+  /**
+   * Approvals only (`next.state === 'active'`): the customer's active relationship of this kind that the approver was
+   * shown (null: none). The store checks it is still the one; if it is not, nothing is written and the answer is
+   * `activeChanged`. When it is set, `ended` is that relationship as terminated (replaced), written in the same
+   * transaction, so there is never a moment with two active relationships or with none.
+   */
+  replaces?: { expectedActiveId: string | null; ended?: { next: Relationship; expectedVersion: number } };
+  /** The first is the decision on `next` (unique per subject and slot); a replace adds the old one's termination. */
+  responses: NewResponse[];
+  outbox: NewOutboxEntry[];
+}
+
+export type RelationshipDecideResult =
+  | { status: 'recorded'; relationship: Relationship; responses: ResponseRecord[] }
+  /** The first response's (subject, slot) is already recorded: nothing changed; this is what was recorded. */
+  | { status: 'already'; relationship: Relationship; response: ResponseRecord }
+  /** The customer's active relationship of this kind is not the one expected (someone else won): nothing changed. */
+  | { status: 'activeChanged'; active: Relationship | null }
+  /** `next` (or the relationship being replaced) changed underneath: re-read and re-decide. */
+  | { status: 'conflict'; relationship: Relationship | null };
 
 export interface OfferQuery {
   partnerTenantId: string;
@@ -55,8 +82,15 @@ export interface Store {
   };
 
   offers: {
-    /** Inserts the offer and its outbox entries together; an identical pending offer is returned instead. */
-    create(offer: Offer, outbox: NewOutboxEntry[]): Promise<{ created: true; offer: Offer } | { created: false; offer: Offer }>;
+    /**
+     * Inserts the offer, the requests attached to it and its outbox entries together; an identical pending offer is
+     * returned instead, and then nothing is inserted.
+     */
+    create(
+      offer: Offer,
+      outbox: NewOutboxEntry[],
+      attachments?: Relationship[],
+    ): Promise<{ created: true; offer: Offer } | { created: false; offer: Offer }>;
     get(id: string): Promise<Offer | null>;
     /** Replaces the offer if its stored version is still `expectedVersion`, with its outbox entries; false if not. */
     update(next: Offer, expectedVersion: number, outbox: NewOutboxEntry[]): Promise<boolean>;
@@ -71,6 +105,33 @@ export interface Store {
     listExpired(now: string, limit: number): Promise<Offer[]>;
     /** Remembers where the customer's card landed; not a state change, so it does not bump the version. */
     setCard(offerId: string, card: { conversationId: string; activityId: string }): Promise<void>;
+  };
+
+  relationships: {
+    /** Inserts the request with its outbox entries; an open request with the same pendingKey is returned instead. */
+    create(
+      relationship: Relationship,
+      outbox: NewOutboxEntry[],
+    ): Promise<{ created: true; relationship: Relationship } | { created: false; relationship: Relationship }>;
+    get(id: string): Promise<Relationship | null>;
+    /** Compare-and-set on version with outbox entries (delivery, expiry, reminders, extension); false if stale. */
+    update(next: Relationship, expectedVersion: number, outbox: NewOutboxEntry[]): Promise<boolean>;
+    /** Approve, decline, revoke or replace: relationship change(s), response record(s) and outbox, all or nothing. */
+    decide(decision: RelationshipDecision): Promise<RelationshipDecideResult>;
+    /** The customer's one active relationship of this kind, if any. */
+    activeFor(customerTenantId: string, kind: RelationshipKind): Promise<Relationship | null>;
+    /** The requests attached to an offer. */
+    forOffer(offerId: string): Promise<Relationship[]>;
+    /** A partner's relationships and requests, newest first. */
+    listByPartner(partnerTenantId: string, limit: number): Promise<Relationship[]>;
+    /** Unattached requests waiting for that email (any case) to install the app, oldest first. */
+    listAwaitingDelivery(approverEmail: string): Promise<Relationship[]>;
+    /** Unattached requests delivered to this approver and not answered yet, oldest first. */
+    listPendingFor(approver: { tenantId: string; aadObjectId: string }): Promise<Relationship[]>;
+    /** Open or active relationships whose `dueAt` has come, earliest first, at most limit. */
+    listDue(now: string, limit: number): Promise<Relationship[]>;
+    /** Remembers where the request's own card landed; not a state change, so the version stays. */
+    setCard(id: string, card: { conversationId: string; activityId: string }): Promise<void>;
   };
 
   responses: {

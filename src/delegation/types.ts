@@ -1,0 +1,75 @@
+import type { Person } from '../offers/types';
+
+/** Delegated administration (`D-` ids) and partner of record (`R-` ids) share one shape and one table. */
+export type RelationshipKind = 'delegation' | 'por';
+
+/**
+ * Names follow Microsoft Graph's delegatedAdminRelationship. `awaitingDelivery` is a request whose approver has not
+ * installed the app yet; `active` is an approved delegation or a designated partner of record.
+ */
+export type RelationshipState = 'awaitingDelivery' | 'approvalPending' | 'active' | 'declined' | 'expired' | 'terminated';
+
+export const OPEN_REQUEST_STATES: readonly RelationshipState[] = ['awaitingDelivery', 'approvalPending'];
+
+/** What a delegated admin may do: everything (the classic delegated admin), or a list of Entra built-in roles. */
+export type Access = { kind: 'full' } | { kind: 'roles'; roles: string[] };
+
+export type EndReason = 'revokedByCustomer' | 'revokedByPartner' | 'replaced' | 'expired';
+
+export interface PartnerRef {
+  id: string;
+  partnerTenantId: string;
+  partnerName: string;
+}
+
+export interface Relationship {
+  id: string;
+  kind: RelationshipKind;
+  state: RelationshipState;
+  /** Incremented on every change; writes compare it. */
+  version: number;
+  partnerTenantId: string;
+  partnerName: string;
+  issuedBy: Person;
+  /** Lower-cased email or UPN the request is addressed to. */
+  approverEmail: string;
+  /** Who may answer: known once the request (or the offer it is attached to) reached the approver. */
+  approver?: Person;
+  /** The customer's tenant: known with the approver. At most one `active` relationship per (customer, kind). */
+  customerTenantId?: string;
+  /** Set when the request travels on an offer's card instead of a card of its own. */
+  offerId?: string;
+  /** Delegation only. */
+  access?: Access;
+  /** Delegation only: how long an approved relationship lasts, 1 to 730 days. */
+  durationDays?: number;
+  /** Delegation only: at its end an active relationship is extended by 180 days instead of ending. */
+  autoExtend?: boolean;
+  createdAt: string;
+  /** An unanswered request expires then (90 days after it was made). */
+  requestExpiresAt: string;
+  deliveredAt?: string;
+  decidedAt?: string;
+  activatedAt?: string;
+  /** Delegation only, while active: when it ends (or is extended). */
+  endsAt?: string;
+  /** How many times auto-extend has added 180 days. */
+  extensions?: number;
+  /** Reminders already sent for the current `endsAt`, as days before it (30, 7, 1). */
+  remindersSent?: number[];
+  endedAt?: string;
+  endReason?: EndReason;
+  /** The relationship that ended this one by replacing it. */
+  replacedBy?: PartnerRef;
+  /** The relationship this one replaced when it became active. */
+  replaced?: PartnerRef;
+  /**
+   * The next moment the sweeper has work on this relationship (request expiry, a reminder, the end); absent when
+   * there is none. The store indexes it for open and active relationships.
+   */
+  dueAt?: string;
+  /** Where its own card is (requests not attached to an offer), to update it for everyone. */
+  card?: { conversationId: string; activityId: string };
+  /** Set while an unattached request is open: identical open requests share it, and the store keeps it unique. */
+  pendingKey?: string;
+}
