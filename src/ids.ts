@@ -3,7 +3,8 @@ import { randomInt, randomUUID } from 'node:crypto';
 /** No 0/O or 1/I/L: ids are read aloud and typed by people. */
 const ALPHABET = '23456789ABCDEFGHJKMNPQRSTUVWXYZ';
 
-export type IdPrefix = 'T' | 'P';
+/** T: trial invitation, P: purchase offer, D: delegated-admin request, R: partner-of-record request. */
+export type IdPrefix = 'T' | 'P' | 'D' | 'R';
 
 export function newShortId(prefix: IdPrefix): string {
   let s = '';
@@ -11,7 +12,12 @@ export function newShortId(prefix: IdPrefix): string {
   return `${prefix}-${s}`;
 }
 
-/** What newShortId makes: the one definition of an offer id's shape. */
-export const SHORT_ID_PATTERN = new RegExp(`^[TP]-[${ALPHABET}]{6}$`);
+/** What newShortId makes for the given prefixes: the one definition of an id's shape. */
+export const shortIdPattern = (prefixes: string): RegExp => new RegExp(`^[${prefixes}]-[${ALPHABET}]{6}$`);
+
+/** Offer ids (trial invitations and purchase offers). */
+export const SHORT_ID_PATTERN = shortIdPattern('TP');
+/** Delegated-admin and partner-of-record ids. */
+export const RELATIONSHIP_ID_PATTERN = shortIdPattern('DR');
 
 export const newId = (): string => randomUUID();

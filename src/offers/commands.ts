@@ -12,9 +12,16 @@ const ApproverEmail = z
   .transform((s) => s.toLowerCase())
   .pipe(z.email({ error: (issue) => `"${String(issue.input)}" is not an email address. Put the customer approver's email first.` }));
 
+/** Requests that travel on the offer's card, each answered separately by the customer. */
+const Asks = {
+  withAdmin: z.boolean(),
+  asPartnerOfRecord: z.boolean(),
+};
+
 export const TrialCommandSchema = z.object({
   kind: z.literal('trial'),
   approverEmail: ApproverEmail,
+  ...Asks,
   services: z
     .array(z.string().trim().min(1).max(120, 'That service name is too long.'))
     .min(1, 'Name at least one service after the email address, separated by commas.')
@@ -35,6 +42,7 @@ export const PurchaseCommandSchema = z.object({
     .min(1, 'Name at least one service with its quantity, like "25 m365-business-premium".')
     .max(20, 'A purchase offer can hold at most 20 lines.'),
   billing: z.enum(['monthly', 'annual']),
+  ...Asks,
 });
 export type PurchaseCommand = z.infer<typeof PurchaseCommandSchema>;
 
@@ -54,20 +62,39 @@ const splitList = (s: string): string[] =>
     .map((x) => x.trim())
     .filter(Boolean);
 
-/** `trial <customer-email> <service>[, <service>...]` */
+/** Takes `with admin` and `as partner of record` off the end, in either order. */
+function splitAsks(args: string): { body: string; withAdmin: boolean; asPartnerOfRecord: boolean } {
+  let body = args.trim();
+  let withAdmin = false;
+  let asPartnerOfRecord = false;
+  for (;;) {
+    const admin = /\s+with\s+admin$/i.exec(body);
+    const por = /\s+as\s+(the\s+)?partner\s+of\s+record$/i.exec(body);
+    const m = admin ?? por;
+    if (!m) break;
+    if (admin) withAdmin = true;
+    else asPartnerOfRecord = true;
+    body = body.slice(0, m.index).trim();
+  }
+  return { body, withAdmin, asPartnerOfRecord };
+}
+
+/** `trial <customer-email> <service>[, <service>...] [with admin] [as partner of record]` */
 export function parseTrial(args: string): TrialCommand {
-  const [email, rest] = splitFirst(args);
-  const parsed = TrialCommandSchema.safeParse({ kind: 'trial', approverEmail: email, services: splitList(rest) });
+  const { body, ...asks } = splitAsks(args);
+  const [email, rest] = splitFirst(body);
+  const parsed = TrialCommandSchema.safeParse({ kind: 'trial', approverEmail: email, services: splitList(rest), ...asks });
   if (!parsed.success) throw new UserInputError(firstIssue(parsed.error), TRIAL_EXAMPLE);
   return parsed.data;
 }
 
-/** `offer <customer-email> <qty> <service>[, <qty> <service>...] monthly|annual` */
+/** `offer <customer-email> <qty> <service>[, <qty> <service>...] monthly|annual [with admin] [as partner of record]` */
 export function parsePurchase(args: string): PurchaseCommand {
-  const [email, rest] = splitFirst(args);
+  const { body: command, ...asks } = splitAsks(args);
+  const [email, rest] = splitFirst(command);
   const billingMatch = /\s*\b(monthly|annual)\s*$/i.exec(rest);
   if (!billingMatch && email.includes('@')) {
-    throw new UserInputError('Say how the customer pays: end the offer with monthly or annual.', OFFER_EXAMPLE);
+    throw new UserInputError('Say how the customer pays: end the offer with monthly or annual (then with admin or as partner of record, if you want those).', OFFER_EXAMPLE);
   }
   const body = billingMatch ? rest.slice(0, billingMatch.index) : rest;
   const lines = splitList(body).map((item) => {
@@ -85,6 +112,7 @@ export function parsePurchase(args: string): PurchaseCommand {
     approverEmail: email,
     lines,
     billing: billingMatch?.[1]?.toLowerCase(),
+    ...asks,
   });
   if (!parsed.success) throw new UserInputError(firstIssue(parsed.error), OFFER_EXAMPLE);
   return parsed.data;

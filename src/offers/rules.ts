@@ -14,17 +14,6 @@ export const isPending = (state: OfferState): boolean => PENDING_STATES.includes
 
 export const isExpired = (offer: Offer, now: Date): boolean => isPending(offer.state) && now.toISOString() >= offer.expiresAt;
 
-/** Delegated admin and partner features are not offered in Office 365 operated by 21Vianet. */
-export function assertPartnerFeaturesAvailable(partner: Partner, sovereignTenants: string[]): void {
-  if (partner.cloud === '21vianet' || sovereignTenants.includes(partner.tenantId)) {
-    throw new UserInputError(
-      'Partner features are not available in Office 365 operated by 21Vianet, so offers cannot be sent from this organisation.',
-      undefined,
-      'Not available in this cloud',
-    );
-  }
-}
-
 function resolveService(catalog: Catalog, partner: Partner, key: string, example: string): Service {
   const service = catalog.find(key);
   if (!service) {
@@ -52,7 +41,7 @@ function assertDistinct(lines: OfferLine[], example: string): void {
   }
 }
 
-export function trialLines(cmd: TrialCommand, catalog: Catalog, partner: Partner, example: string): OfferLine[] {
+export function trialLines(cmd: Pick<TrialCommand, 'services'>, catalog: Catalog, partner: Partner, example: string): OfferLine[] {
   const lines = cmd.services.map((key): OfferLine => {
     const s = resolveService(catalog, partner, key, example);
     return { serviceId: s.id, serviceName: s.name, trialDays: s.trialDays };
@@ -61,7 +50,7 @@ export function trialLines(cmd: TrialCommand, catalog: Catalog, partner: Partner
   return lines;
 }
 
-export function purchaseLines(cmd: PurchaseCommand, catalog: Catalog, partner: Partner, example: string): OfferLine[] {
+export function purchaseLines(cmd: Pick<PurchaseCommand, 'lines'>, catalog: Catalog, partner: Partner, example: string): OfferLine[] {
   const lines = cmd.lines.map(({ quantity, service: key }): OfferLine => {
     const s = resolveService(catalog, partner, key, example);
     if (quantity < s.minQuantity || quantity > s.maxQuantity) {
@@ -90,10 +79,11 @@ export function totalCents(lines: OfferLine[], billing: Billing): number {
  * Identical pending offers (same partner, approver, kind, services, quantities and billing) share this key,
  * so the store refuses a second one and the partner gets the first one's id.
  */
-export function pendingKey(o: OfferDraft): string {
+export function pendingKey(o: OfferDraft, attachments: Offer['attachments'] = {}): string {
   const lines = o.lines.map((l) => `${l.serviceId}:${l.quantity ?? ''}`).sort().join(',');
+  const asks = [attachments.delegationId ? 'admin' : '', attachments.porId ? 'por' : ''].join('');
   return createHash('sha256')
-    .update([o.kind, o.partnerTenantId, o.approverEmail, lines, o.billing ?? ''].join('|'))
+    .update([o.kind, o.partnerTenantId, o.approverEmail, lines, o.billing ?? '', ...(asks ? [asks] : [])].join('|'))
     .digest('hex');
 }
 
@@ -104,9 +94,10 @@ export type OfferDraft = Pick<Offer, 'kind' | 'partnerTenantId' | 'approverEmail
 /** A new offer: sent at once when its approver is known, otherwise waiting for them to install the app. */
 export function newOffer(
   draft: OfferDraft,
-  o: { id: string; partnerName: string; issuedBy: Person; approver?: Person; currency: string; now: Date },
+  o: { id: string; partnerName: string; issuedBy: Person; approver?: Person; currency: string; now: Date; attachments?: Offer['attachments'] },
 ): Offer {
   return {
+    ...(o.attachments ? { attachments: o.attachments } : {}),
     ...draft,
     id: o.id,
     state: o.approver ? 'sent' : 'awaitingDelivery',
@@ -118,7 +109,7 @@ export function newOffer(
     createdAt: o.now.toISOString(),
     expiresAt: expiryFrom(o.now),
     deliveredAt: o.approver ? o.now.toISOString() : undefined,
-    pendingKey: pendingKey(draft),
+    pendingKey: pendingKey(draft, o.attachments),
   };
 }
 

@@ -1,16 +1,19 @@
 import type { Clock } from '../clock';
 import type { Catalog } from '../directory/catalog';
 import type { Partner } from '../directory/partners';
+import { findApprover, personFromConversation } from '../directory/approvers';
+import { assertPartnerFeaturesAvailable } from '../directory/sovereign';
 import type { ConversationRecord } from '../directory/types';
 import { UserInputError } from '../errors';
 import { newShortId } from '../ids';
+import { assertCanDelegate, DEFAULT_DURATION_DAYS, newRelationship } from '../delegation/rules';
+import type { Relationship } from '../delegation/types';
 import type { Logger } from '../log';
 import type { NewOutboxEntry } from '../notifications/types';
 import type { Store } from '../store/types';
 import { OFFER_EXAMPLE, TRIAL_EXAMPLE, type PurchaseCommand, type TrialCommand } from './commands';
 import {
   applyDecision,
-  assertPartnerFeaturesAvailable,
   close,
   isExpired,
   isPending,
@@ -55,15 +58,20 @@ export interface OfferServiceDeps {
 
 export type OfferService = ReturnType<typeof createOfferService>;
 
-const personFromConversation = (c: ConversationRecord): Person | undefined =>
-  c.user && {
-    aadObjectId: c.user.aadObjectId,
-    userId: c.user.userId,
-    name: c.user.name,
-    tenantId: c.tenantId,
-    email: c.user.email ?? c.user.upn,
-    serviceUrl: c.reference.serviceUrl ?? '',
-  };
+/** `with admin` and `as partner of record`: requests that ride on the offer's card, answered separately. */
+function attachedRequests(
+  cmd: TrialCommand | PurchaseCommand,
+  o: { offerId: string; partner: Partner; issuer: Person; approver?: Person; now: Date },
+): Relationship[] {
+  const base = { partnerTenantId: o.partner.tenantId, approverEmail: cmd.approverEmail, offerId: o.offerId };
+  const made = { partnerName: o.partner.name, issuedBy: o.issuer, approver: o.approver, now: o.now };
+  return [
+    ...(cmd.withAdmin
+      ? [newRelationship({ ...base, kind: 'delegation', access: { kind: 'full' }, durationDays: DEFAULT_DURATION_DAYS, autoExtend: false }, { ...made, id: newShortId('D') })]
+      : []),
+    ...(cmd.asPartnerOfRecord ? [newRelationship({ ...base, kind: 'por' }, { ...made, id: newShortId('R') })] : []),
+  ];
+}
 
 export function createOfferService({ store, catalog, clock, sovereignTenants, log }: OfferServiceDeps) {
   const toPartner = (offer: Offer, event: PartnerEvent): NewOutboxEntry => ({
@@ -106,27 +114,14 @@ export function createOfferService({ store, catalog, clock, sovereignTenants, lo
     return ok ? next : ((await store.offers.get(offer.id)) ?? offer);
   }
 
-  async function findApprover(email: string, partner: Partner): Promise<{ person: Person; conversationId: string } | undefined> {
-    const conversation = await store.conversations.findPersonalByEmail(email);
-    const person = conversation && personFromConversation(conversation);
-    if (!conversation || !person) return undefined;
-    if (conversation.tenantId === partner.tenantId) {
-      throw new UserInputError(
-        `${email} is in your own organisation. Offers go to an approver in the customer's organisation.`,
-        TRIAL_EXAMPLE,
-        'Not a customer',
-      );
-    }
-    return { person, conversationId: conversation.id };
-  }
-
   async function issue(cmd: TrialCommand | PurchaseCommand, partner: Partner, issuer: Person) {
     assertPartnerFeaturesAvailable(partner, sovereignTenants);
+    const example = cmd.kind === 'trial' ? TRIAL_EXAMPLE : OFFER_EXAMPLE;
     const lines =
       cmd.kind === 'trial'
         ? trialLines(cmd, catalog, partner, TRIAL_EXAMPLE)
         : purchaseLines(cmd, catalog, partner, OFFER_EXAMPLE);
-    const found = await findApprover(cmd.approverEmail, partner);
+    const found = await findApprover(store, cmd.approverEmail, partner, sovereignTenants, example);
     const approver = found?.person;
     const now = clock();
     const draft: OfferDraft = {
@@ -136,22 +131,28 @@ export function createOfferService({ store, catalog, clock, sovereignTenants, lo
       lines,
       billing: cmd.kind === 'purchase' ? cmd.billing : undefined,
     };
+    if (cmd.withAdmin) assertCanDelegate(partner, issuer, example);
     for (let attempt = 0; ; attempt++) {
+      const id = newShortId(cmd.kind === 'trial' ? 'T' : 'P');
+      const attached = attachedRequests(cmd, { offerId: id, partner, issuer, approver, now });
       const offer = newOffer(draft, {
-        id: newShortId(cmd.kind === 'trial' ? 'T' : 'P'),
+        id,
         partnerName: partner.name,
         issuedBy: issuer,
         approver,
         currency: catalog.currency,
         now,
+        attachments: attached.length
+          ? Object.fromEntries(attached.map((r) => [r.kind === 'delegation' ? 'delegationId' : 'porId', r.id]))
+          : undefined,
       });
       try {
-        const result = await store.offers.create(offer, found ? [deliverCard(offer, found.conversationId)] : []);
+        const result = await store.offers.create(offer, found ? [deliverCard(offer, found.conversationId)] : [], attached);
         log.info({ offerId: result.offer.id, created: result.created, state: result.offer.state }, 'offer issued');
         return { offer: result.offer, duplicate: !result.created };
       } catch (err) {
         // Six characters from 31 leave a small chance of a clash; a fresh id fixes it.
-        if (attempt < 3 && /offers\.id|duplicate key.*_id/i.test(String((err as Error).message))) continue;
+        if (attempt < 3 && /(offers|relationships)\.id|duplicate key.*_id/i.test(String((err as Error).message))) continue;
         throw err;
       }
     }

@@ -93,4 +93,36 @@ export const MIGRATIONS: string[] = [
   DROP INDEX offers_approver_user;
   CREATE INDEX offers_pending_for ON offers (approver_tenant_id, approver_aad_object_id, created_at) WHERE state = 'sent';
   `,
+  // Delegated administration and partner of record requests (one table: they share a shape). Each partial index holds
+  // only the rows its query looks for; the unique one on active rows is the database's own guarantee that a customer
+  // never has two active relationships of a kind, however two approvals interleave.
+  `
+  CREATE TABLE relationships (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    state TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    partner_tenant_id TEXT NOT NULL,
+    approver_email TEXT NOT NULL,
+    approver_tenant_id TEXT,
+    approver_aad_object_id TEXT,
+    customer_tenant_id TEXT,
+    offer_id TEXT,
+    created_at TEXT NOT NULL,
+    due_at TEXT,
+    pending_key TEXT,
+    doc TEXT NOT NULL,
+    -- NULLs are distinct in a unique index: an active row without its customer would escape the guarantee below.
+    CONSTRAINT active_has_customer CHECK (state <> 'active' OR customer_tenant_id IS NOT NULL)
+  );
+  CREATE UNIQUE INDEX relationships_active ON relationships (customer_tenant_id, kind) WHERE state = 'active';
+  CREATE UNIQUE INDEX relationships_pending_key ON relationships (pending_key) WHERE pending_key IS NOT NULL;
+  CREATE INDEX relationships_partner ON relationships (partner_tenant_id, created_at);
+  CREATE INDEX relationships_awaiting ON relationships (approver_email, created_at)
+    WHERE state = 'awaitingDelivery' AND offer_id IS NULL;
+  CREATE INDEX relationships_pending_for ON relationships (approver_tenant_id, approver_aad_object_id, created_at)
+    WHERE state = 'approvalPending' AND offer_id IS NULL;
+  CREATE INDEX relationships_due ON relationships (due_at) WHERE state IN ('awaitingDelivery', 'approvalPending', 'active');
+  CREATE INDEX relationships_offer ON relationships (offer_id) WHERE offer_id IS NOT NULL;
+  `,
 ];

@@ -1,0 +1,220 @@
+import { createHash } from 'node:crypto';
+import { addDays, DAY_MS } from '../clock';
+import type { Partner } from '../directory/partners';
+import { UserInputError } from '../errors';
+import type { Person } from '../offers/types';
+import { findRole, GLOBAL_ADMINISTRATOR, suggestRoles } from './roles';
+import type { Access, EndReason, PartnerRef, Relationship, RelationshipKind } from './types';
+import { OPEN_REQUEST_STATES } from './types';
+
+/** An unanswered request expires after this long. */
+export const REQUEST_VALIDITY_DAYS = 90;
+export const MIN_DURATION_DAYS = 1;
+export const MAX_DURATION_DAYS = 730;
+export const DEFAULT_DURATION_DAYS = 730;
+/** What auto-extend adds each time an active relationship reaches its end. */
+export const AUTO_EXTEND_DAYS = 180;
+/** Both sides hear this many days before an active relationship ends (or is extended). */
+export const REMINDER_DAYS = [30, 7, 1] as const;
+
+/** The partner programmes whose members may hold delegated administration. */
+export const DELEGATION_PROGRAMS = ['cloud-essentials', 'cloud-accelerate', 'cloud-deployment'] as const;
+const PROGRAM_NAMES = 'Cloud Essentials, Cloud Accelerate or Cloud Deployment';
+
+export const isOpen = (r: Relationship): boolean => OPEN_REQUEST_STATES.includes(r.state);
+
+export const isRequestExpired = (r: Relationship, now: Date): boolean => isOpen(r) && now.toISOString() >= r.requestExpiresAt;
+
+/** Delegated administration is for partners in the programmes, and only their admin agents when they name any. */
+export function assertCanDelegate(partner: Partner, actor: { email?: string; upn?: string }, example: string): void {
+  if (!partner.programs.some((p) => (DELEGATION_PROGRAMS as readonly string[]).includes(p))) {
+    throw new UserInputError(
+      `Delegated administration needs enrolment in ${PROGRAM_NAMES}, and ${partner.name} is not enrolled in any of them. Ask the people who run this bot to update your partner programmes once you are.`,
+      undefined,
+      'Not enrolled for delegated administration',
+    );
+  }
+  const agents = (partner.adminAgents ?? []).map((a) => a.toLowerCase());
+  if (agents.length === 0) return;
+  const mine = [actor.email, actor.upn].filter((x): x is string => !!x).map((x) => x.toLowerCase());
+  if (!mine.some((m) => agents.includes(m))) {
+    throw new UserInputError(
+      `Only ${partner.name}'s admin agents may ask customers for delegated administration, and you are not on that list. Ask one of them, or ask the people who run this bot to add you.`,
+      example,
+      'Only for admin agents',
+    );
+  }
+}
+
+/** Role names as typed -> the access to ask for; full administration when none are named. */
+export function resolveAccess(roles: string[] | undefined, autoExtend: boolean, example: string): Access {
+  if (!roles) {
+    if (autoExtend) {
+      throw new UserInputError(
+        'Full administration includes Global Administrator, which cannot be auto-extended. Name the roles you need instead, or leave out auto-extend.',
+        example,
+        'Auto-extend not allowed',
+      );
+    }
+    return { kind: 'full' };
+  }
+  const names: string[] = [];
+  for (const typed of roles) {
+    const role = findRole(typed);
+    if (!role) {
+      const close = suggestRoles(typed);
+      throw new UserInputError(
+        `"${typed}" is not an Entra built-in role I know.${close.length ? ` Did you mean ${close.join(', ')}?` : ''} Use the role's full name, like Exchange Administrator.`,
+        example,
+        'Unknown role',
+      );
+    }
+    if (!names.includes(role.name)) names.push(role.name);
+  }
+  if (autoExtend && names.includes(GLOBAL_ADMINISTRATOR)) {
+    throw new UserInputError(
+      'Auto-extend cannot be combined with Global Administrator. Remove one of them.',
+      example,
+      'Auto-extend not allowed',
+    );
+  }
+  return { kind: 'roles', roles: names };
+}
+
+export type RelationshipDraft = Pick<Relationship, 'kind' | 'partnerTenantId' | 'approverEmail' | 'access' | 'durationDays' | 'autoExtend' | 'offerId'>;
+
+/** Identical open requests from one partner to one approver share this key; the store keeps it unique. */
+export function pendingKey(d: RelationshipDraft): string {
+  const access = d.access?.kind === 'roles' ? [...d.access.roles].sort().join(',') : (d.access?.kind ?? '');
+  return createHash('sha256')
+    .update([d.kind, d.partnerTenantId, d.approverEmail, access, d.durationDays ?? '', d.autoExtend ? 'auto' : ''].join('|'))
+    .digest('hex');
+}
+
+/**
+ * A new request. On its own it is delivered at once when the approver is known, otherwise it waits for them to
+ * install the app; attached to an offer it travels on that offer's card and is answerable once the card arrives.
+ */
+export function newRelationship(
+  draft: RelationshipDraft,
+  o: { id: string; partnerName: string; issuedBy: Person; approver?: Person; now: Date },
+): Relationship {
+  const ready = !!o.approver || !!draft.offerId;
+  const r: Relationship = {
+    ...draft,
+    id: o.id,
+    state: ready ? 'approvalPending' : 'awaitingDelivery',
+    version: 1,
+    partnerName: o.partnerName,
+    issuedBy: o.issuedBy,
+    approver: o.approver,
+    customerTenantId: o.approver?.tenantId,
+    createdAt: o.now.toISOString(),
+    requestExpiresAt: addDays(o.now, REQUEST_VALIDITY_DAYS).toISOString(),
+    deliveredAt: o.approver && !draft.offerId ? o.now.toISOString() : undefined,
+    // Attached requests ride on the offer's duplicate guard.
+    pendingKey: draft.offerId ? undefined : pendingKey(draft),
+  };
+  return withDue(r);
+}
+
+/** The next reminder not yet sent for the current end, as days before it. */
+const nextReminder = (r: Relationship): number | undefined => REMINDER_DAYS.find((d) => !(r.remindersSent ?? []).includes(d));
+
+/** When the sweeper next has something to do with this relationship. */
+export function withDue(r: Relationship): Relationship {
+  let dueAt: string | undefined;
+  if (isOpen(r)) dueAt = r.requestExpiresAt;
+  else if (r.state === 'active' && r.endsAt) {
+    const d = nextReminder(r);
+    dueAt = d === undefined ? r.endsAt : addDays(new Date(r.endsAt), -d).toISOString();
+  }
+  const { dueAt: _old, ...rest } = r;
+  return dueAt ? { ...rest, dueAt } : rest;
+}
+
+const settled = (r: Relationship): Relationship => {
+  const { pendingKey: _key, ...rest } = r;
+  return rest;
+};
+
+/** The request as approved: active from now, with its end date (delegation) and what it replaced. */
+export function approve(r: Relationship, approver: Person, now: Date, replaced?: PartnerRef): Relationship {
+  return withDue({
+    ...settled(r),
+    state: 'active',
+    version: r.version + 1,
+    approver,
+    customerTenantId: approver.tenantId,
+    decidedAt: now.toISOString(),
+    activatedAt: now.toISOString(),
+    endsAt: r.kind === 'delegation' ? addDays(now, r.durationDays ?? DEFAULT_DURATION_DAYS).toISOString() : undefined,
+    remindersSent: [],
+    ...(replaced ? { replaced } : {}),
+  });
+}
+
+export function decline(r: Relationship, approver: Person, now: Date): Relationship {
+  return withDue({
+    ...settled(r),
+    state: 'declined',
+    version: r.version + 1,
+    approver,
+    customerTenantId: approver.tenantId,
+    decidedAt: now.toISOString(),
+  });
+}
+
+/** Ends an active relationship (revoked, replaced, run out) or an open request (expired unanswered). */
+export function end(r: Relationship, reason: EndReason, now: Date, replacedBy?: PartnerRef): Relationship {
+  return withDue({
+    ...settled(r),
+    state: reason === 'expired' ? 'expired' : 'terminated',
+    version: r.version + 1,
+    endedAt: now.toISOString(),
+    endReason: reason,
+    ...(replacedBy ? { replacedBy } : {}),
+  });
+}
+
+export const refOf = (r: Relationship): PartnerRef => ({ id: r.id, partnerTenantId: r.partnerTenantId, partnerName: r.partnerName });
+
+export type DueEvent =
+  | { kind: 'requestExpired' }
+  | { kind: 'ended' }
+  | { kind: 'extended' }
+  | { kind: 'reminder'; daysLeft: number };
+
+/**
+ * What the passage of time does to a relationship whose `dueAt` has come: one step, so each step is one
+ * compare-and-set write with its notifications. After an outage only the latest reminder that still applies is sent.
+ */
+export function dueStep(r: Relationship, now: Date): { next: Relationship; event: DueEvent } | undefined {
+  const at = now.toISOString();
+  if (isOpen(r)) return at >= r.requestExpiresAt ? { next: end(r, 'expired', now), event: { kind: 'requestExpired' } } : undefined;
+  if (r.state !== 'active' || !r.endsAt) return undefined;
+  if (at >= r.endsAt) {
+    if (!r.autoExtend) return { next: end(r, 'expired', now), event: { kind: 'ended' } };
+    let endsAt = new Date(r.endsAt);
+    let extensions = r.extensions ?? 0;
+    while (endsAt <= now) {
+      endsAt = addDays(endsAt, AUTO_EXTEND_DAYS);
+      extensions++;
+    }
+    return {
+      next: withDue({ ...r, version: r.version + 1, endsAt: endsAt.toISOString(), extensions, remindersSent: [] }),
+      event: { kind: 'extended' },
+    };
+  }
+  const leftMs = new Date(r.endsAt).getTime() - now.getTime();
+  const due = REMINDER_DAYS.filter((d) => leftMs <= d * DAY_MS && !(r.remindersSent ?? []).includes(d));
+  if (due.length === 0) return undefined;
+  // Reminders that are already behind us (30 days, when 5 are left) are marked sent without being sent.
+  const sent = [...new Set([...(r.remindersSent ?? []), ...REMINDER_DAYS.filter((d) => leftMs <= d * DAY_MS)])];
+  return {
+    next: withDue({ ...r, version: r.version + 1, remindersSent: sent }),
+    event: { kind: 'reminder', daysLeft: Math.max(1, Math.ceil(leftMs / DAY_MS)) },
+  };
+}
+
+export const KIND_NAME: Record<RelationshipKind, string> = { delegation: 'delegated administration', por: 'partner of record' };

@@ -1,0 +1,44 @@
+import type { Partner } from './partners';
+import { isSovereign } from './sovereign';
+import type { ConversationRecord } from './types';
+import { UserInputError } from '../errors';
+import type { Person } from '../offers/types';
+import type { Store } from '../store/types';
+
+/** The person a personal chat belongs to, as offers and requests address them. */
+export const personFromConversation = (c: ConversationRecord): Person | undefined =>
+  c.user && {
+    aadObjectId: c.user.aadObjectId,
+    userId: c.user.userId,
+    name: c.user.name,
+    tenantId: c.tenantId,
+    email: c.user.email ?? c.user.upn,
+    serviceUrl: c.reference.serviceUrl ?? '',
+  };
+
+/**
+ * The customer approver behind an email, if they have installed the app; refuses addresses in the partner's own
+ * organisation and customers in the 21Vianet cloud, where partner features are not available.
+ */
+export async function findApprover(
+  store: Store,
+  email: string,
+  partner: Partner,
+  sovereignTenants: readonly string[],
+  example: string,
+): Promise<{ person: Person; conversationId: string } | undefined> {
+  const conversation = await store.conversations.findPersonalByEmail(email);
+  const person = conversation && personFromConversation(conversation);
+  if (!conversation || !person) return undefined;
+  if (conversation.tenantId === partner.tenantId) {
+    throw new UserInputError(`${email} is in your own organisation. Offers and requests go to an approver in the customer's organisation.`, example, 'Not a customer');
+  }
+  if (isSovereign(conversation.tenantId, sovereignTenants)) {
+    throw new UserInputError(
+      `${email} is in Office 365 operated by 21Vianet, where partner features are not available, so nothing was sent.`,
+      undefined,
+      'Not available in this cloud',
+    );
+  }
+  return { person, conversationId: conversation.id };
+}
