@@ -1,10 +1,12 @@
 #!/usr/bin/env node
-// `npm run playground`: starts two Microsoft 365 Agents Playground instances (the local Teams client) against
+// `npm run playground`: starts three Microsoft 365 Agents Playground instances (the local Teams client) against
 // the one bot at http://127.0.0.1:${PORT || 3978}/api/messages:
 //   partner  tenant (env/playground/partner/.m365agentsplayground.yml)  on PARTNER_PLAYGROUND_PORT  (56150)
 //   customer tenant (env/playground/customer/.m365agentsplayground.yml) on CUSTOMER_PLAYGROUND_PORT (56151)
+//   second partner  (env/playground/partner2/.m365agentsplayground.yml) on PARTNER2_PLAYGROUND_PORT (56152),
+//     so one customer can replace its delegated-admin partner by another
 // and prints the two URLs to open. Ctrl-C stops both.
-// Flags (after `npm run playground --`): --partner-port N, --customer-port N, --endpoint URL.
+// Flags (after `npm run playground --`): --partner-port N, --customer-port N, --partner2-port N, --endpoint URL.
 // The bot must run in local mode (no MicrosoftAppId): the Playground sends no JWT.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -28,6 +30,7 @@ const endpoint = flag('endpoint') || process.env.BOT_ENDPOINT || `http://127.0.0
 const instances = [
   { name: 'partner', port: Number(flag('partner-port') || process.env.PARTNER_PLAYGROUND_PORT || 56150) },
   { name: 'customer', port: Number(flag('customer-port') || process.env.CUSTOMER_PLAYGROUND_PORT || 56151) },
+  { name: 'partner2', port: Number(flag('partner2-port') || process.env.PARTNER2_PLAYGROUND_PORT || 56152) },
 ].map((i) => ({ ...i, configDir: path.join(repoRoot, 'env', 'playground', i.name) }));
 const logDir = path.join(os.tmpdir(), 'm365agentsplayground');
 
@@ -158,7 +161,7 @@ try {
   console.log(`  logs: ${started.map((s) => s.logFile).join(', ')}`);
   console.log('\nOpen the customer URL first: the bot learns a chat when its page connects (installationUpdate).');
   console.log('Then type in the partner\'s Personal Chat, e.g.  trial admin@contoso.com m365-business-premium, teams-essentials');
-  console.log('Ctrl-C stops both instances.\n');
+  console.log('Ctrl-C stops all instances.\n');
 } catch (err) {
   console.error(`playground: ${err instanceof Error ? err.message : String(err)}`);
   await stopAll(1);

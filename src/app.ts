@@ -16,6 +16,10 @@ import type { Logger } from './log';
 import { registerOffers } from './offers';
 import { createOfferMessages } from './offers/messages';
 import { createOfferService } from './offers/service';
+import { linkedRequests, registerDelegation } from './delegation';
+import { createDelegationMessages } from './delegation/messages';
+import { createDelegationService } from './delegation/service';
+import { isSovereign } from './directory/sovereign';
 import { createDeliverer } from './notifications/deliverer';
 import { createMessageRegistry } from './notifications/messages';
 import { createBotSender } from './notifications/sender';
@@ -46,22 +50,35 @@ export function createApp({ config, store, catalog, clock, log, delivery }: AppD
   const cards = createCardRenderer();
   const offerCards = createOfferMessages(cards);
   const offers = createOfferService({ store, catalog, clock, sovereignTenants: config.sovereignTenants, log });
+  const delegationCards = createDelegationMessages(cards);
+  const delegation = createDelegationService({ store, clock, sovereignTenants: config.sovereignTenants, log });
+  const linked = linkedRequests(delegation, delegationCards, clock);
+  const installLink = `https://teams.microsoft.com/l/app/${config.teamsAppId}`;
 
   const router = createCommandRouter();
   const verbs = createVerbTable();
   const messages = createMessageRegistry();
   registerGeneral(router, cards);
-  registerOffers(router, verbs, messages, {
-    service: offers,
-    cards: offerCards,
-    installLink: `https://teams.microsoft.com/l/app/${config.teamsAppId}`,
+  registerOffers(router, verbs, messages, { service: offers, cards: offerCards, installLink, linked });
+  registerDelegation(router, verbs, messages, {
+    service: delegation,
+    cards: delegationCards,
+    installLink,
+    clock,
+    offerCardJson: async (offerId) => {
+      const offer = await offers.view(offerId);
+      return offerCards.offerCardJson(offer, await linked.partsOf(offer));
+    },
   });
 
   const capture = createConversationCapture({
     store,
     clock,
     log,
-    onPersonalChatReady: async (record) => void (await offers.deliverAwaiting(record)),
+    onPersonalChatReady: async (record) => {
+      await offers.deliverAwaiting(record);
+      await delegation.deliverAwaiting(record);
+    },
   });
   const bot = new PartnerOffersBot({
     router,
@@ -70,15 +87,19 @@ export function createApp({ config, store, catalog, clock, log, delivery }: AppD
     store,
     log,
     errorCard: errorCard(cards),
+    isSovereign: (tenantId, partner) => isSovereign(tenantId, config.sovereignTenants, partner),
     welcomeText:
-      "Hi, I'm Partner Offers. Your Microsoft cloud partners send you trial invitations and purchase offers here, and you answer them with the card buttons. Type help to see what I can do.",
+      "Hi, I'm Partner Offers. Your Microsoft cloud partners send you trial invitations, purchase offers and delegated-administration requests here, and you answer them with the card buttons. Type help to see what I can do.",
   });
 
   const deliverer = createDeliverer({ store, send: createBotSender(auth, config.auth.MicrosoftAppId, store, messages), clock, log, pollMs: delivery?.pollMs });
   const server = createServer({ adapter, bot, store, log, afterTurn: () => deliverer.kick() });
 
+  // Expiries, reminders and extensions happen without anyone asking; both steps are compare-and-set, so several
+  // processes sweeping at once do each step once.
+  const sweep = async () => (await offers.expireDue()) + (await delegation.sweep());
   const sweeper = setInterval(() => {
-    offers.expireDue().then(
+    sweep().then(
       (n) => n && deliverer.kick(),
       (err: unknown) => log.error({ err }, 'expiry sweep failed'),
     );
@@ -90,6 +111,8 @@ export function createApp({ config, store, catalog, clock, log, delivery }: AppD
     adapter,
     bot,
     offers,
+    delegation,
+    sweep,
     verbs,
     router,
     cards,

@@ -14,7 +14,8 @@ import type { Store } from '../store/types';
 import { commandText, tenantOf } from './activity';
 import type { ConversationCapture } from './capture';
 import type { CommandContext, CommandRouter } from './commands';
-import { errorResponse, type ActionContext, type VerbTable } from './verbs';
+import { errorResponse, messageResponse, type ActionContext, type VerbTable } from './verbs';
+import { sovereignRefusal } from '../directory/sovereign';
 
 /** The invoke envelope Teams sends for Action.Execute; `data` is checked again by the verb's own schema. */
 const InvokeValueSchema = z.object({
@@ -36,6 +37,8 @@ export interface BotDeps {
   store: Store;
   log: Logger;
   errorCard(error: UserInputError): Attachment;
+  /** Office 365 operated by 21Vianet: partner features are refused there. */
+  isSovereign(tenantId: string, partner: Partner | null): boolean;
   welcomeText: string;
 }
 
@@ -93,7 +96,10 @@ export class PartnerOffersBot extends TeamsActivityHandler {
       conversationId: context.activity.conversation.id,
     };
     try {
-      const reply = await this.deps.router.dispatch(commandText(context), ctx);
+      const text = commandText(context);
+      // help and support stay available: they explain, and support is how such a tenant reaches Microsoft.
+      if (this.deps.isSovereign(ctx.actor.tenantId, ctx.partner) && !/^\s*(help|support)\b/i.test(text)) throw sovereignRefusal();
+      const reply = await this.deps.router.dispatch(text, ctx);
       await context.sendActivity({ type: 'message', text: reply.text, attachments: reply.attachments });
     } catch (err) {
       await context.sendActivity(this.failure(context, err));
@@ -115,6 +121,8 @@ export class PartnerOffersBot extends TeamsActivityHandler {
   private async runVerb(context: TurnContext, verb: string, data: unknown, trigger: ActionContext['trigger']): Promise<AdaptiveCardInvokeResponse> {
     const handler = this.deps.verbs.get(verb);
     if (!handler) return errorResponse(400, 'UnknownVerb', `This card's button (${verb.slice(0, 64)}) is not one I know. It may come from an older version of this app.`);
+    const tenantId = tenantOf(context.activity);
+    if (this.deps.isSovereign(tenantId, await this.partnerOf(tenantId))) return messageResponse(sovereignRefusal().message);
     const input = handler.schema.safeParse(data);
     if (!input.success) {
       return errorResponse(400, 'BadRequest', `This card's data is not valid: ${input.error.issues[0]?.path.join('.') ?? ''} ${input.error.issues[0]?.message ?? ''}`.trim());

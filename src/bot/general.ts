@@ -15,8 +15,8 @@ export function registerGeneral(router: CommandRouter, cards: CardRenderer): voi
         cards.attachment('help', {
           title: ctx.partner ? `Partner Offers for ${ctx.partner.name}` : 'Partner Offers',
           intro: ctx.partner
-            ? 'Send customers trial invitations and purchase offers; I record every answer and tell you the outcome. Type a command:'
-            : 'Your Microsoft cloud partners send you trial invitations and purchase offers here; answer them with the card buttons. Type a command:',
+            ? 'Send customers trial invitations, purchase offers and delegated-administration requests; I record every answer and tell you the outcome. Type a command:'
+            : 'Your Microsoft cloud partners send you trial invitations, purchase offers and delegated-administration requests here; answer them with the card buttons. Type a command:',
           commands: router.available(ctx).map((c) => ({ usage: c.usage, description: c.description })),
         }),
       ],

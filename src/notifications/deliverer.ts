@@ -60,6 +60,8 @@ export function createDeliverer({ store, send, clock, log, pollMs = 1000, leaseM
       const result = await send(entry);
       if (entry.onSent?.kind === 'offerCard' && result.activityId) {
         await store.offers.setCard(entry.onSent.offerId, { conversationId: result.conversationId, activityId: result.activityId });
+      } else if (entry.onSent?.kind === 'relationshipCard' && result.activityId) {
+        await store.relationships.setCard(entry.onSent.relationshipId, { conversationId: result.conversationId, activityId: result.activityId });
       }
       await store.outbox.markSent(entry.id, owner);
       log.info(meta, 'outbox entry delivered');

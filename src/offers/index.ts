@@ -1,9 +1,12 @@
+import type { Attachment } from 'botbuilder';
 import { z } from 'zod';
 import type { CommandRouter } from '../bot/commands';
 import { cardResponse, messageResponse, type VerbTable } from '../bot/verbs';
 import { UserInputError } from '../errors';
 import { OFFER_ID_PATTERN, parseOfferId, parsePurchase, parseTrial } from './commands';
-import type { OfferCards } from './messages';
+import type { Partner } from '../directory/partners';
+import type { CardPart, OfferCards } from './messages';
+import type { Offer } from './types';
 import type { MessageRegistry } from '../notifications/messages';
 import { PermanentDeliveryError } from '../notifications/messages';
 import { OFFER_CARD, OFFER_NOTICE, PARTNER_EVENTS, type DecisionOutcome, type OfferService } from './service';
@@ -14,9 +17,31 @@ export const OfferActionSchema = z.object({
   reason: z.string().trim().max(500, 'the reason is limited to 500 characters').optional(),
 });
 
+/** What other capabilities contribute to offers' cards and commands: requests attached to offers, their ids in status. */
+export interface LinkedRequests {
+  /** The sections of an offer's card for the requests attached to it. */
+  partsOf(offer: Offer): Promise<CardPart[]>;
+  /** True for ids `status` should hand over (D-, R-). */
+  isId(raw: string): boolean;
+  status(raw: string, partner: Partner): Promise<Attachment>;
+  list(partner: Partner): Promise<Attachment | undefined>;
+  pendingFor(person: { tenantId: string; aadObjectId: string }): Promise<Attachment[]>;
+}
+
+const NO_LINKED_REQUESTS: LinkedRequests = {
+  partsOf: async () => [],
+  isId: () => false,
+  status: async () => {
+    throw new Error('no linked requests');
+  },
+  list: async () => undefined,
+  pendingFor: async () => [],
+};
+
 export interface OffersDeps {
   service: OfferService;
   cards: OfferCards;
+  linked?: LinkedRequests;
   /** Where a customer installs the app: sent to partners whose customer has not installed it yet. */
   installLink: string;
 }
@@ -26,9 +51,10 @@ export function registerOffers(
   router: CommandRouter,
   verbs: VerbTable,
   messages: MessageRegistry,
-  { service, cards, installLink }: OffersDeps,
+  { service, cards, installLink, linked = NO_LINKED_REQUESTS }: OffersDeps,
 ): void {
-  const partnerOf = (ctx: { partner: import('../directory/partners').Partner | null }) => ctx.partner!;
+  const partnerOf = (ctx: { partner: Partner | null }) => ctx.partner!;
+  const cardJson = async (offer: Offer) => cards.offerCardJson(offer, await linked.partsOf(offer));
 
   for (const [name, parse, usage, description] of [
     ['trial', parseTrial, 'trial <customer-email> <service>[, <service>...]', 'Invite a customer to free trials.'],
@@ -50,20 +76,23 @@ export function registerOffers(
     name: 'status',
     audience: 'partner',
     usage: 'status [<id>|<customer-email>]',
-    description: 'Your recent offers, one offer with its recorded answers, or one customer\'s offers.',
+    description: 'Your recent offers and requests, one of them with its recorded answers, or one customer\'s offers.',
     run: async (args, ctx) => {
       const partner = partnerOf(ctx);
       if (!args) {
         const offers = await service.list(partner);
+        const relationships = await linked.list(partner);
         return {
           attachments: [
             cards.list(`${partner.name}: recent offers`, offers, {
               empty: 'No offers yet. Try: trial admin@contoso.com m365-business-premium',
               hint: 'Type status <id> for one offer and its recorded answers.',
             }),
+            ...(relationships ? [relationships] : []),
           ],
         };
       }
+      if (linked.isId(args)) return { attachments: [await linked.status(args, partner)] };
       if (args.includes('@')) {
         const email = z.email().safeParse(args.trim().toLowerCase());
         if (!email.success) throw new UserInputError(`"${args}" is not an email address.`, 'status admin@contoso.com');
@@ -100,21 +129,26 @@ export function registerOffers(
     description: 'Trial invitations and purchase offers waiting for your answer.',
     run: async (_args, ctx) => {
       const pending = await service.pendingFor(ctx.actor);
-      if (pending.length === 0) return { text: 'Nothing is waiting for your answer. Offers from your partners appear here when they send them.' };
+      const requests = await linked.pendingFor(ctx.actor);
+      const total = pending.length + requests.length;
+      if (total === 0) return { text: 'Nothing is waiting for your answer. Offers and requests from your partners appear here when they send them.' };
       const shown = pending.slice(-5);
+      const offerCards = await Promise.all(shown.map(async (o) => cards.offerCard(o, await linked.partsOf(o)).attachments![0]!));
+      const shownRequests = requests.slice(-5);
+      const count = shown.length + shownRequests.length;
       return {
-        text: `${pending.length} offer${pending.length === 1 ? ' is' : 's are'} waiting for your answer${pending.length > shown.length ? `; here are the latest ${shown.length}` : ''}:`,
-        attachments: shown.map((o) => cards.offerCard(o).attachments![0]!),
+        text: `${total} ${total === 1 ? 'item is' : 'items are'} waiting for your answer${total > count ? `; here are the latest ${count}` : ''}:`,
+        attachments: [...offerCards, ...shownRequests],
       };
     },
   });
 
-  const answer = (outcome: DecisionOutcome) => {
+  const answer = async (outcome: DecisionOutcome) => {
     if (outcome.kind === 'notApprover') {
       const { offer } = outcome;
       return messageResponse(`Only ${offer.approver?.name ?? offer.approverEmail} can answer this ${offer.kind === 'trial' ? 'trial invitation' : 'purchase offer'}.`);
     }
-    return cardResponse(cards.offerCardJson(outcome.offer));
+    return cardResponse(await cardJson(outcome.offer));
   };
 
   for (const [verb, decision] of [
@@ -140,7 +174,7 @@ export function registerOffers(
 
   verbs.register('offer.view', {
     schema: OfferActionSchema,
-    handle: async (data) => cardResponse(cards.offerCardJson(await service.view(data.offerId))),
+    handle: async (data) => cardResponse(await cardJson(await service.view(data.offerId))),
   });
 
   const existing = async (offerId: string | undefined) => {
@@ -148,7 +182,10 @@ export function registerOffers(
     if (!offer) throw new PermanentDeliveryError(`offer ${offerId ?? '(none)'} no longer exists`);
     return offer;
   };
-  messages.register(OFFER_CARD, async ({ offerId }) => cards.offerCard(await existing(offerId)));
+  messages.register(OFFER_CARD, async ({ offerId }) => {
+    const offer = await existing(offerId);
+    return cards.offerCard(offer, await linked.partsOf(offer));
+  });
   messages.register(OFFER_NOTICE, async ({ offerId, event }) => {
     const offer = await existing(offerId);
     const parsed = z.enum(PARTNER_EVENTS).safeParse(event);

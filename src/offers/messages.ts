@@ -80,9 +80,17 @@ function outcome(offer: Offer): { outcomeTitle: string; outcomeDetail: string; o
 
 const card = (attachment: Attachment): Partial<Activity> => ({ type: 'message', attachments: [attachment] });
 
+/** The template data of a request shown as a section of the card (delegated admin, partner of record). */
+export type CardPart = Record<string, unknown>;
+
 export function createOfferMessages(cards: CardRenderer) {
-  const offerCardData = (offer: Offer) => ({
+  const offerCardData = (offer: Offer, parts: CardPart[]) => ({
+    cardId: offer.id,
     offerId: offer.id,
+    hasOffer: true,
+    parts,
+    refreshVerb: 'offer.view',
+    refreshData: { offerId: offer.id },
     // Upper-cased here: the template language's toUpper costs more than the rest of the card together.
     kindTag: KIND_LABEL[offer.kind].toUpperCase(),
     partnerName: offer.partnerName,
@@ -102,6 +110,7 @@ export function createOfferMessages(cards: CardRenderer) {
         : `List prices in ${offer.currency}, before tax. Accepting records your intent to buy; ${offer.partnerName} places the order and you can still review it.`,
     expiresOn: formatDate(offer.expiresAt),
     isPending: offer.state === 'sent' || offer.state === 'awaitingDelivery',
+    hasOutcome: offer.state !== 'sent' && offer.state !== 'awaitingDelivery',
     ...outcome(offer),
     // Only the approver's Teams client auto-refreshes the card; everyone else sees the state it was last sent in.
     refreshUserIds: offer.approver ? [offer.approver.userId] : [],
@@ -130,8 +139,8 @@ export function createOfferMessages(cards: CardRenderer) {
   });
 
   const messages = {
-    /** The customer's card, actionable while pending. */
-    offerCard: (offer: Offer) => card(cards.attachment('offer', offerCardData(offer))),
+    /** The customer's card, actionable while pending, with the requests attached to it. */
+    offerCard: (offer: Offer, parts: CardPart[] = []) => card(cards.attachment('offer', offerCardData(offer, parts))),
     /** A 1:1 note to the issuing partner user about something that happened to the offer. */
     partnerNotice: (offer: Offer, event: PartnerEvent, comment?: string) => {
       const who = offer.approver?.name ?? offer.approverEmail;
@@ -155,7 +164,7 @@ export function createOfferMessages(cards: CardRenderer) {
 
   return {
     ...messages,
-    offerCardJson: (offer: Offer) => cards.render('offer', offerCardData(offer)),
+    offerCardJson: (offer: Offer, parts: CardPart[] = []) => cards.render('offer', offerCardData(offer, parts)),
     issued: (offer: Offer, installLink: string) =>
       cards.attachment(
         'offer-summary',

@@ -1,0 +1,235 @@
+import { CardFactory, type Attachment } from 'botbuilder';
+import { z } from 'zod';
+import type { CommandContext, CommandRouter } from '../bot/commands';
+import { cardResponse, messageResponse, type ActionContext, type VerbTable } from '../bot/verbs';
+import type { CardJson } from '../cards/render';
+import type { Partner } from '../directory/partners';
+import { UserInputError } from '../errors';
+import { RELATIONSHIP_ID_PATTERN } from '../ids';
+import type { MessageRegistry } from '../notifications/messages';
+import { PermanentDeliveryError } from '../notifications/messages';
+import type { CardPart } from '../offers/messages';
+import type { Offer } from '../offers/types';
+import { parseDelegate, parseRelationshipId } from './commands';
+import type { DelegationCards } from './messages';
+import { requestPart } from './messages';
+import { end, isOpen, isRequestExpired } from './rules';
+import {
+  NOTICE_EVENTS,
+  RELATIONSHIP_CARD,
+  RELATIONSHIP_NOTICE,
+  type DecideOutcome,
+  type DelegationService,
+  type RelationshipDecision,
+} from './service';
+import type { Relationship, RelationshipKind } from './types';
+
+const Reason = z.string().trim().max(500, 'the reason is limited to 500 characters').optional();
+
+export const RelationshipActionSchema = z.object({
+  relationshipId: z.string().regex(RELATIONSHIP_ID_PATTERN, 'not a delegated-admin or partner-of-record id'),
+  /** The active relationship the card said an approval replaces; '' when none. */
+  replaces: z.union([z.literal(''), z.string().regex(RELATIONSHIP_ID_PATTERN, 'not a relationship id')]).optional(),
+  /** Decline reasons typed on the card; Teams merges card inputs into `data`, one input per request section. */
+  reason_delegation: Reason,
+  reason_por: Reason,
+});
+
+export interface DelegationDeps {
+  service: DelegationService;
+  cards: DelegationCards;
+  installLink: string;
+  /** The card of the offer a request is attached to, as it is now (the offers capability renders it). */
+  offerCardJson(offerId: string): Promise<CardJson>;
+  clock: () => Date;
+}
+
+/** The sections an offer's card shows for the requests attached to it, as they are now. */
+export function offerParts(service: DelegationService, clock: () => Date) {
+  return async (offer: Offer): Promise<CardPart[]> => {
+    if (!offer.attachments) return [];
+    const attached = await service.forOffer(offer.id);
+    const order = (r: Relationship) => (r.kind === 'delegation' ? 0 : 1);
+    return Promise.all(
+      attached.sort((a, b) => order(a) - order(b)).map(async (r) => {
+        // Shown as expired once its time has passed; the sweeper records it.
+        const shown = isRequestExpired(r, clock()) ? end(r, 'expired', clock()) : r;
+        const replaces = isOpen(shown) ? await service.currentOther(r, offer.approver?.tenantId) : null;
+        return requestPart(shown, replaces);
+      }),
+    );
+  };
+}
+
+/** Delegated administration and partner of record: partner and customer commands, and the card verbs. */
+export function registerDelegation(router: CommandRouter, verbs: VerbTable, messages: MessageRegistry, deps: DelegationDeps): void {
+  const { service, cards, installLink } = deps;
+  const partnerOf = (ctx: { partner: Partner | null }) => ctx.partner!;
+  const where = (ctx: CommandContext | ActionContext) => ({
+    conversationId: ctx.conversationId,
+    activityId: 'activityId' in ctx ? ctx.activityId : '',
+  });
+
+  router.register({
+    name: 'delegate',
+    audience: 'partner',
+    usage: 'delegate <customer-email> [roles <role>, <role>] [days <1-730>] [auto-extend]  ·  delegate revoke <id>',
+    description: 'Ask a customer for delegated administration (full, or named Entra roles), or end one you hold.',
+    run: async (args, ctx) => {
+      const cmd = parseDelegate(args);
+      if (cmd.kind === 'revoke') {
+        const outcome = await service.revokeByPartner(cmd.id, partnerOf(ctx), ctx.actor, where(ctx));
+        return { attachments: [cards.revokedByPartner(outcome.relationship)] };
+      }
+      const { relationship, duplicate } = await service.request(cmd, partnerOf(ctx), ctx.actor);
+      return { attachments: [duplicate ? cards.duplicate(relationship) : cards.issued(relationship, installLink)] };
+    },
+  });
+
+  router.register({
+    name: 'partners',
+    audience: 'customer',
+    usage: 'partners',
+    description: 'Your delegated-admin partner and your partner of record.',
+    run: async (_args, ctx) => ({ attachments: [cards.partners(await service.partnersOf(ctx.actor.tenantId))] }),
+  });
+
+  router.register({
+    name: 'revoke',
+    audience: 'customer',
+    usage: 'revoke admin',
+    description: "End your delegated-admin partner's access (you confirm on a card first).",
+    run: async (args, ctx) => {
+      if (args.trim().toLowerCase() !== 'admin') {
+        throw new UserInputError('Type revoke admin to end your delegated-admin relationship.', 'revoke admin');
+      }
+      const { delegation } = await service.partnersOf(ctx.actor.tenantId);
+      if (!delegation) return { text: 'No partner has delegated administration of your organisation through this app, so there is nothing to revoke.' };
+      return { attachments: [CardFactory.adaptiveCard(cards.revokeConfirmJson(delegation))] };
+    },
+  });
+
+  const answer = async (outcome: DecideOutcome, kind: RelationshipKind) => {
+    const r = outcome.relationship;
+    if (outcome.kind === 'notApprover') {
+      return messageResponse(`Only ${outcome.approverName} can answer this ${kind === 'delegation' ? 'delegated-admin request' : 'partner-of-record request'}.`);
+    }
+    return cardResponse(await currentCard(r));
+  };
+
+  /** The card the request is shown on, as it now is. */
+  async function currentCard(r: Relationship): Promise<CardJson> {
+    if (r.offerId) return deps.offerCardJson(r.offerId);
+    const { relationship, replaces } = await service.view(r.id);
+    return cards.requestCardJson(relationship, replaces);
+  }
+
+  for (const [verb, kind, decision] of [
+    ['delegation.approve', 'delegation', 'approved'],
+    ['delegation.decline', 'delegation', 'declined'],
+    ['por.accept', 'por', 'approved'],
+    ['por.decline', 'por', 'declined'],
+  ] as const satisfies ReadonlyArray<readonly [string, RelationshipKind, RelationshipDecision]>) {
+    verbs.register(verb, {
+      schema: RelationshipActionSchema,
+      handle: async (data, ctx) => {
+        assertKind(data.relationshipId, kind);
+        const outcome = await service.decide({
+          relationshipId: data.relationshipId,
+          decision,
+          replaces: data.replaces,
+          comment: decision === 'declined' ? (kind === 'delegation' ? data.reason_delegation : data.reason_por) : undefined,
+          actor: ctx.actor,
+          conversationId: ctx.conversationId,
+          activityId: ctx.activityId,
+          replyToId: ctx.replyToId,
+        });
+        return answer(outcome, kind);
+      },
+    });
+  }
+
+  for (const [verb, kind] of [
+    ['delegation.view', 'delegation'],
+    ['por.view', 'por'],
+  ] as const) {
+    verbs.register(verb, {
+      schema: RelationshipActionSchema,
+      handle: async (data) => {
+        assertKind(data.relationshipId, kind);
+        const r = await service.get(data.relationshipId);
+        if (!r) throw new UserInputError(`I can't find ${data.relationshipId}.`);
+        return cardResponse(await currentCard(r));
+      },
+    });
+  }
+
+  verbs.register('delegation.revoke', {
+    schema: RelationshipActionSchema,
+    handle: async (data, ctx) => {
+      assertKind(data.relationshipId, 'delegation');
+      const outcome = await service.revokeByCustomer(data.relationshipId, ctx.actor, where(ctx));
+      return cardResponse(cards.revokeConfirmJson(outcome.relationship));
+    },
+  });
+
+  verbs.register('delegation.keep', {
+    schema: RelationshipActionSchema,
+    handle: async (data) => {
+      const r = await service.get(data.relationshipId);
+      if (!r) throw new UserInputError(`I can't find ${data.relationshipId}.`);
+      return cardResponse(r.state === 'active' ? cards.keptJson(r) : cards.revokeConfirmJson(r));
+    },
+  });
+
+  const existing = async (id: string | undefined) => {
+    const r = id ? await service.get(id) : null;
+    if (!r) throw new PermanentDeliveryError(`relationship ${id ?? '(none)'} no longer exists`);
+    return r;
+  };
+  messages.register(RELATIONSHIP_CARD, async ({ relationshipId }) => {
+    const { relationship, replaces } = await service.view((await existing(relationshipId)).id);
+    return cards.requestCard(relationship, replaces);
+  });
+  messages.register(RELATIONSHIP_NOTICE, async ({ relationshipId, event, audience, daysLeft }) => {
+    const r = await existing(relationshipId);
+    const e = z.enum(NOTICE_EVENTS).safeParse(event);
+    const a = z.enum(['partner', 'customer']).safeParse(audience);
+    if (!e.success || !a.success) throw new PermanentDeliveryError(`unknown relationship notice "${event}" for "${audience}"`);
+    // The decline reason lives in the response record only; the outbox entry does not copy it.
+    const comment = e.data === 'declined' ? (await service.responsesOf(r.id)).find((x) => x.slot === r.kind)?.comment : undefined;
+    return cards.notice(r, a.data, e.data, { daysLeft: daysLeft ? Number(daysLeft) : undefined, comment });
+  });
+}
+
+function assertKind(id: string, kind: RelationshipKind): void {
+  if ((id.startsWith('D-') ? 'delegation' : 'por') !== kind) {
+    throw new UserInputError(`${id} is not a ${kind === 'delegation' ? 'delegated-admin' : 'partner-of-record'} request.`);
+  }
+}
+
+/** What the offers capability's `status`, `offers` and cards need from this one. */
+export function linkedRequests(service: DelegationService, cards: DelegationCards, clock: () => Date) {
+  return {
+    partsOf: offerParts(service, clock),
+    isId: (raw: string) => RELATIONSHIP_ID_PATTERN.test(raw.trim().toUpperCase()),
+    async status(raw: string, partner: Partner): Promise<Attachment> {
+      const { relationship, responses } = await service.statusOf(parseRelationshipId(raw, 'status D-4K7P2Q'), partner);
+      return cards.status(relationship, responses);
+    },
+    async list(partner: Partner): Promise<Attachment | undefined> {
+      const rs = await service.list(partner);
+      return rs.length ? cards.list(rs) : undefined;
+    },
+    async pendingFor(person: { tenantId: string; aadObjectId: string }): Promise<Attachment[]> {
+      const rs = await service.pendingFor(person);
+      return Promise.all(
+        rs.map(async (r) => {
+          const { relationship, replaces } = await service.view(r.id);
+          return cards.requestCard(relationship, replaces).attachments![0]!;
+        }),
+      );
+    },
+  };
+}
+export type LinkedRequests = ReturnType<typeof linkedRequests>;

@@ -1,0 +1,431 @@
+import type { Clock } from '../clock';
+import { findApprover, personFromConversation } from '../directory/approvers';
+import type { Partner } from '../directory/partners';
+import { assertPartnerFeaturesAvailable, isSovereign } from '../directory/sovereign';
+import type { ConversationRecord } from '../directory/types';
+import { UserInputError } from '../errors';
+import { newShortId } from '../ids';
+import type { Logger } from '../log';
+import type { MessageRef, NewOutboxEntry } from '../notifications/types';
+import { OFFER_CARD } from '../offers/service';
+import type { NewResponse, Person, ResponseRecord } from '../offers/types';
+import type { Store } from '../store/types';
+import { DELEGATE_EXAMPLE, DELEGATE_REVOKE_EXAMPLE, type DelegateCommand } from './commands';
+import {
+  approve,
+  assertCanDelegate,
+  decline,
+  DEFAULT_DURATION_DAYS,
+  dueStep,
+  end,
+  isOpen,
+  isRequestExpired,
+  KIND_NAME,
+  newRelationship,
+  refOf,
+  resolveAccess,
+  type DueEvent,
+} from './rules';
+import type { Relationship, RelationshipKind } from './types';
+
+/** Outbox messages of this capability, rendered at delivery by the builders registered in ./index. */
+export const RELATIONSHIP_CARD = 'relationship.card';
+export const RELATIONSHIP_NOTICE = 'relationship.notice';
+
+/** What one side is told about a relationship; `daysLeft` only for reminders. */
+export const NOTICE_EVENTS = [
+  'delivered',
+  'approved',
+  'declined',
+  'requestExpired',
+  'replaced',
+  'revokedByCustomer',
+  'revokedByPartner',
+  'ended',
+  'extended',
+  'reminder',
+] as const;
+export type NoticeEvent = (typeof NOTICE_EVENTS)[number];
+export type Audience = 'partner' | 'customer';
+
+export type RelationshipDecision = 'approved' | 'declined';
+
+export interface Actor {
+  aadObjectId: string;
+  userId: string;
+  name: string;
+  upn?: string;
+  email?: string;
+  tenantId: string;
+  serviceUrl: string;
+}
+
+export interface DecideInput {
+  relationshipId: string;
+  decision: RelationshipDecision;
+  /** The active relationship the card said an approval replaces ('' or absent: none). */
+  replaces?: string;
+  comment?: string;
+  actor: Actor;
+  conversationId: string;
+  activityId: string;
+  replyToId?: string;
+}
+
+export type DecideOutcome =
+  | { kind: 'recorded' | 'already'; relationship: Relationship; response: ResponseRecord }
+  /** Not open any more without an answer: expired, or (for attached requests) nothing to answer. */
+  | { kind: 'closed'; relationship: Relationship }
+  | { kind: 'notApprover'; relationship: Relationship; approverName: string }
+  /** The customer's current partner is not the one the card showed: the card is shown again, as it now is. */
+  | { kind: 'activeChanged'; relationship: Relationship; active: Relationship | null };
+
+export type RevokeOutcome =
+  | { kind: 'recorded' | 'already'; relationship: Relationship; response: ResponseRecord }
+  | { kind: 'notActive'; relationship: Relationship };
+
+export interface DelegationServiceDeps {
+  store: Store;
+  clock: Clock;
+  sovereignTenants: string[];
+  log: Logger;
+}
+
+export type DelegationService = ReturnType<typeof createDelegationService>;
+
+const userTarget = (p: Person): NewOutboxEntry['target'] => ({
+  kind: 'user',
+  tenantId: p.tenantId,
+  aadObjectId: p.aadObjectId,
+  userId: p.userId,
+  serviceUrl: p.serviceUrl,
+});
+
+const byOf = (a: Actor) => ({ aadObjectId: a.aadObjectId, name: a.name, upn: a.upn, tenantId: a.tenantId });
+
+export function createDelegationService({ store, clock, sovereignTenants, log }: DelegationServiceDeps) {
+  const subject = (r: Relationship) => ({ kind: r.kind, id: r.id });
+
+  const notice = (r: Relationship, to: Audience, event: NoticeEvent, extra: Record<string, string> = {}): NewOutboxEntry[] => {
+    const person = to === 'partner' ? r.issuedBy : r.approver;
+    if (!person) return [];
+    return [
+      {
+        target: userTarget(person),
+        action: { kind: 'send', message: { kind: RELATIONSHIP_NOTICE, args: { relationshipId: r.id, event, audience: to, ...extra } } },
+        subject: subject(r),
+      },
+    ];
+  };
+
+  const deliverCard = (r: Relationship, conversationId: string): NewOutboxEntry => ({
+    target: { kind: 'conversation', conversationId },
+    action: { kind: 'send', message: { kind: RELATIONSHIP_CARD, args: { relationshipId: r.id } } },
+    onSent: { kind: 'relationshipCard', relationshipId: r.id },
+    subject: subject(r),
+  });
+
+  /** Updates the card the request is on, for everyone who sees it: its own card, or the offer's. */
+  async function updateCard(r: Relationship, fallback?: { conversationId: string; activityId?: string }): Promise<NewOutboxEntry[]> {
+    const offer = r.offerId ? await store.offers.get(r.offerId) : null;
+    const card = (offer ? offer.card : r.card) ?? (fallback?.activityId ? { conversationId: fallback.conversationId, activityId: fallback.activityId } : undefined);
+    if (!card) return [];
+    const message: MessageRef = offer ? { kind: OFFER_CARD, args: { offerId: offer.id } } : { kind: RELATIONSHIP_CARD, args: { relationshipId: r.id } };
+    return [{ target: { kind: 'conversation', conversationId: card.conversationId }, action: { kind: 'update', activityId: card.activityId, message }, subject: subject(r) }];
+  }
+
+  async function load(id: string): Promise<Relationship> {
+    const r = await store.relationships.get(id);
+    if (!r) throw new UserInputError(`I can't find ${id}.`, undefined, 'Not found');
+    return r;
+  }
+
+  /** Who may answer: the addressed approver, who for an attached request is the offer's. */
+  async function approverOf(r: Relationship): Promise<Person | undefined> {
+    if (r.approver || !r.offerId) return r.approver;
+    return (await store.offers.get(r.offerId))?.approver;
+  }
+
+  /** The customer's active relationship of the same kind, if it is another one: what an approval would replace. */
+  async function currentOther(r: Relationship, customerTenantId = r.customerTenantId): Promise<Relationship | null> {
+    if (!customerTenantId) return null;
+    const active = await store.relationships.activeFor(customerTenantId, r.kind);
+    return active && active.id !== r.id ? active : null;
+  }
+
+  async function request(cmd: DelegateCommand, partner: Partner, issuer: Person & { upn?: string }) {
+    assertPartnerFeaturesAvailable(partner, sovereignTenants);
+    assertCanDelegate(partner, issuer, DELEGATE_EXAMPLE);
+    const access = resolveAccess(cmd.roles, cmd.autoExtend, DELEGATE_EXAMPLE);
+    const found = await findApprover(store, cmd.approverEmail, partner, sovereignTenants, DELEGATE_EXAMPLE);
+    const now = clock();
+    for (let attempt = 0; ; attempt++) {
+      const r = newRelationship(
+        {
+          kind: 'delegation',
+          partnerTenantId: partner.tenantId,
+          approverEmail: cmd.approverEmail,
+          access,
+          durationDays: cmd.days ?? DEFAULT_DURATION_DAYS,
+          autoExtend: cmd.autoExtend,
+        },
+        { id: newShortId('D'), partnerName: partner.name, issuedBy: issuer, approver: found?.person, now },
+      );
+      try {
+        const result = await store.relationships.create(r, found ? [deliverCard(r, found.conversationId)] : []);
+        log.info({ relationshipId: result.relationship.id, created: result.created, state: result.relationship.state }, 'delegation requested');
+        return { relationship: result.relationship, duplicate: !result.created };
+      } catch (err) {
+        // Six characters from 31 leave a small chance of a clash; a fresh id fixes it.
+        if (attempt < 3 && /relationships\.id|duplicate key.*_id/i.test(String((err as Error).message))) continue;
+        throw err;
+      }
+    }
+  }
+
+  /** Sends every request that waited for this person to install the app; returns how many went out. */
+  async function deliverAwaiting(conversation: ConversationRecord): Promise<number> {
+    const approver = personFromConversation(conversation);
+    if (!approver || isSovereign(approver.tenantId, sovereignTenants)) return 0;
+    const emails = [...new Set([conversation.user?.email, conversation.user?.upn].filter((e): e is string => !!e).map((e) => e.toLowerCase()))];
+    let delivered = 0;
+    for (const email of emails) {
+      for (const r of await store.relationships.listAwaitingDelivery(email)) {
+        if (r.partnerTenantId === approver.tenantId) continue;
+        if (isRequestExpired(r, clock())) {
+          await runDue(r);
+          continue;
+        }
+        const next: Relationship = {
+          ...r,
+          state: 'approvalPending',
+          approver,
+          customerTenantId: approver.tenantId,
+          deliveredAt: clock().toISOString(),
+          version: r.version + 1,
+        };
+        if (await store.relationships.update(next, r.version, [deliverCard(next, conversation.id), ...notice(next, 'partner', 'delivered')])) delivered++;
+      }
+    }
+    if (delivered) log.info({ delivered, tenantId: approver.tenantId }, 'delivered requests that waited for install');
+    return delivered;
+  }
+
+  const response = (r: Relationship, slot: NewResponse['slot'], decision: NewResponse['decision'], actor: Actor, at: Date, where: { conversationId: string; activityId: string }, customerTenantId: string, comment?: string): NewResponse => ({
+    id: `${r.id}/${slot}`,
+    subjectKind: r.kind,
+    subjectId: r.id,
+    slot,
+    decision,
+    comment: comment || undefined,
+    by: byOf(actor),
+    at: at.toISOString(),
+    conversationId: where.conversationId,
+    activityId: where.activityId,
+    customerTenantId,
+  });
+
+  async function decide(input: DecideInput): Promise<DecideOutcome> {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const r = await load(input.relationshipId);
+      const approver = await approverOf(r);
+      if (!approver || approver.aadObjectId !== input.actor.aadObjectId || approver.tenantId !== input.actor.tenantId) {
+        log.warn({ relationshipId: r.id, tenantId: input.actor.tenantId, aadObjectId: input.actor.aadObjectId }, 'decision refused: not the approver');
+        return { kind: 'notApprover', relationship: r, approverName: approver?.name ?? r.approverEmail };
+      }
+      const [existing] = (await store.responses.forSubject(r.id)).filter((x) => x.slot === r.kind);
+      if (existing) return { kind: 'already', relationship: r, response: existing };
+      if (r.state !== 'approvalPending') return { kind: 'closed', relationship: r };
+      const now = clock();
+      if (isRequestExpired(r, now)) return { kind: 'closed', relationship: await runDue(r) };
+
+      const where = { conversationId: input.conversationId, activityId: input.activityId };
+      const fallback = { conversationId: input.conversationId, activityId: input.replyToId };
+      const customer = approver.tenantId;
+      const answer = response(r, r.kind, input.decision, input.actor, now, where, customer, input.comment);
+      let decision: Parameters<Store['relationships']['decide']>[0];
+      if (input.decision === 'declined') {
+        const next = decline(r, approver, now);
+        decision = { next, expectedVersion: r.version, responses: [answer], outbox: [...(await updateCard(next, fallback)), ...notice(next, 'partner', 'declined')] };
+      } else {
+        const current = await currentOther(r, customer);
+        if ((current?.id ?? '') !== (input.replaces ?? '')) return { kind: 'activeChanged', relationship: r, active: current };
+        const next = approve(r, approver, now, current ? refOf(current) : undefined);
+        const ended = current ? end(current, 'replaced', now, refOf(next)) : undefined;
+        decision = {
+          next,
+          expectedVersion: r.version,
+          replaces: { expectedActiveId: current?.id ?? null, ended: ended && current ? { next: ended, expectedVersion: current.version } : undefined },
+          responses: [answer, ...(ended ? [response(ended, 'termination', 'replaced', input.actor, now, where, customer)] : [])],
+          outbox: [
+            ...(await updateCard(next, fallback)),
+            ...notice(next, 'partner', 'approved'),
+            ...(ended ? [...(await updateCard(ended)), ...notice(ended, 'partner', 'replaced')] : []),
+          ],
+        };
+      }
+      const result = await store.relationships.decide(decision);
+      switch (result.status) {
+        case 'recorded':
+          log.info({ relationshipId: r.id, decision: input.decision, replaced: decision.replaces?.ended?.next.id }, 'relationship decision recorded');
+          return { kind: 'recorded', relationship: result.relationship, response: result.responses[0]! };
+        case 'already':
+          return { kind: 'already', relationship: result.relationship, response: result.response };
+        case 'activeChanged':
+          // Another partner's approval won the race: show the card again, now naming who the customer would replace.
+          return { kind: 'activeChanged', relationship: r, active: result.active && result.active.id !== r.id ? result.active : null };
+        case 'conflict':
+          continue;
+      }
+    }
+    return { kind: 'closed', relationship: await load(input.relationshipId) };
+  }
+
+  /** Ends an active relationship on behalf of one side; the other side is told. */
+  async function terminate(r: Relationship, by: Audience, actor: Actor, where: { conversationId: string; activityId: string }): Promise<RevokeOutcome> {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const current = attempt === 0 ? r : await load(r.id);
+      const [existing] = (await store.responses.forSubject(current.id)).filter((x) => x.slot === 'termination');
+      if (existing) return { kind: 'already', relationship: current, response: existing };
+      if (current.state !== 'active' || !current.customerTenantId) return { kind: 'notActive', relationship: current };
+      const now = clock();
+      const next = end(current, by === 'customer' ? 'revokedByCustomer' : 'revokedByPartner', now);
+      const result = await store.relationships.decide({
+        next,
+        expectedVersion: current.version,
+        responses: [response(current, 'termination', 'revoked', actor, now, where, current.customerTenantId)],
+        outbox: [
+          ...(await updateCard(next)),
+          ...(by === 'customer' ? notice(next, 'partner', 'revokedByCustomer') : notice(next, 'customer', 'revokedByPartner')),
+        ],
+      });
+      if (result.status === 'recorded') {
+        log.info({ relationshipId: r.id, by }, 'relationship revoked');
+        return { kind: 'recorded', relationship: result.relationship, response: result.responses[0]! };
+      }
+      if (result.status === 'already') return { kind: 'already', relationship: result.relationship, response: result.response };
+    }
+    return { kind: 'notActive', relationship: await load(r.id) };
+  }
+
+  /** `revoke admin`: the customer's approver ends their delegated-admin relationship (after confirming on a card). */
+  async function revokeByCustomer(relationshipId: string, actor: Actor, where: { conversationId: string; activityId: string }): Promise<RevokeOutcome> {
+    const r = await load(relationshipId);
+    if (r.customerTenantId !== actor.tenantId) throw new UserInputError(`${r.id} is not one of your organisation's relationships.`, 'partners', 'Not yours');
+    if (r.approver && r.approver.aadObjectId !== actor.aadObjectId) {
+      throw new UserInputError(
+        `Only ${r.approver.name}, who approved it, can revoke it here. Any Global Administrator of your organisation can also end it in the Microsoft 365 admin center.`,
+        'partners',
+        'Only the approver can revoke',
+      );
+    }
+    return terminate(r, 'customer', actor, where);
+  }
+
+  /** `delegate revoke <id>`: the partner gives up a relationship it holds. */
+  async function revokeByPartner(relationshipId: string, partner: Partner, actor: Actor, where: { conversationId: string; activityId: string }): Promise<RevokeOutcome> {
+    const r = await store.relationships.get(relationshipId);
+    if (!r || r.partnerTenantId !== partner.tenantId) {
+      throw new UserInputError(`${partner.name} has no relationship ${relationshipId}. Type status to see yours.`, DELEGATE_REVOKE_EXAMPLE, 'Not found');
+    }
+    if (r.kind === 'delegation') assertCanDelegate(partner, actor, DELEGATE_REVOKE_EXAMPLE);
+    const outcome = await terminate(r, 'partner', actor, where);
+    if (outcome.kind === 'notActive') {
+      throw new UserInputError(
+        `${r.id} is ${STATE_WORDS[outcome.relationship.state]}, so there is nothing to revoke.`,
+        `status ${r.id}`,
+        'Nothing to revoke',
+      );
+    }
+    return outcome;
+  }
+
+  /** Moves one relationship through what time has done to it (request expiry, reminder, extension, end). */
+  async function runDue(r: Relationship): Promise<Relationship> {
+    const step = dueStep(r, clock());
+    if (!step) return r;
+    const outbox = await dueOutbox(step.next, step.event);
+    if (await store.relationships.update(step.next, r.version, outbox)) {
+      log.info({ relationshipId: r.id, event: step.event.kind }, 'relationship time step');
+      return step.next;
+    }
+    return (await store.relationships.get(r.id)) ?? r;
+  }
+
+  async function dueOutbox(next: Relationship, event: DueEvent): Promise<NewOutboxEntry[]> {
+    switch (event.kind) {
+      case 'requestExpired':
+        return [...(await updateCard(next)), ...notice(next, 'partner', 'requestExpired')];
+      case 'ended':
+        return [...(await updateCard(next)), ...notice(next, 'partner', 'ended'), ...notice(next, 'customer', 'ended')];
+      case 'extended':
+        return [...notice(next, 'partner', 'extended'), ...notice(next, 'customer', 'extended')];
+      case 'reminder': {
+        const daysLeft = String(event.daysLeft);
+        return [...notice(next, 'partner', 'reminder', { daysLeft }), ...notice(next, 'customer', 'reminder', { daysLeft })];
+      }
+    }
+  }
+
+  /** Runs what is due; called periodically so expiries, reminders and extensions happen without anyone asking. */
+  async function sweep(limit = 100): Promise<number> {
+    const due = await store.relationships.listDue(clock().toISOString(), limit);
+    for (const r of due) await runDue(r);
+    return due.length;
+  }
+
+  /** The card as it should look now (read-only, for Teams' automatic refresh), with what an approval would replace. */
+  async function view(id: string): Promise<{ relationship: Relationship; replaces: Relationship | null }> {
+    const r = await load(id);
+    const shown = isRequestExpired(r, clock()) ? end(r, 'expired', clock()) : r;
+    const approver = await approverOf(r);
+    return { relationship: shown, replaces: isOpen(shown) ? await currentOther(r, approver?.tenantId) : null };
+  }
+
+  async function statusOf(id: string, partner: Partner) {
+    let r = await store.relationships.get(id);
+    if (!r || r.partnerTenantId !== partner.tenantId) {
+      throw new UserInputError(`${partner.name} has no request or relationship ${id}. Type status to see yours.`, 'status', 'Not found');
+    }
+    if (dueStep(r, clock())) r = await runDue(r);
+    return { relationship: r, responses: await store.responses.forSubject(r.id) };
+  }
+
+  /** A customer's delegated-admin partner and partner of record. */
+  async function partnersOf(customerTenantId: string) {
+    const [delegation, por] = await Promise.all([
+      store.relationships.activeFor(customerTenantId, 'delegation'),
+      store.relationships.activeFor(customerTenantId, 'por'),
+    ]);
+    return { delegation, por };
+  }
+
+  return {
+    get: (id: string) => store.relationships.get(id),
+    forOffer: (offerId: string) => store.relationships.forOffer(offerId),
+    responsesOf: (id: string) => store.responses.forSubject(id),
+    request,
+    deliverAwaiting,
+    decide,
+    revokeByCustomer,
+    revokeByPartner,
+    sweep,
+    view,
+    statusOf,
+    partnersOf,
+    currentOther,
+    approverOf,
+    list: (partner: Partner) => store.relationships.listByPartner(partner.tenantId, 20),
+    pendingFor: (person: { tenantId: string; aadObjectId: string }) => store.relationships.listPendingFor(person),
+    kindName: (kind: RelationshipKind) => KIND_NAME[kind],
+  };
+}
+
+export const STATE_WORDS: Record<Relationship['state'], string> = {
+  awaitingDelivery: 'waiting for the customer to install the app',
+  approvalPending: 'waiting for an answer',
+  active: 'active',
+  declined: 'declined',
+  expired: 'expired',
+  terminated: 'terminated',
+};
