@@ -18,6 +18,9 @@ const STATE_COLOR: Record<Relationship['state'], string> = {
   terminated: 'Default',
 };
 
+/** What the partner is to the customer. */
+const ROLE: Record<Relationship['kind'], string> = { delegation: 'delegated-admin partner', por: 'partner of record' };
+
 const FULL_ACCESS = {
   name: 'Full administration',
   allows: 'Everything a Global Administrator can do: every setting, user, licence and service in your organisation (the classic delegated admin).',
@@ -105,7 +108,7 @@ export function requestPart(r: Relationship, replaces: Relationship | null): Car
     facts,
     replacesNote:
       replaces && isOpen(r)
-        ? `${replaces.partnerName} is your ${KIND_NAME[r.kind]} now (since ${formatDate(replaces.activatedAt)}). Approving ends ${replaces.partnerName}'s ${KIND_NAME[r.kind]} and gives it to ${r.partnerName}; both are told.`
+        ? `${replaces.partnerName} is your ${ROLE[r.kind]} now (since ${formatDate(replaces.activatedAt)}). Approving makes ${r.partnerName} your ${ROLE[r.kind]} instead and ends ${replaces.partnerName}'s; both are told.`
         : '',
     notes: delegation
       ? [
@@ -196,7 +199,7 @@ export function createDelegationMessages(cards: CardRenderer) {
       declined: { headline: `${who(r)} declined ${r.id}`, detail: o.comment ? `Their reason: "${o.comment}"` : 'They gave no reason.', style: 'attention' },
       requestExpired: { headline: `${r.id} expired without an answer`, detail: `${who(r)} did not answer your ${kind} request within 90 days.`, style: 'warning' },
       replaced: {
-        headline: `${who(r)} replaced you as ${kind}`,
+        headline: `${who(r)} replaced you as ${ROLE[r.kind]}`,
         detail: `They chose ${r.replacedBy?.partnerName ?? 'another partner'} on ${formatDate(r.endedAt)}, so ${r.id} ended then.`,
         style: 'warning',
       },

@@ -9,7 +9,11 @@ import { createOfferMessages } from '../../src/offers/messages';
 import type { OfferService } from '../../src/offers/service';
 import type { Offer, OfferState } from '../../src/offers/types';
 import { cardText } from '../support/connector-sink';
-import { purchaseOffer, trialOffer } from '../support/fixtures';
+import { delegation, partnerOfRecord, purchaseOffer, trialOffer } from '../support/fixtures';
+import { registerDelegation } from '../../src/delegation';
+import { createDelegationMessages, requestPart } from '../../src/delegation/messages';
+import { NOTICE_EVENTS, type DelegationService } from '../../src/delegation/service';
+import type { Relationship, RelationshipState } from '../../src/delegation/types';
 
 // The ESM build of adaptivecards does not load in Node; the UMD bundle does (see PLATFORM-NOTES).
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -54,6 +58,42 @@ add('list', 'offer-list', content(offerCards.list('Recent offers', [trialOffer()
 add('list empty', 'offer-list', content(offerCards.list('Recent offers', [], { empty: 'No offers yet', forCustomer: true })));
 add('customers', 'customers', content(offerCards.customers([{ approverEmail: 'admin@contoso.com', offers: 3, pending: 1, accepted: 1, lastActivityAt: '2026-11-25T09:00:00.000Z' }])));
 add('customers empty', 'customers', content(offerCards.customers([])));
+const delegationCards = createDelegationMessages(cards);
+const REL_STATES: RelationshipState[] = ['awaitingDelivery', 'approvalPending', 'active', 'declined', 'expired', 'terminated'];
+const at = (r: Relationship, state: RelationshipState): Relationship => ({
+  ...r,
+  state,
+  ...(state === 'active' || state === 'terminated' ? { activatedAt: '2026-11-26T10:00:00.000Z', endsAt: '2027-11-26T10:00:00.000Z' } : {}),
+  ...(state === 'declined' ? { decidedAt: '2026-11-26T10:00:00.000Z' } : {}),
+  ...(state === 'terminated' || state === 'expired' ? { endedAt: '2026-12-01T10:00:00.000Z', endReason: state === 'expired' ? 'expired' : 'replaced', replacedBy: { id: 'D-9Z9Z9Z', partnerTenantId: 'p2', partnerName: 'Northwind Managed Services' } } : {}),
+});
+const northwind = delegation({ id: 'D-9Z9Z9Z', partnerName: 'Northwind Managed Services', state: 'active', activatedAt: '2026-10-01T00:00:00.000Z' });
+for (const base of [delegation(), delegation({ access: { kind: 'full' }, autoExtend: false }), partnerOfRecord()]) {
+  const label = base.kind === 'por' ? 'por' : base.access?.kind === 'full' ? 'delegation full' : 'delegation roles';
+  for (const state of REL_STATES) {
+    add(`request ${label} ${state}`, 'offer', delegationCards.requestCardJson(at(base, state), null));
+    add(`relationship status ${label} ${state}`, 'relationship-summary', content(delegationCards.status(at(base, state), [])));
+  }
+  add(`request ${label} replacing`, 'offer', delegationCards.requestCardJson(base, northwind));
+  add(`issued ${label}`, 'relationship-summary', content(delegationCards.issued(base, 'https://teams.microsoft.com/l/app/x')));
+  add(`waiting ${label}`, 'relationship-summary', content(delegationCards.issued({ ...base, state: 'awaitingDelivery', approver: undefined }, 'https://teams.microsoft.com/l/app/x')));
+  add(`duplicate ${label}`, 'relationship-summary', content(delegationCards.duplicate(base)));
+  for (const event of NOTICE_EVENTS) {
+    for (const audience of ['partner', 'customer'] as const) {
+      add(`notice ${label} ${event} ${audience}`, 'relationship-summary', content(delegationCards.notice(at(base, 'active'), audience, event, { daysLeft: 7, comment: 'not now' }).attachments![0]!));
+    }
+  }
+}
+add('offer with attached requests', 'offer', offerCards.offerCardJson(trialOffer({ attachments: { delegationId: 'D-4K7P2Q', porId: 'R-4K7P2Q' } }), [
+  requestPart(delegation({ access: { kind: 'full' }, autoExtend: false, offerId: 'T-4K7P2Q' }), northwind),
+  requestPart(partnerOfRecord({ offerId: 'T-4K7P2Q' }), null),
+]));
+add('relationship list', 'offer-list', content(delegationCards.list([delegation(), partnerOfRecord()])));
+add('partners', 'partners', content(delegationCards.partners({ delegation: at(delegation(), 'active'), por: at(partnerOfRecord(), 'active') })));
+add('partners none', 'partners', content(delegationCards.partners({ delegation: null, por: null })));
+add('revoke confirm', 'revoke-confirm', delegationCards.revokeConfirmJson(at(delegation(), 'active')));
+add('revoked', 'revoke-confirm', delegationCards.revokeConfirmJson({ ...at(delegation(), 'terminated'), endReason: 'revokedByCustomer' }));
+add('kept', 'revoke-confirm', delegationCards.keptJson(at(delegation(), 'active')));
 add('error', 'error', content(errorCard(cards)(new UserInputError('That is wrong.', 'trial admin@contoso.com teams-essentials'))));
 add('help', 'help', cards.render('help', { title: 'Partner Offers', intro: 'Type a command:', commands: [{ usage: 'help', description: 'This.' }] }));
 add('support', 'support', cards.render('support', {}));
@@ -99,9 +139,23 @@ describe('card templates', () => {
     const verbs = createVerbTable();
     const router = createCommandRouter();
     registerGeneral(router, cards);
-    registerOffers(router, verbs, createMessageRegistry(), { service: {} as OfferService, cards: offerCards, installLink: 'x' });
+    const messages = createMessageRegistry();
+    registerOffers(router, verbs, messages, { service: {} as OfferService, cards: offerCards, installLink: 'x' });
+    registerDelegation(router, verbs, messages, { service: {} as DelegationService, cards: delegationCards, installLink: 'x', clock: () => new Date(), offerCardJson: async () => ({}) });
     const used = new Set(rendered.flatMap((r) => [...verbsIn(r.json)]));
-    expect([...used].sort()).toEqual(['offer.accept', 'offer.decline', 'offer.view']);
+    expect([...used].sort()).toEqual([
+      'delegation.approve',
+      'delegation.decline',
+      'delegation.keep',
+      'delegation.revoke',
+      'delegation.view',
+      'offer.accept',
+      'offer.decline',
+      'offer.view',
+      'por.accept',
+      'por.decline',
+      'por.view',
+    ]);
     for (const verb of used) expect(verbs.verbs().filter((v) => v === verb)).toHaveLength(1);
     expect(() => verbs.register('offer.accept', { schema: {} as never, handle: async () => messageResponse('x') })).toThrow(/registered twice/);
   });
@@ -113,6 +167,45 @@ describe('card templates', () => {
     expect(cardText(offerCards.offerCardJson(decided(trialOffer(), 'accepted')))).not.toMatch(/\[Accept\]|\[Decline\]/);
   });
 
+  it('asks for delegated administration in plain words: each role with what it allows, the term, and Microsoft support', () => {
+    const text = cardText(delegationCards.requestCardJson(delegation(), null));
+    expect(text).toContain('Fabrikam Cloud Partners asks for delegated administration');
+    expect(text).toMatch(/\*\*Exchange Administrator\*\*: .*mail/i);
+    expect(text).toMatch(/\*\*User Administrator\*\*: /);
+    expect(text).toContain('365 days from approval');
+    expect(text).toContain('Extended by 180 days each time, unless you revoke it');
+    expect(text).toContain('You can always contact Microsoft support directly');
+    expect(text).toMatch(/\[Approve\][\s\S]*\[Decline\]/);
+    const full = cardText(delegationCards.requestCardJson(delegation({ access: { kind: 'full' }, autoExtend: false }), null));
+    expect(full).toContain('**Full administration**: Everything a Global Administrator can do');
+    expect(full).toContain('Access ends; Fabrikam Cloud Partners has to ask again');
+  });
+
+  it('names the partner an approval replaces, on the button and in a warning', () => {
+    const json = delegationCards.requestCardJson(delegation(), northwind);
+    expect(cardText(json)).toContain('[Replace Northwind Managed Services]');
+    expect(cardText(json)).toContain('Northwind Managed Services is your delegated-admin partner now');
+    expect(JSON.stringify(json)).toContain('"replaces":"D-9Z9Z9Z"');
+  });
+
+  it('shows no buttons on a request that is not open, and says why an expired one cannot be answered', () => {
+    const expired = cardText(delegationCards.requestCardJson(at(delegation(), 'expired'), null));
+    expect(expired).not.toMatch(/\[Approve\]|\[Decline\]/);
+    expect(cardText(delegationCards.requestCardJson({ ...delegation(), state: 'expired', endReason: 'expired' }, null))).toContain('It was not answered within 90 days');
+  });
+
+  it('puts each attached request on the offer card with its own buttons and its own decline reason', () => {
+    const json = offerCards.offerCardJson(trialOffer({ attachments: { delegationId: 'D-4K7P2Q', porId: 'R-4K7P2Q' } }), [
+      requestPart(delegation({ offerId: 'T-4K7P2Q' }), null),
+      requestPart(partnerOfRecord({ offerId: 'T-4K7P2Q' }), null),
+    ]);
+    const text = cardText(json);
+    expect(text).toMatch(/\[Accept\][\s\S]*Delegated administration · D-4K7P2Q[\s\S]*\[Approve\][\s\S]*Partner of record · R-4K7P2Q[\s\S]*\[Designate Fabrikam Cloud Partners\]/);
+    const serialized = JSON.stringify(json);
+    expect(serialized).toContain('"id":"reason_delegation"');
+    expect(serialized).toContain('"id":"reason_por"');
+  });
+
   it('carries only ids in card action data, never state', () => {
     for (const r of rendered) {
       const visit = (n: unknown): void => {
@@ -120,7 +213,10 @@ describe('card templates', () => {
         if (!n || typeof n !== 'object') return;
         const o = n as Record<string, unknown>;
         if ((o.type === 'Action.Execute' || o.type === 'Action.Submit') && o.data) {
-          expect(Object.keys(o.data as object).sort()).toEqual(o.type === 'Action.Submit' ? ['offerId', 'verb'] : ['offerId']);
+          const keys = Object.keys(o.data as object).filter((k) => k !== 'verb' || o.type === 'Action.Submit');
+          expect(keys.length).toBeGreaterThan(0);
+          for (const k of keys) expect(['offerId', 'relationshipId', 'replaces', 'verb']).toContain(k);
+          for (const [k, v] of Object.entries(o.data as object)) if (k !== 'verb') expect(v).toMatch(/^([TPDR]-[0-9A-Z]{6})?$/);
         }
         Object.values(o).forEach(visit);
       };

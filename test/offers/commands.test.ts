@@ -17,7 +17,20 @@ describe('trial command', () => {
       kind: 'trial',
       approverEmail: 'admin@contoso.com',
       services: ['m365-business-premium', 'teams-essentials'],
+      withAdmin: false,
+      asPartnerOfRecord: false,
     });
+  });
+
+  it('takes with admin and as partner of record off the end, in either order', () => {
+    expect(parseTrial('admin@contoso.com teams-essentials with admin')).toMatchObject({ services: ['teams-essentials'], withAdmin: true, asPartnerOfRecord: false });
+    expect(parseTrial('admin@contoso.com teams-essentials As Partner Of Record with ADMIN')).toMatchObject({
+      services: ['teams-essentials'],
+      withAdmin: true,
+      asPartnerOfRecord: true,
+    });
+    // Only at the end: in the middle the words are part of a service name, which the catalog then refuses.
+    expect(parseTrial('admin@contoso.com with admin teams-essentials').services).toEqual(['with admin teams-essentials']);
   });
 
   it('accepts display names with spaces', () => {
@@ -47,12 +60,21 @@ describe('offer command', () => {
         { quantity: 10, service: 'exchange-online-p1' },
       ],
       billing: 'annual',
+      withAdmin: false,
+      asPartnerOfRecord: false,
     });
     expect(parsePurchase('admin@contoso.com 3 Microsoft Teams Essentials MONTHLY').billing).toBe('monthly');
+    expect(parsePurchase('admin@contoso.com 3 teams-essentials annual with admin as the partner of record')).toMatchObject({
+      billing: 'annual',
+      lines: [{ quantity: 3, service: 'teams-essentials' }],
+      withAdmin: true,
+      asPartnerOfRecord: true,
+    });
   });
 
   it.each([
-    ['admin@contoso.com 25 m365-business-premium', 'Say how the customer pays: end the offer with monthly or annual.'],
+    ['admin@contoso.com 25 m365-business-premium', 'Say how the customer pays: end the offer with monthly or annual (then with admin or as partner of record, if you want those).'],
+    ['admin@contoso.com 25 m365-business-premium with admin', 'Say how the customer pays: end the offer with monthly or annual (then with admin or as partner of record, if you want those).'],
     ['admin@contoso.com m365-business-premium annual', 'Each line starts with a quantity, then the service: "m365-business-premium" does not. Write it like "25 m365-business-premium".'],
     ['admin@contoso.com twenty m365-business-premium annual', 'Each line starts with a quantity, then the service: "twenty m365-business-premium" does not. Write it like "25 m365-business-premium".'],
     ['admin@contoso.com 0 m365-business-premium annual', 'Quantities start at 1.'],

@@ -1,3 +1,4 @@
+import type { Relationship } from '../../src/delegation/types';
 import type { Offer, Person } from '../../src/offers/types';
 import { alex, megan } from './activities';
 
@@ -55,4 +56,34 @@ export function purchaseOffer(over: Partial<Offer> = {}): Offer {
     pendingKey: 'k-purchase',
     ...over,
   });
+}
+
+/** A delegated-admin request as the bot stores it; override what a test is about. */
+export function delegation(over: Partial<Relationship> = {}): Relationship {
+  return {
+    id: 'D-4K7P2Q',
+    kind: 'delegation',
+    state: 'approvalPending',
+    version: 2,
+    partnerTenantId: alex.tenantId,
+    partnerName: 'Fabrikam Cloud Partners',
+    issuedBy: partnerPerson,
+    approverEmail: megan.email,
+    approver: approverPerson,
+    customerTenantId: megan.tenantId,
+    access: { kind: 'roles', roles: ['Exchange Administrator', 'User Administrator'] },
+    durationDays: 365,
+    autoExtend: true,
+    createdAt: '2026-11-25T09:00:00.000Z',
+    requestExpiresAt: '2027-02-23T09:00:00.000Z',
+    deliveredAt: '2026-11-25T09:00:00.000Z',
+    dueAt: '2027-02-23T09:00:00.000Z',
+    pendingKey: 'k-delegation',
+    ...over,
+  };
+}
+
+export function partnerOfRecord(over: Partial<Relationship> = {}): Relationship {
+  const { access: _a, durationDays: _d, autoExtend: _x, ...base } = delegation();
+  return { ...base, id: 'R-4K7P2Q', kind: 'por', pendingKey: 'k-por', ...over };
 }
