@@ -330,7 +330,7 @@ export function createDelegationService({ store, clock, sovereignTenants, log }:
     }
     if (r.kind === 'delegation') assertCanDelegate(partner, actor, DELEGATE_REVOKE_EXAMPLE);
     const outcome = await terminate(r, 'partner', actor, where);
-    if (outcome.kind === 'notActive') {
+    if (outcome.kind !== 'recorded') {
       throw new UserInputError(
         `${r.id} is ${STATE_WORDS[outcome.relationship.state]}, so there is nothing to revoke.`,
         `status ${r.id}`,

@@ -39,6 +39,46 @@ export const lee: TeamsUser = {
   conversationId: 'a:personal-lee',
 };
 
+/** The second sample partner, Northwind Managed Services, which lists admin agents. */
+export const NORTHWIND_TENANT = '00000000-0000-0000-0000-0000000000003';
+/** A customer in Office 365 operated by 21Vianet (tests list it in SOVEREIGN_TENANTS). */
+export const SOVEREIGN_TENANT = '5a1c5e2b-0000-4000-8000-0000000021c1';
+
+export const nestor: TeamsUser = {
+  name: 'Nestor Wilke',
+  aadObjectId: '00000000-0000-0000-0000-0000000000040',
+  id: '29:nestor',
+  email: 'nestorw@northwind.example',
+  tenantId: NORTHWIND_TENANT,
+  conversationId: 'a:personal-nestor',
+};
+/** Northwind staff, but not one of its admin agents. */
+export const grady: TeamsUser = {
+  name: 'Grady Archie',
+  aadObjectId: '00000000-0000-0000-0000-0000000000042',
+  id: '29:grady',
+  email: 'gradya@northwind.example',
+  tenantId: NORTHWIND_TENANT,
+  conversationId: 'a:personal-grady',
+};
+/** A second approver in the customer's tenant, who installs the app late. */
+export const patti: TeamsUser = {
+  name: 'Patti Fernandez',
+  aadObjectId: 'c0000000-0000-4000-8000-000000000003',
+  id: '29:patti',
+  email: 'patti@contoso.com',
+  tenantId: CUSTOMER_TENANT,
+  conversationId: 'a:personal-patti',
+};
+export const wei: TeamsUser = {
+  name: 'Wei Zhang',
+  aadObjectId: 'c0000000-0000-4000-8000-0000000021c1',
+  id: '29:wei',
+  email: 'wei@contoso.cn',
+  tenantId: SOVEREIGN_TENANT,
+  conversationId: 'a:personal-wei',
+};
+
 const BOT = { id: '28:partner-offers', name: 'Partner Offers' };
 
 /** The parts every activity Teams sends shares, from one user's personal chat. */
