@@ -172,7 +172,8 @@ export function createDelegationMessages(cards: CardRenderer) {
     hasTotal: false,
     isPending: false,
     hasOutcome: false,
-    parts: [requestPart(r, replaces)],
+    // The card's own header already names the request and its id.
+    parts: [{ ...requestPart(r, replaces), title: 'What is asked' }],
     refreshVerb: r.kind === 'delegation' ? 'delegation.view' : 'por.view',
     refreshData: { relationshipId: r.id },
     refreshUserIds: r.approver ? [r.approver.userId] : [],

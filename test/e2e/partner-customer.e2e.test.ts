@@ -57,6 +57,9 @@ describe('end to end in the Microsoft 365 Agents Playground: a partner tenant an
   let partner: RunningPlayground;
   let customer: RunningPlayground;
   let browser: E2EBrowser;
+  /** Opened once: each page load installs the app again, and the later test continues the same chats. */
+  let customerPage: Awaited<ReturnType<E2EBrowser['open']>>;
+  let partnerPage: Awaited<ReturnType<E2EBrowser['open']>>;
 
   beforeAll(async () => {
     bot = await startBot();
@@ -75,8 +78,8 @@ describe('end to end in the Microsoft 365 Agents Playground: a partner tenant an
 
   it('the partner sends a trial, the customer accepts it in the rendered card, and the partner sees the outcome', async () => {
     // The customer's page first: opening it installs the app, which gives the bot Megan's personal chat.
-    const customerPage = await browser.open(customer.url);
-    const partnerPage = await browser.open(partner.url);
+    customerPage = await browser.open(customer.url);
+    partnerPage = await browser.open(partner.url);
 
     await sendMessage(partnerPage, 'trial admin@contoso.com m365-business-premium, teams-essentials');
     const confirmation = await waitForCardText(partnerPage, /Trial invitation T-\w{6} sent to Megan Bowen/);
@@ -93,5 +96,23 @@ describe('end to end in the Microsoft 365 Agents Playground: a partner tenant an
 
     await waitForCardText(partnerPage, new RegExp(`Megan Bowen accepted ${offerId}`), 30_000);
     await screenshot(partnerPage, '4-partner-sees-outcome');
+  });
+
+  it('the partner asks for delegated administration, the customer approves it in the rendered card, and the partner sees it', async () => {
+    await sendMessage(partnerPage, 'delegate admin@contoso.com roles Exchange Administrator, User Administrator days 365');
+    const confirmation = await waitForCardText(partnerPage, /Delegated-admin request D-\w{6} sent to Megan Bowen/);
+    const id = /D-\w{6}/.exec(await confirmation.innerText())![0];
+    await screenshot(partnerPage, '5-partner-asks-for-delegated-admin');
+
+    const request = await waitForCardText(customerPage, /Fabrikam Cloud Partners asks for delegated administration/, 30_000);
+    await expect(request.innerText()).resolves.toMatch(/Exchange Administrator[\s\S]*User Administrator[\s\S]*365 days from approval[\s\S]*contact Microsoft support directly/);
+    await screenshot(customerPage, '6-customer-receives-delegated-admin-request');
+
+    expect(await clickCardButton(customerPage, /Fabrikam Cloud Partners asks for delegated administration/, 'Approve')).toBe(200);
+    await waitForCardText(customerPage, /Approved on[\s\S]*until/);
+    await screenshot(customerPage, '7-customer-approved-delegated-admin');
+
+    await waitForCardText(partnerPage, new RegExp(`Megan Bowen approved ${id}`), 30_000);
+    await screenshot(partnerPage, '8-partner-sees-approval');
   });
 });
