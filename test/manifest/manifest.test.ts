@@ -183,12 +183,12 @@ describe('manifest/manifest.json', () => {
 
     const personal = listFor('personal');
     expect(personal.scopes).toEqual(['personal']);
-    expect(titles(personal)).toEqual(['help', 'trial', 'offer', 'status', 'withdraw', 'customers', 'offers', 'support']);
+    expect(titles(personal)).toEqual(['help', 'trial', 'offer', 'delegate', 'status', 'withdraw', 'customers', 'offers', 'partners', 'support']);
 
     const shared = listFor('team');
     expect(listFor('groupChat')).toBe(shared);
     expect([...shared.scopes].sort()).toEqual(['groupChat', 'team']);
-    expect(titles(shared)).toEqual(['help', 'trial', 'offer', 'status', 'withdraw', 'customers']);
+    expect(titles(shared)).toEqual(['help', 'trial', 'offer', 'delegate', 'status', 'withdraw', 'customers']);
 
     for (const list of commandLists) {
       expect(list.commands.length).toBeLessThanOrEqual(10);
@@ -197,12 +197,14 @@ describe('manifest/manifest.json', () => {
     const descriptions = Object.fromEntries(personal.commands.map((c) => [c.title, c.description]));
     expect(descriptions).toEqual({
       help: 'What this bot can do',
-      trial: 'trial <customer-email> <service>[, <service>...]',
-      offer: 'offer <customer-email> <qty> <service>[, ...] monthly|annual',
+      trial: 'trial <customer-email> <service>[, <service>...] [with admin]',
+      offer: 'offer <customer-email> <qty> <service>[, ...] monthly|annual [with admin] [as partner of record]',
+      delegate: 'delegate <customer-email> [roles <role>, ...] [days <1-730>] [auto-extend]',
       status: 'status [<id>|<customer-email>]',
       withdraw: 'withdraw <id>',
       customers: 'Your customers and their offers',
-      offers: 'Offers waiting for your answer',
+      offers: 'Offers and requests waiting for your answer',
+      partners: 'Your delegated-admin partner and partner of record',
       support: 'How to reach Microsoft support directly',
     });
     for (const c of shared.commands) expect(c.description).toBe(descriptions[c.title]);
