@@ -28,6 +28,14 @@ export interface LinkedRequests {
   pendingFor(person: { tenantId: string; aadObjectId: string }): Promise<Attachment[]>;
 }
 
+/** "1 offer is", "2 requests are", "3 offers and requests are". */
+function what(offers: number, requests: number): string {
+  const total = offers + requests;
+  const noun = requests === 0 ? 'offer' : offers === 0 ? 'request' : 'offers and requests';
+  if (offers && requests) return `${noun} are`;
+  return total === 1 ? `${noun} is` : `${noun}s are`;
+}
+
 const NO_LINKED_REQUESTS: LinkedRequests = {
   partsOf: async () => [],
   isId: () => false,
@@ -126,7 +134,7 @@ export function registerOffers(
     name: 'offers',
     audience: 'customer',
     usage: 'offers',
-    description: 'Trial invitations and purchase offers waiting for your answer.',
+    description: 'Trial invitations, purchase offers and requests waiting for your answer.',
     run: async (_args, ctx) => {
       const pending = await service.pendingFor(ctx.actor);
       const requests = await linked.pendingFor(ctx.actor);
@@ -137,7 +145,7 @@ export function registerOffers(
       const shownRequests = requests.slice(-5);
       const count = shown.length + shownRequests.length;
       return {
-        text: `${total} ${total === 1 ? 'item is' : 'items are'} waiting for your answer${total > count ? `; here are the latest ${count}` : ''}:`,
+        text: `${total} ${what(pending.length, requests.length)} waiting for your answer${total > count ? `; here are the latest ${count}` : ''}:`,
         attachments: [...offerCards, ...shownRequests],
       };
     },

@@ -179,7 +179,7 @@ describe('offers over real HTTP: a partner tenant and a customer tenant', () => 
     await say('support', megan);
     expect(lastReply(megan)).toMatch(/contact Microsoft support yourself/);
     await say('help', megan);
-    expect(lastReply(megan)).toMatch(/offers\nTrial invitations and purchase offers waiting for your answer/);
+    expect(lastReply(megan)).toMatch(/offers\nTrial invitations, purchase offers and requests waiting for your answer/);
     expect(lastReply(megan)).not.toMatch(/withdraw/);
   });
 

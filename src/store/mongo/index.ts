@@ -4,9 +4,11 @@ import type { ConversationRecord } from '../../directory/types';
 import type { Partner } from '../../directory/partners';
 import { PENDING_STATES, type Offer, type ResponseRecord } from '../../offers/types';
 import type { NewOutboxEntry, OutboxEntry } from '../../notifications/types';
+import type { Relationship } from '../../delegation/types';
 import { chainResponse } from '../chain';
 import { outboxRow } from '../outbox-rows';
-import type { CustomerSummary, DecideResult, OfferQuery, Store } from '../types';
+import { ActiveRelationshipExists, activeRefuses, checkAttachments, checkReplaces } from '../relationships';
+import type { CustomerSummary, DecideResult, OfferQuery, RelationshipDecideResult, Store } from '../types';
 
 /**
  * A stored document: the domain object (keys escaped, see `encode`) under `_id` = its domain id, plus adapter-only
@@ -37,6 +39,12 @@ const TXN: TransactionOptions = {
   readPreference: 'primary',
 };
 
+/** The partial unique index on active relationships; a duplicate key on it means another approval won. */
+const ACTIVE_INDEX = { name: 'customer_kind_active_unique', key: { customerTenantId: 1, kind: 1 } } as const;
+
+/** The states `listDue` looks at: open requests (they expire) and active relationships (reminders, the end). */
+const DUE_STATES = ['awaitingDelivery', 'approvalPending', 'active'] as const;
+
 const INDEXES: Record<string, IndexDescription[]> = {
   offers: [
     // The duplicate guard: only pending offers carry a pendingKey, and no two may share one.
@@ -46,6 +54,23 @@ const INDEXES: Record<string, IndexDescription[]> = {
     { key: { approverEmail: 1, state: 1 }, name: 'approver_state' },
     { key: { 'approver.tenantId': 1, 'approver.aadObjectId': 1, state: 1 }, name: 'approver_user_state' },
     { key: { state: 1, expiresAt: 1 }, name: 'state_expires' },
+  ],
+  relationships: [
+    // At most one active relationship per (customer, kind): the database's own guarantee, whatever interleaves.
+    { ...ACTIVE_INDEX, unique: true, partialFilterExpression: { state: 'active' } },
+    // The duplicate guard: only open unattached requests carry a pendingKey.
+    { key: { pendingKey: 1 }, name: 'pendingKey_unique', unique: true, partialFilterExpression: { pendingKey: { $exists: true } } },
+    // In `listByPartner`'s sort order (newest first, then id), so the sort is read off the index.
+    { key: { partnerTenantId: 1, createdAt: -1, _id: 1 }, name: 'partner_created' },
+    { key: { approverEmail: 1, createdAt: 1, _ord: 1 }, name: 'awaiting', partialFilterExpression: { state: 'awaitingDelivery' } },
+    {
+      key: { 'approver.tenantId': 1, 'approver.aadObjectId': 1, createdAt: 1, _ord: 1 },
+      name: 'pending_for',
+      partialFilterExpression: { state: 'approvalPending' },
+    },
+    // Not partial: `$in` in a partial filter needs a recent server, and an equality prefix per state merges in order.
+    { key: { state: 1, dueAt: 1, _ord: 1 }, name: 'state_due' },
+    { key: { offerId: 1 }, name: 'offer', partialFilterExpression: { offerId: { $exists: true } } },
   ],
   responses: [
     { key: { subjectId: 1, slot: 1 }, name: 'subject_slot_unique', unique: true },
@@ -68,6 +93,13 @@ const INDEXES: Record<string, IndexDescription[]> = {
 class ChainHeadMoved extends Error {
   constructor(customerTenantId: string) {
     super(`the response chain head of ${customerTenantId} moved during the transaction`);
+  }
+}
+
+/** A relationship read in this transaction at the expected version no longer matched it when written. */
+class RelationshipMoved extends Error {
+  constructor(id: string) {
+    super(`relationship ${id} changed during the transaction`);
   }
 }
 
@@ -98,6 +130,7 @@ export async function openMongoStore(uri: string, dbName: string, now: () => Dat
   const partners = db.collection<Doc>('partners');
   const conversations = db.collection<Doc>('conversations');
   const offers = db.collection<Doc>('offers');
+  const relationships = db.collection<Doc>('relationships');
   const responses = db.collection<Doc>('responses');
   const chainHeads = db.collection<HeadDoc>('chainHeads');
   const outbox = db.collection<Doc>('outbox');
@@ -128,6 +161,45 @@ export async function openMongoStore(uri: string, dbName: string, now: () => Dat
   };
 
   const getOffer = async (id: string, session?: ClientSession) => toOffer(await offers.findOne({ _id: id }, { session }));
+
+  const relDoc = (r: Relationship, ord: ObjectId = new ObjectId()): Doc => {
+    const doc: Doc = { _id: str(r.id, 'relationship id'), ...encode(r), _ord: ord };
+    // Partial indexes cover every document that has the field: only an open unattached request may carry a key.
+    if (typeof doc.pendingKey !== 'string') delete doc.pendingKey;
+    // The active index keys on the customer; an active document without one would be keyed on null (as SQLite's
+    // CHECK constraint refuses it, this refuses it too).
+    if (doc.state === 'active' && typeof doc.customerTenantId !== 'string') {
+      throw new TypeError(`store: active relationship ${r.id} has no customerTenantId`);
+    }
+    return doc;
+  };
+
+  const getRel = async (id: string, session?: ClientSession) =>
+    fromDoc<Relationship>(await relationships.findOne({ _id: id }, { session }));
+
+  /** The customer's active relationship of that kind; none for a relationship whose customer is not known yet. */
+  const activeRel = async (customerTenantId: string | undefined, kind: string, session?: ClientSession) =>
+    customerTenantId === undefined
+      ? null
+      : fromDoc<Relationship>(
+          await relationships.findOne(
+            { customerTenantId: str(customerTenantId, 'customerTenantId'), kind: str(kind, 'kind'), state: 'active' },
+            { session },
+          ),
+        );
+
+  /** Replaces the relationship if its version is still `expectedVersion` (the caller has read it in this transaction). */
+  const replaceRel = async (next: Relationship, expectedVersion: number, current: Doc, session: ClientSession) => {
+    const ord = current._ord instanceof ObjectId ? current._ord : undefined;
+    const r = await relationships.replaceOne({ _id: next.id, version: expectedVersion }, relDoc(next, ord), { session });
+    return r.matchedCount === 1;
+  };
+
+  /** A write that would make a second active relationship for the customer, reported as what it is. */
+  const activeViolation = async (err: unknown, r: Relationship) =>
+    isDuplicateKeyOn(err, ACTIVE_INDEX)
+      ? new ActiveRelationshipExists(r, (await activeRel(r.customerTenantId, r.kind).catch(() => null))?.id)
+      : err;
 
   /** Replaces the offer if its version is still `expectedVersion` (the caller has read it in this transaction). */
   const replaceOffer = async (next: Offer, expectedVersion: number, current: Doc, session: ClientSession) => {
@@ -180,8 +252,9 @@ export async function openMongoStore(uri: string, dbName: string, now: () => Dat
     },
 
     offers: {
-      create: async (offer, entries) => {
+      create: async (offer, entries, attachments = []) => {
         const pendingKey = offer.pendingKey === undefined ? undefined : str(offer.pendingKey, 'pendingKey');
+        checkAttachments(offer.id, attachments);
         try {
           return await inTransaction(async (session) => {
             if (pendingKey) {
@@ -189,6 +262,7 @@ export async function openMongoStore(uri: string, dbName: string, now: () => Dat
               if (existing) return { created: false as const, offer: existing };
             }
             await offers.insertOne(offerDoc(offer), { session });
+            for (const a of attachments) await relationships.insertOne(relDoc(a), { session });
             await insertOutbox(entries, session);
             return { created: true as const, offer };
           });
@@ -347,6 +421,185 @@ export async function openMongoStore(uri: string, dbName: string, now: () => Dat
         void (await offers.updateOne({ _id: str(offerId, 'offer id') }, { $set: { card: encode(card) } })),
     },
 
+    relationships: {
+      create: async (r, entries) => {
+        const pendingKey = r.pendingKey === undefined ? undefined : str(r.pendingKey, 'pendingKey');
+        try {
+          return await inTransaction(async (session) => {
+            if (pendingKey) {
+              const existing = fromDoc<Relationship>(await relationships.findOne({ pendingKey }, { session }));
+              if (existing) return { created: false as const, relationship: existing };
+            }
+            await relationships.insertOne(relDoc(r), { session });
+            await insertOutbox(entries, session);
+            return { created: true as const, relationship: r };
+          });
+        } catch (err) {
+          // Another process inserted the same open request between our check and insert.
+          if (isDuplicateKey(err) && pendingKey) {
+            const existing = fromDoc<Relationship>(await relationships.findOne({ pendingKey }));
+            if (existing) return { created: false, relationship: existing };
+          }
+          throw await activeViolation(err, r);
+        }
+      },
+
+      get: async (id) => getRel(str(id, 'relationship id')),
+
+      update: async (next, expectedVersion, entries) => {
+        const id = str(next.id, 'relationship id');
+        int(expectedVersion, 'expectedVersion');
+        try {
+          return await inTransaction(async (session) => {
+            const current = await relationships.findOne({ _id: id }, { session });
+            if (!current || current.version !== expectedVersion) return false;
+            if (!(await replaceRel(next, expectedVersion, current, session))) return false;
+            await insertOutbox(entries, session);
+            return true;
+          });
+        } catch (err) {
+          throw await activeViolation(err, next);
+        }
+      },
+
+      decide: async (d) => {
+        const { next, replaces } = d;
+        const id = str(next.id, 'relationship id');
+        int(d.expectedVersion, 'expectedVersion');
+        const kind = str(next.kind, 'kind');
+        const customer = next.customerTenantId === undefined ? undefined : str(next.customerTenantId, 'customerTenantId');
+        const first = d.responses[0];
+        if (!first) throw new TypeError('store: a relationship decision records at least one response');
+        const subjectId = str(first.subjectId, 'subjectId');
+        const slot = str(first.slot, 'slot');
+        for (const r of d.responses) str(r.customerTenantId, 'customerTenantId');
+        checkReplaces(replaces);
+        const ended = replaces?.ended;
+        if (ended) int(ended.expectedVersion, 'expectedVersion');
+        // In this order: the old relationship leaves `active` before the new one enters it.
+        const writes = [...(ended ? [ended] : []), { next, expectedVersion: d.expectedVersion }];
+        const refuses = (active: Relationship | null) => activeRefuses(d, active);
+
+        const alreadyRecorded = async (stored: Doc, session?: ClientSession): Promise<RelationshipDecideResult> => ({
+          status: 'already',
+          relationship: (await getRel(id, session)) as Relationship,
+          response: fromDoc<ResponseRecord>(stored)!,
+        });
+
+        const step: { at: 'read' | 'relationship' | 'response' | 'head' | 'outbox' } = { at: 'read' };
+        for (let attempt = 1; ; attempt++) {
+          try {
+            return await inTransaction(async (session): Promise<RelationshipDecideResult> => {
+              step.at = 'read';
+              const existing = await responses.findOne({ subjectId, slot }, { session });
+              if (existing) return alreadyRecorded(existing, session);
+
+              if (replaces || next.state === 'active') {
+                const active = await activeRel(customer, kind, session);
+                if (refuses(active)) return { status: 'activeChanged', active };
+              }
+              // Every check before the first write: returning commits, and only `recorded` may have written anything.
+              const currents: Doc[] = [];
+              for (const w of writes) {
+                const current = await relationships.findOne({ _id: str(w.next.id, 'relationship id') }, { session });
+                if (!current || current.version !== w.expectedVersion) return { status: 'conflict', relationship: fromDoc<Relationship>(current) };
+                currents.push(current);
+              }
+              step.at = 'relationship';
+              for (const [i, w] of writes.entries()) {
+                if (!(await replaceRel(w.next, w.expectedVersion, currents[i]!, session))) throw new RelationshipMoved(w.next.id);
+              }
+
+              const records: ResponseRecord[] = [];
+              for (const response of d.responses) {
+                const tenant = response.customerTenantId;
+                step.at = 'read';
+                const head = await chainHeads.findOne({ _id: tenant }, { session });
+                const record = chainResponse(response, head ? { seq: head.seq, hash: head.hash } : null);
+                step.at = 'response';
+                await responses.insertOne({ _id: str(record.id, 'response id'), ...encode(record) }, { session });
+                step.at = 'head';
+                if (head) {
+                  const moved = await chainHeads.updateOne(
+                    { _id: tenant, seq: head.seq },
+                    { $set: { seq: record.seq, hash: record.hash } },
+                    { session },
+                  );
+                  if (moved.matchedCount !== 1) throw new ChainHeadMoved(tenant);
+                } else {
+                  await chainHeads.insertOne({ _id: tenant, seq: record.seq, hash: record.hash }, { session });
+                }
+                records.push(record);
+              }
+              step.at = 'outbox';
+              await insertOutbox(d.outbox, session);
+              return { status: 'recorded', relationship: next, responses: records };
+            });
+          } catch (err) {
+            // The transaction is aborted by now: nothing of this attempt was written.
+            if (step.at === 'relationship' && isDuplicateKeyOn(err, ACTIVE_INDEX)) {
+              // Both snapshots saw no (or the same) active relationship and the other approval committed first: the
+              // index refused ours. The same click retried is `already`; another relationship that won is
+              // `activeChanged`; if the winner is already gone again, the next attempt reads the news.
+              const stored = await responses.findOne({ subjectId, slot });
+              if (stored) return alreadyRecorded(stored);
+              const active = await activeRel(customer, kind);
+              if (active && refuses(active)) return { status: 'activeChanged', active };
+            } else if (!isRetryable(err, step.at)) {
+              throw err;
+            } else if (step.at === 'response') {
+              // A concurrent decider recorded this (subject, slot) first; otherwise it took our chain position: retry.
+              const stored = await responses.findOne({ subjectId, slot });
+              if (stored) return alreadyRecorded(stored);
+            }
+            if (attempt >= MAX_DECIDE_ATTEMPTS) {
+              throw new Error(`Could not record the decision on ${id}: it kept losing races (${MAX_DECIDE_ATTEMPTS} attempts)`, { cause: err });
+            }
+            await new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * attempt));
+          }
+        }
+      },
+
+      activeFor: async (customerTenantId, kind) => activeRel(str(customerTenantId, 'customerTenantId'), kind),
+
+      forOffer: async (offerId) =>
+        toRels(await relationships.find({ offerId: str(offerId, 'offer id') }).sort({ _ord: 1 }).toArray()),
+
+      listByPartner: async (partnerTenantId, limit) => {
+        const filter = { partnerTenantId: str(partnerTenantId, 'partnerTenantId') };
+        return limited(limit, (n) => relationships.find(filter).sort({ createdAt: -1, _id: 1 }).limit(n).toArray()).then(toRels);
+      },
+
+      listAwaitingDelivery: async (email) =>
+        toRels(
+          await relationships
+            .find({ approverEmail: str(email, 'email').toLowerCase(), state: 'awaitingDelivery', offerId: { $exists: false } })
+            .sort({ createdAt: 1, _ord: 1 })
+            .toArray(),
+        ),
+
+      listPendingFor: async ({ tenantId, aadObjectId }) =>
+        toRels(
+          await relationships
+            .find({
+              'approver.tenantId': str(tenantId, 'tenant id'),
+              'approver.aadObjectId': str(aadObjectId, 'aadObjectId'),
+              state: 'approvalPending',
+              offerId: { $exists: false },
+            })
+            .sort({ createdAt: 1, _ord: 1 })
+            .toArray(),
+        ),
+
+      listDue: async (at, limit) => {
+        const filter = { state: { $in: [...DUE_STATES] }, dueAt: { $lte: str(at, 'time') } };
+        return limited(limit, (n) => relationships.find(filter).sort({ dueAt: 1, _ord: 1 }).limit(n).toArray()).then(toRels);
+      },
+
+      setCard: async (id, card) =>
+        void (await relationships.updateOne({ _id: str(id, 'relationship id') }, { $set: { card: encode(card) } })),
+    },
+
     responses: {
       forSubject: async (subjectId) =>
         (await responses.find({ subjectId: str(subjectId, 'subjectId') }).sort({ seq: 1 }).toArray()).map((d) => fromDoc<ResponseRecord>(d)!),
@@ -447,6 +700,25 @@ function isDuplicateKey(err: unknown): boolean {
   return (err as { code?: unknown })?.code === 11000;
 }
 
+/**
+ * Lost a race the next attempt can win: the chain head or a relationship moved under us, another decider took our
+ * chain position (duplicate key on the response or the head), or a write conflict the driver stopped retrying.
+ */
+function isRetryable(err: unknown, at: string): boolean {
+  if (err instanceof ChainHeadMoved || err instanceof RelationshipMoved) return true;
+  if (isDuplicateKey(err)) return at === 'response' || at === 'head';
+  const e = err as { hasErrorLabel?: (label: string) => boolean };
+  return typeof e?.hasErrorLabel === 'function' && e.hasErrorLabel('TransientTransactionError');
+}
+
+/** A duplicate key on that index: named in the server's message, and given as `keyPattern` by servers since 4.4. */
+function isDuplicateKeyOn(err: unknown, index: { name: string; key: Record<string, number> }): boolean {
+  if (!isDuplicateKey(err)) return false;
+  const e = err as { message?: unknown; keyPattern?: unknown };
+  if (typeof e.message === 'string' && e.message.includes(` index: ${index.name} `)) return true;
+  return isPlainObject(e.keyPattern) && Object.keys(e.keyPattern).join() === Object.keys(index.key).join();
+}
+
 // ---- documents: the SQLite adapter stores JSON text, so this one stores exactly what JSON keeps ----
 
 // NUL cannot appear in a BSON key, so it is escaped like `$` and `.`.
@@ -493,6 +765,8 @@ function fromDoc<T>(doc: Doc | null): T | null {
   for (const f of ADAPTER_FIELDS) delete rest[f];
   return decode(rest) as T;
 }
+
+const toRels = (docs: Doc[]): Relationship[] => docs.map((d) => fromDoc<Relationship>(d)!);
 
 const toOffer = (doc: Doc | null): Offer | null => fromDoc<Offer>(doc);
 const toOffers = (docs: Doc[]): Offer[] => docs.map((d) => fromDoc<Offer>(d)!);

@@ -7,9 +7,11 @@ import type { ConversationRecord } from '../../directory/types';
 import type { Partner } from '../../directory/partners';
 import type { NewResponse, Offer, ResponseRecord } from '../../offers/types';
 import type { NewOutboxEntry, OutboxEntry } from '../../notifications/types';
+import type { Relationship } from '../../delegation/types';
 import { chainResponse } from '../chain';
 import { outboxRow } from '../outbox-rows';
-import type { CustomerSummary, DecideResult, OfferQuery, Store } from '../types';
+import { ActiveRelationshipExists, activeRefuses, checkAttachments, checkReplaces } from '../relationships';
+import type { CustomerSummary, DecideResult, OfferQuery, RelationshipDecideResult, RelationshipDecision, Store } from '../types';
 import { MIGRATIONS } from './migrations';
 
 type Row = { doc: string };
@@ -86,6 +88,42 @@ export function openSqliteStore(file: string, now: () => Date = () => new Date()
     ),
     setCard: db.prepare<{ id: string; card: string }>(`UPDATE offers SET doc = json_set(doc, '$.card', json(@card)) WHERE id = @id`),
 
+    relInsert: db.prepare(`INSERT INTO relationships (id, kind, state, version, partner_tenant_id, approver_email, approver_tenant_id,
+        approver_aad_object_id, customer_tenant_id, offer_id, created_at, due_at, pending_key, doc)
+      VALUES (@id, @kind, @state, @version, @partnerTenantId, @approverEmail, @approverTenantId, @approverAad, @customerTenantId,
+        @offerId, @createdAt, @dueAt, @pendingKey, @doc)`),
+    // Every column follows the document, so no column can disagree with it whatever a caller changes.
+    relUpdate: db.prepare(`UPDATE relationships SET kind = @kind, state = @state, version = @version, partner_tenant_id = @partnerTenantId,
+        approver_email = @approverEmail, approver_tenant_id = @approverTenantId, approver_aad_object_id = @approverAad,
+        customer_tenant_id = @customerTenantId, offer_id = @offerId, created_at = @createdAt, due_at = @dueAt, pending_key = @pendingKey,
+        doc = @doc
+      WHERE id = @id AND version = @expectedVersion`),
+    relGet: db.prepare<[string], Row & { version: number }>('SELECT version, doc FROM relationships WHERE id = ?'),
+    relByPendingKey: db.prepare<[string], Row>('SELECT doc FROM relationships WHERE pending_key = ? AND pending_key IS NOT NULL'),
+    relActive: db.prepare<[string, string], Row>(
+      `SELECT doc FROM relationships WHERE customer_tenant_id = ? AND kind = ? AND state = 'active'`,
+    ),
+    relForOffer: db.prepare<[string], Row>('SELECT doc FROM relationships WHERE offer_id = ? AND offer_id IS NOT NULL ORDER BY rowid'),
+    relByPartner: db.prepare<[string, number], Row>(
+      'SELECT doc FROM relationships WHERE partner_tenant_id = ? ORDER BY created_at DESC, id LIMIT ?',
+    ),
+    relAwaiting: db.prepare<[string], Row>(
+      `SELECT doc FROM relationships WHERE approver_email = ? AND state = 'awaitingDelivery' AND offer_id IS NULL
+       ORDER BY created_at, rowid`,
+    ),
+    relPendingFor: db.prepare<[string, string], Row>(
+      `SELECT doc FROM relationships WHERE approver_tenant_id = ? AND approver_aad_object_id = ? AND state = 'approvalPending'
+         AND offer_id IS NULL
+       ORDER BY created_at, rowid`,
+    ),
+    relDue: db.prepare<[string, number], Row>(
+      `SELECT doc FROM relationships WHERE state IN ('awaitingDelivery', 'approvalPending', 'active') AND due_at <= ?
+       ORDER BY due_at, rowid LIMIT ?`,
+    ),
+    relSetCard: db.prepare<{ id: string; card: string }>(
+      `UPDATE relationships SET doc = json_set(doc, '$.card', json(@card)) WHERE id = @id`,
+    ),
+
     responseFor: db.prepare<[string, string], Row>('SELECT doc FROM responses WHERE subject_id = ? AND slot = ?'),
     responsesForSubject: db.prepare<[string], Row>('SELECT doc FROM responses WHERE subject_id = ? ORDER BY seq'),
     responseChain: db.prepare<[string], Row>('SELECT doc FROM responses WHERE customer_tenant_id = ? ORDER BY seq'),
@@ -147,6 +185,38 @@ export function openSqliteStore(file: string, now: () => Date = () => new Date()
     doc: JSON.stringify(o),
   });
 
+  const relParams = (r: Relationship) => ({
+    id: r.id,
+    kind: r.kind,
+    state: r.state,
+    version: r.version,
+    partnerTenantId: r.partnerTenantId,
+    approverEmail: r.approverEmail,
+    approverTenantId: r.approver?.tenantId ?? null,
+    approverAad: r.approver?.aadObjectId ?? null,
+    customerTenantId: r.customerTenantId ?? null,
+    offerId: r.offerId ?? null,
+    createdAt: r.createdAt,
+    dueAt: r.dueAt ?? null,
+    pendingKey: r.pendingKey ?? null,
+    doc: JSON.stringify(r),
+  });
+
+  const getRel = (id: string) => parse<Relationship>(q.relGet.get(id));
+
+  /** The customer's active relationship of that kind; none for a relationship whose customer is not known yet. */
+  const activeRel = (customerTenantId: string | undefined, kind: string) =>
+    customerTenantId === undefined ? null : parse<Relationship>(q.relActive.get(customerTenantId, kind));
+
+  /** Replaces the relationship if its stored version is still `expectedVersion`. */
+  const casRel = (next: Relationship, expectedVersion: number) => q.relUpdate.run({ ...relParams(next), expectedVersion }).changes === 1;
+
+  /** A write that would make a second active relationship for the customer, reported as what it is. */
+  const activeViolation = (err: unknown, r: Relationship) =>
+    isUniqueViolation(err, 'relationships.customer_tenant_id, relationships.kind')
+      ? new ActiveRelationshipExists(r, activeRel(r.customerTenantId, r.kind)?.id)
+      : err;
+
   const insertOutbox = (entries: NewOutboxEntry[]) => {
     const at = now().toISOString();
     for (const e of entries) {
@@ -155,12 +225,13 @@ export function openSqliteStore(file: string, now: () => Date = () => new Date()
     }
   };
 
-  const createTx = db.transaction((offer: Offer, outbox: NewOutboxEntry[]) => {
+  const createTx = db.transaction((offer: Offer, outbox: NewOutboxEntry[], attachments: Relationship[]) => {
     if (offer.pendingKey) {
       const existing = parse<Offer>(q.offerByPendingKey.get(offer.pendingKey));
       if (existing) return { created: false as const, offer: existing };
     }
     q.offerInsert.run(offerParams(offer));
+    for (const a of attachments) q.relInsert.run(relParams(a));
     insertOutbox(outbox);
     return { created: true as const, offer };
   });
@@ -193,6 +264,55 @@ export function openSqliteStore(file: string, now: () => Date = () => new Date()
       return { status: 'recorded', offer: next, response: record };
     },
   );
+
+  const relCreateTx = db.transaction((r: Relationship, outbox: NewOutboxEntry[]) => {
+    if (r.pendingKey) {
+      const existing = parse<Relationship>(q.relByPendingKey.get(r.pendingKey));
+      if (existing) return { created: false as const, relationship: existing };
+    }
+    q.relInsert.run(relParams(r));
+    insertOutbox(outbox);
+    return { created: true as const, relationship: r };
+  });
+
+  const relUpdateTx = db.transaction((next: Relationship, expectedVersion: number, outbox: NewOutboxEntry[]) => {
+    const changed = casRel(next, expectedVersion);
+    if (changed) insertOutbox(outbox);
+    return changed;
+  });
+
+  /**
+   * Under BEGIN IMMEDIATE nothing changes between these reads and the writes, so every check comes before the first
+   * write: returning from the transaction commits it, and an answer other than `recorded` must leave nothing written.
+   */
+  const relDecideTx = db.transaction((d: RelationshipDecision): RelationshipDecideResult => {
+    const first = d.responses[0]!;
+    const existing = parse<ResponseRecord>(q.responseFor.get(first.subjectId, first.slot));
+    if (existing) return { status: 'already', relationship: getRel(d.next.id)!, response: existing };
+
+    if (d.replaces || d.next.state === 'active') {
+      const active = activeRel(d.next.customerTenantId, d.next.kind);
+      if (activeRefuses(d, active)) return { status: 'activeChanged', active };
+    }
+    const ended = d.replaces?.ended;
+    const writes = [...(ended ? [ended] : []), { next: d.next, expectedVersion: d.expectedVersion }];
+    for (const w of writes) {
+      const current = q.relGet.get(w.next.id);
+      if (current?.version !== w.expectedVersion) return { status: 'conflict', relationship: parse<Relationship>(current) };
+    }
+
+    // In that order: the old relationship leaves `active` before the new one enters it (the unique index never sees two).
+    for (const w of writes) casRel(w.next, w.expectedVersion);
+
+    const records = d.responses.map((response) => {
+      const record = chainResponse(response, q.headGet.get(response.customerTenantId) ?? null);
+      q.responseInsert.run({ ...record, doc: JSON.stringify(record) });
+      q.headSet.run(record.customerTenantId, record.seq, record.hash);
+      return record;
+    });
+    insertOutbox(d.outbox);
+    return { status: 'recorded', relationship: d.next, responses: records };
+  });
 
   const claimTx = db.transaction((owner: string, at: string, leaseUntil: string, limit: number) => {
     const ids = q.outboxDue.all({ now: at, limit }).map((r) => r.id);
@@ -236,9 +356,10 @@ export function openSqliteStore(file: string, now: () => Date = () => new Date()
     },
 
     offers: {
-      create: async (offer, outbox) => {
+      create: async (offer, outbox, attachments = []) => {
+        checkAttachments(offer.id, attachments);
         try {
-          return createTx.immediate(offer, outbox);
+          return createTx.immediate(offer, outbox, attachments);
         } catch (err) {
           // Another process inserted the same pending offer between our check and insert.
           if (isUniqueViolation(err, 'offers.pending_key') && offer.pendingKey) {
@@ -265,6 +386,41 @@ export function openSqliteStore(file: string, now: () => Date = () => new Date()
       listPendingFor: async ({ tenantId, aadObjectId }) => parseAll<Offer>(q.pendingFor.all(tenantId, aadObjectId)),
       listExpired: async (at, limit) => parseAll<Offer>(q.expired.all(at, limit)),
       setCard: async (offerId, card) => void q.setCard.run({ id: offerId, card: JSON.stringify(card) }),
+    },
+
+    relationships: {
+      create: async (r, outbox) => {
+        try {
+          return relCreateTx.immediate(r, outbox);
+        } catch (err) {
+          // Another process inserted the same open request between our check and insert.
+          if (isUniqueViolation(err, 'relationships.pending_key') && r.pendingKey) {
+            const existing = parse<Relationship>(q.relByPendingKey.get(r.pendingKey));
+            if (existing) return { created: false, relationship: existing };
+          }
+          throw activeViolation(err, r);
+        }
+      },
+      get: async (id) => getRel(id),
+      update: async (next, expectedVersion, outbox) => {
+        try {
+          return relUpdateTx.immediate(next, expectedVersion, outbox);
+        } catch (err) {
+          throw activeViolation(err, next);
+        }
+      },
+      decide: async (d) => {
+        if (!d.responses.length) throw new TypeError('store: a relationship decision records at least one response');
+        checkReplaces(d.replaces);
+        return relDecideTx.immediate(d);
+      },
+      activeFor: async (customerTenantId, kind) => activeRel(customerTenantId, kind),
+      forOffer: async (offerId) => parseAll<Relationship>(q.relForOffer.all(offerId)),
+      listByPartner: async (partnerTenantId, limit) => parseAll<Relationship>(q.relByPartner.all(partnerTenantId, limit)),
+      listAwaitingDelivery: async (email) => parseAll<Relationship>(q.relAwaiting.all(email.toLowerCase())),
+      listPendingFor: async ({ tenantId, aadObjectId }) => parseAll<Relationship>(q.relPendingFor.all(tenantId, aadObjectId)),
+      listDue: async (at, limit) => parseAll<Relationship>(q.relDue.all(at, limit)),
+      setCard: async (id, card) => void q.relSetCard.run({ id, card: JSON.stringify(card) }),
     },
 
     responses: {

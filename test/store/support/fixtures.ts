@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { ConversationRecord } from '../../../src/directory/types';
 import type { Partner } from '../../../src/directory/partners';
+import { OPEN_REQUEST_STATES, type EndReason, type PartnerRef, type Relationship } from '../../../src/delegation/types';
 import type { NewOutboxEntry } from '../../../src/notifications/types';
 import { isPending, pendingKey } from '../../../src/offers/rules';
-import type { Decision, NewResponse, Offer, OfferLine, Person } from '../../../src/offers/types';
+import type { Decision, NewResponse, Offer, OfferLine, Person, ResponseDecision } from '../../../src/offers/types';
 
 /** The store tests' "now": the clock handed to `open()` starts here. */
 export const T0 = '2026-11-25T09:00:00.000Z';
@@ -18,10 +19,11 @@ const ID_SPACE = ALPHABET.length ** 6;
 let idCounter = 0;
 
 /**
- * An offer id as the bot makes them (`T-4K7P2Q`): random-looking but unique within a run, because a counter is
- * mapped through a bijection of the 31^6 ids (multiplying by a prime that does not divide 31^6).
+ * An id as the bot makes them (`T-4K7P2Q`; `D-` and `R-` for delegations and partner of record): random-looking but
+ * unique within a run, because a counter is mapped through a bijection of the 31^6 ids (multiplying by a prime that
+ * does not divide 31^6).
  */
-export function shortId(prefix: 'T' | 'P'): string {
+export function shortId(prefix: 'T' | 'P' | 'D' | 'R'): string {
   let n = (++idCounter * 104_729 + 7_654_321) % ID_SPACE;
   let s = '';
   for (let i = 0; i < 6; i++) {
@@ -203,5 +205,153 @@ export function updateCard(o: Offer, card: { conversationId: string; activityId:
  */
 export function unstorableEntry(o: Offer): NewOutboxEntry {
   const e = notifyIssuer(o, 'this notice cannot be stored');
+  return { ...e, target: { ...e.target, userId: BigInt(29) as unknown as string } as NewOutboxEntry['target'] };
+}
+
+// ---- delegated administration and partner of record ----
+
+let requestNo = 0;
+
+/**
+ * A request as the delegation service issues it (version 1): from Fabrikam to admin@contoso.com, open 90 days; a
+ * delegation asks for full access for 730 days. Every state but `awaitingDelivery` has reached `approver` (Megan by
+ * default), so the customer is known; `active` is approved at `createdAt` (a delegation then ends after 730 days
+ * and is due 30 days before). Open requests are due at their expiry. An open unattached request carries a
+ * pendingKey no other built request has, unless `pendingKey` is given (even as undefined).
+ */
+export function relationship(o: Partial<Relationship> = {}): Relationship {
+  const kind = o.kind ?? 'delegation';
+  const createdAt = o.createdAt ?? T0;
+  const state = o.state ?? 'awaitingDelivery';
+  const approver = o.approver ?? megan;
+  const open = OPEN_REQUEST_STATES.includes(state);
+  const requestExpiresAt = plusDays(createdAt, 90);
+  const endsAt = plusDays(createdAt, 730);
+  const built: Relationship = {
+    id: shortId(kind === 'delegation' ? 'D' : 'R'),
+    kind,
+    state,
+    version: 1,
+    partnerTenantId: TENANT.fabrikam,
+    partnerName: 'Fabrikam Cloud Partners',
+    issuedBy: alex,
+    approverEmail: 'admin@contoso.com',
+    ...(kind === 'delegation' ? { access: { kind: 'full' as const }, durationDays: 730, autoExtend: false } : {}),
+    createdAt,
+    requestExpiresAt,
+    ...(state === 'awaitingDelivery' ? {} : { approver, customerTenantId: approver.tenantId, deliveredAt: createdAt }),
+    ...(open ? { dueAt: requestExpiresAt } : {}),
+    ...(state === 'active' ? { decidedAt: createdAt, activatedAt: createdAt } : {}),
+    ...(state === 'active' && kind === 'delegation' ? { endsAt, dueAt: plusDays(endsAt, -30) } : {}),
+    ...o,
+  };
+  if (open && built.offerId === undefined && !('pendingKey' in o)) {
+    built.pendingKey = `${kind}|${built.partnerTenantId}|${built.approverEmail}|${++requestNo}`;
+  }
+  return built;
+}
+
+/** Another partner: its own tenant, its own name (partner `i` of a race). */
+export const otherPartner = (i: number): Pick<Relationship, 'partnerTenantId' | 'partnerName'> => ({
+  partnerTenantId: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`,
+  partnerName: `Partner ${i}`,
+});
+
+export const partnerRef = (r: Relationship): PartnerRef => ({ id: r.id, partnerTenantId: r.partnerTenantId, partnerName: r.partnerName });
+
+/** Without the fields only an open request has. */
+const closed = (r: Relationship): Relationship => {
+  const { pendingKey: _k, dueAt: _d, ...rest } = r;
+  return rest;
+};
+
+/** The request once it reached the approver's personal chat. */
+export const deliveredRel = (r: Relationship, approver: Person, at: string): Relationship => ({
+  ...r,
+  state: 'approvalPending',
+  approver,
+  customerTenantId: approver.tenantId,
+  deliveredAt: at,
+  version: r.version + 1,
+});
+
+/** The request approved at `at` (active; a delegation ends after its duration and is due 30 days before). */
+export function approvedRel(r: Relationship, at: string, replaced?: PartnerRef): Relationship {
+  const endsAt = r.kind === 'delegation' ? plusDays(at, r.durationDays ?? 730) : undefined;
+  return {
+    ...closed(r),
+    state: 'active',
+    version: r.version + 1,
+    decidedAt: at,
+    activatedAt: at,
+    ...(endsAt ? { endsAt, dueAt: plusDays(endsAt, -30) } : {}),
+    ...(replaced ? { replaced } : {}),
+  };
+}
+
+export const declinedRel = (r: Relationship, at: string): Relationship => ({ ...closed(r), state: 'declined', version: r.version + 1, decidedAt: at });
+
+/** An active relationship ended at `at` (revoked, or replaced by `replacedBy`). */
+export const endedRel = (r: Relationship, reason: EndReason, at: string, replacedBy?: PartnerRef): Relationship => ({
+  ...closed(r),
+  state: reason === 'expired' ? 'expired' : 'terminated',
+  version: r.version + 1,
+  endedAt: at,
+  endReason: reason,
+  ...(replacedBy ? { replacedBy } : {}),
+});
+
+/** The approver's answer to the request, as the service records it (`<id>/<kind>`, one per subject and slot). */
+export function relResponse(r: Relationship, decision: ResponseDecision, extra: Partial<NewResponse> = {}): NewResponse {
+  const by = r.approver ?? megan;
+  return {
+    id: `${r.id}/${r.kind}`,
+    subjectKind: r.kind,
+    subjectId: r.id,
+    slot: r.kind,
+    decision,
+    ...(decision === 'declined' ? { comment: 'We manage our tenant ourselves.' } : {}),
+    by: { aadObjectId: by.aadObjectId, name: by.name, upn: by.email, tenantId: by.tenantId },
+    at: plus(r.createdAt, 90),
+    conversationId: r.card?.conversationId ?? `a:1personal-${by.aadObjectId.slice(0, 8)}`,
+    activityId: r.card?.activityId ?? `1:${randomUUID().replace(/-/g, '').slice(0, 16)}`,
+    customerTenantId: r.customerTenantId ?? by.tenantId,
+    ...extra,
+  };
+}
+
+/** The act that ended an active relationship (`<id>/termination`): revoked by `by`, or replaced by their approval. */
+export function terminationResponse(r: Relationship, decision: 'revoked' | 'replaced', by: Person, extra: Partial<NewResponse> = {}): NewResponse {
+  return {
+    ...relResponse(r, decision, extra),
+    id: `${r.id}/termination`,
+    slot: 'termination',
+    by: { aadObjectId: by.aadObjectId, name: by.name, upn: by.email, tenantId: by.tenantId },
+    ...extra,
+  };
+}
+
+/** The request's own card for the approver's chat (unattached requests), by reference. */
+export function relCard(r: Relationship, conversationId: string): NewOutboxEntry {
+  return {
+    target: { kind: 'conversation', conversationId },
+    action: { kind: 'send', message: { kind: 'delegation.card', args: { relationshipId: r.id } } },
+    onSent: { kind: 'relationshipCard', relationshipId: r.id },
+    subject: { kind: r.kind, id: r.id },
+  };
+}
+
+/** A 1:1 notice to the partner user who made the request. */
+export function notifyRelIssuer(r: Relationship, text: string): NewOutboxEntry {
+  return {
+    target: { kind: 'user', tenantId: r.issuedBy.tenantId, aadObjectId: r.issuedBy.aadObjectId, userId: r.issuedBy.userId, serviceUrl: r.issuedBy.serviceUrl },
+    action: { kind: 'send', message: { kind: 'delegation.notice', args: { relationshipId: r.id, event: text, $where: 'keys like this must never reach MongoDB raw' } } },
+    subject: { kind: r.kind, id: r.id },
+  };
+}
+
+/** Like `unstorableEntry`, about a relationship. */
+export function unstorableRelEntry(r: Relationship): NewOutboxEntry {
+  const e = notifyRelIssuer(r, 'this notice cannot be stored');
   return { ...e, target: { ...e.target, userId: BigInt(29) as unknown as string } as NewOutboxEntry['target'] };
 }
