@@ -15,3 +15,15 @@ export interface ConversationRecord {
   inactiveReason?: string;
   updatedAt: string;
 }
+
+/** Where a partner's acceptance notifications go: a team channel chosen with `notify here`. */
+export interface NotificationChannel {
+  /** The channel's conversation id (no `;messageid=`): sending there starts a new post in the channel. */
+  conversationId: string;
+  tenantId: string;
+  serviceUrl: string;
+  channelName?: string;
+  teamName?: string;
+  setBy: { aadObjectId: string; name: string };
+  setAt: string;
+}

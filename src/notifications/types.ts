@@ -23,6 +23,8 @@ export interface OutboxEntry {
   onSent?: { kind: 'offerCard'; offerId: string } | { kind: 'relationshipCard'; relationshipId: string };
   /** What the entry is about, for status and logs. */
   subject?: { kind: 'offer' | 'delegation' | 'por'; id: string };
+  /** The partner whose business this is: its `status` lists the entry if it cannot be delivered. */
+  partnerTenantId?: string;
   state: 'pending' | 'sent' | 'failed';
   attempts: number;
   createdAt: string;
@@ -31,4 +33,4 @@ export interface OutboxEntry {
   lastError?: string;
 }
 
-export type NewOutboxEntry = Pick<OutboxEntry, 'target' | 'action' | 'onSent' | 'subject'>;
+export type NewOutboxEntry = Pick<OutboxEntry, 'target' | 'action' | 'onSent' | 'subject' | 'partnerTenantId'>;

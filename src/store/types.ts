@@ -1,4 +1,4 @@
-import type { ConversationRecord } from '../directory/types';
+import type { ConversationRecord, NotificationChannel } from '../directory/types';
 import type { Partner } from '../directory/partners';
 import type { NewResponse, Offer, ResponseRecord } from '../offers/types';
 import type { NewOutboxEntry, OutboxEntry } from '../notifications/types';
@@ -70,6 +70,12 @@ export interface Store {
   partners: {
     upsert(partner: Partner): Promise<void>;
     get(tenantId: string): Promise<Partner | null>;
+    /**
+     * The partner's notification channel, kept apart from the registry entry so the partners file (upserted at every
+     * start) never overwrites what partner staff chose in Teams. null turns notifications off.
+     */
+    setNotificationChannel(tenantId: string, channel: NotificationChannel | null): Promise<void>;
+    notificationChannel(tenantId: string): Promise<NotificationChannel | null>;
   };
 
   conversations: {
@@ -146,6 +152,18 @@ export interface Store {
     markSent(id: string, owner: string): Promise<void>;
     retryLater(id: string, owner: string, at: string, error: string): Promise<void>;
     markFailed(id: string, owner: string, error: string): Promise<void>;
+    /**
+     * Gives a leased entry back unsent, due again at `at`, without counting an attempt: the rate limiter said not yet.
+     * Only the lease owner can.
+     */
+    defer(id: string, owner: string, at: string): Promise<void>;
+    /** Failed entries about one partner's business (`partnerTenantId`), newest first. */
+    failedFor(partnerTenantId: string, limit: number): Promise<OutboxEntry[]>;
+    /**
+     * Puts these failed entries back in the queue, due at `now`, attempts from zero, last error kept until the next
+     * try; entries that are not failed (or not this partner's) are left alone. Returns how many were requeued.
+     */
+    retryFailed(partnerTenantId: string, ids: string[], now: string): Promise<number>;
     stats(): Promise<OutboxStats>;
     /** For tests and status: entries about one subject. */
     forSubject(subjectId: string): Promise<OutboxEntry[]>;
