@@ -49,9 +49,9 @@ export function createApp({ config, store, catalog, clock, log, delivery }: AppD
 
   const cards = createCardRenderer();
   const offerCards = createOfferMessages(cards);
-  const offers = createOfferService({ store, catalog, clock, sovereignTenants: config.sovereignTenants, log });
   const delegationCards = createDelegationMessages(cards);
   const delegation = createDelegationService({ store, clock, sovereignTenants: config.sovereignTenants, log });
+  const offers = createOfferService({ store, catalog, clock, sovereignTenants: config.sovereignTenants, log, onClosed: delegation.closeAttached });
   const linked = linkedRequests(delegation, delegationCards, clock);
   const installLink = `https://teams.microsoft.com/l/app/${config.teamsAppId}`;
 

@@ -1,5 +1,6 @@
 import {
   TeamsActivityHandler,
+  TeamsInfo,
   type AdaptiveCardInvokeResponse,
   type AdaptiveCardInvokeValue,
   type Attachment,
@@ -11,7 +12,7 @@ import type { ConversationRecord } from '../directory/types';
 import { UserInputError } from '../errors';
 import type { Logger } from '../log';
 import type { Store } from '../store/types';
-import { commandText, tenantOf } from './activity';
+import { channelOf, commandText, tenantOf } from './activity';
 import type { ConversationCapture } from './capture';
 import type { CommandContext, CommandRouter } from './commands';
 import { errorResponse, messageResponse, type ActionContext, type VerbTable } from './verbs';
@@ -89,11 +90,33 @@ export class PartnerOffersBot extends TeamsActivityHandler {
     return tenantId ? this.deps.store.partners.get(tenantId) : null;
   }
 
+  /**
+   * The actor with their email and UPN, which partner rules need (admin agents): a personal chat's record has them;
+   * in a channel or group chat they come from the user's stored 1:1 chat, else from the roster.
+   */
+  private async actorWithEmail(context: TurnContext): Promise<ActionContext['actor']> {
+    const actor = this.actor(context);
+    if (actor.email || !actor.aadObjectId) return actor;
+    const personal = await this.deps.store.conversations.findPersonal(actor.tenantId, actor.aadObjectId);
+    if (personal?.user?.email || personal?.user?.upn) {
+      return { ...actor, email: personal.user.email ?? personal.user.upn, upn: personal.user.upn ?? personal.user.email };
+    }
+    try {
+      const member = await TeamsInfo.getMember(context, context.activity.from.id);
+      const email = member.email?.toLowerCase();
+      const upn = member.userPrincipalName?.toLowerCase();
+      return { ...actor, email: email ?? upn, upn: upn ?? email };
+    } catch {
+      return actor;
+    }
+  }
+
   private async handleCommand(context: TurnContext): Promise<void> {
     const ctx: CommandContext = {
-      actor: this.actor(context),
+      actor: await this.actorWithEmail(context),
       partner: await this.partnerOf(tenantOf(context.activity)),
       conversationId: context.activity.conversation.id,
+      channel: channelOf(context.activity),
     };
     try {
       const text = commandText(context);

@@ -1,4 +1,4 @@
-import type { Attachment } from 'botbuilder';
+import type { Attachment, ConversationReference } from 'botbuilder';
 import { distance } from 'fastest-levenshtein';
 import type { Partner } from '../directory/partners';
 import { UserInputError } from '../errors';
@@ -12,6 +12,17 @@ export interface CommandContext {
   /** Set when the actor's tenant is a registered partner. */
   partner: Partner | null;
   conversationId: string;
+  /** Set when the command was typed in a team channel: where a new post in that channel goes. */
+  channel?: ChannelContext;
+}
+
+export interface ChannelContext {
+  /** The channel's own conversation id (a reply thread's `;messageid=` removed). */
+  conversationId: string;
+  name?: string;
+  teamName?: string;
+  tenantId: string;
+  reference: Partial<ConversationReference>;
 }
 
 export interface Reply {

@@ -52,8 +52,14 @@ export function offerParts(service: DelegationService, clock: () => Date) {
     const order = (r: Relationship) => (r.kind === 'delegation' ? 0 : 1);
     return Promise.all(
       attached.sort((a, b) => order(a) - order(b)).map(async (r) => {
-        // Shown as expired once its time has passed; the sweeper records it.
-        const shown = isRequestExpired(r, clock()) ? end(r, 'expired', clock()) : r;
+        // Shown as ended once its time has passed or its offer closed; the sweeper (or closeAttached) records it.
+        const offerClosed = offer.state === 'withdrawn' || offer.state === 'expired';
+        const shown =
+          isOpen(r) && offerClosed
+            ? end(r, offer.state === 'withdrawn' ? 'withdrawn' : 'expired', clock())
+            : isRequestExpired(r, clock())
+              ? end(r, 'expired', clock())
+              : r;
         const replaces = isOpen(shown) ? await service.currentOther(r, offer.approver?.tenantId) : null;
         return requestPart(shown, replaces);
       }),
@@ -155,10 +161,9 @@ export function registerDelegation(router: CommandRouter, verbs: VerbTable, mess
   ] as const) {
     verbs.register(verb, {
       schema: RelationshipActionSchema,
-      handle: async (data) => {
+      handle: async (data, ctx) => {
         assertKind(data.relationshipId, kind);
-        const r = await service.get(data.relationshipId);
-        if (!r) throw new UserInputError(`I can't find ${data.relationshipId}.`);
+        const r = await involved(data.relationshipId, ctx.actor.tenantId);
         return cardResponse(await currentCard(r));
       },
     });
@@ -175,12 +180,19 @@ export function registerDelegation(router: CommandRouter, verbs: VerbTable, mess
 
   verbs.register('delegation.keep', {
     schema: RelationshipActionSchema,
-    handle: async (data) => {
-      const r = await service.get(data.relationshipId);
-      if (!r) throw new UserInputError(`I can't find ${data.relationshipId}.`);
+    handle: async (data, ctx) => {
+      const r = await involved(data.relationshipId, ctx.actor.tenantId);
       return cardResponse(r.state === 'active' ? cards.keptJson(r) : cards.revokeConfirmJson(r));
     },
   });
+
+  /** Cards about a relationship are shown only to the two organisations in it. */
+  async function involved(id: string, tenantId: string): Promise<Relationship> {
+    const r = await service.get(id);
+    const customer = r && (r.customerTenantId ?? (await service.approverOf(r))?.tenantId);
+    if (!r || (tenantId !== r.partnerTenantId && tenantId !== customer)) throw new UserInputError(`I can't find ${id}.`);
+    return r;
+  }
 
   const existing = async (id: string | undefined) => {
     const r = id ? await service.get(id) : null;
@@ -191,14 +203,14 @@ export function registerDelegation(router: CommandRouter, verbs: VerbTable, mess
     const { relationship, replaces } = await service.view((await existing(relationshipId)).id);
     return cards.requestCard(relationship, replaces);
   });
-  messages.register(RELATIONSHIP_NOTICE, async ({ relationshipId, event, audience, daysLeft }) => {
+  messages.register(RELATIONSHIP_NOTICE, async ({ relationshipId, event, audience, daysLeft, by }) => {
     const r = await existing(relationshipId);
     const e = z.enum(NOTICE_EVENTS).safeParse(event);
     const a = z.enum(['partner', 'customer']).safeParse(audience);
     if (!e.success || !a.success) throw new PermanentDeliveryError(`unknown relationship notice "${event}" for "${audience}"`);
     // The decline reason lives in the response record only; the outbox entry does not copy it.
     const comment = e.data === 'declined' ? (await service.responsesOf(r.id)).find((x) => x.slot === r.kind)?.comment : undefined;
-    return cards.notice(r, a.data, e.data, { daysLeft: daysLeft ? Number(daysLeft) : undefined, comment });
+    return cards.notice(r, a.data, e.data, { daysLeft: daysLeft ? Number(daysLeft) : undefined, comment, by });
   });
 }
 

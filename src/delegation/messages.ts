@@ -16,6 +16,7 @@ const STATE_COLOR: Record<Relationship['state'], string> = {
   declined: 'Attention',
   expired: 'Default',
   terminated: 'Default',
+  withdrawn: 'Default',
 };
 
 /** What the partner is to the customer. */
@@ -66,6 +67,12 @@ function outcome(r: Relationship): { outcomeTitle: string; outcomeDetail: string
             outcomeDetail: `It was not answered within 90 days, so it can no longer be answered. Ask ${r.partnerName} to send a new one if you still want this.`,
             outcomeStyle: 'warning',
           };
+    case 'withdrawn':
+      return {
+        outcomeTitle: `${r.partnerName} withdrew this request with its offer`,
+        outcomeDetail: 'It can no longer be answered.',
+        outcomeStyle: 'warning',
+      };
     case 'terminated':
       return {
         outcomeTitle:
@@ -108,7 +115,9 @@ export function requestPart(r: Relationship, replaces: Relationship | null): Car
     facts,
     replacesNote:
       replaces && isOpen(r)
-        ? `${replaces.partnerName} is your ${ROLE[r.kind]} now (since ${formatDate(replaces.activatedAt)}). Approving makes ${r.partnerName} your ${ROLE[r.kind]} instead and ends ${replaces.partnerName}'s; both are told.`
+        ? replaces.partnerTenantId === r.partnerTenantId
+          ? `${r.partnerName} is your ${ROLE[r.kind]} now (since ${formatDate(replaces.activatedAt)}, ${replaces.id}). Approving replaces that relationship with this one.`
+          : `${replaces.partnerName} is your ${ROLE[r.kind]} now (since ${formatDate(replaces.activatedAt)}). Approving makes ${r.partnerName} your ${ROLE[r.kind]} instead and ends ${replaces.partnerName}'s; both are told.`
         : '',
     notes: delegation
       ? [
@@ -117,7 +126,8 @@ export function requestPart(r: Relationship, replaces: Relationship | null): Car
         ]
       : [{ text: 'You can designate another partner of record at any time.' }],
     isOpen: isOpen(r),
-    approveTitle: replaces ? `Replace ${replaces.partnerName}` : delegation ? 'Approve' : `Designate ${r.partnerName}`,
+    approveTitle:
+      replaces && replaces.partnerTenantId !== r.partnerTenantId ? `Replace ${replaces.partnerName}` : delegation ? 'Approve' : `Designate ${r.partnerName}`,
     approveVerb: delegation ? 'delegation.approve' : 'por.accept',
     declineVerb: delegation ? 'delegation.decline' : 'por.decline',
     declineTitle: 'Decline',
@@ -180,7 +190,7 @@ export function createDelegationMessages(cards: CardRenderer) {
   });
 
   /** A note to one side about something that happened to a relationship. */
-  function notice(r: Relationship, audience: Audience, event: NoticeEvent, o: { daysLeft?: number; comment?: string } = {}): Partial<Activity> {
+  function notice(r: Relationship, audience: Audience, event: NoticeEvent, o: { daysLeft?: number; comment?: string; by?: string } = {}): Partial<Activity> {
     const kind = KIND_NAME[r.kind];
     const ends = formatDate(r.endsAt);
     const texts: Record<NoticeEvent, { headline: string; detail: string; style: string; hint?: string }> = {
@@ -200,7 +210,7 @@ export function createDelegationMessages(cards: CardRenderer) {
       declined: { headline: `${who(r)} declined ${r.id}`, detail: o.comment ? `Their reason: "${o.comment}"` : 'They gave no reason.', style: 'attention' },
       requestExpired: { headline: `${r.id} expired without an answer`, detail: `${who(r)} did not answer your ${kind} request within 90 days.`, style: 'warning' },
       replaced: {
-        headline: `${who(r)} replaced you as ${ROLE[r.kind]}`,
+        headline: `${o.by ?? who(r)} replaced you as ${ROLE[r.kind]}`,
         detail: `They chose ${r.replacedBy?.partnerName ?? 'another partner'} on ${formatDate(r.endedAt)}, so ${r.id} ended then.`,
         style: 'warning',
       },

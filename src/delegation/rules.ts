@@ -34,9 +34,21 @@ export function assertCanDelegate(partner: Partner, actor: { email?: string; upn
       'Not enrolled for delegated administration',
     );
   }
+  assertAdminAgent(partner, actor, example);
+}
+
+/** When the partner lists admin agents, only they manage delegated administration (asking for it, or ending it). */
+export function assertAdminAgent(partner: Partner, actor: { email?: string; upn?: string }, example: string): void {
   const agents = (partner.adminAgents ?? []).map((a) => a.toLowerCase());
   if (agents.length === 0) return;
   const mine = [actor.email, actor.upn].filter((x): x is string => !!x).map((x) => x.toLowerCase());
+  if (mine.length === 0) {
+    throw new UserInputError(
+      `Only ${partner.name}'s admin agents may do this, and Teams has not told me your email address yet, so I cannot check. Send me any message in a 1:1 chat once, then try again.`,
+      example,
+      'Only for admin agents',
+    );
+  }
   if (!mine.some((m) => agents.includes(m))) {
     throw new UserInputError(
       `Only ${partner.name}'s admin agents may ask customers for delegated administration, and you are not on that list. Ask one of them, or ask the people who run this bot to add you.`,
@@ -169,7 +181,7 @@ export function decline(r: Relationship, approver: Person, now: Date): Relations
 export function end(r: Relationship, reason: EndReason, now: Date, replacedBy?: PartnerRef): Relationship {
   return withDue({
     ...settled(r),
-    state: reason === 'expired' ? 'expired' : 'terminated',
+    state: reason === 'expired' ? 'expired' : reason === 'withdrawn' ? 'withdrawn' : 'terminated',
     version: r.version + 1,
     endedAt: now.toISOString(),
     endReason: reason,

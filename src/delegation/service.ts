@@ -8,11 +8,12 @@ import { newShortId } from '../ids';
 import type { Logger } from '../log';
 import type { MessageRef, NewOutboxEntry } from '../notifications/types';
 import { OFFER_CARD } from '../offers/service';
-import type { NewResponse, Person, ResponseRecord } from '../offers/types';
+import type { NewResponse, Offer, Person, ResponseRecord } from '../offers/types';
 import type { Store } from '../store/types';
 import { DELEGATE_EXAMPLE, DELEGATE_REVOKE_EXAMPLE, type DelegateCommand } from './commands';
 import {
   approve,
+  assertAdminAgent,
   assertCanDelegate,
   decline,
   DEFAULT_DURATION_DAYS,
@@ -140,6 +141,23 @@ export function createDelegationService({ store, clock, sovereignTenants, log }:
     return r;
   }
 
+  /**
+   * An attached request lives and dies with its offer's card: once the offer is withdrawn or expires unanswered, its
+   * open requests end too. Called after the offer closes; `decide` checks the offer as well, so a request can never
+   * be approved on a closed offer even if this step did not run.
+   */
+  async function closeAttached(offer: Offer): Promise<number> {
+    if (!offer.attachments || (offer.state !== 'withdrawn' && offer.state !== 'expired')) return 0;
+    let closed = 0;
+    for (const r of await store.relationships.forOffer(offer.id)) {
+      if (!isOpen(r)) continue;
+      const next = end(r, offer.state === 'withdrawn' ? 'withdrawn' : 'expired', clock());
+      if (await store.relationships.update(next, r.version, [])) closed++;
+    }
+    if (closed) log.info({ offerId: offer.id, closed }, 'requests attached to a closed offer ended');
+    return closed;
+  }
+
   /** Who may answer: the addressed approver, who for an attached request is the offer's. */
   async function approverOf(r: Relationship): Promise<Person | undefined> {
     if (r.approver || !r.offerId) return r.approver;
@@ -238,6 +256,11 @@ export function createDelegationService({ store, clock, sovereignTenants, log }:
       if (r.state !== 'approvalPending') return { kind: 'closed', relationship: r };
       const now = clock();
       if (isRequestExpired(r, now)) return { kind: 'closed', relationship: await runDue(r) };
+      const offer = r.offerId ? await store.offers.get(r.offerId) : null;
+      if (offer && (offer.state === 'withdrawn' || offer.state === 'expired')) {
+        await closeAttached(offer);
+        return { kind: 'closed', relationship: (await store.relationships.get(r.id)) ?? r };
+      }
 
       const where = { conversationId: input.conversationId, activityId: input.activityId };
       const fallback = { conversationId: input.conversationId, activityId: input.replyToId };
@@ -260,7 +283,9 @@ export function createDelegationService({ store, clock, sovereignTenants, log }:
           outbox: [
             ...(await updateCard(next, fallback)),
             ...notice(next, 'partner', 'approved'),
-            ...(ended ? [...(await updateCard(ended)), ...notice(ended, 'partner', 'replaced')] : []),
+            // A partner renewing its own relationship hears "approved" only; another partner hears it was replaced.
+            ...(ended ? await updateCard(ended) : []),
+            ...(ended && ended.partnerTenantId !== next.partnerTenantId ? notice(ended, 'partner', 'replaced', { by: input.actor.name }) : []),
           ],
         };
       }
@@ -328,7 +353,8 @@ export function createDelegationService({ store, clock, sovereignTenants, log }:
     if (!r || r.partnerTenantId !== partner.tenantId) {
       throw new UserInputError(`${partner.name} has no relationship ${relationshipId}. Type status to see yours.`, DELEGATE_REVOKE_EXAMPLE, 'Not found');
     }
-    if (r.kind === 'delegation') assertCanDelegate(partner, actor, DELEGATE_REVOKE_EXAMPLE);
+    // Giving up access must work even for a partner that has left the programmes; only the admin-agent rule applies.
+    if (r.kind === 'delegation') assertAdminAgent(partner, actor, DELEGATE_REVOKE_EXAMPLE);
     const outcome = await terminate(r, 'partner', actor, where);
     if (outcome.kind !== 'recorded') {
       throw new UserInputError(
@@ -388,7 +414,10 @@ export function createDelegationService({ store, clock, sovereignTenants, log }:
       throw new UserInputError(`${partner.name} has no request or relationship ${id}. Type status to see yours.`, 'status', 'Not found');
     }
     if (dueStep(r, clock())) r = await runDue(r);
-    return { relationship: r, responses: await store.responses.forSubject(r.id) };
+    const offer = r.offerId && isOpen(r) ? await store.offers.get(r.offerId) : null;
+    // An attached request is only as far along as the offer carrying it.
+    const shown: Relationship = offer?.state === 'awaitingDelivery' ? { ...r, state: 'awaitingDelivery' } : r;
+    return { relationship: shown, responses: await store.responses.forSubject(r.id) };
   }
 
   /** A customer's delegated-admin partner and partner of record. */
@@ -402,6 +431,7 @@ export function createDelegationService({ store, clock, sovereignTenants, log }:
 
   return {
     get: (id: string) => store.relationships.get(id),
+    closeAttached,
     forOffer: (offerId: string) => store.relationships.forOffer(offerId),
     responsesOf: (id: string) => store.responses.forSubject(id),
     request,
@@ -428,4 +458,5 @@ export const STATE_WORDS: Record<Relationship['state'], string> = {
   declined: 'declined',
   expired: 'expired',
   terminated: 'terminated',
+  withdrawn: 'withdrawn with its offer',
 };

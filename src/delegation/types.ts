@@ -5,16 +5,18 @@ export type RelationshipKind = 'delegation' | 'por';
 
 /**
  * Names follow Microsoft Graph's delegatedAdminRelationship. `awaitingDelivery` is a request whose approver has not
- * installed the app yet; `active` is an approved delegation or a designated partner of record.
+ * installed the app yet; `active` is an approved delegation or a designated partner of record; `withdrawn` is a
+ * request attached to an offer that the partner withdrew.
  */
-export type RelationshipState = 'awaitingDelivery' | 'approvalPending' | 'active' | 'declined' | 'expired' | 'terminated';
+export type RelationshipState = 'awaitingDelivery' | 'approvalPending' | 'active' | 'declined' | 'expired' | 'terminated' | 'withdrawn';
 
 export const OPEN_REQUEST_STATES: readonly RelationshipState[] = ['awaitingDelivery', 'approvalPending'];
 
 /** What a delegated admin may do: everything (the classic delegated admin), or a list of Entra built-in roles. */
 export type Access = { kind: 'full' } | { kind: 'roles'; roles: string[] };
 
-export type EndReason = 'revokedByCustomer' | 'revokedByPartner' | 'replaced' | 'expired';
+/** `withdrawn`: an attached request whose offer was withdrawn (it lives and dies with the offer's card). */
+export type EndReason = 'revokedByCustomer' | 'revokedByPartner' | 'replaced' | 'expired' | 'withdrawn';
 
 export interface PartnerRef {
   id: string;

@@ -2,7 +2,7 @@ import type { Clock } from '../clock';
 import type { Catalog } from '../directory/catalog';
 import type { Partner } from '../directory/partners';
 import { findApprover, personFromConversation } from '../directory/approvers';
-import { assertPartnerFeaturesAvailable } from '../directory/sovereign';
+import { assertPartnerFeaturesAvailable, isSovereign } from '../directory/sovereign';
 import type { ConversationRecord } from '../directory/types';
 import { UserInputError } from '../errors';
 import { newShortId } from '../ids';
@@ -54,6 +54,8 @@ export interface OfferServiceDeps {
   clock: Clock;
   sovereignTenants: string[];
   log: Logger;
+  /** After an offer is withdrawn or expires: the requests attached to it end with it. */
+  onClosed?: (offer: Offer) => Promise<unknown>;
 }
 
 export type OfferService = ReturnType<typeof createOfferService>;
@@ -73,7 +75,7 @@ function attachedRequests(
   ];
 }
 
-export function createOfferService({ store, catalog, clock, sovereignTenants, log }: OfferServiceDeps) {
+export function createOfferService({ store, catalog, clock, sovereignTenants, log, onClosed = async () => undefined }: OfferServiceDeps) {
   const toPartner = (offer: Offer, event: PartnerEvent): NewOutboxEntry => ({
     target: {
       kind: 'user',
@@ -110,7 +112,10 @@ export function createOfferService({ store, catalog, clock, sovereignTenants, lo
   async function expire(offer: Offer): Promise<Offer> {
     const next = close(offer, 'expired', clock());
     const ok = await store.offers.update(next, offer.version, [...updateCard(next), toPartner(next, 'expired')]);
-    if (ok) log.info({ offerId: offer.id }, 'offer expired');
+    if (ok) {
+      log.info({ offerId: offer.id }, 'offer expired');
+      await onClosed(next);
+    }
     return ok ? next : ((await store.offers.get(offer.id)) ?? offer);
   }
 
@@ -161,7 +166,8 @@ export function createOfferService({ store, catalog, clock, sovereignTenants, lo
   /** Sends every offer that waited for this person to install the app; returns how many went out. */
   async function deliverAwaiting(conversation: ConversationRecord): Promise<number> {
     const approver = personFromConversation(conversation);
-    if (!approver) return 0;
+    // Partner features are not available in 21Vianet: what waited for such an approver stays undelivered until it expires.
+    if (!approver || isSovereign(approver.tenantId, sovereignTenants)) return 0;
     const emails = [...new Set([conversation.user?.email, conversation.user?.upn].filter((e): e is string => !!e).map((e) => e.toLowerCase()))];
     let delivered = 0;
     for (const email of emails) {
@@ -260,6 +266,7 @@ export function createOfferService({ store, catalog, clock, sovereignTenants, lo
       const next = close(offer, 'withdrawn', clock());
       if (await store.offers.update(next, offer.version, updateCard(next))) {
         log.info({ offerId }, 'offer withdrawn');
+        await onClosed(next);
         return next;
       }
     }

@@ -67,7 +67,7 @@ const at = (r: Relationship, state: RelationshipState): Relationship => ({
   ...(state === 'declined' ? { decidedAt: '2026-11-26T10:00:00.000Z' } : {}),
   ...(state === 'terminated' || state === 'expired' ? { endedAt: '2026-12-01T10:00:00.000Z', endReason: state === 'expired' ? 'expired' : 'replaced', replacedBy: { id: 'D-9Z9Z9Z', partnerTenantId: 'p2', partnerName: 'Northwind Managed Services' } } : {}),
 });
-const northwind = delegation({ id: 'D-9Z9Z9Z', partnerName: 'Northwind Managed Services', state: 'active', activatedAt: '2026-10-01T00:00:00.000Z' });
+const northwind = delegation({ id: 'D-9Z9Z9Z', partnerTenantId: 'northwind-tenant', partnerName: 'Northwind Managed Services', state: 'active', activatedAt: '2026-10-01T00:00:00.000Z' });
 for (const base of [delegation(), delegation({ access: { kind: 'full' }, autoExtend: false }), partnerOfRecord()]) {
   const label = base.kind === 'por' ? 'por' : base.access?.kind === 'full' ? 'delegation full' : 'delegation roles';
   for (const state of REL_STATES) {
@@ -186,6 +186,14 @@ describe('card templates', () => {
     expect(cardText(json)).toContain('[Replace Northwind Managed Services]');
     expect(cardText(json)).toContain('Northwind Managed Services is your delegated-admin partner now');
     expect(JSON.stringify(json)).toContain('"replaces":"D-9Z9Z9Z"');
+  });
+
+  it('a new request from the current partner is a renewal, not a replace of itself', () => {
+    const current = delegation({ id: 'D-8Y8Y8Y', state: 'active', activatedAt: '2026-10-01T00:00:00.000Z' });
+    const text = cardText(delegationCards.requestCardJson(delegation(), current));
+    expect(text).toContain('Approving replaces that relationship with this one.');
+    expect(text).toContain('[Approve]');
+    expect(text).not.toContain('[Replace');
   });
 
   it('shows no buttons on a request that is not open, and says why an expired one cannot be answered', () => {

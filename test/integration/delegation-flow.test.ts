@@ -3,6 +3,7 @@ import { verifyChain } from '../../src/store/chain';
 import {
   alex,
   cardAction,
+  channelMessage,
   conversationUpdate,
   CUSTOMER_TENANT,
   grady,
@@ -84,6 +85,13 @@ describe('delegated administration and partner of record over real HTTP', () => 
     it('is refused for partner staff who are not on the partner\'s admin-agent list', async () => {
       await say('delegate admin@contoso.com roles User Administrator', grady);
       expect(lastReply(grady)).toContain("Only Northwind Managed Services's admin agents may ask customers for delegated administration");
+    });
+
+    it('recognises an admin agent who asks in a team channel (email from their 1:1 chat)', async () => {
+      const channel = { id: '19:northwind-general@thread.tacv2', name: 'General', teamId: '19:northwind-team@thread.tacv2', teamName: 'Northwind', tenantId: nestor.tenantId };
+      await bot.post(channelMessage('delegate someone-new@contoso.com roles User Administrator', nestor, bot.sink.url, channel));
+      const replies = bot.sink.requests.filter((r) => r.method === 'POST' && r.conversationId.startsWith(channel.id));
+      expect(bot.sink.textOf(replies.at(-1)!)).toContain('is waiting for someone-new@contoso.com to install Partner Offers');
     });
   });
 
@@ -225,6 +233,20 @@ describe('delegated administration and partner of record over real HTTP', () => 
       expect(verifyChain(await bot.store.responses.chain(CUSTOMER_TENANT))).toBe(true);
     });
 
+    it('requests attached to an offer end with it when the partner withdraws the offer', async () => {
+      await say('offer admin@contoso.com 5 m365-business-premium monthly with admin', alex);
+      const offerId = idIn('P', lastReply(alex))!;
+      await bot.drain();
+      const d = idIn('D', cardFor(megan, offerId))!;
+      await say(`withdraw ${offerId}`, alex);
+      const res = await click('delegation.approve', { relationshipId: d, replaces: '' }, megan);
+      expect(res.text).toContain('Fabrikam Cloud Partners withdrew this request with its offer');
+      expect(res.text).not.toContain('[Approve]');
+      expect(await bot.store.responses.forSubject(d)).toHaveLength(0);
+      expect((await bot.store.relationships.get(d))?.state).toBe('withdrawn');
+      expect((await active('delegation'))?.id).toBe(northwindD);
+    });
+
     it('a partner sees requests in status, and one of them with its recorded answers', async () => {
       await say('status', alex);
       expect(lastReply(alex)).toContain('Delegated administration and partner of record');
@@ -347,6 +369,17 @@ describe('delegated administration and partner of record over real HTTP', () => 
       await say('delegate wei@contoso.cn', alex);
       expect(lastReply(alex)).toContain('wei@contoso.cn is in Office 365 operated by 21Vianet, where partner features are not available, so nothing was sent.');
       expect(await bot.store.relationships.listByPartner(alex.tenantId, 100)).toHaveLength(before);
+    });
+
+    it('an offer waiting for an approver in 21Vianet is not delivered when they install', async () => {
+      const li = { ...wei, name: 'Li Na', aadObjectId: 'c0000000-0000-4000-8000-0000000021c2', id: '29:li', email: 'li@contoso.cn', conversationId: 'a:personal-li' };
+      await say('trial li@contoso.cn teams-essentials with admin', alex);
+      const offerId = idIn('T', lastReply(alex))!;
+      bot.meet(li);
+      await bot.post(installationUpdate('add', li, bot.sink.url));
+      await bot.drain();
+      expect(bot.sink.sentTo(li.conversationId).map((r) => bot.sink.textOf(r)).join('\n')).not.toContain(offerId);
+      expect((await bot.store.offers.get(offerId))?.state).toBe('awaitingDelivery');
     });
 
     it('a partner there is told the same', async () => {

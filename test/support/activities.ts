@@ -127,3 +127,26 @@ export const conversationUpdate = (as: TeamsUser, serviceUrl: string) => ({
   type: 'conversationUpdate',
   membersAdded: [{ id: BOT.id }, { id: as.id, aadObjectId: as.aadObjectId }],
 });
+
+/** A team channel of a partner tenant, as Teams addresses it. */
+export interface TeamsChannel {
+  id: string;
+  name: string;
+  teamId: string;
+  teamName: string;
+  tenantId: string;
+}
+
+/** A message that @mentions the bot in a channel thread: Teams puts the thread in the conversation id. */
+export const channelMessage = (text: string, as: TeamsUser, serviceUrl: string, channel: TeamsChannel) => ({
+  ...base(as, serviceUrl, `${channel.id};messageid=${Date.now()}`),
+  type: 'message',
+  text: `<at>Partner Offers</at> ${text}`,
+  entities: [{ type: 'mention', mentioned: BOT, text: '<at>Partner Offers</at>' }],
+  conversation: { id: `${channel.id};messageid=${Date.now()}`, conversationType: 'channel', isGroup: true, tenantId: channel.tenantId },
+  channelData: {
+    tenant: { id: channel.tenantId },
+    channel: { id: channel.id, name: channel.name },
+    team: { id: channel.teamId, name: channel.teamName },
+  },
+});
