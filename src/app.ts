@@ -20,6 +20,8 @@ import { linkedRequests, registerDelegation } from './delegation';
 import { createDelegationMessages } from './delegation/messages';
 import { createDelegationService } from './delegation/service';
 import { isSovereign } from './directory/sovereign';
+import { registerNotificationCommands } from './notifications/channel';
+import { describeMessage } from './notifications/describe';
 import { createDeliverer } from './notifications/deliverer';
 import { createMessageRegistry } from './notifications/messages';
 import { createBotSender } from './notifications/sender';
@@ -59,7 +61,14 @@ export function createApp({ config, store, catalog, clock, log, delivery }: AppD
   const verbs = createVerbTable();
   const messages = createMessageRegistry();
   registerGeneral(router, cards);
-  registerOffers(router, verbs, messages, { service: offers, cards: offerCards, installLink, linked });
+  const notifications = registerNotificationCommands(router, verbs, { store, cards, clock, log, describe: describeMessage });
+  registerOffers(router, verbs, messages, {
+    service: offers,
+    cards: offerCards,
+    installLink,
+    linked,
+    statusSections: [linked.list, notifications.failedCard],
+  });
   registerDelegation(router, verbs, messages, {
     service: delegation,
     cards: delegationCards,

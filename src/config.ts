@@ -21,6 +21,8 @@ const ConfigSchema = z
     CATALOG_FILE: optional(z.string()),
     SOVEREIGN_TENANTS: optional(z.string()),
     LOG_LEVEL: optional(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])),
+    DELIVERY_INSTANCES: optional(z.coerce.number().int('must be a whole number').min(1).max(50)),
+    OUTBOX_LEASE_SECONDS: optional(z.coerce.number().int('must be a whole number').min(2).max(3600)),
   })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV === 'production' && !env.MicrosoftAppId) {
@@ -58,6 +60,12 @@ export interface Config {
   catalogFile?: string;
   sovereignTenants: string[];
   logLevel: string;
+  delivery: {
+    /** How many bot processes share one store: each sends within 1/N of Teams' rate limits. */
+    instances: number;
+    /** How long a claimed outbox entry stays with one process; after a crash another takes it over then. */
+    leaseMs: number;
+  };
 }
 
 /** The Teams app id used when none is configured; matches the development id the package script uses. */
@@ -96,5 +104,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     catalogFile: e.CATALOG_FILE,
     sovereignTenants: (e.SOVEREIGN_TENANTS ?? '').split(',').map((s) => s.trim()).filter(Boolean),
     logLevel: e.LOG_LEVEL ?? 'info',
+    delivery: { instances: e.DELIVERY_INSTANCES ?? 1, leaseMs: (e.OUTBOX_LEASE_SECONDS ?? 60) * 1000 },
   };
 }

@@ -17,6 +17,7 @@ import { end, isOpen, isRequestExpired } from './rules';
 import {
   NOTICE_EVENTS,
   RELATIONSHIP_CARD,
+  RELATIONSHIP_CHANNEL,
   RELATIONSHIP_NOTICE,
   type DecideOutcome,
   type DelegationService,
@@ -202,6 +203,10 @@ export function registerDelegation(router: CommandRouter, verbs: VerbTable, mess
   messages.register(RELATIONSHIP_CARD, async ({ relationshipId }) => {
     const { relationship, replaces } = await service.view((await existing(relationshipId)).id);
     return cards.requestCard(relationship, replaces);
+  });
+  messages.register(RELATIONSHIP_CHANNEL, async ({ relationshipId }) => {
+    const r = await existing(relationshipId);
+    return cards.channelNotice(r, (await service.responsesOf(r.id)).find((x) => x.slot === r.kind));
   });
   messages.register(RELATIONSHIP_NOTICE, async ({ relationshipId, event, audience, daysLeft, by }) => {
     const r = await existing(relationshipId);

@@ -38,6 +38,8 @@ const accessWords = (r: Relationship): string =>
   !r.access || r.access.kind === 'full' ? 'full administration' : r.access.roles.join(', ');
 
 const who = (r: Relationship): string => r.approver?.name ?? r.approverEmail;
+/** The customer as a partner recognises it: the approver's email domain. */
+const customerOf = (r: Relationship): string => r.approverEmail.split('@')[1] ?? r.approverEmail;
 const duration = (r: Relationship) => `${r.durationDays ?? DEFAULT_DURATION_DAYS} days from approval`;
 
 const card = (attachment: Attachment): Partial<Activity> => ({ type: 'message', attachments: [attachment] });
@@ -244,8 +246,42 @@ export function createDelegationMessages(cards: CardRenderer) {
     return card(summary(r, texts[event]));
   }
 
+  /** The partner channel's notice of an approval or designation: who, what, until when, and what to do next. */
+  const channelNotice = (r: Relationship, response: ResponseRecord | undefined) =>
+    card(
+      cards.attachment('channel-notice', {
+        tag: r.kind === 'delegation' ? 'DELEGATED ADMINISTRATION APPROVED' : 'PARTNER OF RECORD DESIGNATED',
+        headline:
+          r.kind === 'delegation'
+            ? `${customerOf(r)} approved delegated administration ${r.id}`
+            : `${customerOf(r)} made ${r.partnerName} its partner of record (${r.id})`,
+        facts: [
+          { title: 'Customer', value: r.approver ? `${r.approver.name} (${r.approverEmail})` : r.approverEmail },
+          { title: r.kind === 'delegation' ? 'Approved by' : 'Designated by', value: response ? `${response.by.name}${response.by.upn ? ` (${response.by.upn})` : ''}` : who(r) },
+          { title: 'When', value: response ? formatDateTime(response.at) : formatDate(r.activatedAt) },
+          ...(r.kind === 'delegation'
+            ? [
+                { title: 'Access', value: accessWords(r) },
+                { title: 'Ends', value: `${formatDate(r.endsAt)}${r.autoExtend ? ` (auto-extends by ${AUTO_EXTEND_DAYS} days)` : ''}` },
+              ]
+            : []),
+          ...(r.replaced && r.replaced.partnerTenantId !== r.partnerTenantId ? [{ title: 'Replaces', value: r.replaced.partnerName }] : []),
+          ...(r.offerId ? [{ title: 'On offer', value: r.offerId }] : []),
+          { title: 'Requested by', value: r.issuedBy.name },
+          { title: 'Id', value: r.id },
+        ],
+        // Named roles are listed one per line; full administration is already said under Access.
+        lines: r.access?.kind === 'roles' ? r.access.roles.map((name) => ({ name, detail: 'Entra role' })) : [],
+        next:
+          r.kind === 'delegation'
+            ? `Create the delegated admin relationship in Partner Center with ${accessWords(r)}, ending ${formatDate(r.endsAt)}, and send the customer the approval link there.`
+            : `Record ${r.partnerName} as partner of record for ${customerOf(r)} in Partner Center.`,
+      }),
+    );
+
   return {
     notice,
+    channelNotice,
     /** The customer's card for a request on its own. */
     requestCard: (r: Relationship, replaces: Relationship | null) => card(cards.attachment('offer', requestCardData(r, replaces))),
     requestCardJson: (r: Relationship, replaces: Relationship | null) => cards.render('offer', requestCardData(r, replaces)),

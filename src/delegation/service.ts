@@ -6,6 +6,7 @@ import type { ConversationRecord } from '../directory/types';
 import { UserInputError } from '../errors';
 import { newShortId } from '../ids';
 import type { Logger } from '../log';
+import { channelNotice } from '../notifications/channel';
 import type { MessageRef, NewOutboxEntry } from '../notifications/types';
 import { OFFER_CARD } from '../offers/service';
 import type { NewResponse, Offer, Person, ResponseRecord } from '../offers/types';
@@ -32,6 +33,8 @@ import type { Relationship, RelationshipKind } from './types';
 /** Outbox messages of this capability, rendered at delivery by the builders registered in ./index. */
 export const RELATIONSHIP_CARD = 'relationship.card';
 export const RELATIONSHIP_NOTICE = 'relationship.notice';
+/** The partner's notification channel hears of approvals and designations. */
+export const RELATIONSHIP_CHANNEL = 'relationship.channel';
 
 /** What one side is told about a relationship; `daysLeft` only for reminders. */
 export const NOTICE_EVENTS = [
@@ -115,6 +118,7 @@ export function createDelegationService({ store, clock, sovereignTenants, log }:
         target: userTarget(person),
         action: { kind: 'send', message: { kind: RELATIONSHIP_NOTICE, args: { relationshipId: r.id, event, audience: to, ...extra } } },
         subject: subject(r),
+        partnerTenantId: r.partnerTenantId,
       },
     ];
   };
@@ -124,6 +128,7 @@ export function createDelegationService({ store, clock, sovereignTenants, log }:
     action: { kind: 'send', message: { kind: RELATIONSHIP_CARD, args: { relationshipId: r.id } } },
     onSent: { kind: 'relationshipCard', relationshipId: r.id },
     subject: subject(r),
+    partnerTenantId: r.partnerTenantId,
   });
 
   /** Updates the card the request is on, for everyone who sees it: its own card, or the offer's. */
@@ -132,7 +137,14 @@ export function createDelegationService({ store, clock, sovereignTenants, log }:
     const card = (offer ? offer.card : r.card) ?? (fallback?.activityId ? { conversationId: fallback.conversationId, activityId: fallback.activityId } : undefined);
     if (!card) return [];
     const message: MessageRef = offer ? { kind: OFFER_CARD, args: { offerId: offer.id } } : { kind: RELATIONSHIP_CARD, args: { relationshipId: r.id } };
-    return [{ target: { kind: 'conversation', conversationId: card.conversationId }, action: { kind: 'update', activityId: card.activityId, message }, subject: subject(r) }];
+    return [
+      {
+        target: { kind: 'conversation', conversationId: card.conversationId },
+        action: { kind: 'update', activityId: card.activityId, message },
+        subject: subject(r),
+        partnerTenantId: r.partnerTenantId,
+      },
+    ];
   }
 
   async function load(id: string): Promise<Relationship> {
@@ -283,6 +295,7 @@ export function createDelegationService({ store, clock, sovereignTenants, log }:
           outbox: [
             ...(await updateCard(next, fallback)),
             ...notice(next, 'partner', 'approved'),
+            ...(await channelNotice(store, next.partnerTenantId, { kind: RELATIONSHIP_CHANNEL, args: { relationshipId: next.id } }, subject(next))),
             // A partner renewing its own relationship hears "approved" only; another partner hears it was replaced.
             ...(ended ? await updateCard(ended) : []),
             ...(ended && ended.partnerTenantId !== next.partnerTenantId ? notice(ended, 'partner', 'replaced', { by: input.actor.name }) : []),

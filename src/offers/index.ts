@@ -9,7 +9,7 @@ import type { CardPart, OfferCards } from './messages';
 import type { Offer } from './types';
 import type { MessageRegistry } from '../notifications/messages';
 import { PermanentDeliveryError } from '../notifications/messages';
-import { OFFER_CARD, OFFER_NOTICE, PARTNER_EVENTS, type DecisionOutcome, type OfferService } from './service';
+import { OFFER_CARD, OFFER_CHANNEL, OFFER_NOTICE, PARTNER_EVENTS, type DecisionOutcome, type OfferService } from './service';
 
 export const OfferActionSchema = z.object({
   offerId: z.string().regex(OFFER_ID_PATTERN, 'not an offer id'),
@@ -24,7 +24,6 @@ export interface LinkedRequests {
   /** True for ids `status` should hand over (D-, R-). */
   isId(raw: string): boolean;
   status(raw: string, partner: Partner): Promise<Attachment>;
-  list(partner: Partner): Promise<Attachment | undefined>;
   pendingFor(person: { tenantId: string; aadObjectId: string }): Promise<Attachment[]>;
 }
 
@@ -42,7 +41,6 @@ const NO_LINKED_REQUESTS: LinkedRequests = {
   status: async () => {
     throw new Error('no linked requests');
   },
-  list: async () => undefined,
   pendingFor: async () => [],
 };
 
@@ -50,6 +48,8 @@ export interface OffersDeps {
   service: OfferService;
   cards: OfferCards;
   linked?: LinkedRequests;
+  /** More of what `status` shows a partner, after its offers: requests, notifications that could not be delivered. */
+  statusSections?: Array<(partner: Partner) => Promise<Attachment | undefined>>;
   /** Where a customer installs the app: sent to partners whose customer has not installed it yet. */
   installLink: string;
 }
@@ -59,7 +59,7 @@ export function registerOffers(
   router: CommandRouter,
   verbs: VerbTable,
   messages: MessageRegistry,
-  { service, cards, installLink, linked = NO_LINKED_REQUESTS }: OffersDeps,
+  { service, cards, installLink, linked = NO_LINKED_REQUESTS, statusSections = [] }: OffersDeps,
 ): void {
   const partnerOf = (ctx: { partner: Partner | null }) => ctx.partner!;
   const cardJson = async (offer: Offer) => cards.offerCardJson(offer, await linked.partsOf(offer));
@@ -89,14 +89,14 @@ export function registerOffers(
       const partner = partnerOf(ctx);
       if (!args) {
         const offers = await service.list(partner);
-        const relationships = await linked.list(partner);
+        const more = (await Promise.all(statusSections.map((section) => section(partner)))).filter((a): a is Attachment => !!a);
         return {
           attachments: [
             cards.list(`${partner.name}: recent offers`, offers, {
               empty: 'No offers yet. Try: trial admin@contoso.com m365-business-premium',
               hint: 'Type status <id> for one offer and its recorded answers.',
             }),
-            ...(relationships ? [relationships] : []),
+            ...more,
           ],
         };
       }
@@ -193,6 +193,10 @@ export function registerOffers(
   messages.register(OFFER_CARD, async ({ offerId }) => {
     const offer = await existing(offerId);
     return cards.offerCard(offer, await linked.partsOf(offer));
+  });
+  messages.register(OFFER_CHANNEL, async ({ offerId }) => {
+    const offer = await existing(offerId);
+    return cards.channelNotice(offer, (await service.responsesOf(offer.id))[0]);
   });
   messages.register(OFFER_NOTICE, async ({ offerId, event }) => {
     const offer = await existing(offerId);

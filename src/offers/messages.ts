@@ -80,6 +80,9 @@ function outcome(offer: Offer): { outcomeTitle: string; outcomeDetail: string; o
 
 const card = (attachment: Attachment): Partial<Activity> => ({ type: 'message', attachments: [attachment] });
 
+/** The customer as a partner recognises it: the approver's email domain. */
+const customerOf = (offer: Offer): string => offer.approverEmail.split('@')[1] ?? offer.approverEmail;
+
 /** The template data of a request shown as a section of the card (delegated admin, partner of record). */
 export type CardPart = Record<string, unknown>;
 
@@ -164,6 +167,28 @@ export function createOfferMessages(cards: CardRenderer) {
 
   return {
     ...messages,
+    /** The partner channel's notice of an acceptance: who, what, and what to do next. */
+    channelNotice: (offer: Offer, response: ResponseRecord | undefined) =>
+      card(
+        cards.attachment('channel-notice', {
+          tag: `${KIND_LABEL[offer.kind].toUpperCase()} ACCEPTED`,
+          headline: `${customerOf(offer)} accepted ${offer.id}`,
+          facts: [
+            { title: 'Customer', value: offer.approver ? `${offer.approver.name} (${offer.approverEmail})` : offer.approverEmail },
+            { title: 'Accepted by', value: response ? `${response.by.name}${response.by.upn ? ` (${response.by.upn})` : ''}` : offer.approver?.name ?? '' },
+            { title: 'When', value: response ? formatDateTime(response.at) : formatDate(offer.decidedAt) },
+            { title: 'What', value: KIND_LABEL[offer.kind] + (offer.billing ? `, billed ${offer.billing === 'annual' ? 'annually' : 'monthly'}` : '') },
+            ...(offer.trialEndsAt ? [{ title: 'Trial ends', value: formatDate(offer.trialEndsAt) }] : []),
+            { title: 'Sent by', value: offer.issuedBy.name },
+            { title: 'Id', value: offer.id },
+          ],
+          lines: [...lines(offer), ...(offer.kind === 'purchase' && offer.billing ? [{ name: totals(offer).totalLabel, detail: totals(offer).total }] : [])],
+          next:
+            offer.kind === 'trial'
+              ? `Set up the trial of ${services(offer)} in Partner Center; it runs until ${formatDate(offer.trialEndsAt)}.`
+              : `Place the order for ${services(offer)} (${offer.billing} billing) in Partner Center and confirm to the customer.`,
+        }),
+      ),
     offerCardJson: (offer: Offer, parts: CardPart[] = []) => cards.render('offer', offerCardData(offer, parts)),
     issued: (offer: Offer, installLink: string) =>
       cards.attachment(

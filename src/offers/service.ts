@@ -9,6 +9,7 @@ import { newShortId } from '../ids';
 import { assertCanDelegate, DEFAULT_DURATION_DAYS, newRelationship } from '../delegation/rules';
 import type { Relationship } from '../delegation/types';
 import type { Logger } from '../log';
+import { channelNotice } from '../notifications/channel';
 import type { NewOutboxEntry } from '../notifications/types';
 import type { Store } from '../store/types';
 import { OFFER_EXAMPLE, TRIAL_EXAMPLE, type PurchaseCommand, type TrialCommand } from './commands';
@@ -30,6 +31,8 @@ export type PartnerEvent = (typeof PARTNER_EVENTS)[number];
 /** Outbox messages of this capability, rendered at delivery by the builders registered in ./index. */
 export const OFFER_CARD = 'offer.card';
 export const OFFER_NOTICE = 'offer.notice';
+/** The partner's notification channel hears of acceptances. */
+export const OFFER_CHANNEL = 'offer.channel';
 
 export type DecisionOutcome =
   | { kind: 'recorded' | 'already'; offer: Offer; response: ResponseRecord }
@@ -86,6 +89,7 @@ export function createOfferService({ store, catalog, clock, sovereignTenants, lo
     },
     action: { kind: 'send', message: { kind: OFFER_NOTICE, args: { offerId: offer.id, event } } },
     subject: { kind: 'offer', id: offer.id },
+    partnerTenantId: offer.partnerTenantId,
   });
 
   const deliverCard = (offer: Offer, conversationId: string): NewOutboxEntry => ({
@@ -93,6 +97,7 @@ export function createOfferService({ store, catalog, clock, sovereignTenants, lo
     action: { kind: 'send', message: { kind: OFFER_CARD, args: { offerId: offer.id } } },
     onSent: { kind: 'offerCard', offerId: offer.id },
     subject: { kind: 'offer', id: offer.id },
+    partnerTenantId: offer.partnerTenantId,
   });
 
   /** Updates the customer's card in place for everyone who sees it (other devices, other members). */
@@ -104,6 +109,7 @@ export function createOfferService({ store, catalog, clock, sovereignTenants, lo
         target: { kind: 'conversation', conversationId: card.conversationId },
         action: { kind: 'update', activityId: card.activityId, message: { kind: OFFER_CARD, args: { offerId: offer.id } } },
         subject: { kind: 'offer', id: offer.id },
+    partnerTenantId: offer.partnerTenantId,
       },
     ];
   };
@@ -234,6 +240,9 @@ export function createOfferService({ store, catalog, clock, sovereignTenants, lo
         [
           ...updateCard(next, { conversationId: input.conversationId, activityId: input.replyToId }),
           toPartner(next, input.decision),
+          ...(input.decision === 'accepted'
+            ? await channelNotice(store, offer.partnerTenantId, { kind: OFFER_CHANNEL, args: { offerId: offer.id } }, { kind: 'offer', id: offer.id })
+            : []),
         ],
       );
       if (result.status === 'recorded') {

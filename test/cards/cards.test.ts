@@ -14,6 +14,9 @@ import { registerDelegation } from '../../src/delegation';
 import { createDelegationMessages, requestPart } from '../../src/delegation/messages';
 import { NOTICE_EVENTS, type DelegationService } from '../../src/delegation/service';
 import type { Relationship, RelationshipState } from '../../src/delegation/types';
+import { registerNotificationCommands } from '../../src/notifications/channel';
+import type { Store } from '../../src/store/types';
+import { createLogger } from '../../src/log';
 
 // The ESM build of adaptivecards does not load in Node; the UMD bundle does (see PLATFORM-NOTES).
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -94,6 +97,17 @@ add('partners none', 'partners', content(delegationCards.partners({ delegation: 
 add('revoke confirm', 'revoke-confirm', delegationCards.revokeConfirmJson(at(delegation(), 'active')));
 add('revoked', 'revoke-confirm', delegationCards.revokeConfirmJson({ ...at(delegation(), 'terminated'), endReason: 'revokedByCustomer' }));
 add('kept', 'revoke-confirm', delegationCards.keptJson(at(delegation(), 'active')));
+add('channel notice trial', 'channel-notice', content(offerCards.channelNotice(decided(trialOffer(), 'accepted'), undefined).attachments![0]!));
+add('channel notice purchase', 'channel-notice', content(offerCards.channelNotice(decided(purchaseOffer(), 'accepted'), undefined).attachments![0]!));
+add('channel notice delegation', 'channel-notice', content(delegationCards.channelNotice(at(delegation({ replaced: { id: 'D-9Z9Z9Z', partnerTenantId: 'x', partnerName: 'Northwind' } }), 'active'), undefined).attachments![0]!));
+add('channel notice por', 'channel-notice', content(delegationCards.channelNotice(at(partnerOfRecord(), 'active'), undefined).attachments![0]!));
+add('failed notifications', 'failed-notifications', cards.render('failed-notifications', {
+  headline: '2 notifications could not be delivered',
+  detail: 'Ask them to add the app again, then press Retry.',
+  style: 'warning',
+  rows: [{ what: 'The card for T-4K7P2Q → Megan Bowen', reason: 'Teams says the bot is no longer in that chat.' }],
+  ids: '0b6a3c1e-8f7d-4c2b-9a1e-3d5f7b9c1a2e,1c7b4d2f-9e8a-4d3c-8b2f-4e6a8c0d2b3f',
+}));
 add('error', 'error', content(errorCard(cards)(new UserInputError('That is wrong.', 'trial admin@contoso.com teams-essentials'))));
 add('help', 'help', cards.render('help', { title: 'Partner Offers', intro: 'Type a command:', commands: [{ usage: 'help', description: 'This.' }] }));
 add('support', 'support', cards.render('support', {}));
@@ -142,6 +156,7 @@ describe('card templates', () => {
     const messages = createMessageRegistry();
     registerOffers(router, verbs, messages, { service: {} as OfferService, cards: offerCards, installLink: 'x' });
     registerDelegation(router, verbs, messages, { service: {} as DelegationService, cards: delegationCards, installLink: 'x', clock: () => new Date(), offerCardJson: async () => ({}) });
+    registerNotificationCommands(router, verbs, { store: {} as Store, cards, clock: () => new Date(), log: createLogger('silent'), describe: () => '' });
     const used = new Set(rendered.flatMap((r) => [...verbsIn(r.json)]));
     expect([...used].sort()).toEqual([
       'delegation.approve',
@@ -149,6 +164,7 @@ describe('card templates', () => {
       'delegation.keep',
       'delegation.revoke',
       'delegation.view',
+      'notify.retry',
       'offer.accept',
       'offer.decline',
       'offer.view',
@@ -223,8 +239,11 @@ describe('card templates', () => {
         if ((o.type === 'Action.Execute' || o.type === 'Action.Submit') && o.data) {
           const keys = Object.keys(o.data as object).filter((k) => k !== 'verb' || o.type === 'Action.Submit');
           expect(keys.length).toBeGreaterThan(0);
-          for (const k of keys) expect(['offerId', 'relationshipId', 'replaces', 'verb']).toContain(k);
-          for (const [k, v] of Object.entries(o.data as object)) if (k !== 'verb') expect(v).toMatch(/^([TPDR]-[0-9A-Z]{6})?$/);
+          for (const k of keys) expect(['offerId', 'relationshipId', 'replaces', 'ids', 'verb']).toContain(k);
+          for (const [k, v] of Object.entries(o.data as object)) {
+            if (k === 'ids') expect(v).toMatch(/^[0-9a-f-]{36}(,[0-9a-f-]{36})*$/);
+            else if (k !== 'verb') expect(v).toMatch(/^([TPDR]-[0-9A-Z]{6})?$/);
+          }
         }
         Object.values(o).forEach(visit);
       };

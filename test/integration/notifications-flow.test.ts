@@ -1,0 +1,154 @@
+import {
+  alex,
+  cardAction,
+  channelMessage,
+  installationUpdate,
+  megan,
+  message,
+  PARTNER_TENANT,
+  type TeamsChannel,
+  type TeamsUser,
+} from '../support/activities';
+import { cardText } from '../support/connector-sink';
+import { startTestBot, type TestBot } from '../support/test-bot';
+
+type InvokeBody = { statusCode: number; type: string; value: unknown };
+
+const SALES: TeamsChannel = { id: '19:fabrikam-sales@thread.tacv2', name: 'Sales', teamId: '19:fabrikam-team@thread.tacv2', teamName: 'Fabrikam', tenantId: PARTNER_TENANT };
+
+/** The partner's notification channel and what reaches it, over real HTTP with a connector sink standing in for Teams. */
+describe('channel notifications and failed notifications over real HTTP', () => {
+  let bot: TestBot;
+  const say = (text: string, as: TeamsUser) => bot.post(message(text, as, bot.sink.url));
+  const inChannel = (text: string, as: TeamsUser) => bot.post(channelMessage(text, as, bot.sink.url, SALES));
+  const lastReply = (as: TeamsUser) => bot.sink.textOf(bot.sink.sentTo(as.conversationId).at(-1)!);
+  /** New posts in the channel itself (not replies in a thread). */
+  const channelPosts = () => bot.sink.sentTo(SALES.id).map((r) => bot.sink.textOf(r));
+  /** The bot's replies in the channel threads it was @mentioned in. */
+  const threadReplies = () =>
+    bot.sink.requests.filter((r) => r.method === 'POST' && r.conversationId.startsWith(`${SALES.id};`)).map((r) => bot.sink.textOf(r));
+  const click = async (verb: string, data: Record<string, unknown>, as: TeamsUser) => {
+    const res = await bot.post(cardAction(verb, data, as, bot.sink.url));
+    const body = res.body as InvokeBody;
+    return { body, text: typeof body.value === 'string' ? body.value : cardText(body.value) };
+  };
+  const idIn = (prefix: string, text: string) => new RegExp(`\\b(${prefix}-[2-9A-HJKMNP-Z]{6})\\b`).exec(text)?.[1];
+
+  beforeAll(async () => {
+    bot = await startTestBot();
+    bot.meet(alex, megan);
+    for (const u of [alex, megan]) await bot.post(installationUpdate('add', u, bot.sink.url));
+  });
+  afterAll(() => bot.close());
+
+  it('notify here works only in a team channel, and only for partner staff', async () => {
+    await say('notify here', alex);
+    expect(lastReply(alex)).toContain('notify here works in a team channel');
+    await say('notify here', megan);
+    expect(lastReply(megan)).toContain('notify is for partner organisations registered with this bot');
+    await say('notify', alex);
+    expect(lastReply(alex)).toContain('No notification channel is set');
+  });
+
+  it('notify here in a channel makes it the notification channel, confirmed there', async () => {
+    await inChannel('notify here', alex);
+    expect(threadReplies().at(-1)).toContain('Done: from now on this channel hears when a customer accepts');
+    expect(await bot.store.partners.notificationChannel(PARTNER_TENANT)).toMatchObject({ conversationId: SALES.id, channelName: 'Sales', teamName: 'Fabrikam' });
+    await say('notify', alex);
+    expect(lastReply(alex)).toContain('Acceptance notifications go to the Sales channel of Fabrikam, set by Alex Wilber');
+  });
+
+  it('an accepted purchase offer posts a card in the channel: customer, what, who and when, and what to do next', async () => {
+    await say('offer admin@contoso.com 25 m365-business-premium annual', alex);
+    const id = idIn('P', lastReply(alex))!;
+    await bot.drain();
+    const before = channelPosts().length;
+    await click('offer.accept', { offerId: id }, megan);
+    await bot.drain();
+    const posts = channelPosts().slice(before);
+    expect(posts).toHaveLength(1);
+    expect(posts[0]).toContain('PURCHASE OFFER ACCEPTED');
+    expect(posts[0]).toContain(`contoso.com accepted ${id}`);
+    expect(posts[0]).toContain('Accepted by: Megan Bowen (admin@contoso.com)');
+    expect(posts[0]).toContain('When: 25 Nov 2026, 09:00 UTC');
+    expect(posts[0]).toContain('25 × $22.00/licence/month = $6,600.00 per year');
+    expect(posts[0]).toContain('Place the order for 25 Microsoft 365 Business Premium (annual billing) in Partner Center');
+    // The partner user who sent it still hears 1:1.
+    expect(lastReply(alex)).toContain(`Megan Bowen accepted ${id}`);
+  });
+
+  it('a decline goes to the sender only, not to the channel', async () => {
+    await say('trial admin@contoso.com teams-essentials', alex);
+    const id = idIn('T', lastReply(alex))!;
+    await bot.drain();
+    const before = channelPosts().length;
+    await click('offer.decline', { offerId: id, reason: 'not now' }, megan);
+    await bot.drain();
+    expect(channelPosts()).toHaveLength(before);
+    expect(lastReply(alex)).toContain(`Megan Bowen declined ${id}`);
+  });
+
+  it('approved delegated administration and a partner-of-record designation are posted too', async () => {
+    await say('trial admin@contoso.com m365-business-premium with admin as partner of record', alex);
+    const trial = idIn('T', lastReply(alex))!;
+    await bot.drain();
+    const card = bot.sink.textOf(bot.sink.sentTo(megan.conversationId).filter((r) => bot.sink.textOf(r).includes(trial)).at(-1)!);
+    const [d, r] = [idIn('D', card)!, idIn('R', card)!];
+    const before = channelPosts().length;
+    await click('delegation.approve', { relationshipId: d, replaces: '' }, megan);
+    await click('por.accept', { relationshipId: r, replaces: '' }, megan);
+    await bot.drain();
+    const posts = channelPosts().slice(before);
+    expect(posts).toEqual([
+      expect.stringMatching(new RegExp(`DELEGATED ADMINISTRATION APPROVED[\\s\\S]*contoso.com approved delegated administration ${d}[\\s\\S]*Access: full administration[\\s\\S]*Ends: 24 Nov 2028[\\s\\S]*Create the delegated admin relationship in Partner Center`)),
+      expect.stringMatching(new RegExp(`PARTNER OF RECORD DESIGNATED[\\s\\S]*contoso.com made Fabrikam Cloud Partners its partner of record \\(${r}\\)`)),
+    ]);
+  });
+
+  it('notify off stops channel notifications; the sender still hears', async () => {
+    await inChannel('notify off', alex);
+    expect(threadReplies().at(-1)).toContain('acceptance notifications no longer go to the Sales channel');
+    await say('trial admin@contoso.com exchange-online-p1', alex);
+    const id = idIn('T', lastReply(alex))!;
+    await bot.drain();
+    const before = channelPosts().length;
+    await click('offer.accept', { offerId: id }, megan);
+    await bot.drain();
+    expect(channelPosts()).toHaveLength(before);
+    expect(lastReply(alex)).toContain(`Megan Bowen accepted ${id}`);
+  });
+
+  it('status shows a notification Teams refused, and Retry after the customer reinstalls delivers it', async () => {
+    await say('trial admin@contoso.com teams-premium', alex);
+    const id = idIn('T', lastReply(alex))!;
+    await bot.drain();
+    // Megan removes the app; the partner then withdraws, which must update her card: it cannot be delivered.
+    await bot.post(installationUpdate('remove', megan, bot.sink.url));
+    await say(`withdraw ${id}`, alex);
+    await bot.drain();
+    const [failed] = await bot.store.outbox.failedFor(PARTNER_TENANT, 10);
+    expect(failed).toMatchObject({ state: 'failed', subject: { id } });
+
+    await say('status', alex);
+    const status = bot.sink.sentTo(alex.conversationId).at(-1)!;
+    const statusText = bot.sink.textOf(status);
+    expect(statusText).toContain('1 notification could not be delivered');
+    expect(statusText).toContain(`The card for ${id} → Megan Bowen (admin@contoso.com)`);
+    expect(statusText).toContain('Teams no longer knows that chat');
+    expect(statusText).toContain('[Retry]');
+    const retry = JSON.stringify(bot.sink.cards(status)).match(/"ids":"([^"]+)"/)![1]!;
+
+    await bot.post(installationUpdate('add', megan, bot.sink.url));
+    const updatesBefore = bot.sink.updatesIn(megan.conversationId).length;
+    const res = await click('notify.retry', { ids: retry }, alex);
+    expect(res.text).toContain('Retrying 1 notification');
+    await bot.drain();
+    const updates = bot.sink.updatesIn(megan.conversationId).slice(updatesBefore);
+    expect(updates.map((u) => bot.sink.textOf(u))).toEqual([expect.stringContaining('Fabrikam Cloud Partners withdrew this trial invitation')]);
+    expect(await bot.store.outbox.failedFor(PARTNER_TENANT, 10)).toHaveLength(0);
+    // A second press changes nothing.
+    expect((await click('notify.retry', { ids: retry }, alex)).text).toContain('Nothing to retry');
+    // Only partner staff may retry, and only their own.
+    expect((await click('notify.retry', { ids: retry }, megan)).body.statusCode).toBe(400);
+  });
+});
