@@ -33,4 +33,11 @@ describe('configuration', () => {
     const c = loadConfig({ MicrosoftAppId: '11111111-2222-3333-4444-555555555555', MicrosoftAppPassword: 's', MONGODB_URI: 'mongodb://db:27017/?replicaSet=rs0' });
     expect(c).toMatchObject({ localMode: false, host: '0.0.0.0', mongo: { uri: 'mongodb://db:27017/?replicaSet=rs0', dbName: 'partnerOffers' } });
   });
+
+  it('reads the delivery share and lease, with defaults of one instance and 60 s', () => {
+    expect(loadConfig({}).delivery).toEqual({ instances: 1, leaseMs: 60_000 });
+    expect(loadConfig({ DELIVERY_INSTANCES: '3', OUTBOX_LEASE_SECONDS: '5' }).delivery).toEqual({ instances: 3, leaseMs: 5_000 });
+    expect(() => loadConfig({ DELIVERY_INSTANCES: '0' })).toThrow(/DELIVERY_INSTANCES/);
+    expect(() => loadConfig({ OUTBOX_LEASE_SECONDS: '1.5' })).toThrow(/OUTBOX_LEASE_SECONDS must be a whole number/);
+  });
 });
