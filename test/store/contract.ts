@@ -21,10 +21,12 @@ import {
   megan,
   newResponse,
   notifyIssuer,
+  notificationChannel,
   notifyRelIssuer,
   offer,
   otherPartner,
   partner,
+  partnerNotice,
   partnerRef,
   person,
   plus,
@@ -64,7 +66,13 @@ export interface StoreHarness {
 const RACE_TIMEOUT_MS = 60_000;
 
 /** The part of an outbox entry the caller chose; ids, times, state and lease are the store's. */
-const requested = (e: OutboxEntry): NewOutboxEntry => ({ target: e.target, action: e.action, onSent: e.onSent, subject: e.subject });
+const requested = (e: OutboxEntry): NewOutboxEntry => ({
+  target: e.target,
+  action: e.action,
+  onSent: e.onSent,
+  subject: e.subject,
+  partnerTenantId: e.partnerTenantId,
+});
 /** Comparison key for records: keys sorted, undefined dropped, so neither key order nor absent fields matter. */
 const key = (v: unknown): string => canonical(v);
 const sortedKeys = (vs: unknown[]): string[] => vs.map(key).sort();
@@ -192,6 +200,64 @@ export function describeStoreContract(name: string, harness: StoreHarness): void
           expect(await store.partners.get(TENANT.northwind)).toEqual(northwind);
           expect(await store.partners.get(TENANT.fabrikam)).toEqual(renamed);
           expect(await store.partners.get(TENANT.litware)).toBeNull();
+        });
+
+        it('notification channel: set, get, replace, clear; per tenant; an unknown tenant is null', async () => {
+          expect(await store.partners.notificationChannel(TENANT.fabrikam)).toBeNull();
+          await store.partners.upsert(partner());
+          expect(await store.partners.notificationChannel(TENANT.fabrikam)).toBeNull(); // a partner without a channel
+
+          const general = notificationChannel();
+          await store.partners.setNotificationChannel(TENANT.fabrikam, general);
+          expect(await store.partners.notificationChannel(TENANT.fabrikam)).toEqual(general);
+
+          // Optional names absent: they stay absent.
+          const deals = notificationChannel({ channelName: undefined, teamName: undefined, setAt: plus(T0, 5) });
+          await store.partners.setNotificationChannel(TENANT.fabrikam, deals);
+          const replaced = await store.partners.notificationChannel(TENANT.fabrikam);
+          expect(replaced).toEqual(deals);
+          expect(replaced!.conversationId).not.toBe(general.conversationId);
+          expect(Object.keys(replaced!).sort()).toEqual(['conversationId', 'serviceUrl', 'setAt', 'setBy', 'tenantId']);
+
+          // Another partner's channel is its own.
+          const northwind = notificationChannel({ tenantId: TENANT.northwind, teamName: 'Northwind Sales' });
+          await store.partners.setNotificationChannel(TENANT.northwind, northwind);
+          expect(await store.partners.notificationChannel(TENANT.northwind)).toEqual(northwind);
+          expect(await store.partners.notificationChannel(TENANT.fabrikam)).toEqual(deals);
+          expect(await store.partners.notificationChannel(TENANT.litware)).toBeNull();
+
+          // null turns notifications off for that partner only; clearing again (or an unknown tenant) is no error.
+          await store.partners.setNotificationChannel(TENANT.fabrikam, null);
+          expect(await store.partners.notificationChannel(TENANT.fabrikam)).toBeNull();
+          await store.partners.setNotificationChannel(TENANT.fabrikam, null);
+          await store.partners.setNotificationChannel(TENANT.litware, null);
+          expect(await store.partners.notificationChannel(TENANT.fabrikam)).toBeNull();
+          expect(await store.partners.notificationChannel(TENANT.northwind)).toEqual(northwind);
+          expect(await store.partners.get(TENANT.fabrikam)).toEqual(partner()); // the registry entry stays
+
+          // A channel can be set again after being cleared.
+          await store.partners.setNotificationChannel(TENANT.fabrikam, general);
+          expect(await store.partners.notificationChannel(TENANT.fabrikam)).toEqual(general);
+        });
+
+        it('partners.upsert (the partners file, at every start) leaves the notification channel in place, and the channel is no part of the partner', async () => {
+          const fabrikam = partner();
+          await store.partners.upsert(fabrikam);
+          const general = notificationChannel();
+          await store.partners.setNotificationChannel(TENANT.fabrikam, general);
+
+          await store.partners.upsert(fabrikam);
+          expect(await store.partners.notificationChannel(TENANT.fabrikam)).toEqual(general);
+          const renamed = partner({ name: 'Fabrikam Cloud Partners Ltd', adminAgents: undefined });
+          await store.partners.upsert(renamed);
+          expect(await store.partners.notificationChannel(TENANT.fabrikam)).toEqual(general);
+          expect(await store.partners.get(TENANT.fabrikam)).toEqual(renamed);
+
+          // A channel set before the partner is in the registry survives its first upsert too.
+          const northwind = notificationChannel({ tenantId: TENANT.northwind });
+          await store.partners.setNotificationChannel(TENANT.northwind, northwind);
+          await store.partners.upsert(partner({ tenantId: TENANT.northwind, name: 'Northwind Traders' }));
+          expect(await store.partners.notificationChannel(TENANT.northwind)).toEqual(northwind);
         });
       });
 
@@ -1235,6 +1301,160 @@ export function describeStoreContract(name: string, harness: StoreHarness): void
           expect(sortedKeys(await store.outbox.forSubject(b.offer.id))).toEqual(sortedKeys(b.entries));
           expect(await store.outbox.forSubject('T-NOPE23')).toEqual([]);
         });
+
+        it('partnerTenantId is stored with the entry and comes back from claim, forSubject and failedFor', async () => {
+          const { offer: o, entries } = await enqueue((x) => [
+            partnerNotice(x, 'ours'),
+            partnerNotice(x, 'theirs', TENANT.northwind),
+            notifyIssuer(x, 'nobody\'s'),
+          ]);
+          expect(entries.map((e) => e.partnerTenantId)).toEqual([TENANT.fabrikam, TENANT.northwind, undefined]);
+          expect(entries.map(requested).map(key)).toEqual(
+            [partnerNotice(o, 'ours'), partnerNotice(o, 'theirs', TENANT.northwind), notifyIssuer(o, 'nobody\'s')].map(key),
+          );
+
+          const lease = { owner: 'worker-1', until: plus(T0, 10) };
+          const claimed = await store.outbox.claim('worker-1', plus(T0, 1), lease.until, 10);
+          expect(claimed).toEqual(entries.map((e) => ({ ...e, lease })));
+
+          for (const e of entries) await store.outbox.markFailed(e.id, 'worker-1', 'HTTP 403 BotNotInConversationRoster');
+          const failed = (e: OutboxEntry) => ({ ...e, state: 'failed', attempts: 1, lastError: 'HTTP 403 BotNotInConversationRoster', lease: undefined });
+          expect(await store.outbox.forSubject(o.id)).toEqual(entries.map(failed));
+          expect(await store.outbox.failedFor(TENANT.fabrikam, 10)).toEqual([failed(entries[0]!)]);
+          expect(await store.outbox.failedFor(TENANT.northwind, 10)).toEqual([failed(entries[1]!)]);
+        });
+
+        it('defer gives the lease back, due again at `at`, counting no attempt and keeping lastError; only the lease owner can', async () => {
+          const { offer: o, entries } = await enqueue(notices(2, 'n'));
+          const [a, b] = entries as [OutboxEntry, OutboxEntry];
+          await store.outbox.claim('worker-1', plus(T0, 1), plus(T0, 10), 10);
+          // `a` has been tried once already and is leased again; `b` is on its first try.
+          await store.outbox.retryLater(a.id, 'worker-1', plus(T0, 3), 'HTTP 503');
+          expect((await store.outbox.claim('worker-1', plus(T0, 3), plus(T0, 10), 10)).map((e) => [e.id, e.attempts])).toEqual([[a.id, 1]]);
+
+          const snapshot = async () => sortedKeys(await store.outbox.forSubject(o.id));
+          const before = await snapshot();
+          await store.outbox.defer(a.id, 'worker-2', plus(T0, 30));
+          await store.outbox.defer(b.id, 'worker-2', plus(T0, 20));
+          expect(await snapshot()).toEqual(before);
+
+          await store.outbox.defer(a.id, 'worker-1', plus(T0, 30));
+          await store.outbox.defer(b.id, 'worker-1', plus(T0, 20));
+          const deferredA = { ...a, state: 'pending', attempts: 1, lastError: 'HTTP 503', nextAttemptAt: plus(T0, 30), lease: undefined };
+          const deferredB = { ...b, state: 'pending', attempts: 0, nextAttemptAt: plus(T0, 20), lease: undefined };
+          const byId = async () => new Map((await store.outbox.forSubject(o.id)).map((e) => [e.id, e]));
+          expect((await byId()).get(a.id)).toEqual(deferredA);
+          expect((await byId()).get(b.id)).toEqual(deferredB);
+          expect((await byId()).get(b.id)!.lastError).toBeUndefined();
+
+          // The lease is gone: the former owner can neither defer nor report the entry now.
+          await store.outbox.defer(a.id, 'worker-1', plus(T0, 99));
+          await store.outbox.markSent(b.id, 'worker-1');
+          expect((await byId()).get(a.id)).toEqual(deferredA);
+          expect((await byId()).get(b.id)).toEqual(deferredB);
+
+          // Not due before `at` (the old leases would have expired by now: it is nextAttemptAt that holds them back).
+          expect(await store.outbox.claim('worker-2', plus(T0, 15), plus(T0, 40), 10)).toEqual([]);
+          expect(await store.outbox.claim('worker-2', plus(T0, 19.5), plus(T0, 40), 10)).toEqual([]);
+          const lease = { owner: 'worker-2', until: plus(T0, 40) };
+          expect(await store.outbox.claim('worker-2', plus(T0, 20), lease.until, 10)).toEqual([{ ...deferredB, lease }]);
+          expect(await store.outbox.claim('worker-2', plus(T0, 30), lease.until, 10)).toEqual([{ ...deferredA, lease }]);
+          expect(await store.outbox.stats()).toEqual({ pending: 2, failed: 0, oldestPendingAt: T0 });
+        });
+
+        it('failedFor lists one partner\'s failed entries, newest first (then last inserted first), at most limit', async () => {
+          const a = await enqueue((x) => [
+            partnerNotice(x, 'a1'),
+            partnerNotice(x, 'a2'),
+            partnerNotice(x, 'a3 retried later'),
+            partnerNotice(x, 'a4 northwind', TENANT.northwind),
+            notifyIssuer(x, 'a5 no partner'),
+          ]);
+          clock.now = new Date(plus(T0, 1));
+          const b = await enqueue((x) => [partnerNotice(x, 'b1'), partnerNotice(x, 'b2')]);
+          clock.now = new Date(plus(T0, 2));
+          const c = await enqueue((x) => [partnerNotice(x, 'c1 sent')]);
+          const [a1, a2, a3, a4, a5] = a.entries as [OutboxEntry, OutboxEntry, OutboxEntry, OutboxEntry, OutboxEntry];
+          const [b1, b2] = b.entries as [OutboxEntry, OutboxEntry];
+          const [c1] = c.entries as [OutboxEntry];
+
+          expect(await store.outbox.claim('worker-1', plus(T0, 3), plus(T0, 10), 100)).toHaveLength(8);
+          // Failed in an order of their own: the list goes by creation, not by when they failed.
+          for (const e of [a2, b1, a4, a1, a5, b2]) await store.outbox.markFailed(e.id, 'worker-1', `HTTP 403 (${e.id})`);
+          await store.outbox.retryLater(a3.id, 'worker-1', plus(T0, 20), 'HTTP 503');
+          await store.outbox.markSent(c1.id, 'worker-1');
+          const failed = (e: OutboxEntry) => ({ ...e, state: 'failed', attempts: 1, lastError: `HTTP 403 (${e.id})`, lease: undefined });
+
+          expect(await store.outbox.failedFor(TENANT.fabrikam, 10)).toEqual([b2, b1, a2, a1].map(failed));
+          expect((await store.outbox.failedFor(TENANT.fabrikam, 3)).map((e) => e.id)).toEqual([b2, b1, a2].map((e) => e.id));
+          expect((await store.outbox.failedFor(TENANT.fabrikam, 1)).map((e) => e.id)).toEqual([b2.id]);
+          expect(await store.outbox.failedFor(TENANT.fabrikam, 0)).toEqual([]);
+          expect(await store.outbox.failedFor(TENANT.northwind, 10)).toEqual([failed(a4)]);
+          expect(await store.outbox.failedFor(TENANT.litware, 10)).toEqual([]);
+          expect(await store.outbox.stats()).toEqual({ pending: 1, failed: 6, oldestPendingAt: T0 });
+        });
+
+        it('retryFailed requeues only that partner\'s failed entries among the ids: due at once, attempts from zero, last error kept', async () => {
+          const { offer: o, entries } = await enqueue((x) => [
+            partnerNotice(x, 'f1'),
+            partnerNotice(x, 'f2'),
+            partnerNotice(x, 'f3 not asked for'),
+            partnerNotice(x, 'n1 northwind', TENANT.northwind),
+            partnerNotice(x, 'p pending'),
+            partnerNotice(x, 's sent'),
+            notifyIssuer(x, 'x no partner'),
+          ]);
+          const [f1, f2, f3, n1, p, s, x] = entries as [OutboxEntry, OutboxEntry, OutboxEntry, OutboxEntry, OutboxEntry, OutboxEntry, OutboxEntry];
+          await store.outbox.claim('worker-1', plus(T0, 1), plus(T0, 10), 10);
+          await store.outbox.retryLater(f1.id, 'worker-1', plus(T0, 2), 'HTTP 502');
+          await store.outbox.claim('worker-1', plus(T0, 2), plus(T0, 10), 10); // f1's second try
+          for (const e of [f1, f2, f3, n1, x]) await store.outbox.markFailed(e.id, 'worker-1', `HTTP 404 ConversationNotFound (${e.id})`);
+          await store.outbox.markSent(s.id, 'worker-1');
+          // `p` stays leased to worker-1 until T0+10.
+
+          const byId = async () => new Map((await store.outbox.forSubject(o.id)).map((e) => [e.id, e]));
+          const before = await byId();
+          expect(before.get(f1.id)).toMatchObject({ state: 'failed', attempts: 2 });
+          const now = plus(T0, 5);
+          const count = await store.outbox.retryFailed(TENANT.fabrikam, [f1.id, n1.id, p.id, s.id, x.id, 'T-NOPE23:unknown', f2.id, f1.id], now);
+          expect(count).toBe(2);
+
+          const after = await byId();
+          const requeued = (e: OutboxEntry) => ({
+            ...e,
+            state: 'pending',
+            attempts: 0,
+            nextAttemptAt: now,
+            lastError: `HTTP 404 ConversationNotFound (${e.id})`,
+            lease: undefined,
+          });
+          expect(after.get(f1.id)).toEqual(requeued(f1));
+          expect(after.get(f2.id)).toEqual(requeued(f2));
+          for (const e of [f3, n1, p, s, x]) expect(key(after.get(e.id))).toBe(key(before.get(e.id)));
+          expect(after.get(p.id)).toMatchObject({ state: 'pending', lease: { owner: 'worker-1', until: plus(T0, 10) } });
+          expect((await store.outbox.failedFor(TENANT.fabrikam, 10)).map((e) => e.id)).toEqual([f3.id]);
+          expect((await store.outbox.failedFor(TENANT.northwind, 10)).map((e) => e.id)).toEqual([n1.id]);
+          expect(await store.outbox.stats()).toEqual({ pending: 3, failed: 3, oldestPendingAt: T0 });
+
+          // Nothing left to requeue: again, none, or another partner's id.
+          expect(await store.outbox.retryFailed(TENANT.fabrikam, [f1.id, f2.id], now)).toBe(0);
+          expect(await store.outbox.retryFailed(TENANT.fabrikam, [], now)).toBe(0);
+          expect(await store.outbox.retryFailed(TENANT.northwind, [f3.id], now)).toBe(0);
+          expect(await store.outbox.retryFailed(TENANT.litware, [n1.id], now)).toBe(0);
+          expect(key(await byId())).toBe(key(after));
+
+          // Due at once (p is still leased); they fail again and are listed again.
+          const lease = { owner: 'worker-2', until: plus(T0, 20) };
+          expect(await store.outbox.claim('worker-2', now, lease.until, 10)).toEqual([f1, f2].map((e) => ({ ...requeued(e), lease })));
+          await store.outbox.markFailed(f1.id, 'worker-2', 'HTTP 403 ConversationBlockedByUser');
+          await store.outbox.markSent(f2.id, 'worker-2');
+          expect(await store.outbox.failedFor(TENANT.fabrikam, 10)).toEqual([
+            after.get(f3.id),
+            { ...requeued(f1), state: 'failed', attempts: 1, lastError: 'HTTP 403 ConversationBlockedByUser' },
+          ]);
+          expect(await store.outbox.retryFailed(TENANT.fabrikam, [f1.id], plus(T0, 30))).toBe(1);
+          expect((await byId()).get(f1.id)).toMatchObject({ state: 'pending', attempts: 0, nextAttemptAt: plus(T0, 30) });
+        });
       });
     });
 
@@ -1428,6 +1648,59 @@ export function describeStoreContract(name: string, harness: StoreHarness): void
           }
           expect(problems).toEqual([]);
           expect(seen.size).toBe(Math.min(created.size, rounds * racers * limit));
+        },
+        RACE_TIMEOUT_MS,
+      );
+
+      it.each([
+        [2, 10],
+        [8, 5],
+      ])(
+        '%i handles requeue the same failed entries at once (x%i rounds): each entry is requeued once in all',
+        async (racers, rounds) => {
+          handles = await harness.openHandles(racers);
+          const failing = 6;
+          const problems: string[] = [];
+          for (let round = 0; round < rounds; round++) {
+            const o = offer({ createdAt: T0 });
+            await handles[0]!.offers.create(o, [
+              ...Array.from({ length: failing }, (_, i) => partnerNotice(o, `round ${round} failing ${i}`)),
+              partnerNotice(o, `round ${round} another partner's`, TENANT.northwind),
+              partnerNotice(o, `round ${round} sent`),
+            ]);
+            const entries = await handles[0]!.outbox.forSubject(o.id);
+            // The workers' clocks are real: the entries are due from the moment they were written. What earlier rounds
+            // requeued is due too, and is delivered here.
+            const now = new Date(Date.now() + 60_000).toISOString();
+            for (const e of await handles[0]!.outbox.claim('setup', now, new Date(Date.now() + 3_600_000).toISOString(), 1_000)) {
+              if (e.subject?.id !== o.id || textOf(e).includes(' sent')) await handles[0]!.outbox.markSent(e.id, 'setup');
+              else await handles[0]!.outbox.markFailed(e.id, 'setup', `HTTP 403 round ${round}`);
+            }
+            const failed = entries.filter((e) => !textOf(e).includes(' sent'));
+            const ours = failed.filter((e) => e.partnerTenantId === TENANT.fabrikam);
+            if (ours.length !== failing) throw new Error(`setup: ${ours.length} failed entries of the partner`);
+            // Every id of the offer, in an order of each handle's own, so the calls meet the rows in different orders.
+            const ids = entries.map((e) => e.id);
+            const orders = handles.map((_, i) => [...ids.slice(i % ids.length), ...ids.slice(0, i % ids.length)]);
+            orders.forEach((list, i) => i % 2 && list.reverse());
+            const requeueAt = new Date(Date.now() + 120_000).toISOString();
+            const counts = await together(handles.map((h, i) => () => h.outbox.retryFailed(TENANT.fabrikam, orders[i]!, requeueAt)));
+
+            const where = `round ${round}`;
+            const sum = counts.reduce((x, y) => x + y, 0);
+            if (sum !== failing || counts.some((c) => c < 0)) problems.push(`${where}: counts ${counts.join(' + ')} = ${sum}, expected ${failing}`);
+            for (const e of await handles[0]!.outbox.forSubject(o.id)) {
+              const mine = ours.some((x) => x.id === e.id);
+              const expected = mine
+                ? { state: 'pending', attempts: 0, nextAttemptAt: requeueAt, lastError: `HTTP 403 round ${round}`, lease: undefined }
+                : { state: e.partnerTenantId === TENANT.northwind ? 'failed' : 'sent', attempts: 1 };
+              if (key({ ...e, ...expected }) !== key(e)) problems.push(`${where}: ${textOf(e)} is ${e.state}, ${e.attempts} attempts`);
+            }
+            const left = await handles[0]!.outbox.failedFor(TENANT.fabrikam, 1_000);
+            if (left.length) problems.push(`${where}: ${left.length} still failed`);
+          }
+          expect(problems).toEqual([]);
+          expect((await handles[0]!.outbox.failedFor(TENANT.northwind, 1_000)).length).toBe(rounds);
         },
         RACE_TIMEOUT_MS,
       );

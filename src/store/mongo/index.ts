@@ -1,6 +1,6 @@
 import { MongoClient, ObjectId, WriteConcern, type ClientSession, type Db, type Document, type Filter, type IndexDescription, type TransactionOptions } from 'mongodb';
 import { newId } from '../../ids';
-import type { ConversationRecord } from '../../directory/types';
+import type { ConversationRecord, NotificationChannel } from '../../directory/types';
 import type { Partner } from '../../directory/partners';
 import { PENDING_STATES, type Offer, type ResponseRecord } from '../../offers/types';
 import type { NewOutboxEntry, OutboxEntry } from '../../notifications/types';
@@ -85,8 +85,14 @@ const INDEXES: Record<string, IndexDescription[]> = {
     // `_ord` (insertion order) breaks ties between entries due at the same instant, so the claim sort is indexed.
     { key: { state: 1, nextAttemptAt: 1, _ord: 1 }, name: 'due' },
     { key: { 'subject.id': 1 }, name: 'subject' },
+    // `failedFor`: one partner's failed entries, newest first (insertion order breaks ties), read off the index.
+    { key: { partnerTenantId: 1, createdAt: -1, _ord: -1 }, name: 'partner_failed', partialFilterExpression: { state: 'failed' } },
+    // Readiness's oldest pending entry: one index entry read, instead of every pending document fetched and sorted.
+    { key: { createdAt: 1 }, name: 'pending_created', partialFilterExpression: { state: 'pending' } },
   ],
   partners: [],
+  // Apart from `partners`, which the partners file replaces at every start: `_id` is the partner's tenant id.
+  notificationChannels: [],
   chainHeads: [],
 };
 
@@ -128,6 +134,7 @@ export async function openMongoStore(uri: string, dbName: string, now: () => Dat
   }
 
   const partners = db.collection<Doc>('partners');
+  const notificationChannels = db.collection<Doc>('notificationChannels');
   const conversations = db.collection<Doc>('conversations');
   const offers = db.collection<Doc>('offers');
   const relationships = db.collection<Doc>('relationships');
@@ -219,6 +226,13 @@ export async function openMongoStore(uri: string, dbName: string, now: () => Dat
         await partners.replaceOne({ _id: id }, { _id: id, ...encode(p) }, { upsert: true });
       },
       get: async (tenantId) => fromDoc<Partner>(await partners.findOne({ _id: str(tenantId, 'tenant id') })),
+      setNotificationChannel: async (tenantId, channel) => {
+        const id = str(tenantId, 'partner tenant id');
+        if (channel === null) await notificationChannels.deleteOne({ _id: id });
+        else await notificationChannels.replaceOne({ _id: id }, { _id: id, ...encode(channel) }, { upsert: true });
+      },
+      notificationChannel: async (tenantId) =>
+        fromDoc<NotificationChannel>(await notificationChannels.findOne({ _id: str(tenantId, 'tenant id') })),
     },
 
     conversations: {
@@ -650,6 +664,26 @@ export async function openMongoStore(uri: string, dbName: string, now: () => Dat
           { _id: str(id, 'outbox id'), 'lease.owner': str(owner, 'owner') },
           { $set: { state: 'failed', lastError: str(error, 'error') }, $unset: { lease: '' }, $inc: { attempts: 1 } },
         )),
+      // The rate limiter's "not yet": the lease goes back, no attempt is counted, the last error stays.
+      defer: async (id, owner, at) =>
+        void (await outbox.updateOne(
+          { _id: str(id, 'outbox id'), 'lease.owner': str(owner, 'owner') },
+          { $set: { nextAttemptAt: str(at, 'time') }, $unset: { lease: '' } },
+        )),
+      failedFor: async (partnerTenantId, limit) => {
+        const filter = { state: 'failed', partnerTenantId: str(partnerTenantId, 'partnerTenantId') };
+        return limited(limit, (n) => outbox.find(filter).sort({ createdAt: -1, _ord: -1 }).limit(n).toArray()).then((docs) => docs.map(toOutbox));
+      },
+      retryFailed: async (partnerTenantId, ids, at) => {
+        const list = strings(ids, 'outbox ids');
+        // The guard: only that partner's entries that are failed now (one a concurrent call requeued is pending).
+        const filter = { _id: { $in: list }, state: 'failed', partnerTenantId: str(partnerTenantId, 'partnerTenantId') };
+        const update = { $set: { state: 'pending', nextAttemptAt: str(at, 'time'), attempts: 0 }, $unset: { lease: '' } };
+        if (!list.length) return 0;
+        // One transaction: all of them or (on error) none. A concurrent call on the same entries meets a write conflict
+        // and the driver re-runs it, when it finds them pending: each entry is counted once in all.
+        return inTransaction(async (session) => (await outbox.updateMany(filter, update, { session })).modifiedCount);
+      },
       stats: async () => {
         const pending = await outbox.countDocuments({ state: 'pending' });
         const failed = await outbox.countDocuments({ state: 'failed' });
@@ -682,6 +716,11 @@ async function prepare(db: Db): Promise<void> {
 function str(value: unknown, what: string): string {
   if (typeof value !== 'string') throw new TypeError(`store: ${what} must be a string, got ${value === null ? 'null' : typeof value}`);
   return value;
+}
+
+function strings(value: unknown, what: string): string[] {
+  if (!Array.isArray(value)) throw new TypeError(`store: ${what} must be an array of strings`);
+  return value.map((v) => str(v, what));
 }
 
 function int(value: unknown, what: string): number {

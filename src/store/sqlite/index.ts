@@ -3,7 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { newId } from '../../ids';
-import type { ConversationRecord } from '../../directory/types';
+import type { ConversationRecord, NotificationChannel } from '../../directory/types';
 import type { Partner } from '../../directory/partners';
 import type { NewResponse, Offer, ResponseRecord } from '../../offers/types';
 import type { NewOutboxEntry, OutboxEntry } from '../../notifications/types';
@@ -32,9 +32,17 @@ export function openSqliteStore(file: string, now: () => Date = () => new Date()
   migrate(db);
   const checkpointer = file === ':memory:' ? undefined : startCheckpointer(db, file);
 
+  // Parameters are positional `?` (each bound once, in order) or named `@name`: better-sqlite3 refuses numbered ones
+  // (`?1` fails with "Too many parameter values were provided"), so a value used twice is named.
   const q = {
     partnerUpsert: db.prepare('INSERT INTO partners (tenant_id, doc) VALUES (?, ?) ON CONFLICT (tenant_id) DO UPDATE SET doc = excluded.doc'),
     partnerGet: db.prepare<[string], Row>('SELECT doc FROM partners WHERE tenant_id = ?'),
+    // A table of its own (migration 5), so the partners file upserted at every start never touches it.
+    channelSet: db.prepare<{ tenantId: string; doc: string }>(
+      'INSERT INTO partner_channels (tenant_id, doc) VALUES (@tenantId, @doc) ON CONFLICT (tenant_id) DO UPDATE SET doc = excluded.doc',
+    ),
+    channelClear: db.prepare<[string]>('DELETE FROM partner_channels WHERE tenant_id = ?'),
+    channelGet: db.prepare<[string], Row>('SELECT doc FROM partner_channels WHERE tenant_id = ?'),
 
     convUpsert: db.prepare(`INSERT INTO conversations (id, tenant_id, kind, aad_object_id, email, upn, active, updated_at, doc)
       VALUES (@id, @tenantId, @kind, @aad, @email, @upn, @active, @updatedAt, @doc)
@@ -136,8 +144,9 @@ export function openSqliteStore(file: string, now: () => Date = () => new Date()
        ON CONFLICT (customer_tenant_id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash`,
     ),
 
-    outboxInsert: db.prepare(`INSERT INTO outbox (id, state, next_attempt_at, lease_owner, lease_until, subject_id, created_at, doc)
-      VALUES (@id, @state, @nextAttemptAt, NULL, NULL, @subjectId, @createdAt, @doc)`),
+    outboxInsert: db.prepare(`INSERT INTO outbox (id, state, next_attempt_at, lease_owner, lease_until, subject_id, partner_tenant_id,
+        created_at, doc)
+      VALUES (@id, @state, @nextAttemptAt, NULL, NULL, @subjectId, @partnerTenantId, @createdAt, @doc)`),
     outboxDue: db.prepare<{ now: string; limit: number }, { id: string }>(
       `SELECT id FROM outbox WHERE state = 'pending' AND next_attempt_at <= @now AND (lease_until IS NULL OR lease_until <= @now)
        ORDER BY next_attempt_at, rowid LIMIT @limit`,
@@ -159,7 +168,25 @@ export function openSqliteStore(file: string, now: () => Date = () => new Date()
          doc = json_set(doc, '$.attempts', json_extract(doc, '$.attempts') + 1, '$.lastError', @error)
        WHERE id = @id AND lease_owner = @owner`,
     ),
-    // Each count reads only its partial index, so readiness stays cheap however many entries were delivered.
+    // The rate limiter's "not yet": the lease is given back and the entry is due at @at, but no attempt is counted and
+    // the last error stays what it was.
+    outboxDefer: db.prepare<{ id: string; owner: string; at: string }>(
+      `UPDATE outbox SET next_attempt_at = @at, lease_owner = NULL, lease_until = NULL WHERE id = @id AND lease_owner = @owner`,
+    ),
+    // Read backwards off the partial index outbox_partner_failed, whose last key is the rowid: no sort.
+    outboxFailedFor: db.prepare<{ partnerTenantId: string; limit: number }, OutboxRow>(
+      `SELECT * FROM outbox WHERE state = 'failed' AND partner_tenant_id = @partnerTenantId
+       ORDER BY created_at DESC, rowid DESC LIMIT @limit`,
+    ),
+    // Only a failed entry of that partner goes back: the state and partner conditions are the guard, so an id of another
+    // partner, or an entry already requeued by a concurrent call, changes nothing. lastError stays until the next try.
+    outboxRequeue: db.prepare<{ id: string; partnerTenantId: string; now: string }>(
+      `UPDATE outbox SET state = 'pending', next_attempt_at = @now, lease_owner = NULL, lease_until = NULL,
+         doc = json_set(doc, '$.attempts', 0)
+       WHERE id = @id AND state = 'failed' AND partner_tenant_id = @partnerTenantId`,
+    ),
+    // Each count reads only its partial index, so readiness stays cheap however many entries were delivered; the oldest
+    // pending entry is one seek in outbox_pending_created (migration 5).
     outboxStats: db.prepare<[], { pending: number; failed: number; oldest: string | null }>(
       `SELECT (SELECT count(*) FROM outbox WHERE state = 'pending') AS pending,
          (SELECT count(*) FROM outbox WHERE state = 'failed') AS failed,
@@ -221,7 +248,15 @@ export function openSqliteStore(file: string, now: () => Date = () => new Date()
     const at = now().toISOString();
     for (const e of entries) {
       const row = outboxRow(e, newId(), at);
-      q.outboxInsert.run({ id: row.id, state: row.state, nextAttemptAt: row.nextAttemptAt, subjectId: row.subject?.id ?? null, createdAt: at, doc: JSON.stringify(row) });
+      q.outboxInsert.run({
+        id: row.id,
+        state: row.state,
+        nextAttemptAt: row.nextAttemptAt,
+        subjectId: row.subject?.id ?? null,
+        partnerTenantId: row.partnerTenantId ?? null,
+        createdAt: at,
+        doc: JSON.stringify(row),
+      });
     }
   };
 
@@ -320,6 +355,13 @@ export function openSqliteStore(file: string, now: () => Date = () => new Date()
     return ids.map((id) => fromOutboxRow(q.outboxGet.get(id)!));
   });
 
+  /** One BEGIN IMMEDIATE for all the ids: two concurrent calls serialize, and the second finds them pending already. */
+  const requeueTx = db.transaction((partnerTenantId: string, ids: string[], at: string) => {
+    let requeued = 0;
+    for (const id of ids) requeued += q.outboxRequeue.run({ id, partnerTenantId, now: at }).changes;
+    return requeued;
+  });
+
   return {
     kind: 'sqlite',
     ping: async () => void db.prepare('SELECT 1').get(),
@@ -331,6 +373,9 @@ export function openSqliteStore(file: string, now: () => Date = () => new Date()
     partners: {
       upsert: async (p: Partner) => void q.partnerUpsert.run(p.tenantId, JSON.stringify(p)),
       get: async (tenantId) => parse<Partner>(q.partnerGet.get(tenantId)),
+      setNotificationChannel: async (tenantId, channel) =>
+        void (channel === null ? q.channelClear.run(tenantId) : q.channelSet.run({ tenantId, doc: JSON.stringify(channel) })),
+      notificationChannel: async (tenantId) => parse<NotificationChannel>(q.channelGet.get(tenantId)),
     },
 
     conversations: {
@@ -433,6 +478,9 @@ export function openSqliteStore(file: string, now: () => Date = () => new Date()
       markSent: async (id, owner) => void q.outboxSent.run({ id, owner }),
       retryLater: async (id, owner, at, error) => void q.outboxRetry.run({ id, owner, at, error }),
       markFailed: async (id, owner, error) => void q.outboxFail.run({ id, owner, error }),
+      defer: async (id, owner, at) => void q.outboxDefer.run({ id, owner, at }),
+      failedFor: async (partnerTenantId, limit) => q.outboxFailedFor.all({ partnerTenantId, limit }).map(fromOutboxRow),
+      retryFailed: async (partnerTenantId, ids, at) => (ids.length ? requeueTx.immediate(partnerTenantId, ids, at) : 0),
       stats: async () => {
         const s = q.outboxStats.get()!;
         return { pending: s.pending ?? 0, failed: s.failed ?? 0, oldestPendingAt: s.oldest ?? undefined };

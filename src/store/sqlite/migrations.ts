@@ -125,4 +125,21 @@ export const MIGRATIONS: string[] = [
   CREATE INDEX relationships_due ON relationships (due_at) WHERE state IN ('awaitingDelivery', 'approvalPending', 'active');
   CREATE INDEX relationships_offer ON relationships (offer_id) WHERE offer_id IS NOT NULL;
   `,
+  // Notification channels live in a table of their own: the partners file is upserted into `partners` at every
+  // start, and must never overwrite what partner staff chose in Teams. Outbox entries name the partner whose business
+  // they are; `failedFor` reads only that partner's failed entries, newest first, off a partial index (rowid is the
+  // index's last key, so `created_at DESC, rowid DESC` is read backwards off it, no sort). Entries written before this
+  // step carry no partner in their document (nothing set one), so the backfill is a safeguard. The pending index on
+  // created_at makes readiness's oldest pending entry one index seek instead of a visit to every pending row.
+  `
+  CREATE TABLE partner_channels (
+    tenant_id TEXT PRIMARY KEY,
+    doc TEXT NOT NULL
+  );
+  ALTER TABLE outbox ADD COLUMN partner_tenant_id TEXT;
+  UPDATE outbox SET partner_tenant_id = json_extract(doc, '$.partnerTenantId')
+    WHERE json_type(doc, '$.partnerTenantId') = 'text';
+  CREATE INDEX outbox_partner_failed ON outbox (partner_tenant_id, created_at) WHERE state = 'failed';
+  CREATE INDEX outbox_pending_created ON outbox (created_at) WHERE state = 'pending';
+  `,
 ];

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { ConversationRecord } from '../../../src/directory/types';
+import type { ConversationRecord, NotificationChannel } from '../../../src/directory/types';
 import type { Partner } from '../../../src/directory/partners';
 import { OPEN_REQUEST_STATES, type EndReason, type PartnerRef, type Relationship } from '../../../src/delegation/types';
 import type { NewOutboxEntry } from '../../../src/notifications/types';
@@ -71,6 +71,20 @@ export function partner(o: Partial<Partner> = {}): Partner {
     authorizedServices: ['m365-business-premium', 'teams-essentials', 'intune-p1'],
     adminAgents: ['adminagents@fabrikam.com'],
     cloud: 'global',
+    ...o,
+  };
+}
+
+/** A partner's notification channel as `notify here` records it (the General channel of the sales team by default). */
+export function notificationChannel(o: Partial<NotificationChannel> = {}): NotificationChannel {
+  return {
+    conversationId: `19:${randomUUID().replace(/-/g, '')}@thread.tacv2`,
+    tenantId: TENANT.fabrikam,
+    serviceUrl: SERVICE_URL,
+    channelName: 'General',
+    teamName: 'Fabrikam Sales',
+    setBy: { aadObjectId: alex.aadObjectId, name: alex.name },
+    setAt: T0,
     ...o,
   };
 }
@@ -188,6 +202,11 @@ export function notifyIssuer(o: Offer, text: string): NewOutboxEntry {
     action: { kind: 'send', message: { kind: 'offer.notice', args: { offerId: o.id, event: text, $where: 'keys like this must never reach MongoDB raw' } } },
     subject: { kind: 'offer', id: o.id },
   };
+}
+
+/** A notice to the issuer that names the partner whose business it is (what `failedFor` and `retryFailed` go by). */
+export function partnerNotice(o: Offer, text: string, partnerTenantId: string = o.partnerTenantId): NewOutboxEntry {
+  return { ...notifyIssuer(o, text), partnerTenantId };
 }
 
 /** The card updated in place after a decision. */

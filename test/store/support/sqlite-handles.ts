@@ -175,7 +175,12 @@ export class SqliteWorkerPool {
         this.inUse.delete(w);
         await w.call('$close', []);
       },
-      partners: { upsert: m('partners.upsert'), get: m('partners.get') },
+      partners: {
+        upsert: m('partners.upsert'),
+        get: m('partners.get'),
+        setNotificationChannel: m('partners.setNotificationChannel'),
+        notificationChannel: m('partners.notificationChannel'),
+      },
       conversations: {
         upsert: m('conversations.upsert'),
         get: m('conversations.get'),
@@ -214,6 +219,9 @@ export class SqliteWorkerPool {
         markSent: m('outbox.markSent'),
         retryLater: m('outbox.retryLater'),
         markFailed: m('outbox.markFailed'),
+        defer: m('outbox.defer'),
+        failedFor: m('outbox.failedFor'),
+        retryFailed: m('outbox.retryFailed'),
         stats: m('outbox.stats'),
         forSubject: m('outbox.forSubject'),
       },
