@@ -9,10 +9,14 @@ import {
   REPO_ROOT,
   clickCardButton,
   launchBrowser,
+  openChannel,
+  openPersonalChat,
   screenshot,
+  sendChannelPost,
   sendMessage,
   startPlayground,
   waitForCardText,
+  waitForChannelPost,
   type E2EBrowser,
   type RunningPlayground,
 } from './support/playground';
@@ -114,5 +118,37 @@ describe('end to end in the Microsoft 365 Agents Playground: a partner tenant an
 
     await waitForCardText(partnerPage, new RegExp(`Megan Bowen approved ${id}`), 30_000);
     await screenshot(partnerPage, '8-partner-sees-approval');
+  });
+
+  it('the partner chooses a team channel with notify here, and a customer acceptance posts the notification card there', async () => {
+    // In the channel the bot only hears posts that @mention it; the Playground's typeahead makes the mention.
+    await openChannel(partnerPage, 'Announcements', { team: 'Partner Team' });
+    const post = await sendChannelPost(partnerPage, 'notify here', { mention: 'Partner Offers' });
+    await post.getByText(/Done: from now on this channel hears when a customer accepts/).waitFor({ timeout: 15_000 });
+    await screenshot(partnerPage, '9-partner-notify-here');
+
+    // A service the earlier tests did not offer, so the duplicate guard cannot answer instead.
+    await openPersonalChat(partnerPage);
+    await sendMessage(partnerPage, 'trial admin@contoso.com teams-premium');
+    const confirmation = await waitForCardText(partnerPage, /Trial invitation T-\w{6} sent to Megan Bowen/);
+    const offerId = /T-\w{6}/.exec(await confirmation.innerText())![0];
+
+    // Watch the channel while the customer answers: the notification is a proactive post, shown live.
+    await openChannel(partnerPage, 'Announcements', { team: 'Partner Team' });
+    const offer = new RegExp(`${offerId}[\\s\\S]*Fabrikam Cloud Partners invites you`);
+    await waitForCardText(customerPage, offer, 30_000);
+    expect(await clickCardButton(customerPage, offer, 'Accept')).toBe(200);
+    await waitForCardText(customerPage, new RegExp(`${offerId}[\\s\\S]*Accepted on`));
+
+    const notice = await waitForChannelPost(partnerPage, new RegExp(`TRIAL INVITATION ACCEPTED[\\s\\S]*contoso\\.com accepted ${offerId}`), {
+      author: 'Partner Offers',
+      timeoutMs: 30_000,
+    });
+    await expect(notice.locator('.ac-adaptiveCard').first().innerText()).resolves.toMatch(/Microsoft Teams Premium[\s\S]*Partner Center/);
+    await screenshot(partnerPage, '10-channel-notification');
+
+    // The issuing partner user still hears it 1:1.
+    await openPersonalChat(partnerPage);
+    await waitForCardText(partnerPage, new RegExp(`Megan Bowen accepted ${offerId}`), 30_000);
   });
 });

@@ -474,6 +474,141 @@ export async function screenshot(page: Page, name: string): Promise<string> {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Team channels. The sidebar's "Teams Channel" tree lists each channel of the config's team as a
+// treeitem named "<team> - <channel>" (the team always has General, plus the channels the config names).
+// A channel view is a list of posts, newest first, under a "Start a new post" composer with a Post button.
+// Each post (and the composer) is a Fluent UI Card: `div[role="group"]` with the static class `fui-Card`
+// (Fluent's documented `cardClassNames.root`, not a generated one); the post's author is the avatar in
+// its `fui-CardHeader` (role=img, accessible name = the author's name). Replies in the post's thread sit
+// under the header, each with its own avatar, followed by a reply box ("Type a message...").
+// What the bot gets (verified with 0.2.28):
+// - first opening of a channel after a page load: installationUpdate (conversationType "channel") and a
+//   conversationUpdate (membersAdded: the bot; channelData.eventType "teamMemberAdded", channelData.team);
+// - a new post: `message`, text "<at>Bot Name</at> rest" plus a `mention` entity when the post @mentions
+//   the bot, conversation { conversationType: "channel", isGroup: true, id: "<channel id>;messageid=<n>" },
+//   channelData { channel: { id }, team: { id }, teamsChannelId, teamsTeamId, tenant }; the bot's reply
+//   to it lands in that post's thread;
+// - a proactive send to the bare channel id (POST /v3/conversations/<channel id>/activities) becomes a new
+//   post by the bot at the top of the channel, live; a message with text and attachments becomes two posts
+//   (the connector answers 202 then). Posts that arrive while another chat is open are kept in the page.
+// ---------------------------------------------------------------------------------------------
+
+/** The sidebar entry of a team channel ("<team> - <channel>"); without `team`, the first channel named `channel`. */
+export function channelItem(page: Page, channel: string, team?: string): Locator {
+  if (team !== undefined) return page.getByRole('treeitem', { name: `${team} - ${channel}`, exact: true });
+  return page.getByRole('treeitem', { name: new RegExp(` - ${escapeRegExp(channel)}$`) }).first();
+}
+
+const POST_CARD = 'div[role="group"].fui-Card';
+
+/** The "Start a new post" composer card of the open channel (the card with the Post button). */
+function newPostComposer(page: Page): Locator {
+  return page.locator(POST_CARD).filter({ has: page.getByRole('button', { name: 'Post', exact: true }) });
+}
+
+/** The "Start a new post" box of the open channel (a Lexical contenteditable, like the chat compose box). */
+export function newPostBox(page: Page): Locator {
+  return newPostComposer(page).locator('div[role="textbox"][contenteditable="true"]');
+}
+
+/**
+ * The posts of the open channel, newest first; with `author`, only posts that person (or the bot, by its
+ * configured name) started, not posts they merely replied to.
+ */
+export function channelPosts(page: Page, author?: string): Locator {
+  const posts = page.locator(POST_CARD).filter({ hasNot: page.getByRole('button', { name: 'Post', exact: true }) });
+  if (author === undefined) return posts;
+  return posts.filter({ has: page.locator(`:scope > .fui-CardHeader [role="img"][aria-label=${JSON.stringify(author)}]`) });
+}
+
+export interface OpenChannelOptions {
+  /** The team's name; default: any team with a channel of that name. */
+  team?: string;
+  timeoutMs?: number;
+  /**
+   * On the first opening of the channel since the page loaded, wait until the Playground delivered the channel's
+   * installationUpdate and conversationUpdate to the bot and fail if the bot answered them with >= 400 (default true).
+   */
+  waitForInstall?: boolean;
+}
+
+/** Opens a team channel from the sidebar and waits for its "Start a new post" box. */
+export async function openChannel(page: Page, channel: string, options: OpenChannelOptions = {}): Promise<void> {
+  const timeout = options.timeoutMs ?? DEFAULT_WAIT_MS;
+  const item = channelItem(page, channel, options.team);
+  const key = (await item.getAttribute('aria-label', { timeout })) ?? channel;
+  // Remembered in the page itself, so that a reload (which makes the Playground send the install events again) resets it.
+  const first = await page.evaluate((k) => {
+    const g = globalThis as unknown as { __e2eOpenedChannels?: string[] };
+    const seen = (g.__e2eOpenedChannels ??= []);
+    if (seen.includes(k)) return false;
+    seen.push(k);
+    return true;
+  }, key);
+  const installs = logEntries(page, 'conversationUpdate');
+  const before = await installs.count();
+  await item.click({ timeout });
+  await newPostBox(page).waitFor({ state: 'visible', timeout });
+  if (first && (options.waitForInstall ?? true)) {
+    await waitForCount(installs, before + 1, timeout);
+    const status = await lastLogStatus(page, 'conversationUpdate');
+    const installStatus = await lastLogStatus(page, 'installationUpdate');
+    if (status === undefined || status >= 400 || installStatus === undefined || installStatus >= 400) {
+      throw new Error(`The bot answered ${key}'s install events with installationUpdate ${String(installStatus)}, conversationUpdate ${String(status)}`);
+    }
+  }
+}
+
+export interface SendChannelPostOptions {
+  /**
+   * @mention this member first (e.g. the bot's name): types "@" and the name's first letters, picks the name from
+   * the typeahead menu (which makes it a real mention: `<at>name</at>` and a `mention` entity), then the text.
+   */
+  mention?: string;
+  timeoutMs?: number;
+}
+
+/**
+ * Starts a new post in the open channel (see openChannel) and waits until it shows; returns the post, in whose thread
+ * the bot's reply appears. Uses real key presses: the @mention typeahead only opens on typed input.
+ */
+export async function sendChannelPost(page: Page, text: string, options: SendChannelPostOptions = {}): Promise<Locator> {
+  const timeout = options.timeoutMs ?? DEFAULT_WAIT_MS;
+  const shown = options.mention === undefined ? text : `${options.mention} ${text}`;
+  const mine = channelPosts(page).filter({ hasText: shown });
+  const before = await mine.count();
+  const box = newPostBox(page);
+  await box.click({ timeout });
+  if (options.mention !== undefined) {
+    await box.pressSequentially(`@${options.mention.slice(0, 4)}`, { timeout });
+    // The menu item's accessible name repeats the name (its avatar's label, then its text): match the text only.
+    const name = new RegExp(`^\\s*${escapeRegExp(options.mention)}\\s*$`);
+    await page.getByRole('menuitem').filter({ hasText: name }).first().click({ timeout });
+    await box.pressSequentially(` ${text}`, { timeout });
+  } else {
+    await box.pressSequentially(text, { timeout });
+  }
+  await newPostComposer(page).getByRole('button', { name: 'Post', exact: true }).click({ timeout });
+  await waitForCount(mine, before + 1, timeout);
+  return mine.first();
+}
+
+/** Waits for a post in the open channel containing `text` (by `author` if given); returns the newest such post. */
+export async function waitForChannelPost(
+  page: Page,
+  text: string | RegExp,
+  options: { author?: string; timeoutMs?: number } = {},
+): Promise<Locator> {
+  const post = channelPosts(page, options.author).filter({ hasText: text }).first();
+  await post.waitFor({ state: 'visible', timeout: options.timeoutMs ?? DEFAULT_WAIT_MS });
+  return post;
+}
+
+function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+// ---------------------------------------------------------------------------------------------
 // Log panel: "<time> Microsoft 365 Agents Playground -> User Application" followed by a link
 // "<activity type> <status>" for each activity sent to the bot, and "User Application -> ..." for
 // each connector call the bot made (e.g. "message 201", "getConversationMember 200").
@@ -481,8 +616,7 @@ export async function screenshot(page: Page, name: string): Promise<string> {
 
 /** Log panel entries for `kind` (an activity type such as invoke, or a connector call name). */
 export function logEntries(page: Page, kind: string): Locator {
-  const escaped = kind.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  return page.getByText(new RegExp(`^${escaped} \\d{3}$`));
+  return page.getByText(new RegExp(`^${escapeRegExp(kind)} \\d{3}$`));
 }
 
 async function lastLogStatus(page: Page, kind: string): Promise<number | undefined> {
