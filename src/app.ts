@@ -101,7 +101,16 @@ export function createApp({ config, store, catalog, clock, log, delivery }: AppD
       "Hi, I'm Partner Offers. Your Microsoft cloud partners send you trial invitations, purchase offers and delegated-administration requests here, and you answer them with the card buttons. Type help to see what I can do.",
   });
 
-  const deliverer = createDeliverer({ store, send: createBotSender(auth, config.auth.MicrosoftAppId, store, messages), clock, log, pollMs: delivery?.pollMs });
+  const deliverer = createDeliverer({
+    store,
+    send: createBotSender(auth, config.auth.MicrosoftAppId, store, messages),
+    clock,
+    log,
+    pollMs: delivery?.pollMs,
+    // Scale-out: each of N processes sends within 1/N of Teams' limits (an explicit share; see README).
+    instances: config.delivery.instances,
+    leaseMs: config.delivery.leaseMs,
+  });
   const server = createServer({ adapter, bot, store, log, afterTurn: () => deliverer.kick() });
 
   // Expiries, reminders and extensions happen without anyone asking; both steps are compare-and-set, so several

@@ -3,145 +3,534 @@ import type { Clock } from '../clock';
 import type { Logger } from '../log';
 import type { Store } from '../store/types';
 import { PermanentDeliveryError } from './messages';
-import { ConversationGoneError, type Sender } from './sender';
+import { createRateLimiter, type RateLimiter, type Reservation } from './rate-limit';
+import { ConversationGoneError, SendTimeoutError, targetKey, type Route, type Router, type SendResult, type Sender } from './sender';
 import type { OutboxEntry } from './types';
 
 export interface DelivererOptions {
   store: Store;
+  /** A bot sender (which can route) or any function that sends one entry. */
   send: Sender;
+  /** The store's clock: due times, leases and retry times are written in it. */
   clock: Clock;
   log: Logger;
-  /** How often to look for due entries when nothing kicked us. */
+  /** How often to look for due entries when nothing kicked us (default 1 s). */
   pollMs?: number;
-  /** How long a claimed entry stays ours; a process that dies mid-send gives it up when this runs out. */
+  /** How long a claimed entry stays ours; a process that dies mid-send gives it up when this runs out (default 60 s). */
   leaseMs?: number;
+  /** Claimed entries held at most (default 100): more are claimed as these are settled. */
   batch?: number;
+  /** Attempts (sends that got an answer or timed out) before an entry fails (default 12). */
   maxAttempts?: number;
+  /** Requests in flight at once, across conversations (default 32). */
+  concurrency?: number;
+  /** Processes sharing Teams' limits: each uses 1/instances of every window (default 1). Ignored with `limiter`. */
+  instances?: number;
+  /** A request not answered in this long is abandoned and retried (default 30 s; at most half the lease). */
+  sendTimeoutMs?: number;
+  /** A rate-limit slot at most this far away is waited for; a later one gives the entry back until then (default 2 s). */
+  horizonMs?: number;
+  /**
+   * Extra length of every rate window (default 20 ms). Sends are counted from when their answer came, so the next one
+   * leaves a full window after the previous could have arrived; the margin is for where exactly Teams counts.
+   * Ignored with `limiter`.
+   */
+  rateMarginMs?: number;
+  limiter?: RateLimiter;
+  /** Monotonic milliseconds for rate windows and timers (default performance.now); the store clock may stand still in tests. */
+  monotonic?: () => number;
+  /** For backoff jitter (default Math.random). */
+  random?: () => number;
 }
 
 export interface Deliverer {
   start(): void;
   /** Look for due entries now (after a write that queued something). */
   kick(): void;
-  /** Delivers everything due and returns how many entries it handled; for tests and shutdown. */
+  /**
+   * Delivers everything due and returns how many entries it handled (sent, failed or rescheduled after an attempt);
+   * for tests. It waits for rate-limit slots instead of giving entries back (as long as their leases allow), and
+   * when it did have to give some back, waits until they are due and delivers them too. Retries after an error are
+   * not waited for: they are left pending with their due time.
+   */
   drain(): Promise<number>;
+  /** Stops taking work; entries not yet sent are given back at once. Waits for requests in flight. */
   stop(): Promise<void>;
 }
 
-const status = (err: unknown): number | undefined => {
+const BACKOFF_BASE_MS = 1000;
+const BACKOFF_CAP_MS = 300_000;
+/** Teams' error codes that mean the bot can no longer post in that conversation, whatever the request was. */
+const GONE_CODES = new Set(['BotNotInConversationRoster', 'ConversationBlockedByUser', 'ConversationNotFound']);
+/** How late a send may leave after its reserved slot before the slot is taken again at the real time. */
+const LATE_MS = 5;
+
+/** Exponential backoff with full jitter: uniform in [0, min(cap, 1 s · 2^attempt)], so the first retry is ~0.5 s. */
+export const backoffMs = (attempt: number, random: () => number = Math.random): number =>
+  random() * Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** attempt);
+
+const statusOf = (err: unknown): number | undefined => {
   const e = err as { statusCode?: number; status?: number; response?: { status?: number } };
   return e?.statusCode ?? e?.response?.status ?? e?.status;
 };
 
-const retryAfterMs = (err: unknown): number | undefined => {
-  const headers = (err as { response?: { headers?: { get?(n: string): string | undefined } & Record<string, unknown> } })?.response?.headers;
-  const raw = headers?.get?.('retry-after') ?? (headers?.['retry-after'] as string | undefined);
-  const seconds = raw === undefined ? NaN : Number(raw);
-  return Number.isFinite(seconds) ? seconds * 1000 : undefined;
+/** Teams' error code from the answer's body (the connector client lifts it to `code`), or a network error code. */
+const codeOf = (err: unknown): string | undefined => {
+  const e = err as { code?: unknown; body?: { error?: { code?: unknown } } };
+  const code = e?.body?.error?.code ?? e?.code;
+  return typeof code === 'string' && code ? code : undefined;
 };
 
-/** Exponential backoff with full jitter, capped at five minutes. */
-export const backoffMs = (attempt: number): number => Math.min(300_000, 1000 * 2 ** attempt) * (0.5 + Math.random() / 2);
+export const retryAfterMs = (err: unknown, nowMs = Date.now()): number | undefined => {
+  const headers = (err as { response?: { headers?: { get?(n: string): string | undefined } & Record<string, unknown> } })?.response?.headers;
+  const raw = headers?.get?.('retry-after') ?? (headers?.['retry-after'] as string | undefined);
+  if (raw === undefined || raw === null || String(raw).trim() === '') return undefined;
+  const seconds = Number(raw);
+  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
+  const date = Date.parse(String(raw));
+  return Number.isFinite(date) ? Math.max(0, date - nowMs) : undefined;
+};
+
+const reasonOf = (err: unknown): string => {
+  const status = statusOf(err);
+  const code = codeOf(err);
+  const head = err instanceof SendTimeoutError ? 'timeout' : `${status ?? 'error'}${code ? ` ${code}` : ''}`;
+  return `${head}: ${(err as Error)?.message ?? String(err)}`.slice(0, 300);
+};
+
+type Verdict = 'gone' | 'throttled' | 'retry' | 'fail';
+
+function verdictOf(err: unknown, entry: OutboxEntry): Verdict {
+  if (err instanceof ConversationGoneError) return 'gone';
+  if (err instanceof SendTimeoutError) return 'retry';
+  if (err instanceof PermanentDeliveryError) return 'fail';
+  const status = statusOf(err);
+  if (status === 429) return 'throttled';
+  const code = codeOf(err);
+  // A 404 on an update can mean the message is gone while the conversation is fine: only Teams' code says more.
+  if ((status === 403 || status === 404) && (entry.action.kind === 'send' || (code && GONE_CODES.has(code)))) return 'gone';
+  // No status: reset, refused, DNS; the request may or may not have arrived, and trying again is how to find out.
+  if (status === undefined || status >= 500 || status === 408 || status === 412) return 'retry';
+  return 'fail';
+}
+
+const sleep = (ms: number, signal: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    if (signal.aborted || ms <= 0) return resolve();
+    const t = setTimeout(done, ms);
+    function done() {
+      clearTimeout(t);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+
+function createSlots(n: number) {
+  let free = n;
+  const waiting: (() => void)[] = [];
+  const release = () => {
+    const next = waiting.shift();
+    if (next) next();
+    else free++;
+  };
+  return {
+    async acquire(): Promise<() => void> {
+      if (free > 0) free--;
+      else await new Promise<void>((resolve) => waiting.push(resolve));
+      let released = false;
+      return () => {
+        if (released) return;
+        released = true;
+        release();
+      };
+    },
+  };
+}
 
 /**
- * Sends outbox entries: at least once, in the order they became due, leased so several processes can share one
- * store. Kept simple on purpose: Teams' per-conversation rate limits are enforced by a later hardening step.
+ * What became of one entry. `later`: it is pending again, due at `dueAt` (store time; entries held behind it get the
+ * very same value, so the store hands them out in the same order) and `until` (monotonic).
  */
-export function createDeliverer({ store, send, clock, log, pollMs = 1000, leaseMs = 60_000, batch = 25, maxAttempts = 12 }: DelivererOptions): Deliverer {
-  const owner = randomUUID();
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<number> | undefined;
-  let again = false;
-  let stopped = true;
+type Outcome =
+  | { kind: 'sent' }
+  | { kind: 'failed' }
+  | { kind: 'gone'; reason: string }
+  | { kind: 'later'; why: 'retry' | 'rate' | 'stopping'; until: number; dueAt: string };
 
-  async function deliver(entry: OutboxEntry): Promise<void> {
-    const meta = { entryId: entry.id, subject: entry.subject?.id, action: entry.action.kind, attempt: entry.attempts + 1 };
+interface Item {
+  entry: OutboxEntry;
+  route?: Route;
+  routeError?: unknown;
+  /** Monotonic time the lease on the entry runs out. */
+  leaseEnds: number;
+}
+
+/** One conversation's queue, worked by one loop at a time so its entries go out in order. */
+interface Conversation {
+  key: string;
+  queue: Item[];
+  /** Set after a 403/404: the rest of the queue fails without being tried. */
+  gone?: string;
+}
+
+interface Run {
+  handled: number;
+  /** The earliest time an entry given back for the rate limits becomes due (monotonic). */
+  rateAt?: number;
+}
+
+const min = (a: number | undefined, b: number) => (a === undefined ? b : Math.min(a, b));
+
+/**
+ * Sends outbox entries at least once, leased so several processes can share one store, within Teams' rate limits.
+ *
+ * It keeps up to `batch` claimed entries in hand, claiming more as they settle, so one busy conversation or tenant
+ * never holds back the others. Each claimed entry is routed to the conversation it will land in; conversations are
+ * worked concurrently (at most `concurrency` requests in flight), each conversation's entries in order. Before each
+ * send it reserves a slot with the rate limiter: a slot within `horizonMs` is waited for, a later one gives the entry
+ * back to the store until then (no attempt counted). Whatever this process reschedules, it wakes up for exactly when
+ * it is due, besides polling.
+ */
+export function createDeliverer(options: DelivererOptions): Deliverer {
+  const { store, send, clock, log } = options;
+  const pollMs = options.pollMs ?? 1000;
+  const leaseMs = options.leaseMs ?? 60_000;
+  const batch = options.batch ?? 100;
+  const maxAttempts = options.maxAttempts ?? 12;
+  const horizonMs = options.horizonMs ?? 2000;
+  // A send must end (or be abandoned) well inside the lease, or another process could take the entry mid-send.
+  const sendTimeoutMs = Math.min(options.sendTimeoutMs ?? 30_000, leaseMs / 2);
+  const mono = options.monotonic ?? (() => performance.now());
+  const random = options.random ?? Math.random;
+  const limiter = options.limiter ?? createRateLimiter({ instances: options.instances ?? 1, marginMs: options.rateMarginMs ?? 20 });
+  const slots = createSlots(options.concurrency ?? 32);
+  const route: Router =
+    send.route ??
+    (async (entry) => ({ ...targetKey(entry.target), send: () => send(entry) }));
+
+  const owner = randomUUID();
+  const conversations = new Map<string, Conversation>();
+  /**
+   * Conversations whose next entry must not go before an earlier one that was rescheduled: later entries are given
+   * back with the very same due time, so the store hands them out again behind it, in order. Kept in the store's
+   * time, like the due times they guard.
+   */
+  const holds = new Map<string, string>();
+  let inHand = 0;
+  let wantClaim = false;
+  let poke: (() => void) | undefined;
+  let poked = false;
+  let pollTimer: NodeJS.Timeout | undefined;
+  let wakeTimer: NodeJS.Timeout | undefined;
+  let wakeTimerAt = Infinity;
+  let running: Promise<Run> | undefined;
+  let stopped = true;
+  let draining = 0;
+  let closing = new AbortController();
+
+  /** Something changed (an entry settled, something was kicked): the claim loop looks again. */
+  const nudge = () => {
+    poked = true;
+    poke?.();
+  };
+  const nextNudge = () =>
+    poked
+      ? Promise.resolve()
+      : new Promise<void>((resolve) => {
+          poke = resolve;
+        });
+
+  /** The store time `ms` from now; rounded up so the entry is never due before the wake-up for it. */
+  const storeTimeIn = (ms: number) => new Date(Math.ceil(clock().getTime() + Math.max(0, ms))).toISOString();
+
+  const metaOf = (entry: OutboxEntry, key?: string) => ({
+    entryId: entry.id,
+    subject: entry.subject?.id,
+    action: entry.action.kind,
+    conversation: key,
+    attempt: entry.attempts + 1,
+  });
+
+  async function defer(entry: OutboxEntry, dueAt: string, why: string, key?: string): Promise<void> {
+    await store.outbox.defer(entry.id, owner, dueAt);
+    log.debug({ ...metaOf(entry, key), dueAt, why }, 'outbox entry given back unsent');
+  }
+
+  async function settle(entry: OutboxEntry, key: string | undefined, err: unknown): Promise<Outcome> {
+    const meta = metaOf(entry, key);
+    const reason = reasonOf(err);
+    const verdict = verdictOf(err, entry);
+    if (verdict === 'gone') {
+      // The sender names the conversation it wrote to, which for a user target is their resolved 1:1 chat.
+      const conversationId =
+        (err as { conversationId?: string }).conversationId ?? (entry.target.kind === 'conversation' ? entry.target.conversationId : undefined);
+      if (conversationId && !(err instanceof ConversationGoneError)) await store.conversations.deactivate(conversationId, reason, clock().toISOString());
+      await store.outbox.markFailed(entry.id, owner, reason);
+      log.warn({ ...meta, reason }, 'outbox entry failed: the bot can no longer post there');
+      return { kind: 'gone', reason };
+    }
+    if (verdict === 'fail' || entry.attempts + 1 >= maxAttempts) {
+      await store.outbox.markFailed(entry.id, owner, reason);
+      log.warn({ ...meta, reason }, 'outbox entry failed');
+      return { kind: 'failed' };
+    }
+    const wait = (verdict === 'throttled' ? retryAfterMs(err) : undefined) ?? backoffMs(entry.attempts, random);
+    const until = mono() + wait;
+    const dueAt = storeTimeIn(wait);
+    // Teams throttles the conversation, not the entry: nothing else goes there before it said.
+    if (verdict === 'throttled' && key) limiter.block(key, until);
+    await store.outbox.retryLater(entry.id, owner, dueAt, reason);
+    log.info(
+      { ...meta, reason, retryInMs: Math.round(wait), ...(err instanceof SendTimeoutError ? { mayHaveArrived: true } : {}) },
+      'outbox entry will be retried',
+    );
+    return { kind: 'later', why: 'retry', until, dueAt };
+  }
+
+  /** Sends under the timeout: the bot sender aborts its request; any other sender is at least no longer waited for. */
+  async function sendNow(route: Route): Promise<SendResult> {
+    const controller = new AbortController();
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        controller.abort();
+        reject(new SendTimeoutError(sendTimeoutMs));
+      }, sendTimeoutMs);
+    });
     try {
-      const result = await send(entry);
+      return await Promise.race([route.send(controller.signal), timedOut]);
+    } catch (err) {
+      throw controller.signal.aborted ? new SendTimeoutError(sendTimeoutMs) : err;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async function attempt(entry: OutboxEntry, route: Route, leaseEnds: number): Promise<Outcome> {
+    const keys = { conversation: route.conversationKey, tenant: route.tenantId };
+    // drain() waits for any slot the lease allows rather than give entries back: it must not return before they go.
+    const horizon = draining > 0 ? Infinity : horizonMs;
+    let slot: Reservation = limiter.reserve(keys, mono());
+    for (;;) {
+      const wait = slot.at - mono();
+      // Give the entry back rather than hold it past the point where its lease could run out mid-send.
+      if (closing.signal.aborted || wait > horizon || Math.max(slot.at, mono()) + sendTimeoutMs > leaseEnds) {
+        slot.cancel();
+        const why = closing.signal.aborted ? 'stopping' : 'rate';
+        const until = why === 'stopping' ? mono() : Math.max(slot.at, mono());
+        const dueAt = storeTimeIn(until - mono());
+        await defer(entry, dueAt, why === 'rate' ? 'rate limit' : 'stopping', route.conversationKey);
+        return { kind: 'later', why, until, dueAt };
+      }
+      if (wait > 0) {
+        await sleep(wait, closing.signal);
+        // Sends answered meanwhile may have moved later (see Reservation.done): ask again for this moment.
+        slot.cancel();
+        slot = limiter.reserve(keys, mono());
+        continue;
+      }
+      const release = await slots.acquire();
+      if (closing.signal.aborted || mono() + sendTimeoutMs > leaseEnds) {
+        release();
+        continue;
+      }
+      // Waiting for a free request slot can make the send leave after its reserved time; the limiter must hold the
+      // time it really leaves, or later sends planned around it could come too close.
+      if (mono() - slot.at > LATE_MS) {
+        slot.cancel();
+        slot = limiter.reserve(keys, mono());
+        if (slot.at > mono()) {
+          release();
+          continue;
+        }
+      }
+      let result: SendResult;
+      try {
+        result = await sendNow(route);
+      } catch (err) {
+        slot.done(mono());
+        release();
+        return settle(entry, route.conversationKey, err);
+      }
+      slot.done(mono());
+      release();
       if (entry.onSent?.kind === 'offerCard' && result.activityId) {
         await store.offers.setCard(entry.onSent.offerId, { conversationId: result.conversationId, activityId: result.activityId });
       } else if (entry.onSent?.kind === 'relationshipCard' && result.activityId) {
         await store.relationships.setCard(entry.onSent.relationshipId, { conversationId: result.conversationId, activityId: result.activityId });
       }
       await store.outbox.markSent(entry.id, owner);
-      log.info(meta, 'outbox entry delivered');
-    } catch (err) {
-      const code = status(err);
-      const reason = `${code ?? 'error'}: ${(err as Error).message}`.slice(0, 300);
-      const gone = err instanceof ConversationGoneError || ((code === 403 || code === 404) && entry.action.kind === 'send');
-      if (gone) {
-        // The sender names the conversation it wrote to, which for a user target is their resolved 1:1 chat.
-        const conversationId =
-          (err as { conversationId?: string }).conversationId ?? (entry.target.kind === 'conversation' ? entry.target.conversationId : undefined);
-        if (conversationId && !(err instanceof ConversationGoneError)) await store.conversations.deactivate(conversationId, reason, clock().toISOString());
-        await store.outbox.markFailed(entry.id, owner, reason);
-        log.warn({ ...meta, reason }, 'outbox entry failed: the bot can no longer post there');
-        return;
-      }
-      const permanent =
-        err instanceof PermanentDeliveryError || (code !== undefined && code >= 400 && code < 500 && code !== 408 && code !== 412 && code !== 429);
-      if (permanent || entry.attempts + 1 >= maxAttempts) {
-        await store.outbox.markFailed(entry.id, owner, reason);
-        log.warn({ ...meta, reason }, 'outbox entry failed');
-        return;
-      }
-      const wait = (code === 429 ? retryAfterMs(err) : undefined) ?? backoffMs(entry.attempts);
-      await store.outbox.retryLater(entry.id, owner, new Date(clock().getTime() + wait).toISOString(), reason);
-      log.info({ ...meta, reason, retryInMs: Math.round(wait) }, 'outbox entry will be retried');
+      log.info(metaOf(entry, route.conversationKey), 'outbox entry delivered');
+      return { kind: 'sent' };
     }
   }
 
-  async function runOnce(): Promise<number> {
-    let handled = 0;
+  async function deliver(conversation: Conversation, item: Item, run: Run): Promise<void> {
+    const { entry } = item;
+    const key = conversation.key;
+    if (closing.signal.aborted) return defer(entry, storeTimeIn(0), 'stopping', key);
+    if (conversation.gone !== undefined) {
+      await store.outbox.markFailed(entry.id, owner, conversation.gone);
+      log.warn({ ...metaOf(entry, key), reason: conversation.gone }, 'outbox entry failed: the bot can no longer post there');
+      run.handled++;
+      return;
+    }
+    const hold = holds.get(key);
+    if (hold && hold > clock().toISOString()) return defer(entry, hold, 'keeps its place behind an earlier entry', key);
+    const outcome = item.route ? await attempt(entry, item.route, item.leaseEnds) : await settle(entry, key, item.routeError);
+    if (outcome.kind === 'gone') conversation.gone = outcome.reason;
+    if (outcome.kind !== 'later') {
+      run.handled++;
+      return;
+    }
+    if (outcome.why === 'stopping') return;
+    holds.set(key, outcome.dueAt);
+    armWake(outcome.until);
+    if (outcome.why === 'retry') run.handled++;
+    else run.rateAt = min(run.rateAt, outcome.until);
+  }
+
+  async function work(conversation: Conversation, run: Run): Promise<void> {
+    for (let item = conversation.queue.shift(); item; item = conversation.queue.shift()) {
+      try {
+        await deliver(conversation, item, run);
+      } catch (err) {
+        // The store failed us: the lease runs out and the entry is claimed again, so nothing is lost.
+        log.error({ err, ...metaOf(item.entry, conversation.key) }, 'outbox entry could not be settled');
+      } finally {
+        inHand--;
+        nudge();
+      }
+    }
+    conversations.delete(conversation.key);
+  }
+
+  async function claimMore(room: number, run: Run): Promise<number> {
+    const now = clock();
+    const leaseEnds = mono() + leaseMs;
+    const entries = await store.outbox.claim(owner, now.toISOString(), new Date(now.getTime() + leaseMs).toISOString(), room);
+    inHand += entries.length;
+    const items = await Promise.all(
+      entries.map(async (entry): Promise<Item> => {
+        try {
+          return { entry, route: await route(entry), leaseEnds };
+        } catch (routeError) {
+          return { entry, routeError, leaseEnds };
+        }
+      }),
+    );
+    for (const item of items) {
+      const key = item.route?.conversationKey ?? targetKey(item.entry.target).conversationKey;
+      const existing = conversations.get(key);
+      if (existing) {
+        existing.queue.push(item);
+        continue;
+      }
+      const conversation: Conversation = { key, queue: [item] };
+      conversations.set(key, conversation);
+      void work(conversation, run);
+    }
+    return entries.length;
+  }
+
+  /** Claims while there is room and something is due; returns once nothing is in hand and nothing more is due. */
+  async function pump(run: Run): Promise<void> {
+    wantClaim = true;
     for (;;) {
-      const now = clock();
-      const entries = await store.outbox.claim(owner, now.toISOString(), new Date(now.getTime() + leaseMs).toISOString(), batch);
-      for (const entry of entries) await deliver(entry);
-      handled += entries.length;
-      if (entries.length < batch) return handled;
+      poked = false;
+      const room = batch - inHand;
+      if (wantClaim && room > 0 && !closing.signal.aborted) {
+        wantClaim = false;
+        try {
+          // A full claim means more may be due: look again as soon as there is room.
+          if ((await claimMore(room, run)) === room) wantClaim = true;
+        } catch (err) {
+          log.error({ err }, 'outbox claim failed');
+        }
+        continue;
+      }
+      if (inHand === 0 && (!wantClaim || closing.signal.aborted)) break;
+      await nextNudge();
     }
+    const now = clock().toISOString();
+    for (const [key, hold] of holds) if (hold <= now) holds.delete(key);
   }
 
-  function run(): Promise<number> {
+  function armWake(at: number) {
+    if (stopped || at >= wakeTimerAt) return;
+    if (wakeTimer) clearTimeout(wakeTimer);
+    wakeTimerAt = at;
+    // A few ms late, so the store's clock (wall time, ms precision) agrees the entry is due.
+    wakeTimer = setTimeout(
+      () => {
+        wakeTimer = undefined;
+        wakeTimerAt = Infinity;
+        void run();
+      },
+      Math.max(0, at - mono()) + 5,
+    );
+    wakeTimer.unref();
+  }
+
+  function run(): Promise<Run> {
     if (running) {
-      again = true;
+      wantClaim = true;
+      nudge();
       return running;
     }
-    running = (async () => {
-      let total = 0;
-      try {
-        do {
-          again = false;
-          total += await runOnce();
-        } while (again);
-      } catch (err) {
-        log.error({ err }, 'outbox delivery pass failed');
-      } finally {
+    const thisRun: Run = { handled: 0 };
+    running = pump(thisRun)
+      .catch((err: unknown) => log.error({ err }, 'outbox delivery failed'))
+      .then(() => thisRun)
+      .finally(() => {
         running = undefined;
-      }
-      return total;
-    })();
+      });
     return running;
   }
 
+  // The poll also reaches a run in progress: it may be waiting on slow sends while others' leases run out.
   function schedule() {
     if (stopped) return;
-    timer = setTimeout(() => void run().finally(schedule), pollMs);
-    timer.unref();
+    pollTimer = setTimeout(() => {
+      void run();
+      schedule();
+    }, pollMs);
+    pollTimer.unref();
   }
 
   return {
     start() {
+      if (!stopped) return;
       stopped = false;
+      if (closing.signal.aborted) closing = new AbortController();
       schedule();
     },
     kick() {
       if (!stopped) void run();
     },
-    drain: () => run(),
+    async drain() {
+      draining++;
+      try {
+        let handled = 0;
+        for (;;) {
+          const done = await run();
+          handled += done.handled;
+          if (done.rateAt === undefined || closing.signal.aborted) return handled;
+          await sleep(done.rateAt - mono() + 5, closing.signal);
+        }
+      } finally {
+        draining--;
+      }
+    },
     async stop() {
       stopped = true;
-      if (timer) clearTimeout(timer);
+      closing.abort();
+      nudge();
+      if (pollTimer) clearTimeout(pollTimer);
+      if (wakeTimer) clearTimeout(wakeTimer);
+      wakeTimer = undefined;
+      wakeTimerAt = Infinity;
       await running;
     },
   };

@@ -17,12 +17,43 @@ export class ConversationGoneError extends PermanentDeliveryError {
   }
 }
 
+/**
+ * The connector did not answer in time. The request may still have reached Teams, so the retry that follows can post
+ * the message a second time: this is the one window in which a notification is duplicated.
+ */
+export class SendTimeoutError extends Error {
+  constructor(readonly timeoutMs?: number) {
+    super(timeoutMs === undefined ? 'no answer from the connector in time' : `no answer from the connector within ${timeoutMs} ms`);
+    this.name = 'SendTimeoutError';
+  }
+}
+
 export interface SendResult {
   conversationId: string;
   activityId?: string;
 }
 
-export type Sender = (entry: OutboxEntry) => Promise<SendResult>;
+/** Where an entry goes, known before anything is sent, so the deliverer can rate-limit by the real conversation. */
+export interface Route {
+  /**
+   * The conversation Teams counts the send against: the stored conversation's id, or `user:<tenant>:<aadObjectId>`
+   * when the user has no stored 1:1 chat and one is opened by the send.
+   */
+  conversationKey: string;
+  tenantId?: string;
+  /** Renders and sends the message; aborting the signal abandons the request (it rejects with SendTimeoutError). */
+  send(signal?: AbortSignal): Promise<SendResult>;
+}
+
+export type Router = (entry: OutboxEntry) => Promise<Route>;
+
+/** Sends one entry (routing and sending in one step); a sender that can also route alone exposes `route`. */
+export type Sender = ((entry: OutboxEntry) => Promise<SendResult>) & { route?: Router };
+
+export interface BotSenderOptions {
+  /** Abandons a request the connector has not answered in this long, when the caller passes no signal of its own. */
+  sendTimeoutMs?: number;
+}
 
 /** Names the conversation a connector error came from, so a 403/404 marks the right one stale. */
 const from = (conversationId: string) => (err: unknown) => {
@@ -30,12 +61,24 @@ const from = (conversationId: string) => (err: unknown) => {
   throw err;
 };
 
+/** The key a target is rate-limited by when nothing better is known (no stored chat, or a sender that cannot route). */
+export const targetKey = (target: OutboxEntry['target']): { conversationKey: string; tenantId?: string } =>
+  target.kind === 'conversation'
+    ? { conversationKey: target.conversationId }
+    : { conversationKey: `user:${target.tenantId}:${target.aadObjectId}`, tenantId: target.tenantId };
+
 /**
  * Sends outbox entries through the Bot Connector. One connector client per service URL is built once and reused
  * (it caches its own tokens): building one per message, as `continueConversationAsync` does, costs more than the
  * send itself. Proactive sends need no turn context, so none is made.
  */
-export function createBotSender(auth: BotFrameworkAuthentication, appId: string, store: Store, messages: MessageRegistry): Sender {
+export function createBotSender(
+  auth: BotFrameworkAuthentication,
+  appId: string,
+  store: Store,
+  messages: MessageRegistry,
+  { sendTimeoutMs = 30_000 }: BotSenderOptions = {},
+): Sender & { route: Router } {
   const identity = new ClaimsIdentity(
     [
       { type: AuthenticationConstants.AudienceClaim, value: appId },
@@ -48,51 +91,92 @@ export function createBotSender(auth: BotFrameworkAuthentication, appId: string,
   const clientFor = (serviceUrl: string) => {
     let client = clients.get(serviceUrl);
     if (!client) {
-      client = factory.create(serviceUrl);
+      client = factory.create(serviceUrl).then((c) => {
+        // The client's own pipeline resends 429s and 5xx up to three times by itself, within one call: those
+        // resends would bypass the rate limiter, hold the conversation's queue for seconds and never show in the
+        // outbox. The deliverer decides about every retry, so the client makes exactly one request per call.
+        (c as unknown as { client?: { pipeline?: { removePolicy(o: { phase: string }): unknown } } }).client?.pipeline?.removePolicy({
+          phase: 'Retry',
+        });
+        return c;
+      });
       client.catch(() => clients.delete(serviceUrl));
       clients.set(serviceUrl, client);
     }
     return client;
   };
 
-  async function perform(reference: Partial<ConversationReference>, entry: OutboxEntry): Promise<SendResult> {
+  const ownTimeouts = new WeakSet<AbortSignal>();
+  const defaultSignal = () => {
+    const signal = AbortSignal.timeout(sendTimeoutMs);
+    ownTimeouts.add(signal);
+    return signal;
+  };
+  /** Runs one connector call under the signal, turning its abort into the retryable timeout. */
+  const timed = async <T>(signal: AbortSignal, call: (options: { abortSignal: AbortSignal }) => Promise<T>): Promise<T> => {
+    try {
+      return await call({ abortSignal: signal });
+    } catch (err) {
+      if (signal.aborted) throw new SendTimeoutError(ownTimeouts.has(signal) ? sendTimeoutMs : undefined);
+      throw err;
+    }
+  };
+
+  async function perform(reference: Partial<ConversationReference>, entry: OutboxEntry, tenantId: string | undefined, signal: AbortSignal): Promise<SendResult> {
     const client = await clientFor(reference.serviceUrl!);
     const conversationId = reference.conversation!.id;
     const activity = TurnContext.applyConversationReference({ ...(await messages.build(entry.action.message)) }, reference) as Activity;
+    // References captured from Teams carry the tenant; older or hand-made ones may not, and Teams routes by it.
+    if (tenantId && activity.conversation && !activity.conversation.tenantId) activity.conversation = { ...activity.conversation, tenantId };
     if (entry.action.kind === 'update') {
-      await client.conversations
-        .updateActivity(conversationId, entry.action.activityId, { ...activity, id: entry.action.activityId })
-        .catch(from(conversationId));
-      return { conversationId, activityId: entry.action.activityId };
+      const activityId = entry.action.activityId;
+      await timed(signal, (o) => client.conversations.updateActivity(conversationId, activityId, { ...activity, id: activityId }, o)).catch(from(conversationId));
+      return { conversationId, activityId };
     }
-    const sent = await client.conversations.sendToConversation(conversationId, activity).catch(from(conversationId));
+    const sent = await timed(signal, (o) => client.conversations.sendToConversation(conversationId, activity, o)).catch(from(conversationId));
     return { conversationId, activityId: sent.id };
   }
 
-  return async (entry) => {
+  const route: Router = async (entry) => {
     const target = entry.target;
     if (target.kind === 'conversation') {
       const record = await store.conversations.get(target.conversationId);
       if (!record || !record.active) {
         throw new ConversationGoneError(record ? `conversation inactive (${record.inactiveReason ?? 'unknown'})` : 'conversation unknown', target.conversationId);
       }
-      return perform(record.reference, entry);
+      return { conversationKey: record.id, tenantId: record.tenantId, send: (signal = defaultSignal()) => perform(record.reference, entry, record.tenantId, signal) };
     }
     const personal = await store.conversations.findPersonal(target.tenantId, target.aadObjectId);
-    if (personal) return perform(personal.reference, entry);
-    // No 1:1 chat stored (the user only ever wrote in a channel): ask the connector to open one.
-    const bot = { id: appId ? `28:${appId}` : 'bot', name: 'Partner Offers' };
-    const client = await clientFor(target.serviceUrl);
-    const created = await client.conversations.createConversation({
-      isGroup: false,
-      bot,
-      members: [{ id: target.userId, name: '' }],
-      tenantId: target.tenantId,
-      channelData: { tenant: { id: target.tenantId } },
-    } as ConversationParameters);
-    return perform(
-      { channelId: 'msteams', serviceUrl: target.serviceUrl, bot, user: { id: target.userId, name: '' }, conversation: { id: created.id, isGroup: false, conversationType: 'personal', tenantId: target.tenantId, name: '' } },
-      entry,
-    );
+    if (personal) {
+      return { conversationKey: personal.id, tenantId: personal.tenantId, send: (signal = defaultSignal()) => perform(personal.reference, entry, personal.tenantId, signal) };
+    }
+    return {
+      ...targetKey(target),
+      // No 1:1 chat stored (the user only ever wrote in a channel): ask the connector to open one.
+      async send(signal = defaultSignal()) {
+        const bot = { id: appId ? `28:${appId}` : 'bot', name: 'Partner Offers' };
+        const client = await clientFor(target.serviceUrl);
+        const parameters = {
+          isGroup: false,
+          bot,
+          members: [{ id: target.userId, name: '' }],
+          tenantId: target.tenantId,
+          channelData: { tenant: { id: target.tenantId } },
+        } as ConversationParameters;
+        const created = await timed(signal, (o) => client.conversations.createConversation(parameters, o));
+        const reference: Partial<ConversationReference> = {
+          channelId: 'msteams',
+          serviceUrl: target.serviceUrl,
+          bot,
+          user: { id: target.userId, name: '' },
+          conversation: { id: created.id, isGroup: false, conversationType: 'personal', tenantId: target.tenantId, name: '' },
+        };
+        return perform(reference, entry, target.tenantId, signal);
+      },
+    };
   };
+
+  const send = (async (entry: OutboxEntry) => (await route(entry)).send()) as Sender & { route: Router };
+  send.route = route;
+  return send;
 }

@@ -2,18 +2,20 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger } from '../../src/log';
-import { createDeliverer } from '../../src/notifications/deliverer';
+import { backoffMs, createDeliverer, retryAfterMs, type DelivererOptions } from '../../src/notifications/deliverer';
 import { PermanentDeliveryError } from '../../src/notifications/messages';
-import type { Sender } from '../../src/notifications/sender';
-import type { NewOutboxEntry } from '../../src/notifications/types';
+import { SendTimeoutError, type Sender } from '../../src/notifications/sender';
+import type { NewOutboxEntry, OutboxEntry } from '../../src/notifications/types';
 import { openSqliteStore } from '../../src/store/sqlite';
 import type { Store } from '../../src/store/types';
 import { trialOffer } from '../support/fixtures';
+import { capturedLog, enqueue, sleep, tempStore, textEntry, until } from './support';
 
-/** An error shaped like the connector client's RestError. */
-const httpError = (statusCode: number, retryAfter?: string) =>
+/** An error shaped like the connector client's RestError (which lifts Teams' error code to `code`). */
+const httpError = (statusCode: number, retryAfter?: string, code?: string) =>
   Object.assign(new Error(`HTTP ${statusCode}`), {
     statusCode,
+    ...(code ? { code } : {}),
     response: { status: statusCode, headers: { get: (name: string) => (name === 'retry-after' ? retryAfter : undefined) } },
   });
 
@@ -41,8 +43,10 @@ describe('the outbox deliverer', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const deliverWith = (send: Sender, at = now) => createDeliverer({ store, send, clock: () => at, log }).drain();
+  const deliverWith = (send: Sender, at = now, o: Partial<DelivererOptions> = {}) => createDeliverer({ store, send, clock: () => at, log, ...o }).drain();
   const only = async () => (await store.outbox.forSubject('T-4K7P2Q'))[0]!;
+  const toMegan = (text: string) => textEntry({ kind: 'conversation', conversationId: 'a:megan' }, text);
+  const textOf = (e: OutboxEntry) => e.action.message.args.text;
 
   it('marks a delivered entry sent and remembers where the offer card landed', async () => {
     expect(await deliverWith(async () => ({ conversationId: 'a:megan', activityId: 'act-7' }))).toBe(1);
@@ -60,15 +64,53 @@ describe('the outbox deliverer', () => {
     expect(await only()).toMatchObject({ state: 'sent', attempts: 2 });
   });
 
-  it.each([412, 502, 503, 504])('retries %i later with backoff', async (code) => {
-    await deliverWith(async () => {
-      throw httpError(code);
-    });
+  it('reads Retry-After as seconds or as an HTTP date', () => {
+    expect(retryAfterMs(httpError(429, '2'))).toBe(2000);
+    expect(retryAfterMs(httpError(429, '0.5'))).toBe(500);
+    expect(retryAfterMs(httpError(429, 'Wed, 25 Nov 2026 09:00:03 GMT'), now.getTime())).toBe(3000);
+    expect(retryAfterMs(httpError(429))).toBeUndefined();
+    expect(retryAfterMs(httpError(429, 'soon'))).toBeUndefined();
+  });
+
+  it('backs off exponentially with full jitter: uniform up to 1 s, 2 s, 4 s … capped at 5 minutes', () => {
+    expect(backoffMs(0, () => 0.5)).toBe(500);
+    expect(backoffMs(1, () => 0.5)).toBe(1000);
+    expect(backoffMs(3, () => 1)).toBe(8000);
+    expect(backoffMs(30, () => 1)).toBe(300_000);
+    expect(backoffMs(2, () => 0)).toBe(0);
+  });
+
+  it('backs off on 429 without Retry-After', async () => {
+    await deliverWith(async () => Promise.reject(httpError(429)), now, { random: () => 0.25 });
+    expect(await only()).toMatchObject({ state: 'pending', attempts: 1, nextAttemptAt: '2026-11-25T09:00:00.250Z' });
+  });
+
+  it.each([412, 500, 502, 503, 504])('retries %i later with backoff', async (code) => {
+    await deliverWith(async () => Promise.reject(httpError(code)), now, { random: () => 0.5 });
     const e = await only();
-    expect(e).toMatchObject({ state: 'pending', attempts: 1 });
-    const waitMs = Date.parse(e.nextAttemptAt) - now.getTime();
-    expect(waitMs).toBeGreaterThanOrEqual(500);
-    expect(waitMs).toBeLessThanOrEqual(1000);
+    expect(e).toMatchObject({ state: 'pending', attempts: 1, lastError: `${code}: HTTP ${code}` });
+    expect(Date.parse(e.nextAttemptAt) - now.getTime()).toBe(500);
+  });
+
+  it('retries network errors (no answer at all) with backoff', async () => {
+    await deliverWith(async () => Promise.reject(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' })), now, { random: () => 0.5 });
+    expect(await only()).toMatchObject({ state: 'pending', attempts: 1, lastError: 'error ECONNRESET: socket hang up' });
+  });
+
+  it('gives up on a send that gets no answer in time and retries it, noting it may have arrived', async () => {
+    const { log: captured, lines } = capturedLog();
+    let calls = 0;
+    const hanging: Sender = () => {
+      calls++;
+      return new Promise(() => undefined);
+    };
+    const started = Date.now();
+    await createDeliverer({ store, send: hanging, clock: () => now, log: captured, sendTimeoutMs: 100, random: () => 0.5 }).drain();
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect(calls).toBe(1);
+    expect(await only()).toMatchObject({ state: 'pending', attempts: 1, lastError: 'timeout: no answer from the connector within 100 ms' });
+    expect(lines.find((l) => l.msg === 'outbox entry will be retried')).toMatchObject({ mayHaveArrived: true, retryInMs: 500 });
+    expect(new SendTimeoutError(5).message).toBe('no answer from the connector within 5 ms');
   });
 
   it.each([403, 404])('does not retry %i: the entry fails and the conversation is marked stale', async (code) => {
@@ -77,6 +119,29 @@ describe('the outbox deliverer', () => {
     });
     expect(await only()).toMatchObject({ state: 'failed', lastError: `${code}: HTTP ${code}` });
     expect(await store.conversations.get('a:megan')).toMatchObject({ active: false, inactiveReason: `${code}: HTTP ${code}` });
+  });
+
+  it('does not retry other 4xx: the entry fails and the conversation stays', async () => {
+    await deliverWith(async () => Promise.reject(httpError(400)));
+    expect(await only()).toMatchObject({ state: 'failed', attempts: 1, lastError: '400: HTTP 400' });
+    expect((await store.conversations.get('a:megan'))?.active).toBe(true);
+  });
+
+  it("treats a 404 on an update as the message gone, unless Teams' code says the conversation is", async () => {
+    const update = (activityId: string): NewOutboxEntry => ({
+      target: { kind: 'conversation', conversationId: 'a:megan' },
+      action: { kind: 'update', activityId, message: { kind: 'offer.card', args: {} } },
+    });
+    await deliverWith(async () => ({ conversationId: 'a:megan' })); // the offer card from beforeEach
+    const subject = await enqueue(store, [update('act-1')]);
+    await deliverWith(async () => Promise.reject(httpError(404)));
+    expect((await store.outbox.forSubject(subject))[0]).toMatchObject({ state: 'failed', lastError: '404: HTTP 404' });
+    expect((await store.conversations.get('a:megan'))?.active).toBe(true);
+
+    const again = await enqueue(store, [update('act-2')]);
+    await deliverWith(async () => Promise.reject(httpError(403, undefined, 'BotNotInConversationRoster')));
+    expect((await store.outbox.forSubject(again))[0]).toMatchObject({ state: 'failed', lastError: '403 BotNotInConversationRoster: HTTP 403' });
+    expect(await store.conversations.get('a:megan')).toMatchObject({ active: false, inactiveReason: '403 BotNotInConversationRoster: HTTP 403' });
   });
 
   it('fails at once when the message can never be built, leaving the conversation alone', async () => {
@@ -95,6 +160,169 @@ describe('the outbox deliverer', () => {
       at += 10 * 60_000; // past any backoff
     }
     expect(await only()).toMatchObject({ state: 'failed', attempts: 3, lastError: '503: HTTP 503' });
+  });
+
+  it("keeps a conversation's order: entries behind one that must be retried wait with it, unsent and uncounted", async () => {
+    await deliverWith(async () => ({ conversationId: 'a:megan' })); // the offer card from beforeEach
+    const subject = await enqueue(store, ['one', 'two', 'three', 'four'].map(toMegan));
+    const sent: string[] = [];
+    await deliverWith(
+      async (e) => {
+        if (textOf(e) === 'two') throw httpError(503);
+        sent.push(textOf(e)!);
+        return { conversationId: 'a:megan' };
+      },
+      now,
+      { random: () => 0.5 },
+    );
+    expect(sent).toEqual(['one']);
+    const [one, two, three, four] = await store.outbox.forSubject(subject);
+    expect(one).toMatchObject({ state: 'sent', attempts: 1 });
+    expect(two).toMatchObject({ state: 'pending', attempts: 1, nextAttemptAt: '2026-11-25T09:00:00.500Z' });
+    expect(three).toMatchObject({ state: 'pending', attempts: 0, nextAttemptAt: '2026-11-25T09:00:00.500Z' });
+    expect(four).toMatchObject({ state: 'pending', attempts: 0, nextAttemptAt: '2026-11-25T09:00:00.500Z' });
+
+    await deliverWith(async (e) => (sent.push(textOf(e)!), { conversationId: 'a:megan' }), new Date('2026-11-25T09:00:00.500Z'));
+    expect(sent).toEqual(['one', 'two', 'three', 'four']);
+  });
+
+  it('fails the rest of a conversation at once when the bot can no longer post there', async () => {
+    await deliverWith(async () => ({ conversationId: 'a:megan' }));
+    const subject = await enqueue(store, ['one', 'two', 'three'].map(toMegan));
+    let calls = 0;
+    await deliverWith(async () => {
+      calls++;
+      throw httpError(403, undefined, 'ConversationBlockedByUser');
+    });
+    expect(calls).toBe(1);
+    const reason = '403 ConversationBlockedByUser: HTTP 403';
+    expect((await store.outbox.forSubject(subject)).map((e) => [e.state, e.lastError])).toEqual([
+      ['failed', reason],
+      ['failed', reason],
+      ['failed', reason],
+    ]);
+    expect(await store.conversations.get('a:megan')).toMatchObject({ active: false, inactiveReason: reason });
+  });
+
+  it('gives entries back for the rate limiter when their slot is beyond the horizon, without counting an attempt', async () => {
+    await store.conversations.upsert({ id: 'a:busy', tenantId: 't', kind: 'channel', reference: {}, active: true, updatedAt: now.toISOString() });
+    const subject = await enqueue(store, Array.from({ length: 10 }, (_, i) => textEntry({ kind: 'conversation', conversationId: 'a:busy' }, `m${i}`)));
+    const deliverer = createDeliverer({
+      store,
+      send: async () => ({ conversationId: 'a:busy' }),
+      clock: () => now,
+      log,
+      horizonMs: 0,
+      rateMarginMs: 0,
+      monotonic: () => 0, // time stands still: the 8th slot is a second away, past the horizon
+    });
+    deliverer.kick(); // not started: does nothing
+    expect((await store.outbox.forSubject(subject)).every((e) => e.state === 'pending' && !e.lease)).toBe(true);
+    // Started, it runs passes as the poll or a kick does; drain() would wait for the slots instead.
+    deliverer.start();
+    deliverer.kick();
+    await until(async () => (await store.outbox.forSubject(subject)).every((e) => e.state === 'sent' || (e.state === 'pending' && !e.lease)));
+    await deliverer.stop();
+    const entries = await store.outbox.forSubject(subject);
+    expect(entries.slice(0, 7).map((e) => e.state)).toEqual(Array(7).fill('sent'));
+    for (const e of entries.slice(7)) expect(e).toMatchObject({ state: 'pending', attempts: 0, nextAttemptAt: '2026-11-25T09:00:01.000Z' });
+  });
+
+  it('drain() waits for rate-limit slots and delivers everything due before it returns', async () => {
+    const { store: live, close } = tempStore();
+    try {
+      await live.conversations.upsert({ id: 'a:busy', tenantId: 't', kind: 'channel', reference: {}, active: true, updatedAt: new Date().toISOString() });
+      const subject = await enqueue(live, Array.from({ length: 9 }, (_, i) => textEntry({ kind: 'conversation', conversationId: 'a:busy' }, `m${i}`)));
+      const at: number[] = [];
+      const started = performance.now();
+      // A lease this short cannot cover the wait for the 8th and 9th slots: they are given back and drain() waits
+      // until they are due again.
+      const handled = await createDeliverer({
+        store: live,
+        send: async () => (at.push(performance.now() - started), { conversationId: 'a:busy' }),
+        clock: () => new Date(),
+        log,
+        leaseMs: 1000,
+        rateMarginMs: 0,
+      }).drain();
+      expect(handled).toBe(9);
+      expect((await live.outbox.forSubject(subject)).map((e) => [e.state, e.attempts])).toEqual(Array(9).fill(['sent', 1]));
+      expect(at[6]!).toBeLessThan(300);
+      expect(at[7]!).toBeGreaterThanOrEqual(1000 - 5);
+      expect(at[8]!).toBeGreaterThanOrEqual(2000 - 5);
+    } finally {
+      await close();
+    }
+  });
+
+  it('never has more requests in flight than its concurrency, across conversations', async () => {
+    const ids = Array.from({ length: 20 }, (_, i) => `a:c${i}`);
+    for (const id of ids) await store.conversations.upsert({ id, tenantId: 't', kind: 'channel', reference: {}, active: true, updatedAt: now.toISOString() });
+    await enqueue(store, ids.flatMap((id) => [1, 2].map((n) => textEntry({ kind: 'conversation', conversationId: id }, `${id}-${n}`))));
+    let inFlight = 0;
+    let peak = 0;
+    const order = new Map<string, string[]>();
+    const handled = await createDeliverer({
+      store,
+      send: async (e) => {
+        peak = Math.max(peak, ++inFlight);
+        await sleep(20);
+        inFlight--;
+        const id = e.target.kind === 'conversation' ? e.target.conversationId : '';
+        order.set(id, [...(order.get(id) ?? []), textOf(e)!]);
+        return { conversationId: id };
+      },
+      clock: () => now,
+      log,
+      concurrency: 5,
+    }).drain();
+    expect(handled).toBe(41);
+    expect(peak).toBe(5);
+    for (const id of ids) expect(order.get(id)).toEqual([`${id}-1`, `${id}-2`]);
+  });
+
+  it('logs each outcome with the entry and the reason, never the content', async () => {
+    const { log: captured, lines } = capturedLog();
+    await enqueue(store, [toMegan('secret comment: please call me')]);
+    let n = 0;
+    const send: Sender = async () => {
+      if (n++ === 0) return { conversationId: 'a:megan', activityId: 'x' };
+      throw httpError(503);
+    };
+    await createDeliverer({ store, send, clock: () => now, log: captured, random: () => 0.5 }).drain();
+    const delivered = lines.find((l) => l.msg === 'outbox entry delivered');
+    const retried = lines.find((l) => l.msg === 'outbox entry will be retried');
+    expect(delivered).toMatchObject({ entryId: expect.any(String), subject: 'T-4K7P2Q', conversation: 'a:megan', attempt: 1 });
+    expect(retried).toMatchObject({ entryId: expect.any(String), reason: '503: HTTP 503', retryInMs: 500, attempt: 1 });
+    expect(JSON.stringify(lines)).not.toContain('secret comment');
+  });
+
+  it('stop() gives back what it has not sent, at once, for another process to take', async () => {
+    const subject = await enqueue(store, ['one', 'two', 'three'].map(toMegan));
+    let release!: () => void;
+    const first = new Promise<void>((resolve) => (release = resolve));
+    const deliverer = createDeliverer({
+      store,
+      send: async (e) => {
+        if (textOf(e) === 'one') await first;
+        return { conversationId: 'a:megan' };
+      },
+      clock: () => now,
+      log,
+    });
+    deliverer.start();
+    deliverer.kick();
+    await sleep(50);
+    const stopping = deliverer.stop();
+    release();
+    await stopping;
+    const entries = await store.outbox.forSubject(subject);
+    expect(entries.map((e) => [e.state, e.lease?.owner ?? null])).toEqual([
+      ['sent', null],
+      ['pending', null],
+      ['pending', null],
+    ]);
+    expect(entries[1]!.nextAttemptAt <= now.toISOString()).toBe(true);
   });
 });
 
