@@ -3,6 +3,7 @@ import type { Partner } from '../directory/partners';
 import type { NewResponse, Offer, ResponseRecord } from '../offers/types';
 import type { NewOutboxEntry, OutboxEntry } from '../notifications/types';
 import type { Relationship, RelationshipKind } from '../delegation/types';
+import type { Lead, Listing, ListingQuery } from '../marketplace/types';
 
 export type DecideResult =
   | { status: 'recorded'; offer: Offer; response: ResponseRecord }
@@ -138,6 +139,35 @@ export interface Store {
     listDue(now: string, limit: number): Promise<Relationship[]>;
     /** Remembers where the request's own card landed; not a state change, so the version stays. */
     setCard(id: string, card: { conversationId: string; activityId: string }): Promise<void>;
+  };
+
+  listings: {
+    /** The partner's listing, published or not. */
+    get(partnerTenantId: string): Promise<Listing | null>;
+    getById(id: string): Promise<Listing | null>;
+    /**
+     * Inserts the partner's listing (expectedVersion 0) or replaces it if its stored version is still expectedVersion,
+     * keeping the full-text index in step in the same transaction; false if stale (or, for 0, one exists already).
+     */
+    save(listing: Listing, expectedVersion: number): Promise<boolean>;
+    /**
+     * Published listings matching the query, best first: ranked by the database's full-text index, with headline and
+     * services weighted above expertise and expertise above description; filters applied in the query. No words:
+     * most recently updated first.
+     */
+    search(query: ListingQuery): Promise<Array<{ listing: Listing; score: number }>>;
+  };
+
+  leads: {
+    /**
+     * Records the lead and its outbox entries, unless the same requester (tenant and aadObjectId) asked the same
+     * partner at or after `since`: then nothing is written and that lead is returned. Concurrent calls for one
+     * (requester, partner) serialise, so a race records one lead.
+     */
+    create(lead: Lead, outbox: NewOutboxEntry[], since: string): Promise<{ created: true; lead: Lead } | { created: false; lead: Lead }>;
+    get(id: string): Promise<Lead | null>;
+    /** Remembers the trial sent from this lead (first one wins); false if one was already recorded. */
+    setTrial(id: string, offerId: string): Promise<boolean>;
   };
 
   responses: {
