@@ -36,7 +36,7 @@ const log = createLogger(config.logLevel);
 const catalog = loadCatalog(config.catalogFile);
 const partners = readPartnersFile(config.partnersFile, catalog);
 const store = await openStore(config, log);
-for (const partner of partners) await store.partners.upsert(partner);
+for (const { listing: _listing, ...partner } of partners) await store.partners.upsert(partner);
 
 if (count) {
   const seeded = await seed(count);

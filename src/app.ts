@@ -21,6 +21,9 @@ import { createDelegationMessages } from './delegation/messages';
 import { createDelegationService } from './delegation/service';
 import { isSovereign } from './directory/sovereign';
 import { registerNotificationCommands } from './notifications/channel';
+import { registerMarketplace } from './marketplace';
+import { createMarketplaceMessages } from './marketplace/messages';
+import { createMarketplaceService } from './marketplace/service';
 import { describeMessage } from './notifications/describe';
 import { createDeliverer } from './notifications/deliverer';
 import { createMessageRegistry } from './notifications/messages';
@@ -57,6 +60,8 @@ export function createApp({ config, store, catalog, clock, log, delivery }: AppD
   const linked = linkedRequests(delegation, delegationCards, clock);
   const installLink = `https://teams.microsoft.com/l/app/${config.teamsAppId}`;
 
+  const marketplace = createMarketplaceService({ store, catalog, clock, sovereignTenants: config.sovereignTenants, log, offers });
+
   const router = createCommandRouter();
   const verbs = createVerbTable();
   const messages = createMessageRegistry();
@@ -79,6 +84,8 @@ export function createApp({ config, store, catalog, clock, log, delivery }: AppD
       return offerCards.offerCardJson(offer, await linked.partsOf(offer));
     },
   });
+
+  registerMarketplace(router, verbs, messages, { service: marketplace, cards: createMarketplaceMessages(cards, catalog), renderer: cards });
 
   const capture = createConversationCapture({
     store,
@@ -130,6 +137,7 @@ export function createApp({ config, store, catalog, clock, log, delivery }: AppD
     bot,
     offers,
     delegation,
+    marketplace,
     sweep,
     verbs,
     router,

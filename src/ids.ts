@@ -3,8 +3,11 @@ import { randomInt, randomUUID } from 'node:crypto';
 /** No 0/O or 1/I/L: ids are read aloud and typed by people. */
 const ALPHABET = '23456789ABCDEFGHJKMNPQRSTUVWXYZ';
 
-/** T: trial invitation, P: purchase offer, D: delegated-admin request, R: partner-of-record request. */
-export type IdPrefix = 'T' | 'P' | 'D' | 'R';
+/**
+ * T: trial invitation, P: purchase offer, D: delegated-admin request, R: partner-of-record request,
+ * M: marketplace listing, C: request to be contacted (a lead).
+ */
+export type IdPrefix = 'T' | 'P' | 'D' | 'R' | 'M' | 'C';
 
 export function newShortId(prefix: IdPrefix): string {
   let s = '';

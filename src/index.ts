@@ -3,6 +3,7 @@ import { ConfigError, loadConfig } from './config';
 import { createApp } from './app';
 import { loadCatalog } from './directory/catalog';
 import { readPartnersFile } from './directory/partners';
+import { seedPartners } from './directory/seed';
 import { createLogger } from './log';
 import { openStore } from './store/open';
 
@@ -22,9 +23,8 @@ async function main(): Promise<void> {
   const catalog = loadCatalog(config.catalogFile);
   const partners = readPartnersFile(config.partnersFile, catalog);
   const store = await openStore(config, log);
-  for (const partner of partners) await store.partners.upsert(partner);
-
   const app = createApp({ config, store, catalog, clock: systemClock, log });
+  await seedPartners(store, partners, app.marketplace.seed);
   app.start();
   await new Promise<void>((resolve) => app.server.listen(config.port, config.host, resolve));
   const url = `http://${config.host}:${(app.server.address() as { port: number }).port}/api/messages`;

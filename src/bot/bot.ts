@@ -157,6 +157,7 @@ export class PartnerOffersBot extends TeamsActivityHandler {
         activityId: context.activity.id ?? '',
         replyToId: context.activity.replyToId,
         trigger,
+        post: async (activity) => void (await context.sendActivity(activity)),
       });
     } catch (err) {
       if (err instanceof UserInputError) return errorResponse(400, 'BadRequest', err.message);

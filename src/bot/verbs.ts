@@ -1,4 +1,4 @@
-import type { AdaptiveCardInvokeResponse } from 'botbuilder';
+import type { Activity, AdaptiveCardInvokeResponse } from 'botbuilder';
 import type { z } from 'zod';
 import type { Person } from '../offers/types';
 
@@ -11,6 +11,8 @@ export interface ActionContext {
   replyToId?: string;
   /** Teams refreshes cards on its own ("automatic"); such calls must never send or update anything. */
   trigger: 'manual' | 'automatic';
+  /** Posts more messages into the conversation during this action (e.g. the next page of results). */
+  post(activity: Partial<Activity>): Promise<void>;
 }
 
 export interface VerbHandler<S extends z.ZodTypeAny = z.ZodTypeAny> {

@@ -13,12 +13,26 @@ export const PartnerSchema = z.object({
   /** Office 365 operated by 21Vianet: partner features are not available there. */
   cloud: z.enum(['global', '21vianet']).default('global'),
 });
+
+/** A marketplace listing to create for a partner that has none yet (never overwrites one edited in Teams). */
+export const ListingSeedSchema = z.object({
+  headline: z.string(),
+  description: z.string().default(''),
+  services: z.array(z.string()),
+  expertise: z.array(z.string()).default([]),
+  countries: z.array(z.string()),
+  languages: z.array(z.string()).default([]),
+  contact: z.object({ name: z.string(), email: z.string() }),
+  published: z.boolean().default(false),
+});
+export type ListingSeed = z.infer<typeof ListingSeedSchema>;
 export type Partner = z.infer<typeof PartnerSchema>;
 
-const PartnersFileSchema = z.object({ partners: z.array(PartnerSchema) });
+const PartnersFileSchema = z.object({ partners: z.array(PartnerSchema.extend({ listing: ListingSeedSchema.optional() })) });
+export type PartnerEntry = z.infer<typeof PartnersFileSchema>['partners'][number];
 
 /** Reads the partner registry seed; every service id must exist in the catalog so a typo fails at startup. */
-export function readPartnersFile(file: string, catalog: Catalog): Partner[] {
+export function readPartnersFile(file: string, catalog: Catalog): PartnerEntry[] {
   let raw: unknown;
   try {
     raw = JSON.parse(readFileSync(file, 'utf8'));

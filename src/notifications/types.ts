@@ -22,7 +22,7 @@ export interface OutboxEntry {
   /** After a successful send, remember where the offer card landed so it can be updated later. */
   onSent?: { kind: 'offerCard'; offerId: string } | { kind: 'relationshipCard'; relationshipId: string };
   /** What the entry is about, for status and logs. */
-  subject?: { kind: 'offer' | 'delegation' | 'por'; id: string };
+  subject?: { kind: 'offer' | 'delegation' | 'por' | 'lead'; id: string };
   /** The partner whose business this is: its `status` lists the entry if it cannot be delivered. */
   partnerTenantId?: string;
   state: 'pending' | 'sent' | 'failed';

@@ -9,7 +9,7 @@ import { createOfferMessages } from '../../src/offers/messages';
 import type { OfferService } from '../../src/offers/service';
 import type { Offer, OfferState } from '../../src/offers/types';
 import { cardText } from '../support/connector-sink';
-import { delegation, partnerOfRecord, purchaseOffer, trialOffer } from '../support/fixtures';
+import { approverPerson, delegation, partnerOfRecord, purchaseOffer, trialOffer } from '../support/fixtures';
 import { registerDelegation } from '../../src/delegation';
 import { createDelegationMessages, requestPart } from '../../src/delegation/messages';
 import { NOTICE_EVENTS, type DelegationService } from '../../src/delegation/service';
@@ -17,6 +17,10 @@ import type { Relationship, RelationshipState } from '../../src/delegation/types
 import { registerNotificationCommands } from '../../src/notifications/channel';
 import type { Store } from '../../src/store/types';
 import { createLogger } from '../../src/log';
+import { createMarketplaceMessages } from '../../src/marketplace/messages';
+import { registerMarketplace } from '../../src/marketplace';
+import type { MarketplaceService } from '../../src/marketplace/service';
+import { loadCatalog } from '../../src/directory/catalog';
 
 // The ESM build of adaptivecards does not load in Node; the UMD bundle does (see PLATFORM-NOTES).
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -108,6 +112,24 @@ add('failed notifications', 'failed-notifications', cards.render('failed-notific
   rows: [{ what: 'The card for T-4K7P2Q → Megan Bowen', reason: 'Teams says the bot is no longer in that chat.' }],
   ids: '0b6a3c1e-8f7d-4c2b-9a1e-3d5f7b9c1a2e,1c7b4d2f-9e8a-4d3c-8b2f-4e6a8c0d2b3f',
 }));
+const marketCards = createMarketplaceMessages(cards, loadCatalog());
+const fabrikam = { tenantId: 'p1', name: 'Fabrikam Cloud Partners', programs: ['cloud-essentials' as const], authorizedServices: ['m365-business-premium', 'teams-essentials'], cloud: 'global' as const };
+const listing = {
+  id: 'M-4K7P2Q', partnerTenantId: 'p1', partnerName: 'Fabrikam Cloud Partners', headline: 'Security and migrations', description: 'We move you.',
+  services: ['m365-business-premium'], serviceNames: ['Microsoft 365 Business Premium'], expertise: ['security'], countries: ['DE', 'GB'], languages: ['de', 'en'],
+  contact: { name: 'Alex Wilber', email: 'alexw@example.com' }, canDelegate: true, published: true, version: 2, updatedAt: '2026-11-25T09:00:00.000Z', updatedBy: { aadObjectId: 'a', name: 'Alex Wilber' },
+};
+const lead = { id: 'C-4K7P2Q', listingId: 'M-4K7P2Q', partnerTenantId: 'p1', partnerName: 'Fabrikam Cloud Partners', requester: { ...approverPerson, email: 'admin@contoso.com' }, note: 'About 40 users', createdAt: '2026-11-25T09:00:00.000Z' };
+add('listing own published', 'listing', marketCards.listingCardJson(listing, { own: true, hint: 'x' }));
+add('listing own unpublished', 'listing', marketCards.listingCardJson({ ...listing, published: false }, { own: true }));
+add('listing result', 'listing', marketCards.listingCardJson(listing, { result: true }));
+add('listing asked', 'listing', marketCards.listingCardJson(listing, { outcomeTitle: 'Asked', outcomeDetail: 'They will contact you.' }));
+add('no listing', 'listing', content(marketCards.noListing(fabrikam)));
+add('listing edit', 'listing-edit', marketCards.editCardJson(fabrikam, listing));
+add('listing edit errors', 'listing-edit', marketCards.editCardJson(fabrikam, null, { form: { headline: '' }, errors: { headline: 'Give your listing a headline.', countries: '"UK" is not an ISO country code.' } }));
+add('lead', 'lead', marketCards.leadCardJson(lead, listing));
+add('lead trial sent', 'lead', marketCards.leadCardJson(lead, listing, { offerId: 'T-4K7P2Q', state: 'sent' }));
+add('find more', 'find-more', cards.render('find-more', { text: 'Results 1–5', more: true, q: 'security in DE', page: '1' }));
 add('error', 'error', content(errorCard(cards)(new UserInputError('That is wrong.', 'trial admin@contoso.com teams-essentials'))));
 add('help', 'help', cards.render('help', { title: 'Partner Offers', intro: 'Type a command:', commands: [{ usage: 'help', description: 'This.' }] }));
 add('support', 'support', cards.render('support', {}));
@@ -157,6 +179,7 @@ describe('card templates', () => {
     registerOffers(router, verbs, messages, { service: {} as OfferService, cards: offerCards, installLink: 'x' });
     registerDelegation(router, verbs, messages, { service: {} as DelegationService, cards: delegationCards, installLink: 'x', clock: () => new Date(), offerCardJson: async () => ({}) });
     registerNotificationCommands(router, verbs, { store: {} as Store, cards, clock: () => new Date(), log: createLogger('silent'), describe: () => '' });
+    registerMarketplace(router, verbs, messages, { service: {} as MarketplaceService, cards: marketCards, renderer: cards });
     const used = new Set(rendered.flatMap((r) => [...verbsIn(r.json)]));
     expect([...used].sort()).toEqual([
       'delegation.approve',
@@ -164,6 +187,13 @@ describe('card templates', () => {
       'delegation.keep',
       'delegation.revoke',
       'delegation.view',
+      'find.more',
+      'lead.request',
+      'lead.trial',
+      'listing.edit',
+      'listing.publish',
+      'listing.save',
+      'listing.unpublish',
       'notify.retry',
       'offer.accept',
       'offer.decline',
@@ -239,10 +269,11 @@ describe('card templates', () => {
         if ((o.type === 'Action.Execute' || o.type === 'Action.Submit') && o.data) {
           const keys = Object.keys(o.data as object).filter((k) => k !== 'verb' || o.type === 'Action.Submit');
           expect(keys.length).toBeGreaterThan(0);
-          for (const k of keys) expect(['offerId', 'relationshipId', 'replaces', 'ids', 'verb']).toContain(k);
+          for (const k of keys) expect(['offerId', 'relationshipId', 'replaces', 'ids', 'listingId', 'leadId', 'q', 'page', 'verb']).toContain(k);
           for (const [k, v] of Object.entries(o.data as object)) {
             if (k === 'ids') expect(v).toMatch(/^[0-9a-f-]{36}(,[0-9a-f-]{36})*$/);
-            else if (k !== 'verb') expect(v).toMatch(/^([TPDR]-[0-9A-Z]{6})?$/);
+            else if (k === 'q' || k === 'page') continue; // "More results" repeats the typed query: form input, not state
+            else if (k !== 'verb') expect(v).toMatch(/^([TPDRMC]-[0-9A-Z]{6}|new)?$/);
           }
         }
         Object.values(o).forEach(visit);

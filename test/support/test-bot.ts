@@ -6,6 +6,7 @@ import { createApp, type App } from '../../src/app';
 import { loadConfig } from '../../src/config';
 import { loadCatalog } from '../../src/directory/catalog';
 import { readPartnersFile } from '../../src/directory/partners';
+import { seedPartners } from '../../src/directory/seed';
 import { createLogger } from '../../src/log';
 import { openSqliteStore } from '../../src/store/sqlite';
 import type { Store } from '../../src/store/types';
@@ -34,9 +35,9 @@ export async function startTestBot(o: { env?: Record<string, string>; start?: Da
   const clock = { now: o.start ?? new Date('2026-11-25T09:00:00.000Z') };
   const store = openSqliteStore(join(dir, 'test.sqlite'), () => clock.now);
   const catalog = loadCatalog();
-  for (const p of readPartnersFile('env/partners.sample.json', catalog)) await store.partners.upsert(p);
   const sink = await startConnectorSink();
   const app = createApp({ config, store, catalog, clock: () => clock.now, log: createLogger('silent'), delivery: { enabled: false } });
+  await seedPartners(store, readPartnersFile('env/partners.sample.json', catalog), app.marketplace.seed);
   await new Promise<void>((resolve) => app.server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
 

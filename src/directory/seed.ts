@@ -1,0 +1,17 @@
+import type { Store } from '../store/types';
+import type { ListingSeed, Partner, PartnerEntry } from './partners';
+
+/**
+ * Registers the partners file at startup (idempotent upsert); a listing in the file is created only for a partner
+ * that has none yet, so what partner staff edited in Teams is never overwritten.
+ */
+export async function seedPartners(
+  store: Store,
+  entries: PartnerEntry[],
+  seedListing: (partner: Partner, seed: ListingSeed) => Promise<void>,
+): Promise<void> {
+  for (const { listing, ...partner } of entries) {
+    await store.partners.upsert(partner);
+    if (listing) await seedListing(partner, listing);
+  }
+}

@@ -1,0 +1,124 @@
+import { CardFactory, type Activity } from 'botbuilder';
+import type { CardJson, CardRenderer } from '../cards/render';
+import { formatDate, formatDateTime } from '../cards/format';
+import type { Catalog } from '../directory/catalog';
+import type { Partner } from '../directory/partners';
+import type { OfferState } from '../offers/types';
+import { countryName } from './geo';
+import { describeCountries, describeLanguages, type ListingField, type ListingForm } from './rules';
+import type { Lead, Listing } from './types';
+
+const FIELDS: ListingField[] = ['headline', 'description', 'services', 'expertise', 'countries', 'languages', 'contactName', 'contactEmail'];
+
+export function createMarketplaceMessages(cards: CardRenderer, catalog: Catalog) {
+  const serviceChoices = (ids: string[]) => ids.map((id) => ({ title: catalog.services.find((s) => s.id === id)?.name ?? id, value: id }));
+
+  const facts = (l: Listing) => [
+    { title: 'Services', value: l.serviceNames.join(', ') || '—' },
+    ...(l.expertise.length ? [{ title: 'Expertise', value: l.expertise.join(', ') }] : []),
+    { title: 'Countries', value: l.countries.length ? describeCountries(l.countries) : '—' },
+    ...(l.languages.length ? [{ title: 'Languages', value: describeLanguages(l.languages) }] : []),
+    { title: 'Delegated admin', value: l.canDelegate ? 'Can offer delegated administration' : 'Does not offer delegated administration' },
+  ];
+
+  const listingData = (l: Listing, o: { own?: boolean; result?: boolean; outcomeTitle?: string; outcomeDetail?: string; hint?: string } = {}) => ({
+    listingId: l.id,
+    tag: o.own ? (l.published ? 'PUBLISHED · can be found with find' : 'NOT PUBLISHED · nobody can find it yet') : `PARTNER · ${l.id}`,
+    tagColor: o.own && !l.published ? 'Warning' : 'Accent',
+    headline: l.headline || '(no headline yet)',
+    partnerName: l.partnerName,
+    description: l.description,
+    facts: [...facts(l), ...(o.own ? [{ title: 'Contact', value: `${l.contact.name} (${l.contact.email})` }, { title: 'Last edited', value: `${formatDate(l.updatedAt)} by ${l.updatedBy.name}` }] : [])],
+    hint: o.hint ?? '',
+    isOwn: !!o.own,
+    canPublish: true,
+    publishTitle: l.published ? 'Unpublish' : 'Publish',
+    publishVerb: l.published ? 'listing.unpublish' : 'listing.publish',
+    isResult: !!o.result,
+    outcomeTitle: o.outcomeTitle ?? '',
+    outcomeDetail: o.outcomeDetail ?? '',
+  });
+
+  const empty = (partner: Partner): Listing => ({
+    id: '',
+    partnerTenantId: partner.tenantId,
+    partnerName: partner.name,
+    headline: '',
+    description: '',
+    services: [],
+    serviceNames: [],
+    expertise: [],
+    countries: [],
+    languages: [],
+    contact: { name: '', email: '' },
+    canDelegate: false,
+    published: false,
+    version: 0,
+    updatedAt: '',
+    updatedBy: { aadObjectId: '', name: '' },
+  });
+
+  /** The edit form, filled with the listing (or what was submitted) and each field's error under it. */
+  const editCardJson = (partner: Partner, listing: Listing | null, o: { form?: ListingForm; errors?: Partial<Record<ListingField, string>> } = {}): CardJson => {
+    const l = listing ?? empty(partner);
+    const errors = Object.fromEntries(FIELDS.map((f) => [f, o.errors?.[f] ?? '']));
+    const count = Object.values(errors).filter(Boolean).length;
+    return cards.render('listing-edit', {
+      listingId: l.id || 'new',
+      intro: 'Customers and other partners find you with find. Fill in what you offer; nothing is published until you press Publish.',
+      summary: count ? `${count} field${count === 1 ? ' needs' : 's need'} fixing: see below.` : '',
+      headline: o.form?.headline ?? l.headline,
+      description: o.form?.description ?? l.description,
+      services: o.form?.services ?? l.services.join(','),
+      expertise: o.form?.expertise ?? l.expertise.join(', '),
+      countries: o.form?.countries ?? l.countries.join(', '),
+      languages: o.form?.languages ?? l.languages.join(', '),
+      contactName: o.form?.contactName ?? l.contact.name,
+      contactEmail: o.form?.contactEmail ?? l.contact.email,
+      serviceChoices: serviceChoices(partner.authorizedServices),
+      errors,
+    });
+  };
+
+  const leadFacts = (lead: Lead, listing: Listing | null) => [
+    { title: 'From', value: `${lead.requester.name} (${lead.requester.email})` },
+    { title: 'Organisation', value: lead.requester.email.split('@')[1] ?? '' },
+    { title: 'When', value: formatDateTime(lead.createdAt) },
+    ...(listing ? [{ title: 'Found', value: listing.headline }] : []),
+  ];
+
+  return {
+    listingCardJson: (l: Listing, o?: Parameters<typeof listingData>[1]) => cards.render('listing', listingData(l, o)),
+    listingCard: (l: Listing, o?: Parameters<typeof listingData>[1]) => cards.attachment('listing', listingData(l, o)),
+    noListing: (partner: Partner) =>
+      cards.attachment('listing', {
+        ...listingData(empty(partner), { own: true, hint: 'Press Edit to describe what you offer, then Publish.' }),
+        canPublish: false,
+      }),
+    editCardJson,
+    editCard: (partner: Partner, listing: Listing | null) => CardFactory.adaptiveCard(editCardJson(partner, listing)),
+    /** The lead as the partner sees it: who asked, their note, and a trial invitation to send them. */
+    leadCard: (lead: Lead, listing: Listing | null, trial?: { offerId: string; state?: OfferState }): Partial<Activity> => ({
+      type: 'message',
+      attachments: [CardFactory.adaptiveCard(leadCardJson(lead, listing, trial))],
+    }),
+    leadCardJson: (lead: Lead, listing: Listing | null, trial?: { offerId: string; state?: OfferState }) => leadCardJson(lead, listing, trial),
+    countryName,
+  };
+
+  function leadCardJson(lead: Lead, listing: Listing | null, trial?: { offerId: string; state?: OfferState }): CardJson {
+    const offered = listing?.services.length ? listing.services : [];
+    return cards.render('lead', {
+      leadId: lead.id,
+      headline: `${lead.requester.name} asks ${lead.partnerName} to get in touch`,
+      facts: leadFacts(lead, listing),
+      note: lead.note ?? '',
+      trialSent: trial ? `Trial invitation ${trial.offerId} sent to ${lead.requester.email}${trial.state ? ` (${trial.state})` : ''}.` : '',
+      canSendTrial: !trial && offered.length > 0,
+      serviceChoices: serviceChoices(offered),
+      defaultServices: offered.slice(0, 1).join(','),
+    });
+  }
+}
+
+export type MarketplaceCards = ReturnType<typeof createMarketplaceMessages>;
