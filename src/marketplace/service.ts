@@ -92,7 +92,8 @@ export function createMarketplaceService({ store, catalog, clock, sovereignTenan
   async function find(cmd: Pick<FindCommand, 'words' | 'country' | 'language'>, page: number) {
     const found = await store.listings.search({ ...cmd, limit: PAGE_SIZE + 1, offset: page * PAGE_SIZE });
     // Listings of partners in the 21Vianet cloud are never shown: partner features are not available there.
-    const shown = found.filter((f) => !isSovereign(f.listing.partnerTenantId, sovereignTenants));
+    const sovereign = await Promise.all(found.map(async (f) => isSovereign(f.listing.partnerTenantId, sovereignTenants, await store.partners.get(f.listing.partnerTenantId))));
+    const shown = found.filter((_, i) => !sovereign[i]);
     return { results: shown.slice(0, PAGE_SIZE).map((f) => f.listing), more: found.length > PAGE_SIZE };
   }
 
