@@ -36,6 +36,11 @@ export interface DelivererOptions {
    * Ignored with `limiter`.
    */
   rateMarginMs?: number;
+  /**
+   * After start, nothing is sent for this long (default 2 s plus the margin): the limiter's memory starts empty, and a
+   * process restarted right after a crash must not add to what the dead one sent in Teams' 1 s and 2 s windows.
+   */
+  quietStartMs?: number;
   limiter?: RateLimiter;
   /** Monotonic milliseconds for rate windows and timers (default performance.now); the store clock may stand still in tests. */
   monotonic?: () => number;
@@ -203,6 +208,9 @@ export function createDeliverer(options: DelivererOptions): Deliverer {
   const sendTimeoutMs = Math.min(options.sendTimeoutMs ?? 30_000, leaseMs / 2);
   const mono = options.monotonic ?? (() => performance.now());
   const random = options.random ?? Math.random;
+  let notBefore = 0;
+  /** The earliest moment a send may be planned for now. */
+  const earliest = () => Math.max(mono(), notBefore);
   const limiter = options.limiter ?? createRateLimiter({ instances: options.instances ?? 1, marginMs: options.rateMarginMs ?? 20 });
   const slots = createSlots(options.concurrency ?? 32);
   const route: Router =
@@ -311,7 +319,7 @@ export function createDeliverer(options: DelivererOptions): Deliverer {
     const keys = { conversation: route.conversationKey, tenant: route.tenantId };
     // drain() waits for any slot the lease allows rather than give entries back: it must not return before they go.
     const horizon = draining > 0 ? Infinity : horizonMs;
-    let slot: Reservation = limiter.reserve(keys, mono());
+    let slot: Reservation = limiter.reserve(keys, earliest());
     for (;;) {
       const wait = slot.at - mono();
       // Give the entry back rather than hold it past the point where its lease could run out mid-send.
@@ -327,7 +335,7 @@ export function createDeliverer(options: DelivererOptions): Deliverer {
         await sleep(wait, closing.signal);
         // Sends answered meanwhile may have moved later (see Reservation.done): ask again for this moment.
         slot.cancel();
-        slot = limiter.reserve(keys, mono());
+        slot = limiter.reserve(keys, earliest());
         continue;
       }
       const release = await slots.acquire();
@@ -339,7 +347,7 @@ export function createDeliverer(options: DelivererOptions): Deliverer {
       // time it really leaves, or later sends planned around it could come too close.
       if (mono() - slot.at > LATE_MS) {
         slot.cancel();
-        slot = limiter.reserve(keys, mono());
+        slot = limiter.reserve(keys, earliest());
         if (slot.at > mono()) {
           release();
           continue;
@@ -503,6 +511,8 @@ export function createDeliverer(options: DelivererOptions): Deliverer {
     start() {
       if (!stopped) return;
       stopped = false;
+      notBefore = mono() + (options.quietStartMs ?? 2000 + (options.rateMarginMs ?? 20));
+      log.info({ owner }, 'deliverer started');
       if (closing.signal.aborted) closing = new AbortController();
       schedule();
     },

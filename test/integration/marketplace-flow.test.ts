@@ -16,15 +16,18 @@ describe('marketplace over real HTTP', () => {
   const click = async (verb: string, data: Record<string, unknown>, as: TeamsUser) => {
     const res = await bot.post(cardAction(verb, data, as, bot.sink.url));
     const body = res.body as InvokeBody;
-    return { body, text: typeof body.value === 'string' ? body.value : cardText(body.value) };
+    const value = body.value as { message?: string } | string;
+    return { body, text: typeof value === 'string' ? value : (value?.message ?? cardText(value)) };
   };
   const idIn = (prefix: string, text: string) => new RegExp(`\\b(${prefix}-[2-9A-HJKMNP-Z]{6})\\b`).exec(text)?.[1];
   /** The search results of the last find: the headline of each listing card, in order. */
-  const foundHeadlines = (texts: string[]) => texts.filter((t) => t.includes('PARTNER · M-')).map((t) => t.split('\n')[2]);
+  const foundHeadlines = (texts: string[]) => texts.filter((t) => t.startsWith('PARTNER · M-')).map((t) => t.split('\n')[1]);
+  /** Each card of the replies since message `n`, as text: a `find` reply carries one card per listing. */
+  const cardsSince = (as: TeamsUser, n: number) => bot.sink.sentTo(as.conversationId).slice(n).flatMap((r) => bot.sink.cards(r).map(cardText));
   const find = async (text: string, as: TeamsUser) => {
     const before = count(as);
     await say(`find ${text}`, as);
-    return repliesSince(as, before);
+    return cardsSince(as, before);
   };
   let fabrikam: Listing;
 
@@ -111,10 +114,11 @@ describe('marketplace over real HTTP', () => {
     it('shows five at a time with More results, which posts the next page', async () => {
       for (let i = 0; i < 6; i++) {
         await bot.store.partners.upsert({ tenantId: `extra-${i}`, name: `Extra Partner ${i}`, programs: [], authorizedServices: ['teams-essentials'], cloud: 'global' });
-        await bot.store.listings.save(
+        const saved = await bot.store.listings.save(
           { ...fabrikam, id: `M-EXTRA${'23456789'[i]}`.slice(0, 8), partnerTenantId: `extra-${i}`, partnerName: `Extra Partner ${i}`, headline: `Teams rollout specialists ${i}`, version: 1, contact: { name: 'x', email: `x${i}@extra.example` } },
           0,
         );
+        expect(saved).toBe(true);
       }
       const first = await find('teams rollout', megan);
       expect(foundHeadlines(first)).toHaveLength(5);
@@ -123,7 +127,7 @@ describe('marketplace over real HTTP', () => {
       const before = count(megan);
       const more = await click('find.more', { q: 'teams rollout', page: '1' }, megan);
       expect(more.text).toContain('Showing more results for "teams rollout" below.');
-      const next = repliesSince(megan, before);
+      const next = cardsSince(megan, before);
       expect(foundHeadlines(next).length).toBeGreaterThanOrEqual(1);
       expect(next.at(-1)).toMatch(/Results 6–\d+, the last/);
     });

@@ -214,6 +214,7 @@ describe('the outbox deliverer', () => {
       log,
       horizonMs: 0,
       rateMarginMs: 0,
+      quietStartMs: 0,
       monotonic: () => 0, // time stands still: the 8th slot is a second away, past the horizon
     });
     deliverer.kick(); // not started: does nothing
@@ -297,6 +298,18 @@ describe('the outbox deliverer', () => {
     expect(JSON.stringify(lines)).not.toContain('secret comment');
   });
 
+  it('sends nothing in its first seconds after start: a restart must not add to what a crashed process just sent', async () => {
+    const subject = await enqueue(store, ['one'].map(toMegan));
+    let sent = 0;
+    const clockMs = 0;
+    const deliverer = createDeliverer({ store, send: async () => (sent++, { conversationId: 'a:megan' }), clock: () => now, log, quietStartMs: 10_000, monotonic: () => clockMs });
+    deliverer.start();
+    deliverer.kick();
+    await until(async () => (await store.outbox.forSubject(subject)).every((e) => e.state === 'pending' && !e.lease));
+    expect(sent).toBe(0);
+    await deliverer.stop();
+  });
+
   it('stop() gives back what it has not sent, at once, for another process to take', async () => {
     const subject = await enqueue(store, ['one', 'two', 'three'].map(toMegan));
     let release!: () => void;
@@ -309,6 +322,7 @@ describe('the outbox deliverer', () => {
       },
       clock: () => now,
       log,
+      quietStartMs: 0,
     });
     deliverer.start();
     deliverer.kick();

@@ -5,14 +5,16 @@ import { Writable } from 'node:stream';
 import { ConfigurationBotFrameworkAuthentication } from 'botbuilder';
 import pino from 'pino';
 import { systemClock, type Clock } from '../../src/clock';
+import type { ConversationRecord } from '../../src/directory/types';
 import type { Logger } from '../../src/log';
 import { createDeliverer, type Deliverer, type DelivererOptions } from '../../src/notifications/deliverer';
 import { createMessageRegistry } from '../../src/notifications/messages';
+import { TEAMS_RATE_LIMITS } from '../../src/notifications/rate-limit';
 import { createBotSender } from '../../src/notifications/sender';
 import type { NewOutboxEntry, OutboxEntry, OutboxTarget } from '../../src/notifications/types';
 import { openSqliteStore } from '../../src/store/sqlite';
 import type { Store } from '../../src/store/types';
-import { isSend, startConnectorSink, type ConnectorSink, type SinkRequest } from '../support/connector-sink';
+import { isSend, peakRate, startConnectorSink, type ConnectorSink, type SinkRequest } from '../support/connector-sink';
 import { trialOffer } from '../support/fixtures';
 
 export function tempStore(clock: Clock = systemClock) {
@@ -25,6 +27,37 @@ export function tempStore(clock: Clock = systemClock) {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** A team channel the bot may post in, whose connector (`serviceUrl`) is `serviceUrl`: a sink, in tests. */
+export const channelConversation = (
+  c: { id: string; tenantId: string },
+  serviceUrl: string,
+  updatedAt: string = new Date().toISOString(),
+): ConversationRecord => ({
+  id: c.id,
+  tenantId: c.tenantId,
+  kind: 'channel',
+  reference: {
+    channelId: 'msteams',
+    serviceUrl,
+    conversation: { id: c.id, isGroup: true, conversationType: 'channel', tenantId: c.tenantId, name: '' },
+    bot: { id: '28:bot', name: 'Partner Offers' },
+  },
+  active: true,
+  updatedAt,
+});
+
+/**
+ * Every Teams window (per conversation and per tenant) checked against the sends in `requests` (POST/PUT, taken or
+ * not: Teams counts what reaches it): the windows some key went over, with that key's count. Empty when within.
+ */
+export function overTeamsLimits(requests: SinkRequest[], toleranceMs = 0) {
+  const sends = requests.filter(isSend);
+  return [
+    ...TEAMS_RATE_LIMITS.conversation.map((w) => ({ per: 'conversation', ...w, ...peakRate(sends, (r) => r.conversationId, w.windowMs, toleranceMs) })),
+    ...TEAMS_RATE_LIMITS.tenant.map((w) => ({ per: 'tenant', ...w, ...peakRate(sends, (r) => r.tenantId, w.windowMs, toleranceMs) })),
+  ].filter((s) => s.count > s.limit);
 }
 
 export const textEntry = (target: OutboxTarget, text: string): NewOutboxEntry => ({
@@ -57,10 +90,15 @@ export function capturedLog(level = 'debug'): { log: Logger; lines: Record<strin
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-export async function until(condition: () => Promise<boolean> | boolean, timeoutMs = 15_000, what = 'condition'): Promise<void> {
+/** Polls `condition` every 20 ms; `what` names it in the timeout error (a function: worked out at the timeout). */
+export async function until(
+  condition: () => Promise<boolean> | boolean,
+  timeoutMs = 15_000,
+  what: string | (() => string | Promise<string>) = 'condition',
+): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (!(await condition())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > end) throw new Error(`timed out waiting for ${typeof what === 'function' ? await what() : what}`);
     await sleep(20);
   }
 }
@@ -100,21 +138,7 @@ export async function httpHarness(o: {
     createDeliverer({ store, send: createBotSender(new ConfigurationBotFrameworkAuthentication({}), '', store, messages), clock: systemClock, log, ...over });
   const others: Deliverer[] = [];
   const now = new Date().toISOString();
-  for (const c of o.conversations) {
-    await store.conversations.upsert({
-      id: c.id,
-      tenantId: c.tenantId,
-      kind: 'channel',
-      reference: {
-        channelId: 'msteams',
-        serviceUrl: sink.url,
-        conversation: { id: c.id, isGroup: true, conversationType: 'channel', tenantId: c.tenantId, name: '' },
-        bot: { id: '28:bot', name: 'Partner Offers' },
-      },
-      active: true,
-      updatedAt: now,
-    });
-  }
+  for (const c of o.conversations) await store.conversations.upsert(channelConversation(c, sink.url, now));
   const deliverer = newDeliverer(o.deliverer);
   return {
     store,

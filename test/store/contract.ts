@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Relationship, RelationshipKind } from '../../src/delegation/types';
+import type { Lead, Listing, ListingQuery } from '../../src/marketplace/types';
 import type { NewOutboxEntry, OutboxEntry } from '../../src/notifications/types';
 import { applyDecision, close } from '../../src/offers/rules';
 import type { Decision, Offer, Person, ResponseRecord } from '../../src/offers/types';
@@ -16,8 +17,14 @@ import {
   delivered,
   deliveredRel,
   diego,
+  edited,
   endedRel,
+  lead,
+  leadCard,
+  leadConfirmation,
   lee,
+  listing,
+  listingCorpus,
   megan,
   newResponse,
   notifyIssuer,
@@ -35,10 +42,13 @@ import {
   relCard,
   relResponse,
   relationship,
+  requester,
   terminationResponse,
   unstorableEntry,
+  unstorableLeadEntry,
   unstorableRelEntry,
   updateCard,
+  type CorpusKey,
 } from './support/fixtures';
 
 /** What one adapter's test file provides to run the contract against it. */
@@ -1177,6 +1187,301 @@ export function describeStoreContract(name: string, harness: StoreHarness): void
         });
       });
 
+      describe('listings', () => {
+        const save = async (l: Listing, expectedVersion = l.version - 1) => {
+          expect(await store.listings.save(l, expectedVersion)).toBe(true);
+          return l;
+        };
+        const search = (words: string[], o: Partial<ListingQuery> = {}) => store.listings.search({ words, limit: 20, offset: 0, ...o });
+        const ids = async (words: string[], o: Partial<ListingQuery> = {}) => (await search(words, o)).map((r) => r.listing.id);
+
+        it('save inserts with expectedVersion 0; get (by partner) and getById return it; a second insert for the partner or the id is false; unknown is null', async () => {
+          const l = listing({ expertise: ['exchange'], contact: { name: alex.name, email: alex.email!, person: alex } });
+          expect(await store.listings.save(l, 0)).toBe(true);
+          expect(await store.listings.get(l.partnerTenantId)).toEqual(l);
+          expect(await store.listings.getById(l.id)).toEqual(l);
+
+          const samePartner = listing({ partnerTenantId: l.partnerTenantId, headline: 'A second listing' });
+          expect(await store.listings.save(samePartner, 0)).toBe(false);
+          expect(await store.listings.getById(samePartner.id)).toBeNull();
+          const sameId = listing({ id: l.id, headline: 'Another partner, the same id' });
+          expect(await store.listings.save(sameId, 0)).toBe(false);
+          expect(await store.listings.get(sameId.partnerTenantId)).toBeNull();
+          expect(await store.listings.get(l.partnerTenantId)).toEqual(l);
+
+          expect(await store.listings.get(TENANT.northwind)).toBeNull();
+          expect(await store.listings.getById('M-NQPE23')).toBeNull();
+          expect(await ids([])).toEqual([l.id]);
+        });
+
+        it('save replaces by compare-and-set on version: a stale or unknown one is false and changes nothing, the search index included', async () => {
+          const l = await save(listing({ headline: 'Security reviews' }));
+          const v2 = edited(l, { headline: 'Identity reviews', countries: ['DE'] });
+          expect(await store.listings.save(v2, 1)).toBe(true);
+          expect(await store.listings.get(l.partnerTenantId)).toEqual(v2);
+
+          const stale = edited(l, { headline: 'Stale edit about voice' });
+          expect(stale.version).toBe(2);
+          expect(await store.listings.save(stale, 1)).toBe(false);
+          expect(await store.listings.getById(l.id)).toEqual(v2);
+          expect(await ids(['voice'])).toEqual([]);
+          expect(await ids(['identity'])).toEqual([l.id]);
+          expect(await ids(['security'])).toEqual([]);
+
+          const v3 = edited(v2, { headline: 'Identity and voice reviews' });
+          expect(await store.listings.save(v3, 2)).toBe(true);
+          expect(await store.listings.getById(l.id)).toEqual(v3);
+          expect(await ids(['voice'])).toEqual([l.id]);
+
+          // Never saved: nothing to compare with.
+          const unknown = listing();
+          expect(await store.listings.save(edited(unknown, {}), 1)).toBe(false);
+          expect(await store.listings.get(unknown.partnerTenantId)).toBeNull();
+          // The partner and the id are the listing's identity: an update naming another partner matches nothing.
+          expect(await store.listings.save({ ...edited(v3, {}), partnerTenantId: TENANT.northwind }, 3)).toBe(false);
+          expect(await store.listings.getById(l.id)).toEqual(v3);
+        });
+
+        it('refuses a save whose version is not expectedVersion + 1 (a caller bug), writing nothing', async () => {
+          const l = listing();
+          await expect(store.listings.save(l, 1)).rejects.toThrow(/version/);
+          await expect(store.listings.save({ ...l, version: 2 }, 0)).rejects.toThrow(/version/);
+          expect(await store.listings.get(l.partnerTenantId)).toBeNull();
+          await save(l);
+          await expect(store.listings.save(l, 1)).rejects.toThrow(/version/);
+          expect(await store.listings.getById(l.id)).toEqual(l);
+        });
+
+        it('only published listings are found: publish and unpublish take effect at once, and an edit re-indexes the text', async () => {
+          const other = await save(listing({ headline: 'Backup and recovery', updatedAt: plus(T0, -60) }));
+          const draft = await save(listing({ headline: 'Power Platform dashboards', published: false }));
+          expect(await ids(['dashboards'])).toEqual([]);
+          expect(await ids([])).toEqual([other.id]);
+
+          const published = await save(edited(draft, { published: true }));
+          expect(await search(['dashboards'])).toEqual([{ listing: published, score: expect.any(Number) }]);
+          expect(await ids([])).toEqual([published.id, other.id]);
+
+          const renamed = await save(edited(published, { headline: 'Power BI reports' }));
+          expect(await ids(['dashboards'])).toEqual([]);
+          expect(await ids(['reports'])).toEqual([renamed.id]);
+
+          const hidden = await save(edited(renamed, { published: false }));
+          expect(await ids(['reports'])).toEqual([]);
+          expect(await ids([])).toEqual([other.id]);
+          expect(await store.listings.get(hidden.partnerTenantId)).toEqual(hidden);
+
+          const again = await save(edited(hidden, { published: true }));
+          expect(await ids(['reports'])).toEqual([again.id]);
+          expect(await ids(['recovery', 'reports'])).toHaveLength(2);
+        });
+
+        it('equal scores: the most recently updated first, then by id', async () => {
+          const text = { headline: 'Power BI dashboards', description: 'Reports for finance teams.', expertise: ['analytics'] };
+          const older = await save(listing({ ...text, id: 'M-22222A', updatedAt: plus(T0, 1) }));
+          const newerB = await save(listing({ ...text, id: 'M-22222C', updatedAt: plus(T0, 2) }));
+          const newerA = await save(listing({ ...text, id: 'M-22222B', updatedAt: plus(T0, 2) }));
+          const results = await search(['dashboards']);
+          expect(results.map((r) => r.listing.id)).toEqual([newerA.id, newerB.id, older.id]);
+          expect(new Set(results.map((r) => r.score)).size).toBe(1);
+          expect(results[0]!.score).toBeGreaterThan(0);
+          expect(await ids([])).toEqual([newerA.id, newerB.id, older.id]);
+        });
+
+        describe('search on a fixed corpus', () => {
+          let corpus: Record<CorpusKey, Listing>;
+          const idsOf = (...keys: CorpusKey[]) => keys.map((k) => corpus[k].id);
+          beforeEach(async () => {
+            corpus = listingCorpus();
+            for (const l of Object.values(corpus)) await save(l);
+          });
+
+          it('a headline hit outranks a description-only hit; scores are positive, best first; the unpublished listing is never found', async () => {
+            const results = await search(['security']);
+            expect(results.map((r) => r.listing)).toEqual([corpus.A, corpus.B]);
+            expect(results[0]!.score).toBeGreaterThan(results[1]!.score);
+            expect(results[1]!.score).toBeGreaterThan(0);
+          });
+
+          it('a services hit (by catalog name) outranks an expertise hit, which outranks a description hit', async () => {
+            const results = await search(['exchange']);
+            expect(results.map((r) => r.listing.id)).toEqual(idsOf('C', 'D', 'E'));
+            expect(results[0]!.score).toBeGreaterThan(results[1]!.score);
+            expect(results[1]!.score).toBeGreaterThan(results[2]!.score);
+            // By the service's catalog id too.
+            expect(await ids(['online'])).toEqual(idsOf('C'));
+          });
+
+          it('words are OR-ed: a listing matching both words outranks one matching one of them', async () => {
+            expect(await ids(['teams', 'voice'])).toEqual(idsOf('F', 'G'));
+            expect(await ids(['voice'])).toEqual(idsOf('F'));
+            expect(new Set(await ids(['security', 'exchange']))).toEqual(new Set(idsOf('A', 'B', 'C', 'D', 'E')));
+          });
+
+          it('words are prefixes on SQLite ("secur" finds "security"); MongoDB $text matches whole words only', async () => {
+            if (store.kind === 'sqlite') {
+              expect(await ids(['secur'])).toEqual(idsOf('A', 'B'));
+              expect(await ids(['exch', 'voi'])).toEqual(expect.arrayContaining(idsOf('C', 'D', 'E', 'F')));
+            } else {
+              // $text has no prefix matching (documented in the store README): only whole words are found.
+              expect(await ids(['secur'])).toEqual([]);
+            }
+            expect(await ids(['security'])).toEqual(idsOf('A', 'B'));
+          });
+
+          it('filters by country and by language inside the query, with words and without', async () => {
+            expect(await ids(['exchange'], { country: 'DE' })).toEqual(idsOf('C', 'D'));
+            expect(await ids(['exchange'], { language: 'fr' })).toEqual(idsOf('D', 'E'));
+            expect(await ids(['exchange'], { country: 'DE', language: 'de' })).toEqual(idsOf('C', 'D'));
+            expect(await ids(['exchange'], { country: 'FR', language: 'de' })).toEqual([]);
+            expect(await ids(['exchange'], { country: 'GB' })).toEqual([]);
+            expect(await ids(['security'], { country: 'AT' })).toEqual(idsOf('A'));
+            expect(await ids([], { country: 'US' })).toEqual(idsOf('B', 'H', 'F'));
+            expect(await ids([], { language: 'fr' })).toEqual(idsOf('E', 'D', 'H'));
+            expect(await ids([], { country: 'CA', language: 'fr' })).toEqual(idsOf('H'));
+            // The unpublished listing is in DE and speaks de: still never found.
+            expect(await ids([], { country: 'DE' })).toEqual(idsOf('D', 'A', 'C'));
+          });
+
+          it('no words: every published listing, most recently updated first, score 0', async () => {
+            const results = await search([]);
+            expect(results.map((r) => r.listing)).toEqual(['E', 'B', 'G', 'D', 'H', 'A', 'F', 'C'].map((k) => corpus[k as CorpusKey]));
+            expect(results.every((r) => r.score === 0)).toBe(true);
+          });
+
+          it('pages with limit and offset: pages are stable and add up to the whole list', async () => {
+            const all = await ids([]);
+            const pages: string[] = [];
+            for (let offset = 0; offset < 10; offset += 3) pages.push(...(await ids([], { limit: 3, offset })));
+            expect(pages).toEqual(all);
+            expect(await ids([], { limit: 3, offset: 3 })).toEqual(all.slice(3, 6));
+            expect(await ids([], { limit: 3, offset: 3 })).toEqual(all.slice(3, 6));
+
+            const ranked = await ids(['security', 'exchange']);
+            expect(ranked).toHaveLength(5);
+            expect([...(await ids(['security', 'exchange'], { limit: 2 })), ...(await ids(['security', 'exchange'], { limit: 2, offset: 2 })), ...(await ids(['security', 'exchange'], { limit: 2, offset: 4 }))]).toEqual(ranked);
+            expect(await ids(['exchange'], { limit: 2, offset: 1 })).toEqual(idsOf('D', 'E'));
+            expect(await ids(['exchange'], { offset: 3 })).toEqual([]);
+            expect(await ids(['exchange'], { limit: 0 })).toEqual([]);
+          });
+
+          it('query syntax in the words is harmless: quotes, *, NEAR, -, :, parentheses, ^ and braces only separate words', async () => {
+            const nasty = ['"security', 'exch*', 'NEAR(voice', 'teams)', '-description:', 'headline:exchange', '^teams', '{headline}', 'AND', 'OR', 'NOT', '"', '*', '(', ')', ':', '-', "'", '\\'];
+            const clean = ['security', 'exch', 'near', 'voice', 'teams', 'description', 'headline', 'exchange', 'and', 'or', 'not'];
+            const found = await search(nasty);
+            expect(found).toEqual(await search(clean));
+            // Every listing that has one of the words, whatever the syntax around it (`exch` is a whole word only on MongoDB).
+            expect(found.map((r) => r.listing.id)).toEqual(expect.arrayContaining(idsOf('A', 'B', 'C', 'D', 'E', 'F', 'G')));
+            // Punctuation alone is no word at all: the same as no words.
+            expect(await ids(['"', '*', '(', ')', '-', ':'])).toEqual(await ids([]));
+            expect(await ids(['exchange"', 'OR', '"security'], { country: 'FR' })).toEqual(idsOf('E'));
+          });
+        });
+      });
+
+      describe('leads', () => {
+        const listed = listing();
+        /** Since when an earlier lead counts as the same request: the service's window, 7 days before `at`. */
+        const windowFrom = (at: string) => plusDays(at, -7);
+        /** Every pending outbox entry as requested (leased to the reader, so read once per test), in insertion order. */
+        const pendingOutbox = async () => (await store.outbox.claim('reader', plusDays(T0, 365), plusDays(T0, 366), 1_000)).map(requested);
+
+        it('create stores the lead with its outbox entries; get returns it; an unknown id is null', async () => {
+          const ld = lead(listed, requester());
+          const entries = [leadCard(ld, 'new lead'), leadConfirmation(ld)];
+          expect(await store.leads.create(ld, entries, windowFrom(ld.createdAt))).toEqual({ created: true, lead: ld });
+          expect(await store.leads.get(ld.id)).toEqual(ld);
+          expect(await store.leads.get('C-NQPE23')).toBeNull();
+          expect(await store.outbox.stats()).toEqual({ pending: 2, failed: 0, oldestPendingAt: T0 });
+          const stored = await pendingOutbox();
+          expect(sortedKeys(stored)).toEqual(sortedKeys(entries));
+          expect(stored.find((e) => e.partnerTenantId === listed.partnerTenantId)).toEqual(entries[0]);
+          expect(key(stored)).toContain('"$where":"keys like this must never reach MongoDB raw"');
+
+          const { note: _n, ...noNote } = lead(listed, requester());
+          expect(await store.leads.create(noNote, [], windowFrom(T0))).toEqual({ created: true, lead: noNote });
+          expect(await store.leads.get(noNote.id)).toEqual(noNote);
+        });
+
+        it('the same requester asking the same partner at or after `since` gets that lead back, and nothing is written', async () => {
+          const who = requester();
+          const first = lead(listed, who);
+          await store.leads.create(first, [leadCard(first, 'first')], windowFrom(T0));
+          clock.now = new Date(plusDays(T0, 3));
+          const again = lead(listed, who, { createdAt: nowIso(), note: 'Asking again' });
+
+          expect(await store.leads.create(again, [leadCard(again, 'second'), leadConfirmation(again)], windowFrom(again.createdAt))).toEqual({
+            created: false,
+            lead: first,
+          });
+          expect(await store.leads.get(again.id)).toBeNull();
+          // `since` is inclusive.
+          expect(await store.leads.create(again, [leadCard(again, 'third')], first.createdAt)).toEqual({ created: false, lead: first });
+          expect(await store.leads.get(again.id)).toBeNull();
+          expect(await store.outbox.stats()).toEqual({ pending: 1, failed: 0, oldestPendingAt: T0 });
+          expect(await pendingOutbox()).toEqual([leadCard(first, 'first')]);
+        });
+
+        it('a lead older than `since` does not count; of several that do, the newest (then the last inserted) is returned', async () => {
+          const who = requester();
+          const first = lead(listed, who);
+          expect((await store.leads.create(first, [], windowFrom(T0))).created).toBe(true);
+          // A moment after the first lead: it no longer counts, so this one is recorded.
+          const second = lead(listed, who, { createdAt: plusDays(T0, 8) });
+          expect(await store.leads.create(second, [leadCard(second, 'second')], plus(first.createdAt, 1))).toEqual({ created: true, lead: second });
+          // Both in the window: the newer one.
+          const third = lead(listed, who, { createdAt: plusDays(T0, 9) });
+          expect(await store.leads.create(third, [], plusDays(T0, -1))).toEqual({ created: false, lead: second });
+          // Two at the same instant (the second recorded when the first did not count): the one inserted last.
+          const sameInstant = lead(listed, who, { createdAt: second.createdAt });
+          expect(await store.leads.create(sameInstant, [], plus(second.createdAt, 1))).toEqual({ created: true, lead: sameInstant });
+          expect(await store.leads.create(third, [], windowFrom(third.createdAt))).toEqual({ created: false, lead: sameInstant });
+          expect(await store.leads.get(third.id)).toBeNull();
+          expect((await store.outbox.stats()).pending).toBe(1);
+        });
+
+        it('another partner, another user of the tenant, or the same user id in another tenant is another request', async () => {
+          const who = requester();
+          const first = lead(listed, who);
+          await store.leads.create(first, [], windowFrom(T0));
+          const otherListing = listing();
+          const others = [
+            lead(otherListing, who),
+            lead(listed, requester()),
+            lead(listed, requester({ aadObjectId: who.aadObjectId, tenantId: TENANT.litware, email: 'megan@litware.com' })),
+          ];
+          for (const o of others) expect(await store.leads.create(o, [leadCard(o, o.id)], windowFrom(T0))).toEqual({ created: true, lead: o });
+          for (const o of [first, ...others]) expect(await store.leads.get(o.id)).toEqual(o);
+          expect((await store.outbox.stats()).pending).toBe(3);
+          // And each of them now guards its own (requester, partner).
+          for (const o of others) {
+            const again = lead(otherListing, o.requester, { partnerTenantId: o.partnerTenantId });
+            expect(await store.leads.create(again, [], windowFrom(T0))).toEqual({ created: false, lead: o });
+          }
+        });
+
+        it('a create whose outbox insert fails writes neither the lead nor any entry, and the request can be made again', async () => {
+          const who = requester();
+          const ld = lead(listed, who);
+          await expect(store.leads.create(ld, [leadCard(ld, 'fine'), unstorableLeadEntry(ld)], windowFrom(T0))).rejects.toThrow();
+          expect(await store.leads.get(ld.id)).toBeNull();
+          expect(await store.outbox.stats()).toEqual({ pending: 0, failed: 0 });
+
+          const retried = lead(listed, who);
+          expect(await store.leads.create(retried, [leadCard(retried, 'fine')], windowFrom(T0))).toEqual({ created: true, lead: retried });
+          expect(await pendingOutbox()).toEqual([leadCard(retried, 'fine')]);
+        });
+
+        it('setTrial records the first trial only; an unknown lead is false', async () => {
+          const ld = lead(listed, requester());
+          await store.leads.create(ld, [], windowFrom(T0));
+          expect(await store.leads.setTrial('C-NQPE23', 'T-3NRW8K')).toBe(false);
+          expect(await store.leads.setTrial(ld.id, 'T-3NRW8K')).toBe(true);
+          expect(await store.leads.setTrial(ld.id, 'T-4K7P2Q')).toBe(false);
+          expect(await store.leads.get(ld.id)).toEqual({ ...ld, trialOfferId: 'T-3NRW8K' });
+        });
+      });
+
       describe('outbox', () => {
         /** Creates an offer with the given entries at the current clock time; returns the stored entries in insertion order. */
         const enqueue = async (entries: (o: Offer) => NewOutboxEntry[]) => {
@@ -1880,6 +2185,67 @@ export function describeStoreContract(name: string, harness: StoreHarness): void
             expect(chain.map((r) => r.seq)).toEqual(Array.from({ length: rounds * 2 }, (_, i) => i + 1));
             expect(chain.map((r) => r.slot)).toEqual(Array.from({ length: rounds }, () => ['delegation', 'termination']).flat());
             expect(verifyChain(chain)).toBe(true);
+          },
+          RACE_TIMEOUT_MS,
+        );
+      });
+
+      describe('leads', () => {
+        it.each([
+          [2, 25],
+          [8, 10],
+        ])(
+          '%i creates at once of a lead by one requester to one partner (x%i rounds): one created, the others get it back, one set of outbox entries',
+          async (racers, rounds) => {
+            handles = await harness.openHandles(racers);
+            const listed = listing();
+            const problems: string[] = [];
+            const winners: Lead[] = [];
+            let who = requester();
+            for (let round = 0; round < rounds; round++) {
+              const createdAt = plus(T0, round);
+              // Even rounds: a new requester, with the 7-day window. Odd rounds: the previous round's requester again,
+              // but with `since` after their earlier lead, so that one does not count and exactly one must be recorded.
+              if (round % 2 === 0) who = requester();
+              const since = round % 2 === 0 ? plusDays(createdAt, -7) : createdAt;
+              const candidates = handles.map((_, i) => lead(listed, who, { createdAt, note: `racer ${i}` }));
+              const results = await together(
+                candidates.map((c, i) => () => handles[i]!.leads.create(c, [leadCard(c, `racer ${i}`), leadConfirmation(c)], since)),
+              );
+
+              const where = `round ${round}`;
+              const created = results.flatMap((r, i) => (r.created ? [i] : []));
+              if (created.length !== 1) {
+                problems.push(`${where}: ${created.length} created`);
+                continue;
+              }
+              const w = created[0]!;
+              const winner = candidates[w]!;
+              winners.push(winner);
+              results.forEach((r, i) => {
+                if (key(r.lead) !== key(winner)) problems.push(`${where}: racer ${i} got ${r.lead.id} (${r.lead.note}), not ${winner.id}`);
+              });
+              const reader = handles[0]!;
+              for (const [i, c] of candidates.entries()) {
+                const stored = await reader.leads.get(c.id);
+                if (i === w ? key(stored) !== key(winner) : stored !== null) problems.push(`${where}: racer ${i}'s lead stored: ${!!stored}`);
+              }
+              // The workers' clocks are real: the entries are due from the moment they were written.
+              const now = new Date(Date.now() + 60_000).toISOString();
+              const entries = await reader.outbox.claim(`reader-${round}`, now, new Date(Date.now() + 3_600_000).toISOString(), 1_000);
+              const expected = [leadCard(winner, `racer ${w}`), leadConfirmation(winner)];
+              if (sortedKeys(entries.map(requested)).join() !== sortedKeys(expected).join()) {
+                problems.push(`${where}: outbox has ${entries.length} entries: ${entries.map(textOf).join(' | ')}`);
+              }
+              for (const e of entries) await reader.outbox.markSent(e.id, `reader-${round}`);
+            }
+            expect(problems).toEqual([]);
+            expect(winners).toHaveLength(rounds);
+            // Afterwards, one at a time: the newest recorded lead of the last requester comes back.
+            const last = winners[winners.length - 1]!;
+            const late = lead(listed, last.requester, { createdAt: plus(last.createdAt, 1) });
+            expect(await handles[0]!.leads.create(late, [], plusDays(late.createdAt, -7))).toEqual({ created: false, lead: last });
+            expect(await handles[0]!.outbox.stats()).toMatchObject({ pending: 0, failed: 0 });
           },
           RACE_TIMEOUT_MS,
         );

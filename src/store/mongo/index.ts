@@ -5,7 +5,10 @@ import type { Partner } from '../../directory/partners';
 import { PENDING_STATES, type Offer, type ResponseRecord } from '../../offers/types';
 import type { NewOutboxEntry, OutboxEntry } from '../../notifications/types';
 import type { Relationship } from '../../delegation/types';
+import type { Lead, Listing } from '../../marketplace/types';
 import { chainResponse } from '../chain';
+import { checkListingQuery, checkListingSave, leadKey, LISTING_WEIGHTS } from '../marketplace';
+import { searchTerms } from '../search-terms';
 import { outboxRow } from '../outbox-rows';
 import { ActiveRelationshipExists, activeRefuses, checkAttachments, checkReplaces } from '../relationships';
 import type { CustomerSummary, DecideResult, OfferQuery, RelationshipDecideResult, Store } from '../types';
@@ -25,7 +28,7 @@ interface HeadDoc {
 }
 
 /** Top-level fields only the adapter writes; never part of a domain object. */
-const ADAPTER_FIELDS = ['_id', '_ord', '_email', '_upn'] as const;
+const ADAPTER_FIELDS = ['_id', '_ord', '_email', '_upn', '_score'] as const;
 
 /**
  * How often a decision is re-run when another decision for the same customer moved the chain head first. Under
@@ -41,6 +44,30 @@ const TXN: TransactionOptions = {
 
 /** The partial unique index on active relationships; a duplicate key on it means another approval won. */
 const ACTIVE_INDEX = { name: 'customer_kind_active_unique', key: { customerTenantId: 1, kind: 1 } } as const;
+
+/** How often a lead create is re-run after losing the race for its (requester, partner) slot document's insert. */
+const MAX_LEAD_ATTEMPTS = 20;
+
+/**
+ * The listings' text index: `published` first (a $text query must give it by equality, and every search asks for
+ * published listings), then the text fields with the same weights as SQLite's bm25(). No language: no stemming and no
+ * stop words, as SQLite's unicode61 tokenizer (so both adapters match the same words); `language_override` names a
+ * field no listing has, so a future `language` field could never change or break indexing. $text matches whole words
+ * only: unlike SQLite's `"word"*`, no prefix matching ("secur" does not find "security").
+ */
+const LISTING_TEXT_INDEX: IndexDescription = {
+  key: { published: 1, headline: 'text', serviceNames: 'text', services: 'text', expertise: 'text', description: 'text' },
+  name: 'published_text',
+  weights: {
+    headline: LISTING_WEIGHTS.headline,
+    serviceNames: LISTING_WEIGHTS.services,
+    services: LISTING_WEIGHTS.services,
+    expertise: LISTING_WEIGHTS.expertise,
+    description: LISTING_WEIGHTS.description,
+  },
+  default_language: 'none',
+  language_override: '_ftsLanguage',
+};
 
 /** The states `listDue` looks at: open requests (they expire) and active relationships (reminders, the end). */
 const DUE_STATES = ['awaitingDelivery', 'approvalPending', 'active'] as const;
@@ -90,6 +117,19 @@ const INDEXES: Record<string, IndexDescription[]> = {
     // Readiness's oldest pending entry: one index entry read, instead of every pending document fetched and sorted.
     { key: { createdAt: 1 }, name: 'pending_created', partialFilterExpression: { state: 'pending' } },
   ],
+  listings: [
+    // One listing per partner (the `_id` is the listing id).
+    { key: { partnerTenantId: 1 }, name: 'partner_unique', unique: true },
+    LISTING_TEXT_INDEX,
+    // Searches without words, most recently updated first, with or without a filter (arrays: multikey, one per index).
+    { key: { published: 1, updatedAt: -1, _id: 1 }, name: 'published_updated' },
+    { key: { published: 1, countries: 1, updatedAt: -1, _id: 1 }, name: 'published_country_updated' },
+    { key: { published: 1, languages: 1, updatedAt: -1, _id: 1 }, name: 'published_language_updated' },
+  ],
+  // The newest lead of a requester to a partner (`_ord`, insertion order, breaks ties), read off the index.
+  leads: [{ key: { 'requester.tenantId': 1, 'requester.aadObjectId': 1, partnerTenantId: 1, createdAt: -1, _ord: -1 }, name: 'requester_partner_created' }],
+  // One document per (requester, partner) that asked: the point where concurrent lead creates serialise (leads.create).
+  leadSlots: [],
   partners: [],
   // Apart from `partners`, which the partners file replaces at every start: `_id` is the partner's tenant id.
   notificationChannels: [],
@@ -99,6 +139,13 @@ const INDEXES: Record<string, IndexDescription[]> = {
 class ChainHeadMoved extends Error {
   constructor(customerTenantId: string) {
     super(`the response chain head of ${customerTenantId} moved during the transaction`);
+  }
+}
+
+/** Thrown inside a lead create's transaction to abort it (nothing written, the slot included) and hand back this lead. */
+class LeadExists extends Error {
+  constructor(readonly lead: Lead) {
+    super(`lead ${lead.id} was recorded for this requester and partner within the window`);
   }
 }
 
@@ -141,6 +188,9 @@ export async function openMongoStore(uri: string, dbName: string, now: () => Dat
   const responses = db.collection<Doc>('responses');
   const chainHeads = db.collection<HeadDoc>('chainHeads');
   const outbox = db.collection<Doc>('outbox');
+  const listings = db.collection<Doc>('listings');
+  const leads = db.collection<Doc>('leads');
+  const leadSlots = db.collection<Doc>('leadSlots');
 
   async function inTransaction<T>(fn: (session: ClientSession) => Promise<T>): Promise<T> {
     const session = client.startSession();
@@ -178,6 +228,15 @@ export async function openMongoStore(uri: string, dbName: string, now: () => Dat
     if (doc.state === 'active' && typeof doc.customerTenantId !== 'string') {
       throw new TypeError(`store: active relationship ${r.id} has no customerTenantId`);
     }
+    return doc;
+  };
+
+  /** The listing as stored: typed values checked, since `published`, the arrays and the ids go into filters and indexes. */
+  const listingDoc = (l: Listing): Doc => {
+    const doc: Doc = { _id: str(l.id, 'listing id'), ...encode(l) };
+    str(l.partnerTenantId, 'partnerTenantId');
+    str(l.updatedAt, 'updatedAt');
+    for (const f of ['services', 'serviceNames', 'expertise', 'countries', 'languages'] as const) strings(l[f], f);
     return doc;
   };
 
@@ -612,6 +671,110 @@ export async function openMongoStore(uri: string, dbName: string, now: () => Dat
 
       setCard: async (id, card) =>
         void (await relationships.updateOne({ _id: str(id, 'relationship id') }, { $set: { card: encode(card) } })),
+    },
+
+    listings: {
+      get: async (partnerTenantId) => fromDoc<Listing>(await listings.findOne({ partnerTenantId: str(partnerTenantId, 'partnerTenantId') })),
+      getById: async (id) => fromDoc<Listing>(await listings.findOne({ _id: str(id, 'listing id') })),
+      // One document each: the write and its text index entries are atomic, so no transaction is needed.
+      save: async (listing, expectedVersion) => {
+        checkListingSave(listing, expectedVersion);
+        const doc = listingDoc(listing);
+        if (expectedVersion === 0) {
+          try {
+            await listings.insertOne(doc);
+            return true;
+          } catch (err) {
+            if (isDuplicateKey(err)) return false; // the id, or the partner's listing, exists already
+            throw err;
+          }
+        }
+        const r = await listings.replaceOne({ _id: doc._id, partnerTenantId: doc.partnerTenantId, version: expectedVersion }, doc);
+        return r.matchedCount === 1;
+      },
+      search: async (query) => {
+        checkListingQuery(query);
+        if (query.limit === 0) return [];
+        // Array equality on the stored arrays (multikey): the server filters, nothing is scanned here.
+        const filter: Filter<Doc> = { published: true };
+        if (query.country != null) filter.countries = str(query.country, 'country');
+        if (query.language != null) filter.languages = str(query.language, 'language');
+        const terms = searchTerms(strings(query.words, 'words'));
+        if (!terms.length) {
+          const docs = await listings.find(filter).sort({ updatedAt: -1, _id: 1 }).skip(query.offset).limit(query.limit).toArray();
+          return docs.map((d) => ({ listing: fromDoc<Listing>(d)!, score: 0 }));
+        }
+        // Terms separated by spaces are OR-ed by $text, and the text score adds up every term's weighted hits; the
+        // terms are letters and digits only, so no quote or `-` in the input can make a phrase or a negation.
+        const docs = await listings
+          .aggregate<Doc & { _score: number }>([
+            { $match: { $text: { $search: terms.join(' ') }, ...filter } },
+            { $addFields: { _score: { $meta: 'textScore' } } },
+            { $sort: { _score: -1, updatedAt: -1, _id: 1 } },
+            ...(query.offset ? [{ $skip: query.offset }] : []),
+            { $limit: query.limit },
+          ])
+          .toArray();
+        return docs.map((d) => ({ listing: fromDoc<Listing>(d)!, score: d._score }));
+      },
+    },
+
+    leads: {
+      /**
+       * Snapshot isolation alone would let two concurrent creates both read "no lead" and both insert. So the first
+       * thing each transaction does is write the (requester, partner) slot document: of two transactions that overlap,
+       * the second to write it meets a write conflict (the first's write is uncommitted, or committed after the
+       * second's snapshot), and the driver re-runs it with a new snapshot, which then reads the first's lead. A lead
+       * that is found aborts the transaction (LeadExists), so a duplicate writes nothing, the slot included. Two
+       * first-ever upserts of one slot can also end in a duplicate key on `_id`; that attempt is re-run here.
+       */
+      create: async (lead, entries, since) => {
+        const id = str(lead.id, 'lead id');
+        const key = leadKey(lead);
+        const from = str(since, 'since');
+        str(lead.createdAt, 'createdAt');
+        const slot = JSON.stringify([key.tenantId, key.aadObjectId, key.partnerTenantId]);
+        const filter = {
+          'requester.tenantId': key.tenantId,
+          'requester.aadObjectId': key.aadObjectId,
+          partnerTenantId: key.partnerTenantId,
+          createdAt: { $gte: from },
+        };
+        const step: { at: 'slot' | 'read' | 'lead' | 'outbox' } = { at: 'slot' };
+        for (let attempt = 1; ; attempt++) {
+          try {
+            return await inTransaction(async (session) => {
+              step.at = 'slot';
+              await leadSlots.updateOne(
+                { _id: slot },
+                { $set: { leadId: id, createdAt: lead.createdAt }, $inc: { leads: 1 } },
+                { upsert: true, session },
+              );
+              step.at = 'read';
+              const existing = await leads.findOne(filter, { sort: { createdAt: -1, _ord: -1 }, session });
+              if (existing) throw new LeadExists(fromDoc<Lead>(existing)!);
+              step.at = 'lead';
+              await leads.insertOne({ _id: id, ...encode(lead), _ord: new ObjectId() }, { session });
+              step.at = 'outbox';
+              await insertOutbox(entries, session);
+              return { created: true as const, lead };
+            });
+          } catch (err) {
+            // The transaction is aborted by now: nothing of this attempt was written.
+            if (err instanceof LeadExists) return { created: false, lead: err.lead };
+            if (!(isDuplicateKey(err) && step.at === 'slot') && !isRetryable(err, step.at)) throw err;
+            if (attempt >= MAX_LEAD_ATTEMPTS) {
+              throw new Error(`Could not record lead ${id}: it kept losing races (${MAX_LEAD_ATTEMPTS} attempts)`, { cause: err });
+            }
+            await new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * attempt));
+          }
+        }
+      },
+      get: async (id) => fromDoc<Lead>(await leads.findOne({ _id: str(id, 'lead id') })),
+      // First one wins: the missing field is the guard, in one atomic update.
+      setTrial: async (id, offerId) =>
+        (await leads.updateOne({ _id: str(id, 'lead id'), trialOfferId: { $exists: false } }, { $set: { trialOfferId: str(offerId, 'offer id') } }))
+          .matchedCount === 1,
     },
 
     responses: {

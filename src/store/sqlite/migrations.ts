@@ -142,4 +142,69 @@ export const MIGRATIONS: string[] = [
   CREATE INDEX outbox_partner_failed ON outbox (partner_tenant_id, created_at) WHERE state = 'failed';
   CREATE INDEX outbox_pending_created ON outbox (created_at) WHERE state = 'pending';
   `,
+  // The marketplace: listings (one per partner) with a full-text index, and leads (requests to be contacted).
+  //
+  // `listings_fts` is a contentless FTS5 table (`contentless_delete`, SQLite 3.43+, so a row can be deleted by rowid
+  // without repeating its old text) holding PUBLISHED listings only: the triggers below keep it in step with every
+  // write to `listings`, inside the writing transaction, so the index can never disagree with a committed row. Its
+  // rowid is `listings.seq`, an INTEGER PRIMARY KEY (a rowid alias, which VACUUM never renumbers; an implicit rowid it
+  // may). Columns in bm25() weight order: headline 10, services 8 (catalog names, then ids), expertise 4, description 1.
+  // `unicode61 remove_diacritics 2` folds case and accents alike in listings and queries. Countries and languages sit
+  // in small JSON-array columns of their own, so a filter reads them with json_each instead of parsing each document.
+  //
+  // Leads are looked up per (requester, partner), newest first: rowid is the index's last key, so
+  // `created_at DESC, rowid DESC` is read backwards off it, without a sort.
+  `
+  CREATE TABLE listings (
+    seq INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    partner_tenant_id TEXT NOT NULL UNIQUE,
+    version INTEGER NOT NULL,
+    published INTEGER NOT NULL CHECK (published IN (0, 1)),
+    updated_at TEXT NOT NULL,
+    countries TEXT NOT NULL,
+    languages TEXT NOT NULL,
+    doc TEXT NOT NULL
+  );
+  CREATE INDEX listings_published_updated ON listings (updated_at DESC, id) WHERE published = 1;
+
+  CREATE VIRTUAL TABLE listings_fts USING fts5(
+    headline, services, expertise, description,
+    content = '', contentless_delete = 1, tokenize = 'unicode61 remove_diacritics 2'
+  );
+  CREATE TRIGGER listings_fts_insert AFTER INSERT ON listings WHEN new.published = 1 BEGIN
+    INSERT INTO listings_fts (rowid, headline, services, expertise, description) VALUES (
+      new.seq,
+      json_extract(new.doc, '$.headline'),
+      coalesce((SELECT group_concat(value, ' ') FROM json_each(new.doc, '$.serviceNames')), '') || ' ' ||
+        coalesce((SELECT group_concat(value, ' ') FROM json_each(new.doc, '$.services')), ''),
+      coalesce((SELECT group_concat(value, ' ') FROM json_each(new.doc, '$.expertise')), ''),
+      json_extract(new.doc, '$.description')
+    );
+  END;
+  CREATE TRIGGER listings_fts_update AFTER UPDATE ON listings BEGIN
+    DELETE FROM listings_fts WHERE rowid = old.seq;
+    INSERT INTO listings_fts (rowid, headline, services, expertise, description) SELECT
+      new.seq,
+      json_extract(new.doc, '$.headline'),
+      coalesce((SELECT group_concat(value, ' ') FROM json_each(new.doc, '$.serviceNames')), '') || ' ' ||
+        coalesce((SELECT group_concat(value, ' ') FROM json_each(new.doc, '$.services')), ''),
+      coalesce((SELECT group_concat(value, ' ') FROM json_each(new.doc, '$.expertise')), ''),
+      json_extract(new.doc, '$.description')
+    WHERE new.published = 1;
+  END;
+  CREATE TRIGGER listings_fts_delete AFTER DELETE ON listings BEGIN
+    DELETE FROM listings_fts WHERE rowid = old.seq;
+  END;
+
+  CREATE TABLE leads (
+    id TEXT PRIMARY KEY,
+    partner_tenant_id TEXT NOT NULL,
+    requester_tenant_id TEXT NOT NULL,
+    requester_aad_object_id TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    doc TEXT NOT NULL
+  );
+  CREATE INDEX leads_requester_partner ON leads (requester_tenant_id, requester_aad_object_id, partner_tenant_id, created_at);
+  `,
 ];

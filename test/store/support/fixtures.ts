@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { ConversationRecord, NotificationChannel } from '../../../src/directory/types';
 import type { Partner } from '../../../src/directory/partners';
 import { OPEN_REQUEST_STATES, type EndReason, type PartnerRef, type Relationship } from '../../../src/delegation/types';
+import type { Lead, Listing } from '../../../src/marketplace/types';
 import type { NewOutboxEntry } from '../../../src/notifications/types';
 import { isPending, pendingKey } from '../../../src/offers/rules';
 import type { Decision, NewResponse, Offer, OfferLine, Person, ResponseDecision } from '../../../src/offers/types';
@@ -19,11 +20,12 @@ const ID_SPACE = ALPHABET.length ** 6;
 let idCounter = 0;
 
 /**
- * An id as the bot makes them (`T-4K7P2Q`; `D-` and `R-` for delegations and partner of record): random-looking but
+ * An id as the bot makes them (`T-4K7P2Q`; `D-` and `R-` for delegations and partner of record, `M-` for listings,
+ * `C-` for leads): random-looking but
  * unique within a run, because a counter is mapped through a bijection of the 31^6 ids (multiplying by a prime that
  * does not divide 31^6).
  */
-export function shortId(prefix: 'T' | 'P' | 'D' | 'R'): string {
+export function shortId(prefix: 'T' | 'P' | 'D' | 'R' | 'M' | 'C'): string {
   let n = (++idCounter * 104_729 + 7_654_321) % ID_SPACE;
   let s = '';
   for (let i = 0; i < 6; i++) {
@@ -372,5 +374,197 @@ export function notifyRelIssuer(r: Relationship, text: string): NewOutboxEntry {
 /** Like `unstorableEntry`, about a relationship. */
 export function unstorableRelEntry(r: Relationship): NewOutboxEntry {
   const e = notifyRelIssuer(r, 'this notice cannot be stored');
+  return { ...e, target: { ...e.target, userId: BigInt(29) as unknown as string } as NewOutboxEntry['target'] };
+}
+
+// ---- the marketplace: listings and leads ----
+
+let listingNo = 0;
+
+/** The tenant of listed partner `n` (listings need a partner each: one listing per partner). */
+export const listedPartner = (n: number): string => `00000000-0000-4000-9000-${String(n).padStart(12, '0')}`;
+
+/**
+ * A published listing (version 1, as first saved) of a partner of its own: Microsoft 365 Business Premium, in the US,
+ * in English, contact Alex.
+ */
+export function listing(o: Partial<Listing> = {}): Listing {
+  const n = ++listingNo;
+  return {
+    id: shortId('M'),
+    partnerTenantId: listedPartner(n),
+    partnerName: `Listed Partner ${n}`,
+    headline: 'Cloud services for small business',
+    description: 'Licences, setup and support from one partner.',
+    services: ['m365-business-premium'],
+    serviceNames: ['Microsoft 365 Business Premium'],
+    expertise: [],
+    countries: ['US'],
+    languages: ['en'],
+    contact: { name: alex.name, email: alex.email! },
+    canDelegate: true,
+    published: true,
+    version: 1,
+    updatedAt: T0,
+    updatedBy: { aadObjectId: alex.aadObjectId, name: alex.name },
+    ...o,
+  };
+}
+
+/** The listing as the next save writes it: version + 1, updated `minutes` after it was. */
+export const edited = (l: Listing, change: Partial<Listing>, minutes = 1): Listing => ({
+  ...l,
+  ...change,
+  version: l.version + 1,
+  updatedAt: plus(l.updatedAt, minutes),
+});
+
+export type CorpusKey = 'A' | 'B' | 'C' | 'D' | 'E' | 'F' | 'G' | 'H' | 'U';
+
+/**
+ * The fixed corpus the ranking tests search: eight published listings of similar length and one unpublished (U, which
+ * matches every query word, in its headline). Each query word is in at most three published listings, so every one
+ * has a positive inverse document frequency in bm25 (a word in half the corpus or more counts for nothing).
+ *
+ * - `security`: A's headline, B's description only.                                  Expected: A, B.
+ * - `exchange`: C's services (catalog name and id), D's expertise, E's description.   Expected: C, D, E.
+ * - `teams voice`: F has both words (headline; `teams` in its services too), G only `teams` (headline). Expected: F, G.
+ * - H matches none of them. Updated (minutes after T0): C 1, F 2, A 3, H 4, D 5, G 6, B 7, E 8, U 9.
+ */
+export function listingCorpus(): Record<CorpusKey, Listing> {
+  const at = (minutes: number) => plus(T0, minutes);
+  const premium = { services: ['m365-business-premium'], serviceNames: ['Microsoft 365 Business Premium'] };
+  const intune = { services: ['intune-p1'], serviceNames: ['Microsoft Intune Plan 1'] };
+  return {
+    A: listing({
+      headline: 'Security assessments for growing firms',
+      ...premium,
+      expertise: ['compliance reviews'],
+      description: 'We review identity, devices and data protection for small offices.',
+      countries: ['DE', 'AT'],
+      languages: ['de', 'en'],
+      updatedAt: at(3),
+    }),
+    B: listing({
+      headline: 'Managed IT for small offices',
+      ...intune,
+      expertise: ['device management'],
+      description: 'Helpdesk and device rollout with a security baseline included.',
+      countries: ['US'],
+      languages: ['en'],
+      updatedAt: at(7),
+    }),
+    C: listing({
+      headline: 'Mail moves without downtime',
+      services: ['exchange-online-plan1'],
+      serviceNames: ['Exchange Online Plan 1'],
+      expertise: ['hybrid identity'],
+      description: 'Cutover and staged moves from on-premises servers to the cloud.',
+      countries: ['DE'],
+      languages: ['de'],
+      updatedAt: at(1),
+    }),
+    D: listing({
+      headline: 'Collaboration consultants for hybrid work',
+      ...premium,
+      expertise: ['exchange migrations', 'sharepoint'],
+      description: 'Workshops and adoption plans for hybrid workplaces.',
+      countries: ['CH', 'DE'],
+      languages: ['de', 'fr'],
+      updatedAt: at(5),
+    }),
+    E: listing({
+      headline: 'Licensing advice and support',
+      services: ['m365-business-basic'],
+      serviceNames: ['Microsoft 365 Business Basic'],
+      expertise: ['licensing'],
+      description: 'We also help with exchange mailbox cleanups and archiving rules.',
+      countries: ['FR', 'BE'],
+      languages: ['fr'],
+      updatedAt: at(8),
+    }),
+    F: listing({
+      headline: 'Teams voice rollouts',
+      services: ['teams-phone'],
+      serviceNames: ['Microsoft Teams Phone'],
+      expertise: ['calling plans', 'direct routing'],
+      description: 'Number porting, auto attendants and call queues for every site.',
+      countries: ['US', 'CA'],
+      languages: ['en'],
+      updatedAt: at(2),
+    }),
+    G: listing({
+      headline: 'Teams adoption coaching',
+      ...premium,
+      expertise: ['change management'],
+      description: 'Champions programmes and training for staff across offices.',
+      countries: ['GB'],
+      languages: ['en'],
+      updatedAt: at(6),
+    }),
+    H: listing({
+      headline: 'Endpoint management specialists',
+      ...intune,
+      expertise: ['autopilot'],
+      description: 'Zero-touch device provisioning across every site and region.',
+      countries: ['US', 'CA'],
+      languages: ['en', 'fr'],
+      updatedAt: at(4),
+    }),
+    U: listing({
+      headline: 'Security and exchange experts for teams voice',
+      services: ['exchange-online-plan1', 'teams-phone'],
+      serviceNames: ['Exchange Online Plan 1', 'Microsoft Teams Phone'],
+      expertise: ['security', 'exchange'],
+      description: 'Security, exchange, teams and voice: everything.',
+      countries: ['DE'],
+      languages: ['de'],
+      published: false,
+      updatedAt: at(9),
+    }),
+  };
+}
+
+/** Someone who asks to be contacted: a user of Contoso of their own (a new aadObjectId) unless told otherwise. */
+export const requester = (o: Partial<Person> = {}): Person & { email: string } => {
+  const who = person({ name: 'Megan Bowen', tenantId: TENANT.contoso, email: 'admin@contoso.com', ...o });
+  return { ...who, email: who.email! };
+};
+
+/** A request to be contacted by the listing's partner, made at `createdAt` (T0 by default). */
+export function lead(l: Listing, who: Person & { email: string }, o: Partial<Lead> = {}): Lead {
+  return {
+    id: shortId('C'),
+    listingId: l.id,
+    partnerTenantId: l.partnerTenantId,
+    partnerName: l.partnerName,
+    requester: who,
+    note: 'Please call us about Teams Phone for 40 people.',
+    createdAt: T0,
+    ...o,
+  };
+}
+
+/** The lead card for the partner's contact (by reference), naming the partner whose business it is. */
+export function leadCard(ld: Lead, text: string): NewOutboxEntry {
+  return {
+    target: { kind: 'user', tenantId: ld.partnerTenantId, aadObjectId: alex.aadObjectId, userId: alex.userId, serviceUrl: alex.serviceUrl },
+    action: { kind: 'send', message: { kind: 'lead.card', args: { leadId: ld.id, event: text, $where: 'keys like this must never reach MongoDB raw' } } },
+    partnerTenantId: ld.partnerTenantId,
+  };
+}
+
+/** The confirmation to the requester. */
+export function leadConfirmation(ld: Lead): NewOutboxEntry {
+  const r = ld.requester;
+  return {
+    target: { kind: 'user', tenantId: r.tenantId, aadObjectId: r.aadObjectId, userId: r.userId, serviceUrl: r.serviceUrl },
+    action: { kind: 'send', message: { kind: 'lead.confirmation', args: { leadId: ld.id } } },
+  };
+}
+
+/** Like `unstorableEntry`, about a lead. */
+export function unstorableLeadEntry(ld: Lead): NewOutboxEntry {
+  const e = leadCard(ld, 'this card cannot be stored');
   return { ...e, target: { ...e.target, userId: BigInt(29) as unknown as string } as NewOutboxEntry['target'] };
 }

@@ -213,6 +213,17 @@ export class SqliteWorkerPool {
         listDue: m('relationships.listDue'),
         setCard: m('relationships.setCard'),
       },
+      listings: {
+        get: m('listings.get'),
+        getById: m('listings.getById'),
+        save: m('listings.save'),
+        search: m('listings.search'),
+      },
+      leads: {
+        create: m('leads.create'),
+        get: m('leads.get'),
+        setTrial: m('leads.setTrial'),
+      },
       responses: { forSubject: m('responses.forSubject'), chain: m('responses.chain') },
       outbox: {
         claim: m('outbox.claim'),
