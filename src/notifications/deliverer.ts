@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import type { Clock } from '../clock';
 import type { Logger } from '../log';
 import type { Store } from '../store/types';
@@ -235,7 +236,13 @@ export function createDeliverer(options: DelivererOptions): Deliverer {
   let running: Promise<Run> | undefined;
   let stopped = true;
   let draining = 0;
-  let closing = new AbortController();
+  /** Every send waiting for its slot listens on this signal; dozens at once is expected, not a leak. */
+  const stopSignal = () => {
+    const c = new AbortController();
+    setMaxListeners(0, c.signal);
+    return c;
+  };
+  let closing = stopSignal();
 
   /** Something changed (an entry settled, something was kicked): the claim loop looks again. */
   const nudge = () => {
@@ -513,7 +520,7 @@ export function createDeliverer(options: DelivererOptions): Deliverer {
       stopped = false;
       notBefore = mono() + (options.quietStartMs ?? 2000 + (options.rateMarginMs ?? 20));
       log.info({ owner }, 'deliverer started');
-      if (closing.signal.aborted) closing = new AbortController();
+      if (closing.signal.aborted) closing = stopSignal();
       schedule();
     },
     kick() {
