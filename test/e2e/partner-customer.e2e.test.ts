@@ -8,6 +8,7 @@ import {
   PARTNER_CONFIG_DIR,
   REPO_ROOT,
   clickCardButton,
+  fillCardInput,
   launchBrowser,
   openChannel,
   openPersonalChat,
@@ -150,5 +151,30 @@ describe('end to end in the Microsoft 365 Agents Playground: a partner tenant an
     // The issuing partner user still hears it 1:1.
     await openPersonalChat(partnerPage);
     await waitForCardText(partnerPage, new RegExp(`Megan Bowen accepted ${offerId}`), 30_000);
+  });
+
+  it('a customer finds the sample partner and asks to be contacted, and the partner sees the lead in its notification channel', async () => {
+    // The earlier test made Announcements the partner's notification channel, so the lead is posted there.
+    await openChannel(partnerPage, 'Announcements', { team: 'Partner Team' });
+
+    await sendMessage(customerPage, 'find security exchange in DE');
+    const result = /PARTNER · M-[\s\S]*Microsoft 365 for small businesses[\s\S]*Fabrikam Cloud Partners/;
+    await waitForCardText(customerPage, result, 30_000);
+    await screenshot(customerPage, '11-customer-finds-partner');
+
+    await clickCardButton(customerPage, result, 'Ask to be contacted', { waitForInvoke: false });
+    const note = 'We are 40 people moving from on-premises Exchange; please call us.';
+    await fillCardInput(customerPage, result, 'A note for Fabrikam Cloud Partners (optional)', note);
+    expect(await clickCardButton(customerPage, result, 'Send')).toBe(200);
+    const asked = await waitForCardText(customerPage, /Fabrikam Cloud Partners has been asked to get in touch \(C-\w{6}\)/);
+    const leadId = /C-\w{6}/.exec(await asked.innerText())![0];
+    await screenshot(customerPage, '12-customer-asked');
+
+    const lead = await waitForChannelPost(partnerPage, new RegExp(`NEW LEAD · ${leadId}[\\s\\S]*Megan Bowen asks Fabrikam Cloud Partners to get in touch`), {
+      author: 'Partner Offers',
+      timeoutMs: 30_000,
+    });
+    await expect(lead.locator('.ac-adaptiveCard').first().innerText()).resolves.toContain(note);
+    await screenshot(partnerPage, '13-partner-sees-lead');
   });
 });
