@@ -1,5 +1,5 @@
 import type { Clock } from '../clock';
-import { findApprover, personFromConversation } from '../directory/approvers';
+import { addressesOf, findApprover, personFromConversation } from '../directory/approvers';
 import type { Partner } from '../directory/partners';
 import { assertPartnerFeaturesAvailable, isSovereign } from '../directory/sovereign';
 import type { ConversationRecord } from '../directory/types';
@@ -217,7 +217,7 @@ export function createDelegationService({ store, clock, sovereignTenants, log }:
   async function deliverAwaiting(conversation: ConversationRecord): Promise<number> {
     const approver = personFromConversation(conversation);
     if (!approver || isSovereign(approver.tenantId, sovereignTenants)) return 0;
-    const emails = [...new Set([conversation.user?.email, conversation.user?.upn].filter((e): e is string => !!e).map((e) => e.toLowerCase()))];
+    const emails = addressesOf(conversation);
     let delivered = 0;
     for (const email of emails) {
       for (const r of await store.relationships.listAwaitingDelivery(email)) {

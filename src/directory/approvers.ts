@@ -16,6 +16,10 @@ export const personFromConversation = (c: ConversationRecord): Person | undefine
     serviceUrl: c.reference.serviceUrl ?? '',
   };
 
+/** The addresses things waiting for this chat's user were sent to: their email and UPN, lower-cased, each once. */
+export const addressesOf = (c: ConversationRecord): string[] =>
+  [...new Set([c.user?.email, c.user?.upn].filter((e): e is string => !!e).map((e) => e.toLowerCase()))];
+
 /**
  * The customer approver behind an email, if they have installed the app; refuses addresses in the partner's own
  * organisation and customers in the 21Vianet cloud, where partner features are not available.

@@ -1,7 +1,7 @@
 import type { Clock } from '../clock';
 import type { Catalog } from '../directory/catalog';
 import type { Partner } from '../directory/partners';
-import { findApprover, personFromConversation } from '../directory/approvers';
+import { addressesOf, findApprover, personFromConversation } from '../directory/approvers';
 import { assertPartnerFeaturesAvailable, isSovereign } from '../directory/sovereign';
 import type { ConversationRecord } from '../directory/types';
 import { UserInputError } from '../errors';
@@ -174,7 +174,7 @@ export function createOfferService({ store, catalog, clock, sovereignTenants, lo
     const approver = personFromConversation(conversation);
     // Partner features are not available in 21Vianet: what waited for such an approver stays undelivered until it expires.
     if (!approver || isSovereign(approver.tenantId, sovereignTenants)) return 0;
-    const emails = [...new Set([conversation.user?.email, conversation.user?.upn].filter((e): e is string => !!e).map((e) => e.toLowerCase()))];
+    const emails = addressesOf(conversation);
     let delivered = 0;
     for (const email of emails) {
       for (const offer of await store.offers.listAwaitingDelivery(email)) {

@@ -1,15 +1,7 @@
 import { parseDelegate, parseRelationshipId } from '../../src/delegation/commands';
 import { UserInputError } from '../../src/errors';
+import { errorOf } from '../support/errors';
 
-const errorOf = (fn: () => unknown): UserInputError => {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof UserInputError) return err;
-    throw err;
-  }
-  throw new Error('expected a UserInputError');
-};
 
 describe('delegate command', () => {
   it('asks for full administration by default: no roles, no duration, no auto-extend', () => {

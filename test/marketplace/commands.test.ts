@@ -1,16 +1,7 @@
 import { parseFind } from '../../src/marketplace/commands';
-import { UserInputError } from '../../src/errors';
+import { errorOf } from '../support/errors';
 import { toCountry, toLanguage } from '../../src/marketplace/geo';
 
-const errorOf = (fn: () => unknown): UserInputError => {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof UserInputError) return err;
-    throw err;
-  }
-  throw new Error('expected a UserInputError');
-};
 
 describe('find command', () => {
   it('splits words and reads a country code at the end', () => {

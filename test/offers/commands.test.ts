@@ -1,15 +1,6 @@
 import { parseOfferId, parsePurchase, parseTrial } from '../../src/offers/commands';
-import { UserInputError } from '../../src/errors';
+import { errorOf } from '../support/errors';
 
-const errorOf = (fn: () => unknown): UserInputError => {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof UserInputError) return err;
-    throw err;
-  }
-  throw new Error('expected a UserInputError');
-};
 
 describe('trial command', () => {
   it('parses the approver and services, lower-casing the email and trimming names', () => {
