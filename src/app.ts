@@ -28,6 +28,7 @@ import { describeMessage } from './notifications/describe';
 import { createDeliverer } from './notifications/deliverer';
 import { createMessageRegistry } from './notifications/messages';
 import { createBotSender } from './notifications/sender';
+import { registerDashboard } from './dashboard';
 import { createServer } from './server';
 import type { Store } from './store/types';
 
@@ -118,7 +119,14 @@ export function createApp({ config, store, catalog, clock, log, delivery }: AppD
     instances: config.delivery.instances,
     leaseMs: config.delivery.leaseMs,
   });
-  const server = createServer({ adapter, bot, store, log, afterTurn: () => deliverer.kick() });
+  const server = createServer({
+    adapter,
+    bot,
+    store,
+    log,
+    afterTurn: () => deliverer.kick(),
+    routes: (s) => registerDashboard(s, { config, store, clock, log }),
+  });
 
   // Expiries, reminders and extensions happen without anyone asking; both steps are compare-and-set, so several
   // processes sweeping at once do each step once.

@@ -23,6 +23,11 @@ const ConfigSchema = z
     LOG_LEVEL: optional(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])),
     DELIVERY_INSTANCES: optional(z.coerce.number().int('must be a whole number').min(1).max(50)),
     OUTBOX_LEASE_SECONDS: optional(z.coerce.number().int('must be a whole number').min(2).max(3600)),
+    AAD_APP_CLIENT_ID: optional(z.guid("must be the tab's Entra app registration (client) ID, a GUID")),
+    AAD_APP_ID_URI: optional(z.string().regex(/^api:\/\/\S+$/, 'must be the Application ID URI, api://<tab domain>/<client id>')),
+    AAD_JWKS_URI: optional(z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' })),
+    DEV_PARTNER_TENANT_ID: optional(z.string().min(1)),
+    TAB_HOST_ORIGINS: optional(z.string()),
   })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV === 'production' && !env.MicrosoftAppId) {
@@ -35,6 +40,18 @@ const ConfigSchema = z
     const type = env.MicrosoftAppType ?? 'MultiTenant';
     if (env.MicrosoftAppId && type !== 'UserAssignedMSI' && !env.MicrosoftAppPassword) {
       ctx.addIssue({ code: 'custom', path: ['MicrosoftAppPassword'], message: `is required with MicrosoftAppType=${type}` });
+    }
+    const origins = (env.TAB_HOST_ORIGINS ?? '').split(',').map((o) => o.trim()).filter(Boolean);
+    for (const origin of origins) {
+      if (!/^https?:\/\/[^/\s]+$/.test(origin)) {
+        ctx.addIssue({ code: 'custom', path: ['TAB_HOST_ORIGINS'], message: `"${origin}" is not an origin: scheme, host and port, no path (http://127.0.0.1:5000)` });
+      }
+    }
+    if (origins.length && env.MicrosoftAppId) {
+      ctx.addIssue({ code: 'custom', path: ['TAB_HOST_ORIGINS'], message: 'is for local test hosts only; Teams itself needs no entry (unset it, or unset MicrosoftAppId for a local run)' });
+    }
+    if (env.AAD_APP_ID_URI && !env.AAD_APP_CLIENT_ID) {
+      ctx.addIssue({ code: 'custom', path: ['AAD_APP_CLIENT_ID'], message: 'is required with AAD_APP_ID_URI' });
     }
     if (env.MicrosoftAppId && type !== 'MultiTenant' && !env.MicrosoftAppTenantId) {
       ctx.addIssue({ code: 'custom', path: ['MicrosoftAppTenantId'], message: `is required with MicrosoftAppType=${type}` });
@@ -66,7 +83,21 @@ export interface Config {
     /** How long a claimed outbox entry stays with one process; after a crash another takes it over then. */
     leaseMs: number;
   };
+  /** The partner dashboard tab. */
+  tab: {
+    /** Teams SSO (absent: not configured; in local mode the tab then runs as the development identity). */
+    sso?: { clientId: string; audiences: string[]; jwksUri: string };
+    /** Local mode without SSO: the partner tenant the development identity belongs to. */
+    devPartnerTenantId: string;
+    /** Local mode only: pages that may host the tab besides Teams (a test host playing Teams' side of teams-js). */
+    hostOrigins: string[];
+  };
 }
+
+/** Entra's signing keys for tokens from every tenant (Teams SSO tokens are signed with these). */
+export const ENTRA_JWKS_URI = 'https://login.microsoftonline.com/common/discovery/v2.0/keys';
+/** The Agents Playground's default tenant, which is the sample partner's: a local run's tab shows its data. */
+export const PLAYGROUND_TENANT_ID = '00000000-0000-0000-0000-0000000000001';
 
 /** The Teams app id used when none is configured; matches the development id the package script uses. */
 export const DEVELOPMENT_TEAMS_APP_ID = '00000000-0000-4000-8000-00000000a991';
@@ -105,5 +136,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     sovereignTenants: (e.SOVEREIGN_TENANTS ?? '').split(',').map((s) => s.trim()).filter(Boolean),
     logLevel: e.LOG_LEVEL ?? 'info',
     delivery: { instances: e.DELIVERY_INSTANCES ?? 1, leaseMs: (e.OUTBOX_LEASE_SECONDS ?? 60) * 1000 },
+    tab: {
+      sso: e.AAD_APP_CLIENT_ID
+        ? {
+            clientId: e.AAD_APP_CLIENT_ID,
+            // Entra puts the Application ID URI in v1 tokens' aud and the client id in v2 tokens'.
+            audiences: [e.AAD_APP_CLIENT_ID, ...(e.AAD_APP_ID_URI ? [e.AAD_APP_ID_URI] : [])],
+            jwksUri: e.AAD_JWKS_URI ?? ENTRA_JWKS_URI,
+          }
+        : undefined,
+      devPartnerTenantId: e.DEV_PARTNER_TENANT_ID ?? PLAYGROUND_TENANT_ID,
+      hostOrigins: (e.TAB_HOST_ORIGINS ?? '').split(',').map((o) => o.trim()).filter(Boolean),
+    },
   };
 }

@@ -13,10 +13,12 @@ export interface ServerDeps {
   log: Logger;
   /** Runs after every handled activity: queued notifications can go out now rather than at the next poll. */
   afterTurn(): void;
+  /** The dashboard tab's page and API. */
+  routes?: (server: restify.Server) => void;
 }
 
 /** HTTP only: routes, body limits, health. Knows nothing of Teams beyond handing activities to the adapter. */
-export function createServer({ adapter, bot, store, log, afterTurn }: ServerDeps): restify.Server {
+export function createServer({ adapter, bot, store, log, afterTurn, routes }: ServerDeps): restify.Server {
   const server = restify.createServer({ name: 'partner-offers', handleUncaughtExceptions: false });
   server.use(restify.plugins.bodyParser({ maxBodySize: MAX_BODY_BYTES, mapParams: false }));
 
@@ -46,6 +48,8 @@ export function createServer({ adapter, bot, store, log, afterTurn }: ServerDeps
       res.send(503, { status: 'unavailable' });
     }
   });
+
+  routes?.(server);
 
   // 5xx details stay in the log; callers get a generic body.
   server.on('restifyError', (req: restify.Request, res: restify.Response, err: { statusCode?: number; message?: string }, done: () => void) => {

@@ -92,11 +92,61 @@ function sanitizeEnvName(name) {
 }
 
 /**
- * Works out the placeholder values: TEAMS_APP_ID, and BOT_ID falling back to
- * MicrosoftAppId. `env` (the process environment) wins over `fileVars` (the
- * --env file), as with dotenv. Empty values count as unset. For the `local`
- * environment missing ids fall back to DEV_IDS with a warning; for any other
- * environment they are an error.
+ * Where the tab is said to be when packaging for the `local` environment without
+ * TAB_ENDPOINT: the bot server's default port. The server itself speaks plain http,
+ * so Teams cannot load the tab from here; the package can be inspected, not used.
+ */
+const DEV_TAB_ENDPOINT = 'https://localhost:3978';
+
+/** A host name with an optional port, as TAB_DOMAIN must be: no scheme, path or wildcard. */
+const HOST_AND_PORT = /^(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*(?::\d{1,5})?$/i;
+
+/**
+ * Checks TAB_ENDPOINT: an https origin (scheme, host, optional port) with no path,
+ * query or fragment; one trailing slash is tolerated. Returns it normalised
+ * (lower-case host, no default port, no trailing slash) and its host[:port].
+ * @param {string} raw
+ * @returns {{ endpoint: string, host: string } | { error: string }}
+ */
+function parseTabEndpoint(raw) {
+  const example = 'e.g. https://partner-offers.example.com or https://abc123-3978.euw.devtunnels.ms';
+  let url;
+  try {
+    url = new URL(raw);
+  } catch {
+    return { error: `TAB_ENDPOINT is not a URL: ${JSON.stringify(raw)} (${example})` };
+  }
+  if (url.protocol !== 'https:') {
+    return {
+      error:
+        `TAB_ENDPOINT must be an https URL, got ${JSON.stringify(raw)}: Teams only loads tab content over https. ` +
+        `Use the public https address of the bot's server (${example}); for local testing put an https tunnel in front of it.`,
+    };
+  }
+  if (url.username || url.password || (url.pathname !== '/' && url.pathname !== '') || url.search || url.hash || raw.includes('?') || raw.includes('#')) {
+    return {
+      error:
+        `TAB_ENDPOINT must be just scheme, host and optional port, with no path, query or trailing parts, got ${JSON.stringify(raw)}: ` +
+        `the tab is served at <TAB_ENDPOINT>/tab/index.html (${example}).`,
+    };
+  }
+  return { endpoint: url.origin, host: url.host };
+}
+
+/**
+ * Works out the placeholder values. `env` (the process environment) wins over
+ * `fileVars` (the --env file), as with dotenv. Empty values count as unset.
+ * - TEAMS_APP_ID, and BOT_ID falling back to MicrosoftAppId. For the `local`
+ *   environment missing ids fall back to DEV_IDS with a warning; for any other
+ *   environment they are an error.
+ * - TAB_ENDPOINT: the public https origin of the bot's server, which serves the
+ *   tab at /tab/index.html. For `local` it falls back to DEV_TAB_ENDPOINT with a
+ *   warning; elsewhere it is required. It must be https with no path.
+ * - TAB_DOMAIN: TAB_ENDPOINT's host[:port]. If set, it must be that host.
+ * - AAD_APP_CLIENT_ID: the tab's Entra app (client) id, defaulting to BOT_ID
+ *   (one app registration for both bot and tab). If AAD_APP_ID_URI (the bot
+ *   server's setting) is set, it must be api://<TAB_DOMAIN>/<AAD_APP_CLIENT_ID>,
+ *   the manifest's webApplicationInfo.resource.
  * @param {{ env?: Record<string, string | undefined>, fileVars?: Record<string, string>, envName?: string }} [options]
  * @returns {{ values: Record<string, string>, warnings: string[] }}
  */
@@ -136,11 +186,61 @@ function resolvePlaceholderValues(options = {}) {
       );
     }
   }
+
+  let tabEndpoint = get('TAB_ENDPOINT');
+  if (tabEndpoint === undefined) {
+    if (envName === 'local') {
+      tabEndpoint = DEV_TAB_ENDPOINT;
+      warnings.push(
+        `TAB_ENDPOINT is not set; using the development address ${DEV_TAB_ENDPOINT} for the Offers tab. ` +
+          "Teams cannot load the tab from there: set TAB_ENDPOINT to the bot server's public https address (e.g. a dev tunnel).",
+      );
+    } else {
+      missing.push("TAB_ENDPOINT is not set (the public https address of the bot's server, which serves the Offers tab)");
+    }
+  }
   if (missing.length) {
     throw new AppPackageError(
-      `Missing ids for environment "${envName}" (set them in the --env file or the environment):`,
+      `Missing settings for environment "${envName}" (set them in the --env file or the environment):`,
       missing,
     );
+  }
+
+  const invalid = [];
+  const tab = parseTabEndpoint(/** @type {string} */ (tabEndpoint));
+  if ('error' in tab) {
+    invalid.push(tab.error);
+  } else {
+    values.TAB_ENDPOINT = tab.endpoint;
+    values.TAB_DOMAIN = tab.host;
+    const domain = get('TAB_DOMAIN');
+    if (domain !== undefined) {
+      if (!HOST_AND_PORT.test(domain)) {
+        invalid.push(
+          `TAB_DOMAIN must be a host name with an optional port, without scheme or path (like ${tab.host}), got ${JSON.stringify(domain)}`,
+        );
+      } else if (new URL(`https://${domain}`).host !== tab.host) {
+        invalid.push(
+          `TAB_DOMAIN (${domain}) is not the host of TAB_ENDPOINT (${tab.host}): Teams loads the tab from TAB_ENDPOINT and ` +
+            'gives SSO tokens only for the domain in api://<TAB_DOMAIN>/<client id>. Unset TAB_DOMAIN to use TAB_ENDPOINT\'s host.',
+        );
+      }
+    }
+  }
+  const clientId = get('AAD_APP_CLIENT_ID') ?? values.BOT_ID;
+  if (clientId !== undefined) values.AAD_APP_CLIENT_ID = clientId;
+  const idUri = get('AAD_APP_ID_URI');
+  if (idUri !== undefined && values.TAB_DOMAIN !== undefined && clientId !== undefined) {
+    const resource = `api://${values.TAB_DOMAIN}/${clientId}`;
+    if (idUri.replace(/\/+$/, '').toLowerCase() !== resource.toLowerCase()) {
+      invalid.push(
+        `AAD_APP_ID_URI (${idUri}) is not api://<TAB_DOMAIN>/<AAD_APP_CLIENT_ID> = ${resource}, the manifest's ` +
+          'webApplicationInfo.resource: Teams SSO needs them to be the same Application ID URI.',
+      );
+    }
+  }
+  if (invalid.length) {
+    throw new AppPackageError(`Invalid settings for environment "${envName}":`, invalid);
   }
   return { values, warnings };
 }
@@ -334,6 +434,7 @@ async function buildAppPackage({ manifestPath, values, outFile }) {
 module.exports = {
   AppPackageError,
   DEV_IDS,
+  DEV_TAB_ENDPOINT,
   ICON_SIZES,
   parseEnvFile,
   envNameFromFile,

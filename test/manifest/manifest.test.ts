@@ -22,6 +22,12 @@ const template = fs.readFileSync(templatePath, 'utf8');
 
 const APP_ID = '3f2504e0-4f89-41d3-9a0c-0305e82c3301';
 const BOT_ID = '9b2d1c4e-7a55-4e0f-8c1d-2f6a3b4c5d6e';
+const TAB_ENDPOINT = 'https://partner-offers.example.com';
+const TAB_DOMAIN = 'partner-offers.example.com';
+const CLIENT_ID = '5d7c1f2a-3b4e-4c6d-9e8f-0a1b2c3d4e5f';
+const VALUES = { TEAMS_APP_ID: APP_ID, BOT_ID, TAB_ENDPOINT, TAB_DOMAIN, AAD_APP_CLIENT_ID: CLIENT_ID };
+/** The settings that feed the placeholders, none of which the tests may inherit from the process. */
+const SETTINGS = ['TEAMS_APP_ID', 'BOT_ID', 'MicrosoftAppId', 'TAB_ENDPOINT', 'TAB_DOMAIN', 'AAD_APP_CLIENT_ID', 'AAD_APP_ID_URI'];
 
 type Json = Record<string, unknown>;
 interface Command {
@@ -32,6 +38,13 @@ interface CommandList {
   scopes: string[];
   commands: Command[];
 }
+interface StaticTab {
+  entityId: string;
+  name?: string;
+  contentUrl?: string;
+  websiteUrl?: string;
+  scopes: string[];
+}
 interface Bot {
   botId: string;
   scopes: string[];
@@ -40,7 +53,7 @@ interface Bot {
   commandLists: CommandList[];
 }
 
-function substituted(values: Record<string, string> = { TEAMS_APP_ID: APP_ID, BOT_ID }): Json {
+function substituted(values: Record<string, string> = VALUES): Json {
   return JSON.parse(appPackage.substitutePlaceholders(template, values)) as Json;
 }
 
@@ -48,6 +61,32 @@ function botOf(manifest: Json): Bot {
   const bots = manifest.bots as Bot[];
   expect(bots).toHaveLength(1);
   return bots[0] as Bot;
+}
+
+function staticTab(manifest: Json, entityId: string): StaticTab {
+  const tabs = (manifest.staticTabs ?? []) as StaticTab[];
+  const matching = tabs.filter((t) => t.entityId === entityId);
+  expect(matching).toHaveLength(1);
+  return matching[0] as StaticTab;
+}
+
+function webApplicationInfo(manifest: Json): { id: string; resource: string } {
+  return manifest.webApplicationInfo as { id: string; resource: string };
+}
+
+/** The settings a non-local environment needs, plus `extra`. */
+function prodSettings(extra: Record<string, string> = {}): Record<string, string> {
+  return { TEAMS_APP_ID: APP_ID, BOT_ID, TAB_ENDPOINT, ...extra };
+}
+
+function resolveError(options: Parameters<typeof appPackage.resolvePlaceholderValues>[0]): InstanceType<typeof appPackage.AppPackageError> {
+  try {
+    appPackage.resolvePlaceholderValues(options);
+  } catch (e) {
+    expect(e).toBeInstanceOf(appPackage.AppPackageError);
+    return e as InstanceType<typeof appPackage.AppPackageError>;
+  }
+  throw new Error('resolvePlaceholderValues did not throw');
 }
 
 const tmpDirs: string[] = [];
@@ -60,10 +99,10 @@ afterAll(() => {
   for (const dir of tmpDirs) fs.rmSync(dir, { recursive: true, force: true });
 });
 
-/** Runs `node scripts/package-app.mjs ...` with no ids inherited from this process. */
+/** Runs `node scripts/package-app.mjs ...` with no ids or tab settings inherited from this process. */
 function runPackageScript(args: string[], extraEnv: Record<string, string> = {}) {
   const env: NodeJS.ProcessEnv = { ...process.env, ...extraEnv };
-  for (const key of ['TEAMS_APP_ID', 'BOT_ID', 'MicrosoftAppId', 'TEAMSFX_ENV']) {
+  for (const key of [...SETTINGS, 'TEAMSFX_ENV']) {
     if (!(key in extraEnv)) delete env[key];
   }
   return spawnSync(process.execPath, [packageScript, ...args], { cwd: root, env, encoding: 'utf8' });
@@ -122,19 +161,36 @@ describe('manifest/manifest.json', () => {
     expect(fs.existsSync(appPackage.shippedSchemaPath(manifest.$schema as string))).toBe(true);
   });
 
-  it('has exactly the TEAMS_APP_ID and BOT_ID placeholders, in the id and the botId', () => {
-    expect(appPackage.listPlaceholders(template).sort()).toEqual(['BOT_ID', 'TEAMS_APP_ID']);
+  it('has exactly the BOT_ID, TEAMS_APP_ID, TAB_ENDPOINT, TAB_DOMAIN and AAD_APP_CLIENT_ID placeholders', () => {
+    expect(appPackage.listPlaceholders(template).sort()).toEqual(
+      ['AAD_APP_CLIENT_ID', 'BOT_ID', 'TAB_DOMAIN', 'TAB_ENDPOINT', 'TEAMS_APP_ID'],
+    );
     const raw = JSON.parse(template) as Json;
     expect(raw.id).toBe('${{TEAMS_APP_ID}}');
     expect(botOf(raw).botId).toBe('${{BOT_ID}}');
+    expect(staticTab(raw, 'offers-dashboard')).toMatchObject({
+      contentUrl: '${{TAB_ENDPOINT}}/tab/index.html',
+      websiteUrl: '${{TAB_ENDPOINT}}/tab/index.html',
+    });
+    expect(raw.webApplicationInfo).toEqual({ id: '${{AAD_APP_CLIENT_ID}}', resource: 'api://${{TAB_DOMAIN}}/${{AAD_APP_CLIENT_ID}}' });
+    expect(raw.validDomains).toEqual(['${{TAB_DOMAIN}}']);
     const manifest = substituted();
     expect(manifest.id).toBe(APP_ID);
     expect(botOf(manifest).botId).toBe(BOT_ID);
+    expect(JSON.stringify(manifest)).not.toContain('${{');
   });
 
   it('validates against Microsoft\'s published schema once the placeholders are substituted', async () => {
     await expect(appPackage.validateManifest(substituted())).resolves.toEqual([]);
-    await expect(appPackage.validateManifest(substituted({ ...appPackage.DEV_IDS }))).resolves.toEqual([]);
+    // with the values the package script works out, for local (development defaults) and for another environment
+    const local = appPackage.resolvePlaceholderValues({ env: {}, envName: 'local' }).values;
+    await expect(appPackage.validateManifest(substituted(local))).resolves.toEqual([]);
+    const dev = appPackage.resolvePlaceholderValues({
+      env: {},
+      fileVars: { TEAMS_APP_ID: APP_ID, MicrosoftAppId: BOT_ID, TAB_ENDPOINT: 'https://abc123-3978.euw.devtunnels.ms' },
+      envName: 'dev',
+    }).values;
+    await expect(appPackage.validateManifest(substituted(dev))).resolves.toEqual([]);
   });
 
   it('fails validation when broken, proving the validator runs', async () => {
@@ -161,8 +217,39 @@ describe('manifest/manifest.json', () => {
       expect(developer[key]).toMatch(/^https:\/\//);
     }
     expect(manifest.icons).toEqual({ color: 'color.png', outline: 'outline.png' });
-    expect(manifest.staticTabs).toBeUndefined();
-    expect((manifest.validDomains as unknown[] | undefined) ?? []).toHaveLength(0);
+    const full = (manifest.description as Record<string, string>).full;
+    expect(full).toMatch(/Offers tab/);
+    expect(full).toMatch(/dashboard/);
+    expect(full).toMatch(/delegated-admin relationships/);
+  });
+
+  it('has the Offers dashboard as a personal static tab at <TAB_ENDPOINT>/tab/index.html, next to the bot chat', () => {
+    const manifest = substituted();
+    const tabs = manifest.staticTabs as StaticTab[];
+    expect(new Set(tabs.map((t) => t.entityId)).size).toBe(tabs.length);
+    expect(staticTab(manifest, 'offers-dashboard')).toEqual({
+      entityId: 'offers-dashboard',
+      name: 'Offers',
+      contentUrl: `${TAB_ENDPOINT}/tab/index.html`,
+      websiteUrl: `${TAB_ENDPOINT}/tab/index.html`,
+      scopes: ['personal'],
+    });
+    // the reserved "conversations" entity keeps the personal bot chat as a tab of the personal app;
+    // listed first, the chat stays where the app opens (customers use the app too, and the dashboard is for partners)
+    expect(staticTab(manifest, 'conversations')).toEqual({ entityId: 'conversations', scopes: ['personal'] });
+    expect(tabs.map((t) => t.entityId)).toEqual(['conversations', 'offers-dashboard']);
+    expect(botOf(manifest).scopes).toContain('personal');
+  });
+
+  it('enables Teams SSO for the tab: webApplicationInfo names api://<TAB_DOMAIN>/<client id>, a valid domain', () => {
+    const manifest = substituted();
+    expect(webApplicationInfo(manifest)).toEqual({ id: CLIENT_ID, resource: `api://${TAB_DOMAIN}/${CLIENT_ID}` });
+    expect(manifest.validDomains).toEqual([TAB_DOMAIN]);
+    // the tab's content and the SSO resource are on the one valid domain
+    const resource = /^api:\/\/([^/]+)\/([^/]+)$/.exec(webApplicationInfo(manifest).resource);
+    expect(resource?.[1]).toBe((manifest.validDomains as string[])[0]);
+    expect(resource?.[2]).toBe(webApplicationInfo(manifest).id);
+    expect(new URL(staticTab(manifest, 'offers-dashboard').contentUrl ?? '').host).toBe(TAB_DOMAIN);
   });
 
   it('declares one conversational bot for personal, team and group chat', () => {
@@ -235,7 +322,7 @@ describe('manifest/manifest.json', () => {
 
 describe('placeholder values', () => {
   it('takes TEAMS_APP_ID and BOT_ID, falling back to MicrosoftAppId, environment over file', () => {
-    const fileVars = appPackage.parseEnvFile(`# ids\nTEAMS_APP_ID=${APP_ID}\nMicrosoftAppId="${BOT_ID}"\n`);
+    const fileVars = appPackage.parseEnvFile(`# ids\nTEAMS_APP_ID=${APP_ID}\nMicrosoftAppId="${BOT_ID}"\nTAB_ENDPOINT=${TAB_ENDPOINT}\n`);
     expect(appPackage.resolvePlaceholderValues({ env: {}, fileVars, envName: 'dev' }).values).toMatchObject({
       TEAMS_APP_ID: APP_ID,
       BOT_ID,
@@ -253,8 +340,118 @@ describe('placeholder values', () => {
   it('uses the development ids with a warning for local only', () => {
     const local = appPackage.resolvePlaceholderValues({ env: {}, envName: 'local' });
     expect(local.values).toMatchObject(appPackage.DEV_IDS);
-    expect(local.warnings).toHaveLength(2);
+    expect(local.warnings.filter((w) => /^(TEAMS_APP_ID|BOT_ID) is not set/.test(w))).toHaveLength(2);
     expect(() => appPackage.resolvePlaceholderValues({ env: {}, envName: 'prod' })).toThrow(/TEAMS_APP_ID is not set/);
+  });
+
+  it('takes TAB_DOMAIN from TAB_ENDPOINT\'s host, port included, and normalises TAB_ENDPOINT', () => {
+    const resolve = (endpoint: string) =>
+      appPackage.resolvePlaceholderValues({ env: prodSettings({ TAB_ENDPOINT: endpoint }), envName: 'prod' });
+    const plain = resolve(TAB_ENDPOINT);
+    expect(plain.values).toMatchObject({ TAB_ENDPOINT, TAB_DOMAIN });
+    expect(plain.warnings).toEqual([]);
+    expect(resolve('https://localhost:53000').values).toMatchObject({
+      TAB_ENDPOINT: 'https://localhost:53000',
+      TAB_DOMAIN: 'localhost:53000',
+    });
+    // a trailing slash, upper case and the default port are tidied away, so the tab URL has no "//"
+    expect(resolve('https://Partner-Offers.Example.com:443/').values).toMatchObject({ TAB_ENDPOINT, TAB_DOMAIN });
+    const manifest = substituted(resolve('https://Partner-Offers.Example.com/').values);
+    expect(staticTab(manifest, 'offers-dashboard').contentUrl).toBe(`${TAB_ENDPOINT}/tab/index.html`);
+    expect(manifest.validDomains).toEqual([TAB_DOMAIN]);
+  });
+
+  it('accepts a TAB_DOMAIN that is TAB_ENDPOINT\'s host, and refuses any other', () => {
+    const values = (extra: Record<string, string>) =>
+      appPackage.resolvePlaceholderValues({ env: prodSettings(extra), envName: 'prod' }).values;
+    expect(values({ TAB_DOMAIN }).TAB_DOMAIN).toBe(TAB_DOMAIN);
+    expect(values({ TAB_ENDPOINT: 'https://localhost:53000', TAB_DOMAIN: 'localhost:53000' }).TAB_DOMAIN).toBe('localhost:53000');
+
+    const other = resolveError({ env: prodSettings({ TAB_DOMAIN: 'other.example.com' }), envName: 'prod' });
+    expect(other.message).toMatch(/TAB_DOMAIN \(other\.example\.com\) is not the host of TAB_ENDPOINT \(partner-offers\.example\.com\)/);
+    const withScheme = resolveError({ env: prodSettings({ TAB_DOMAIN: TAB_ENDPOINT }), envName: 'prod' });
+    expect(withScheme.message).toMatch(/TAB_DOMAIN must be a host name with an optional port, without scheme or path/);
+  });
+
+  it('uses BOT_ID (or MicrosoftAppId) as AAD_APP_CLIENT_ID unless that is set', () => {
+    const botOnly = appPackage.resolvePlaceholderValues({ env: prodSettings(), envName: 'prod' }).values;
+    expect(botOnly.AAD_APP_CLIENT_ID).toBe(BOT_ID);
+    expect(webApplicationInfo(substituted(botOnly))).toEqual({ id: BOT_ID, resource: `api://${TAB_DOMAIN}/${BOT_ID}` });
+
+    const fromMicrosoftAppId = appPackage.resolvePlaceholderValues({
+      env: {},
+      fileVars: { TEAMS_APP_ID: APP_ID, MicrosoftAppId: BOT_ID, TAB_ENDPOINT },
+      envName: 'prod',
+    }).values;
+    expect(fromMicrosoftAppId.AAD_APP_CLIENT_ID).toBe(BOT_ID);
+
+    const own = appPackage.resolvePlaceholderValues({
+      env: { AAD_APP_CLIENT_ID: CLIENT_ID },
+      fileVars: prodSettings({ AAD_APP_CLIENT_ID: APP_ID }),
+      envName: 'prod',
+    }).values;
+    expect(own).toMatchObject({ BOT_ID, AAD_APP_CLIENT_ID: CLIENT_ID }); // environment over file, as for the ids
+    const manifest = substituted(own);
+    expect(botOf(manifest).botId).toBe(BOT_ID);
+    expect(webApplicationInfo(manifest)).toEqual({ id: CLIENT_ID, resource: `api://${TAB_DOMAIN}/${CLIENT_ID}` });
+
+    const local = appPackage.resolvePlaceholderValues({ env: {}, envName: 'local' }).values;
+    expect(local.AAD_APP_CLIENT_ID).toBe(appPackage.DEV_IDS.BOT_ID);
+  });
+
+  it('checks AAD_APP_ID_URI, the bot server\'s SSO audience, against the manifest\'s resource when it is set', () => {
+    const ok = appPackage.resolvePlaceholderValues({
+      env: prodSettings({ AAD_APP_CLIENT_ID: CLIENT_ID, AAD_APP_ID_URI: `api://${TAB_DOMAIN}/${CLIENT_ID}` }),
+      envName: 'prod',
+    });
+    expect(ok.values.AAD_APP_CLIENT_ID).toBe(CLIENT_ID);
+    const wrong = resolveError({
+      env: prodSettings({ AAD_APP_CLIENT_ID: CLIENT_ID, AAD_APP_ID_URI: `api://old-tunnel.example.com/${CLIENT_ID}` }),
+      envName: 'prod',
+    });
+    expect(wrong.message).toContain(`AAD_APP_ID_URI (api://old-tunnel.example.com/${CLIENT_ID}) is not api://<TAB_DOMAIN>/<AAD_APP_CLIENT_ID> = api://${TAB_DOMAIN}/${CLIENT_ID}`);
+  });
+
+  it('uses https://localhost:3978 for the tab with a warning when TAB_ENDPOINT is unset for local', () => {
+    const local = appPackage.resolvePlaceholderValues({ env: { TEAMS_APP_ID: APP_ID, BOT_ID }, envName: 'local' });
+    expect(local.values).toMatchObject({ TAB_ENDPOINT: 'https://localhost:3978', TAB_DOMAIN: 'localhost:3978' });
+    expect(local.warnings).toHaveLength(1);
+    expect(local.warnings[0]).toMatch(/^TAB_ENDPOINT is not set; using the development address https:\/\/localhost:3978/);
+    expect(local.warnings[0]).toMatch(/public https address/);
+    // all three development defaults at once
+    expect(appPackage.resolvePlaceholderValues({ env: {}, envName: 'local' }).warnings).toHaveLength(3);
+    // a TAB_ENDPOINT that is set is used for local too, without a warning
+    const tunnel = appPackage.resolvePlaceholderValues({
+      env: { TEAMS_APP_ID: APP_ID, BOT_ID, TAB_ENDPOINT: 'https://abc123-3978.euw.devtunnels.ms' },
+      envName: 'local',
+    });
+    expect(tunnel.values.TAB_DOMAIN).toBe('abc123-3978.euw.devtunnels.ms');
+    expect(tunnel.warnings).toEqual([]);
+  });
+
+  it('refuses a missing TAB_ENDPOINT outside local, listed with any missing ids', () => {
+    const noTab = resolveError({ env: { TEAMS_APP_ID: APP_ID, BOT_ID }, envName: 'prod' });
+    expect(noTab.message).toMatch(/^Missing settings for environment "prod"/);
+    expect(noTab.details).toEqual([expect.stringMatching(/^TAB_ENDPOINT is not set/)]);
+    const nothing = resolveError({ env: {}, fileVars: { TAB_ENDPOINT: '' }, envName: 'prod' });
+    expect(nothing.details).toHaveLength(3);
+    expect(nothing.details[2]).toMatch(/^TAB_ENDPOINT is not set/);
+  });
+
+  it('refuses a TAB_ENDPOINT that is not https, or has a path, with a clear message', () => {
+    for (const envName of ['prod', 'local']) {
+      const http = resolveError({ env: prodSettings({ TAB_ENDPOINT: 'http://partner-offers.example.com' }), envName });
+      expect(http.message).toMatch(/^Invalid settings for environment/);
+      expect(http.details).toEqual([
+        expect.stringContaining('TAB_ENDPOINT must be an https URL, got "http://partner-offers.example.com": Teams only loads tab content over https'),
+      ]);
+    }
+    for (const bad of [`${TAB_ENDPOINT}/tab`, `${TAB_ENDPOINT}/tab/index.html`, `${TAB_ENDPOINT}?x=1`, `${TAB_ENDPOINT}#top`]) {
+      const err = resolveError({ env: prodSettings({ TAB_ENDPOINT: bad }), envName: 'prod' });
+      expect(err.details).toEqual([expect.stringContaining('TAB_ENDPOINT must be just scheme, host and optional port, with no path')]);
+    }
+    const notUrl = resolveError({ env: prodSettings({ TAB_ENDPOINT: TAB_DOMAIN }), envName: 'prod' });
+    expect(notUrl.details).toEqual([expect.stringContaining(`TAB_ENDPOINT is not a URL: "${TAB_DOMAIN}"`)]);
   });
 
   it('refuses to leave a placeholder without a value', () => {
@@ -266,7 +463,7 @@ describe('npm run package (scripts/package-app.mjs)', () => {
   it('writes build/appPackage.<env>.zip with exactly manifest.json, color.png and outline.png', () => {
     const dir = tmpDir();
     const envFile = path.join(dir, '.env.test');
-    fs.writeFileSync(envFile, `TEAMSFX_ENV=test\nTEAMS_APP_ID=${APP_ID}\nBOT_ID=${BOT_ID}\n`);
+    fs.writeFileSync(envFile, `TEAMSFX_ENV=test\nTEAMS_APP_ID=${APP_ID}\nBOT_ID=${BOT_ID}\nTAB_ENDPOINT=${TAB_ENDPOINT}\n`);
     const out = path.join(dir, 'out');
 
     const run = runPackageScript(['--env', envFile, '--out', out]);
@@ -282,6 +479,9 @@ describe('npm run package (scripts/package-app.mjs)', () => {
     const manifest = JSON.parse(manifestText) as Json;
     expect(manifest.id).toBe(APP_ID);
     expect(botOf(manifest).botId).toBe(BOT_ID);
+    expect(staticTab(manifest, 'offers-dashboard').contentUrl).toBe(`${TAB_ENDPOINT}/tab/index.html`);
+    expect(webApplicationInfo(manifest)).toEqual({ id: BOT_ID, resource: `api://${TAB_DOMAIN}/${BOT_ID}` });
+    expect(manifest.validDomains).toEqual([TAB_DOMAIN]);
 
     const color = zip.readFile('color.png');
     const outline = zip.readFile('outline.png');
@@ -296,9 +496,13 @@ describe('npm run package (scripts/package-app.mjs)', () => {
     expect(run.status).toBe(0);
     expect(run.stderr).toMatch(/warning: TEAMS_APP_ID is not set/);
     expect(run.stderr).toMatch(/warning: BOT_ID is not set/);
+    expect(run.stderr).toMatch(/warning: TAB_ENDPOINT is not set; using the development address https:\/\/localhost:3978/);
     const manifest = JSON.parse(new AdmZip(path.join(out, 'appPackage.local.zip')).readAsText('manifest.json')) as Json;
     expect(manifest.id).toBe(appPackage.DEV_IDS.TEAMS_APP_ID);
     expect(botOf(manifest).botId).toBe(appPackage.DEV_IDS.BOT_ID);
+    expect(staticTab(manifest, 'offers-dashboard').contentUrl).toBe('https://localhost:3978/tab/index.html');
+    expect(webApplicationInfo(manifest).id).toBe(appPackage.DEV_IDS.BOT_ID);
+    expect(manifest.validDomains).toEqual(['localhost:3978']);
   });
 
   it('exits non-zero with a readable message, and writes nothing, when the manifest is invalid', () => {
@@ -322,9 +526,25 @@ describe('npm run package (scripts/package-app.mjs)', () => {
   it('exits non-zero when an id is missing outside local', () => {
     const dir = tmpDir();
     const envFile = path.join(dir, '.env.prod');
-    fs.writeFileSync(envFile, `TEAMS_APP_ID=${APP_ID}\nBOT_ID=\n`);
+    fs.writeFileSync(envFile, `TEAMS_APP_ID=${APP_ID}\nBOT_ID=\nTAB_ENDPOINT=${TAB_ENDPOINT}\n`);
     const run = runPackageScript(['--env', envFile, '--out', path.join(dir, 'out')]);
     expect(run.status).not.toBe(0);
     expect(run.stderr).toMatch(/BOT_ID \(or MicrosoftAppId\) is not set/);
+    expect(run.stderr).not.toMatch(/TAB_ENDPOINT/);
+  });
+
+  it('exits non-zero, and writes nothing, without TAB_ENDPOINT outside local or with an http one', () => {
+    const dir = tmpDir();
+    const envFile = path.join(dir, '.env.prod');
+    const out = path.join(dir, 'out');
+    fs.writeFileSync(envFile, `TEAMS_APP_ID=${APP_ID}\nBOT_ID=${BOT_ID}\n`);
+    const missing = runPackageScript(['--env', envFile, '--out', out]);
+    expect(missing.status).not.toBe(0);
+    expect(missing.stderr).toMatch(/Missing settings for environment "prod"[^]*TAB_ENDPOINT is not set/);
+
+    const http = runPackageScript(['--env', envFile, '--out', out], { TAB_ENDPOINT: 'http://partner-offers.example.com' });
+    expect(http.status).not.toBe(0);
+    expect(http.stderr).toMatch(/TAB_ENDPOINT must be an https URL, got "http:\/\/partner-offers\.example\.com"/);
+    expect(fs.existsSync(out)).toBe(false);
   });
 });

@@ -1,0 +1,173 @@
+import * as restify from 'restify';
+import { z } from 'zod';
+import type { Clock } from '../clock';
+import { RELATIONSHIP_ID_PATTERN, SHORT_ID_PATTERN } from '../ids';
+import type { Logger } from '../log';
+import type { Store } from '../store/types';
+import type { TabAuth, TabIdentity } from './auth';
+import { csvHeader, csvLine } from './csv';
+import { STATUS_NAMES, STATUSES, toHistory, toRow, toSummary } from './rows';
+import { PIPELINE_KINDS, type PipelineCursor, type PipelineQuery } from './types';
+import type { Partner } from '../directory/partners';
+
+export const PAGE_SIZE = 50;
+const MAX_PAGE_SIZE = 200;
+/** A partner's export is one file a person opens in a spreadsheet; beyond this they should filter first. */
+export const EXPORT_MAX_ROWS = 100_000;
+const EXPORT_CHUNK = 500;
+
+/** `a,b,c` in a query string, each one of `values`. */
+const listOf = <V extends string>(name: string, values: readonly V[]) =>
+  z
+    .string()
+    .transform((s) => s.split(',').map((v) => v.trim()).filter(Boolean))
+    .pipe(z.array(z.enum(values as [V, ...V[]], { error: (issue) => `${name} must be one of ${values.join(', ')} (got "${String(issue.input)}")` })));
+
+const CursorSchema = z.object({ createdAt: z.iso.datetime(), id: z.string().min(1).max(40) });
+
+/** Page positions travel as opaque strings so the page never builds one itself. */
+export const encodeCursor = (c: PipelineCursor): string => Buffer.from(JSON.stringify(c)).toString('base64url');
+const cursor = z.string().max(200).transform((s, ctx) => {
+  try {
+    return CursorSchema.parse(JSON.parse(Buffer.from(s, 'base64url').toString('utf8')));
+  } catch {
+    ctx.addIssue({ code: 'custom', message: 'after is not a position this server gave out; start again from the first page' });
+    return z.NEVER;
+  }
+});
+
+export const FiltersSchema = z.object({
+  kind: listOf('kind', PIPELINE_KINDS).optional(),
+  status: listOf('status', STATUS_NAMES).optional(),
+  customer: z.string().trim().toLowerCase().max(320, 'customer is too long').optional(),
+  q: z.string().trim().max(200, 'search is limited to 200 characters').optional(),
+});
+const PageSchema = FiltersSchema.extend({
+  after: cursor.optional(),
+  limit: z.coerce.number().int().min(1).max(MAX_PAGE_SIZE, `limit is at most ${MAX_PAGE_SIZE}`).default(PAGE_SIZE),
+});
+const ItemId = z.string().refine((id) => SHORT_ID_PATTERN.test(id) || RELATIONSHIP_ID_PATTERN.test(id), 'not an offer or request id');
+
+function toQuery(partnerTenantId: string, f: z.infer<typeof FiltersSchema>): Omit<PipelineQuery, 'limit'> {
+  return {
+    partnerTenantId,
+    kinds: f.kind?.length ? f.kind : undefined,
+    states: f.status?.length ? f.status.flatMap((s) => STATUSES[s].states) : undefined,
+    customer: f.customer || undefined,
+    search: f.q || undefined,
+  };
+}
+
+/** A refusal the page shows as is. */
+class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+const badRequest = (error: z.ZodError): ApiError =>
+  new ApiError(400, 'badRequest', error.issues.map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message)).join('; '));
+
+export interface DashboardApiDeps {
+  store: Store;
+  auth: TabAuth;
+  clock: Clock;
+  log: Logger;
+}
+
+type Handler = (ctx: { req: restify.Request; res: restify.Response; partner: Partner; identity: TabIdentity }) => Promise<unknown>;
+
+/**
+ * The tab's JSON API under /api/dashboard. Every route authenticates first and then reads only the signed-in
+ * partner's rows: the partner comes from the token, never from the request.
+ */
+export function registerDashboardApi(server: restify.Server, { store, auth, clock, log }: DashboardApiDeps): void {
+  const query = restify.plugins.queryParser({ mapParams: false });
+
+  const send = (res: restify.Response, status: number, body: unknown) => {
+    res.header('Cache-Control', 'no-store');
+    res.send(status, body);
+  };
+  const fail = (res: restify.Response, e: { status: number; code: string; message: string }) =>
+    send(res, e.status, { error: { code: e.code, message: e.message } });
+
+  const route = (path: string, handler: Handler) =>
+    server.get(path, query, async (req: restify.Request, res: restify.Response) => {
+      try {
+        const result = await auth.authenticate(req.header('authorization'));
+        if (!result.ok) {
+          if (result.status === 401) res.header('WWW-Authenticate', 'Bearer');
+          return fail(res, result);
+        }
+        const body = await handler({ req, res, partner: result.partner, identity: result.identity });
+        if (body !== undefined) send(res, 200, body);
+      } catch (err) {
+        if (err instanceof ApiError) return fail(res, err);
+        log.error({ err, url: req.url }, 'dashboard request failed');
+        // A CSV export that fails half-way has sent its headers: cut it off rather than leave the download hanging.
+        if (res.headersSent) res.end();
+        else fail(res, { status: 500, code: 'internal', message: 'Something went wrong on our side. Try again in a minute.' });
+      }
+    });
+
+  const parse = <S extends z.ZodTypeAny>(schema: S, input: unknown): z.infer<S> => {
+    const parsed = schema.safeParse(input ?? {});
+    if (!parsed.success) throw badRequest(parsed.error);
+    return parsed.data;
+  };
+
+  route('/api/dashboard/me', async ({ partner, identity }) => ({
+    mode: identity.development ? 'development' : 'sso',
+    user: { name: identity.name, upn: identity.upn, tenantId: identity.tenantId },
+    partner: { name: partner.name, tenantId: partner.tenantId },
+    statuses: STATUS_NAMES.map((s) => ({ value: s, label: STATUSES[s].label })),
+  }));
+
+  route('/api/dashboard/summary', async ({ partner }) => toSummary(await store.pipeline.summary(partner.tenantId, clock().toISOString())));
+
+  route('/api/dashboard/rows', async ({ req, partner }) => {
+    const p = parse(PageSchema, req.query);
+    const page = await store.pipeline.page({ ...toQuery(partner.tenantId, p), after: p.after, limit: p.limit });
+    return { rows: page.items.map(toRow), total: page.total, next: page.next ? encodeCursor(page.next) : undefined };
+  });
+
+  route('/api/dashboard/rows/:id/history', async ({ req, partner }) => {
+    const id = parse(ItemId, req.params?.id);
+    const subject = SHORT_ID_PATTERN.test(id) ? await store.offers.get(id) : await store.relationships.get(id);
+    // Someone else's id answers exactly like an unknown one: ids must not reveal other partners' business.
+    if (!subject || subject.partnerTenantId !== partner.tenantId) {
+      throw new ApiError(404, 'notFound', `There is no offer or request ${id} from your organisation.`);
+    }
+    return { id, records: toHistory(await store.responses.forSubject(id)) };
+  });
+
+  route('/api/dashboard/customers', async ({ partner }) => ({
+    customers: (await store.offers.customersOf(partner.tenantId)).map((c) => c.approverEmail),
+  }));
+
+  route('/api/dashboard/export.csv', async ({ req, res, partner }) => {
+    const filters = parse(FiltersSchema, req.query);
+    const base = toQuery(partner.tenantId, filters);
+    const day = clock().toISOString().slice(0, 10);
+    res.writeHead(200, {
+      'Content-Type': 'text/csv; charset=utf-8',
+      'Content-Disposition': `attachment; filename="offers-${day}.csv"`,
+      'Cache-Control': 'no-store',
+    });
+    // A byte-order mark so spreadsheet programs read the names as UTF-8.
+    res.write(`\uFEFF${csvHeader()}`);
+    let after: PipelineCursor | undefined;
+    let written = 0;
+    do {
+      const page = await store.pipeline.page({ ...base, after, limit: Math.min(EXPORT_CHUNK, EXPORT_MAX_ROWS - written) });
+      res.write(page.items.map((item) => csvLine(toRow(item))).join(''));
+      written += page.items.length;
+      after = page.next;
+    } while (after && written < EXPORT_MAX_ROWS);
+    res.end();
+    return undefined;
+  });
+}

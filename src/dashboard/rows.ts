@@ -1,0 +1,142 @@
+import type { Relationship } from '../delegation/types';
+import type { Offer, ResponseRecord } from '../offers/types';
+import type { PipelineItem, PipelineKind, PipelineState, PipelineSummary } from './types';
+
+/**
+ * What the table filters by: offers and relationships name the same moments differently (an offer is `sent` while a
+ * delegation request is `approvalPending`; an offer is `accepted`, a delegation `active`), so the page shows one word.
+ */
+export const STATUSES = {
+  awaitingDelivery: { label: 'Awaiting delivery', states: ['awaitingDelivery'] },
+  waiting: { label: 'Waiting for answer', states: ['sent', 'approvalPending'] },
+  accepted: { label: 'Accepted', states: ['accepted', 'active'] },
+  declined: { label: 'Declined', states: ['declined'] },
+  expired: { label: 'Expired', states: ['expired'] },
+  withdrawn: { label: 'Withdrawn', states: ['withdrawn'] },
+  ended: { label: 'Ended', states: ['terminated'] },
+} as const satisfies Record<string, { label: string; states: readonly PipelineState[] }>;
+export type Status = keyof typeof STATUSES;
+export const STATUS_NAMES = Object.keys(STATUSES) as Status[];
+
+export const KIND_LABELS: Record<PipelineKind, string> = {
+  trial: 'Trial',
+  purchase: 'Purchase',
+  delegation: 'Delegated admin',
+  por: 'Partner of record',
+};
+
+const statusOf = (state: PipelineState): Status => STATUS_NAMES.find((s) => (STATUSES[s].states as readonly string[]).includes(state)) ?? 'ended';
+
+/** One table row as the page and the CSV show it. Dates are ISO strings; the page formats them in the user's locale. */
+export interface Row {
+  id: string;
+  kind: PipelineKind;
+  state: PipelineState;
+  status: Status;
+  statusLabel: string;
+  customer: string;
+  customerTenantId?: string;
+  /** Services (offers), roles (delegations) or "Partner of record". */
+  what: string;
+  issuedBy: string;
+  createdAt: string;
+  decidedAt?: string;
+  /** Until when an open offer or request can be answered. */
+  expiresAt?: string;
+  /** When an active delegation ends (or is extended). */
+  endsAt?: string;
+}
+
+function offerRow(offer: Offer): Row {
+  const open = offer.state === 'awaitingDelivery' || offer.state === 'sent';
+  return {
+    id: offer.id,
+    kind: offer.kind,
+    state: offer.state,
+    status: statusOf(offer.state),
+    statusLabel: STATUSES[statusOf(offer.state)].label,
+    customer: offer.approverEmail,
+    customerTenantId: offer.approver?.tenantId,
+    what: offer.lines.map((l) => (l.quantity ? `${l.quantity} × ${l.serviceName}` : l.serviceName)).join(', '),
+    issuedBy: offer.issuedBy.name,
+    createdAt: offer.createdAt,
+    decidedAt: offer.decidedAt ?? offer.withdrawnAt,
+    expiresAt: open ? offer.expiresAt : undefined,
+  };
+}
+
+function relationshipRow(rel: Relationship): Row {
+  const open = rel.state === 'awaitingDelivery' || rel.state === 'approvalPending';
+  const what = rel.kind === 'por' ? 'Partner of record' : rel.access?.kind === 'roles' ? rel.access.roles.join(', ') : 'Full administration';
+  return {
+    id: rel.id,
+    kind: rel.kind,
+    state: rel.state,
+    status: statusOf(rel.state),
+    statusLabel: STATUSES[statusOf(rel.state)].label,
+    customer: rel.approverEmail,
+    customerTenantId: rel.customerTenantId,
+    what: rel.kind === 'delegation' && rel.durationDays ? `${what} (${rel.durationDays} days${rel.autoExtend ? ', auto-extend' : ''})` : what,
+    issuedBy: rel.issuedBy.name,
+    createdAt: rel.createdAt,
+    decidedAt: rel.decidedAt ?? rel.endedAt,
+    expiresAt: open ? rel.requestExpiresAt : undefined,
+    endsAt: rel.state === 'active' ? rel.endsAt : undefined,
+  };
+}
+
+export const toRow = (item: PipelineItem): Row => (item.type === 'offer' ? offerRow(item.offer) : relationshipRow(item.relationship));
+
+/** A response record as the row's history shows it: never the hash chain's internals, only what happened. */
+export interface HistoryEntry {
+  at: string;
+  decision: string;
+  by: string;
+  comment?: string;
+}
+
+const DECISION_LABELS: Record<string, string> = {
+  accepted: 'Accepted',
+  declined: 'Declined',
+  approved: 'Approved',
+  revoked: 'Revoked',
+  replaced: 'Ended: replaced by another partner',
+};
+
+export const toHistory = (records: ResponseRecord[]): HistoryEntry[] =>
+  records.map((r) => ({
+    at: r.at,
+    decision: DECISION_LABELS[r.decision] ?? r.decision,
+    by: r.by.upn ? `${r.by.name} (${r.by.upn})` : r.by.name,
+    comment: r.comment,
+  }));
+
+/** The summary strip: counts by status across kinds, the acceptance rate and what expires soon. */
+export interface SummaryView {
+  offers: { total: number } & Record<'awaitingDelivery' | 'waiting' | 'accepted' | 'declined' | 'expired' | 'withdrawn', number>;
+  /** Accepted ÷ (accepted + declined + expired): of the offers customers let close, how many they took. null: none closed yet. */
+  acceptanceRate: number | null;
+  relationships: { active: number; waiting: number; expiring: PipelineSummary['expiring'] };
+}
+
+export function toSummary(s: PipelineSummary): SummaryView {
+  const o = s.offers;
+  const closed = o.accepted + o.declined + o.expired;
+  return {
+    offers: {
+      total: Object.values(o).reduce((a, b) => a + b, 0),
+      awaitingDelivery: o.awaitingDelivery,
+      waiting: o.sent,
+      accepted: o.accepted,
+      declined: o.declined,
+      expired: o.expired,
+      withdrawn: o.withdrawn,
+    },
+    acceptanceRate: closed ? o.accepted / closed : null,
+    relationships: {
+      active: s.relationships.active,
+      waiting: s.relationships.approvalPending + s.relationships.awaitingDelivery,
+      expiring: s.expiring,
+    },
+  };
+}

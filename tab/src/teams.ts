@@ -1,0 +1,84 @@
+/**
+ * The Teams side: teams-js (loaded as its browser bundle, the global `microsoftTeams`) initialised, the context read
+ * and SSO tokens fetched. Outside Teams (a plain browser tab) the page still works against a local-mode server, which
+ * answers as the development identity.
+ */
+import type * as TeamsJs from '@microsoft/teams-js';
+import { ApiError } from './api.js';
+
+declare const microsoftTeams: typeof TeamsJs;
+
+export type Theme = 'default' | 'dark' | 'contrast';
+
+export interface TeamsConnection {
+  inTeams: boolean;
+  theme: Theme;
+  locale?: string;
+  /** A token for the API; `fresh` skips the cached one (after the server said it expired). */
+  tokens(fresh: boolean): Promise<string | undefined>;
+  onThemeChange(handler: (theme: Theme) => void): void;
+  /** Tells Teams the tab has loaded (or failed to), so it stops showing its own loading state. */
+  loaded(): void;
+}
+
+/** Teams answers the handshake in well under a second; a page framed by something else must not wait forever. */
+const INITIALIZE_TIMEOUT_MS = 5_000;
+/** Renew a little before expiry so a request never leaves with a token that dies on the way. */
+const EXPIRY_MARGIN_MS = 2 * 60_000;
+
+const asTheme = (t: string | undefined): Theme => (t === 'dark' || t === 'contrast' ? t : 'default');
+
+function expiryOf(token: string): number {
+  try {
+    const payload = JSON.parse(atob((token.split('.')[1] ?? '').replace(/-/g, '+').replace(/_/g, '/'))) as { exp?: number };
+    return (payload.exp ?? 0) * 1000;
+  } catch {
+    return 0;
+  }
+}
+
+function outsideTeams(): TeamsConnection {
+  const dark = window.matchMedia?.('(prefers-color-scheme: dark)').matches;
+  return { inTeams: false, theme: dark ? 'dark' : 'default', tokens: async () => undefined, onThemeChange: () => undefined, loaded: () => undefined };
+}
+
+/** Origins besides Teams' own that may host this page: the server lists them in local mode only (test hosts). */
+function extraHostOrigins(): string[] | undefined {
+  const listed = document.querySelector<HTMLMetaElement>('meta[name="teams-host-origins"]')?.content.split(' ').filter(Boolean) ?? [];
+  return listed.length ? listed : undefined;
+}
+
+export async function connectTeams(): Promise<TeamsConnection> {
+  // Not framed: not in Teams.
+  if (window.parent === window || typeof microsoftTeams === 'undefined') return outsideTeams();
+  try {
+    await Promise.race([
+      microsoftTeams.app.initialize(extraHostOrigins()),
+      new Promise((_, reject) => setTimeout(() => reject(new Error('Teams did not answer')), INITIALIZE_TIMEOUT_MS)),
+    ]);
+  } catch {
+    return outsideTeams();
+  }
+  const context = await microsoftTeams.app.getContext();
+  let cached: { token: string; expiresAt: number } | undefined;
+  return {
+    inTeams: true,
+    theme: asTheme(context.app.theme),
+    locale: context.app.locale,
+    async tokens(fresh) {
+      if (!fresh && cached && cached.expiresAt - EXPIRY_MARGIN_MS > Date.now()) return cached.token;
+      let token: string;
+      try {
+        token = await microsoftTeams.authentication.getAuthToken();
+      } catch (err) {
+        // Teams says why (consent needed, not signed in, app not set up for SSO); the person needs that reason.
+        const reason = err instanceof Error ? err.message : String(err);
+        throw new ApiError(401, 'ssoFailed', `Teams could not sign you in to this app (${reason}). Close the tab and open it again; if it keeps happening, ask your administrator to grant consent to the app.`);
+      }
+      cached = { token, expiresAt: expiryOf(token) };
+      return token;
+    },
+    onThemeChange: (handler) => microsoftTeams.app.registerOnThemeChangeHandler((t) => handler(asTheme(t))),
+    loaded: () => microsoftTeams.app.notifySuccess(),
+  };
+}

@@ -1,0 +1,109 @@
+/** DOM rendering. Data only ever goes into textContent, never into HTML: names and comments come from other organisations. */
+import type { History, Row, Summary } from './types.js';
+
+export const KIND_LABELS: Record<Row['kind'], string> = {
+  trial: 'Trial',
+  purchase: 'Purchase',
+  delegation: 'Delegated admin',
+  por: 'Partner of record',
+};
+
+export function el<K extends keyof HTMLElementTagNameMap>(tag: K, props: Partial<HTMLElementTagNameMap[K]> = {}, ...children: Array<Node | string>): HTMLElementTagNameMap[K] {
+  const node = Object.assign(document.createElement(tag), props);
+  node.append(...children);
+  return node;
+}
+
+export const byId = <T extends HTMLElement>(id: string): T => {
+  const node = document.getElementById(id);
+  if (!node) throw new Error(`#${id} is missing from the page`);
+  return node as T;
+};
+
+export function createFormat(locale: string | undefined) {
+  const safe = (l: string | undefined) => {
+    try {
+      return l ? Intl.getCanonicalLocales(l)[0] : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+  const loc = safe(locale);
+  const number = new Intl.NumberFormat(loc);
+  const date = new Intl.DateTimeFormat(loc, { dateStyle: 'medium' });
+  const dateTime = new Intl.DateTimeFormat(loc, { dateStyle: 'medium', timeStyle: 'short' });
+  return {
+    number: (n: number) => number.format(n),
+    percent: (r: number | null) => (r === null ? '–' : `${Math.round(r * 100)}%`),
+    date: (iso?: string) => (iso ? date.format(new Date(iso)) : ''),
+    dateTime: (iso?: string) => (iso ? dateTime.format(new Date(iso)) : ''),
+  };
+}
+export type Format = ReturnType<typeof createFormat>;
+
+function tile(label: string, value: string, hint?: string, tone?: string): HTMLElement {
+  return el('div', { className: `tile${tone ? ` tile-${tone}` : ''}` }, el('span', { className: 'tile-value' }, value), el('span', { className: 'tile-label' }, label), ...(hint ? [el('span', { className: 'tile-hint' }, hint)] : []));
+}
+
+export function renderSummary(target: HTMLElement, s: Summary, f: Format): void {
+  const o = s.offers;
+  const e = s.relationships.expiring;
+  target.replaceChildren(
+    el(
+      'div',
+      { className: 'tiles', ariaLabel: 'Offers' },
+      tile('Offers sent', f.number(o.total)),
+      tile('Awaiting delivery', f.number(o.awaitingDelivery), 'customer has not installed the app yet'),
+      tile('Waiting for answer', f.number(o.waiting)),
+      tile('Accepted', f.number(o.accepted), undefined, 'good'),
+      tile('Declined', f.number(o.declined)),
+      tile('Expired', f.number(o.expired)),
+      tile('Acceptance rate', f.percent(s.acceptanceRate), 'accepted of accepted, declined and expired'),
+    ),
+    el(
+      'div',
+      { className: 'tiles', ariaLabel: 'Delegated administration' },
+      tile('Active relationships', f.number(s.relationships.active)),
+      tile('Requests waiting', f.number(s.relationships.waiting)),
+      tile('Delegations ending in 30 days', f.number(e.within30), undefined, e.within30 ? 'warn' : undefined),
+      tile('in 7 days', f.number(e.within7), undefined, e.within7 ? 'warn' : undefined),
+      tile('in 1 day', f.number(e.within1), undefined, e.within1 ? 'alert' : undefined),
+    ),
+  );
+}
+
+/** One table row; `onOpen` shows its history beneath it. */
+export function rowElement(r: Row, f: Format, onOpen: (row: Row, tr: HTMLTableRowElement) => void): HTMLTableRowElement {
+  const due = r.endsAt ? `ends ${f.date(r.endsAt)}` : r.expiresAt ? `answer by ${f.date(r.expiresAt)}` : '';
+  const button = el('button', { type: 'button', className: 'link', title: 'Show the recorded answers' }, r.id);
+  button.setAttribute('aria-expanded', 'false');
+  const tr = el(
+    'tr',
+    { className: `status-${r.status}` },
+    el('td', {}, button),
+    el('td', {}, KIND_LABELS[r.kind]),
+    el('td', {}, el('span', { className: `badge badge-${r.status}` }, r.statusLabel)),
+    el('td', {}, r.customer),
+    el('td', {}, r.what),
+    el('td', {}, r.issuedBy),
+    el('td', {}, f.date(r.createdAt)),
+    el('td', {}, r.decidedAt ? f.date(r.decidedAt) : due),
+  );
+  tr.dataset.id = r.id;
+  button.addEventListener('click', () => onOpen(r, tr));
+  return tr;
+}
+
+export function historyElement(h: History, f: Format, columns: number): HTMLTableRowElement {
+  const body = h.records.length
+    ? el(
+        'ol',
+        { className: 'history' },
+        ...h.records.map((r) => el('li', {}, el('strong', {}, r.decision), ` by ${r.by}, ${f.dateTime(r.at)}`, ...(r.comment ? [el('q', {}, r.comment)] : []))),
+      )
+    : el('p', { className: 'muted' }, 'No answer recorded yet.');
+  const cell = el('td', { colSpan: columns }, body);
+  const tr = el('tr', { className: 'history-row' }, cell);
+  tr.dataset.historyOf = h.id;
+  return tr;
+}

@@ -1,0 +1,289 @@
+import { alex, cardAction, installationUpdate, lee, megan, message, nestor, NORTHWIND_TENANT, PARTNER_TENANT, CUSTOMER_TENANT, type TeamsUser } from '../support/activities';
+import { startIdentityProvider, TAB_APP_ID_URI, type IdentityProvider } from '../support/sso';
+import { startTestBot, type TestBot } from '../support/test-bot';
+
+interface Row {
+  id: string;
+  kind: string;
+  status: string;
+  statusLabel: string;
+  customer: string;
+  what: string;
+  issuedBy: string;
+}
+interface RowsPage {
+  rows: Row[];
+  total: number;
+  next?: string;
+}
+
+/**
+ * The dashboard API over real HTTP, with tokens signed by a local stand-in for Entra ID and data made the way
+ * partners make it: commands and card clicks through /api/messages.
+ */
+describe('dashboard API', () => {
+  let bot: TestBot;
+  let idp: IdentityProvider;
+  const ids = {} as Record<'accepted' | 'declined' | 'waiting' | 'delegation' | 'northwind', string>;
+  const as = (u: TeamsUser) => ({ tenantId: u.tenantId, aadObjectId: u.aadObjectId, name: u.name, upn: u.email });
+
+  const get = async (path: string, token?: string) => {
+    const res = await fetch(`${bot.url}${path}`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
+    const text = await res.text();
+    let body: unknown = text;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      /* CSV */
+    }
+    return { status: res.status, body: body as Record<string, unknown>, text, headers: res.headers };
+  };
+  const rows = async (token: string, query = '') => (await get(`/api/dashboard/rows${query}`, token)).body as unknown as RowsPage;
+  const lastId = (prefix: string, u: TeamsUser) => {
+    const texts = bot.sink.sentTo(u.conversationId).map((r) => bot.sink.textOf(r)).join('\n');
+    const all = [...texts.matchAll(new RegExp(`\\b${prefix}-[2-9A-HJKMNP-Z]{6}\\b`, 'g'))];
+    return all[all.length - 1]![0];
+  };
+
+  beforeAll(async () => {
+    idp = await startIdentityProvider();
+    bot = await startTestBot({ env: idp.env });
+    bot.meet(alex, megan, lee, nestor);
+    for (const u of [alex, megan, lee, nestor]) await bot.post(installationUpdate('add', u, bot.sink.url));
+    // A minute between commands, as between a person's messages: the table is ordered by when things were made.
+    const say = (text: string, u: TeamsUser) => {
+      bot.clock.now = new Date(bot.clock.now.getTime() + 60_000);
+      return bot.post(message(text, u, bot.sink.url));
+    };
+
+    await say('trial admin@contoso.com teams-essentials', alex);
+    ids.accepted = lastId('T', alex);
+    await say('offer admin@contoso.com 10 m365-business-premium monthly', alex);
+    ids.declined = lastId('P', alex);
+    await say('trial lee@contoso.com defender-business', alex);
+    ids.waiting = lastId('T', alex);
+    await say('delegate admin@contoso.com roles User Administrator days 90', alex);
+    ids.delegation = lastId('D', alex);
+    await say('delegate lee@contoso.com roles Helpdesk Administrator', nestor);
+    ids.northwind = lastId('D', nestor);
+    await bot.drain();
+
+    await bot.post(cardAction('offer.accept', { offerId: ids.accepted }, megan, bot.sink.url));
+    await bot.post(cardAction('offer.decline', { offerId: ids.declined, reason: '=HYPERLINK("http://evil")' }, megan, bot.sink.url));
+    await bot.post(cardAction('delegation.approve', { relationshipId: ids.delegation, replaces: '' }, megan, bot.sink.url));
+    await bot.drain();
+  });
+  afterAll(async () => {
+    await bot.close();
+    await idp.close();
+  });
+
+  describe('who may call it', () => {
+    it('refuses a request without a token, and says to open the tab in Teams', async () => {
+      const res = await get('/api/dashboard/rows');
+      expect(res.status).toBe(401);
+      expect(res.headers.get('www-authenticate')).toBe('Bearer');
+      expect(res.body.error).toEqual({ code: 'noToken', message: expect.stringContaining('Open the Offers tab in Teams') });
+    });
+
+    it.each<[string, () => Promise<string>, string]>([
+      ['an expired token', () => idp.token(as(alex), { expiresIn: -300 }), 'tokenExpired'],
+      ['a token for another app (wrong audience)', () => idp.token(as(alex), { audience: 'api://elsewhere/1234' }), 'invalidToken'],
+      ['a token with a forged signature', () => idp.token(as(alex), { forged: true }), 'invalidToken'],
+      ['a token signed with a key Entra never published', () => idp.token(as(alex), { forged: true, kid: 'unknown-key' }), 'invalidToken'],
+      ['a token from an issuer that is not Entra for its tenant', () => idp.token(as(alex), { issuer: `https://login.microsoftonline.com/${NORTHWIND_TENANT}/v2.0` }), 'badIssuer'],
+      ['a token without the access_as_user scope', () => idp.token(as(alex), { claims: { scp: 'User.Read' } }), 'badScope'],
+      ['a token with alg none', async () => {
+        const [, payload] = (await idp.token(as(alex))).split('.');
+        return `${Buffer.from('{"alg":"none","typ":"JWT"}').toString('base64url')}.${payload}.`;
+      }, 'invalidToken'],
+    ])('refuses %s with 401 and returns no rows', async (_what, make, code) => {
+      const res = await get('/api/dashboard/rows', await make());
+      expect(res.status).toBe(401);
+      expect((res.body.error as { code: string }).code).toBe(code);
+      expect(res.body.rows).toBeUndefined();
+    });
+
+    it('takes a v1 token whose audience is the Application ID URI', async () => {
+      const token = await idp.token(as(alex), { audience: TAB_APP_ID_URI, issuer: `https://sts.windows.net/${alex.tenantId}/` });
+      expect((await get('/api/dashboard/me', token)).status).toBe(200);
+    });
+
+    it('refuses a valid token from a tenant that is not a registered partner (a customer)', async () => {
+      const res = await get('/api/dashboard/rows', await idp.token(as(megan)));
+      expect(res.status).toBe(403);
+      expect(res.body.error).toEqual({ code: 'notAPartner', message: expect.stringContaining(`tenant ${CUSTOMER_TENANT}`) });
+    });
+  });
+
+  describe("a partner sees exactly its own rows", () => {
+    it("returns Fabrikam's offers and requests, newest first, and none of Northwind's", async () => {
+      const page = await rows(await idp.token(as(alex)));
+      expect(page.rows.map((r) => r.id)).toEqual([ids.delegation, ids.waiting, ids.declined, ids.accepted]);
+      expect(page.total).toBe(4);
+      expect(page.rows.find((r) => r.id === ids.accepted)).toMatchObject({ kind: 'trial', status: 'accepted', statusLabel: 'Accepted', customer: 'admin@contoso.com', issuedBy: 'Alex Wilber' });
+      expect(page.rows.find((r) => r.id === ids.delegation)).toMatchObject({ kind: 'delegation', status: 'accepted', what: 'User Administrator (90 days)' });
+    });
+
+    it("returns Northwind's single request to Northwind, whoever in Northwind asks", async () => {
+      const page = await rows(await idp.token({ tenantId: NORTHWIND_TENANT, aadObjectId: 'c1', name: 'Jo Nis', upn: 'jonis@northwind.example' }));
+      expect(page.rows.map((r) => r.id)).toEqual([ids.northwind]);
+    });
+
+    it("answers another partner's id exactly like an unknown one", async () => {
+      const northwind = await idp.token(as(nestor));
+      const theirs = await get(`/api/dashboard/rows/${ids.accepted}/history`, northwind);
+      const unknown = await get('/api/dashboard/rows/T-ZZZZZZ/history', northwind);
+      expect(theirs.status).toBe(404);
+      expect(unknown.status).toBe(404);
+      expect((theirs.body.error as { message: string }).message).toBe(`There is no offer or request ${ids.accepted} from your organisation.`);
+    });
+
+    it('shows a row\'s recorded answers, with who and the comment', async () => {
+      const token = await idp.token(as(alex));
+      const accepted = (await get(`/api/dashboard/rows/${ids.accepted}/history`, token)).body;
+      expect(accepted.records).toEqual([{ at: expect.any(String), decision: 'Accepted', by: 'Megan Bowen (admin@contoso.com)' }]);
+      const declined = (await get(`/api/dashboard/rows/${ids.declined}/history`, token)).body;
+      expect(declined.records).toEqual([expect.objectContaining({ decision: 'Declined', comment: '=HYPERLINK("http://evil")' })]);
+      const open = (await get(`/api/dashboard/rows/${ids.waiting}/history`, token)).body;
+      expect(open.records).toEqual([]);
+      expect((await get('/api/dashboard/rows/not-an-id/history', token)).status).toBe(400);
+    });
+
+    it('summarises offers by status, the acceptance rate and active relationships', async () => {
+      const summary = (await get('/api/dashboard/summary', await idp.token(as(alex)))).body;
+      expect(summary).toEqual({
+        offers: { total: 3, awaitingDelivery: 0, waiting: 1, accepted: 1, declined: 1, expired: 0, withdrawn: 0 },
+        acceptanceRate: 0.5,
+        relationships: { active: 1, waiting: 0, expiring: { within1: 0, within7: 0, within30: 0 } },
+      });
+    });
+
+    it('counts a delegation as expiring once its end is within 30, 7 and 1 days', async () => {
+      const token = await idp.token(as(alex));
+      const delegation = await bot.store.relationships.get(ids.delegation);
+      const endsAt = Date.parse(delegation!.endsAt!);
+      const at = async (msBeforeEnd: number) => {
+        bot.clock.now = new Date(endsAt - msBeforeEnd);
+        return ((await get('/api/dashboard/summary', token)).body.relationships as { expiring: unknown }).expiring;
+      };
+      const day = 86_400_000;
+      try {
+        expect(await at(31 * day)).toEqual({ within1: 0, within7: 0, within30: 0 });
+        expect(await at(20 * day)).toEqual({ within1: 0, within7: 0, within30: 1 });
+        expect(await at(3 * day)).toEqual({ within1: 0, within7: 1, within30: 1 });
+        expect(await at(day / 2)).toEqual({ within1: 1, within7: 1, within30: 1 });
+      } finally {
+        bot.clock.now = new Date('2026-11-25T10:00:00.000Z');
+      }
+    });
+  });
+
+  describe('filters, search and pages', () => {
+    it.each([
+      ['?status=accepted', () => [ids.delegation, ids.accepted]],
+      ['?status=waiting', () => [ids.waiting]],
+      ['?status=declined,waiting', () => [ids.waiting, ids.declined]],
+      ['?kind=delegation', () => [ids.delegation]],
+      ['?kind=trial,purchase&status=accepted', () => [ids.accepted]],
+      ['?customer=LEE@contoso.com', () => [ids.waiting]],
+      ['?q=premium', () => [ids.declined]],
+      ['?q=user%20admin', () => [ids.delegation]],
+      ['?q=alex%20defender', () => [ids.waiting]],
+      ['?q=%25', () => []],
+    ])('%s', async (query, expected) => {
+      const page = await rows(await idp.token(as(alex)), query);
+      expect(page.rows.map((r) => r.id)).toEqual(expected());
+      expect(page.total).toBe(expected().length);
+    });
+
+    it('says what is wrong with a filter it cannot use', async () => {
+      const res = await get('/api/dashboard/rows?status=pending&limit=5000', await idp.token(as(alex)));
+      expect(res.status).toBe(400);
+      const { message: text } = res.body.error as { message: string };
+      expect(text).toContain('status must be one of awaitingDelivery, waiting, accepted, declined, expired, withdrawn, ended (got "pending")');
+      expect(text).toContain('limit is at most 200');
+    });
+
+    it('pages through every row once, and refuses a position it did not give out', async () => {
+      const token = await idp.token(as(alex));
+      const seen: string[] = [];
+      let next: string | undefined;
+      do {
+        const page = await rows(token, `?limit=3${next ? `&after=${next}` : ''}`);
+        expect(page.total).toBe(4);
+        seen.push(...page.rows.map((r) => r.id));
+        next = page.next;
+      } while (next);
+      expect(seen).toEqual([ids.delegation, ids.waiting, ids.declined, ids.accepted]);
+      const forged = Buffer.from('{"createdAt":{"$gt":""},"id":"x"}').toString('base64url');
+      const res = await get(`/api/dashboard/rows?after=${forged}`, token);
+      expect(res.status).toBe(400);
+      expect((res.body.error as { message: string }).message).toContain('start again from the first page');
+    });
+
+    it('exports the filtered rows as CSV a spreadsheet opens safely', async () => {
+      const res = await get('/api/dashboard/export.csv?kind=trial,purchase', await idp.token(as(alex)));
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toBe('text/csv; charset=utf-8');
+      expect(res.headers.get('content-disposition')).toBe('attachment; filename="offers-2026-11-25.csv"');
+      const lines = res.text.replace(/^\uFEFF/, '').trimEnd().split('\r\n');
+      expect(lines[0]).toBe('Id,Kind,Status,Customer,Customer tenant,What,Issued by,Created (UTC),Decided (UTC),Answer by (UTC),Ends (UTC)');
+      expect(lines.slice(1).map((l) => l.split(',')[0])).toEqual([ids.waiting, ids.declined, ids.accepted]);
+      expect(lines[2]).toContain(`${ids.declined},Purchase,Declined,admin@contoso.com,${CUSTOMER_TENANT},10 × Microsoft 365 Business Premium,Alex Wilber`);
+    });
+
+    it('refuses the export without a valid token', async () => {
+      expect((await get('/api/dashboard/export.csv')).status).toBe(401);
+      expect((await get('/api/dashboard/export.csv', await idp.token(as(alex), { forged: true }))).status).toBe(401);
+    });
+
+    it("lists the partner's customers for the filter's suggestions", async () => {
+      const body = (await get('/api/dashboard/customers', await idp.token(as(alex)))).body;
+      expect([...(body.customers as string[])].sort()).toEqual(['admin@contoso.com', 'lee@contoso.com']);
+    });
+  });
+
+  describe('the page', () => {
+    it('is served with a policy that lets only Teams (and, in local mode, local hosts) frame it', async () => {
+      const res = await fetch(`${bot.url}/tab/index.html`);
+      expect(res.status).toBe(200);
+      const policy = res.headers.get('content-security-policy') ?? '';
+      expect(policy).toContain('frame-ancestors https://teams.microsoft.com');
+      expect(policy).toContain('http://127.0.0.1:*');
+      expect(policy).toContain("default-src 'self'");
+      expect(await res.text()).toContain('<script type="module" src="main.js">');
+      expect((await fetch(`${bot.url}/tab/teams-js.js`)).status).toBe(200);
+    });
+
+    it('serves nothing outside its own files', async () => {
+      for (const path of ['/tab/..%2Fpackage.json', '/tab/%2E%2E%2Fsrc%2Fconfig.ts', '/tab/nope.js']) {
+        expect((await fetch(`${bot.url}${path}`)).status).toBe(404);
+      }
+    });
+  });
+});
+
+describe('dashboard API without Teams sign-in configured', () => {
+  it('in local mode, answers as the development identity of the sample partner and says so', async () => {
+    const bot = await startTestBot();
+    try {
+      const res = await fetch(`${bot.url}/api/dashboard/me`);
+      expect(res.status).toBe(200);
+      expect(await res.json()).toMatchObject({ mode: 'development', user: { name: 'Development identity', tenantId: PARTNER_TENANT }, partner: { name: 'Fabrikam Cloud Partners' } });
+    } finally {
+      await bot.close();
+    }
+  });
+
+  it('outside local mode, refuses everything and says which setting is missing', async () => {
+    const bot = await startTestBot({ env: { MicrosoftAppId: '0b7c3d6e-1111-4222-8333-944455556666', MicrosoftAppPassword: 'secret' } });
+    try {
+      const res = await fetch(`${bot.url}/api/dashboard/rows`);
+      expect(res.status).toBe(503);
+      expect(await res.json()).toEqual({ error: { code: 'ssoNotConfigured', message: expect.stringContaining('AAD_APP_CLIENT_ID') } });
+    } finally {
+      await bot.close();
+    }
+  });
+});

@@ -1,0 +1,208 @@
+/// <reference lib="dom" />
+/// <reference lib="dom.iterable" />
+// Callbacks passed to evaluate() and waitForFunction() run in the browser.
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium, type Browser, type Frame, type Page } from 'playwright-core';
+import { alex, cardAction, installationUpdate, lee, megan, message, nestor, type TeamsUser } from '../support/activities';
+import { startIdentityProvider, type IdentityProvider } from '../support/sso';
+import { startTestBot, type TestBot } from '../support/test-bot';
+import { CHROMIUM_ARGS } from './support/playground';
+import { serveTeamsHost, teamsHostPage, type ServedTeamsHost } from './support/teams-host';
+
+const SCREENSHOTS = join(__dirname, '..', '..', 'docs', 'screenshots');
+
+/**
+ * The partner dashboard tab in headless Chromium, inside a page that plays Teams' side of teams-js (initialise,
+ * context, SSO token, theme), against the real server with tokens from a local stand-in for Entra ID. The data is
+ * made through the bot's own HTTP flow: commands and card clicks.
+ */
+describe('partner dashboard tab in Teams', () => {
+  let idp: IdentityProvider;
+  let bot: TestBot;
+  let host: ServedTeamsHost;
+  let browser: Browser;
+  let page: Page;
+  let tab: Frame;
+  let tabUrl = '';
+  let token = '';
+  const ids = {} as Record<'trial' | 'purchase' | 'waiting' | 'delegation', string>;
+
+  // A minute between commands, as between a person's messages: the table is ordered by when things were made.
+  const say = (text: string, u: TeamsUser) => {
+    bot.clock.now = new Date(bot.clock.now.getTime() + 60_000);
+    return bot.post(message(text, u, bot.sink.url));
+  };
+  const lastId = (prefix: string, u: TeamsUser) => {
+    const texts = bot.sink.sentTo(u.conversationId).map((r) => bot.sink.textOf(r)).join('\n');
+    const all = [...texts.matchAll(new RegExp(`\\b${prefix}-[2-9A-HJKMNP-Z]{6}\\b`, 'g'))];
+    return all[all.length - 1]![0];
+  };
+  const tableIds = async () => tab.locator('#rows tr[data-id]').evaluateAll((trs) => trs.map((tr) => (tr as HTMLElement).dataset.id));
+  const waitForIds = async (expected: string[]) => {
+    await tab.waitForFunction((want) => JSON.stringify([...document.querySelectorAll<HTMLElement>('#rows tr[data-id]')].map((tr) => tr.dataset.id)) === JSON.stringify(want), expected);
+  };
+
+  beforeAll(async () => {
+    idp = await startIdentityProvider();
+    host = await serveTeamsHost(() =>
+      teamsHostPage({
+        tabUrl,
+        context: { userObjectId: alex.aadObjectId, userPrincipalName: alex.email, tenantId: alex.tenantId, theme: 'default', locale: 'en-gb', entityId: 'offers-dashboard' },
+        token,
+      }),
+    );
+    bot = await startTestBot({ env: { ...idp.env, TAB_HOST_ORIGINS: host.origin } });
+    tabUrl = `${bot.url}/tab/index.html`;
+    token = await idp.token({ tenantId: alex.tenantId, aadObjectId: alex.aadObjectId, name: alex.name, upn: alex.email });
+
+    bot.meet(alex, megan, lee, nestor);
+    for (const u of [alex, megan, lee, nestor]) await bot.post(installationUpdate('add', u, bot.sink.url));
+    await say('trial admin@contoso.com teams-essentials', alex);
+    ids.trial = lastId('T', alex);
+    await say('offer admin@contoso.com 25 m365-business-premium annual', alex);
+    ids.purchase = lastId('P', alex);
+    await say('trial lee@contoso.com defender-business', alex);
+    ids.waiting = lastId('T', alex);
+    await say('delegate admin@contoso.com roles Exchange Administrator days 60', alex);
+    ids.delegation = lastId('D', alex);
+    await say('delegate lee@contoso.com', nestor); // another partner's: never on Fabrikam's dashboard
+    await bot.drain();
+    await bot.post(cardAction('offer.accept', { offerId: ids.trial }, megan, bot.sink.url));
+    await bot.post(cardAction('offer.decline', { offerId: ids.purchase, reason: 'Budget is frozen until April' }, megan, bot.sink.url));
+    await bot.post(cardAction('delegation.approve', { relationshipId: ids.delegation, replaces: '' }, megan, bot.sink.url));
+    await bot.drain();
+
+    browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', headless: true, args: [...CHROMIUM_ARGS] });
+    const context = await browser.newContext({ viewport: { width: 1280, height: 860 }, acceptDownloads: true });
+    // teams-js asks a CDN for its list of valid domains; there is no internet here, and the tab must not need it.
+    await context.route(/^https?:\/\/(?!127\.0\.0\.1|localhost)/, (route) => route.abort());
+    page = await context.newPage();
+    await page.goto(host.url);
+    const frame = await (await page.waitForSelector('iframe#tab')).contentFrame();
+    if (!frame) throw new Error('the host page has no tab frame');
+    tab = frame;
+    await tab.waitForSelector('body[data-ready="true"]', { timeout: 15_000 });
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await bot?.close();
+    await host?.close();
+    await idp?.close();
+  });
+
+  it('signs in through Teams: initialise, context, SSO token; and shows whose dashboard it is', async () => {
+    const calls = await page.evaluate(() => (window as unknown as { __teamsHost: { calls: string[] } }).__teamsHost.calls);
+    expect(calls.slice(0, 2)).toEqual(['initialize', 'getContext']);
+    expect(calls).toContain('authentication.getAuthToken');
+    expect(calls).toContain('appInitialization.success');
+    await expect(tab.locator('#partner').textContent()).resolves.toBe('Fabrikam Cloud Partners');
+    await expect(tab.locator('#user').textContent()).resolves.toBe('Signed in as alexw@example.com');
+    expect(await tab.locator('#banner').isHidden()).toBe(true);
+  });
+
+  it("shows the partner's summary and only its own rows, newest first", async () => {
+    const summary = await tab.locator('#summary').innerText();
+    expect(summary).toMatch(/3\s+Offers sent/);
+    expect(summary).toMatch(/1\s+Accepted/);
+    expect(summary).toMatch(/1\s+Declined/);
+    expect(summary).toMatch(/50%\s+Acceptance rate/);
+    expect(summary).toMatch(/1\s+Active relationships/);
+    expect(await tableIds()).toEqual([ids.delegation, ids.waiting, ids.purchase, ids.trial]);
+    await expect(tab.locator('#count').textContent()).resolves.toBe('Showing 4 of 4');
+    const purchase = await tab.locator(`tr[data-id="${ids.purchase}"]`).innerText();
+    expect(purchase).toContain('Declined');
+    expect(purchase).toContain('25 × Microsoft 365 Business Premium');
+    mkdirSync(SCREENSHOTS, { recursive: true });
+    await page.screenshot({ path: join(SCREENSHOTS, '14-dashboard-tab.png') });
+  });
+
+  it("opens a row's recorded answers, with who answered and the reason", async () => {
+    await tab.locator(`tr[data-id="${ids.purchase}"] button`).click();
+    const history = tab.locator(`tr[data-history-of="${ids.purchase}"]`);
+    await history.waitFor();
+    expect(await history.innerText()).toMatch(/Declined by Megan Bowen \(admin@contoso\.com\), .*\n?Budget is frozen until April/);
+    await tab.locator(`tr[data-id="${ids.purchase}"] button`).click();
+    await history.waitFor({ state: 'detached' });
+  });
+
+  it('filters by status, kind and customer, and searches', async () => {
+    await tab.selectOption('#filter-status', 'accepted');
+    await waitForIds([ids.delegation, ids.trial]);
+    await tab.selectOption('#filter-kind', 'trial');
+    await waitForIds([ids.trial]);
+    await tab.selectOption('#filter-status', '');
+    await tab.selectOption('#filter-kind', '');
+    await tab.fill('#filter-customer', 'lee@contoso.com');
+    await tab.dispatchEvent('#filter-customer', 'change');
+    await waitForIds([ids.waiting]);
+    await tab.fill('#filter-customer', '');
+    await tab.dispatchEvent('#filter-customer', 'change');
+    await tab.fill('#filter-search', 'premium');
+    await waitForIds([ids.purchase]);
+    await tab.fill('#filter-search', 'nothing like this');
+    await tab.waitForFunction(() => document.querySelector('#rows')?.textContent?.includes('Nothing matches these filters.'));
+    await expect(tab.locator('#count').textContent()).resolves.toBe('Showing 0 of 0');
+  });
+
+  it('exports the filtered table as CSV', async () => {
+    await tab.fill('#filter-search', 'contoso');
+    await tab.selectOption('#filter-kind', 'trial');
+    await waitForIds([ids.waiting, ids.trial]);
+    const [download] = await Promise.all([page.waitForEvent('download'), tab.click('#export')]);
+    expect(download.suggestedFilename()).toMatch(/^offers-\d{4}-\d{2}-\d{2}\.csv$/);
+    const csv = readFileSync((await download.path())!, 'utf8').replace(/^\uFEFF/, '');
+    const lines = csv.trimEnd().split('\r\n');
+    expect(lines[0]).toMatch(/^Id,Kind,Status,Customer,/);
+    expect(lines.slice(1).map((l) => l.split(',').slice(0, 4).join(','))).toEqual([
+      `${ids.waiting},Trial,Waiting for answer,lee@contoso.com`,
+      `${ids.trial},Trial,Accepted,admin@contoso.com`,
+    ]);
+    await expect(tab.locator('#export-status').textContent()).resolves.toMatch(/^Downloaded offers-.*\.csv$/);
+    await tab.fill('#filter-search', '');
+    await tab.selectOption('#filter-kind', '');
+    await waitForIds([ids.delegation, ids.waiting, ids.purchase, ids.trial]);
+  });
+
+  it('refreshes without reloading the page: a new offer appears after Refresh', async () => {
+    await tab.evaluate(() => ((window as unknown as { stayed: boolean }).stayed = true));
+    await say('trial newco@fabrikam-customer.example teams-premium', alex);
+    const newest = lastId('T', alex);
+    await tab.click('#refresh');
+    await waitForIds([newest, ids.delegation, ids.waiting, ids.purchase, ids.trial]);
+    expect(await tab.evaluate(() => (window as unknown as { stayed?: boolean }).stayed)).toBe(true);
+    expect(await tab.locator('#summary').innerText()).toMatch(/4\s+Offers sent/);
+  });
+
+  it('follows the Teams theme when it changes', async () => {
+    const theme = () => tab.evaluate(() => document.documentElement.dataset.theme);
+    const background = () => tab.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    expect(await theme()).toBe('default');
+    const light = await background();
+    expect(await page.evaluate(() => (window as unknown as { __teamsHost: { setTheme(t: string): boolean } }).__teamsHost.setTheme('dark'))).toBe(true);
+    await tab.waitForFunction(() => document.documentElement.dataset.theme === 'dark');
+    expect(await background()).not.toBe(light);
+    await page.screenshot({ path: join(SCREENSHOTS, '15-dashboard-tab-dark.png') });
+    await page.evaluate(() => (window as unknown as { __teamsHost: { setTheme(t: string): boolean } }).__teamsHost.setTheme('contrast'));
+    await tab.waitForFunction(() => document.documentElement.dataset.theme === 'contrast');
+    expect(await background()).toBe('rgb(0, 0, 0)');
+  });
+});
+
+describe('dashboard tab outside Teams, in local mode', () => {
+  it('says plainly that it runs with a development identity', async () => {
+    const bot = await startTestBot();
+    const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', headless: true, args: [...CHROMIUM_ARGS] });
+    try {
+      const page = await browser.newPage();
+      await page.goto(`${bot.url}/tab/index.html`);
+      await page.waitForSelector('body[data-ready="true"]');
+      const banner = await page.locator('#banner').innerText();
+      expect(banner).toContain('Local mode: this page runs with a development identity for Fabrikam Cloud Partners');
+      await expect(page.locator('#user').textContent()).resolves.toBe('Development identity');
+    } finally {
+      await browser.close();
+      await bot.close();
+    }
+  });
+});
