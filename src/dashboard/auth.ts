@@ -45,6 +45,8 @@ export function createTabAuth({ config, store, log }: TabAuthDeps) {
   const sso = config.tab.sso;
   // jose caches the key set and refetches (at most every 30 s) when a token names a key it has not seen: Entra rolls keys.
   const keys = sso ? createRemoteJWKSet(new URL(sso.jwksUri), { cooldownDuration: 30_000, cacheMaxAge: 10 * 60_000 }) : undefined;
+  // Fetched now rather than on the first person's first request; if it fails, that request fetches again.
+  keys?.reload().catch((err: unknown) => log.warn({ err, jwksUri: sso?.jwksUri }, 'could not fetch the SSO signing keys yet'));
 
   async function partnerFor(tenantId: string): Promise<{ ok: true; partner: Partner } | Refusal> {
     const partner = await store.partners.get(tenantId);

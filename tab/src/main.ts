@@ -1,7 +1,7 @@
 /** The partner dashboard: connects to Teams, then shows the summary and the pipeline table from /api/dashboard. */
 import { ApiError, download, getJson, type TokenSource } from './api.js';
 import { connectTeams, type Theme } from './teams.js';
-import type { History, Me, Row, RowsPage, Summary } from './types.js';
+import type { History, Overview, Row, RowsPage } from './types.js';
 import { byId, createFormat, el, historyElement, renderSummary, rowElement, type Format } from './view.js';
 
 const COLUMNS = 8;
@@ -49,6 +49,7 @@ function filterQuery(): URLSearchParams {
 }
 
 async function main(): Promise<void> {
+  performance.mark('dashboard-start');
   const teams = await connectTeams();
   applyTheme(teams.theme);
   teams.onThemeChange(applyTheme);
@@ -94,13 +95,20 @@ async function main(): Promise<void> {
     const page = await getJson<RowsPage>(`/api/dashboard/rows?${filterQuery()}`, tokens);
     if (mine === generation) showRows(page, false);
   };
-  const loadSummary = async () => renderSummary(ui.summary, await getJson<Summary>('/api/dashboard/summary', tokens), f);
+  /** The summary and the first page of rows for the current filters, in one request. */
+  const loadOverview = async (): Promise<Overview> => {
+    const mine = ++generation;
+    const overview = await getJson<Overview>(`/api/dashboard/overview?${filterQuery()}`, tokens);
+    renderSummary(ui.summary, overview.summary, f);
+    if (mine === generation) showRows(overview.page, false);
+    return overview;
+  };
 
   const refresh = async () => {
     ui.error.hidden = true;
     ui.refresh.disabled = true;
     try {
-      await Promise.all([loadSummary(), loadRows()]);
+      await loadOverview();
       ui.updated.textContent = `Updated ${f.dateTime(new Date().toISOString())}`;
     } catch (err) {
       showError(err);
@@ -109,9 +117,9 @@ async function main(): Promise<void> {
     }
   };
 
-  // First paint: who, the summary and the first page, fetched together.
+  // First paint: who, the summary and the first page, in one answer.
   try {
-    const [me] = await Promise.all([getJson<Me>('/api/dashboard/me', tokens), loadSummary(), loadRows()]);
+    const { me } = await loadOverview();
     ui.partner.textContent = me.partner.name;
     ui.user.textContent = me.mode === 'development' ? 'Development identity' : `Signed in as ${me.user.upn ?? me.user.name}`;
     if (me.mode === 'development') {
@@ -125,6 +133,8 @@ async function main(): Promise<void> {
     ui.updated.textContent = `Updated ${f.dateTime(new Date().toISOString())}`;
     document.body.dataset.ready = 'true';
     performance.mark('dashboard-ready');
+    // The frame with the data is painted right after this animation frame: the first-paint figure the bench reads.
+    requestAnimationFrame(() => setTimeout(() => performance.mark('dashboard-painted')));
   } catch (err) {
     showError(err);
     if (err instanceof ApiError && err.status === 401 && !teams.inTeams) ui.banner.hidden = false;

@@ -1,12 +1,10 @@
 /**
- * The Teams side: teams-js (loaded as its browser bundle, the global `microsoftTeams`) initialised, the context read
+ * The Teams side: teams-js initialised (bundled with the page by esbuild, only the parts used), the context read
  * and SSO tokens fetched. Outside Teams (a plain browser tab) the page still works against a local-mode server, which
  * answers as the development identity.
  */
-import type * as TeamsJs from '@microsoft/teams-js';
+import { app, authentication } from '@microsoft/teams-js';
 import { ApiError } from './api.js';
-
-declare const microsoftTeams: typeof TeamsJs;
 
 export type Theme = 'default' | 'dark' | 'contrast';
 
@@ -50,35 +48,40 @@ function extraHostOrigins(): string[] | undefined {
 
 export async function connectTeams(): Promise<TeamsConnection> {
   // Not framed: not in Teams.
-  if (window.parent === window || typeof microsoftTeams === 'undefined') return outsideTeams();
+  if (window.parent === window) return outsideTeams();
   try {
     await Promise.race([
-      microsoftTeams.app.initialize(extraHostOrigins()),
+      app.initialize(extraHostOrigins()),
       new Promise((_, reject) => setTimeout(() => reject(new Error('Teams did not answer')), INITIALIZE_TIMEOUT_MS)),
     ]);
   } catch {
     return outsideTeams();
   }
-  const context = await microsoftTeams.app.getContext();
+  performance.mark('teams-initialized');
   let cached: { token: string; expiresAt: number } | undefined;
-  return {
+  const connection: TeamsConnection = {
     inTeams: true,
-    theme: asTheme(context.app.theme),
-    locale: context.app.locale,
+    theme: 'default',
     async tokens(fresh) {
       if (!fresh && cached && cached.expiresAt - EXPIRY_MARGIN_MS > Date.now()) return cached.token;
       let token: string;
       try {
-        token = await microsoftTeams.authentication.getAuthToken();
+        token = await authentication.getAuthToken();
       } catch (err) {
         // Teams says why (consent needed, not signed in, app not set up for SSO); the person needs that reason.
         const reason = err instanceof Error ? err.message : String(err);
         throw new ApiError(401, 'ssoFailed', `Teams could not sign you in to this app (${reason}). Close the tab and open it again; if it keeps happening, ask your administrator to grant consent to the app.`);
       }
       cached = { token, expiresAt: expiryOf(token) };
+      performance.mark('teams-token');
       return token;
     },
-    onThemeChange: (handler) => microsoftTeams.app.registerOnThemeChangeHandler((t) => handler(asTheme(t))),
-    loaded: () => microsoftTeams.app.notifySuccess(),
+    onThemeChange: (handler) => app.registerOnThemeChangeHandler((t) => handler(asTheme(t))),
+    loaded: () => app.notifySuccess(),
   };
+  // The context and the first token are asked for together: each is a round trip to Teams. A failed token is
+  // asked for again (and its reason shown) when the first API call needs it.
+  const [context] = await Promise.all([app.getContext(), connection.tokens(false).catch(() => undefined)]);
+  performance.mark('teams-context');
+  return { ...connection, theme: asTheme(context.app.theme), locale: context.app.locale };
 }

@@ -39,3 +39,9 @@ export interface History {
   id: string;
   records: Array<{ at: string; decision: string; by: string; comment?: string }>;
 }
+
+export interface Overview {
+  me: Me;
+  summary: Summary;
+  page: RowsPage;
+}

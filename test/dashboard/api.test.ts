@@ -106,7 +106,7 @@ describe('dashboard API', () => {
 
     it('takes a v1 token whose audience is the Application ID URI', async () => {
       const token = await idp.token(as(alex), { audience: TAB_APP_ID_URI, issuer: `https://sts.windows.net/${alex.tenantId}/` });
-      expect((await get('/api/dashboard/me', token)).status).toBe(200);
+      expect((await get('/api/dashboard/overview', token)).status).toBe(200);
     });
 
     it('refuses a valid token from a tenant that is not a registered partner (a customer)', async () => {
@@ -150,9 +150,13 @@ describe('dashboard API', () => {
       expect((await get('/api/dashboard/rows/not-an-id/history', token)).status).toBe(400);
     });
 
-    it('summarises offers by status, the acceptance rate and active relationships', async () => {
-      const summary = (await get('/api/dashboard/summary', await idp.token(as(alex)))).body;
-      expect(summary).toEqual({
+    it('gives the first paint in one answer: who, the summary and the first page', async () => {
+      const overview = (await get('/api/dashboard/overview?limit=2', await idp.token(as(alex)))).body as { me: unknown; summary: unknown; page: RowsPage };
+      expect(overview.me).toMatchObject({ mode: 'sso', user: { name: 'Alex Wilber', upn: alex.email, tenantId: alex.tenantId }, partner: { name: 'Fabrikam Cloud Partners' } });
+      expect(overview.page.rows.map((r) => r.id)).toEqual([ids.delegation, ids.waiting]);
+      expect(overview.page.total).toBe(4);
+      expect(overview.page.next).toEqual(expect.any(String));
+      expect(overview.summary).toEqual({
         offers: { total: 3, awaitingDelivery: 0, waiting: 1, accepted: 1, declined: 1, expired: 0, withdrawn: 0 },
         acceptanceRate: 0.5,
         relationships: { active: 1, waiting: 0, expiring: { within1: 0, within7: 0, within30: 0 } },
@@ -165,7 +169,7 @@ describe('dashboard API', () => {
       const endsAt = Date.parse(delegation!.endsAt!);
       const at = async (msBeforeEnd: number) => {
         bot.clock.now = new Date(endsAt - msBeforeEnd);
-        return ((await get('/api/dashboard/summary', token)).body.relationships as { expiring: unknown }).expiring;
+        return ((await get('/api/dashboard/overview', token)).body.summary as { relationships: { expiring: unknown } }).relationships.expiring;
       };
       const day = 86_400_000;
       try {
@@ -253,7 +257,7 @@ describe('dashboard API', () => {
       expect(policy).toContain('http://127.0.0.1:*');
       expect(policy).toContain("default-src 'self'");
       expect(await res.text()).toContain('<script type="module" src="main.js">');
-      expect((await fetch(`${bot.url}/tab/teams-js.js`)).status).toBe(200);
+      expect((await fetch(`${bot.url}/tab/main.js`)).status).toBe(200);
     });
 
     it('serves nothing outside its own files', async () => {
@@ -268,9 +272,9 @@ describe('dashboard API without Teams sign-in configured', () => {
   it('in local mode, answers as the development identity of the sample partner and says so', async () => {
     const bot = await startTestBot();
     try {
-      const res = await fetch(`${bot.url}/api/dashboard/me`);
+      const res = await fetch(`${bot.url}/api/dashboard/overview`);
       expect(res.status).toBe(200);
-      expect(await res.json()).toMatchObject({ mode: 'development', user: { name: 'Development identity', tenantId: PARTNER_TENANT }, partner: { name: 'Fabrikam Cloud Partners' } });
+      expect(((await res.json()) as { me: unknown }).me).toMatchObject({ mode: 'development', user: { name: 'Development identity', tenantId: PARTNER_TENANT }, partner: { name: 'Fabrikam Cloud Partners' } });
     } finally {
       await bot.close();
     }
