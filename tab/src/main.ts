@@ -6,6 +6,8 @@ import { byId, createFormat, el, historyElement, renderSummary, rowElement, type
 
 const COLUMNS = 8;
 const AUTO_REFRESH_MS = 60_000;
+/** The API's page size (src/dashboard/api.ts PAGE_SIZE). */
+const PAGE_SIZE = 50;
 
 const ui = {
   banner: byId<HTMLElement>('banner'),
@@ -183,8 +185,13 @@ async function main(): Promise<void> {
       ui.exportCsv.disabled = false;
     }
   });
+  // While someone is reading further pages or a row's history, only the summary refreshes by itself: replacing the
+  // table would take their place away. Refresh always replaces both.
   setInterval(() => {
-    if (document.visibilityState === 'visible') void refresh();
+    if (document.visibilityState !== 'visible') return;
+    const reading = ui.rows.querySelector('.history-row') || ui.rows.querySelectorAll('tr[data-id]').length > PAGE_SIZE;
+    if (!reading) void refresh();
+    else getJson<Overview>(`/api/dashboard/overview?${filterQuery()}&limit=1`, tokens).then((o) => renderSummary(ui.summary, o.summary, f), () => undefined);
   }, AUTO_REFRESH_MS);
 }
 
