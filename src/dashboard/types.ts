@@ -22,7 +22,7 @@ export interface PipelineQuery {
   partnerTenantId: string;
   kinds?: PipelineKind[];
   states?: PipelineState[];
-  /** The customer's address (approver email or UPN), matched whole, any case. */
+  /** The customer's address (the approver email the offer or request was sent to), matched whole, any case. */
   customer?: string;
   /**
    * Words matched, any case, as substrings of: the id, the customer's address, the customer tenant id, the name of
@@ -30,6 +30,7 @@ export interface PipelineQuery {
    */
   search?: string;
   after?: PipelineCursor;
+  /** 1 to 1,000 (src/store/pipeline.ts MAX_PIPELINE_LIMIT). */
   limit: number;
 }
 

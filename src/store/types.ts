@@ -4,6 +4,7 @@ import type { NewResponse, Offer, ResponseRecord } from '../offers/types';
 import type { NewOutboxEntry, OutboxEntry } from '../notifications/types';
 import type { Relationship, RelationshipKind } from '../delegation/types';
 import type { Lead, Listing, ListingQuery } from '../marketplace/types';
+import type { PipelinePage, PipelineQuery, PipelineSummary } from '../dashboard/types';
 
 export type DecideResult =
   | { status: 'recorded'; offer: Offer; response: ResponseRecord }
@@ -168,6 +169,14 @@ export interface Store {
     get(id: string): Promise<Lead | null>;
     /** Remembers the trial sent from this lead (first one wins); false if one was already recorded. */
     setTrial(id: string, offerId: string): Promise<boolean>;
+  };
+
+  /** A partner's view of its offers and relationships together, for the dashboard tab. */
+  pipeline: {
+    /** One page of rows, newest first, with the number of rows the filters match. */
+    page(query: PipelineQuery): Promise<PipelinePage>;
+    /** Counts for the summary; `now` decides what is expiring. */
+    summary(partnerTenantId: string, now: string): Promise<PipelineSummary>;
   };
 
   responses: {

@@ -1,7 +1,10 @@
 import Database from 'better-sqlite3';
+import type { PipelineQuery } from '../../src/dashboard/types';
+import type { Relationship } from '../../src/delegation/types';
 import type { OutboxEntry } from '../../src/notifications/types';
 import { applyDecision } from '../../src/offers/rules';
-import { MARKETPLACE_SQL, openSqliteStore } from '../../src/store/sqlite';
+import type { Offer } from '../../src/offers/types';
+import { MARKETPLACE_SQL, openSqliteStore, PIPELINE_SQL } from '../../src/store/sqlite';
 import { MIGRATIONS } from '../../src/store/sqlite/migrations';
 import type { Store } from '../../src/store/types';
 import { describeStoreContract } from './contract';
@@ -17,8 +20,10 @@ import {
   offer,
   partner,
   partnerNotice,
+  person,
   plus,
   plusDays,
+  relationship,
   requester,
   T0,
   TENANT,
@@ -178,7 +183,7 @@ describe('SQLite migration 6 (marketplace: listings with their full-text index, 
     }
     const after = new Database(file, { readonly: true });
     try {
-      expect(after.pragma('user_version', { simple: true })).toBe(6);
+      expect(after.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length);
     } finally {
       after.close();
     }
@@ -244,6 +249,112 @@ describe('SQLite migration 6 (marketplace: listings with their full-text index, 
       expect(recent.filter((d) => d.includes('TEMP B-TREE'))).toEqual([]);
       expect(plan(MARKETPLACE_SQL.leadLatest, { tenantId: 't', aadObjectId: 'a', partnerTenantId: 'p', since: T0 })).toEqual([
         expect.stringMatching(/^SEARCH leads USING INDEX leads_requester_partner \(requester_tenant_id=\? AND requester_aad_object_id=\? AND partner_tenant_id=\? AND created_at>\?\)$/),
+      ]);
+    } finally {
+      db.close();
+    }
+  });
+});
+
+describe('SQLite migration 7 (the partner dashboard pipeline)', () => {
+  afterEach(() => harness.cleanup());
+
+  it('upgrades a version 6 file: kind, end and search text filled from the documents, lower-cased as new rows are', async () => {
+    const file = harness.file();
+    const old = new Database(file);
+    for (const step of MIGRATIONS.slice(0, 6)) old.exec(step);
+    old.pragma('user_version = 6');
+    const emile = person({ name: 'ÉMILE Dupont', tenantId: TENANT.fabrikam, email: 'emile@fabrikam.com' });
+    const trial = offer({ kind: 'trial', state: 'sent', issuedBy: emile, createdAt: plus(T0, 1) });
+    const roles = relationship({
+      state: 'active',
+      access: { kind: 'roles', roles: ['Helpdesk Administrator'] },
+      endsAt: plusDays(T0, 3),
+      createdAt: plus(T0, 2),
+    });
+    const por = relationship({ kind: 'por', state: 'active', createdAt: plus(T0, 3) });
+    const later = offer({ kind: 'purchase', state: 'accepted', issuedBy: emile, createdAt: plus(T0, 4) });
+    old.prepare(`INSERT INTO offers (id, partner_tenant_id, approver_email, approver_tenant_id, state, version, created_at, expires_at, pending_key, doc)
+      VALUES (@id, @partnerTenantId, @approverEmail, @approverTenantId, @state, @version, @createdAt, @expiresAt, @pendingKey, @doc)`).run({
+      ...trial,
+      approverTenantId: trial.approver!.tenantId,
+      doc: JSON.stringify(trial),
+    });
+    const insertRel = old.prepare(`INSERT INTO relationships (id, kind, state, version, partner_tenant_id, approver_email, customer_tenant_id,
+        created_at, due_at, doc)
+      VALUES (@id, @kind, @state, @version, @partnerTenantId, @approverEmail, @customerTenantId, @createdAt, @dueAt, @doc)`);
+    for (const r of [roles, por]) insertRel.run({ ...r, dueAt: r.dueAt ?? null, doc: JSON.stringify(r) });
+    old.close();
+
+    const store = openSqliteStore(file);
+    try {
+      const page = (q: Partial<PipelineQuery>) => store.pipeline.page({ partnerTenantId: TENANT.fabrikam, limit: 10, ...q });
+      const item = (x: Offer | Relationship) => ('lines' in x ? { type: 'offer', offer: x } : { type: 'relationship', relationship: x });
+      expect(await page({})).toEqual({ items: [por, roles, trial].map(item), total: 3 });
+      // JavaScript's lower-casing (SQLite's lower() folds ASCII only): `émile` finds `ÉMILE`.
+      expect((await page({ search: 'émile' })).items).toEqual([item(trial)]);
+      expect((await page({ search: 'helpdesk' })).items).toEqual([item(roles)]);
+      expect((await page({ search: 'partner of record' })).items).toEqual([item(por)]);
+      expect((await page({ kinds: ['trial', 'delegation'] })).items).toEqual([roles, trial].map(item));
+      expect((await store.pipeline.summary(TENANT.fabrikam, T0)).expiring).toEqual({ within1: 0, within7: 1, within30: 1 });
+      await store.offers.create(later, []);
+      expect((await page({ search: 'ÉMILE' })).items).toEqual([later, trial].map(item));
+    } finally {
+      await store.close();
+    }
+    const after = new Database(file, { readonly: true });
+    try {
+      expect(after.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length);
+      expect(after.prepare('SELECT id, kind, search_text AS text FROM offers ORDER BY created_at').all()).toEqual([
+        { id: trial.id, kind: 'trial', text: expect.stringContaining('émile dupont') },
+        { id: later.id, kind: 'purchase', text: expect.stringContaining('émile dupont') },
+      ]);
+      expect(after.prepare('SELECT id, ends_at AS endsAt, search_text AS text FROM relationships ORDER BY created_at').all()).toEqual([
+        { id: roles.id, endsAt: roles.endsAt, text: expect.stringContaining('helpdesk administrator') },
+        { id: por.id, endsAt: null, text: expect.stringContaining('partner of record') },
+      ]);
+    } finally {
+      after.close();
+    }
+  });
+
+  // The page walks `<table>_pipeline` backwards (no sort), from the cursor when there is one; counts and the summary
+  // read indexes only.
+  it('reads pages off the pipeline indexes in order from the cursor, counts and summaries off indexes alone', () => {
+    const db = new Database(':memory:');
+    try {
+      for (const step of MIGRATIONS) db.exec(step);
+      // Every parameter any of the statements names (better-sqlite3 ignores those a statement does not).
+      const params = {
+        partner: TENANT.fabrikam,
+        kinds: '["trial"]',
+        states: '["sent"]',
+        customer: 'admin@contoso.com',
+        words: '["premium"]',
+        afterAt: T0,
+        afterId: 'P-22222A',
+        fetch: 51,
+        ...{ now: T0, within1: plusDays(T0, 1), within7: plusDays(T0, 7), within30: plusDays(T0, 30) },
+      };
+      const plan = (sql: string) => (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(params) as Array<{ detail: string }>).map((r) => r.detail);
+      const all = { kinds: true, states: true, customer: true, words: true };
+      for (const table of ['offers', 'relationships'] as const) {
+        const index = `${table}_pipeline`;
+        for (const f of [{}, { kinds: true }, { states: true }, { customer: true }, { words: true }, all]) {
+          const first = plan(PIPELINE_SQL.page(table, f));
+          expect(first[0]).toBe(`SEARCH t USING INDEX ${index} (partner_tenant_id=?)`);
+          const deeper = plan(PIPELINE_SQL.page(table, { ...f, after: true }));
+          expect(deeper[0]).toBe(`SEARCH t USING INDEX ${index} (partner_tenant_id=? AND (created_at,id)<(?,?))`);
+          expect([...first, ...deeper].filter((d) => d.includes('TEMP B-TREE'))).toEqual([]);
+        }
+        expect(plan(PIPELINE_SQL.count(table, {}))).toEqual([`SEARCH t USING COVERING INDEX ${table}_partner_state (partner_tenant_id=?)`]);
+        expect(plan(PIPELINE_SQL.count(table, { states: true }))[0]).toBe(`SEARCH t USING COVERING INDEX ${table}_partner_state (partner_tenant_id=? AND state=?)`);
+        // A search is tested on the pipeline index's entries: no row is read to count.
+        expect(plan(PIPELINE_SQL.count(table, { words: true, states: true }))[0]).toBe(`SEARCH t USING COVERING INDEX ${index} (partner_tenant_id=?)`);
+        expect(plan(PIPELINE_SQL.byState(table))).toEqual([`SEARCH ${table} USING COVERING INDEX ${table}_partner_state (partner_tenant_id=?)`]);
+      }
+      expect(plan(PIPELINE_SQL.expiring)).toEqual([
+        'SEARCH relationships USING COVERING INDEX relationships_expiring (partner_tenant_id=? AND ends_at>? AND ends_at<?)',
       ]);
     } finally {
       db.close();

@@ -69,6 +69,10 @@ export async function startIdentityProvider(): Promise<IdentityProvider> {
         .sign(o.forged ? forger.privateKey : privateKey);
     },
     jwksRequests: () => requests,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }

@@ -9,6 +9,15 @@ import type { Lead, Listing } from '../../marketplace/types';
 import { chainResponse } from '../chain';
 import { checkListingQuery, checkListingSave, leadKey, LISTING_WEIGHTS } from '../marketplace';
 import { searchTerms } from '../search-terms';
+import {
+  expiryBounds,
+  FULL_ACCESS_TEXT,
+  mergePipeline,
+  pipelineSummary,
+  planPipeline,
+  POR_TEXT,
+  type SourceQuery,
+} from '../pipeline';
 import { outboxRow } from '../outbox-rows';
 import { ActiveRelationshipExists, activeRefuses, checkAttachments, checkReplaces } from '../relationships';
 import type { CustomerSummary, DecideResult, OfferQuery, RelationshipDecideResult, Store } from '../types';
@@ -69,6 +78,12 @@ const LISTING_TEXT_INDEX: IndexDescription = {
   language_override: '_ftsLanguage',
 };
 
+/**
+ * The pipeline page's order (newest first, then id descending) on offers and relationships: the page reads it from
+ * the cursor on (hinted, like SQLite's INDEXED BY), so it stops after the page's rows however deep the page is.
+ */
+const PIPELINE_INDEX = { key: { partnerTenantId: 1, createdAt: -1, _id: -1 }, name: 'partner_pipeline' } as const;
+
 /** The states `listDue` looks at: open requests (they expire) and active relationships (reminders, the end). */
 const DUE_STATES = ['awaitingDelivery', 'approvalPending', 'active'] as const;
 
@@ -81,6 +96,9 @@ const INDEXES: Record<string, IndexDescription[]> = {
     { key: { approverEmail: 1, state: 1 }, name: 'approver_state' },
     { key: { 'approver.tenantId': 1, 'approver.aadObjectId': 1, state: 1 }, name: 'approver_user_state' },
     { key: { state: 1, expiresAt: 1 }, name: 'state_expires' },
+    { ...PIPELINE_INDEX },
+    // The pipeline summary's counts by state, and counts filtered by state and kind.
+    { key: { partnerTenantId: 1, state: 1, kind: 1 }, name: 'partner_state_kind' },
   ],
   relationships: [
     // At most one active relationship per (customer, kind): the database's own guarantee, whatever interleaves.
@@ -98,6 +116,10 @@ const INDEXES: Record<string, IndexDescription[]> = {
     // Not partial: `$in` in a partial filter needs a recent server, and an equality prefix per state merges in order.
     { key: { state: 1, dueAt: 1, _ord: 1 }, name: 'state_due' },
     { key: { offerId: 1 }, name: 'offer', partialFilterExpression: { offerId: { $exists: true } } },
+    { ...PIPELINE_INDEX },
+    { key: { partnerTenantId: 1, state: 1, kind: 1 }, name: 'partner_state_kind' },
+    // The pipeline summary's expiring delegations: active delegations only, by end.
+    { key: { partnerTenantId: 1, endsAt: 1 }, name: 'partner_expiring', partialFilterExpression: { kind: 'delegation', state: 'active' } },
   ],
   responses: [
     { key: { subjectId: 1, slot: 1 }, name: 'subject_slot_unique', unique: true },
@@ -272,6 +294,54 @@ export async function openMongoStore(uri: string, dbName: string, now: () => Dat
     const ord = current._ord instanceof ObjectId ? current._ord : undefined;
     const r = await offers.replaceOne({ _id: next.id, version: expectedVersion }, offerDoc(next, ord), { session });
     return r.matchedCount === 1;
+  };
+
+  /**
+   * One source's filter: equality and `$in` on checked strings (`planPipeline`), and per search word an `$or` of
+   * case-insensitive regular expressions on the fields it may occur in, the word escaped so it matches literally.
+   */
+  const pipelineFilter = (partnerTenantId: string, s: SourceQuery<string>, fieldsFor: (word: string) => Document[]): Document => {
+    const filter: Document = { partnerTenantId };
+    if (s.kinds) filter.kind = { $in: s.kinds };
+    if (s.states) filter.state = { $in: s.states };
+    if (s.customer !== undefined) filter.approverEmail = s.customer;
+    if (s.words.length) filter.$and = s.words.map((w) => ({ $or: fieldsFor(w) }));
+    return filter;
+  };
+
+  /** One source's first `fetch` rows after the cursor, newest first, and how many rows the filter matches in all. */
+  const pipelineSource = async (collection: typeof offers, partnerTenantId: string, s: SourceQuery<string>, fieldsFor: (word: string) => Document[]) => {
+    if (s.skip) return { docs: [] as Doc[], total: 0 };
+    const filter = pipelineFilter(partnerTenantId, s, fieldsFor);
+    // Strictly after the cursor: createdAt <= its time (the index range), except rows at that time with an id >= its id.
+    const page = s.after
+      ? { ...filter, createdAt: { $lte: s.after.createdAt }, $nor: [{ createdAt: s.after.createdAt, _id: { $gte: s.after.id } }] }
+      : filter;
+    const [docs, total] = await Promise.all([
+      collection.find(page).sort({ createdAt: -1, _id: -1 }).hint(PIPELINE_INDEX.name).limit(s.fetch).toArray(),
+      collection.countDocuments(filter),
+    ]);
+    return { docs, total };
+  };
+
+  const offerFields = (word: string): Document[] => {
+    const re = literalRegex(word);
+    return [{ _id: re }, { approverEmail: re }, { 'approver.tenantId': re }, { 'issuedBy.name': re }, { 'lines.serviceName': re }];
+  };
+
+  /** As SQLite's search text: role names of a delegation with roles, the table's labels for full access and por. */
+  const relationshipFields = (word: string): Document[] => {
+    const re = literalRegex(word);
+    return [
+      { _id: re },
+      { approverEmail: re },
+      { customerTenantId: re },
+      { 'issuedBy.name': re },
+      { kind: 'delegation', 'access.kind': 'roles', 'access.roles': re },
+      // A word of a fixed label either occurs in it or not: that is known before asking.
+      ...(FULL_ACCESS_TEXT.includes(word) ? [{ kind: 'delegation', 'access.kind': 'full' }] : []),
+      ...(POR_TEXT.includes(word) ? [{ kind: 'por' }] : []),
+    ];
   };
 
   return {
@@ -777,6 +847,49 @@ export async function openMongoStore(uri: string, dbName: string, now: () => Dat
           .matchedCount === 1,
     },
 
+    // Not one snapshot (SQLite's page is): the page and the counts are separate reads, so a write between them can
+    // make the total differ from the rows by that write.
+    pipeline: {
+      page: async (query) => {
+        const plan = planPipeline(query);
+        const [o, r] = await Promise.all([
+          pipelineSource(offers, plan.partnerTenantId, plan.offers, offerFields),
+          pipelineSource(relationships, plan.partnerTenantId, plan.relationships, relationshipFields),
+        ]);
+        return { ...mergePipeline(toOffers(o.docs), toRels(r.docs), plan.limit), total: o.total + r.total };
+      },
+      summary: async (partnerTenantId, at) => {
+        const partner = str(partnerTenantId, 'partnerTenantId');
+        const bounds = expiryBounds(at);
+        const byState = async (collection: typeof offers) =>
+          (
+            await collection
+              .aggregate<{ _id: unknown; n: number }>([{ $match: { partnerTenantId: partner } }, { $group: { _id: '$state', n: { $sum: 1 } } }])
+              .toArray()
+          ).map((g) => ({ state: typeof g._id === 'string' ? g._id : '', n: g.n }));
+        const soon = (until: string) => ({ $sum: { $cond: [{ $lte: ['$endsAt', until] }, 1, 0] } });
+        const [o, r, expiring] = await Promise.all([
+          byState(offers),
+          byState(relationships),
+          relationships
+            .aggregate<{ within1: number; within7: number; within30: number }>([
+              {
+                $match: {
+                  partnerTenantId: partner,
+                  kind: 'delegation',
+                  state: 'active',
+                  endsAt: { $gt: bounds.now, $lte: bounds.within30 },
+                },
+              },
+              { $group: { _id: null, within1: soon(bounds.within1), within7: soon(bounds.within7), within30: { $sum: 1 } } },
+            ])
+            .toArray(),
+        ]);
+        const e = expiring[0];
+        return pipelineSummary(o, r, { within1: e?.within1 ?? 0, within7: e?.within7 ?? 0, within30: e?.within30 ?? 0 });
+      },
+    },
+
     responses: {
       forSubject: async (subjectId) =>
         (await responses.find({ subjectId: str(subjectId, 'subjectId') }).sort({ seq: 1 }).toArray()).map((d) => fromDoc<ResponseRecord>(d)!),
@@ -896,6 +1009,15 @@ async function limited<T>(limit: number, run: (n: number) => Promise<T[]>): Prom
   const n = int(limit, 'limit');
   if (n === 0) return [];
   return run(n < 0 ? 0 : n);
+}
+
+/**
+ * A case-insensitive regular expression that matches `word` literally: every metacharacter escaped (PCRE reads a
+ * backslash before any non-alphanumeric character as that character), NUL as `\x00` (a BSON regex cannot hold it).
+ */
+function literalRegex(word: string): { $regex: string; $options: string } {
+  // eslint-disable-next-line no-control-regex
+  return { $regex: word.replace(/[\\^$.*+?()[\]{}|]/g, '\\$&').replace(/\u0000/g, '\\x00'), $options: 'i' };
 }
 
 function isDuplicateKey(err: unknown): boolean {

@@ -9,13 +9,23 @@ import type { NewResponse, Offer, ResponseRecord } from '../../offers/types';
 import type { NewOutboxEntry, OutboxEntry } from '../../notifications/types';
 import type { Relationship } from '../../delegation/types';
 import type { Lead, Listing, ListingQuery } from '../../marketplace/types';
+import type { PipelinePage, PipelineQuery, PipelineSummary } from '../../dashboard/types';
 import { chainResponse } from '../chain';
 import { checkListingQuery, checkListingSave, leadKey, LISTING_WEIGHTS } from '../marketplace';
 import { outboxRow } from '../outbox-rows';
 import { ActiveRelationshipExists, activeRefuses, checkAttachments, checkReplaces } from '../relationships';
 import type { CustomerSummary, DecideResult, OfferQuery, RelationshipDecideResult, RelationshipDecision, Store } from '../types';
 import { fts5Match, searchTerms } from '../search-terms';
-import { MIGRATIONS } from './migrations';
+import {
+  expiryBounds,
+  mergePipeline,
+  offerSearchText,
+  pipelineSummary,
+  planPipeline,
+  relationshipSearchText,
+  type SourceQuery,
+} from '../pipeline';
+import { BACKFILLS, MIGRATIONS } from './migrations';
 
 type Row = { doc: string };
 type ScoredRow = Row & { score: number };
@@ -54,6 +64,48 @@ export const MARKETPLACE_SQL = {
     WHERE requester_tenant_id = @tenantId AND requester_aad_object_id = @aadObjectId AND partner_tenant_id = @partnerTenantId
       AND created_at >= @since
     ORDER BY created_at DESC, rowid DESC LIMIT 1`,
+} as const;
+
+export type PipelineTable = 'offers' | 'relationships';
+/** Which of a pipeline query's optional conditions a statement has (their values are bound, never part of the SQL). */
+export interface PipelineFilters {
+  kinds?: boolean;
+  states?: boolean;
+  customer?: boolean;
+  words?: boolean;
+  after?: boolean;
+}
+
+/** The conditions of one source's pipeline query; kinds, states and words are bound as JSON arrays. */
+function pipelineWhere(f: PipelineFilters, page: boolean): string {
+  const where = ['t.partner_tenant_id = @partner'];
+  if (f.kinds) where.push('t.kind IN (SELECT value FROM json_each(@kinds))');
+  if (f.states) where.push('t.state IN (SELECT value FROM json_each(@states))');
+  if (f.customer) where.push('t.approver_email = @customer');
+  // Every word occurs in the search text: no word is missing from it. instr() is a plain substring test (no LIKE
+  // wildcards); both sides are lower-cased in JavaScript. A row without search text matches no word.
+  if (f.words) where.push('NOT EXISTS (SELECT 1 FROM json_each(@words) AS w WHERE coalesce(instr(t.search_text, w.value), 0) = 0)');
+  if (page && f.after) where.push('(t.created_at, t.id) < (@afterAt, @afterId)');
+  return where.join(' AND ');
+}
+
+/** The pipeline's reads (migration 7), named here so the query-plan tests check the very statements the adapter runs. */
+export const PIPELINE_SQL = {
+  // Walks `<table>_pipeline` backwards from the cursor (a range on the index, so a deep page costs what the first
+  // does): the order is the index's, so no sort, and it stops after @fetch matches. Every filter (kind, state,
+  // customer, search text) is tested on the index entries; only the matches' documents are read.
+  page: (table: PipelineTable, f: PipelineFilters) =>
+    `SELECT t.doc AS doc FROM ${table} AS t INDEXED BY ${table}_pipeline WHERE ${pipelineWhere(f, true)}
+     ORDER BY t.created_at DESC, t.id DESC LIMIT @fetch`,
+  // Every row the filters match, the cursor aside, from an index alone; SQLite picks which (by state and kind, by
+  // customer, the pipeline index for a search).
+  count: (table: PipelineTable, f: PipelineFilters) => `SELECT count(*) AS n FROM ${table} AS t WHERE ${pipelineWhere(f, false)}`,
+  // From `<table>_partner_state` alone, in its order.
+  byState: (table: PipelineTable) => `SELECT state, count(*) AS n FROM ${table} WHERE partner_tenant_id = @partner GROUP BY state`,
+  // Active delegations ending after now and within 30 days, off the partial index relationships_expiring alone.
+  expiring: `SELECT count(*) AS within30, coalesce(sum(ends_at <= @within7), 0) AS within7, coalesce(sum(ends_at <= @within1), 0) AS within1
+    FROM relationships
+    WHERE partner_tenant_id = @partner AND kind = 'delegation' AND state = 'active' AND ends_at > @now AND ends_at <= @within30`,
 } as const;
 
 /**
@@ -103,15 +155,19 @@ export function openSqliteStore(file: string, now: () => Date = () => new Date()
     ),
 
     offerInsert: db.prepare(`INSERT INTO offers (id, partner_tenant_id, approver_email, approver_tenant_id, approver_aad_object_id,
-        state, version, created_at, expires_at, pending_key, doc)
-      VALUES (@id, @partnerTenantId, @approverEmail, @approverTenantId, @approverAad, @state, @version, @createdAt, @expiresAt, @pendingKey, @doc)`),
+        state, version, created_at, expires_at, pending_key, kind, search_text, doc)
+      VALUES (@id, @partnerTenantId, @approverEmail, @approverTenantId, @approverAad, @state, @version, @createdAt, @expiresAt, @pendingKey,
+        @kind, @searchText, @doc)`),
     offerUpdate: db.prepare(`UPDATE offers SET approver_tenant_id = @approverTenantId, approver_aad_object_id = @approverAad,
-        state = @state, version = @version, expires_at = @expiresAt, pending_key = @pendingKey, doc = @doc
+        state = @state, version = @version, expires_at = @expiresAt, pending_key = @pendingKey, kind = @kind, search_text = @searchText,
+        doc = @doc
       WHERE id = @id AND version = @expectedVersion`),
     offerGet: db.prepare<[string], Row>('SELECT doc FROM offers WHERE id = ?'),
     offerByPendingKey: db.prepare<[string], Row>('SELECT doc FROM offers WHERE pending_key = ? AND pending_key IS NOT NULL'),
-    // A decision changes only these columns; naming no others keeps SQLite from rewriting indexes on unchanged ones.
-    offerDecide: db.prepare(`UPDATE offers SET state = @state, version = @version, pending_key = @pendingKey, doc = @doc
+    // A decision changes only these columns; naming no others keeps SQLite from rewriting indexes on unchanged ones
+    // (search_text is only in offers_pipeline, whose entry the change of state rewrites anyway).
+    offerDecide: db.prepare(`UPDATE offers SET state = @state, version = @version, pending_key = @pendingKey, search_text = @searchText,
+        doc = @doc
       WHERE id = @id AND version = @expectedVersion`),
     offersByPartner: db.prepare<[string, number], Row>(
       'SELECT doc FROM offers WHERE partner_tenant_id = ? ORDER BY created_at DESC, id LIMIT ?',
@@ -137,14 +193,14 @@ export function openSqliteStore(file: string, now: () => Date = () => new Date()
     setCard: db.prepare<{ id: string; card: string }>(`UPDATE offers SET doc = json_set(doc, '$.card', json(@card)) WHERE id = @id`),
 
     relInsert: db.prepare(`INSERT INTO relationships (id, kind, state, version, partner_tenant_id, approver_email, approver_tenant_id,
-        approver_aad_object_id, customer_tenant_id, offer_id, created_at, due_at, pending_key, doc)
+        approver_aad_object_id, customer_tenant_id, offer_id, created_at, due_at, pending_key, ends_at, search_text, doc)
       VALUES (@id, @kind, @state, @version, @partnerTenantId, @approverEmail, @approverTenantId, @approverAad, @customerTenantId,
-        @offerId, @createdAt, @dueAt, @pendingKey, @doc)`),
+        @offerId, @createdAt, @dueAt, @pendingKey, @endsAt, @searchText, @doc)`),
     // Every column follows the document, so no column can disagree with it whatever a caller changes.
     relUpdate: db.prepare(`UPDATE relationships SET kind = @kind, state = @state, version = @version, partner_tenant_id = @partnerTenantId,
         approver_email = @approverEmail, approver_tenant_id = @approverTenantId, approver_aad_object_id = @approverAad,
         customer_tenant_id = @customerTenantId, offer_id = @offerId, created_at = @createdAt, due_at = @dueAt, pending_key = @pendingKey,
-        doc = @doc
+        ends_at = @endsAt, search_text = @searchText, doc = @doc
       WHERE id = @id AND version = @expectedVersion`),
     relGet: db.prepare<[string], Row & { version: number }>('SELECT version, doc FROM relationships WHERE id = ?'),
     relByPendingKey: db.prepare<[string], Row>('SELECT doc FROM relationships WHERE pending_key = ? AND pending_key IS NOT NULL'),
@@ -271,6 +327,8 @@ export function openSqliteStore(file: string, now: () => Date = () => new Date()
     createdAt: o.createdAt,
     expiresAt: o.expiresAt,
     pendingKey: o.pendingKey ?? null,
+    kind: o.kind,
+    searchText: offerSearchText(o),
     doc: JSON.stringify(o),
   });
 
@@ -288,6 +346,8 @@ export function openSqliteStore(file: string, now: () => Date = () => new Date()
     createdAt: r.createdAt,
     dueAt: r.dueAt ?? null,
     pendingKey: r.pendingKey ?? null,
+    endsAt: r.endsAt ?? null,
+    searchText: relationshipSearchText(r),
     doc: JSON.stringify(r),
   });
 
@@ -348,6 +408,7 @@ export function openSqliteStore(file: string, now: () => Date = () => new Date()
         state: next.state,
         version: next.version,
         pendingKey: next.pendingKey ?? null,
+        searchText: offerSearchText(next),
         doc: JSON.stringify(next),
         expectedVersion,
       }).changes;
@@ -443,6 +504,48 @@ export function openSqliteStore(file: string, now: () => Date = () => new Date()
     const rows = terms.length ? q.listingSearch.all({ ...filter, match: fts5Match(terms) }) : q.listingRecent.all(filter);
     return rows.map((r) => ({ listing: JSON.parse(r.doc) as Listing, score: r.score }));
   };
+
+  // Pipeline statements by their SQL: each combination of filters is its own statement (at most 32 pages and 16 counts
+  // a table), prepared once.
+  const pipelineStatements = new Map<string, Database.Statement>();
+  const pipelineStatement = (sql: string) => {
+    let statement = pipelineStatements.get(sql);
+    if (!statement) pipelineStatements.set(sql, (statement = db.prepare(sql)));
+    return statement;
+  };
+
+  /** One source's page (its first `fetch` rows after the cursor) and count; nothing when the kinds filter skips it. */
+  const pipelineSource = <T>(table: PipelineTable, partner: string, s: SourceQuery<string>): { rows: T[]; total: number } => {
+    if (s.skip) return { rows: [], total: 0 };
+    const f: PipelineFilters = { kinds: !!s.kinds, states: !!s.states, customer: s.customer !== undefined, words: s.words.length > 0 };
+    const params = {
+      partner,
+      ...(s.kinds ? { kinds: JSON.stringify(s.kinds) } : {}),
+      ...(s.states ? { states: JSON.stringify(s.states) } : {}),
+      ...(s.customer !== undefined ? { customer: s.customer } : {}),
+      ...(s.words.length ? { words: JSON.stringify(s.words) } : {}),
+    };
+    const after = s.after ? { afterAt: s.after.createdAt, afterId: s.after.id } : {};
+    const rows = pipelineStatement(PIPELINE_SQL.page(table, { ...f, after: !!s.after })).all({ ...params, ...after, fetch: s.fetch }) as Row[];
+    const { n } = pipelineStatement(PIPELINE_SQL.count(table, f)).get(params) as { n: number };
+    return { rows: parseAll<T>(rows), total: n };
+  };
+
+  // Read transactions (BEGIN DEFERRED): the reads of a page, or of a summary, see one snapshot of the file.
+  const pipelinePageTx = db.transaction((query: PipelineQuery): PipelinePage => {
+    const plan = planPipeline(query);
+    const offers = pipelineSource<Offer>('offers', plan.partnerTenantId, plan.offers);
+    const rels = pipelineSource<Relationship>('relationships', plan.partnerTenantId, plan.relationships);
+    return { ...mergePipeline(offers.rows, rels.rows, plan.limit), total: offers.total + rels.total };
+  });
+
+  const pipelineSummaryTx = db.transaction((partnerTenantId: string, at: string): PipelineSummary => {
+    const bounds = expiryBounds(at);
+    const partner = { partner: partnerTenantId };
+    const byState = (table: PipelineTable) => pipelineStatement(PIPELINE_SQL.byState(table)).all(partner) as Array<{ state: string; n: number }>;
+    const expiring = pipelineStatement(PIPELINE_SQL.expiring).get({ ...partner, ...bounds }) as PipelineSummary['expiring'];
+    return pipelineSummary(byState('offers'), byState('relationships'), expiring);
+  });
 
   const claimTx = db.transaction((owner: string, at: string, leaseUntil: string, limit: number) => {
     const ids = q.outboxDue.all({ now: at, limit }).map((r) => r.id);
@@ -581,6 +684,14 @@ export function openSqliteStore(file: string, now: () => Date = () => new Date()
       setTrial: async (id, offerId) => q.leadSetTrial.run({ id, offerId }).changes === 1,
     },
 
+    pipeline: {
+      page: async (query) => pipelinePageTx.deferred(query),
+      summary: async (partnerTenantId, at) => {
+        if (typeof partnerTenantId !== 'string') throw new TypeError('store: pipeline partnerTenantId must be a string');
+        return pipelineSummaryTx.deferred(partnerTenantId, at);
+      },
+    },
+
     responses: {
       forSubject: async (subjectId) => parseAll<ResponseRecord>(q.responsesForSubject.all(subjectId)),
       chain: async (customerTenantId) => parseAll<ResponseRecord>(q.responseChain.all(customerTenantId)),
@@ -652,6 +763,7 @@ function migrate(db: Database.Database): void {
   for (let v = current; v < MIGRATIONS.length; v++) {
     db.transaction(() => {
       db.exec(MIGRATIONS[v]!);
+      BACKFILLS[v + 1]?.(db);
       db.pragma(`user_version = ${v + 1}`);
     }).immediate();
   }

@@ -224,6 +224,7 @@ export class SqliteWorkerPool {
         get: m('leads.get'),
         setTrial: m('leads.setTrial'),
       },
+      pipeline: { page: m('pipeline.page'), summary: m('pipeline.summary') },
       responses: { forSubject: m('responses.forSubject'), chain: m('responses.chain') },
       outbox: {
         claim: m('outbox.claim'),
