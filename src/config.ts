@@ -50,6 +50,9 @@ const ConfigSchema = z
     if (origins.length && env.MicrosoftAppId) {
       ctx.addIssue({ code: 'custom', path: ['TAB_HOST_ORIGINS'], message: 'is for local test hosts only; Teams itself needs no entry (unset it, or unset MicrosoftAppId for a local run)' });
     }
+    if (env.AAD_JWKS_URI?.startsWith('http:') && env.MicrosoftAppId) {
+      ctx.addIssue({ code: 'custom', path: ['AAD_JWKS_URI'], message: 'must be https outside local mode: whoever can change the keys in transit could sign tokens' });
+    }
     if (env.AAD_APP_ID_URI && !env.AAD_APP_CLIENT_ID) {
       ctx.addIssue({ code: 'custom', path: ['AAD_APP_CLIENT_ID'], message: 'is required with AAD_APP_ID_URI' });
     }

@@ -107,8 +107,9 @@ export function registerDashboardApi(server: restify.Server, { store, auth, cloc
       } catch (err) {
         if (err instanceof ApiError) return fail(res, err);
         log.error({ err, url: req.url }, 'dashboard request failed');
-        // A CSV export that fails half-way has sent its headers: cut it off rather than leave the download hanging.
-        if (res.headersSent) res.end();
+        // A CSV export that fails half-way has sent its headers: break the connection, so the browser reports a failed
+        // download instead of saving a file that looks whole.
+        if (res.headersSent) res.destroy();
         else fail(res, { status: 500, code: 'internal', message: 'Something went wrong on our side. Try again in a minute.' });
       }
     });
@@ -159,22 +160,28 @@ export function registerDashboardApi(server: restify.Server, { store, auth, cloc
   route('/api/dashboard/export.csv', async ({ req, res, partner }) => {
     const filters = parse(FiltersSchema, req.query);
     const base = toQuery(partner.tenantId, filters);
+    let page = await store.pipeline.page({ ...base, limit: EXPORT_CHUNK });
+    if (page.total > EXPORT_MAX_ROWS) {
+      throw new ApiError(400, 'tooManyRows', `These filters match ${page.total.toLocaleString('en-US')} rows; an export holds at most ${EXPORT_MAX_ROWS.toLocaleString('en-US')}. Narrow the filters (a status, a kind or a customer) and export again.`);
+    }
     const day = clock().toISOString().slice(0, 10);
     res.writeHead(200, {
       'Content-Type': 'text/csv; charset=utf-8',
       'Content-Disposition': `attachment; filename="offers-${day}.csv"`,
       'Cache-Control': 'no-store',
     });
+    let gone = false;
+    // The person cancelled the download (or the connection broke): stop reading the store.
+    res.once('close', () => (gone = !res.writableFinished));
     // A byte-order mark so spreadsheet programs read the names as UTF-8.
     res.write(`\uFEFF${csvHeader()}`);
-    let after: PipelineCursor | undefined;
-    let written = 0;
-    do {
-      const page = await store.pipeline.page({ ...base, after, limit: Math.min(EXPORT_CHUNK, EXPORT_MAX_ROWS - written) });
-      res.write(page.items.map((item) => csvLine(toRow(item))).join(''));
-      written += page.items.length;
-      after = page.next;
-    } while (after && written < EXPORT_MAX_ROWS);
+    for (;;) {
+      const chunk = page.items.map((item) => csvLine(toRow(item))).join('');
+      // Wait for the socket to take the chunk before reading the next: a slow download must not fill memory.
+      if (!res.write(chunk)) await new Promise((resolve) => res.once('drain', resolve).once('close', resolve));
+      if (gone || !page.next) break;
+      page = await store.pipeline.page({ ...base, after: page.next, limit: EXPORT_CHUNK });
+    }
     res.end();
     return undefined;
   });

@@ -72,21 +72,28 @@ export function createTabAuth({ config, store, log }: TabAuthDeps) {
       if (!GUID.test(tid) || !issuersFor(tid).includes(String(payload.iss))) {
         return refuse(401, 'badIssuer', 'This sign-in token was not issued by Microsoft Entra ID for your organisation. Close the tab and open it again from Teams.');
       }
+      // A guest (B2B) account in the partner's tenant carries its home identity provider in idp; the dashboard is the
+      // partner's own business, for its members only.
+      if (typeof payload.idp === 'string' && !issuersFor(tid).some((iss) => payload.idp === iss || payload.idp === iss.replace(/\/v2\.0$/, '/'))) {
+        return refuse(403, 'guestAccount', "Guest accounts can't open the partner dashboard: sign in to Teams with an account of the partner's own organisation.");
+      }
       const scopes = typeof payload.scp === 'string' ? payload.scp.split(' ') : [];
       if (!scopes.includes(SSO_SCOPE)) {
         return refuse(401, 'badScope', `This sign-in token does not grant ${SSO_SCOPE}. Close the tab and open it again from Teams.`);
       }
       return { ok: true, payload };
     } catch (err) {
+      // The keys could not be fetched: nothing is known about the token yet, and trying again later may work.
+      if (err instanceof joseErrors.JWKSTimeout || !(err instanceof joseErrors.JOSEError)) {
+        log.error({ err, jwksUri: sso.jwksUri }, 'could not fetch the SSO signing keys');
+        return refuse(503, 'keysUnavailable', "Teams sign-in can't be checked right now. Try again in a minute.");
+      }
       if (err instanceof joseErrors.JWTExpired) {
         return refuse(401, 'tokenExpired', 'Your sign-in has expired. Refresh the tab to sign in again.');
       }
-      if (err instanceof joseErrors.JOSEError) {
-        // Which check failed is for the log; the page only needs to know the token is no good.
-        log.warn({ reason: err.code, detail: err.message }, 'tab token refused');
-        return refuse(401, 'invalidToken', 'This sign-in token is not valid for this app. Close the tab and open it again from Teams.');
-      }
-      throw err;
+      // Which check failed is for the log; the page only needs to know the token is no good.
+      log.warn({ reason: err.code, detail: err.message }, 'tab token refused');
+      return refuse(401, 'invalidToken', 'This sign-in token is not valid for this app. Close the tab and open it again from Teams.');
     }
   }
 

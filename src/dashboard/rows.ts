@@ -60,7 +60,8 @@ function offerRow(offer: Offer): Row {
     what: offer.lines.map((l) => (l.quantity ? `${l.quantity} × ${l.serviceName}` : l.serviceName)).join(', '),
     issuedBy: offer.issuedBy.name,
     createdAt: offer.createdAt,
-    decidedAt: offer.decidedAt ?? offer.withdrawnAt,
+    // An expired offer was never decided: the day it expired is when it closed.
+    decidedAt: offer.decidedAt ?? offer.withdrawnAt ?? (offer.state === 'expired' ? offer.expiresAt : undefined),
     expiresAt: open ? offer.expiresAt : undefined,
   };
 }
@@ -79,7 +80,8 @@ function relationshipRow(rel: Relationship): Row {
     what: rel.kind === 'delegation' && rel.durationDays ? `${what} (${rel.durationDays} days${rel.autoExtend ? ', auto-extend' : ''})` : what,
     issuedBy: rel.issuedBy.name,
     createdAt: rel.createdAt,
-    decidedAt: rel.decidedAt ?? rel.endedAt,
+    // An ended relationship's date is its end (an approved delegation that ran out also has its approval date).
+    decidedAt: rel.endedAt ?? rel.decidedAt ?? (rel.state === 'expired' ? rel.requestExpiresAt : undefined),
     expiresAt: open ? rel.requestExpiresAt : undefined,
     endsAt: rel.state === 'active' ? rel.endsAt : undefined,
   };

@@ -1,7 +1,7 @@
 /** The partner dashboard: connects to Teams, then shows the summary and the pipeline table from /api/dashboard. */
 import { ApiError, download, getJson, type TokenSource } from './api.js';
-import { connectTeams, type Theme } from './teams.js';
-import type { History, Overview, Row, RowsPage } from './types.js';
+import { connectTeams, type TeamsConnection, type Theme } from './teams.js';
+import type { History, Me, Overview, Row, RowsPage } from './types.js';
 import { byId, createFormat, el, historyElement, renderSummary, rowElement, type Format } from './view.js';
 
 const COLUMNS = 8;
@@ -34,12 +34,6 @@ function applyTheme(theme: Theme): void {
   document.documentElement.dataset.theme = theme;
 }
 
-function showError(err: unknown): void {
-  const message = err instanceof ApiError ? err.message : 'Something went wrong loading the dashboard. Check your connection and press Refresh.';
-  ui.error.textContent = message;
-  ui.error.hidden = false;
-}
-
 /** The filters as the API's query string (empty values left out). */
 function filterQuery(): URLSearchParams {
   const q = new URLSearchParams();
@@ -52,25 +46,38 @@ function filterQuery(): URLSearchParams {
 
 async function main(): Promise<void> {
   performance.mark('dashboard-start');
-  const teams = await connectTeams();
+  const teams: TeamsConnection = await connectTeams();
   applyTheme(teams.theme);
   teams.onThemeChange(applyTheme);
   const tokens: TokenSource = teams.tokens;
   const f: Format = createFormat(teams.locale ?? navigator.language);
 
-  let next: string | undefined;
+  const showError = (err: unknown) => {
+    let message = err instanceof ApiError ? err.message : 'Something went wrong loading the dashboard. Check your connection and press Refresh.';
+    const sso = teams.ssoProblem();
+    if (err instanceof ApiError && err.code === 'noToken' && sso) {
+      message = `Teams could not sign you in to this app (${sso}). Close the tab and open it again; if it keeps happening, ask your administrator to grant consent to the app.`;
+    }
+    ui.error.textContent = message;
+    ui.error.hidden = false;
+    return message;
+  };
+
   /** Answers to an older filter setting must not overwrite a newer one. */
   let generation = 0;
+  /** Where "Load more" goes on from: the position, for the filters and generation it belongs to. */
+  let more: { next: string; query: string; generation: number } | undefined;
+  let me: Me | undefined;
 
-  const showRows = (page: RowsPage, append: boolean) => {
+  const showRows = (page: RowsPage, append: boolean, query: string) => {
     const items = page.rows.map((r) => rowElement(r, f, toggleHistory));
     if (append) ui.rows.append(...items);
     else ui.rows.replaceChildren(...items);
     if (!ui.rows.children.length) {
-      ui.rows.append(el('tr', {}, el('td', { colSpan: COLUMNS, className: 'muted' }, filterQuery().size ? 'Nothing matches these filters.' : 'No offers or requests yet. Send one from the bot: type help in a chat with it.')));
+      ui.rows.append(el('tr', {}, el('td', { colSpan: COLUMNS, className: 'muted' }, query ? 'Nothing matches these filters.' : 'No offers or requests yet. Send one from the bot: type help in a chat with it.')));
     }
-    next = page.next;
-    ui.more.hidden = !next;
+    more = page.next ? { next: page.next, query, generation } : undefined;
+    ui.more.hidden = !more;
     const shown = ui.rows.querySelectorAll('tr[data-id]').length;
     ui.count.textContent = `Showing ${f.number(shown)} of ${f.number(page.total)}`;
   };
@@ -83,27 +90,53 @@ async function main(): Promise<void> {
       button?.setAttribute('aria-expanded', 'false');
       return;
     }
+    if (button) button.disabled = true;
     try {
       const history = await getJson<History>(`/api/dashboard/rows/${encodeURIComponent(row.id)}/history`, tokens);
       tr.after(historyElement(history, f, COLUMNS));
       button?.setAttribute('aria-expanded', 'true');
     } catch (err) {
       showError(err);
+    } finally {
+      if (button) button.disabled = false;
     }
   }
 
+  /** Who is signed in: shown once, from the first answer. */
+  const showMe = (m: Me) => {
+    if (me) return;
+    me = m;
+    ui.partner.textContent = m.partner.name;
+    ui.user.textContent = m.mode === 'development' ? 'Development identity' : `Signed in as ${m.user.upn ?? m.user.name}`;
+    if (m.mode === 'development') {
+      ui.banner.textContent = `Local mode: this page runs with a development identity for ${m.partner.name}, not your Teams sign-in. Set AAD_APP_CLIENT_ID to use Teams single sign-on.`;
+      ui.banner.hidden = false;
+    } else if (!teams.inTeams) {
+      ui.banner.textContent = 'This page is meant to be opened as the Offers tab in Microsoft Teams.';
+      ui.banner.hidden = false;
+    }
+    ui.status.append(...m.statuses.map((s) => el('option', { value: s.value }, s.label)));
+  };
+
+  /** The summary and the first page of rows for the current filters, in one request. */
+  const loadOverview = async (): Promise<void> => {
+    const mine = ++generation;
+    const query = filterQuery().toString();
+    const overview = await getJson<Overview>(`/api/dashboard/overview?${query}`, tokens);
+    showMe(overview.me);
+    if (mine !== generation) return;
+    renderSummary(ui.summary, overview.summary, f);
+    showRows(overview.page, false, query);
+    ui.updated.textContent = `Updated ${f.dateTime(new Date().toISOString())}`;
+  };
+
   const loadRows = async () => {
     const mine = ++generation;
-    const page = await getJson<RowsPage>(`/api/dashboard/rows?${filterQuery()}`, tokens);
-    if (mine === generation) showRows(page, false);
-  };
-  /** The summary and the first page of rows for the current filters, in one request. */
-  const loadOverview = async (): Promise<Overview> => {
-    const mine = ++generation;
-    const overview = await getJson<Overview>(`/api/dashboard/overview?${filterQuery()}`, tokens);
-    renderSummary(ui.summary, overview.summary, f);
-    if (mine === generation) showRows(overview.page, false);
-    return overview;
+    more = undefined;
+    ui.more.hidden = true;
+    const query = filterQuery().toString();
+    const page = await getJson<RowsPage>(`/api/dashboard/rows?${query}`, tokens);
+    if (mine === generation) showRows(page, false, query);
   };
 
   const refresh = async () => {
@@ -111,64 +144,39 @@ async function main(): Promise<void> {
     ui.refresh.disabled = true;
     try {
       await loadOverview();
-      ui.updated.textContent = `Updated ${f.dateTime(new Date().toISOString())}`;
+      return true;
     } catch (err) {
       showError(err);
+      return false;
     } finally {
       ui.refresh.disabled = false;
     }
   };
 
-  // First paint: who, the summary and the first page, in one answer.
-  try {
-    const { me } = await loadOverview();
-    ui.partner.textContent = me.partner.name;
-    ui.user.textContent = me.mode === 'development' ? 'Development identity' : `Signed in as ${me.user.upn ?? me.user.name}`;
-    if (me.mode === 'development') {
-      ui.banner.textContent = `Local mode: this page runs with a development identity for ${me.partner.name}, not your Teams sign-in. Set AAD_APP_CLIENT_ID to use Teams single sign-on.`;
-      ui.banner.hidden = false;
-    } else if (!teams.inTeams) {
-      ui.banner.textContent = 'This page is meant to be opened as the Offers tab in Microsoft Teams.';
-      ui.banner.hidden = false;
-    }
-    ui.status.append(...me.statuses.map((s) => el('option', { value: s.value }, s.label)));
-    ui.updated.textContent = `Updated ${f.dateTime(new Date().toISOString())}`;
-    document.body.dataset.ready = 'true';
-    performance.mark('dashboard-ready');
-    // The frame with the data is painted right after this animation frame: the first-paint figure the bench reads.
-    requestAnimationFrame(() => setTimeout(() => performance.mark('dashboard-painted')));
-  } catch (err) {
-    showError(err);
-    if (err instanceof ApiError && err.status === 401 && !teams.inTeams) ui.banner.hidden = false;
-    document.body.dataset.ready = 'error';
-    return;
-  } finally {
-    teams.loaded();
-  }
-
-  // After the first paint: the customer list for the filter's suggestions.
-  getJson<{ customers: string[] }>('/api/dashboard/customers', tokens).then(
-    ({ customers }) => ui.customers.replaceChildren(...customers.map((c) => el('option', { value: c }))),
-    () => undefined,
-  );
-
   ui.filters.addEventListener('submit', (e) => e.preventDefault());
-  for (const input of [ui.status, ui.kind, ui.customer]) input.addEventListener('change', () => void loadRows().catch(showError));
+  const filtersChanged = () => void loadRows().catch(showError);
+  for (const input of [ui.status, ui.kind, ui.customer]) input.addEventListener('change', filtersChanged);
   let typing: ReturnType<typeof setTimeout> | undefined;
   ui.search.addEventListener('input', () => {
+    // The table no longer matches what is typed: no "Load more" from the old filters meanwhile.
+    more = undefined;
+    ui.more.hidden = true;
     clearTimeout(typing);
-    typing = setTimeout(() => void loadRows().catch(showError), 250);
+    typing = setTimeout(filtersChanged, 250);
   });
   ui.more.addEventListener('click', async () => {
-    if (!next) return;
-    const query = filterQuery();
-    query.set('after', next);
-    const mine = generation;
+    const from = more;
+    if (!from || from.generation !== generation) return;
+    ui.more.disabled = true;
     try {
+      const query = new URLSearchParams(from.query);
+      query.set('after', from.next);
       const page = await getJson<RowsPage>(`/api/dashboard/rows?${query}`, tokens);
-      if (mine === generation) showRows(page, true);
+      if (from.generation === generation) showRows(page, true, from.query);
     } catch (err) {
       showError(err);
+    } finally {
+      ui.more.disabled = false;
     }
   });
   ui.refresh.addEventListener('click', () => void refresh());
@@ -185,10 +193,29 @@ async function main(): Promise<void> {
       ui.exportCsv.disabled = false;
     }
   });
+
+  // First paint: who, the summary and the first page, in one answer.
+  const ok = await refresh();
+  teams.loaded(ok ? undefined : ui.error.textContent ?? 'The dashboard could not load.');
+  document.body.dataset.ready = ok ? 'true' : 'error';
+  if (ok) {
+    performance.mark('dashboard-ready');
+    // The frame with the data is painted right after this animation frame: the first-paint figure the bench reads.
+    requestAnimationFrame(() => setTimeout(() => performance.mark('dashboard-painted')));
+    // After the first paint: the customer list for the filter's suggestions.
+    getJson<{ customers: string[] }>('/api/dashboard/customers', tokens).then(
+      ({ customers }) => ui.customers.replaceChildren(...customers.map((c) => el('option', { value: c }))),
+      () => undefined,
+    );
+  } else if (!teams.inTeams && !ui.banner.textContent) {
+    ui.banner.textContent = 'This page is meant to be opened as the Offers tab in Microsoft Teams.';
+    ui.banner.hidden = false;
+  }
+
   // While someone is reading further pages or a row's history, only the summary refreshes by itself: replacing the
   // table would take their place away. Refresh always replaces both.
   setInterval(() => {
-    if (document.visibilityState !== 'visible') return;
+    if (document.visibilityState !== 'visible' || !me) return;
     const reading = ui.rows.querySelector('.history-row') || ui.rows.querySelectorAll('tr[data-id]').length > PAGE_SIZE;
     if (!reading) void refresh();
     else getJson<Overview>(`/api/dashboard/overview?${filterQuery()}&limit=1`, tokens).then((o) => renderSummary(ui.summary, o.summary, f), () => undefined);

@@ -4,7 +4,6 @@
  * answers as the development identity.
  */
 import { app, authentication } from '@microsoft/teams-js';
-import { ApiError } from './api.js';
 
 export type Theme = 'default' | 'dark' | 'contrast';
 
@@ -12,11 +11,16 @@ export interface TeamsConnection {
   inTeams: boolean;
   theme: Theme;
   locale?: string;
-  /** A token for the API; `fresh` skips the cached one (after the server said it expired). */
+  /**
+   * A token for the API; `fresh` skips the cached one (after the server said it expired). Undefined when Teams could
+   * not give one: the request goes without, and the server decides (a local-mode server needs none).
+   */
   tokens(fresh: boolean): Promise<string | undefined>;
+  /** Why Teams could not sign the person in, if it could not. */
+  ssoProblem(): string | undefined;
   onThemeChange(handler: (theme: Theme) => void): void;
-  /** Tells Teams the tab has loaded (or failed to), so it stops showing its own loading state. */
-  loaded(): void;
+  /** Tells Teams the tab has loaded (or failed to, with the reason), so it stops showing its own loading state. */
+  loaded(failure?: string): void;
 }
 
 /** Teams answers the handshake in well under a second; a page framed by something else must not wait forever. */
@@ -37,7 +41,14 @@ function expiryOf(token: string): number {
 
 function outsideTeams(): TeamsConnection {
   const dark = window.matchMedia?.('(prefers-color-scheme: dark)').matches;
-  return { inTeams: false, theme: dark ? 'dark' : 'default', tokens: async () => undefined, onThemeChange: () => undefined, loaded: () => undefined };
+  return {
+    inTeams: false,
+    theme: dark ? 'dark' : 'default',
+    tokens: async () => undefined,
+    ssoProblem: () => undefined,
+    onThemeChange: () => undefined,
+    loaded: () => undefined,
+  };
 }
 
 /** Origins besides Teams' own that may host this page: the server lists them in local mode only (test hosts). */
@@ -47,8 +58,9 @@ function extraHostOrigins(): string[] | undefined {
 }
 
 export async function connectTeams(): Promise<TeamsConnection> {
-  // Not framed: not in Teams.
-  if (window.parent === window) return outsideTeams();
+  // Neither framed nor opened by a window nor in a mobile Teams client (which runs tabs unframed, with a native
+  // interface): a plain browser tab, not Teams.
+  if (window.parent === window && !window.opener && !('nativeInterface' in window)) return outsideTeams();
   try {
     await Promise.race([
       app.initialize(extraHostOrigins()),
@@ -59,29 +71,30 @@ export async function connectTeams(): Promise<TeamsConnection> {
   }
   performance.mark('teams-initialized');
   let cached: { token: string; expiresAt: number } | undefined;
+  let problem: string | undefined;
   const connection: TeamsConnection = {
     inTeams: true,
     theme: 'default',
     async tokens(fresh) {
       if (!fresh && cached && cached.expiresAt - EXPIRY_MARGIN_MS > Date.now()) return cached.token;
-      let token: string;
       try {
-        token = await authentication.getAuthToken();
+        const token = await authentication.getAuthToken();
+        cached = { token, expiresAt: expiryOf(token) };
+        problem = undefined;
+        performance.mark('teams-token');
+        return token;
       } catch (err) {
-        // Teams says why (consent needed, not signed in, app not set up for SSO); the person needs that reason.
-        const reason = err instanceof Error ? err.message : String(err);
-        throw new ApiError(401, 'ssoFailed', `Teams could not sign you in to this app (${reason}). Close the tab and open it again; if it keeps happening, ask your administrator to grant consent to the app.`);
+        // Teams says why (consent needed, not signed in, app not set up for SSO); shown if the server wants a token.
+        problem = err instanceof Error ? err.message : String(err);
+        return undefined;
       }
-      cached = { token, expiresAt: expiryOf(token) };
-      performance.mark('teams-token');
-      return token;
     },
+    ssoProblem: () => problem,
     onThemeChange: (handler) => app.registerOnThemeChangeHandler((t) => handler(asTheme(t))),
-    loaded: () => app.notifySuccess(),
+    loaded: (failure) => (failure ? app.notifyFailure({ reason: app.FailedReason.Other, message: failure }) : app.notifySuccess()),
   };
-  // The context and the first token are asked for together: each is a round trip to Teams. A failed token is
-  // asked for again (and its reason shown) when the first API call needs it.
-  const [context] = await Promise.all([app.getContext(), connection.tokens(false).catch(() => undefined)]);
+  // The context and the first token are asked for together: each is a round trip to Teams.
+  const [context] = await Promise.all([app.getContext().catch(() => undefined), connection.tokens(false)]);
   performance.mark('teams-context');
-  return { ...connection, theme: asTheme(context.app.theme), locale: context.app.locale };
+  return { ...connection, theme: asTheme(context?.app.theme), locale: context?.app.locale };
 }

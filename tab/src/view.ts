@@ -52,20 +52,20 @@ export function renderSummary(target: HTMLElement, s: Summary, f: Format): void 
     el(
       'div',
       { className: 'tiles', ariaLabel: 'Offers' },
-      tile('Offers sent', f.number(o.total)),
+      tile('Offers sent', f.number(o.total), 'all, withdrawn included'),
       tile('Awaiting delivery', f.number(o.awaitingDelivery), 'customer has not installed the app yet'),
       tile('Waiting for answer', f.number(o.waiting)),
       tile('Accepted', f.number(o.accepted), undefined, 'good'),
       tile('Declined', f.number(o.declined)),
       tile('Expired', f.number(o.expired)),
-      tile('Acceptance rate', f.percent(s.acceptanceRate), 'accepted of accepted, declined and expired'),
+      tile('Offer acceptance rate', f.percent(s.acceptanceRate), 'accepted of accepted, declined and expired'),
     ),
     el(
       'div',
       { className: 'tiles', ariaLabel: 'Delegated administration' },
       tile('Active relationships', f.number(s.relationships.active)),
       tile('Requests waiting', f.number(s.relationships.waiting)),
-      tile('Delegations ending in 30 days', f.number(e.within30), undefined, e.within30 ? 'warn' : undefined),
+      tile('Delegations ending in 30 days', f.number(e.within30), 'auto-extending ones renew then', e.within30 ? 'warn' : undefined),
       tile('in 7 days', f.number(e.within7), undefined, e.within7 ? 'warn' : undefined),
       tile('in 1 day', f.number(e.within1), undefined, e.within1 ? 'alert' : undefined),
     ),
@@ -87,7 +87,7 @@ export function rowElement(r: Row, f: Format, onOpen: (row: Row, tr: HTMLTableRo
     el('td', {}, r.what),
     el('td', {}, r.issuedBy),
     el('td', {}, f.date(r.createdAt)),
-    el('td', {}, r.decidedAt ? f.date(r.decidedAt) : due),
+    el('td', {}, r.endsAt || !r.decidedAt ? due : f.date(r.decidedAt)),
   );
   tr.dataset.id = r.id;
   button.addEventListener('click', () => onOpen(r, tr));

@@ -17,6 +17,8 @@ interface RowsPage {
   next?: string;
 }
 
+const as = (u: TeamsUser) => ({ tenantId: u.tenantId, aadObjectId: u.aadObjectId, name: u.name, upn: u.email });
+
 /**
  * The dashboard API over real HTTP, with tokens signed by a local stand-in for Entra ID and data made the way
  * partners make it: commands and card clicks through /api/messages.
@@ -25,7 +27,6 @@ describe('dashboard API', () => {
   let bot: TestBot;
   let idp: IdentityProvider;
   const ids = {} as Record<'accepted' | 'declined' | 'waiting' | 'delegation' | 'northwind', string>;
-  const as = (u: TeamsUser) => ({ tenantId: u.tenantId, aadObjectId: u.aadObjectId, name: u.name, upn: u.email });
 
   const get = async (path: string, token?: string) => {
     const res = await fetch(`${bot.url}${path}`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
@@ -107,6 +108,13 @@ describe('dashboard API', () => {
     it('takes a v1 token whose audience is the Application ID URI', async () => {
       const token = await idp.token(as(alex), { audience: TAB_APP_ID_URI, issuer: `https://sts.windows.net/${alex.tenantId}/` });
       expect((await get('/api/dashboard/overview', token)).status).toBe(200);
+    });
+
+    it("refuses a guest account in the partner's tenant", async () => {
+      const token = await idp.token(as(alex), { claims: { idp: 'https://sts.windows.net/9188040d-6c67-4c5b-b112-36a304b66dad/' } });
+      const res = await get('/api/dashboard/rows', token);
+      expect(res.status).toBe(403);
+      expect((res.body.error as { code: string }).code).toBe('guestAccount');
     });
 
     it('refuses a valid token from a tenant that is not a registered partner (a customer)', async () => {
@@ -237,6 +245,17 @@ describe('dashboard API', () => {
       expect(lines[2]).toContain(`${ids.declined},Purchase,Declined,admin@contoso.com,${CUSTOMER_TENANT},10 × Microsoft 365 Business Premium,Alex Wilber`);
     });
 
+    it("writes a cell that would start a formula (here the sender's Teams name) as text", async () => {
+      const mallory: TeamsUser = { ...alex, name: '=HYPERLINK("http://evil")', aadObjectId: '00000000-0000-0000-0000-0000000000066', id: '29:mallory', conversationId: 'a:personal-mallory', email: 'mallory@example.com' };
+      bot.meet(mallory);
+      await bot.post(installationUpdate('add', mallory, bot.sink.url));
+      await bot.post(message('trial lee@contoso.com teams-premium', mallory, bot.sink.url));
+      const id = lastId('T', mallory);
+      const res = await get(`/api/dashboard/export.csv?q=${id}`, await idp.token(as(alex)));
+      const line = res.text.replace(/^\uFEFF/, '').trimEnd().split('\r\n')[1];
+      expect(line).toContain(`,"'=HYPERLINK(""http://evil"")",`);
+    });
+
     it('refuses the export without a valid token', async () => {
       expect((await get('/api/dashboard/export.csv')).status).toBe(401);
       expect((await get('/api/dashboard/export.csv', await idp.token(as(alex), { forged: true }))).status).toBe(401);
@@ -265,6 +284,23 @@ describe('dashboard API', () => {
         expect((await fetch(`${bot.url}${path}`)).status).toBe(404);
       }
     });
+  });
+});
+
+describe("dashboard API when Entra's keys cannot be fetched", () => {
+  it('answers 503 and says to try again, rather than calling a good token bad', async () => {
+    const idp = await startIdentityProvider();
+    const token = await idp.token(as(alex));
+    const env = { ...idp.env, AAD_JWKS_URI: 'http://127.0.0.1:9/keys' };
+    await idp.close();
+    const bot = await startTestBot({ env });
+    try {
+      const res = await fetch(`${bot.url}/api/dashboard/overview`, { headers: { authorization: `Bearer ${token}` } });
+      expect(res.status).toBe(503);
+      expect(await res.json()).toEqual({ error: { code: 'keysUnavailable', message: "Teams sign-in can't be checked right now. Try again in a minute." } });
+    } finally {
+      await bot.close();
+    }
   });
 });
 

@@ -10,7 +10,8 @@ import { startTestBot, type TestBot } from '../support/test-bot';
 import { CHROMIUM_ARGS } from './support/playground';
 import { serveTeamsHost, teamsHostPage, type ServedTeamsHost } from './support/teams-host';
 
-const SCREENSHOTS = join(__dirname, '..', '..', 'docs', 'screenshots');
+// Copies of these are kept in docs/screenshots for the README.
+const SCREENSHOTS = join(__dirname, 'artifacts');
 
 /**
  * The partner dashboard tab in headless Chromium, inside a page that plays Teams' side of teams-js (initialise,
@@ -106,7 +107,7 @@ describe('partner dashboard tab in Teams', () => {
     expect(summary).toMatch(/3\s+Offers sent/);
     expect(summary).toMatch(/1\s+Accepted/);
     expect(summary).toMatch(/1\s+Declined/);
-    expect(summary).toMatch(/50%\s+Acceptance rate/);
+    expect(summary).toMatch(/50%\s+Offer acceptance rate/);
     expect(summary).toMatch(/1\s+Active relationships/);
     expect(await tableIds()).toEqual([ids.delegation, ids.waiting, ids.purchase, ids.trial]);
     await expect(tab.locator('#count').textContent()).resolves.toBe('Showing 4 of 4');
@@ -172,6 +173,22 @@ describe('partner dashboard tab in Teams', () => {
     await waitForIds([newest, ids.delegation, ids.waiting, ids.purchase, ids.trial]);
     expect(await tab.evaluate(() => (window as unknown as { stayed?: boolean }).stayed)).toBe(true);
     expect(await tab.locator('#summary').innerText()).toMatch(/4\s+Offers sent/);
+  });
+
+  it('loads further pages with Load more, and only for the filters they belong to', async () => {
+    for (let i = 0; i < 48; i++) await say(`trial buyer${i}@northwind-customer.example teams-essentials`, alex);
+    await tab.click('#refresh');
+    await tab.waitForFunction(() => document.querySelector('#count')?.textContent === 'Showing 50 of 53');
+    expect(await tab.locator('#more').isVisible()).toBe(true);
+    await tab.click('#more');
+    await tab.waitForFunction(() => document.querySelector('#count')?.textContent === 'Showing 53 of 53');
+    expect(await tab.locator('#more').isHidden()).toBe(true);
+    expect(new Set(await tableIds()).size).toBe(53);
+    await tab.selectOption('#filter-kind', 'delegation');
+    await waitForIds([ids.delegation]);
+    expect(await tab.locator('#more').isHidden()).toBe(true);
+    await tab.selectOption('#filter-kind', '');
+    await tab.waitForFunction(() => document.querySelector('#count')?.textContent === 'Showing 50 of 53');
   });
 
   it('follows the Teams theme when it changes', async () => {

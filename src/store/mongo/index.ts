@@ -80,9 +80,14 @@ const LISTING_TEXT_INDEX: IndexDescription = {
 
 /**
  * The pipeline page's order (newest first, then id descending) on offers and relationships: the page reads it from
- * the cursor on (hinted, like SQLite's INDEXED BY), so it stops after the page's rows however deep the page is.
+ * the cursor on (hinted, like SQLite's INDEXED BY), so it stops after the page's rows however deep the page is. Kind,
+ * state and customer follow in the key so those filters are checked on index keys before any document is fetched
+ * (search words still need the documents).
  */
-const PIPELINE_INDEX = { key: { partnerTenantId: 1, createdAt: -1, _id: -1 }, name: 'partner_pipeline' } as const;
+const PIPELINE_INDEX = {
+  key: { partnerTenantId: 1, createdAt: -1, _id: -1, kind: 1, state: 1, approverEmail: 1 },
+  name: 'partner_pipeline',
+} as const;
 
 /** The states `listDue` looks at: open requests (they expire) and active relationships (reminders, the end). */
 const DUE_STATES = ['awaitingDelivery', 'approvalPending', 'active'] as const;
