@@ -21,6 +21,8 @@ export interface DelivererOptions {
   leaseMs?: number;
   /** Claimed entries held at most (default 100): more are claimed as these are settled. */
   batch?: number;
+  /** Claim again only when at least this many entries fit, unless none are in hand (default 25, at most `batch`). */
+  minClaim?: number;
   /** Attempts (sends that got an answer or timed out) before an entry fails (default 12). */
   maxAttempts?: number;
   /** Requests in flight at once, across conversations (default 32). */
@@ -221,11 +223,21 @@ export function createDeliverer(options: DelivererOptions): Deliverer {
   const owner = randomUUID();
   const conversations = new Map<string, Conversation>();
   /**
-   * Conversations whose next entry must not go before an earlier one that was rescheduled: later entries are given
-   * back with the very same due time, so the store hands them out again behind it, in order. Kept in the store's
-   * time, like the due times they guard.
+   * Entries that must not go before an earlier one that was rescheduled: they are given back with the very same due
+   * time, so the store hands them out again behind it, in order. A rate-limit deferral holds the whole conversation
+   * (nothing there may go sooner anyway); a retry holds only the messages about the same subject, so one offer's
+   * failing card update does not stall every other message to that chat. Keyed by `holdKey`; in the store's time.
    */
   const holds = new Map<string, string>();
+  const holdKey = (conversationKey: string, subjectId?: string) => (subjectId ? `${conversationKey}\u0000${subjectId}` : conversationKey);
+  /**
+   * Consecutive server-side failures (5xx, timeouts, network) per entry in hand, for the backoff's exponent: a 429 is
+   * waited out by its own Retry-After and must not make the next 5xx wait longer. In memory: after a restart an entry
+   * starts again from the first retry's window.
+   */
+  const serverFailures = new Map<string, number>();
+  /** Claim only when this many fit (or nothing is in hand): one claim transaction per entry would cost more than it sends. */
+  const minClaim = Math.min(options.minClaim ?? 25, batch);
   let inHand = 0;
   let wantClaim = false;
   let poke: (() => void) | undefined;
@@ -290,7 +302,13 @@ export function createDeliverer(options: DelivererOptions): Deliverer {
       log.warn({ ...meta, reason }, 'outbox entry failed');
       return { kind: 'failed' };
     }
-    const wait = (verdict === 'throttled' ? retryAfterMs(err) : undefined) ?? backoffMs(entry.attempts, random);
+    const failures = verdict === 'throttled' ? 0 : (serverFailures.get(entry.id) ?? 0);
+    if (verdict !== 'throttled') {
+      // Entries another process finished are never settled here: forget them all now and then (it only resets backoffs).
+      if (serverFailures.size > 10_000) serverFailures.clear();
+      serverFailures.set(entry.id, failures + 1);
+    }
+    const wait = (verdict === 'throttled' ? retryAfterMs(err) : undefined) ?? backoffMs(failures, random);
     const until = mono() + wait;
     const dueAt = storeTimeIn(wait);
     // Teams throttles the conversation, not the entry: nothing else goes there before it said.
@@ -391,16 +409,18 @@ export function createDeliverer(options: DelivererOptions): Deliverer {
       run.handled++;
       return;
     }
-    const hold = holds.get(key);
-    if (hold && hold > clock().toISOString()) return defer(entry, hold, 'keeps its place behind an earlier entry', key);
+    const nowIso = clock().toISOString();
+    const hold = [holds.get(key), holds.get(holdKey(key, entry.subject?.id))].find((h) => h !== undefined && h > nowIso);
+    if (hold) return defer(entry, hold, 'keeps its place behind an earlier entry', key);
     const outcome = item.route ? await attempt(entry, item.route, item.leaseEnds) : await settle(entry, key, item.routeError);
     if (outcome.kind === 'gone') conversation.gone = outcome.reason;
+    if (outcome.kind !== 'later' || outcome.why !== 'retry') serverFailures.delete(entry.id);
     if (outcome.kind !== 'later') {
       run.handled++;
       return;
     }
     if (outcome.why === 'stopping') return;
-    holds.set(key, outcome.dueAt);
+    holds.set(outcome.why === 'retry' ? holdKey(key, entry.subject?.id) : key, outcome.dueAt);
     armWake(outcome.until);
     if (outcome.why === 'retry') run.handled++;
     else run.rateAt = min(run.rateAt, outcome.until);
@@ -455,7 +475,7 @@ export function createDeliverer(options: DelivererOptions): Deliverer {
     for (;;) {
       poked = false;
       const room = batch - inHand;
-      if (wantClaim && room > 0 && !closing.signal.aborted) {
+      if (wantClaim && room > 0 && (inHand === 0 || room >= minClaim) && !closing.signal.aborted) {
         wantClaim = false;
         try {
           // A full claim means more may be due: look again as soon as there is room.
@@ -472,18 +492,37 @@ export function createDeliverer(options: DelivererOptions): Deliverer {
     for (const [key, hold] of holds) if (hold <= now) holds.delete(key);
   }
 
+  /**
+   * Every moment something this process gave back falls due (ascending, monotonic ms). One timer runs for the
+   * earliest; when it fires it re-arms for the next, so no retry waits for the poll because an earlier one was armed.
+   */
+  const wakeAts: number[] = [];
+
   function armWake(at: number) {
-    if (stopped || at >= wakeTimerAt) return;
+    if (stopped) return;
+    // Wake-ups within a few ms of one another are one run.
+    if (wakeAts.some((t) => Math.abs(t - at) <= 5)) return;
+    const i = wakeAts.findIndex((t) => t > at);
+    wakeAts.splice(i < 0 ? wakeAts.length : i, 0, at);
+    armNext();
+  }
+
+  function armNext() {
+    const next = wakeAts[0];
+    if (stopped || next === undefined || next >= wakeTimerAt) return;
     if (wakeTimer) clearTimeout(wakeTimer);
-    wakeTimerAt = at;
+    wakeTimerAt = next;
     // A few ms late, so the store's clock (wall time, ms precision) agrees the entry is due.
     wakeTimer = setTimeout(
       () => {
         wakeTimer = undefined;
         wakeTimerAt = Infinity;
+        const now = mono();
+        while (wakeAts.length && (wakeAts[0] ?? Infinity) <= now) wakeAts.shift();
         void run();
+        armNext();
       },
-      Math.max(0, at - mono()) + 5,
+      Math.max(0, next - mono()) + 5,
     );
     wakeTimer.unref();
   }
@@ -548,6 +587,7 @@ export function createDeliverer(options: DelivererOptions): Deliverer {
       if (wakeTimer) clearTimeout(wakeTimer);
       wakeTimer = undefined;
       wakeTimerAt = Infinity;
+      wakeAts.length = 0;
       await running;
     },
   };

@@ -186,6 +186,84 @@ describe('the outbox deliverer', () => {
     expect(sent).toEqual(['one', 'two', 'three', 'four']);
   });
 
+  it("holds only the same subject's messages behind a retry: another offer's message to that chat still goes", async () => {
+    await deliverWith(async () => ({ conversationId: 'a:megan' })); // the offer card from beforeEach
+    const first = await enqueue(store, ['one', 'two'].map(toMegan));
+    const second = await enqueue(store, ['three'].map(toMegan));
+    const sent: string[] = [];
+    await deliverWith(
+      async (e) => {
+        if (textOf(e) === 'one') throw httpError(503);
+        sent.push(textOf(e)!);
+        return { conversationId: 'a:megan' };
+      },
+      now,
+      { random: () => 0.5 },
+    );
+    expect(sent).toEqual(['three']);
+    expect((await store.outbox.forSubject(first)).map((e) => [e.state, e.attempts, e.nextAttemptAt])).toEqual([
+      ['pending', 1, '2026-11-25T09:00:00.500Z'],
+      ['pending', 0, '2026-11-25T09:00:00.500Z'],
+    ]);
+    expect((await store.outbox.forSubject(second))[0]).toMatchObject({ state: 'sent' });
+  });
+
+  it("backs off from consecutive server failures only: a 429 before a 503 does not lengthen the 503's wait", async () => {
+    let at = now.getTime();
+    const answers = [httpError(429, '1'), httpError(503), httpError(503)];
+    const deliverer = createDeliverer({
+      store,
+      send: async () => Promise.reject(answers.shift()),
+      clock: () => new Date(at),
+      log,
+      random: () => 0.5,
+    });
+    await deliverer.drain();
+    expect(await only()).toMatchObject({ attempts: 1, nextAttemptAt: '2026-11-25T09:00:01.000Z' });
+    at += 1000;
+    await deliverer.drain();
+    // The first server failure: the first retry's window (up to 1 s), as if the 429 had not happened.
+    expect(await only()).toMatchObject({ attempts: 2, nextAttemptAt: '2026-11-25T09:00:01.500Z' });
+    at += 500;
+    await deliverer.drain();
+    expect(await only()).toMatchObject({ attempts: 3, nextAttemptAt: '2026-11-25T09:00:02.500Z' });
+  });
+
+  it('wakes up for every entry it gave back, not only the earliest, without waiting for the poll', async () => {
+    const started = Date.now();
+    const at = new Date(started);
+    await store.conversations.upsert({ id: 'a:lee', tenantId: 't', kind: 'personal', reference: {}, active: true, updatedAt: at.toISOString() });
+    await enqueue(store, [textEntry({ kind: 'conversation', conversationId: 'a:lee' }, 'to lee')]);
+    const retryAfter: Record<string, string | undefined> = { 'a:megan': '0.3', 'a:lee': '0.8' };
+    const sentAt = new Map<string, number>();
+    const deliverer = createDeliverer({
+      store,
+      send: async (e) => {
+        const id = e.target.kind === 'conversation' ? e.target.conversationId : '';
+        const wait = retryAfter[id];
+        retryAfter[id] = undefined;
+        if (wait) throw httpError(429, wait);
+        sentAt.set(id, Date.now() - started);
+        return { conversationId: id };
+      },
+      clock: () => new Date(),
+      log,
+      pollMs: 60_000,
+      quietStartMs: 0,
+    });
+    deliverer.start();
+    deliverer.kick();
+    try {
+      await until(() => sentAt.size === 2, 5_000, 'both retries to be sent');
+    } finally {
+      await deliverer.stop();
+    }
+    // Each goes when its own Retry-After ends (the poll is a minute away).
+    expect(sentAt.get('a:megan')).toBeGreaterThanOrEqual(300);
+    expect(sentAt.get('a:lee')).toBeGreaterThanOrEqual(800);
+    expect(sentAt.get('a:lee')).toBeLessThan(2_000);
+  });
+
   it('fails the rest of a conversation at once when the bot can no longer post there', async () => {
     await deliverWith(async () => ({ conversationId: 'a:megan' }));
     const subject = await enqueue(store, ['one', 'two', 'three'].map(toMegan));
