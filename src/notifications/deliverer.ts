@@ -195,10 +195,10 @@ const min = (a: number | undefined, b: number) => (a === undefined ? b : Math.mi
  *
  * It keeps up to `batch` claimed entries in hand, claiming more as they settle, so one busy conversation or tenant
  * never holds back the others. Each claimed entry is routed to the conversation it will land in; conversations are
- * worked concurrently (at most `concurrency` requests in flight), each conversation's entries in order. Before each
- * send it reserves a slot with the rate limiter: a slot within `horizonMs` is waited for, a later one gives the entry
- * back to the store until then (no attempt counted). Whatever this process reschedules, it wakes up for exactly when
- * it is due, besides polling.
+ * worked concurrently (at most `concurrency` requests in flight), each conversation's entries in order (a retry holds
+ * back only the entries about the same subject). Before each send it reserves a slot with the rate limiter: a slot
+ * within `horizonMs` is waited for, a later one gives the entry back to the store until then (no attempt counted).
+ * Whatever this process reschedules, it wakes up for exactly when it is due, besides polling.
  */
 export function createDeliverer(options: DelivererOptions): Deliverer {
   const { store, send, clock, log } = options;
