@@ -414,7 +414,7 @@ export function createDeliverer(options: DelivererOptions): Deliverer {
     if (hold) return defer(entry, hold, 'keeps its place behind an earlier entry', key);
     const outcome = item.route ? await attempt(entry, item.route, item.leaseEnds) : await settle(entry, key, item.routeError);
     if (outcome.kind === 'gone') conversation.gone = outcome.reason;
-    if (outcome.kind !== 'later' || outcome.why !== 'retry') serverFailures.delete(entry.id);
+    if (outcome.kind !== 'later') serverFailures.delete(entry.id);
     if (outcome.kind !== 'later') {
       run.handled++;
       return;
