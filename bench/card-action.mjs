@@ -14,7 +14,8 @@
 //   BENCH_WARMUP, BENCH_THROUGHPUT, BENCH_CONCURRENCY, BENCH_RATE, BENCH_SECONDS  phase sizes
 //   BENCH_PROFILE=<dir>   run both servers with --cpu-prof, profiles written to <dir> (bot.cpuprofile, bare.cpuprofile)
 //   BENCH_DUMP=<dir>      write each latency-phase request's [ms after phase start, latency ms] to <dir>/<server>-latency.json
-import { execFileSync, fork } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
+import { killChildren, startChild } from './lib/children.mjs';
 import { randomInt } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
@@ -62,53 +63,15 @@ const CARD = 'application/vnd.microsoft.card.adaptive';
 
 // --- children ----------------------------------------------------------------------------------------------------
 
-const children = [];
-
-function start(file, name, env = {}) {
-  const execArgv = ['--expose-gc', '--no-deprecation'];
-  if (profileDir && (name === 'bot' || name === 'bare')) execArgv.push('--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${name}.cpuprofile`);
-  const child = fork(join(here, file), [], { cwd: root, execArgv, env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  children.push(child);
-  let nextId = 0;
-  const waiting = new Map();
-  let onReady;
-  const ready = new Promise((resolve, reject) => {
-    onReady = resolve;
-    child.once('exit', (code) => reject(new Error(`${name} exited with code ${code} before it was ready`)));
-    setTimeout(() => reject(new Error(`${name} was not ready after 180 s`)), 180_000).unref();
+/** The servers run with --cpu-prof when profiling. */
+const start = (file, name, env = {}) =>
+  startChild(file, name, {
+    env,
+    readyTimeoutMs: 180_000,
+    execArgv: profileDir && (name === 'bot' || name === 'bare') ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${name}.cpuprofile`] : [],
   });
-  child.on('message', (msg) => {
-    if (msg.type === 'ready') return onReady(msg);
-    const w = waiting.get(msg.id);
-    if (!w) return;
-    waiting.delete(msg.id);
-    if (msg.ok) w.resolve(msg.value);
-    else w.reject(new Error(`${name}: ${msg.error}`));
-  });
-  const ask = (type) =>
-    new Promise((resolve, reject) => {
-      const id = ++nextId;
-      waiting.set(id, { resolve, reject });
-      child.send({ id, type });
-    });
-  const stop = async () => {
-    if (child.exitCode !== null) return;
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    await ask('exit').catch(() => undefined);
-    let timer;
-    await Promise.race([exited, new Promise((resolve) => (timer = setTimeout(resolve, 15_000)))]);
-    clearTimeout(timer);
-    if (child.exitCode === null) child.kill();
-  };
-  return { child, ready, ask, stop, name };
-}
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-process.on('exit', () => {
-  for (const c of children) if (c.exitCode === null) c.kill();
-});
-for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => process.exit(signal === 'SIGINT' ? 130 : 143));
 
 // --- load generation ---------------------------------------------------------------------------------------------
 
@@ -558,5 +521,5 @@ function writeResults({ rows, goals, verification, notes, totalS, otherMax }) {
 main().catch((err) => {
   console.error(err);
   process.exitCode = 1;
-  for (const c of children) if (c.exitCode === null) c.kill();
+  killChildren();
 });

@@ -26,7 +26,8 @@
 //   BENCH_DUMP=<dir>     write every query with its expected match count, latencies and what the reply showed
 //   BENCH_DIST=<dir>     run the bot from another build (a patched copy of dist/, for experiments; the copy needs
 //                        package.json, cards/, env/ and node_modules/ next to it, symlinks will do)
-import { execFileSync, fork } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
+import { killChildren, startChild } from './lib/children.mjs';
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { createRequire } from 'node:module';
@@ -86,56 +87,6 @@ function codeVersion() {
 const CODE = process.env.BENCH_DIST ? { text: `the build in ${process.env.BENCH_DIST} (BENCH_DIST)`, commit: 'BENCH_DIST' } : codeVersion();
 
 // --- children ----------------------------------------------------------------------------------------------------
-
-const children = [];
-
-function start(file, name, { env = {}, stdout = 'inherit', execArgv = [], onMessage } = {}) {
-  const child = fork(join(here, file), [], {
-    cwd: root,
-    execArgv: ['--expose-gc', '--no-deprecation', ...execArgv],
-    env: { ...process.env, ...env },
-    stdio: ['ignore', stdout, 'inherit', 'ipc'],
-  });
-  children.push(child);
-  let nextId = 0;
-  const waiting = new Map();
-  let onReady;
-  const ready = new Promise((resolve, reject) => {
-    onReady = resolve;
-    child.once('exit', (code) => reject(new Error(`${name} exited with code ${code} before it was ready`)));
-    setTimeout(() => reject(new Error(`${name} was not ready after 300 s`)), 300_000).unref();
-  });
-  child.on('message', (msg) => {
-    if (msg.type === 'ready') return onReady(msg);
-    if (msg.id === undefined) return onMessage?.(msg);
-    const w = waiting.get(msg.id);
-    if (!w) return;
-    waiting.delete(msg.id);
-    if (msg.ok) w.resolve(msg.value);
-    else w.reject(new Error(`${name}: ${msg.error}`));
-  });
-  const ask = (type, payload = {}) =>
-    new Promise((resolve, reject) => {
-      const id = ++nextId;
-      waiting.set(id, { resolve, reject });
-      child.send({ ...payload, id, type });
-    });
-  const stop = async () => {
-    if (child.exitCode !== null) return;
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    await ask('exit').catch(() => undefined);
-    let timer;
-    await Promise.race([exited, new Promise((resolve) => (timer = setTimeout(resolve, 15_000)))]);
-    clearTimeout(timer);
-    if (child.exitCode === null) child.kill();
-  };
-  return { child, ready, ask, stop, name };
-}
-
-process.on('exit', () => {
-  for (const c of children) if (c.exitCode === null) c.kill();
-});
-for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => process.exit(signal === 'SIGINT' ? 130 : 143));
 
 // --- helpers -----------------------------------------------------------------------------------------------------
 
@@ -303,7 +254,7 @@ async function main() {
   const generated = buildCorpus({ count: generatedCount, seed: P.corpusSeed, serviceIds: catalog.services.map((s) => s.id) });
   log(`node ${process.version}, ${os.cpus().length} CPUs; ${int(P.listings)} listings (${int(generatedCount)} generated + ${samplePublished} from env/partners.sample.json); ${int(P.queries)} queries after ${P.warmup} warm-up, then again with ${P.concurrency} in flight; code ${CODE.text}` + (profileDir ? `; profiling into ${profileDir}` : ''));
 
-  const sink = start('lib/find-sink.mjs', 'sink', {
+  const sink = startChild('lib/find-sink.mjs', 'sink', {
     env: { BENCH_ROSTER: JSON.stringify(CUSTOMERS.map((u) => ({ id: u.id, name: u.name, aadObjectId: u.aadObjectId, email: u.email, tenantId: u.tenantId }))) },
     onMessage: onSinkMessage,
   });
@@ -311,7 +262,7 @@ async function main() {
   const dataDir = mkdtempSync(join(os.tmpdir(), 'partner-offers-bench-find-'));
   process.on('exit', () => rmSync(dataDir, { recursive: true, force: true }));
   const botEnv = { BENCH_SINK_URL: sinkUrl, BENCH_DATA_DIR: dataDir, BENCH_CORPUS_SEED: String(P.corpusSeed), BENCH_CUSTOMERS: JSON.stringify(CUSTOMERS) };
-  const seeded = await start('lib/find-bot.mjs', 'seed', { env: { ...botEnv, BENCH_SEED_LISTINGS: String(generatedCount) } }).ready;
+  const seeded = await startChild('lib/find-bot.mjs', 'seed', { env: { ...botEnv, BENCH_SEED_LISTINGS: String(generatedCount) } }).ready;
   log(`seeded ${int(generatedCount)} partners with a listing each in ${fmt(seeded.seedMs / 1000)} s (corpus built in ${seeded.buildMs} ms) into ${seeded.dbFile}`);
 
   // What the store holds: every listing's document, for the ground truth and the corpus checks.
@@ -376,7 +327,7 @@ async function main() {
   const logFile = join(dataDir, 'bot.log');
   const logFd = openSync(logFile, 'w');
   const execArgv = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, '--cpu-prof-name=bot.cpuprofile'] : [];
-  const bot = start('lib/find-bot.mjs', 'bot', { env: botEnv, stdout: logFd, execArgv });
+  const bot = startChild('lib/find-bot.mjs', 'bot', { env: botEnv, stdout: logFd, execArgv });
   const { port } = await bot.ready;
   closeSync(logFd);
   log(`real bot on :${port}, sink at ${sinkUrl}`);
@@ -704,5 +655,5 @@ function writeResults(i) {
 main().catch((err) => {
   console.error(err);
   process.exitCode = 1;
-  for (const c of children) if (c.exitCode === null) c.kill();
+  killChildren();
 });

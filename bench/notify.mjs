@@ -20,7 +20,8 @@
 //   BENCH_DUMP=<dir>     write each run's sink records and the ideal schedules as JSON
 //   BENCH_DIST=<dir>     load the bot from another build (a patched copy of dist/, for experiments)
 //   BENCH_POLL_MS=<ms>   the deliverer's poll interval (experiments; production uses createApp's default, 1 s)
-import { execFileSync, fork } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
+import { killChildren, startChild } from './lib/children.mjs';
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
@@ -78,55 +79,9 @@ const CODE = codeVersion();
 
 // --- children ----------------------------------------------------------------------------------------------------
 
-const children = [];
-
-function start(file, name, { env = {}, stdout = 'inherit', execArgv = [] } = {}) {
-  const child = fork(join(here, file), [], {
-    cwd: root,
-    execArgv: ['--expose-gc', '--no-deprecation', ...execArgv],
-    env: { ...process.env, ...env },
-    stdio: ['ignore', stdout, 'inherit', 'ipc'],
-  });
-  children.push(child);
-  let nextId = 0;
-  const waiting = new Map();
-  let onReady;
-  const ready = new Promise((resolve, reject) => {
-    onReady = resolve;
-    child.once('exit', (code) => reject(new Error(`${name} exited with code ${code} before it was ready`)));
-    setTimeout(() => reject(new Error(`${name} was not ready after 120 s`)), 120_000).unref();
-  });
-  child.on('message', (msg) => {
-    if (msg.type === 'ready') return onReady(msg);
-    const w = waiting.get(msg.id);
-    if (!w) return;
-    waiting.delete(msg.id);
-    if (msg.ok) w.resolve(msg.value);
-    else w.reject(new Error(`${name}: ${msg.error}`));
-  });
-  const ask = (type, payload = {}) =>
-    new Promise((resolve, reject) => {
-      const id = ++nextId;
-      waiting.set(id, { resolve, reject });
-      child.send({ ...payload, id, type });
-    });
-  const stop = async () => {
-    if (child.exitCode !== null) return;
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    await ask('exit').catch(() => undefined);
-    let timer;
-    await Promise.race([exited, new Promise((resolve) => (timer = setTimeout(resolve, 15_000)))]);
-    clearTimeout(timer);
-    if (child.exitCode === null) child.kill();
-  };
-  return { child, ready, ask, stop, name };
-}
+const start = (file, name, options) => startChild(file, name, { readyTimeoutMs: 120_000, ...options });
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-process.on('exit', () => {
-  for (const c of children) if (c.exitCode === null) c.kill();
-});
-for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => process.exit(signal === 'SIGINT' ? 130 : 143));
 
 // --- measuring ---------------------------------------------------------------------------------------------------
 
@@ -678,5 +633,5 @@ function writeResults({ rows, runs, notes, verification, totalS }) {
 main().catch((err) => {
   console.error(err);
   process.exitCode = 1;
-  for (const c of children) if (c.exitCode === null) c.kill();
+  killChildren();
 });
