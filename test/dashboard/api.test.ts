@@ -40,33 +40,23 @@ describe('dashboard API', () => {
     return { status: res.status, body: body as Record<string, unknown>, text, headers: res.headers };
   };
   const rows = async (token: string, query = '') => (await get(`/api/dashboard/rows${query}`, token)).body as unknown as RowsPage;
-  const lastId = (prefix: string, u: TeamsUser) => {
-    const texts = bot.sink.sentTo(u.conversationId).map((r) => bot.sink.textOf(r)).join('\n');
-    const all = [...texts.matchAll(new RegExp(`\\b${prefix}-[2-9A-HJKMNP-Z]{6}\\b`, 'g'))];
-    return all[all.length - 1]![0];
-  };
 
   beforeAll(async () => {
     idp = await startIdentityProvider();
     bot = await startTestBot({ env: idp.env });
     bot.meet(alex, megan, lee, nestor);
     for (const u of [alex, megan, lee, nestor]) await bot.post(installationUpdate('add', u, bot.sink.url));
-    // A minute between commands, as between a person's messages: the table is ordered by when things were made.
-    const say = (text: string, u: TeamsUser) => {
-      bot.clock.now = new Date(bot.clock.now.getTime() + 60_000);
-      return bot.post(message(text, u, bot.sink.url));
-    };
 
-    await say('trial admin@contoso.com teams-essentials', alex);
-    ids.accepted = lastId('T', alex);
-    await say('offer admin@contoso.com 10 m365-business-premium monthly', alex);
-    ids.declined = lastId('P', alex);
-    await say('trial lee@contoso.com defender-business', alex);
-    ids.waiting = lastId('T', alex);
-    await say('delegate admin@contoso.com roles User Administrator days 90', alex);
-    ids.delegation = lastId('D', alex);
-    await say('delegate lee@contoso.com roles Helpdesk Administrator', nestor);
-    ids.northwind = lastId('D', nestor);
+    await bot.sayLater('trial admin@contoso.com teams-essentials', alex);
+    ids.accepted = bot.lastIdSentTo('T', alex);
+    await bot.sayLater('offer admin@contoso.com 10 m365-business-premium monthly', alex);
+    ids.declined = bot.lastIdSentTo('P', alex);
+    await bot.sayLater('trial lee@contoso.com defender-business', alex);
+    ids.waiting = bot.lastIdSentTo('T', alex);
+    await bot.sayLater('delegate admin@contoso.com roles User Administrator days 90', alex);
+    ids.delegation = bot.lastIdSentTo('D', alex);
+    await bot.sayLater('delegate lee@contoso.com roles Helpdesk Administrator', nestor);
+    ids.northwind = bot.lastIdSentTo('D', nestor);
     await bot.drain();
 
     await bot.post(cardAction('offer.accept', { offerId: ids.accepted }, megan, bot.sink.url));
@@ -250,7 +240,7 @@ describe('dashboard API', () => {
       bot.meet(mallory);
       await bot.post(installationUpdate('add', mallory, bot.sink.url));
       await bot.post(message('trial lee@contoso.com teams-premium', mallory, bot.sink.url));
-      const id = lastId('T', mallory);
+      const id = bot.lastIdSentTo('T', mallory);
       const res = await get(`/api/dashboard/export.csv?q=${id}`, await idp.token(as(alex)));
       const line = res.text.replace(/^\uFEFF/, '').trimEnd().split('\r\n')[1];
       expect(line).toContain(`,"'=HYPERLINK(""http://evil"")",`);

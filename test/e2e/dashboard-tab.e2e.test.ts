@@ -4,7 +4,7 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type Frame, type Page } from 'playwright-core';
-import { alex, cardAction, installationUpdate, lee, megan, message, nestor, type TeamsUser } from '../support/activities';
+import { alex, cardAction, installationUpdate, lee, megan, nestor } from '../support/activities';
 import { startIdentityProvider, type IdentityProvider } from '../support/sso';
 import { startTestBot, type TestBot } from '../support/test-bot';
 import { CHROMIUM_ARGS } from './support/playground';
@@ -28,17 +28,6 @@ describe('partner dashboard tab in Teams', () => {
   let tabUrl = '';
   let token = '';
   const ids = {} as Record<'trial' | 'purchase' | 'waiting' | 'delegation', string>;
-
-  // A minute between commands, as between a person's messages: the table is ordered by when things were made.
-  const say = (text: string, u: TeamsUser) => {
-    bot.clock.now = new Date(bot.clock.now.getTime() + 60_000);
-    return bot.post(message(text, u, bot.sink.url));
-  };
-  const lastId = (prefix: string, u: TeamsUser) => {
-    const texts = bot.sink.sentTo(u.conversationId).map((r) => bot.sink.textOf(r)).join('\n');
-    const all = [...texts.matchAll(new RegExp(`\\b${prefix}-[2-9A-HJKMNP-Z]{6}\\b`, 'g'))];
-    return all[all.length - 1]![0];
-  };
   const tableIds = async () => tab.locator('#rows tr[data-id]').evaluateAll((trs) => trs.map((tr) => (tr as HTMLElement).dataset.id));
   const waitForIds = async (expected: string[]) => {
     await tab.waitForFunction((want) => JSON.stringify([...document.querySelectorAll<HTMLElement>('#rows tr[data-id]')].map((tr) => tr.dataset.id)) === JSON.stringify(want), expected);
@@ -59,15 +48,15 @@ describe('partner dashboard tab in Teams', () => {
 
     bot.meet(alex, megan, lee, nestor);
     for (const u of [alex, megan, lee, nestor]) await bot.post(installationUpdate('add', u, bot.sink.url));
-    await say('trial admin@contoso.com teams-essentials', alex);
-    ids.trial = lastId('T', alex);
-    await say('offer admin@contoso.com 25 m365-business-premium annual', alex);
-    ids.purchase = lastId('P', alex);
-    await say('trial lee@contoso.com defender-business', alex);
-    ids.waiting = lastId('T', alex);
-    await say('delegate admin@contoso.com roles Exchange Administrator days 60', alex);
-    ids.delegation = lastId('D', alex);
-    await say('delegate lee@contoso.com', nestor); // another partner's: never on Fabrikam's dashboard
+    await bot.sayLater('trial admin@contoso.com teams-essentials', alex);
+    ids.trial = bot.lastIdSentTo('T', alex);
+    await bot.sayLater('offer admin@contoso.com 25 m365-business-premium annual', alex);
+    ids.purchase = bot.lastIdSentTo('P', alex);
+    await bot.sayLater('trial lee@contoso.com defender-business', alex);
+    ids.waiting = bot.lastIdSentTo('T', alex);
+    await bot.sayLater('delegate admin@contoso.com roles Exchange Administrator days 60', alex);
+    ids.delegation = bot.lastIdSentTo('D', alex);
+    await bot.sayLater('delegate lee@contoso.com', nestor); // another partner's: never on Fabrikam's dashboard
     await bot.drain();
     await bot.post(cardAction('offer.accept', { offerId: ids.trial }, megan, bot.sink.url));
     await bot.post(cardAction('offer.decline', { offerId: ids.purchase, reason: 'Budget is frozen until April' }, megan, bot.sink.url));
@@ -167,8 +156,8 @@ describe('partner dashboard tab in Teams', () => {
 
   it('refreshes without reloading the page: a new offer appears after Refresh', async () => {
     await tab.evaluate(() => ((window as unknown as { stayed: boolean }).stayed = true));
-    await say('trial newco@fabrikam-customer.example teams-premium', alex);
-    const newest = lastId('T', alex);
+    await bot.sayLater('trial newco@fabrikam-customer.example teams-premium', alex);
+    const newest = bot.lastIdSentTo('T', alex);
     await tab.click('#refresh');
     await waitForIds([newest, ids.delegation, ids.waiting, ids.purchase, ids.trial]);
     expect(await tab.evaluate(() => (window as unknown as { stayed?: boolean }).stayed)).toBe(true);
@@ -176,7 +165,7 @@ describe('partner dashboard tab in Teams', () => {
   });
 
   it('loads further pages with Load more, and only for the filters they belong to', async () => {
-    for (let i = 0; i < 48; i++) await say(`trial buyer${i}@northwind-customer.example teams-essentials`, alex);
+    for (let i = 0; i < 48; i++) await bot.sayLater(`trial buyer${i}@northwind-customer.example teams-essentials`, alex);
     await tab.click('#refresh');
     await tab.waitForFunction(() => document.querySelector('#count')?.textContent === 'Showing 50 of 53');
     expect(await tab.locator('#more').isVisible()).toBe(true);

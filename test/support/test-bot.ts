@@ -11,7 +11,7 @@ import { createLogger } from '../../src/log';
 import { openSqliteStore } from '../../src/store/sqlite';
 import type { Store } from '../../src/store/types';
 import { startConnectorSink, type ConnectorSink, type RosterMember } from './connector-sink';
-import type { TeamsUser } from './activities';
+import { message, type TeamsUser } from './activities';
 
 export interface TestBot {
   url: string;
@@ -22,6 +22,13 @@ export interface TestBot {
   clock: { now: Date };
   /** Posts an activity as Teams would; resolves with the HTTP status and parsed body. */
   post(activity: object, headers?: Record<string, string>): Promise<{ status: number; body: unknown }>;
+  /**
+   * Sends `text` as `as`, a minute after the previous message on the test's clock: tables that order by creation
+   * time see the order it was typed in.
+   */
+  sayLater(text: string, as: TeamsUser): Promise<{ status: number; body: unknown }>;
+  /** The newest id with this prefix (T, P, D, R...) in what the bot sent to that user's chat. */
+  lastIdSentTo(prefix: string, as: TeamsUser): string;
   /** Waits until every queued notification has been handed to the connector sink. */
   drain(): Promise<void>;
   meet(...users: TeamsUser[]): void;
@@ -41,26 +48,39 @@ export async function startTestBot(o: { env?: Record<string, string>; start?: Da
   await new Promise<void>((resolve) => app.server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
 
+  const post: TestBot['post'] = async (activity, headers = {}) => {
+    const res = await fetch(`${url}/api/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: JSON.stringify(activity),
+    });
+    const text = await res.text();
+    let body: unknown = text;
+    try {
+      body = text ? JSON.parse(text) : undefined;
+    } catch {
+      /* not JSON: keep the text */
+    }
+    return { status: res.status, body };
+  };
+
   return {
     url,
     app,
     store,
     sink,
     clock,
-    async post(activity, headers = {}) {
-      const res = await fetch(`${url}/api/messages`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', ...headers },
-        body: JSON.stringify(activity),
-      });
-      const text = await res.text();
-      let body: unknown = text;
-      try {
-        body = text ? JSON.parse(text) : undefined;
-      } catch {
-        /* not JSON: keep the text */
-      }
-      return { status: res.status, body };
+    post,
+    sayLater(text, as) {
+      clock.now = new Date(clock.now.getTime() + 60_000);
+      return post(message(text, as, sink.url));
+    },
+    lastIdSentTo(prefix, as) {
+      const texts = sink.sentTo(as.conversationId).map((r) => sink.textOf(r)).join('\n');
+      const ids = [...texts.matchAll(new RegExp(`\\b${prefix}-[2-9A-HJKMNP-Z]{6}\\b`, 'g'))];
+      const last = ids[ids.length - 1];
+      if (!last) throw new Error(`the bot sent ${as.name} no ${prefix}- id`);
+      return last[0];
     },
     async drain() {
       await app.deliverer.drain();
