@@ -1,8 +1,7 @@
-import {
-  CloudAdapter,
-  ConfigurationBotFrameworkAuthentication,
-  type ConfigurationBotFrameworkAuthenticationOptions,
-} from 'botbuilder';
+import { ConfigurationBotFrameworkAuthentication } from 'botbuilder';
+import { authOptions } from './edge/auth-options';
+import { TeamsAdapter } from './edge/adapter';
+import { isConnectorUnreachable } from './edge/connector';
 import type { Clock } from './clock';
 import type { Config } from './config';
 import { PartnerOffersBot } from './bot/bot';
@@ -40,13 +39,19 @@ export interface AppDeps {
   log: Logger;
   /** Overrides for tests: poll faster, or not at all. */
   delivery?: { pollMs?: number; enabled?: boolean };
+  /** Overrides for tests: how long a reply inside a turn may wait for the connector. */
+  turnSendTimeoutMs?: number;
 }
 
 /** Wires the bot from its parts without listening, so tests build exactly what production runs. */
-export function createApp({ config, store, catalog, clock, log, delivery }: AppDeps) {
-  const auth = new ConfigurationBotFrameworkAuthentication(config.auth as ConfigurationBotFrameworkAuthenticationOptions);
-  const adapter = new CloudAdapter(auth);
+export function createApp({ config, store, catalog, clock, log, delivery, turnSendTimeoutMs }: AppDeps) {
+  const auth = new ConfigurationBotFrameworkAuthentication(authOptions(config.auth));
+  const adapter = new TeamsAdapter(auth);
   adapter.onTurnError = async (context, error) => {
+    if (isConnectorUnreachable(error)) {
+      log.warn({ activityId: context.activity.id, reason: error.message }, 'turn ended: the connector did not answer, so no reply could be sent');
+      return;
+    }
     log.error({ err: error, activityId: context.activity.id }, 'unhandled error in turn');
     if (context.activity.type === 'message') {
       await context.sendActivity('Sorry, something went wrong on our side. Please try again in a minute.').catch(() => undefined);
@@ -125,6 +130,7 @@ export function createApp({ config, store, catalog, clock, log, delivery }: AppD
     store,
     log,
     afterTurn: () => deliverer.kick(),
+    turnSendTimeoutMs,
     routes: (s) => registerDashboard(s, { config, store, clock, log }),
   });
 

@@ -16,6 +16,7 @@ const ConfigSchema = z
     MicrosoftAppPassword: optional(z.string()),
     MicrosoftAppType: optional(z.enum(['MultiTenant', 'SingleTenant', 'UserAssignedMSI'])),
     MicrosoftAppTenantId: optional(z.string()),
+    BotOpenIdMetadata: optional(z.url({ protocol: /^https?$/, error: 'must be the URL of an OpenID configuration document' })),
     TEAMS_APP_ID: optional(z.guid('must be the Teams app (manifest) id, a GUID')),
     PARTNERS_FILE: optional(z.string()),
     CATALOG_FILE: optional(z.string()),
@@ -50,6 +51,9 @@ const ConfigSchema = z
     if (origins.length && env.MicrosoftAppId) {
       ctx.addIssue({ code: 'custom', path: ['TAB_HOST_ORIGINS'], message: 'is for local test hosts only; Teams itself needs no entry (unset it, or unset MicrosoftAppId for a local run)' });
     }
+    if (env.BotOpenIdMetadata?.startsWith('http:') && env.NODE_ENV === 'production') {
+      ctx.addIssue({ code: 'custom', path: ['BotOpenIdMetadata'], message: 'must be https in production: whoever can change the keys in transit could sign tokens' });
+    }
     if (env.AAD_JWKS_URI?.startsWith('http:') && env.MicrosoftAppId) {
       ctx.addIssue({ code: 'custom', path: ['AAD_JWKS_URI'], message: 'must be https outside local mode: whoever can change the keys in transit could sign tokens' });
     }
@@ -74,6 +78,8 @@ export interface Config {
     MicrosoftAppPassword: string;
     MicrosoftAppType: 'MultiTenant' | 'SingleTenant' | 'UserAssignedMSI';
     MicrosoftAppTenantId: string;
+    /** Where the keys that sign channel tokens are published; unset means Bot Framework's public cloud. */
+    BotOpenIdMetadata?: string;
   };
   teamsAppId: string;
   partnersFile: string;
@@ -132,6 +138,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       MicrosoftAppPassword: e.MicrosoftAppPassword ?? '',
       MicrosoftAppType: e.MicrosoftAppType ?? 'MultiTenant',
       MicrosoftAppTenantId: e.MicrosoftAppTenantId ?? '',
+      ...(e.BotOpenIdMetadata ? { BotOpenIdMetadata: e.BotOpenIdMetadata } : {}),
     },
     teamsAppId: e.TEAMS_APP_ID ?? DEVELOPMENT_TEAMS_APP_ID,
     partnersFile: e.PARTNERS_FILE ?? 'env/partners.sample.json',

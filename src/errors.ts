@@ -12,3 +12,9 @@ export class UserInputError extends Error {
     this.name = 'UserInputError';
   }
 }
+
+/** Input echoed back in an error, quoted and cut short: a 90,000-character paste must not come back whole. */
+export function quoted(input: string, max = 60): string {
+  const s = input.trim();
+  return `"${s.length > max ? `${s.slice(0, max - 1)}…` : s}"`;
+}

@@ -1,13 +1,18 @@
 import * as restify from 'restify';
-import type { ActivityHandler, CloudAdapter } from 'botbuilder';
+import type { ActivityHandler } from 'botbuilder';
+import type { TeamsAdapter } from './edge/adapter';
+import { messagesRoute, refusal } from './edge/messages';
 import type { Logger } from './log';
 import type { Store } from './store/types';
 
 /** Bodies beyond this are refused before anything parses them: no Teams activity comes close. */
 export const MAX_BODY_BYTES = 256 * 1024;
 
+/** Each connector call inside a turn gives up after this long: Teams redelivers a turn it has no answer to in ~15 s. */
+export const TURN_SEND_TIMEOUT_MS = 4_000;
+
 export interface ServerDeps {
-  adapter: CloudAdapter;
+  adapter: TeamsAdapter;
   bot: ActivityHandler;
   store: Store;
   log: Logger;
@@ -15,23 +20,41 @@ export interface ServerDeps {
   afterTurn(): void;
   /** The dashboard tab's page and API. */
   routes?: (server: restify.Server) => void;
+  turnSendTimeoutMs?: number;
+}
+
+/**
+ * Compressed bodies are refused before anything reads them: Bot Framework never sends them, restify's inflater has no
+ * error handler (a body that is not gzip ends the process), and the size limit would count compressed bytes.
+ */
+function refuseEncodedBodies(req: restify.Request, res: restify.Response, next: restify.Next): void {
+  const encoding = (req.header('content-encoding') ?? '').trim().toLowerCase();
+  if (encoding && encoding !== 'identity') {
+    res.send(415, refusal('UnsupportedEncoding', 'Compressed request bodies are not accepted: send the activity as plain JSON, without Content-Encoding.'));
+    next(false);
+    return;
+  }
+  next();
+}
+
+/** Activities are JSON; anything else (forms, multipart uploads) is refused rather than parsed or written to disk. */
+function requireJson(req: restify.Request, res: restify.Response, next: restify.Next): void {
+  if (req.getContentType() !== 'application/json') {
+    res.send(415, refusal('UnsupportedMediaType', 'Send the activity as application/json.'));
+    next(false);
+    return;
+  }
+  next();
 }
 
 /** HTTP only: routes, body limits, health. Knows nothing of Teams beyond handing activities to the adapter. */
-export function createServer({ adapter, bot, store, log, afterTurn, routes }: ServerDeps): restify.Server {
+export function createServer({ adapter, bot, store, log, afterTurn, routes, turnSendTimeoutMs = TURN_SEND_TIMEOUT_MS }: ServerDeps): restify.Server {
   const server = restify.createServer({ name: 'partner-offers', handleUncaughtExceptions: false });
-  server.use(restify.plugins.bodyParser({ maxBodySize: MAX_BODY_BYTES, mapParams: false }));
+  server.use(refuseEncodedBodies);
+  // jsonBodyParser hands its options to the body reader, which enforces maxBodySize; the typings omit it.
+  server.use(restify.plugins.jsonBodyParser({ maxBodySize: MAX_BODY_BYTES, mapParams: false } as restify.plugins.JsonBodyParserOptions));
 
-  server.post('/api/messages', async (req, res) => {
-    try {
-      await adapter.process(req, res, (context) => bot.run(context));
-    } catch (err) {
-      log.error({ err }, 'activity processing failed');
-      if (!res.headersSent) res.send(500, { error: 'Internal error' });
-    } finally {
-      afterTurn();
-    }
-  });
+  server.post('/api/messages', requireJson, messagesRoute({ adapter, bot, log, turnSendTimeoutMs, afterTurn }));
 
   server.get('/healthz', async (_req, res) => {
     res.send(200, { status: 'ok' });

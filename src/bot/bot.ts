@@ -4,6 +4,7 @@ import {
   type AdaptiveCardInvokeResponse,
   type AdaptiveCardInvokeValue,
   type Attachment,
+  type InvokeResponse,
   type TurnContext,
 } from 'botbuilder';
 import { z } from 'zod';
@@ -17,6 +18,7 @@ import type { ConversationCapture } from './capture';
 import type { CommandContext, CommandRouter } from './commands';
 import { errorResponse, messageResponse, type ActionContext, type VerbTable } from './verbs';
 import { sovereignRefusal } from '../directory/sovereign';
+import { isConnectorUnreachable } from '../edge/connector';
 
 /** The invoke envelope Teams sends for Action.Execute; `data` is checked again by the verb's own schema. */
 const InvokeValueSchema = z.object({
@@ -45,6 +47,8 @@ export interface BotDeps {
 
 /** The conversation record captured for this turn, so handlers don't read it again. */
 const CONVERSATION = Symbol('conversation');
+
+const BAD_ACTION = errorResponse(400, 'BadRequest', 'This card action is not one I understand. Try the latest card, or type help.');
 
 const APOLOGY = 'Sorry, something went wrong on our side. Please try again in a minute; if it keeps happening, tell the people who run this bot';
 
@@ -130,25 +134,42 @@ export class PartnerOffersBot extends TeamsActivityHandler {
   }
 
   private failure(context: TurnContext, err: unknown) {
+    // Nothing can reach the chat: the turn ends, and the adapter's error handler says so once.
+    if (isConnectorUnreachable(err)) throw err;
     if (err instanceof UserInputError) return { type: 'message', attachments: [this.deps.errorCard(err)] };
     this.deps.log.error({ err, activityId: context.activity.id }, 'command failed');
     return { type: 'message', text: `${APOLOGY} (reference ${context.activity.id ?? 'unknown'}).` };
   }
 
+  /** botbuilder reads `value.action.type` before anything checks it; a malformed one is answered here instead. */
+  protected override async onInvokeActivity(context: TurnContext): Promise<InvokeResponse> {
+    if (context.activity.name === 'adaptiveCard/action' && !InvokeValueSchema.safeParse(context.activity.value).success) {
+      return { status: 400, body: BAD_ACTION };
+    }
+    return super.onInvokeActivity(context);
+  }
+
   protected override async onAdaptiveCardInvoke(context: TurnContext, value: AdaptiveCardInvokeValue): Promise<AdaptiveCardInvokeResponse> {
     const parsed = InvokeValueSchema.safeParse(value);
-    if (!parsed.success) return errorResponse(400, 'BadRequest', 'This card action is not one I understand. Try the latest card, or type help.');
-    return this.runVerb(context, parsed.data.action.verb, parsed.data.action.data ?? {}, parsed.data.trigger ?? 'manual');
+    if (!parsed.success) return BAD_ACTION;
+    // botbuilder rebuilds `value` without `trigger`; the activity's own value has it. Absent means a click.
+    const trigger = InvokeValueSchema.shape.trigger.safeParse((context.activity.value as { trigger?: unknown } | undefined)?.trigger);
+    return this.runVerb(context, parsed.data.action.verb, parsed.data.action.data ?? {}, trigger.success ? (trigger.data ?? 'manual') : 'automatic');
   }
 
   private async runVerb(context: TurnContext, verb: string, data: unknown, trigger: ActionContext['trigger']): Promise<AdaptiveCardInvokeResponse> {
     const handler = this.deps.verbs.get(verb);
     if (!handler) return errorResponse(400, 'UnknownVerb', `This card's button (${verb.slice(0, 64)}) is not one I know. It may come from an older version of this app.`);
+    if (trigger === 'automatic' && !handler.refresh) {
+      return errorResponse(400, 'BadRequest', 'A card refresh cannot answer or change anything: press the button to do that.');
+    }
     const tenantId = tenantOf(context.activity);
     if (this.deps.isSovereign(tenantId, await this.partnerOf(tenantId))) return messageResponse(sovereignRefusal().message);
     const input = handler.schema.safeParse(data);
     if (!input.success) {
-      return errorResponse(400, 'BadRequest', `This card's data is not valid: ${input.error.issues[0]?.path.join('.') ?? ''} ${input.error.issues[0]?.message ?? ''}`.trim());
+      const issue = input.error.issues[0];
+      const where = issue?.path.length ? `${issue.path.join('.')}: ` : '';
+      return errorResponse(400, 'BadRequest', `This card's data is not valid: ${where}${issue?.message ?? 'unreadable'}.`);
     }
     try {
       return await handler.handle(input.data, {
@@ -161,7 +182,8 @@ export class PartnerOffersBot extends TeamsActivityHandler {
       });
     } catch (err) {
       if (err instanceof UserInputError) return errorResponse(400, 'BadRequest', err.message);
-      this.deps.log.error({ err, verb, activityId: context.activity.id }, 'card action failed');
+      if (isConnectorUnreachable(err)) this.deps.log.warn({ verb, activityId: context.activity.id, reason: (err as Error).message }, 'card action could not post: the connector did not answer');
+      else this.deps.log.error({ err, verb, activityId: context.activity.id }, 'card action failed');
       return errorResponse(500, 'InternalError', `${APOLOGY} (reference ${context.activity.id ?? 'unknown'}).`);
     }
   }

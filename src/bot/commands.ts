@@ -1,7 +1,7 @@
 import type { Attachment, ConversationReference } from 'botbuilder';
 import { distance } from 'fastest-levenshtein';
 import type { Partner } from '../directory/partners';
-import { UserInputError } from '../errors';
+import { UserInputError, quoted } from '../errors';
 import type { Person } from '../offers/types';
 
 export type Audience = 'partner' | 'customer' | 'anyone';
@@ -47,6 +47,9 @@ export interface CommandRouter {
   available(ctx: Pick<CommandContext, 'partner'>): CommandSpec[];
 }
 
+/** The longest command anyone needs (an offer with many lines is a few hundred characters); longer is a paste. */
+export const COMMAND_MAX = 2_000;
+
 const allowed = (spec: CommandSpec, partner: Partner | null) =>
   spec.audience === 'anyone' || (spec.audience === 'partner') === !!partner;
 
@@ -61,6 +64,13 @@ export function createCommandRouter(): CommandRouter {
     available,
     async dispatch(text, ctx) {
       const trimmed = text.trim();
+      if (trimmed.length > COMMAND_MAX) {
+        throw new UserInputError(
+          `That message is ${trimmed.length.toLocaleString('en-US')} characters long; a command is at most ${COMMAND_MAX.toLocaleString('en-US')}. Type the command on its own.`,
+          'help',
+          'Too long for a command',
+        );
+      }
       const word = (trimmed.split(/\s+/, 1)[0] ?? '').toLowerCase();
       const args = trimmed.slice(word.length).trim();
       const spec = specs.get(word);
@@ -82,7 +92,7 @@ export function createCommandRouter(): CommandRouter {
       const suggestion = closest && closest.d <= Math.max(2, Math.floor(word.length / 2)) ? closest.s : undefined;
       throw new UserInputError(
         word
-          ? `I don't know "${word}".${suggestion ? ` Did you mean ${suggestion.name}?` : ''}`
+          ? `I don't know ${quoted(word, 30)}.${suggestion ? ` Did you mean ${suggestion.name}?` : ''}`
           : 'Type a command, for example help.',
         suggestion?.usage ?? 'help',
         "I didn't understand that",

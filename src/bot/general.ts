@@ -35,4 +35,7 @@ export function registerGeneral(router: CommandRouter, cards: CardRenderer): voi
 export const errorCard =
   (cards: CardRenderer) =>
   (error: UserInputError): Attachment =>
-    cards.attachment('error', { title: error.title, message: error.message, example: error.example ?? '' });
+    // Messages quote what was typed; the cut keeps a runaway quote from making the card too big to send.
+    cards.attachment('error', { title: error.title.slice(0, 100), message: clip(error.message, 1_500), example: clip(error.example ?? '', 300) });
+
+const clip = (s: string, max: number) => (s.length > max ? `${s.slice(0, max - 1)}…` : s);

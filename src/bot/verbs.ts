@@ -18,6 +18,11 @@ export interface ActionContext {
 export interface VerbHandler<S extends z.ZodTypeAny = z.ZodTypeAny> {
   /** Validates the card's `data` (untrusted) before anything else runs. */
   schema: S;
+  /**
+   * Read-only, so Teams' automatic refresh may run it. Every other verb changes something (records an answer, sends
+   * messages) and runs only when a person pressed the button (`trigger: manual`).
+   */
+  refresh?: true;
   handle(data: z.infer<S>, ctx: ActionContext): Promise<AdaptiveCardInvokeResponse>;
 }
 

@@ -15,3 +15,16 @@ export function formatMoney(cents: number, currency: string): string {
   }
   return f.format(cents / 100);
 }
+
+/**
+ * Text one party wrote, shown to another (a decline reason, a lead's note, a listing, a display name), as it was
+ * typed: TextBlocks and facts render markdown, so `[Microsoft sign-in](https://...)` in a decline reason would become a
+ * live link in the partner's card. Backslash escapes (CommonMark, honoured by Teams' card renderers) keep every
+ * character visible and make none of them markup: links, emphasis, code, headings, quotes and list markers.
+ */
+export function literal(text: string): string {
+  return text
+    .replace(/[\\`*_[\]~]/g, '\\$&')
+    .replace(/^(\s*)([#>+-])/gm, '$1\\$2')
+    .replace(/^(\s*\d+)([.)])/gm, '$1\\$2');
+}

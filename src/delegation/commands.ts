@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { UserInputError } from '../errors';
+import { UserInputError, quoted } from '../errors';
 import { RELATIONSHIP_ID_PATTERN } from '../ids';
 import { MAX_DURATION_DAYS, MIN_DURATION_DAYS } from './rules';
 
@@ -13,7 +13,7 @@ export const DelegateCommandSchema = z.object({
     .trim()
     .min(1, "Tell me who it is for: the customer approver's email address comes first.")
     .transform((s) => s.toLowerCase())
-    .pipe(z.email({ error: (issue) => `"${String(issue.input)}" is not an email address. Put the customer approver's email first.` })),
+    .pipe(z.email({ error: (issue) => `${quoted(String(issue.input))} is not an email address. Put the customer approver's email first.` })),
   /** Absent: full administration, the classic delegated admin. */
   roles: z
     .array(z.string().trim().min(1).max(80, 'That role name is too long.'))
@@ -40,7 +40,7 @@ export function parseRelationshipId(raw: string, example: string): string {
   if (!RELATIONSHIP_ID_PATTERN.test(id)) {
     throw new UserInputError(
       raw.trim()
-        ? `"${raw.trim()}" is not a delegated-admin id. Those look like D-4K7P2Q (or R-4K7P2Q for partner of record).`
+        ? `${quoted(raw)} is not a delegated-admin id. Those look like D-4K7P2Q (or R-4K7P2Q for partner of record).`
         : 'Which relationship? Give its id, like D-4K7P2Q.',
       example,
     );
@@ -67,7 +67,7 @@ export function parseDelegate(args: string): DelegateCommand | DelegateRevokeCom
   const daysMatch = /\sdays?\s+(\S+)(?=\s)/i.exec(rest);
   if (daysMatch) {
     days = /^\d+$/.test(daysMatch[1]!) ? Number(daysMatch[1]) : NaN;
-    if (Number.isNaN(days)) throw new UserInputError(`"${daysMatch[1]}" is not a number of days. Write it like "days 365".`, DELEGATE_EXAMPLE);
+    if (Number.isNaN(days)) throw new UserInputError(`${quoted(daysMatch[1]!, 20)} is not a number of days. Write it like "days 365".`, DELEGATE_EXAMPLE);
     rest = rest.slice(0, daysMatch.index) + ' ' + rest.slice(daysMatch.index + daysMatch[0].length);
   }
 
@@ -83,7 +83,7 @@ export function parseDelegate(args: string): DelegateCommand | DelegateRevokeCom
   const leftover = rest.trim();
   if (leftover) {
     throw new UserInputError(
-      `I don't understand "${leftover}". After the email come, in any order: roles <role>, <role>; days <1-${MAX_DURATION_DAYS}>; auto-extend.`,
+      `I don't understand ${quoted(leftover)}. After the email come, in any order: roles <role>, <role>; days <1-${MAX_DURATION_DAYS}>; auto-extend.`,
       DELEGATE_EXAMPLE,
     );
   }

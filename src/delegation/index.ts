@@ -162,10 +162,10 @@ export function registerDelegation(router: CommandRouter, verbs: VerbTable, mess
   ] as const) {
     verbs.register(verb, {
       schema: RelationshipActionSchema,
+      refresh: true,
       handle: async (data, ctx) => {
         assertKind(data.relationshipId, kind);
-        const r = await involved(data.relationshipId, ctx.actor.tenantId);
-        return cardResponse(await currentCard(r));
+        return cardResponse(await currentCard(await service.viewableBy(data.relationshipId, ctx.actor)));
       },
     });
   }
@@ -182,18 +182,10 @@ export function registerDelegation(router: CommandRouter, verbs: VerbTable, mess
   verbs.register('delegation.keep', {
     schema: RelationshipActionSchema,
     handle: async (data, ctx) => {
-      const r = await involved(data.relationshipId, ctx.actor.tenantId);
+      const r = await service.ofCustomer(data.relationshipId, ctx.actor);
       return cardResponse(r.state === 'active' ? cards.keptJson(r) : cards.revokeConfirmJson(r));
     },
   });
-
-  /** Cards about a relationship are shown only to the two organisations in it. */
-  async function involved(id: string, tenantId: string): Promise<Relationship> {
-    const r = await service.get(id);
-    const customer = r && (r.customerTenantId ?? (await service.approverOf(r))?.tenantId);
-    if (!r || (tenantId !== r.partnerTenantId && tenantId !== customer)) throw new UserInputError(`I can't find ${id}.`);
-    return r;
-  }
 
   const existing = async (id: string | undefined) => {
     const r = id ? await service.get(id) : null;

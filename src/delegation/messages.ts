@@ -1,6 +1,6 @@
 import type { Activity, Attachment } from 'botbuilder';
 import type { CardRenderer } from '../cards/render';
-import { formatDate, formatDateTime } from '../cards/format';
+import { formatDate, formatDateTime, literal } from '../cards/format';
 import type { CardPart } from '../offers/messages';
 import type { ResponseRecord } from '../offers/types';
 import { findRole } from './roles';
@@ -37,7 +37,7 @@ export function rolesOf(r: Relationship): Array<{ name: string; allows: string }
 const accessWords = (r: Relationship): string =>
   !r.access || r.access.kind === 'full' ? 'full administration' : r.access.roles.join(', ');
 
-const who = (r: Relationship): string => r.approver?.name ?? r.approverEmail;
+const who = (r: Relationship): string => (r.approver ? literal(r.approver.name) : r.approverEmail);
 /** The customer as a partner recognises it: the approver's email domain. */
 const customerOf = (r: Relationship): string => r.approverEmail.split('@')[1] ?? r.approverEmail;
 const duration = (r: Relationship) => `${r.durationDays ?? DEFAULT_DURATION_DAYS} days from approval`;
@@ -141,14 +141,14 @@ export function requestPart(r: Relationship, replaces: Relationship | null): Car
 
 const history = (responses: ResponseRecord[]) =>
   responses.map((x) => ({
-    text: `${formatDateTime(x.at)}: ${x.decision} by ${x.by.name}${x.by.upn ? ` (${x.by.upn})` : ''}${x.comment ? `: "${x.comment}"` : ''}`,
+    text: `${formatDateTime(x.at)}: ${x.decision} by ${literal(x.by.name)}${x.by.upn ? ` (${x.by.upn})` : ''}${x.comment ? `: "${literal(x.comment)}"` : ''}`,
   }));
 
 function facts(r: Relationship) {
   const f = [
     { title: 'Id', value: r.id },
     { title: 'Kind', value: r.kind === 'delegation' ? 'Delegated administration' : 'Partner of record' },
-    { title: 'Customer', value: r.approver ? `${r.approver.name} (${r.approverEmail})` : r.approverEmail },
+    { title: 'Customer', value: r.approver ? `${literal(r.approver.name)} (${r.approverEmail})` : r.approverEmail },
     { title: 'Status', value: STATE_WORDS[r.state] },
   ];
   if (r.kind === 'delegation') f.push({ title: 'Duration', value: `${r.durationDays ?? DEFAULT_DURATION_DAYS} days${r.autoExtend ? ', auto-extend' : ''}` });
@@ -209,7 +209,7 @@ export function createDelegationMessages(cards: CardRenderer) {
               detail: `You are now their partner of record.${r.replaced ? ` This replaces ${r.replaced.partnerName}.` : ''}`,
               style: 'good',
             },
-      declined: { headline: `${who(r)} declined ${r.id}`, detail: o.comment ? `Their reason: "${o.comment}"` : 'They gave no reason.', style: 'attention' },
+      declined: { headline: `${who(r)} declined ${r.id}`, detail: o.comment ? `Their reason: "${literal(o.comment)}"` : 'They gave no reason.', style: 'attention' },
       requestExpired: { headline: `${r.id} expired without an answer`, detail: `${who(r)} did not answer your ${kind} request within 90 days.`, style: 'warning' },
       replaced: {
         headline: `${o.by ?? who(r)} replaced you as ${ROLE[r.kind]}`,
@@ -256,8 +256,8 @@ export function createDelegationMessages(cards: CardRenderer) {
             ? `${customerOf(r)} approved delegated administration ${r.id}`
             : `${customerOf(r)} made ${r.partnerName} its partner of record (${r.id})`,
         facts: [
-          { title: 'Customer', value: r.approver ? `${r.approver.name} (${r.approverEmail})` : r.approverEmail },
-          { title: r.kind === 'delegation' ? 'Approved by' : 'Designated by', value: response ? `${response.by.name}${response.by.upn ? ` (${response.by.upn})` : ''}` : who(r) },
+          { title: 'Customer', value: r.approver ? `${literal(r.approver.name)} (${r.approverEmail})` : r.approverEmail },
+          { title: r.kind === 'delegation' ? 'Approved by' : 'Designated by', value: response ? `${literal(response.by.name)}${response.by.upn ? ` (${response.by.upn})` : ''}` : who(r) },
           { title: 'When', value: response ? formatDateTime(response.at) : formatDate(r.activatedAt) },
           ...(r.kind === 'delegation'
             ? [
@@ -267,7 +267,7 @@ export function createDelegationMessages(cards: CardRenderer) {
             : []),
           ...(r.replaced && r.replaced.partnerTenantId !== r.partnerTenantId ? [{ title: 'Replaces', value: r.replaced.partnerName }] : []),
           ...(r.offerId ? [{ title: 'On offer', value: r.offerId }] : []),
-          { title: 'Requested by', value: r.issuedBy.name },
+          { title: 'Requested by', value: literal(r.issuedBy.name) },
           { title: 'Id', value: r.id },
         ],
         // Named roles are listed one per line; full administration is already said under Access.
@@ -334,7 +334,7 @@ export function createDelegationMessages(cards: CardRenderer) {
                 facts: [
                   { title: 'Since', value: formatDate(p.delegation.activatedAt) },
                   { title: 'Ends', value: `${formatDate(p.delegation.endsAt)}${p.delegation.autoExtend ? ` (then extended by ${AUTO_EXTEND_DAYS} days)` : ''}` },
-                  { title: 'Approved by', value: p.delegation.approver?.name ?? p.delegation.approverEmail },
+                  { title: 'Approved by', value: who(p.delegation) },
                 ],
               }
             : { title: 'Delegated administration', summary: 'No partner has admin access to your organisation through this app.', facts: [] },
@@ -344,7 +344,7 @@ export function createDelegationMessages(cards: CardRenderer) {
                 summary: `${p.por.partnerName} (${p.por.id}) is your partner of record.`,
                 facts: [
                   { title: 'Since', value: formatDate(p.por.activatedAt) },
-                  { title: 'Designated by', value: p.por.approver?.name ?? p.por.approverEmail },
+                  { title: 'Designated by', value: who(p.por) },
                 ],
               }
             : { title: 'Partner of record', summary: 'You have not designated a partner of record through this app.', facts: [] },

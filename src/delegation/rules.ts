@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { addDays, DAY_MS } from '../clock';
 import type { Partner } from '../directory/partners';
-import { UserInputError } from '../errors';
+import { UserInputError, quoted } from '../errors';
 import type { Person } from '../offers/types';
 import { findRole, GLOBAL_ADMINISTRATOR, suggestRoles } from './roles';
 import type { Access, EndReason, PartnerRef, Relationship, RelationshipKind } from './types';
@@ -76,7 +76,7 @@ export function resolveAccess(roles: string[] | undefined, autoExtend: boolean, 
     if (!role) {
       const close = suggestRoles(typed);
       throw new UserInputError(
-        `"${typed}" is not an Entra built-in role I know.${close.length ? ` Did you mean ${close.join(', ')}?` : ''} Use the role's full name, like Exchange Administrator.`,
+        `${quoted(typed)} is not an Entra built-in role I know.${close.length ? ` Did you mean ${close.join(', ')}?` : ''} Use the role's full name, like Exchange Administrator.`,
         example,
         'Unknown role',
       );

@@ -147,9 +147,39 @@ export function createDelegationService({ store, clock, sovereignTenants, log }:
     ];
   }
 
+  const notFound = (id: string) => new UserInputError(`I can't find ${id}.`, undefined, 'Not found');
+
   async function load(id: string): Promise<Relationship> {
     const r = await store.relationships.get(id);
-    if (!r) throw new UserInputError(`I can't find ${id}.`, undefined, 'Not found');
+    if (!r) throw notFound(id);
+    return r;
+  }
+
+  const customerOf = async (r: Relationship) => r.customerTenantId ?? (await approverOf(r))?.tenantId;
+
+  /**
+   * The relationship, for someone in one of the two organisations in it. Anyone else is answered exactly as for an id
+   * that does not exist: they learn neither that it exists nor who may answer it.
+   */
+  async function loadFor(id: string, actor: { tenantId: string }): Promise<Relationship> {
+    const r = await load(id);
+    if (actor.tenantId !== r.partnerTenantId && actor.tenantId !== (await customerOf(r))) throw notFound(id);
+    return r;
+  }
+
+  /** For a card refresh: the addressed approver and the partner's staff, who are the ones the card is for. */
+  async function viewableBy(id: string, viewer: { tenantId: string; aadObjectId: string }): Promise<Relationship> {
+    const r = await load(id);
+    const approver = await approverOf(r);
+    const isApprover = !!approver && approver.aadObjectId === viewer.aadObjectId && approver.tenantId === viewer.tenantId;
+    if (viewer.tenantId !== r.partnerTenantId && !isApprover) throw notFound(id);
+    return r;
+  }
+
+  /** The customer's side of a relationship (revoke, keep): someone of the customer's organisation, else not found. */
+  async function ofCustomer(id: string, actor: { tenantId: string }): Promise<Relationship> {
+    const r = await load(id);
+    if (actor.tenantId !== (await customerOf(r))) throw notFound(id);
     return r;
   }
 
@@ -257,7 +287,7 @@ export function createDelegationService({ store, clock, sovereignTenants, log }:
 
   async function decide(input: DecideInput): Promise<DecideOutcome> {
     for (let attempt = 0; attempt < 3; attempt++) {
-      const r = await load(input.relationshipId);
+      const r = await loadFor(input.relationshipId, input.actor);
       const approver = await approverOf(r);
       if (!approver || approver.aadObjectId !== input.actor.aadObjectId || approver.tenantId !== input.actor.tenantId) {
         log.warn({ relationshipId: r.id, tenantId: input.actor.tenantId, aadObjectId: input.actor.aadObjectId }, 'decision refused: not the approver');
@@ -348,8 +378,7 @@ export function createDelegationService({ store, clock, sovereignTenants, log }:
 
   /** `revoke admin`: the customer's approver ends their delegated-admin relationship (after confirming on a card). */
   async function revokeByCustomer(relationshipId: string, actor: Actor, where: { conversationId: string; activityId: string }): Promise<RevokeOutcome> {
-    const r = await load(relationshipId);
-    if (r.customerTenantId !== actor.tenantId) throw new UserInputError(`${r.id} is not one of your organisation's relationships.`, 'partners', 'Not yours');
+    const r = await ofCustomer(relationshipId, actor);
     if (r.approver && r.approver.aadObjectId !== actor.aadObjectId) {
       throw new UserInputError(
         `Only ${r.approver.name}, who approved it, can revoke it here. Any Global Administrator of your organisation can also end it in the Microsoft 365 admin center.`,
@@ -452,6 +481,8 @@ export function createDelegationService({ store, clock, sovereignTenants, log }:
     decide,
     revokeByCustomer,
     revokeByPartner,
+    viewableBy,
+    ofCustomer,
     sweep,
     view,
     statusOf,

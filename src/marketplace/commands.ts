@@ -1,4 +1,4 @@
-import { UserInputError } from '../errors';
+import { UserInputError, quoted } from '../errors';
 import { shortIdPattern } from '../ids';
 import { toCountry, toLanguage } from './geo';
 
@@ -32,7 +32,7 @@ export function parseFind(args: string): FindCommand {
   if (lang) {
     language = toLanguage(lang[1]!);
     if (!language) {
-      throw new UserInputError(`"${lang[1]!.trim()}" is not a language I know. Use a two-letter code like fr or de, or a name like French.`, 'find teams voice language fr');
+      throw new UserInputError(`${quoted(lang[1]!)} is not a language I know. Use a two-letter code like fr or de, or a name like French.`, 'find teams voice language fr');
     }
     rest = rest.slice(0, lang.index) + ' ' + rest.slice(lang.index + lang[0].length);
   }
@@ -42,7 +42,7 @@ export function parseFind(args: string): FindCommand {
     country = toCountry(inMatch[1]!);
     if (country) rest = rest.slice(0, inMatch.index);
     else if (/^[a-z]{2}$/i.test(inMatch[1]!.trim())) {
-      throw new UserInputError(`"${inMatch[1]!.trim()}" is not a country code. Use a two-letter ISO code like DE or GB, or the country's name.`, FIND_EXAMPLE);
+      throw new UserInputError(`${quoted(inMatch[1]!)} is not a country code. Use a two-letter ISO code like DE or GB, or the country's name.`, FIND_EXAMPLE);
     }
   }
   const words = [...new Set(tokens(rest))];

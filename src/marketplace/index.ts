@@ -4,7 +4,7 @@ import type { CommandContext, CommandRouter } from '../bot/commands';
 import { cardResponse, type ActionContext, type VerbTable } from '../bot/verbs';
 import type { CardRenderer } from '../cards/render';
 import type { Partner } from '../directory/partners';
-import { UserInputError } from '../errors';
+import { UserInputError, quoted } from '../errors';
 import type { MessageRegistry } from '../notifications/messages';
 import { PermanentDeliveryError } from '../notifications/messages';
 import { LEAD_ID_PATTERN, LISTING_ID_PATTERN, parseFind } from './commands';
@@ -43,7 +43,7 @@ export function registerMarketplace(router: CommandRouter, verbs: VerbTable, mes
         return { attachments: [CardFactory.adaptiveCard(own(l, { outcomeTitle: l.published ? 'Published' : 'Unpublished', outcomeDetail: l.published ? 'Customers and partners can find it with find.' : 'Nobody can find it until you publish it again.' }))] };
       }
       if (sub === 'edit') return { attachments: [cards.editCard(partner, await service.view(partner))] };
-      if (sub) throw new UserInputError(`"${args.trim()}" is not something listing does. Use listing, listing publish or listing unpublish.`, 'listing');
+      if (sub) throw new UserInputError(`${quoted(args)} is not something listing does. Use listing, listing publish or listing unpublish.`, 'listing');
       const l = await service.view(partner);
       return { attachments: [l ? CardFactory.adaptiveCard(own(l)) : cards.noListing(partner)] };
     },

@@ -1,6 +1,6 @@
 import { CardFactory, type Activity } from 'botbuilder';
 import type { CardJson, CardRenderer } from '../cards/render';
-import { formatDate, formatDateTime } from '../cards/format';
+import { formatDate, formatDateTime, literal } from '../cards/format';
 import type { Catalog } from '../directory/catalog';
 import type { Partner } from '../directory/partners';
 import type { OfferState } from '../offers/types';
@@ -15,7 +15,7 @@ export function createMarketplaceMessages(cards: CardRenderer, catalog: Catalog)
 
   const facts = (l: Listing) => [
     { title: 'Services', value: l.serviceNames.join(', ') || '—' },
-    ...(l.expertise.length ? [{ title: 'Expertise', value: l.expertise.join(', ') }] : []),
+    ...(l.expertise.length ? [{ title: 'Expertise', value: literal(l.expertise.join(', ')) }] : []),
     { title: 'Countries', value: l.countries.length ? describeCountries(l.countries) : '—' },
     ...(l.languages.length ? [{ title: 'Languages', value: describeLanguages(l.languages) }] : []),
     { title: 'Delegated admin', value: l.canDelegate ? 'Can offer delegated administration' : 'Does not offer delegated administration' },
@@ -25,10 +25,10 @@ export function createMarketplaceMessages(cards: CardRenderer, catalog: Catalog)
     listingId: l.id,
     tag: o.own ? (l.published ? 'PUBLISHED · can be found with find' : 'NOT PUBLISHED · nobody can find it yet') : `PARTNER · ${l.id}`,
     tagColor: o.own && !l.published ? 'Warning' : 'Accent',
-    headline: l.headline || '(no headline yet)',
+    headline: l.headline ? literal(l.headline) : '(no headline yet)',
     partnerName: l.partnerName,
-    description: l.description,
-    facts: [...facts(l), ...(o.own ? [{ title: 'Contact', value: `${l.contact.name} (${l.contact.email})` }, { title: 'Last edited', value: `${formatDate(l.updatedAt)} by ${l.updatedBy.name}` }] : [])],
+    description: literal(l.description),
+    facts: [...facts(l), ...(o.own ? [{ title: 'Contact', value: `${literal(l.contact.name)} (${l.contact.email})` }, { title: 'Last edited', value: `${formatDate(l.updatedAt)} by ${literal(l.updatedBy.name)}` }] : [])],
     hint: o.hint ?? '',
     isOwn: !!o.own,
     canPublish: true,
@@ -81,10 +81,10 @@ export function createMarketplaceMessages(cards: CardRenderer, catalog: Catalog)
   };
 
   const leadFacts = (lead: Lead, listing: Listing | null) => [
-    { title: 'From', value: `${lead.requester.name} (${lead.requester.email})` },
+    { title: 'From', value: `${literal(lead.requester.name)} (${lead.requester.email})` },
     { title: 'Organisation', value: lead.requester.email.split('@')[1] ?? '' },
     { title: 'When', value: formatDateTime(lead.createdAt) },
-    ...(listing ? [{ title: 'Found', value: listing.headline }] : []),
+    ...(listing ? [{ title: 'Found', value: literal(listing.headline) }] : []),
   ];
 
   return {
@@ -110,9 +110,9 @@ export function createMarketplaceMessages(cards: CardRenderer, catalog: Catalog)
     const offered = listing?.services.length ? listing.services : [];
     return cards.render('lead', {
       leadId: lead.id,
-      headline: `${lead.requester.name} asks ${lead.partnerName} to get in touch`,
+      headline: `${literal(lead.requester.name)} asks ${lead.partnerName} to get in touch`,
       facts: leadFacts(lead, listing),
-      note: lead.note ?? '',
+      note: literal(lead.note ?? ''),
       trialSent: trial ? `Trial invitation ${trial.offerId} sent to ${lead.requester.email}${trial.state ? ` (${trial.state})` : ''}.` : '',
       canSendTrial: !trial && offered.length > 0,
       serviceChoices: serviceChoices(offered),

@@ -1,3 +1,4 @@
+import { quoted } from '../errors';
 import { z } from 'zod';
 import type { Catalog } from '../directory/catalog';
 import type { Partner } from '../directory/partners';
@@ -14,15 +15,20 @@ export const LEAD_DEDUPE_DAYS = 7;
 export const NOTE_MAX = 500;
 
 /** What the edit card submits: every input is a string (a multi-select ChoiceSet joins its values with commas). */
+/**
+ * The edit card's fields. The card's inputs stop at each field's limit, so only a forged or scripted request goes far
+ * past it (four times, here) and is refused whole; up to that, validateListing explains each field on the card itself.
+ */
+const field = (what: string, max: number) => z.string().max(max * 4, `the ${what} is limited to ${max.toLocaleString('en-US')} characters`).optional();
 export const ListingFormSchema = z.object({
-  headline: z.string().optional(),
-  description: z.string().optional(),
-  services: z.string().optional(),
-  expertise: z.string().optional(),
-  countries: z.string().optional(),
-  languages: z.string().optional(),
-  contactName: z.string().optional(),
-  contactEmail: z.string().optional(),
+  headline: field('headline', HEADLINE_MAX),
+  description: field('description', DESCRIPTION_MAX),
+  services: field('list of services', 500),
+  expertise: field('list of expertise tags', TAGS_MAX * (TAG_MAX + 2)),
+  countries: field('list of countries', 250),
+  languages: field('list of languages', 120),
+  contactName: field('contact name', 80),
+  contactEmail: field('contact email', 254),
 });
 export type ListingForm = z.infer<typeof ListingFormSchema>;
 export type ListingField = keyof ListingForm;
@@ -64,24 +70,24 @@ export function validateListing(
   const expertise = [...new Set(list(form.expertise).map((t) => t.replace(/\s+/g, ' ')))];
   const longTag = expertise.find((t) => t.length > TAG_MAX);
   if (expertise.length > TAGS_MAX) errors.expertise = `Use at most ${TAGS_MAX} expertise tags; you have ${expertise.length}.`;
-  else if (longTag) errors.expertise = `"${longTag.slice(0, 50)}" is too long for a tag; keep each to ${TAG_MAX} characters.`;
+  else if (longTag) errors.expertise = `${quoted(longTag, 50)} is too long for a tag; keep each to ${TAG_MAX} characters.`;
 
   const countryInput = list(form.countries);
   const countries = countryInput.map((c) => toCountry(c));
   const badCountries = countryInput.filter((_, i) => !countries[i]);
   if (countryInput.length === 0) errors.countries = 'Name at least one country you serve, as ISO codes like DE, GB, US.';
-  else if (badCountries.length) errors.countries = `${badCountries.map((c) => `"${c}"`).join(', ')} ${badCountries.length === 1 ? 'is not an ISO country code' : 'are not ISO country codes'}. Use two-letter codes like DE, GB, US.`;
+  else if (badCountries.length) errors.countries = `${badCountries.map((c) => quoted(c, 20)).join(', ')} ${badCountries.length === 1 ? 'is not an ISO country code' : 'are not ISO country codes'}. Use two-letter codes like DE, GB, US.`;
 
   const languageInput = list(form.languages);
   const languages = languageInput.map((l) => toLanguage(l));
   const badLanguages = languageInput.filter((_, i) => !languages[i]);
-  if (badLanguages.length) errors.languages = `${badLanguages.map((l) => `"${l}"`).join(', ')} ${badLanguages.length === 1 ? 'is not a language code' : 'are not language codes'}. Use two-letter codes like en, de, fr.`;
+  if (badLanguages.length) errors.languages = `${badLanguages.map((l) => quoted(l, 20)).join(', ')} ${badLanguages.length === 1 ? 'is not a language code' : 'are not language codes'}. Use two-letter codes like en, de, fr.`;
 
   const contactName = (form.contactName ?? '').trim();
   if (!contactName) errors.contactName = 'Who should customers hear from? Give a name.';
   else if (contactName.length > 80) errors.contactName = 'Keep the contact name to 80 characters.';
   const contactEmail = (form.contactEmail ?? '').trim().toLowerCase();
-  if (!z.email().safeParse(contactEmail).success) errors.contactEmail = contactEmail ? `"${contactEmail}" is not an email address.` : 'Give the contact person\'s email address.';
+  if (!z.email().safeParse(contactEmail).success) errors.contactEmail = contactEmail ? `${quoted(contactEmail, 80)} is not an email address.` : 'Give the contact person\'s email address.';
 
   if (Object.keys(errors).length) return { ok: false, errors };
   return {

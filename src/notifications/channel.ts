@@ -5,7 +5,7 @@ import type { CardRenderer } from '../cards/render';
 import { formatDateTime } from '../cards/format';
 import type { Clock } from '../clock';
 import type { Partner } from '../directory/partners';
-import { UserInputError } from '../errors';
+import { UserInputError, quoted } from '../errors';
 import type { Logger } from '../log';
 import type { Store } from '../store/types';
 import type { MessageRef, NewOutboxEntry, OutboxEntry } from './types';
@@ -116,7 +116,7 @@ export function registerNotificationCommands(router: CommandRouter, verbs: VerbT
             : 'No notification channel is set. @mention me in a team channel with notify here to choose one.',
         };
       }
-      throw new UserInputError(`"${args.trim()}" is not something notify does. Use notify here or notify off, in a team channel.`, 'notify here');
+      throw new UserInputError(`${quoted(args)} is not something notify does. Use notify here or notify off, in a team channel.`, 'notify here');
     },
   });
 

@@ -5,6 +5,7 @@ import {
   type ConversationReference,
 } from 'botbuilder';
 import { AuthenticationConstants, ClaimsIdentity, type BotFrameworkAuthentication, type ConnectorClient } from 'botframework-connector';
+import { withoutRetries } from '../edge/connector';
 import type { Store } from '../store/types';
 import { PermanentDeliveryError, type MessageRegistry } from './messages';
 import type { OutboxEntry } from './types';
@@ -91,15 +92,8 @@ export function createBotSender(
   const clientFor = (serviceUrl: string) => {
     let client = clients.get(serviceUrl);
     if (!client) {
-      client = factory.create(serviceUrl).then((c) => {
-        // The client's own pipeline resends 429s and 5xx up to three times by itself, within one call: those
-        // resends would bypass the rate limiter, hold the conversation's queue for seconds and never show in the
-        // outbox. The deliverer decides about every retry, so the client makes exactly one request per call.
-        (c as unknown as { client?: { pipeline?: { removePolicy(o: { phase: string }): unknown } } }).client?.pipeline?.removePolicy({
-          phase: 'Retry',
-        });
-        return c;
-      });
+      // One request per call: the deliverer decides about every retry, within the rate limiter and visible in the outbox.
+      client = factory.create(serviceUrl).then(withoutRetries);
       client.catch(() => clients.delete(serviceUrl));
       clients.set(serviceUrl, client);
     }

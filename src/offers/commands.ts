@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { UserInputError } from '../errors';
+import { UserInputError, quoted } from '../errors';
 import { SHORT_ID_PATTERN } from '../ids';
 
 export const TRIAL_EXAMPLE = 'trial admin@contoso.com m365-business-premium, teams-essentials';
@@ -10,7 +10,7 @@ const ApproverEmail = z
   .trim()
   .min(1, "Tell me who it is for: the customer approver's email address comes first.")
   .transform((s) => s.toLowerCase())
-  .pipe(z.email({ error: (issue) => `"${String(issue.input)}" is not an email address. Put the customer approver's email first.` }));
+  .pipe(z.email({ error: (issue) => `${quoted(String(issue.input))} is not an email address. Put the customer approver's email first.` }));
 
 /** Requests that travel on the offer's card, each answered separately by the customer. */
 const Asks = {
@@ -101,7 +101,7 @@ export function parsePurchase(args: string): PurchaseCommand {
     const m = /^(\S+)\s+(.+)$/.exec(item);
     if (!m || !/^\d+$/.test(m[1]!)) {
       throw new UserInputError(
-        `Each line starts with a quantity, then the service: "${item}" does not. Write it like "25 m365-business-premium".`,
+        `Each line starts with a quantity, then the service: ${quoted(item)} does not. Write it like "25 m365-business-premium".`,
         OFFER_EXAMPLE,
       );
     }
@@ -125,7 +125,7 @@ export function parseOfferId(raw: string, example: string): string {
   const id = raw.trim().toUpperCase();
   if (!OFFER_ID_PATTERN.test(id)) {
     throw new UserInputError(
-      raw.trim() ? `"${raw.trim()}" is not an offer id. Offer ids look like T-4K7P2Q (trials) or P-8M3N5R (purchase offers).` : 'Which offer? Give its id.',
+      raw.trim() ? `${quoted(raw)} is not an offer id. Offer ids look like T-4K7P2Q (trials) or P-8M3N5R (purchase offers).` : 'Which offer? Give its id.',
       example,
     );
   }

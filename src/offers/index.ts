@@ -2,7 +2,7 @@ import type { Attachment } from 'botbuilder';
 import { z } from 'zod';
 import type { CommandRouter } from '../bot/commands';
 import { cardResponse, messageResponse, type VerbTable } from '../bot/verbs';
-import { UserInputError } from '../errors';
+import { UserInputError, quoted } from '../errors';
 import { OFFER_ID_PATTERN, parseOfferId, parsePurchase, parseTrial } from './commands';
 import type { Partner } from '../directory/partners';
 import type { CardPart, OfferCards } from './messages';
@@ -103,7 +103,7 @@ export function registerOffers(
       if (linked.isId(args)) return { attachments: [await linked.status(args, partner)] };
       if (args.includes('@')) {
         const email = z.email().safeParse(args.trim().toLowerCase());
-        if (!email.success) throw new UserInputError(`"${args}" is not an email address.`, 'status admin@contoso.com');
+        if (!email.success) throw new UserInputError(`${quoted(args)} is not an email address.`, 'status admin@contoso.com');
         const offers = await service.list(partner, email.data);
         return { attachments: [cards.list(`Offers to ${email.data}`, offers, { empty: `You have sent nothing to ${email.data} yet.` })] };
       }
@@ -182,7 +182,8 @@ export function registerOffers(
 
   verbs.register('offer.view', {
     schema: OfferActionSchema,
-    handle: async (data) => cardResponse(await cardJson(await service.view(data.offerId))),
+    refresh: true,
+    handle: async (data, ctx) => cardResponse(await cardJson(await service.view(data.offerId, ctx.actor))),
   });
 
   const existing = async (offerId: string | undefined) => {

@@ -1,6 +1,6 @@
 import type { Activity, Attachment } from 'botbuilder';
 import type { CardRenderer } from '../cards/render';
-import { formatDate, formatDateTime, formatMoney } from '../cards/format';
+import { formatDate, formatDateTime, formatMoney, literal } from '../cards/format';
 import type { CustomerSummary } from '../store/types';
 import { lineTotalCents, totalCents } from './rules';
 import type { PartnerEvent } from './service';
@@ -103,8 +103,8 @@ export function createOfferMessages(cards: CardRenderer) {
         : `${offer.partnerName} offers you Microsoft 365 services`,
     intro:
       offer.kind === 'trial'
-        ? `Hello ${offer.approver?.name ?? offer.approverEmail}, accept to start free trials of:`
-        : `Hello ${offer.approver?.name ?? offer.approverEmail}, this offer is billed ${offer.billing === 'annual' ? 'annually (annual commitment)' : 'monthly'}:`,
+        ? `Hello ${offer.approver ? literal(offer.approver.name) : offer.approverEmail}, accept to start free trials of:`
+        : `Hello ${offer.approver ? literal(offer.approver.name) : offer.approverEmail}, this offer is billed ${offer.billing === 'annual' ? 'annually (annual commitment)' : 'monthly'}:`,
     lines: lines(offer),
     ...totals(offer),
     fineprint:
@@ -121,7 +121,7 @@ export function createOfferMessages(cards: CardRenderer) {
 
   const history = (responses: ResponseRecord[]) =>
     responses.map((r) => ({
-      text: `${formatDateTime(r.at)}: ${r.decision} by ${r.by.name}${r.by.upn ? ` (${r.by.upn})` : ''}${r.comment ? `: "${r.comment}"` : ''}`,
+      text: `${formatDateTime(r.at)}: ${r.decision} by ${literal(r.by.name)}${r.by.upn ? ` (${r.by.upn})` : ''}${r.comment ? `: "${literal(r.comment)}"` : ''}`,
     }));
 
   const summaryData = (offer: Offer, o: { headline: string; detail?: string; style?: string; responses?: ResponseRecord[]; hint?: string; installLink?: string }) => ({
@@ -130,7 +130,7 @@ export function createOfferMessages(cards: CardRenderer) {
     style: o.style ?? 'default',
     offerId: offer.id,
     kindLabel: KIND_LABEL[offer.kind] + (offer.billing ? ` (${offer.billing} billing)` : ''),
-    customer: offer.approver ? `${offer.approver.name} (${offer.approverEmail})` : offer.approverEmail,
+    customer: offer.approver ? `${literal(offer.approver.name)} (${offer.approverEmail})` : offer.approverEmail,
     stateLabel: STATE_LABEL[offer.state],
     createdOn: formatDate(offer.createdAt),
     expiresOn: formatDate(offer.expiresAt),
@@ -146,7 +146,7 @@ export function createOfferMessages(cards: CardRenderer) {
     offerCard: (offer: Offer, parts: CardPart[] = []) => card(cards.attachment('offer', offerCardData(offer, parts))),
     /** A 1:1 note to the issuing partner user about something that happened to the offer. */
     partnerNotice: (offer: Offer, event: PartnerEvent, comment?: string) => {
-      const who = offer.approver?.name ?? offer.approverEmail;
+      const who = offer.approver ? literal(offer.approver.name) : offer.approverEmail;
       const what = KIND_LABEL[offer.kind].toLowerCase();
       const texts = {
         accepted: {
@@ -157,7 +157,7 @@ export function createOfferMessages(cards: CardRenderer) {
               : `Place the order for ${services(offer)} in Partner Center.`,
           style: 'good',
         },
-        declined: { headline: `${who} declined ${offer.id}`, detail: comment ? `Their reason: "${comment}"` : 'They gave no reason.', style: 'attention' },
+        declined: { headline: `${who} declined ${offer.id}`, detail: comment ? `Their reason: "${literal(comment)}"` : 'They gave no reason.', style: 'attention' },
         expired: { headline: `${offer.id} expired without an answer`, detail: `${who} did not answer your ${what} in time.`, style: 'warning' },
         delivered: { headline: `${offer.id} reached ${who}`, detail: `They installed the app, so your ${what} is now in their chat.`, style: 'default' },
       } as const;
@@ -174,12 +174,12 @@ export function createOfferMessages(cards: CardRenderer) {
           tag: `${KIND_LABEL[offer.kind].toUpperCase()} ACCEPTED`,
           headline: `${customerOf(offer)} accepted ${offer.id}`,
           facts: [
-            { title: 'Customer', value: offer.approver ? `${offer.approver.name} (${offer.approverEmail})` : offer.approverEmail },
-            { title: 'Accepted by', value: response ? `${response.by.name}${response.by.upn ? ` (${response.by.upn})` : ''}` : offer.approver?.name ?? '' },
+            { title: 'Customer', value: offer.approver ? `${literal(offer.approver.name)} (${offer.approverEmail})` : offer.approverEmail },
+            { title: 'Accepted by', value: literal(response ? `${response.by.name}${response.by.upn ? ` (${response.by.upn})` : ''}` : offer.approver?.name ?? '') },
             { title: 'When', value: response ? formatDateTime(response.at) : formatDate(offer.decidedAt) },
             { title: 'What', value: KIND_LABEL[offer.kind] + (offer.billing ? `, billed ${offer.billing === 'annual' ? 'annually' : 'monthly'}` : '') },
             ...(offer.trialEndsAt ? [{ title: 'Trial ends', value: formatDate(offer.trialEndsAt) }] : []),
-            { title: 'Sent by', value: offer.issuedBy.name },
+            { title: 'Sent by', value: literal(offer.issuedBy.name) },
             { title: 'Id', value: offer.id },
           ],
           lines: [...lines(offer), ...(offer.kind === 'purchase' && offer.billing ? [{ name: totals(offer).totalLabel, detail: totals(offer).total }] : [])],
@@ -195,7 +195,7 @@ export function createOfferMessages(cards: CardRenderer) {
         'offer-summary',
         offer.state === 'sent'
           ? summaryData(offer, {
-              headline: `${KIND_LABEL[offer.kind]} ${offer.id} sent to ${offer.approver?.name ?? offer.approverEmail}`,
+              headline: `${KIND_LABEL[offer.kind]} ${offer.id} sent to ${offer.approver ? literal(offer.approver.name) : offer.approverEmail}`,
               detail: "I'll message you here when they answer.",
               style: 'good',
               hint: `Type status ${offer.id} to follow it, or withdraw ${offer.id} to take it back.`,

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { addDays } from '../clock';
 import type { Catalog, Service } from '../directory/catalog';
 import type { Partner } from '../directory/partners';
-import { UserInputError } from '../errors';
+import { UserInputError, quoted } from '../errors';
 import type { PurchaseCommand, TrialCommand } from './commands';
 import type { Billing, Decision, Offer, OfferLine, OfferState, Person } from './types';
 import { PENDING_STATES } from './types';
@@ -19,7 +19,7 @@ function resolveService(catalog: Catalog, partner: Partner, key: string, example
   if (!service) {
     const close = catalog.suggest(key).map((s) => s.id);
     throw new UserInputError(
-      `I don't know the service "${key}".${close.length ? ` Did you mean ${close.join(' or ')}?` : ''} Use a catalog id or the service's full name.`,
+      `I don't know the service ${quoted(key)}.${close.length ? ` Did you mean ${close.join(' or ')}?` : ''} Use a catalog id or the service's full name.`,
       example,
     );
   }

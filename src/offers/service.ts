@@ -195,19 +195,31 @@ export function createOfferService({ store, catalog, clock, sovereignTenants, lo
     return delivered;
   }
 
-  const isApprover = (offer: Offer, actor: DecisionInput['actor']) =>
+  const isApprover = (offer: Offer, actor: { aadObjectId: string; tenantId: string }) =>
     !!offer.approver && offer.approver.aadObjectId === actor.aadObjectId && offer.approver.tenantId === actor.tenantId;
+
+  const notFound = (offerId: string) => new UserInputError(`I can't find offer ${offerId}.`, undefined, 'Offer not found');
 
   async function load(offerId: string): Promise<Offer> {
     const offer = await store.offers.get(offerId);
-    if (!offer) throw new UserInputError(`I can't find offer ${offerId}.`, undefined, 'Offer not found');
+    if (!offer) throw notFound(offerId);
+    return offer;
+  }
+
+  /**
+   * The offer, for someone in one of the two organisations it is between; anyone else learns nothing, not even that
+   * it exists, so they are answered exactly as for an id that does not exist.
+   */
+  async function loadFor(offerId: string, actor: { tenantId: string }): Promise<Offer> {
+    const offer = await load(offerId);
+    if (actor.tenantId !== offer.partnerTenantId && (!offer.approver || actor.tenantId !== offer.approver.tenantId)) throw notFound(offerId);
     return offer;
   }
 
   async function decide(input: DecisionInput): Promise<DecisionOutcome> {
     // One retry covers a concurrent change (delivery, expiry) between our read and our write.
     for (let attempt = 0; attempt < 3; attempt++) {
-      const offer = await load(input.offerId);
+      const offer = await loadFor(input.offerId, input.actor);
       if (!isApprover(offer, input.actor)) {
         log.warn({ offerId: offer.id, tenantId: input.actor.tenantId, aadObjectId: input.actor.aadObjectId }, 'decision refused: not the approver');
         return { kind: 'notApprover', offer };
@@ -257,9 +269,12 @@ export function createOfferService({ store, catalog, clock, sovereignTenants, lo
   /**
    * The card as it should look now, for Teams' automatic refresh: read-only, because updating or sending while
    * answering a refresh makes Teams refresh again. An offer past its time shows as expired; the sweeper records it.
+   * Without a viewer, for rendering inside this process (an attached request's card); with one, only the approver and
+   * the issuing partner's staff see it, as only they can act on it.
    */
-  async function view(offerId: string): Promise<Offer> {
+  async function view(offerId: string, viewer?: { tenantId: string; aadObjectId: string }): Promise<Offer> {
     const offer = await load(offerId);
+    if (viewer && viewer.tenantId !== offer.partnerTenantId && !isApprover(offer, viewer)) throw notFound(offerId);
     return isExpired(offer, clock()) ? close(offer, 'expired', clock()) : offer;
   }
 

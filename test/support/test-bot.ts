@@ -7,7 +7,7 @@ import { loadConfig } from '../../src/config';
 import { loadCatalog } from '../../src/directory/catalog';
 import { readPartnersFile } from '../../src/directory/partners';
 import { seedPartners } from '../../src/directory/seed';
-import { createLogger } from '../../src/log';
+import { createLogger, type Logger } from '../../src/log';
 import { openSqliteStore } from '../../src/store/sqlite';
 import type { Store } from '../../src/store/types';
 import { startConnectorSink, type ConnectorSink, type RosterMember } from './connector-sink';
@@ -36,14 +36,22 @@ export interface TestBot {
 }
 
 /** The real app (config, SQLite file, adapter, restify) on port 0, talking to a local connector sink. */
-export async function startTestBot(o: { env?: Record<string, string>; start?: Date } = {}): Promise<TestBot> {
+export async function startTestBot(o: { env?: Record<string, string>; start?: Date; log?: Logger; turnSendTimeoutMs?: number } = {}): Promise<TestBot> {
   const dir = mkdtempSync(join(tmpdir(), 'partner-offers-'));
   const config = loadConfig({ DATA_DIR: dir, LOG_LEVEL: 'silent', ...o.env });
   const clock = { now: o.start ?? new Date('2026-11-25T09:00:00.000Z') };
   const store = openSqliteStore(join(dir, 'test.sqlite'), () => clock.now);
   const catalog = loadCatalog();
   const sink = await startConnectorSink();
-  const app = createApp({ config, store, catalog, clock: () => clock.now, log: createLogger('silent'), delivery: { enabled: false } });
+  const app = createApp({
+    config,
+    store,
+    catalog,
+    clock: () => clock.now,
+    log: o.log ?? createLogger('silent'),
+    delivery: { enabled: false },
+    turnSendTimeoutMs: o.turnSendTimeoutMs,
+  });
   await seedPartners(store, readPartnersFile('env/partners.sample.json', catalog), app.marketplace.seed);
   await new Promise<void>((resolve) => app.server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
