@@ -6,4 +6,6 @@ module.exports = {
   testMatch: ['**/*.e2e.test.ts'],
   testTimeout: 240_000,
   maxWorkers: 1,
+  // Finds Chromium and starts it once before anything else: without a browser the run ends at once, in one line.
+  globalSetup: '<rootDir>/test/e2e/support/global-setup.ts',
 };

@@ -11,6 +11,7 @@ import { cpus, totalmem, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { execSync } from 'node:child_process';
 import { chromium } from 'playwright-core';
+import browserFinder from '../scripts/lib/browser.cjs';
 import { seedDashboard } from './lib/dashboard-seed.mjs';
 import { loadTestSupport } from './lib/ts-support.mjs';
 
@@ -66,7 +67,8 @@ async function main() {
       await new Promise((r) => setTimeout(r, 100));
     }
 
-    const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
+    const { executablePath } = await browserFinder.findChromium();
+    const browser = await chromium.launch({ executablePath, headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
     cleanup.push(() => browser.close());
     const loads = [];
     for (let i = 0; i <= LOADS; i++) {

@@ -7,7 +7,7 @@ import { chromium, type Browser, type Frame, type Page } from 'playwright-core';
 import { alex, cardAction, installationUpdate, lee, megan, nestor } from '../support/activities';
 import { startIdentityProvider, type IdentityProvider } from '../support/sso';
 import { startTestBot, type TestBot } from '../support/test-bot';
-import { CHROMIUM_ARGS } from './support/playground';
+import { CHROMIUM_ARGS, chromiumPath } from './support/browser-args';
 import { serveTeamsHost, teamsHostPage, type ServedTeamsHost } from './support/teams-host';
 
 // Copies of these are kept in docs/screenshots for the README.
@@ -63,7 +63,7 @@ describe('partner dashboard tab in Teams', () => {
     await bot.post(cardAction('delegation.approve', { relationshipId: ids.delegation, replaces: '' }, megan, bot.sink.url));
     await bot.drain();
 
-    browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', headless: true, args: [...CHROMIUM_ARGS] });
+    browser = await chromium.launch({ executablePath: chromiumPath(), headless: true, args: [...CHROMIUM_ARGS] });
     const context = await browser.newContext({ viewport: { width: 1280, height: 860 }, acceptDownloads: true });
     // teams-js asks a CDN for its list of valid domains; there is no internet here, and the tab must not need it.
     await context.route(/^https?:\/\/(?!127\.0\.0\.1|localhost)/, (route) => route.abort());
@@ -198,7 +198,7 @@ describe('partner dashboard tab in Teams', () => {
 describe('dashboard tab outside Teams, in local mode', () => {
   it('says plainly that it runs with a development identity', async () => {
     const bot = await startTestBot();
-    const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', headless: true, args: [...CHROMIUM_ARGS] });
+    const browser = await chromium.launch({ executablePath: chromiumPath(), headless: true, args: [...CHROMIUM_ARGS] });
     try {
       const page = await browser.newPage();
       await page.goto(`${bot.url}/tab/index.html`);

@@ -15,6 +15,7 @@ import net from 'net';
 import os from 'os';
 import path from 'path';
 import { chromium, type BrowserContext, type Locator, type Page } from 'playwright-core';
+import { CHROMIUM_ARGS, chromiumPath } from './browser-args';
 
 /** Repository root (this file lives in test/e2e/support). */
 export const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
@@ -125,6 +126,17 @@ function tail(file: string, lines = 40): string {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** True if `promise` settles within `ms`. The timer is cleared either way: a pending one kept jest from exiting. */
+async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((r) => (timer = setTimeout(() => r(false), ms)));
+  try {
+    return await Promise.race([promise.then(() => true), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /**
  * Spawns `agentsplayground -e <botEndpoint> -c msteams -p <port> --dt` detached in `configDir`, stdin from
  * /dev/null, stdout/stderr and the Playground log captured under the artifacts dir, and resolves once the UI
@@ -180,10 +192,9 @@ export async function startPlayground(options: StartPlaygroundOptions): Promise<
   const stop = async (): Promise<void> => {
     if (exited !== undefined) return;
     killGroup(child, 'SIGTERM');
-    const done = await Promise.race([exitPromise.then(() => true), sleep(5_000).then(() => false)]);
-    if (!done) {
+    if (!(await settlesWithin(exitPromise, 5_000))) {
       killGroup(child, 'SIGKILL');
-      await Promise.race([exitPromise, sleep(2_000)]);
+      await settlesWithin(exitPromise, 2_000);
     }
   };
 
@@ -224,18 +235,10 @@ export async function startPlayground(options: StartPlaygroundOptions): Promise<
 // Browser
 // ---------------------------------------------------------------------------------------------
 
-export const CHROMIUM_ARGS: readonly string[] = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
+export { CHROMIUM_ARGS };
 
 export interface LaunchBrowserOptions {
-  /** Default: $CHROMIUM_PATH or /usr/bin/chromium. */
+  /** Default: the one the global setup found ($CHROMIUM_PATH). */
   executablePath?: string;
   /** Default true; set E2E_HEADED=1 to watch. */
   headless?: boolean;
@@ -259,7 +262,7 @@ const LOCAL_URL = /^(https?|wss?):\/\/(localhost|127\.0\.0\.1|\[::1\])(:\d+)?\//
 export async function launchBrowser(options: LaunchBrowserOptions = {}): Promise<E2EBrowser> {
   const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'e2e-chromium-'));
   const context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: options.executablePath ?? process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    executablePath: options.executablePath ?? chromiumPath(),
     headless: options.headless ?? process.env.E2E_HEADED !== '1',
     args: [...CHROMIUM_ARGS],
     // The Playground needs a wide window: at 1024 px the chat list is laid out outside the viewport (1280 works).
