@@ -21,6 +21,14 @@ describe('configuration', () => {
     expect(error!.problems.map((p) => p.split(' ')[0])).toEqual(expect.arrayContaining(['PORT', 'MONGODB_URI', 'MicrosoftAppId', 'LOG_LEVEL']));
   });
 
+  it('takes the channel key document for a sovereign cloud or a test harness, https only in production', () => {
+    const app = { MicrosoftAppId: '11111111-2222-3333-4444-555555555555', MicrosoftAppPassword: 's' };
+    expect(loadConfig({ ...app, BotOpenIdMetadata: 'http://127.0.0.1:9/openid' }).auth.BotOpenIdMetadata).toBe('http://127.0.0.1:9/openid');
+    expect(loadConfig(app).auth).not.toHaveProperty('BotOpenIdMetadata');
+    expect(() => loadConfig({ ...app, NODE_ENV: 'production', BotOpenIdMetadata: 'http://keys.example/openid' })).toThrow(/BotOpenIdMetadata must be https in production/);
+    expect(() => loadConfig({ ...app, BotOpenIdMetadata: 'not a url' })).toThrow(/BotOpenIdMetadata must be the URL of an OpenID configuration document/);
+  });
+
   it('refuses production without an app id, and an app id without its secret', () => {
     expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/MicrosoftAppId is required when NODE_ENV=production/);
     expect(() => loadConfig({ MicrosoftAppId: '11111111-2222-3333-4444-555555555555' })).toThrow(/MicrosoftAppPassword is required/);
