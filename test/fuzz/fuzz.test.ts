@@ -1,9 +1,9 @@
-import { request } from 'node:http';
 import { Writable } from 'node:stream';
 import pino from 'pino';
-import { alex, lee, megan, message, type TeamsUser } from '../support/activities';
+import { alex, lee, mallory, megan, message } from '../support/activities';
+import { rawPost } from '../support/raw-http';
 import { startTestBot, type TestBot } from '../support/test-bot';
-import { nextRequest, seeded, type FuzzRequest, type FuzzWorld } from './generator';
+import { nextRequest, seeded, type FuzzWorld } from './generator';
 
 /**
  * A seeded stream of commands, card actions, malformed activities and raw bodies against the real server. Set
@@ -12,28 +12,6 @@ import { nextRequest, seeded, type FuzzRequest, type FuzzWorld } from './generat
 const SEED = Number(process.env.FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31));
 const REQUESTS = Number(process.env.FUZZ_REQUESTS ?? 400);
 
-const mallory: TeamsUser = {
-  name: 'Mallory Intruder',
-  aadObjectId: 'e0000000-0000-4000-8000-00000000e0e0',
-  id: '29:mallory',
-  email: 'mallory@elsewhere.example',
-  tenantId: 'e0000000-0000-4000-8000-0000000000e1',
-  conversationId: 'a:personal-mallory',
-};
-
-/** Resolves with status 0 when the server does not answer in time or drops the connection: a failure either way. */
-function send(url: string, req: FuzzRequest): Promise<{ status: number; text: string }> {
-  return new Promise((resolve) => {
-    const r = request(`${url}/api/messages`, { method: 'POST', headers: { 'content-length': String(req.body.length), ...req.headers }, timeout: 8_000 }, (res) => {
-      let text = '';
-      res.on('data', (c: Buffer) => (text += c.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
-    });
-    r.on('timeout', () => r.destroy(new Error('no answer within 8 s')));
-    r.on('error', (err) => resolve({ status: 0, text: err.message }));
-    r.end(req.body);
-  });
-}
 
 describe(`fuzz: ${REQUESTS} seeded requests against the running bot (FUZZ_SEED=${SEED})`, () => {
   let bot: TestBot;
@@ -86,7 +64,7 @@ describe(`fuzz: ${REQUESTS} seeded requests against the running bot (FUZZ_SEED=$
     const problems: string[] = [];
     for (let i = 0; i < REQUESTS && problems.length < 5; i++) {
       const req = nextRequest(r, world);
-      const res = await send(bot.url, req);
+      const res = await rawPost(bot.url, req.body, req.headers);
       const a = req.activity;
       const invokeName = a?.type === 'invoke' ? a.name : undefined;
       // 501 is the protocol's answer to an invoke the bot does not handle; nothing else may be a server error.

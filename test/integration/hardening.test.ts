@@ -1,33 +1,11 @@
-import { request } from 'node:http';
 import { gzipSync } from 'node:zlib';
-import { alex, cardAction, CUSTOMER_TENANT, lee, megan, message, type TeamsUser } from '../support/activities';
+import { alex, cardAction, CUSTOMER_TENANT, lee, mallory, megan, message, type TeamsUser } from '../support/activities';
 import { cardText } from '../support/connector-sink';
+import { rawPost } from '../support/raw-http';
 import { startTestBot, type TestBot } from '../support/test-bot';
 
 type InvokeBody = { statusCode: number; type: string; value: { code?: string; message?: string } & Record<string, unknown> };
 
-/** Someone from a third tenant, neither the partner nor the customer. */
-const mallory: TeamsUser = {
-  name: 'Mallory Intruder',
-  aadObjectId: 'e0000000-0000-4000-8000-00000000e0e0',
-  id: '29:mallory',
-  email: 'mallory@elsewhere.example',
-  tenantId: 'e0000000-0000-4000-8000-0000000000e1',
-  conversationId: 'a:personal-mallory',
-};
-
-/** Raw bytes to /api/messages, as an attacker would send them: no client library in between. */
-function rawPost(url: string, body: Buffer, headers: Record<string, string>): Promise<{ status: number; text: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request(`${url}/api/messages`, { method: 'POST', headers: { 'content-length': String(body.length), ...headers } }, (res) => {
-      let text = '';
-      res.on('data', (c: Buffer) => (text += c.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-}
 
 describe('the HTTP edge refuses what is not a Bot Framework activity, and stays up', () => {
   let bot: TestBot;

@@ -70,6 +70,15 @@ export const patti: TeamsUser = {
   tenantId: CUSTOMER_TENANT,
   conversationId: 'a:personal-patti',
 };
+/** Someone from a third tenant, neither a partner nor a customer of anyone here: must learn nothing. */
+export const mallory: TeamsUser = {
+  name: 'Mallory Intruder',
+  aadObjectId: 'e0000000-0000-4000-8000-00000000e0e0',
+  id: '29:mallory',
+  email: 'mallory@elsewhere.example',
+  tenantId: 'e0000000-0000-4000-8000-0000000000e1',
+  conversationId: 'a:personal-mallory',
+};
 export const wei: TeamsUser = {
   name: 'Wei Zhang',
   aadObjectId: 'c0000000-0000-4000-8000-0000000021c1',
