@@ -83,7 +83,7 @@ export function parseDelegate(args: string): DelegateCommand | DelegateRevokeCom
   const leftover = rest.trim();
   if (leftover) {
     throw new UserInputError(
-      `I don't understand ${quoted(leftover)}. After the email come, in any order: roles <role>, <role>; days <1-${MAX_DURATION_DAYS}>; auto-extend.`,
+      `I don't understand ${quoted(leftover)}. After the email come, in any order: roles ‹role›, ‹role›; days ‹1-${MAX_DURATION_DAYS}›; auto-extend.`,
       DELEGATE_EXAMPLE,
     );
   }

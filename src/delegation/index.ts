@@ -80,7 +80,7 @@ export function registerDelegation(router: CommandRouter, verbs: VerbTable, mess
   router.register({
     name: 'delegate',
     audience: 'partner',
-    usage: 'delegate <customer-email> [roles <role>, <role>] [days <1-730>] [auto-extend]  ·  delegate revoke <id>',
+    usage: 'delegate ‹customer-email› [roles ‹role›, ‹role›] [days ‹1-730›] [auto-extend]  ·  delegate revoke ‹id›',
     description: 'Ask a customer for delegated administration (full, or named Entra roles), or end one you hold.',
     run: async (args, ctx) => {
       const cmd = parseDelegate(args);

@@ -313,7 +313,7 @@ export function createDelegationMessages(cards: CardRenderer) {
       cards.attachment('offer-list', {
         title: 'Delegated administration and partner of record',
         empty: 'None yet. Try: delegate admin@contoso.com',
-        hint: 'Type status <id> for one of them and its recorded answers.',
+        hint: 'Type status ‹id› for one of them and its recorded answers.',
         whoHeader: 'Customer',
         rows: relationships.map((r) => ({
           id: r.id,

@@ -68,7 +68,7 @@ export function registerMarketplace(router: CommandRouter, verbs: VerbTable, mes
   router.register({
     name: 'find',
     audience: 'anyone',
-    usage: 'find <words> [in <country>] [language <code>]',
+    usage: 'find ‹words› [in ‹country›] [language ‹code›]',
     description: 'Find partners by service and expertise, and ask them to get in touch.',
     run: async (args) => ({ attachments: await results(args, 0) }),
   });

@@ -65,8 +65,8 @@ export function registerOffers(
   const cardJson = async (offer: Offer) => cards.offerCardJson(offer, await linked.partsOf(offer));
 
   for (const [name, parse, usage, description] of [
-    ['trial', parseTrial, 'trial <customer-email> <service>[, <service>...]', 'Invite a customer to free trials.'],
-    ['offer', parsePurchase, 'offer <customer-email> <qty> <service>[, <qty> <service>...] monthly|annual', 'Send a customer a purchase offer with quantities and list prices.'],
+    ['trial', parseTrial, 'trial ‹customer-email› ‹service›[, ‹service›...]', 'Invite a customer to free trials.'],
+    ['offer', parsePurchase, 'offer ‹customer-email› ‹qty› ‹service›[, ‹qty› ‹service›...] monthly|annual', 'Send a customer a purchase offer with quantities and list prices.'],
   ] as const) {
     router.register({
       name,
@@ -83,7 +83,7 @@ export function registerOffers(
   router.register({
     name: 'status',
     audience: 'partner',
-    usage: 'status [<id>|<customer-email>]',
+    usage: 'status [‹id›|‹customer-email›]',
     description: 'Your recent offers and requests, one of them with its recorded answers, or one customer\'s offers.',
     run: async (args, ctx) => {
       const partner = partnerOf(ctx);
@@ -94,7 +94,7 @@ export function registerOffers(
           attachments: [
             cards.list(`${partner.name}: recent offers`, offers, {
               empty: 'No offers yet. Try: trial admin@contoso.com m365-business-premium',
-              hint: 'Type status <id> for one offer and its recorded answers.',
+              hint: 'Type status ‹id› for one offer and its recorded answers.',
             }),
             ...more,
           ],
@@ -115,7 +115,7 @@ export function registerOffers(
   router.register({
     name: 'withdraw',
     audience: 'partner',
-    usage: 'withdraw <id>',
+    usage: 'withdraw ‹id›',
     description: 'Take back an offer nobody has answered yet.',
     run: async (args, ctx) => ({
       attachments: [cards.withdrawn(await service.withdraw(parseOfferId(args, 'withdraw T-4K7P2Q'), partnerOf(ctx)))],
