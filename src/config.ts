@@ -78,7 +78,7 @@ export interface Config {
     MicrosoftAppPassword: string;
     MicrosoftAppType: 'MultiTenant' | 'SingleTenant' | 'UserAssignedMSI';
     MicrosoftAppTenantId: string;
-    /** Where the keys that sign channel tokens are published; unset means Bot Framework's public cloud. */
+    /** Where the keys that sign channel tokens are published (a test harness); unset means Bot Framework's public cloud. */
     BotOpenIdMetadata?: string;
   };
   teamsAppId: string;

@@ -12,7 +12,10 @@ export const conversationKind = (activity: Partial<Activity>): ConversationKind 
 
 /** The command text: the bot's @mention and Teams' HTML leftovers removed. */
 export function commandText(context: TurnContext): string {
-  const text = TurnContext.removeRecipientMention(context.activity) ?? context.activity.text ?? '';
+  // A message without text (a card's Submit, an attachment) has no command, and botbuilder's mention stripping
+  // would read into the missing text.
+  if (typeof context.activity.text !== 'string') return '';
+  const text = TurnContext.removeRecipientMention(context.activity) ?? context.activity.text;
   return text
     .replace(/<at>[^<]*<\/at>/gi, ' ')
     .replace(/<[^>]+>/g, ' ')

@@ -141,11 +141,17 @@ export class PartnerOffersBot extends TeamsActivityHandler {
     return { type: 'message', text: `${APOLOGY} (reference ${context.activity.id ?? 'unknown'}).` };
   }
 
-  /** botbuilder reads `value.action.type` before anything checks it; a malformed one is answered here instead. */
+  /**
+   * Card actions are the only invokes this app declares. Every other name (message extensions, file consent, task
+   * modules...) is answered "not implemented" here, without handing a value nobody checked to botbuilder's handlers,
+   * which read into it. A malformed card action is answered here too: botbuilder reads `value.action.type` unchecked.
+   */
   protected override async onInvokeActivity(context: TurnContext): Promise<InvokeResponse> {
-    if (context.activity.name === 'adaptiveCard/action' && !InvokeValueSchema.safeParse(context.activity.value).success) {
-      return { status: 400, body: BAD_ACTION };
+    const name = context.activity.name;
+    if (name !== 'adaptiveCard/action') {
+      return { status: 501, body: errorResponse(501, 'NotImplemented', `This app does not handle ${typeof name === 'string' ? name.slice(0, 64) : 'unnamed'} invokes.`) };
     }
+    if (!InvokeValueSchema.safeParse(context.activity.value).success) return { status: 400, body: BAD_ACTION };
     return super.onInvokeActivity(context);
   }
 

@@ -212,7 +212,7 @@ export function createDelegationMessages(cards: CardRenderer) {
       declined: { headline: `${who(r)} declined ${r.id}`, detail: o.comment ? `Their reason: "${literal(o.comment)}"` : 'They gave no reason.', style: 'attention' },
       requestExpired: { headline: `${r.id} expired without an answer`, detail: `${who(r)} did not answer your ${kind} request within 90 days.`, style: 'warning' },
       replaced: {
-        headline: `${o.by ?? who(r)} replaced you as ${ROLE[r.kind]}`,
+        headline: `${o.by ? literal(o.by) : who(r)} replaced you as ${ROLE[r.kind]}`,
         detail: `They chose ${r.replacedBy?.partnerName ?? 'another partner'} on ${formatDate(r.endedAt)}, so ${r.id} ended then.`,
         style: 'warning',
       },

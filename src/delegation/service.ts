@@ -167,12 +167,15 @@ export function createDelegationService({ store, clock, sovereignTenants, log }:
     return r;
   }
 
-  /** For a card refresh: the addressed approver and the partner's staff, who are the ones the card is for. */
+  /**
+   * For a card refresh: the addressed approver only. The card names the customer's current partner (and its
+   * relationship id) for the replace, which the requesting partner has no business learning; partners use `status`.
+   */
   async function viewableBy(id: string, viewer: { tenantId: string; aadObjectId: string }): Promise<Relationship> {
     const r = await load(id);
     const approver = await approverOf(r);
     const isApprover = !!approver && approver.aadObjectId === viewer.aadObjectId && approver.tenantId === viewer.tenantId;
-    if (viewer.tenantId !== r.partnerTenantId && !isApprover) throw notFound(id);
+    if (!isApprover) throw notFound(id);
     return r;
   }
 

@@ -4,9 +4,10 @@ import type { Config } from '../config';
 
 /**
  * botbuilder's options for Bot Framework authentication. Naming the channel's key document (BotOpenIdMetadata: a
- * sovereign cloud, or a test harness that signs its own tokens) switches botbuilder to "every endpoint given", and
- * any endpoint then left out is simply missing (no token issuer at all means every token is refused). So the public
- * cloud's values are filled in for everything else.
+ * test harness that signs channel tokens with its own keys) switches botbuilder to "every endpoint given", and any
+ * endpoint then left out is simply missing (no token issuer at all means every token is refused). So the public
+ * cloud's values are filled in for everything else. (A government cloud is botbuilder's ChannelService setting,
+ * which this app does not offer.)
  */
 export function authOptions(auth: Config['auth']): ConfigurationBotFrameworkAuthenticationOptions {
   if (!auth.BotOpenIdMetadata) return auth as ConfigurationBotFrameworkAuthenticationOptions;

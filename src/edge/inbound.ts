@@ -6,10 +6,19 @@ import { z } from 'zod';
  * failing somewhere deep in a turn. Everything else passes through untouched (loose objects).
  */
 const Id = z.string().min(1).max(1024);
+/** Fields the bot does without: JSON null is taken as absent, as botbuilder does. */
+const maybe = <T extends z.ZodTypeAny>(schema: T) => schema.nullish();
 const Account = z.looseObject({
   id: Id,
-  name: z.string().max(1024).optional(),
-  aadObjectId: z.string().max(128).optional(),
+  name: maybe(z.string().max(1024)),
+  aadObjectId: maybe(z.string().max(128)),
+});
+
+/** botbuilder strips the bot's @mention from the text by `mentioned.id` and the mention's `text`: both must be there. */
+const Entity = z.looseObject({ type: z.string().max(256) }).superRefine((entity, ctx) => {
+  if (entity.type !== 'mention') return;
+  const mention = z.looseObject({ mentioned: z.looseObject({ id: z.string() }), text: z.string().max(1024) }).safeParse(entity);
+  if (!mention.success) ctx.addIssue({ code: 'custom', message: 'a mention needs mentioned.id and text' });
 });
 
 /** The connector the bot answers through: absolute http(s), or botbuilder defaults to the public Bot Framework host. */
@@ -27,22 +36,22 @@ export const ServiceUrlSchema = z
 
 export const InboundActivitySchema = z.looseObject({
   type: z.string().min(1).max(64),
-  id: z.string().max(1024).optional(),
+  id: maybe(z.string().max(1024)),
   channelId: z.string().min(1).max(64),
   serviceUrl: ServiceUrlSchema,
   from: Account,
   recipient: Account,
   conversation: z.looseObject({
     id: Id,
-    tenantId: z.string().max(128).optional(),
-    conversationType: z.string().max(64).optional(),
-    isGroup: z.boolean().optional(),
+    tenantId: maybe(z.string().max(128)),
+    conversationType: maybe(z.string().max(64)),
+    isGroup: maybe(z.boolean()),
   }),
-  name: z.string().max(256).optional(),
+  name: maybe(z.string().max(256)),
   text: z.string().max(100_000).optional(),
-  textFormat: z.string().max(32).optional(),
-  replyToId: z.string().max(1024).optional(),
-  entities: z.array(z.looseObject({ type: z.string().max(256) })).max(100).optional(),
+  textFormat: maybe(z.string().max(32)),
+  replyToId: maybe(z.string().max(1024)),
+  entities: z.array(Entity).max(100).optional(),
   attachments: z.array(z.looseObject({ contentType: z.string().max(256) })).max(50).optional(),
   channelData: z
     .looseObject({

@@ -1,4 +1,5 @@
 import type { Activity, ActivityHandler, TurnContext } from 'botbuilder';
+import { AuthenticationError } from 'botframework-connector';
 import type * as restify from 'restify';
 import type { Logger } from '../log';
 import type { TeamsAdapter } from './adapter';
@@ -18,6 +19,17 @@ export interface MessagesRouteDeps {
 export const refusal = (code: string, message: string) => ({ error: { code, message } });
 const invokeError = (message: string) => ({ statusCode: 400, type: 'application/vnd.microsoft.error', value: { code: 'BadRequest', message } });
 const UNAUTHORIZED = refusal('Unauthorized', 'The request is not authenticated as the Bot Framework.');
+const UNAVAILABLE = refusal('Unavailable', 'The request cannot be authenticated right now; try again later.');
+
+/**
+ * What the token validator throws about the token itself (botbuilder's AuthenticationError, jsonwebtoken's errors).
+ * Anything else (the key document unreachable, a network error) is the server's trouble, not a forgery: it is
+ * answered 503, so the channel retries instead of the bot silently dropping real activities as "unauthorized".
+ */
+function isTokenRejection(err: unknown): boolean {
+  const name = (err as { name?: string })?.name;
+  return err instanceof AuthenticationError || name === 'JsonWebTokenError' || name === 'TokenExpiredError' || name === 'NotBeforeError';
+}
 
 /** Anything shaped like a JWT is cut out of a message before it is logged. */
 const withoutTokens = (text: string) => text.replace(/eyJ[\w-]*\.[\w-]*(\.[\w-]*)?/g, '[token]').slice(0, 300);
@@ -54,8 +66,14 @@ export function messagesRoute({ adapter, bot, log, turnSendTimeoutMs, afterTurn 
     try {
       authenticated = await adapter.authenticate(activity, header);
     } catch (err) {
-      log.warn({ reason: withoutTokens(String((err as Error)?.message ?? err)), hasToken: !!header }, 'activity refused: authentication failed');
-      res.send(401, UNAUTHORIZED);
+      const reason = withoutTokens(String((err as Error)?.message ?? err));
+      if (isTokenRejection(err)) {
+        log.warn({ reason, hasToken: !!header }, 'activity refused: authentication failed');
+        res.send(401, UNAUTHORIZED);
+      } else {
+        log.error({ reason }, 'activity not authenticated: the token could not be checked');
+        res.send(503, UNAVAILABLE);
+      }
       return;
     }
 

@@ -3,6 +3,8 @@ import { shortIdPattern } from '../ids';
 import { toCountry, toLanguage } from './geo';
 
 export const FIND_EXAMPLE = 'find security exchange in DE';
+/** The longest search: enough for any real one, and what the "More results" button can carry. */
+export const FIND_MAX = 300;
 export const LISTING_ID_PATTERN = shortIdPattern('M');
 export const LEAD_ID_PATTERN = shortIdPattern('C');
 
@@ -26,6 +28,10 @@ const tokens = (s: string): string[] => (s.toLowerCase().match(/[\p{L}\p{N}]+/gu
  * English name), so "find experts in intune" still searches for intune.
  */
 export function parseFind(args: string): FindCommand {
+  // The query travels on the "More results" button (find.more), which takes at most FIND_MAX characters.
+  if (args.trim().length > FIND_MAX) {
+    throw new UserInputError(`A search is at most ${FIND_MAX} characters; this one has ${args.trim().length.toLocaleString('en-US')}. Use a few words.`, FIND_EXAMPLE, 'Too long to search');
+  }
   let rest = ` ${args.trim()} `;
   let language: string | undefined;
   const lang = /\s(?:language|lang)\s+(.+?)(?=\s+in\s|\s*$)/i.exec(rest);

@@ -7,7 +7,7 @@ import type { Partner } from '../directory/partners';
 import { UserInputError, quoted } from '../errors';
 import type { MessageRegistry } from '../notifications/messages';
 import { PermanentDeliveryError } from '../notifications/messages';
-import { LEAD_ID_PATTERN, LISTING_ID_PATTERN, parseFind } from './commands';
+import { FIND_MAX, LEAD_ID_PATTERN, LISTING_ID_PATTERN, parseFind } from './commands';
 import type { MarketplaceCards } from './messages';
 import { ListingFormSchema, NOTE_MAX } from './rules';
 import { LEAD_CARD, PAGE_SIZE, type MarketplaceService } from './service';
@@ -55,9 +55,9 @@ export function registerMarketplace(router: CommandRouter, verbs: VerbTable, mes
     const { results: found, more } = await service.find(cmd, page);
     const from = page * PAGE_SIZE + 1;
     const summary = found.length
-      ? `${more ? `Results ${from}–${from + found.length - 1}` : found.length === 1 && page === 0 ? 'One partner matches' : `Results ${from}–${from + found.length - 1}, the last`} for "${text}".`
+      ? `${more ? `Results ${from}–${from + found.length - 1}` : found.length === 1 && page === 0 ? 'One partner matches' : `Results ${from}–${from + found.length - 1}, the last`} for ${quoted(text)}.`
       : page === 0
-        ? `No published listing matches "${text}". Try fewer or other words, or leave out the country or language.`
+        ? `No published listing matches ${quoted(text)}. Try fewer or other words, or leave out the country or language.`
         : 'No more results.';
     return [
       ...found.map((l) => cards.listingCard(l, { result: true })),
@@ -74,12 +74,12 @@ export function registerMarketplace(router: CommandRouter, verbs: VerbTable, mes
   });
 
   verbs.register('find.more', {
-    schema: z.object({ q: z.string().min(1).max(300), page: z.coerce.number().int().min(1).max(100) }),
+    schema: z.object({ q: z.string().min(1).max(FIND_MAX), page: z.coerce.number().int().min(1).max(100) }),
     handle: async (data, ctx) => {
       const cards = await results(data.q, data.page);
       // The next page arrives as new messages; the card that held the button says where they are.
       for (const card of cards) await ctx.post({ type: 'message', attachments: [card] });
-      return cardResponse(renderer.render('find-more', { text: `Showing more results for "${data.q}" below.`, more: false, q: data.q, page: String(data.page) }));
+      return cardResponse(renderer.render('find-more', { text: `Showing more results for ${quoted(data.q)} below.`, more: false, q: data.q, page: String(data.page) }));
     },
   });
 

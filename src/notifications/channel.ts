@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { CommandContext, CommandRouter } from '../bot/commands';
 import { cardResponse, type VerbTable } from '../bot/verbs';
 import type { CardRenderer } from '../cards/render';
-import { formatDateTime } from '../cards/format';
+import { formatDateTime, literal } from '../cards/format';
 import type { Clock } from '../clock';
 import type { Partner } from '../directory/partners';
 import { UserInputError, quoted } from '../errors';
@@ -143,7 +143,7 @@ export function registerNotificationCommands(router: CommandRouter, verbs: VerbT
     if (e.target.kind === 'user') return 'a 1:1 chat';
     const c = await store.conversations.get(e.target.conversationId);
     if (!c) return 'a chat I no longer know';
-    if (c.kind === 'personal') return c.user?.name ? `${c.user.name}${c.user.email ? ` (${c.user.email})` : ''}` : 'a 1:1 chat';
+    if (c.kind === 'personal') return c.user?.name ? `${literal(c.user.name)}${c.user.email ? ` (${c.user.email})` : ''}` : 'a 1:1 chat';
     return c.kind === 'channel' ? 'the notification channel' : 'a group chat';
   }
 

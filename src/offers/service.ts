@@ -269,12 +269,13 @@ export function createOfferService({ store, catalog, clock, sovereignTenants, lo
   /**
    * The card as it should look now, for Teams' automatic refresh: read-only, because updating or sending while
    * answering a refresh makes Teams refresh again. An offer past its time shows as expired; the sweeper records it.
-   * Without a viewer, for rendering inside this process (an attached request's card); with one, only the approver and
-   * the issuing partner's staff see it, as only they can act on it.
+   * Without a viewer, for rendering inside this process (an attached request's card); with one, only the approver sees
+   * it: the card is theirs, and its attached requests name the customer's current partners, which another partner
+   * (even the issuing one) has no business learning. Partners follow their offers with `status`.
    */
   async function view(offerId: string, viewer?: { tenantId: string; aadObjectId: string }): Promise<Offer> {
     const offer = await load(offerId);
-    if (viewer && viewer.tenantId !== offer.partnerTenantId && !isApprover(offer, viewer)) throw notFound(offerId);
+    if (viewer && !isApprover(offer, viewer)) throw notFound(offerId);
     return isExpired(offer, clock()) ? close(offer, 'expired', clock()) : offer;
   }
 

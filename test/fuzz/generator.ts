@@ -104,7 +104,7 @@ function actionData(r: Random, world: FuzzWorld): Record<string, unknown> {
 
 /** Deletes or retypes one field somewhere in the activity. */
 function mutate(r: Random, activity: Record<string, unknown>): string {
-  const paths = [['type'], ['serviceUrl'], ['from'], ['from', 'id'], ['from', 'aadObjectId'], ['recipient'], ['conversation'], ['conversation', 'id'], ['conversation', 'tenantId'], ['channelData'], ['channelData', 'tenant', 'id'], ['text'], ['entities'], ['value'], ['value', 'action'], ['value', 'action', 'verb'], ['value', 'trigger'], ['replyToId'], ['channelId'], ['timestamp']];
+  const paths = [['type'], ['serviceUrl'], ['from'], ['from', 'id'], ['from', 'aadObjectId'], ['recipient'], ['conversation'], ['conversation', 'id'], ['conversation', 'tenantId'], ['channelData'], ['channelData', 'tenant', 'id'], ['text'], ['entities'], ['value'], ['value', 'action'], ['value', 'action', 'verb'], ['value', 'trigger'], ['replyToId'], ['channelId'], ['timestamp'], ['name'], ['entities', '0']];
   const path = r.pick(paths);
   let node = activity as Record<string, unknown>;
   for (const key of path.slice(0, -1)) {
@@ -146,6 +146,7 @@ export function nextRequest(r: Random, world: FuzzWorld): FuzzRequest {
     const base = r.chance(0.5)
       ? (cardAction(r.pick(VERBS), actionData(r, world), as, serviceUrl, { trigger: 'automatic' }) as Record<string, unknown>)
       : (message(commandText(r, world), as, serviceUrl) as Record<string, unknown>);
+    if (base.type === 'invoke' && r.chance(0.2)) base.name = r.pick(['fileConsent/invoke', 'composeExtension/query', 'composeExtension/submitAction', 'task/fetch', 'signin/verifyState', 'config/fetch', 'message/submitAction']);
     const changes = [mutate(r, base)];
     if (r.chance(0.3)) changes.push(mutate(r, base));
     return { what: `${as.name} ${String(base.type)} with ${changes.join('; ')}`, body: Buffer.from(JSON.stringify(base)), headers: json, activity: base };

@@ -121,3 +121,25 @@ describe('authentication with an app id set', () => {
     expect(JSON.stringify(res.body)).toMatch(/UnknownVerb/);
   });
 });
+
+describe('authentication when the channel keys cannot be fetched', () => {
+  let bot: TestBot;
+  beforeAll(async () => {
+    // A port nothing listens on: the key document is unreachable, as during an outage.
+    bot = await startTestBot({ env: { MicrosoftAppId: APP_ID, MicrosoftAppPassword: 'not-a-real-secret', BotOpenIdMetadata: 'http://127.0.0.1:1/openid' } });
+  });
+  afterAll(() => bot.close());
+
+  it('answers 503, not 401: the channel retries a real activity instead of it being dropped as forged', async () => {
+    const { privateKey } = await generateKeyPair('RS256');
+    const token = await new SignJWT({ serviceurl: bot.sink.url })
+      .setProtectedHeader({ alg: 'RS256', kid: KID })
+      .setIssuer(ISSUER)
+      .setAudience(APP_ID)
+      .setExpirationTime('10m')
+      .sign(privateKey);
+    const res = await bot.post(cardAction('no.such', {}, alex, bot.sink.url), { authorization: `Bearer ${token}` });
+    expect(res.status).toBe(503);
+    expect(res.body).toEqual({ error: { code: 'Unavailable', message: 'The request cannot be authenticated right now; try again later.' } });
+  });
+});
