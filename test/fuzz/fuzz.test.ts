@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import pino from 'pino';
-import { alex, lee, mallory, megan, message } from '../support/activities';
+import { alex, cardAction, lee, mallory, megan, message } from '../support/activities';
 import { rawPost } from '../support/raw-http';
 import { startTestBot, type TestBot } from '../support/test-bot';
 import { nextRequest, seeded, type FuzzWorld } from './generator';
@@ -17,6 +17,8 @@ describe(`fuzz: ${REQUESTS} seeded requests against the running bot (FUZZ_SEED=$
   let bot: TestBot;
   const logged: Array<{ level: number; msg?: string }> = [];
   let world: FuzzWorld;
+  /** The one offer the approver really answers, halfway through, while the others keep trying it. */
+  let decided: string;
 
   /** An error nobody handled, anywhere in the server (a stream without an error handler): the process would die. */
   const uncaught: string[] = [];
@@ -39,6 +41,8 @@ describe(`fuzz: ${REQUESTS} seeded requests against the running bot (FUZZ_SEED=$
     const purchase = bot.lastIdSentTo('P', alex);
     await bot.sayLater('delegate admin@contoso.com roles Exchange Administrator', alex);
     const delegation = bot.lastIdSentTo('D', alex);
+    await bot.sayLater('trial admin@contoso.com teams-essentials', alex);
+    decided = bot.lastIdSentTo('T', alex);
     const attached = (await bot.store.relationships.forOffer(trial)).map((r) => r.id);
     const listing = (await bot.store.listings.get(alex.tenantId))?.id;
     world = {
@@ -46,7 +50,7 @@ describe(`fuzz: ${REQUESTS} seeded requests against the running bot (FUZZ_SEED=$
       partner: alex,
       approver: megan,
       outsiders: [mallory, lee],
-      ids: { offers: [trial, purchase], relationships: [delegation, ...attached], listings: listing ? [listing] : [], leads: [] },
+      ids: { offers: [trial, purchase, decided], relationships: [delegation, ...attached], listings: listing ? [listing] : [], leads: [] },
     };
   });
   afterAll(async () => {
@@ -54,15 +58,21 @@ describe(`fuzz: ${REQUESTS} seeded requests against the running bot (FUZZ_SEED=$
     await bot.close();
   });
 
-  it('never answers 5xx outside the protocol, answers every card action in the invoke shape, and logs no error', async () => {
+  it('never answers 5xx outside the protocol, answers every card action in the invoke shape, logs no error, and records only the approver\'s own click', async () => {
+    const untouchedOffers = world.ids.offers.filter((id) => id !== decided);
+    const untouched = [...untouchedOffers, ...world.ids.relationships];
     const before = {
-      offers: await Promise.all(world.ids.offers.map((id) => bot.store.offers.get(id))),
+      offers: await Promise.all(untouchedOffers.map((id) => bot.store.offers.get(id))),
       relationships: await Promise.all(world.ids.relationships.map((id) => bot.store.relationships.get(id))),
-      responses: (await Promise.all([...world.ids.offers, ...world.ids.relationships].map((id) => bot.store.responses.forSubject(id)))).flat(),
+      responses: (await Promise.all(untouched.map((id) => bot.store.responses.forSubject(id)))).flat(),
     };
     const r = seeded(SEED);
     const problems: string[] = [];
     for (let i = 0; i < REQUESTS && problems.length < 5; i++) {
+      if (i === Math.floor(REQUESTS / 2)) {
+        const accepted = await bot.post(cardAction('offer.accept', { offerId: decided }, megan, bot.sink.url));
+        if (accepted.status !== 200) problems.push(`the approver's own Accept of ${decided} got ${accepted.status}`);
+      }
       const req = nextRequest(r, world);
       const res = await rawPost(bot.url, req.body, req.headers);
       const a = req.activity;
@@ -85,10 +95,17 @@ describe(`fuzz: ${REQUESTS} seeded requests against the running bot (FUZZ_SEED=$
 
     // Nobody who may not answer got anything recorded: the offers and requests, and their answers, are as they were.
     const after = {
-      offers: await Promise.all(world.ids.offers.map((id) => bot.store.offers.get(id))),
+      offers: await Promise.all(untouchedOffers.map((id) => bot.store.offers.get(id))),
       relationships: await Promise.all(world.ids.relationships.map((id) => bot.store.relationships.get(id))),
-      responses: (await Promise.all([...world.ids.offers, ...world.ids.relationships].map((id) => bot.store.responses.forSubject(id)))).flat(),
+      responses: (await Promise.all(untouched.map((id) => bot.store.responses.forSubject(id)))).flat(),
     };
     expect({ seed: SEED, ...after }).toEqual({ seed: SEED, ...before });
+    // The approver's one real click is recorded once, as theirs, whatever else arrived before and after it.
+    const answers = await bot.store.responses.forSubject(decided);
+    expect({ seed: SEED, answers: answers.map((x) => [x.decision, x.by.aadObjectId]), state: (await bot.store.offers.get(decided))?.state }).toEqual({
+      seed: SEED,
+      answers: [['accepted', megan.aadObjectId]],
+      state: 'accepted',
+    });
   }, Math.max(60_000, REQUESTS * 20));
 });
