@@ -13,8 +13,8 @@ export class UserInputError extends Error {
   }
 }
 
+/** Text cut to `max` characters, an ellipsis marking the cut. */
+export const clip = (s: string, max: number): string => (s.length > max ? `${s.slice(0, max - 1)}…` : s);
+
 /** Input echoed back in an error, quoted and cut short: a 90,000-character paste must not come back whole. */
-export function quoted(input: string, max = 60): string {
-  const s = input.trim();
-  return `"${s.length > max ? `${s.slice(0, max - 1)}…` : s}"`;
-}
+export const quoted = (input: string, max = 60): string => `"${clip(input.trim(), max)}"`;

@@ -1,6 +1,6 @@
 import type { Attachment } from 'botbuilder';
 import type { CardRenderer } from '../cards/render';
-import type { UserInputError } from '../errors';
+import { clip, type UserInputError } from '../errors';
 import type { CommandRouter } from './commands';
 
 /** Commands every capability shares: help (built from what is registered) and support. */
@@ -36,6 +36,4 @@ export const errorCard =
   (cards: CardRenderer) =>
   (error: UserInputError): Attachment =>
     // Messages quote what was typed; the cut keeps a runaway quote from making the card too big to send.
-    cards.attachment('error', { title: error.title.slice(0, 100), message: clip(error.message, 1_500), example: clip(error.example ?? '', 300) });
-
-const clip = (s: string, max: number) => (s.length > max ? `${s.slice(0, max - 1)}…` : s);
+    cards.attachment('error', { title: clip(error.title, 100), message: clip(error.message, 1_500), example: clip(error.example ?? '', 300) });

@@ -1,5 +1,5 @@
 import { CloudAdapter, type InvokeResponse, type TurnContext } from 'botbuilder';
-import type { AuthenticateRequestResult, BotFrameworkAuthentication } from 'botframework-connector';
+import type { AuthenticateRequestResult } from 'botframework-connector';
 import type { Activity } from 'botbuilder';
 
 /**
@@ -7,13 +7,9 @@ import type { Activity } from 'botbuilder';
  * what it is: `process()` does both and answers a forged token with a 500 and the validator's message.
  */
 export class TeamsAdapter extends CloudAdapter {
-  constructor(private readonly auth: BotFrameworkAuthentication) {
-    super(auth);
-  }
-
   /** Throws on any authentication failure (bad token, wrong audience, unreachable key metadata). */
   authenticate(activity: Activity, authHeader: string): Promise<AuthenticateRequestResult> {
-    return this.auth.authenticateRequest(activity, authHeader);
+    return this.botFrameworkAuthentication.authenticateRequest(activity, authHeader);
   }
 
   /** Runs the turn for an already authenticated request; resolves with the invoke response, if any. */

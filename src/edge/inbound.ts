@@ -15,10 +15,9 @@ const Account = z.looseObject({
 });
 
 /** botbuilder strips the bot's @mention from the text by `mentioned.id` and the mention's `text`: both must be there. */
+const Mention = z.looseObject({ mentioned: z.looseObject({ id: z.string() }), text: z.string().max(1024) });
 const Entity = z.looseObject({ type: z.string().max(256) }).superRefine((entity, ctx) => {
-  if (entity.type !== 'mention') return;
-  const mention = z.looseObject({ mentioned: z.looseObject({ id: z.string() }), text: z.string().max(1024) }).safeParse(entity);
-  if (!mention.success) ctx.addIssue({ code: 'custom', message: 'a mention needs mentioned.id and text' });
+  if (entity.type === 'mention' && !Mention.safeParse(entity).success) ctx.addIssue({ code: 'custom', message: 'a mention needs mentioned.id and text' });
 });
 
 /** The connector the bot answers through: absolute http(s), or botbuilder defaults to the public Bot Framework host. */
