@@ -110,8 +110,10 @@ export function createApp({ config, store, catalog, clock, log, delivery, turnSe
     log,
     errorCard: errorCard(cards),
     isSovereign: (tenantId, partner) => isSovereign(tenantId, config.sovereignTenants, partner),
-    welcomeText:
-      "Hi, I'm Partner Offers. Your Microsoft cloud partners send you trial invitations, purchase offers and delegated-administration requests here, and you answer them with the card buttons. Type help to see what I can do.",
+    welcomeText: (partner) =>
+      partner
+        ? `Hi, I'm Partner Offers, here for ${partner.name}. Send your customers trial invitations, purchase offers and delegated-administration requests from this chat, and I tell you how they answer. Try: trial admin@contoso.com m365-business-premium. Type help to see every command.`
+        : "Hi, I'm Partner Offers. Your Microsoft cloud partners send you trial invitations, purchase offers and delegated-administration requests here, and you answer them with the card buttons. Type help to see what I can do.",
   });
 
   const deliverer = createDeliverer({

@@ -42,7 +42,8 @@ export interface BotDeps {
   errorCard(error: UserInputError): Attachment;
   /** Office 365 operated by 21Vianet: partner features are refused there. */
   isSovereign(tenantId: string, partner: Partner | null): boolean;
-  welcomeText: string;
+  /** What someone who installs the app reads first: a partner's staff and a customer need different words. */
+  welcomeText(partner: Partner | null): string;
 }
 
 /** The conversation record captured for this turn, so handlers don't read it again. */
@@ -70,7 +71,9 @@ export class PartnerOffersBot extends TeamsActivityHandler {
     });
 
     this.onInstallationUpdateAdd(async (context, next) => {
-      if (context.activity.conversation.conversationType === 'personal') await context.sendActivity(deps.welcomeText);
+      if (context.activity.conversation.conversationType === 'personal') {
+        await context.sendActivity(deps.welcomeText(await this.partnerOf(tenantOf(context.activity))));
+      }
       await next();
     });
   }

@@ -50,6 +50,34 @@ export interface CommandRouter {
 /** The longest command anyone needs (an offer with many lines is a few hundred characters); longer is a paste. */
 export const COMMAND_MAX = 2_000;
 
+/**
+ * Written as to a person ("Hi, can you send a trial to ..."), not a mistyped command: four words or more, and what
+ * follows the first word is not a command's argument (an address, a number, an id).
+ */
+function isSentence(text: string): boolean {
+  const words = text.split(/\s+/);
+  return words.length >= 4 && !/[@\d]/.test(words[1] ?? '');
+}
+
+/** A friendly answer to a sentence: the commands whose names come closest to any word in it, best first. */
+function closestCommands(text: string, specs: CommandSpec[]): Reply {
+  const words = text.toLowerCase().split(/[^a-z-]+/).filter(Boolean);
+  const ranked = specs
+    .filter((s) => s.name !== 'help')
+    .map((s) => ({ s, d: Math.min(...words.map((w) => distance(w, s.name))) }))
+    .sort((a, b) => a.d - b.d)
+    .slice(0, 3);
+  return {
+    text: [
+      'I work with short commands rather than sentences. The closest to what you wrote:',
+      '',
+      ...ranked.map(({ s }) => `- ${s.usage}: ${s.description}`),
+      '',
+      'Type help to see all of them.',
+    ].join('\n'),
+  };
+}
+
 const allowed = (spec: CommandSpec, partner: Partner | null) =>
   spec.audience === 'anyone' || (spec.audience === 'partner') === !!partner;
 
@@ -86,6 +114,7 @@ export function createCommandRouter(): CommandRouter {
         throw new UserInputError(`${spec.name} is for customers answering offers. As a partner, try status or customers.`, 'status', 'Only for customers');
       }
       const mine = available(ctx);
+      if (isSentence(trimmed)) return closestCommands(trimmed, mine);
       const closest = mine
         .map((s) => ({ s, d: distance(word, s.name) }))
         .sort((a, b) => a.d - b.d)[0];

@@ -28,3 +28,6 @@ export function literal(text: string): string {
     .replace(/^(\s*)([#>+-])/gm, '$1\\$2')
     .replace(/^(\s*\d+)([.)])/gm, '$1\\$2');
 }
+
+/** "Fabrikam's", but "Fabrikam Cloud Partners'": a name ending in s takes the apostrophe alone. */
+export const possessive = (name: string): string => (/s$/i.test(name.trim()) ? `${name}'` : `${name}'s`);

@@ -1,6 +1,6 @@
 import type { Activity, Attachment } from 'botbuilder';
 import type { CardRenderer } from '../cards/render';
-import { formatDate, formatDateTime, literal } from '../cards/format';
+import { formatDate, formatDateTime, literal, possessive } from '../cards/format';
 import type { CardPart } from '../offers/messages';
 import type { ResponseRecord } from '../offers/types';
 import { findRole } from './roles';
@@ -119,7 +119,7 @@ export function requestPart(r: Relationship, replaces: Relationship | null): Car
       replaces && isOpen(r)
         ? replaces.partnerTenantId === r.partnerTenantId
           ? `${r.partnerName} is your ${ROLE[r.kind]} now (since ${formatDate(replaces.activatedAt)}, ${replaces.id}). Approving replaces that relationship with this one.`
-          : `${replaces.partnerName} is your ${ROLE[r.kind]} now (since ${formatDate(replaces.activatedAt)}). Approving makes ${r.partnerName} your ${ROLE[r.kind]} instead and ends ${replaces.partnerName}'s; both are told.`
+          : `${replaces.partnerName} is your ${ROLE[r.kind]} now (since ${formatDate(replaces.activatedAt)}). Approving makes ${r.partnerName} your ${ROLE[r.kind]} instead and ends ${possessive(replaces.partnerName)}; both are told.`
         : '',
     notes: delegation
       ? [
@@ -225,7 +225,7 @@ export function createDelegationMessages(cards: CardRenderer) {
       },
       ended: {
         headline: `${r.id} ended`,
-        detail: audience === 'partner' ? `Your ${kind} with ${who(r)} reached its end on ${formatDate(r.endedAt)}. Send a new request if they still need you.` : `${r.partnerName}'s ${kind} reached its end on ${formatDate(r.endedAt)}.`,
+        detail: audience === 'partner' ? `Your ${kind} with ${who(r)} reached its end on ${formatDate(r.endedAt)}. Send a new request if they still need you.` : `${possessive(r.partnerName)} ${kind} reached its end on ${formatDate(r.endedAt)}.`,
         style: 'default',
       },
       extended: {
@@ -354,7 +354,7 @@ export function createDelegationMessages(cards: CardRenderer) {
     revokeConfirmJson: (r: Relationship) =>
       cards.render('revoke-confirm', {
         relationshipId: r.id,
-        headline: r.state === 'active' ? `End ${r.partnerName}'s admin access?` : `${r.partnerName}'s admin access`,
+        headline: r.state === 'active' ? `End ${possessive(r.partnerName)} admin access?` : `${possessive(r.partnerName)} admin access`,
         detail:
           r.state === 'active'
             ? `${r.partnerName} loses its delegated administration (${accessWords(r)}) at once and is told. You can approve a new request later.`
@@ -365,13 +365,13 @@ export function createDelegationMessages(cards: CardRenderer) {
           ...(r.endsAt ? [{ title: 'Would end', value: formatDate(r.endsAt) }] : []),
         ],
         isOpen: r.state === 'active',
-        confirmTitle: `Revoke ${r.partnerName}'s access`,
+        confirmTitle: `Revoke ${possessive(r.partnerName)} access`,
         ...outcome(r),
       }),
     keptJson: (r: Relationship) =>
       cards.render('revoke-confirm', {
         relationshipId: r.id,
-        headline: `${r.partnerName}'s admin access`,
+        headline: `${possessive(r.partnerName)} admin access`,
         detail: '',
         facts: [{ title: 'Relationship', value: r.id }],
         isOpen: false,

@@ -1,3 +1,4 @@
+import { possessive } from '../cards/format';
 import { createHash } from 'node:crypto';
 import { addDays, DAY_MS } from '../clock';
 import type { Partner } from '../directory/partners';
@@ -44,14 +45,14 @@ export function assertAdminAgent(partner: Partner, actor: { email?: string; upn?
   const mine = [actor.email, actor.upn].filter((x): x is string => !!x).map((x) => x.toLowerCase());
   if (mine.length === 0) {
     throw new UserInputError(
-      `Only ${partner.name}'s admin agents may do this, and Teams has not told me your email address yet, so I cannot check. Send me any message in a 1:1 chat once, then try again.`,
+      `Only ${possessive(partner.name)} admin agents may do this, and Teams has not told me your email address yet, so I cannot check. Send me any message in a 1:1 chat once, then try again.`,
       example,
       'Only for admin agents',
     );
   }
   if (!mine.some((m) => agents.includes(m))) {
     throw new UserInputError(
-      `Only ${partner.name}'s admin agents may ask customers for delegated administration, and you are not on that list. Ask one of them, or ask the people who run this bot to add you.`,
+      `Only ${possessive(partner.name)} admin agents may ask customers for delegated administration, and you are not on that list. Ask one of them, or ask the people who run this bot to add you.`,
       example,
       'Only for admin agents',
     );

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { CommandContext, CommandRouter } from '../bot/commands';
 import { cardResponse, type VerbTable } from '../bot/verbs';
 import type { CardRenderer } from '../cards/render';
-import { formatDateTime, literal } from '../cards/format';
+import { formatDateTime, literal, possessive } from '../cards/format';
 import type { Clock } from '../clock';
 import type { Partner } from '../directory/partners';
 import { UserInputError, quoted } from '../errors';
@@ -62,7 +62,7 @@ export function registerNotificationCommands(router: CommandRouter, verbs: VerbT
       );
     }
     if (channel.tenantId !== partner.tenantId) {
-      throw new UserInputError(`This channel is not in ${partner.name}'s organisation.`, undefined, 'Not your channel');
+      throw new UserInputError(`This channel is not in ${possessive(partner.name)} organisation.`, undefined, 'Not your channel');
     }
     const now = clock().toISOString();
     // The channel itself (not the thread the command was typed in) is what the sender addresses.

@@ -2,7 +2,7 @@ import type { Activity, Attachment } from 'botbuilder';
 import type { CardRenderer } from '../cards/render';
 import { formatDate, formatDateTime, formatMoney, literal } from '../cards/format';
 import type { CustomerSummary } from '../store/types';
-import { lineTotalCents, totalCents } from './rules';
+import { isPending, lineTotalCents, totalCents } from './rules';
 import type { PartnerEvent } from './service';
 import type { Offer, OfferState, ResponseRecord } from './types';
 
@@ -133,7 +133,9 @@ export function createOfferMessages(cards: CardRenderer) {
     customer: offer.approver ? `${literal(offer.approver.name)} (${offer.approverEmail})` : offer.approverEmail,
     stateLabel: STATE_LABEL[offer.state],
     createdOn: formatDate(offer.createdAt),
-    expiresOn: formatDate(offer.expiresAt),
+    // Only a pending offer can still expire; an answered one shows when it was answered instead.
+    expiresOn: isPending(offer.state) ? formatDate(offer.expiresAt) : '',
+    ...closedOn(offer),
     lines: lines(offer),
     ...totals(offer),
     history: history(o.responses ?? []),
@@ -243,10 +245,25 @@ export function createOfferMessages(cards: CardRenderer) {
       cards.attachment('customers', {
         customers: customers.map((c) => ({
           email: c.approverEmail,
-          summary: `${c.offers} offer${c.offers === 1 ? '' : 's'}: ${c.pending} waiting, ${c.accepted} accepted. Last sent ${formatDate(c.lastActivityAt)}.`,
+          summary: `${customerCounts(c)}. Last sent ${formatDate(c.lastActivityAt)}.`,
         })),
       }),
   };
 }
 
 export type OfferCards = ReturnType<typeof createOfferMessages>;
+
+/** "4 offers: 1 waiting, 2 accepted, 1 not taken up": the parts always add up to the whole. */
+export function customerCounts(c: Pick<CustomerSummary, 'offers' | 'pending' | 'accepted'>): string {
+  const closed = c.offers - c.pending - c.accepted;
+  const parts = [`${c.pending} waiting`, `${c.accepted} accepted`, ...(closed > 0 ? [`${closed} not taken up (declined, withdrawn or expired)`] : [])];
+  return `${c.offers} offer${c.offers === 1 ? '' : 's'}: ${parts.join(', ')}`;
+}
+
+/** When a closed offer closed, and how: the fact the summary shows instead of "Expires". */
+function closedOn(offer: Offer): { decidedOn: string; decidedLabel: string } {
+  if (offer.state === 'withdrawn') return { decidedLabel: 'Withdrawn', decidedOn: formatDate(offer.withdrawnAt) };
+  if (offer.state === 'expired') return { decidedLabel: 'Expired', decidedOn: formatDate(offer.expiresAt) };
+  if (offer.state === 'accepted' || offer.state === 'declined') return { decidedLabel: 'Answered', decidedOn: formatDate(offer.decidedAt) };
+  return { decidedLabel: '', decidedOn: '' };
+}

@@ -44,7 +44,7 @@ describe('who may ask for delegated administration', () => {
   it('when the partner lists admin agents, only they may (by email or UPN, any case)', () => {
     const withAgents = { ...partner, adminAgents: ['Agent@Fabrikam.example'] };
     expect(message(() => assertCanDelegate(withAgents, { email: 'someone@fabrikam.example' }, 'ex'))).toBe(
-      "Only Fabrikam Cloud Partners's admin agents may ask customers for delegated administration, and you are not on that list. Ask one of them, or ask the people who run this bot to add you.",
+      "Only Fabrikam Cloud Partners' admin agents may ask customers for delegated administration, and you are not on that list. Ask one of them, or ask the people who run this bot to add you.",
     );
     expect(() => assertCanDelegate(withAgents, { email: 'x@y.z', upn: 'agent@fabrikam.example' }, 'ex')).not.toThrow();
     expect(() => assertCanDelegate(partner, { email: 'anyone@fabrikam.example' }, 'ex')).not.toThrow();

@@ -84,7 +84,7 @@ describe('delegated administration and partner of record over real HTTP', () => 
 
     it('is refused for partner staff who are not on the partner\'s admin-agent list', async () => {
       await say('delegate admin@contoso.com roles User Administrator', grady);
-      expect(lastReply(grady)).toContain("Only Northwind Managed Services's admin agents may ask customers for delegated administration");
+      expect(lastReply(grady)).toContain("Only Northwind Managed Services' admin agents may ask customers for delegated administration");
     });
 
     it('recognises an admin agent who asks in a team channel (email from their 1:1 chat)', async () => {
@@ -258,8 +258,8 @@ describe('delegated administration and partner of record over real HTTP', () => 
   describe('ending a relationship', () => {
     it('revoke admin asks for confirmation first, then ends it and tells the partner; a second click changes nothing', async () => {
       await say('revoke admin', megan);
-      expect(lastReply(megan)).toContain("End Northwind Managed Services's admin access?");
-      expect(lastReply(megan)).toContain("[Revoke Northwind Managed Services's access]");
+      expect(lastReply(megan)).toContain("End Northwind Managed Services' admin access?");
+      expect(lastReply(megan)).toContain("[Revoke Northwind Managed Services' access]");
       expect((await active('delegation'))?.id).toBe(northwindD);
       const nestorBefore = count(nestor);
       const res = await click('delegation.revoke', { relationshipId: northwindD }, megan);

@@ -33,3 +33,29 @@ describe('commands shown to people keep every word in Teams', () => {
     expect(asTeamsShowsIt(reply)).toBe(reply);
   });
 });
+
+describe('a message written as a sentence', () => {
+  let bot: TestBot;
+  beforeAll(async () => {
+    bot = await startTestBot();
+    bot.meet(alex, megan);
+    for (const u of [alex, megan]) await bot.post(message('help', u, bot.sink.url));
+  });
+  afterAll(() => bot.close());
+
+  it('gets a friendly answer with the closest commands, not an error', async () => {
+    await bot.sayLater('Hi, can you send a trial to admin@contoso.com', alex);
+    const sent = bot.sink.sentTo(alex.conversationId);
+    const reply = bot.sink.textOf(sent[sent.length - 1]!);
+    expect(reply).toMatch(/^I work with short commands rather than sentences/);
+    expect(reply.split('\n').filter((l) => l.startsWith('- '))[0]).toMatch(/^- trial ‹customer-email›/);
+    expect(reply).not.toMatch(/I don't know|didn't understand/);
+    expect(bot.sink.cards(sent[sent.length - 1]!)).toHaveLength(0);
+  });
+
+  it('still answers a mistyped command with the correction', async () => {
+    await bot.sayLater('trail admin@contoso.com teams-essentials', alex);
+    const sent = bot.sink.sentTo(alex.conversationId);
+    expect(bot.sink.textOf(sent[sent.length - 1]!)).toMatch(/Did you mean trial\?/);
+  });
+});

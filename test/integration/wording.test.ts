@@ -1,0 +1,47 @@
+import { alex, cardAction, installationUpdate, megan, type TeamsUser } from '../support/activities';
+import { startTestBot, type TestBot } from '../support/test-bot';
+
+describe('words a partner and a customer read', () => {
+  let bot: TestBot;
+  const lastReply = (as: TeamsUser) => {
+    const sent = bot.sink.sentTo(as.conversationId);
+    return bot.sink.textOf(sent[sent.length - 1]!);
+  };
+
+  beforeAll(async () => {
+    bot = await startTestBot();
+    bot.meet(alex, megan);
+  });
+  afterAll(() => bot.close());
+
+  it("welcomes partner staff with the partner's own words, and a customer with the customer's", async () => {
+    await bot.post(installationUpdate('add', alex, bot.sink.url));
+    expect(lastReply(alex)).toMatch(/Hi, I'm Partner Offers, here for Fabrikam Cloud Partners\. Send your customers trial invitations/);
+    expect(lastReply(alex)).not.toMatch(/Your Microsoft cloud partners send you/);
+    await bot.post(installationUpdate('add', megan, bot.sink.url));
+    expect(lastReply(megan)).toMatch(/Your Microsoft cloud partners send you trial invitations/);
+  });
+
+  it('counts every offer in customers: waiting, accepted and not taken up add up to the whole', async () => {
+    await bot.sayLater('trial admin@contoso.com teams-essentials', alex);
+    const accepted = bot.lastIdSentTo('T', alex);
+    await bot.sayLater('trial admin@contoso.com defender-business', alex);
+    const declined = bot.lastIdSentTo('T', alex);
+    await bot.sayLater('offer admin@contoso.com 10 m365-business-premium annual', alex);
+    await bot.post(cardAction('offer.accept', { offerId: accepted }, megan, bot.sink.url));
+    await bot.post(cardAction('offer.decline', { offerId: declined }, megan, bot.sink.url));
+    await bot.sayLater('customers', alex);
+    expect(lastReply(alex)).toMatch(/admin@contoso\.com[\s\S]*3 offers: 1 waiting, 1 accepted, 1 not taken up \(declined, withdrawn or expired\)/);
+  });
+
+  it('shows when an answered offer was answered, not when it would have expired', async () => {
+    await bot.sayLater('status', alex);
+    const id = bot.lastIdSentTo('T', alex);
+    await bot.sayLater(`status ${id}`, alex);
+    const status = lastReply(alex);
+    expect(status).toMatch(/Answered: 25 Nov 2026/);
+    expect(status).not.toMatch(/Expires:/);
+    await bot.sayLater('offer admin@contoso.com 5 m365-business-premium monthly', alex);
+    expect(lastReply(alex)).toMatch(/Expires: /);
+  });
+});
