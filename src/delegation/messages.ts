@@ -5,7 +5,7 @@ import type { CardPart } from '../offers/messages';
 import type { ResponseRecord } from '../offers/types';
 import { findRole } from './roles';
 import { AUTO_EXTEND_DAYS, DEFAULT_DURATION_DAYS, isOpen, KIND_NAME } from './rules';
-import { STATE_WORDS, type Audience, type NoticeEvent } from './service';
+import { STATE_LABEL, type Audience, type NoticeEvent } from './service';
 import type { Relationship } from './types';
 
 const TAG = { delegation: 'DELEGATED ADMINISTRATION', por: 'PARTNER OF RECORD' } as const;
@@ -149,7 +149,7 @@ function facts(r: Relationship) {
     { title: 'Id', value: r.id },
     { title: 'Kind', value: r.kind === 'delegation' ? 'Delegated administration' : 'Partner of record' },
     { title: 'Customer', value: r.approver ? `${literal(r.approver.name)} (${r.approverEmail})` : r.approverEmail },
-    { title: 'Status', value: STATE_WORDS[r.state] },
+    { title: 'Status', value: STATE_LABEL[r.state] },
   ];
   if (r.kind === 'delegation') f.push({ title: 'Duration', value: `${r.durationDays ?? DEFAULT_DURATION_DAYS} days${r.autoExtend ? ', auto-extend' : ''}` });
   if (r.offerId) f.push({ title: 'On offer', value: r.offerId });
@@ -306,7 +306,7 @@ export function createDelegationMessages(cards: CardRenderer) {
         detail: `An identical request to ${r.approverEmail} is still waiting for an answer, so I did not send it again.`,
         style: 'warning',
       }),
-    status: (r: Relationship, responses: ResponseRecord[]) => summary(r, { headline: `${r.id}: ${STATE_WORDS[r.state]}`, responses }),
+    status: (r: Relationship, responses: ResponseRecord[]) => summary(r, { headline: `${r.id}: ${STATE_LABEL[r.state]}`, responses }),
     revokedByPartner: (r: Relationship) =>
       summary(r, { headline: `${r.id} revoked`, detail: `${who(r)} has been told that your ${KIND_NAME[r.kind]} ended.` }),
     list: (relationships: Relationship[]) =>
@@ -319,7 +319,7 @@ export function createDelegationMessages(cards: CardRenderer) {
           id: r.id,
           who: r.approverEmail,
           what: r.kind === 'delegation' ? `Delegated admin: ${accessWords(r)}` : 'Partner of record',
-          state: STATE_WORDS[r.state],
+          state: STATE_LABEL[r.state],
           color: STATE_COLOR[r.state],
         })),
       }),

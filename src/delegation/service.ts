@@ -498,6 +498,18 @@ export function createDelegationService({ store, clock, sovereignTenants, log }:
   };
 }
 
+/** A relationship's state as a label (a card's Status, a list's column), written as the offers' states are. */
+export const STATE_LABEL: Record<Relationship['state'], string> = {
+  awaitingDelivery: 'Waiting for the customer to install the app',
+  approvalPending: 'Waiting for an answer',
+  active: 'Active',
+  declined: 'Declined',
+  expired: 'Expired',
+  terminated: 'Terminated',
+  withdrawn: 'Withdrawn with its offer',
+};
+
+/** The same, inside a sentence ("D-4K7P2Q is terminated, so ..."). */
 export const STATE_WORDS: Record<Relationship['state'], string> = {
   awaitingDelivery: 'waiting for the customer to install the app',
   approvalPending: 'waiting for an answer',

@@ -251,7 +251,7 @@ describe('delegated administration and partner of record over real HTTP', () => 
       await say('status', alex);
       expect(lastReply(alex)).toContain('Delegated administration and partner of record');
       await say(`status ${attachedD.toLowerCase()}`, alex);
-      expect(lastReply(alex)).toMatch(new RegExp(`${attachedD}: declined[\\s\\S]*declined by Megan Bowen \\(admin@contoso.com\\): "Northwind manages us"`));
+      expect(lastReply(alex)).toMatch(new RegExp(`${attachedD}: Declined[\\s\\S]*declined by Megan Bowen \\(admin@contoso.com\\): "Northwind manages us"`));
     });
   });
 

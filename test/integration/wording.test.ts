@@ -44,4 +44,14 @@ describe('words a partner and a customer read', () => {
     await bot.sayLater('offer admin@contoso.com 5 m365-business-premium monthly', alex);
     expect(lastReply(alex)).toMatch(/Expires: /);
   });
+
+  it('shows relationship states as words people read, like the offer states', async () => {
+    await bot.sayLater('delegate admin@contoso.com roles Exchange Administrator days 30', alex);
+    const id = bot.lastIdSentTo('D', alex);
+    await bot.sayLater(`status ${id}`, alex);
+    expect(lastReply(alex)).toMatch(new RegExp(`${id}: Waiting for an answer[\\s\\S]*Status: Waiting for an answer`));
+    await bot.post(cardAction('delegation.approve', { relationshipId: id, replaces: '' }, megan, bot.sink.url));
+    await bot.sayLater(`status ${id}`, alex);
+    expect(lastReply(alex)).toMatch(new RegExp(`${id}: Active[\\s\\S]*Status: Active`));
+  });
 });
