@@ -27,11 +27,14 @@ const FULL_ACCESS = {
   allows: 'Everything a Global Administrator can do: every setting, user, licence and service in your organisation (the classic delegated admin).',
 };
 
-/** Each role with what it allows, in words a customer admin can judge. */
-export function rolesOf(r: Relationship): Array<{ name: string; allows: string }> {
+/**
+ * Each role with what it allows, in words a customer admin can judge. The descriptions speak to the customer ("your
+ * organisation"); the partner's copy says whose organisation it is.
+ */
+export function rolesOf(r: Relationship, audience: Audience = 'customer'): Array<{ name: string; allows: string }> {
   if (r.kind !== 'delegation') return [];
-  if (!r.access || r.access.kind === 'full') return [FULL_ACCESS];
-  return r.access.roles.map((name) => ({ name, allows: findRole(name)?.allows ?? '' }));
+  const roles = !r.access || r.access.kind === 'full' ? [FULL_ACCESS] : r.access.roles.map((name) => ({ name, allows: findRole(name)?.allows ?? '' }));
+  return audience === 'customer' ? roles : roles.map((role) => ({ ...role, allows: role.allows.replaceAll('your organisation', "the customer's organisation") }));
 }
 
 const accessWords = (r: Relationship): string =>
@@ -161,13 +164,14 @@ function facts(r: Relationship) {
 }
 
 export function createDelegationMessages(cards: CardRenderer) {
-  const summary = (r: Relationship, o: { headline: string; detail?: string; style?: string; responses?: ResponseRecord[]; hint?: string; installLink?: string }) =>
+  /** A relationship summed up for one side: the partner's (status, confirmations) unless a notice names the customer. */
+  const summary = (r: Relationship, o: { headline: string; detail?: string; style?: string; responses?: ResponseRecord[]; hint?: string; installLink?: string; audience?: Audience }) =>
     cards.attachment('relationship-summary', {
       headline: o.headline,
       detail: o.detail ?? '',
       style: o.style ?? 'default',
       facts: facts(r),
-      roles: rolesOf(r),
+      roles: rolesOf(r, o.audience ?? 'partner'),
       history: history(o.responses ?? []),
       hint: o.hint ?? '',
       installLink: o.installLink ?? '',
@@ -243,7 +247,7 @@ export function createDelegationMessages(cards: CardRenderer) {
         hint: audience === 'customer' ? (r.autoExtend ? 'Type revoke admin to stop it.' : 'Nothing to do if you are happy for it to end.') : '',
       },
     };
-    return card(summary(r, texts[event]));
+    return card(summary(r, { ...texts[event], audience }));
   }
 
   /** The partner channel's notice of an approval or designation: who, what, until when, and what to do next. */

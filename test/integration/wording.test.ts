@@ -54,4 +54,14 @@ describe('words a partner and a customer read', () => {
     await bot.sayLater(`status ${id}`, alex);
     expect(lastReply(alex)).toMatch(new RegExp(`${id}: Active[\\s\\S]*Status: Active`));
   });
+
+  it("tells the partner whose organisation full administration covers; the customer's card says theirs", async () => {
+    await bot.sayLater('delegate admin@contoso.com', alex);
+    const id = bot.lastIdSentTo('D', alex);
+    expect(lastReply(alex)).toMatch(/every setting, user, licence and service in the customer's organisation/);
+    expect(lastReply(alex)).not.toMatch(/your organisation/);
+    await bot.drain();
+    const card = bot.sink.sentTo(megan.conversationId).map((r) => bot.sink.textOf(r)).find((t) => t.includes(id))!;
+    expect(card).toMatch(/every setting, user, licence and service in your organisation/);
+  });
 });
