@@ -30,13 +30,14 @@ export function createFormat(locale: string | undefined) {
   };
   const loc = safe(locale);
   const number = new Intl.NumberFormat(loc);
-  const date = new Intl.DateTimeFormat(loc, { dateStyle: 'medium' });
-  const dateTime = new Intl.DateTimeFormat(loc, { dateStyle: 'medium', timeStyle: 'short' });
+  // Dates read as they do on the cards (4 Dec 2026, 09:15 UTC), whatever the locale: partner and customer compare them.
+  const date = new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'short', year: 'numeric', timeZone: 'UTC' });
+  const time = new Intl.DateTimeFormat('en-GB', { hour: '2-digit', minute: '2-digit', hourCycle: 'h23', timeZone: 'UTC' });
   return {
     number: (n: number) => number.format(n),
     percent: (r: number | null) => (r === null ? '–' : `${Math.round(r * 100)}%`),
     date: (iso?: string) => (iso ? date.format(new Date(iso)) : ''),
-    dateTime: (iso?: string) => (iso ? dateTime.format(new Date(iso)) : ''),
+    dateTime: (iso?: string) => (iso ? `${date.format(new Date(iso))}, ${time.format(new Date(iso))} UTC` : ''),
   };
 }
 export type Format = ReturnType<typeof createFormat>;

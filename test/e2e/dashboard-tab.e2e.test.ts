@@ -111,7 +111,8 @@ describe('partner dashboard tab in Teams', () => {
     await tab.locator(`tr[data-id="${ids.purchase}"] button`).click();
     const history = tab.locator(`tr[data-history-of="${ids.purchase}"]`);
     await history.waitFor();
-    expect(await history.innerText()).toMatch(/Declined by Megan Bowen \(admin@contoso\.com\), .*\n?Budget is frozen until April/);
+    // The same date format as the cards: day, short month, year, time in UTC.
+    expect(await history.innerText()).toMatch(/Declined by Megan Bowen \(admin@contoso\.com\), \d{1,2} [A-Z][a-z]{2} \d{4}, \d\d:\d\d UTC\n?Budget is frozen until April/);
     await tab.locator(`tr[data-id="${ids.purchase}"] button`).click();
     await history.waitFor({ state: 'detached' });
   });
