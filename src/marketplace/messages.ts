@@ -65,7 +65,10 @@ export function createMarketplaceMessages(cards: CardRenderer, catalog: Catalog)
     const count = Object.values(errors).filter(Boolean).length;
     return cards.render('listing-edit', {
       listingId: l.id || 'new',
-      intro: 'Customers and other partners find you with find. Fill in what you offer; nothing is published until you press Publish.',
+      // Saving a published listing changes what people find at once; the form says so rather than promising a Publish step.
+      intro: l.published
+        ? 'Your listing is published: what you save here is what customers and other partners find, at once. Press Unpublish on your listing to take it down first.'
+        : 'Customers and other partners find you with find. Fill in what you offer; nothing is published until you press Publish.',
       summary: count ? `${count} field${count === 1 ? ' needs' : 's need'} fixing: see below.` : '',
       headline: o.form?.headline ?? l.headline,
       description: o.form?.description ?? l.description,

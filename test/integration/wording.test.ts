@@ -1,4 +1,5 @@
 import { alex, cardAction, installationUpdate, megan, type TeamsUser } from '../support/activities';
+import { cardText } from '../support/connector-sink';
 import { startTestBot, type TestBot } from '../support/test-bot';
 
 describe('words a partner and a customer read', () => {
@@ -63,5 +64,14 @@ describe('words a partner and a customer read', () => {
     await bot.drain();
     const card = bot.sink.sentTo(megan.conversationId).map((r) => bot.sink.textOf(r)).find((t) => t.includes(id))!;
     expect(card).toMatch(/every setting, user, licence and service in your organisation/);
+  });
+
+  it('says on the edit form of a published listing that saving changes it at once, not that Publish is still to come', async () => {
+    const listing = (await bot.store.listings.get(alex.tenantId))!;
+    expect(listing.published).toBe(true);
+    const res = await bot.post(cardAction('listing.edit', { listingId: listing.id }, alex, bot.sink.url));
+    const text = cardText((res.body as { value: unknown }).value);
+    expect(text).toMatch(/Your listing is published: what you save here is what customers and other partners find, at once/);
+    expect(text).not.toMatch(/nothing is published until you press Publish/);
   });
 });
