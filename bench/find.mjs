@@ -71,7 +71,7 @@ function codeVersion() {
   try {
     const git = (...args) => execFileSync('git', args, { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trimEnd();
     const dirty = git('status', '--porcelain', '--', 'src', 'cards').split('\n').filter(Boolean);
-    const path = ['src/marketplace', 'src/store/sqlite', 'src/store/search-terms.ts', 'src/bot', 'src/app.ts', 'src/server.ts', 'cards/listing.json', 'cards/find-more.json'];
+    const path = ['src/marketplace', 'src/store/sqlite', 'src/marketplace/store.ts', 'src/bot', 'src/app.ts', 'src/server.ts', 'cards/listing.json', 'cards/find-more.json'];
     const pathDirty = git('status', '--porcelain', '--', ...path).split('\n').filter(Boolean);
     const commit = git('rev-parse', '--short', 'HEAD');
     const text =
@@ -553,8 +553,8 @@ async function main() {
 /** Each query's search statement on its own, best of 3 runs, in ms (the bot's own statement text and parameters). */
 function timeSql(dbFile, queries) {
   const Database = require('better-sqlite3');
-  const { MARKETPLACE_SQL } = require(join(dist, 'src/store/sqlite/index.js'));
-  const { fts5Match, searchTerms } = require(join(dist, 'src/store/search-terms.js'));
+  const { MARKETPLACE_SQL, fts5Match } = require(join(dist, 'src/store/sqlite/index.js'));
+  const { searchTerms } = require(join(dist, 'src/marketplace/store.js'));
   const db = new Database(dbFile, { readonly: true, fileMustExist: true });
   // The page cache the store sets on its connection (src/store/sqlite), so the statement runs as it does in the bot.
   const cacheSize = /cache_size = (-?\d+)/.exec(readFileSync(join(dist, 'src/store/sqlite/index.js'), 'utf8'))?.[1];

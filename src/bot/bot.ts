@@ -12,13 +12,16 @@ import type { Partner } from '../directory/partners';
 import type { ConversationRecord } from '../directory/types';
 import { UserInputError } from '../errors';
 import type { Logger } from '../log';
-import type { Store } from '../store/types';
+import type { ConversationsStore, PartnersStore } from '../directory/store';
 import { channelOf, commandText, tenantOf } from './activity';
 import type { ConversationCapture } from './capture';
 import type { CommandContext, CommandRouter } from './commands';
 import { errorResponse, messageResponse, type ActionContext, type VerbTable } from './verbs';
 import { sovereignRefusal } from '../directory/sovereign';
 import { isConnectorUnreachable } from '../edge/connector';
+
+/** The stores this uses: nothing else of the database is in reach. */
+export type BotStores = { conversations: ConversationsStore; partners: PartnersStore };
 
 /** The invoke envelope Teams sends for Action.Execute; `data` is checked again by the verb's own schema. */
 const InvokeValueSchema = z.object({
@@ -37,7 +40,7 @@ export interface BotDeps {
   router: CommandRouter;
   verbs: VerbTable;
   capture: ConversationCapture;
-  store: Store;
+  store: BotStores;
   log: Logger;
   errorCard(error: UserInputError): Attachment;
   /** Office 365 operated by 21Vianet: partner features are refused there. */

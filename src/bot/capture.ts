@@ -2,7 +2,7 @@ import { TeamsInfo, TurnContext } from 'botbuilder';
 import type { Clock } from '../clock';
 import type { ConversationRecord } from '../directory/types';
 import type { Logger } from '../log';
-import type { Store } from '../store/types';
+import type { ConversationsStore } from '../directory/store';
 import { conversationKind, tenantOf } from './activity';
 
 export interface ConversationCapture {
@@ -18,7 +18,7 @@ const MAX_REMEMBERED = 10_000;
  * how an approver is found by email. The roster lookup (UPN, email) happens once per user, not once per message.
  */
 export function createConversationCapture(deps: {
-  store: Store;
+  store: { conversations: ConversationsStore };
   clock: Clock;
   log: Logger;
   /** Called when a personal chat appears or comes back: offers that waited for this user can go out. */

@@ -3,12 +3,18 @@ import { z } from 'zod';
 import type { Clock } from '../clock';
 import { RELATIONSHIP_ID_PATTERN, SHORT_ID_PATTERN } from '../ids';
 import type { Logger } from '../log';
-import type { Store } from '../store/types';
+import type { PipelineStore } from './store';
+import type { RelationshipsStore } from '../delegation/store';
+import type { OffersStore } from '../offers/store';
+import type { ResponsesStore } from '../responses/store';
 import type { TabAuth, TabIdentity } from './auth';
 import { csvHeader, csvLine } from './csv';
 import { STATUS_NAMES, STATUSES, toHistory, toRow, toSummary } from './rows';
 import { PIPELINE_KINDS, type PipelineCursor, type PipelineQuery } from './types';
 import type { Partner } from '../directory/partners';
+
+/** The stores this uses: nothing else of the database is in reach. */
+export type DashboardStores = { offers: OffersStore; pipeline: PipelineStore; relationships: RelationshipsStore; responses: ResponsesStore };
 
 export const PAGE_SIZE = 50;
 const MAX_PAGE_SIZE = 200;
@@ -72,7 +78,7 @@ const badRequest = (error: z.ZodError): ApiError =>
   new ApiError(400, 'badRequest', error.issues.map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message)).join('; '));
 
 export interface DashboardApiDeps {
-  store: Store;
+  store: DashboardStores;
   auth: TabAuth;
   clock: Clock;
   log: Logger;

@@ -3,7 +3,7 @@ import type { Config } from '../config';
 import type { Partner } from '../directory/partners';
 import { isSovereign } from '../directory/sovereign';
 import type { Logger } from '../log';
-import type { Store } from '../store/types';
+import type { PartnersStore } from '../directory/store';
 
 /** Who is looking at the dashboard, and for which partner. */
 export interface TabIdentity {
@@ -32,7 +32,7 @@ const refuse = (status: 401 | 403 | 503, code: string, message: string): Refusal
 
 export interface TabAuthDeps {
   config: Pick<Config, 'localMode' | 'sovereignTenants' | 'tab'>;
-  store: Store;
+  store: { partners: PartnersStore };
   log: Logger;
 }
 

@@ -2,14 +2,18 @@ import type * as restify from 'restify';
 import type { Clock } from '../clock';
 import type { Config } from '../config';
 import type { Logger } from '../log';
-import type { Store } from '../store/types';
+import type { PipelineStore } from './store';
+import type { RelationshipsStore } from '../delegation/store';
+import type { PartnersStore } from '../directory/store';
+import type { OffersStore } from '../offers/store';
+import type { ResponsesStore } from '../responses/store';
 import { registerDashboardApi } from './api';
 import { createTabAuth } from './auth';
 import { registerTabPage } from './page';
 
 export interface DashboardDeps {
   config: Pick<Config, 'localMode' | 'sovereignTenants' | 'tab'>;
-  store: Store;
+  store: { offers: OffersStore; partners: PartnersStore; pipeline: PipelineStore; relationships: RelationshipsStore; responses: ResponsesStore };
   clock: Clock;
   log: Logger;
 }

@@ -1,5 +1,6 @@
 import type { Relationship } from '../delegation/types';
-import type { Offer, ResponseRecord } from '../offers/types';
+import type { Offer } from '../offers/types';
+import type { ResponseRecord } from '../responses/types';
 import type { PipelineItem, PipelineKind, PipelineState, PipelineSummary } from './types';
 
 /**

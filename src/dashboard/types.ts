@@ -30,7 +30,7 @@ export interface PipelineQuery {
    */
   search?: string;
   after?: PipelineCursor;
-  /** 1 to 1,000 (src/store/pipeline.ts MAX_PIPELINE_LIMIT). */
+  /** 1 to 1,000 (MAX_PIPELINE_LIMIT in ./store). */
   limit: number;
 }
 

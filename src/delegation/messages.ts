@@ -2,7 +2,7 @@ import type { Activity, Attachment } from 'botbuilder';
 import type { CardRenderer } from '../cards/render';
 import { formatDate, formatDateTime, literal, possessive } from '../cards/format';
 import type { CardPart } from '../offers/messages';
-import type { ResponseRecord } from '../offers/types';
+import type { ResponseRecord } from '../responses/types';
 import { findRole } from './roles';
 import { AUTO_EXTEND_DAYS, DEFAULT_DURATION_DAYS, isOpen, KIND_NAME } from './rules';
 import { STATE_LABEL, type Audience, type NoticeEvent } from './service';

@@ -9,8 +9,13 @@ import type { Logger } from '../log';
 import { channelNotice } from '../notifications/channel';
 import type { MessageRef, NewOutboxEntry } from '../notifications/types';
 import { OFFER_CARD } from '../offers/service';
-import type { NewResponse, Offer, Person, ResponseRecord } from '../offers/types';
-import type { Store } from '../store/types';
+import type { Offer, Person } from '../offers/types';
+import type { NewResponse, ResponseRecord } from '../responses/types';
+import type { RelationshipsStore } from './store';
+import type { ConversationsStore } from '../directory/store';
+import type { ChannelsStore } from '../notifications/store';
+import type { OffersStore } from '../offers/store';
+import type { ResponsesStore } from '../responses/store';
 import { DELEGATE_EXAMPLE, DELEGATE_REVOKE_EXAMPLE, type DelegateCommand } from './commands';
 import {
   approve,
@@ -29,6 +34,15 @@ import {
   type DueEvent,
 } from './rules';
 import type { Relationship, RelationshipKind } from './types';
+
+/** The stores this uses: nothing else of the database is in reach. */
+export type DelegationStores = {
+  channels: ChannelsStore;
+  conversations: ConversationsStore;
+  offers: OffersStore;
+  relationships: RelationshipsStore;
+  responses: ResponsesStore;
+};
 
 /** Outbox messages of this capability, rendered at delivery by the builders registered in ./index. */
 export const RELATIONSHIP_CARD = 'relationship.card';
@@ -89,7 +103,7 @@ export type RevokeOutcome =
   | { kind: 'notActive'; relationship: Relationship };
 
 export interface DelegationServiceDeps {
-  store: Store;
+  store: DelegationStores;
   clock: Clock;
   sovereignTenants: string[];
   log: Logger;
@@ -311,7 +325,7 @@ export function createDelegationService({ store, clock, sovereignTenants, log }:
       const fallback = { conversationId: input.conversationId, activityId: input.replyToId };
       const customer = approver.tenantId;
       const answer = response(r, r.kind, input.decision, input.actor, now, where, customer, input.comment);
-      let decision: Parameters<Store['relationships']['decide']>[0];
+      let decision: Parameters<RelationshipsStore['decide']>[0];
       if (input.decision === 'declined') {
         const next = decline(r, approver, now);
         decision = { next, expectedVersion: r.version, responses: [answer], outbox: [...(await updateCard(next, fallback)), ...notice(next, 'partner', 'declined')] };

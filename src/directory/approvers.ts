@@ -3,7 +3,7 @@ import { isSovereign } from './sovereign';
 import type { ConversationRecord } from './types';
 import { UserInputError } from '../errors';
 import type { Person } from '../offers/types';
-import type { Store } from '../store/types';
+import type { ConversationsStore } from './store';
 
 /** The person a personal chat belongs to, as offers and requests address them. */
 export const personFromConversation = (c: ConversationRecord): Person | undefined =>
@@ -25,7 +25,7 @@ export const addressesOf = (c: ConversationRecord): string[] =>
  * organisation and customers in the 21Vianet cloud, where partner features are not available.
  */
 export async function findApprover(
-  store: Store,
+  store: { conversations: ConversationsStore },
   email: string,
   partner: Partner,
   sovereignTenants: readonly string[],

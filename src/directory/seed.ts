@@ -1,4 +1,4 @@
-import type { Store } from '../store/types';
+import type { PartnersStore } from './store';
 import type { ListingSeed, Partner, PartnerEntry } from './partners';
 
 /**
@@ -6,7 +6,7 @@ import type { ListingSeed, Partner, PartnerEntry } from './partners';
  * that has none yet, so what partner staff edited in Teams is never overwritten.
  */
 export async function seedPartners(
-  store: Store,
+  store: { partners: PartnersStore },
   entries: PartnerEntry[],
   seedListing: (partner: Partner, seed: ListingSeed) => Promise<void>,
 ): Promise<void> {

@@ -9,10 +9,17 @@ import { channelNotice } from '../notifications/channel';
 import type { NewOutboxEntry } from '../notifications/types';
 import type { OfferService } from '../offers/service';
 import type { Offer, Person } from '../offers/types';
-import type { Store } from '../store/types';
+import type { ConversationsStore, PartnersStore } from '../directory/store';
+import type { LeadsStore, ListingsStore } from './store';
+import type { ChannelsStore } from '../notifications/store';
+import type { OffersStore } from '../offers/store';
 import type { FindCommand } from './commands';
 import { canDelegate, LEAD_DEDUPE_DAYS, missingForPublish, validateListing, type ListingField, type ListingForm } from './rules';
 import type { Lead, Listing } from './types';
+
+/** The stores this uses: nothing else of the database is in reach. */
+export type MarketplaceStores = {
+  channels: ChannelsStore; conversations: ConversationsStore; leads: LeadsStore; listings: ListingsStore; offers: OffersStore; partners: PartnersStore };
 
 /** Outbox message of this capability: the lead card, rendered at delivery by ./index. */
 export const LEAD_CARD = 'lead.card';
@@ -20,7 +27,7 @@ export const LEAD_CARD = 'lead.card';
 export const PAGE_SIZE = 5;
 
 export interface MarketplaceDeps {
-  store: Store;
+  store: MarketplaceStores;
   catalog: Catalog;
   clock: Clock;
   sovereignTenants: string[];

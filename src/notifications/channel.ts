@@ -7,8 +7,12 @@ import type { Clock } from '../clock';
 import type { Partner } from '../directory/partners';
 import { UserInputError, quoted } from '../errors';
 import type { Logger } from '../log';
-import type { Store } from '../store/types';
+import type { ConversationsStore, PartnersStore } from '../directory/store';
+import type { ChannelsStore, OutboxStore } from './store';
 import type { MessageRef, NewOutboxEntry, OutboxEntry } from './types';
+
+/** The stores this uses: nothing else of the database is in reach. */
+export type ChannelStores = { channels: ChannelsStore; conversations: ConversationsStore; outbox: OutboxStore; partners: PartnersStore };
 
 /** How many failed notifications `status` shows (and Retry requeues) at once. */
 export const FAILED_SHOWN = 10;
@@ -18,12 +22,12 @@ export const FAILED_SHOWN = 10;
  * the same transaction as the decision it reports, like every other notification.
  */
 export async function channelNotice(
-  store: Store,
+  store: { channels: ChannelsStore },
   partnerTenantId: string,
   message: MessageRef,
   subject: NonNullable<NewOutboxEntry['subject']>,
 ): Promise<NewOutboxEntry[]> {
-  const channel = await store.partners.notificationChannel(partnerTenantId);
+  const channel = await store.channels.get(partnerTenantId);
   if (!channel) return [];
   return [{ target: { kind: 'conversation', conversationId: channel.conversationId }, action: { kind: 'send', message }, subject, partnerTenantId }];
 }
@@ -41,7 +45,7 @@ const RetrySchema = z.object({
 export type DescribeMessage = (ref: MessageRef) => string;
 
 export interface NotificationCommandsDeps {
-  store: Store;
+  store: ChannelStores;
   cards: CardRenderer;
   clock: Clock;
   log: Logger;
@@ -74,7 +78,7 @@ export function registerNotificationCommands(router: CommandRouter, verbs: VerbT
       active: true,
       updatedAt: now,
     });
-    await store.partners.setNotificationChannel(partner.tenantId, {
+    await store.channels.set(partner.tenantId, {
       conversationId: channel.conversationId,
       tenantId: channel.tenantId,
       serviceUrl: channel.reference.serviceUrl ?? '',
@@ -99,8 +103,8 @@ export function registerNotificationCommands(router: CommandRouter, verbs: VerbT
       const sub = args.trim().toLowerCase();
       if (sub === 'here') return here(ctx, partner);
       if (sub === 'off') {
-        const had = await store.partners.notificationChannel(partner.tenantId);
-        await store.partners.setNotificationChannel(partner.tenantId, null);
+        const had = await store.channels.get(partner.tenantId);
+        await store.channels.set(partner.tenantId, null);
         log.info({ tenantId: partner.tenantId }, 'notification channel removed');
         return {
           text: had
@@ -109,7 +113,7 @@ export function registerNotificationCommands(router: CommandRouter, verbs: VerbT
         };
       }
       if (sub === '') {
-        const channel = await store.partners.notificationChannel(partner.tenantId);
+        const channel = await store.channels.get(partner.tenantId);
         return {
           text: channel
             ? `Acceptance notifications go to ${channel.channelName ? `the ${channel.channelName} channel` : 'a channel'}${channel.teamName ? ` of ${channel.teamName}` : ''}, set by ${channel.setBy.name} on ${formatDateTime(channel.setAt)}.`

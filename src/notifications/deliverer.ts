@@ -2,14 +2,20 @@ import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import type { Clock } from '../clock';
 import type { Logger } from '../log';
-import type { Store } from '../store/types';
+import type { RelationshipsStore } from '../delegation/store';
+import type { ConversationsStore } from '../directory/store';
+import type { OutboxStore } from './store';
+import type { OffersStore } from '../offers/store';
 import { PermanentDeliveryError } from './messages';
 import { createRateLimiter, type RateLimiter, type Reservation } from './rate-limit';
 import { ConversationGoneError, SendTimeoutError, targetKey, type Route, type Router, type SendResult, type Sender } from './sender';
 import type { OutboxEntry } from './types';
 
+/** The stores this uses: nothing else of the database is in reach. */
+export type DelivererStores = { conversations: ConversationsStore; offers: OffersStore; outbox: OutboxStore; relationships: RelationshipsStore };
+
 export interface DelivererOptions {
-  store: Store;
+  store: DelivererStores;
   /** A bot sender (which can route) or any function that sends one entry. */
   send: Sender;
   /** The store's clock: due times, leases and retry times are written in it. */

@@ -6,7 +6,7 @@ import {
 } from 'botbuilder';
 import { AuthenticationConstants, ClaimsIdentity, type BotFrameworkAuthentication, type ConnectorClient } from 'botframework-connector';
 import { withoutRetries } from '../edge/connector';
-import type { Store } from '../store/types';
+import type { ConversationsStore } from '../directory/store';
 import { PermanentDeliveryError, type MessageRegistry } from './messages';
 import type { OutboxEntry } from './types';
 
@@ -76,7 +76,7 @@ export const targetKey = (target: OutboxEntry['target']): { conversationKey: str
 export function createBotSender(
   auth: BotFrameworkAuthentication,
   appId: string,
-  store: Store,
+  store: { conversations: ConversationsStore },
   messages: MessageRegistry,
   { sendTimeoutMs = 30_000 }: BotSenderOptions = {},
 ): Sender & { route: Router } {

@@ -1,10 +1,11 @@
 import type { Activity, Attachment } from 'botbuilder';
 import type { CardRenderer } from '../cards/render';
 import { formatDate, formatDateTime, formatMoney, literal } from '../cards/format';
-import type { CustomerSummary } from '../store/types';
+import type { ResponseRecord } from '../responses/types';
+import type { CustomerSummary } from './store';
 import { isPending, lineTotalCents, totalCents } from './rules';
 import type { PartnerEvent } from './service';
-import type { Offer, OfferState, ResponseRecord } from './types';
+import type { Offer, OfferState } from './types';
 
 const KIND_LABEL = { trial: 'Trial invitation', purchase: 'Purchase offer' } as const;
 

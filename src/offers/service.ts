@@ -11,7 +11,10 @@ import type { Relationship } from '../delegation/types';
 import type { Logger } from '../log';
 import { channelNotice } from '../notifications/channel';
 import type { NewOutboxEntry } from '../notifications/types';
-import type { Store } from '../store/types';
+import type { ConversationsStore } from '../directory/store';
+import type { ChannelsStore } from '../notifications/store';
+import type { OffersStore } from './store';
+import type { ResponsesStore } from '../responses/store';
 import { OFFER_EXAMPLE, TRIAL_EXAMPLE, type PurchaseCommand, type TrialCommand } from './commands';
 import {
   applyDecision,
@@ -23,7 +26,11 @@ import {
   trialLines,
   type OfferDraft,
 } from './rules';
-import type { Decision, Offer, Person, ResponseRecord } from './types';
+import type { ResponseRecord } from '../responses/types';
+import type { Decision, Offer, Person } from './types';
+
+/** The stores this uses: nothing else of the database is in reach. */
+export type OfferStores = { channels: ChannelsStore; conversations: ConversationsStore; offers: OffersStore; responses: ResponsesStore };
 
 export const PARTNER_EVENTS = ['accepted', 'declined', 'expired', 'delivered'] as const;
 export type PartnerEvent = (typeof PARTNER_EVENTS)[number];
@@ -52,7 +59,7 @@ export interface DecisionInput {
 }
 
 export interface OfferServiceDeps {
-  store: Store;
+  store: OfferStores;
   catalog: Catalog;
   clock: Clock;
   sovereignTenants: string[];

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { NewResponse, ResponseRecord } from '../offers/types';
+import type { NewResponse, ResponseRecord } from '../responses/types';
 
 export const GENESIS_HASH = '0'.repeat(64);
 

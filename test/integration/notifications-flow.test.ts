@@ -53,7 +53,7 @@ describe('channel notifications and failed notifications over real HTTP', () => 
   it('notify here in a channel makes it the notification channel, confirmed there', async () => {
     await inChannel('notify here', alex);
     expect(threadReplies().at(-1)).toContain('Done: from now on this channel hears when a customer accepts');
-    expect(await bot.store.partners.notificationChannel(PARTNER_TENANT)).toMatchObject({ conversationId: SALES.id, channelName: 'Sales', teamName: 'Fabrikam' });
+    expect(await bot.store.channels.get(PARTNER_TENANT)).toMatchObject({ conversationId: SALES.id, channelName: 'Sales', teamName: 'Fabrikam' });
     await say('notify', alex);
     expect(lastReply(alex)).toContain('Acceptance notifications go to the Sales channel of Fabrikam, set by Alex Wilber');
   });

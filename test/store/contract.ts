@@ -3,10 +3,13 @@ import type { Relationship, RelationshipKind } from '../../src/delegation/types'
 import type { Lead, Listing, ListingQuery } from '../../src/marketplace/types';
 import type { NewOutboxEntry, OutboxEntry } from '../../src/notifications/types';
 import { applyDecision, close } from '../../src/offers/rules';
-import type { Decision, Offer, Person, ResponseRecord } from '../../src/offers/types';
+import type { Decision, Offer, Person } from '../../src/offers/types';
+import type { ResponseRecord } from '../../src/responses/types';
 import { GENESIS_HASH, canonical, verifyChain } from '../../src/store/chain';
 import type { PipelineCursor, PipelineItem, PipelinePage, PipelineQuery } from '../../src/dashboard/types';
-import type { DecideResult, RelationshipDecideResult, RelationshipDecision, Store } from '../../src/store/types';
+import type { RelationshipDecideResult, RelationshipDecision } from '../../src/delegation/store';
+import type { DecideResult } from '../../src/offers/store';
+import type { Store } from '../../src/store/types';
 import {
   T0,
   TENANT,
@@ -214,61 +217,61 @@ export function describeStoreContract(name: string, harness: StoreHarness): void
         });
 
         it('notification channel: set, get, replace, clear; per tenant; an unknown tenant is null', async () => {
-          expect(await store.partners.notificationChannel(TENANT.fabrikam)).toBeNull();
+          expect(await store.channels.get(TENANT.fabrikam)).toBeNull();
           await store.partners.upsert(partner());
-          expect(await store.partners.notificationChannel(TENANT.fabrikam)).toBeNull(); // a partner without a channel
+          expect(await store.channels.get(TENANT.fabrikam)).toBeNull(); // a partner without a channel
 
           const general = notificationChannel();
-          await store.partners.setNotificationChannel(TENANT.fabrikam, general);
-          expect(await store.partners.notificationChannel(TENANT.fabrikam)).toEqual(general);
+          await store.channels.set(TENANT.fabrikam, general);
+          expect(await store.channels.get(TENANT.fabrikam)).toEqual(general);
 
           // Optional names absent: they stay absent.
           const deals = notificationChannel({ channelName: undefined, teamName: undefined, setAt: plus(T0, 5) });
-          await store.partners.setNotificationChannel(TENANT.fabrikam, deals);
-          const replaced = await store.partners.notificationChannel(TENANT.fabrikam);
+          await store.channels.set(TENANT.fabrikam, deals);
+          const replaced = await store.channels.get(TENANT.fabrikam);
           expect(replaced).toEqual(deals);
           expect(replaced!.conversationId).not.toBe(general.conversationId);
           expect(Object.keys(replaced!).sort()).toEqual(['conversationId', 'serviceUrl', 'setAt', 'setBy', 'tenantId']);
 
           // Another partner's channel is its own.
           const northwind = notificationChannel({ tenantId: TENANT.northwind, teamName: 'Northwind Sales' });
-          await store.partners.setNotificationChannel(TENANT.northwind, northwind);
-          expect(await store.partners.notificationChannel(TENANT.northwind)).toEqual(northwind);
-          expect(await store.partners.notificationChannel(TENANT.fabrikam)).toEqual(deals);
-          expect(await store.partners.notificationChannel(TENANT.litware)).toBeNull();
+          await store.channels.set(TENANT.northwind, northwind);
+          expect(await store.channels.get(TENANT.northwind)).toEqual(northwind);
+          expect(await store.channels.get(TENANT.fabrikam)).toEqual(deals);
+          expect(await store.channels.get(TENANT.litware)).toBeNull();
 
           // null turns notifications off for that partner only; clearing again (or an unknown tenant) is no error.
-          await store.partners.setNotificationChannel(TENANT.fabrikam, null);
-          expect(await store.partners.notificationChannel(TENANT.fabrikam)).toBeNull();
-          await store.partners.setNotificationChannel(TENANT.fabrikam, null);
-          await store.partners.setNotificationChannel(TENANT.litware, null);
-          expect(await store.partners.notificationChannel(TENANT.fabrikam)).toBeNull();
-          expect(await store.partners.notificationChannel(TENANT.northwind)).toEqual(northwind);
+          await store.channels.set(TENANT.fabrikam, null);
+          expect(await store.channels.get(TENANT.fabrikam)).toBeNull();
+          await store.channels.set(TENANT.fabrikam, null);
+          await store.channels.set(TENANT.litware, null);
+          expect(await store.channels.get(TENANT.fabrikam)).toBeNull();
+          expect(await store.channels.get(TENANT.northwind)).toEqual(northwind);
           expect(await store.partners.get(TENANT.fabrikam)).toEqual(partner()); // the registry entry stays
 
           // A channel can be set again after being cleared.
-          await store.partners.setNotificationChannel(TENANT.fabrikam, general);
-          expect(await store.partners.notificationChannel(TENANT.fabrikam)).toEqual(general);
+          await store.channels.set(TENANT.fabrikam, general);
+          expect(await store.channels.get(TENANT.fabrikam)).toEqual(general);
         });
 
         it('partners.upsert (the partners file, at every start) leaves the notification channel in place, and the channel is no part of the partner', async () => {
           const fabrikam = partner();
           await store.partners.upsert(fabrikam);
           const general = notificationChannel();
-          await store.partners.setNotificationChannel(TENANT.fabrikam, general);
+          await store.channels.set(TENANT.fabrikam, general);
 
           await store.partners.upsert(fabrikam);
-          expect(await store.partners.notificationChannel(TENANT.fabrikam)).toEqual(general);
+          expect(await store.channels.get(TENANT.fabrikam)).toEqual(general);
           const renamed = partner({ name: 'Fabrikam Cloud Partners Ltd', adminAgents: undefined });
           await store.partners.upsert(renamed);
-          expect(await store.partners.notificationChannel(TENANT.fabrikam)).toEqual(general);
+          expect(await store.channels.get(TENANT.fabrikam)).toEqual(general);
           expect(await store.partners.get(TENANT.fabrikam)).toEqual(renamed);
 
           // A channel set before the partner is in the registry survives its first upsert too.
           const northwind = notificationChannel({ tenantId: TENANT.northwind });
-          await store.partners.setNotificationChannel(TENANT.northwind, northwind);
+          await store.channels.set(TENANT.northwind, northwind);
           await store.partners.upsert(partner({ tenantId: TENANT.northwind, name: 'Northwind Traders' }));
-          expect(await store.partners.notificationChannel(TENANT.northwind)).toEqual(northwind);
+          expect(await store.channels.get(TENANT.northwind)).toEqual(northwind);
         });
       });
 

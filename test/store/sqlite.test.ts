@@ -110,9 +110,9 @@ describe('SQLite migration 5 (notification channels, outbox partner)', () => {
       expect(await store.outbox.failedFor(TENANT.fabrikam, 10)).toEqual([{ ...rows[0], lease: undefined }]);
       expect(await store.outbox.stats()).toEqual({ pending: 1, failed: 2, oldestPendingAt: T0 });
       expect(await store.partners.get(TENANT.fabrikam)).toEqual(partner());
-      expect(await store.partners.notificationChannel(TENANT.fabrikam)).toBeNull();
+      expect(await store.channels.get(TENANT.fabrikam)).toBeNull();
       const channel = notificationChannel();
-      await store.partners.setNotificationChannel(TENANT.fabrikam, channel);
+      await store.channels.set(TENANT.fabrikam, channel);
       expect(await store.outbox.retryFailed(TENANT.fabrikam, ['with-partner', 'without-partner', 'pending'], plus(T0, 5))).toBe(1);
 
       // New entries fill the column from the entry.

@@ -2,13 +2,13 @@ import { MongoClient, ObjectId, WriteConcern, type ClientSession, type Db, type 
 import { newId } from '../../ids';
 import type { ConversationRecord, NotificationChannel } from '../../directory/types';
 import type { Partner } from '../../directory/partners';
-import { PENDING_STATES, type Offer, type ResponseRecord } from '../../offers/types';
+import { PENDING_STATES, type Offer } from '../../offers/types';
+import type { ResponseRecord } from '../../responses/types';
 import type { NewOutboxEntry, OutboxEntry } from '../../notifications/types';
 import type { Relationship } from '../../delegation/types';
 import type { Lead, Listing } from '../../marketplace/types';
 import { chainResponse } from '../chain';
-import { checkListingQuery, checkListingSave, leadKey, LISTING_WEIGHTS } from '../marketplace';
-import { searchTerms } from '../search-terms';
+import { checkListingQuery, checkListingSave, leadKey, LISTING_WEIGHTS, searchTerms } from '../../marketplace/store';
 import {
   expiryBounds,
   FULL_ACCESS_TEXT,
@@ -17,10 +17,11 @@ import {
   planPipeline,
   POR_TEXT,
   type SourceQuery,
-} from '../pipeline';
-import { outboxRow } from '../outbox-rows';
-import { ActiveRelationshipExists, activeRefuses, checkAttachments, checkReplaces } from '../relationships';
-import type { CustomerSummary, DecideResult, OfferQuery, RelationshipDecideResult, Store } from '../types';
+} from '../../dashboard/store';
+import { outboxRow } from '../../notifications/store';
+import { ActiveRelationshipExists, activeRefuses, checkAttachments, checkReplaces, type RelationshipDecideResult } from '../../delegation/store';
+import type { CustomerSummary, DecideResult, OfferQuery } from '../../offers/store';
+import type { Store } from '../types';
 
 /**
  * A stored document: the domain object (keys escaped, see `encode`) under `_id` = its domain id, plus adapter-only
@@ -360,13 +361,15 @@ export async function openMongoStore(uri: string, dbName: string, now: () => Dat
         await partners.replaceOne({ _id: id }, { _id: id, ...encode(p) }, { upsert: true });
       },
       get: async (tenantId) => fromDoc<Partner>(await partners.findOne({ _id: str(tenantId, 'tenant id') })),
-      setNotificationChannel: async (tenantId, channel) => {
+    },
+
+    channels: {
+      set: async (tenantId, channel) => {
         const id = str(tenantId, 'partner tenant id');
         if (channel === null) await notificationChannels.deleteOne({ _id: id });
         else await notificationChannels.replaceOne({ _id: id }, { _id: id, ...encode(channel) }, { upsert: true });
       },
-      notificationChannel: async (tenantId) =>
-        fromDoc<NotificationChannel>(await notificationChannels.findOne({ _id: str(tenantId, 'tenant id') })),
+      get: async (tenantId) => fromDoc<NotificationChannel>(await notificationChannels.findOne({ _id: str(tenantId, 'tenant id') })),
     },
 
     conversations: {

@@ -5,17 +5,18 @@ import { Worker } from 'node:worker_threads';
 import { newId } from '../../ids';
 import type { ConversationRecord, NotificationChannel } from '../../directory/types';
 import type { Partner } from '../../directory/partners';
-import type { NewResponse, Offer, ResponseRecord } from '../../offers/types';
+import type { Offer } from '../../offers/types';
+import type { NewResponse, ResponseRecord } from '../../responses/types';
 import type { NewOutboxEntry, OutboxEntry } from '../../notifications/types';
 import type { Relationship } from '../../delegation/types';
 import type { Lead, Listing, ListingQuery } from '../../marketplace/types';
 import type { PipelinePage, PipelineQuery, PipelineSummary } from '../../dashboard/types';
 import { chainResponse } from '../chain';
-import { checkListingQuery, checkListingSave, leadKey, LISTING_WEIGHTS } from '../marketplace';
-import { outboxRow } from '../outbox-rows';
-import { ActiveRelationshipExists, activeRefuses, checkAttachments, checkReplaces } from '../relationships';
-import type { CustomerSummary, DecideResult, OfferQuery, RelationshipDecideResult, RelationshipDecision, Store } from '../types';
-import { fts5Match, searchTerms } from '../search-terms';
+import { checkListingQuery, checkListingSave, leadKey, LISTING_WEIGHTS, searchTerms } from '../../marketplace/store';
+import { outboxRow } from '../../notifications/store';
+import { ActiveRelationshipExists, activeRefuses, checkAttachments, checkReplaces, type RelationshipDecideResult, type RelationshipDecision } from '../../delegation/store';
+import type { CustomerSummary, DecideResult, OfferQuery } from '../../offers/store';
+import type { Store } from '../types';
 import {
   expiryBounds,
   mergePipeline,
@@ -24,12 +25,17 @@ import {
   planPipeline,
   relationshipSearchText,
   type SourceQuery,
-} from '../pipeline';
+} from '../../dashboard/store';
 import { BACKFILLS, MIGRATIONS } from './migrations';
 
 type Row = { doc: string };
 type ScoredRow = Row & { score: number };
 type ListingFilter = { country: string | null; language: string | null; limit: number; offset: number };
+
+/** An FTS5 MATCH expression: every term quoted and prefix-matched (`"secur"*`), OR-ed, so more matches rank higher. */
+export function fts5Match(terms: readonly string[]): string {
+  return terms.map((t) => `"${t}"*`).join(' OR ');
+}
 
 /** bm25() with the listings' column weights, in `listings_fts` column order (migration 6). */
 const BM25 = `bm25(listings_fts, ${[LISTING_WEIGHTS.headline, LISTING_WEIGHTS.services, LISTING_WEIGHTS.expertise, LISTING_WEIGHTS.description]
@@ -571,9 +577,12 @@ export function openSqliteStore(file: string, now: () => Date = () => new Date()
     partners: {
       upsert: async (p: Partner) => void q.partnerUpsert.run(p.tenantId, JSON.stringify(p)),
       get: async (tenantId) => parse<Partner>(q.partnerGet.get(tenantId)),
-      setNotificationChannel: async (tenantId, channel) =>
+    },
+
+    channels: {
+      set: async (tenantId, channel) =>
         void (channel === null ? q.channelClear.run(tenantId) : q.channelSet.run({ tenantId, doc: JSON.stringify(channel) })),
-      notificationChannel: async (tenantId) => parse<NotificationChannel>(q.channelGet.get(tenantId)),
+      get: async (tenantId) => parse<NotificationChannel>(q.channelGet.get(tenantId)),
     },
 
     conversations: {

@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 import type { Relationship } from '../../delegation/types';
 import type { Offer } from '../../offers/types';
-import { offerSearchText, relationshipSearchText } from '../pipeline';
+import { offerSearchText, relationshipSearchText } from '../../dashboard/store';
 
 /**
  * Versioned schema, applied in order at startup; `PRAGMA user_version` records how far a file has come.

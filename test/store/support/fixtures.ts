@@ -5,7 +5,8 @@ import { OPEN_REQUEST_STATES, type EndReason, type PartnerRef, type Relationship
 import type { Lead, Listing } from '../../../src/marketplace/types';
 import type { NewOutboxEntry } from '../../../src/notifications/types';
 import { isPending, pendingKey } from '../../../src/offers/rules';
-import type { Decision, NewResponse, Offer, OfferLine, Person, ResponseDecision } from '../../../src/offers/types';
+import type { Decision, Offer, OfferLine, Person } from '../../../src/offers/types';
+import type { NewResponse, ResponseDecision } from '../../../src/responses/types';
 
 /** The store tests' "now": the clock handed to `open()` starts here. */
 export const T0 = '2026-11-25T09:00:00.000Z';

@@ -178,8 +178,10 @@ export class SqliteWorkerPool {
       partners: {
         upsert: m('partners.upsert'),
         get: m('partners.get'),
-        setNotificationChannel: m('partners.setNotificationChannel'),
-        notificationChannel: m('partners.notificationChannel'),
+      },
+      channels: {
+        set: m('channels.set'),
+        get: m('channels.get'),
       },
       conversations: {
         upsert: m('conversations.upsert'),

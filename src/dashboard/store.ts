@@ -1,10 +1,18 @@
 import type { Relationship, RelationshipKind, RelationshipState } from '../delegation/types';
 import type { Offer, OfferKind, OfferState } from '../offers/types';
-import type { PipelineCursor, PipelineItem, PipelineQuery, PipelineSummary } from '../dashboard/types';
+import type { PipelineCursor, PipelineItem, PipelinePage, PipelineQuery, PipelineSummary } from './types';
 
-/**
- * The partner dashboard's pipeline, the parts both adapters share: what a query asks of each source (offers,
- * relationships), the text a search looks in, and the merge of the two sources' pages.
+/** A partner's view of its offers and relationships together, for the dashboard tab. */
+export interface PipelineStore {
+  /** One page of rows, newest first, with the number of rows the filters match. */
+  page(query: PipelineQuery): Promise<PipelinePage>;
+  /** Counts for the summary; `now` decides what is expiring. */
+  summary(partnerTenantId: string, now: string): Promise<PipelineSummary>;
+}
+
+/*
+ * The parts of the pipeline both adapters share: what a query asks of each source (offers, relationships), the text a
+ * search looks in, and the merge of the two sources' pages.
  */
 
 /** A page holds at most this many rows (the dashboard asks for 50, its CSV export for 500 at a time). */
