@@ -553,11 +553,11 @@ async function main() {
 /** Each query's search statement on its own, best of 3 runs, in ms (the bot's own statement text and parameters). */
 function timeSql(dbFile, queries) {
   const Database = require('better-sqlite3');
-  const { MARKETPLACE_SQL, fts5Match } = require(join(dist, 'src/store/sqlite/index.js'));
+  const { MARKETPLACE_SQL, fts5Match } = require(join(dist, 'src/store/sqlite/marketplace.js'));
   const { searchTerms } = require(join(dist, 'src/marketplace/store.js'));
   const db = new Database(dbFile, { readonly: true, fileMustExist: true });
-  // The page cache the store sets on its connection (src/store/sqlite), so the statement runs as it does in the bot.
-  const cacheSize = /cache_size = (-?\d+)/.exec(readFileSync(join(dist, 'src/store/sqlite/index.js'), 'utf8'))?.[1];
+  // The page cache the store sets on its connection (src/store/sqlite/db.ts), so the statement runs as it does in the bot.
+  const cacheSize = /cache_size = (-?\d+)/.exec(readFileSync(join(dist, 'src/store/sqlite/db.js'), 'utf8'))?.[1];
   if (cacheSize) db.pragma(`cache_size = ${cacheSize}`);
   const search = db.prepare(MARKETPLACE_SQL.search);
   const recent = db.prepare(MARKETPLACE_SQL.recent);

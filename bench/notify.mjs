@@ -62,7 +62,7 @@ function codeVersion() {
   try {
     const git = (...args) => execFileSync('git', args, { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trimEnd();
     const dirty = git('status', '--porcelain', '--', 'src', 'cards').split('\n').filter(Boolean);
-    const path = ['src/notifications', 'src/offers', 'src/store/sqlite/index.ts', 'src/app.ts', 'cards/offer.json'];
+    const path = ['src/notifications', 'src/offers', 'src/store/sqlite', 'src/app.ts', 'cards/offer.json'];
     const pathDirty = git('status', '--porcelain', '--', ...path).split('\n').filter(Boolean);
     const commit = git('rev-parse', '--short', 'HEAD');
     const text =

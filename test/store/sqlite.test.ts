@@ -4,8 +4,10 @@ import type { Relationship } from '../../src/delegation/types';
 import type { OutboxEntry } from '../../src/notifications/types';
 import { applyDecision } from '../../src/offers/rules';
 import type { Offer } from '../../src/offers/types';
-import { MARKETPLACE_SQL, openSqliteStore, PIPELINE_SQL } from '../../src/store/sqlite';
+import { openSqliteStore } from '../../src/store/sqlite';
+import { MARKETPLACE_SQL } from '../../src/store/sqlite/marketplace';
 import { MIGRATIONS } from '../../src/store/sqlite/migrations';
+import { PIPELINE_SQL } from '../../src/store/sqlite/pipeline';
 import type { Store } from '../../src/store/types';
 import { describeStoreContract } from './contract';
 import {

@@ -1,0 +1,130 @@
+import { newId } from '../../ids';
+import { outboxRow, type OutboxStore } from '../../notifications/store';
+import type { NewOutboxEntry, OutboxEntry } from '../../notifications/types';
+import type { Db } from './db';
+
+/**
+ * Inserts outbox entries in the caller's transaction: the capabilities whose writes carry entries (offers,
+ * relationships, leads) call it inside theirs, so the entries commit with the change they tell of or not at all.
+ */
+export type OutboxInsert = (entries: NewOutboxEntry[]) => void;
+
+export function sqliteOutboxInsert(db: Db, now: () => Date): OutboxInsert {
+  const insert = db.prepare(`INSERT INTO outbox (id, state, next_attempt_at, lease_owner, lease_until, subject_id, partner_tenant_id,
+        created_at, doc)
+      VALUES (@id, @state, @nextAttemptAt, NULL, NULL, @subjectId, @partnerTenantId, @createdAt, @doc)`);
+  return (entries) => {
+    const at = now().toISOString();
+    for (const e of entries) {
+      const row = outboxRow(e, newId(), at);
+      insert.run({
+        id: row.id,
+        state: row.state,
+        nextAttemptAt: row.nextAttemptAt,
+        subjectId: row.subject?.id ?? null,
+        partnerTenantId: row.partnerTenantId ?? null,
+        createdAt: at,
+        doc: JSON.stringify(row),
+      });
+    }
+  };
+}
+
+export function sqliteOutbox(db: Db): OutboxStore {
+  const q = {
+    outboxDue: db.prepare<{ now: string; limit: number }, { id: string }>(
+      `SELECT id FROM outbox WHERE state = 'pending' AND next_attempt_at <= @now AND (lease_until IS NULL OR lease_until <= @now)
+       ORDER BY next_attempt_at, rowid LIMIT @limit`,
+    ),
+    outboxLease: db.prepare<{ id: string; owner: string; until: string }>('UPDATE outbox SET lease_owner = @owner, lease_until = @until WHERE id = @id'),
+    outboxGet: db.prepare<[string], OutboxRow>('SELECT * FROM outbox WHERE id = ?'),
+    outboxSent: db.prepare<{ id: string; owner: string }>(
+      `UPDATE outbox SET state = 'sent', lease_owner = NULL, lease_until = NULL,
+         doc = json_set(doc, '$.attempts', json_extract(doc, '$.attempts') + 1)
+       WHERE id = @id AND lease_owner = @owner`,
+    ),
+    outboxRetry: db.prepare<{ id: string; owner: string; at: string; error: string }>(
+      `UPDATE outbox SET next_attempt_at = @at, lease_owner = NULL, lease_until = NULL,
+         doc = json_set(doc, '$.attempts', json_extract(doc, '$.attempts') + 1, '$.lastError', @error)
+       WHERE id = @id AND lease_owner = @owner`,
+    ),
+    outboxFail: db.prepare<{ id: string; owner: string; error: string }>(
+      `UPDATE outbox SET state = 'failed', lease_owner = NULL, lease_until = NULL,
+         doc = json_set(doc, '$.attempts', json_extract(doc, '$.attempts') + 1, '$.lastError', @error)
+       WHERE id = @id AND lease_owner = @owner`,
+    ),
+    // The rate limiter's "not yet": the lease is given back and the entry is due at @at, but no attempt is counted and
+    // the last error stays what it was.
+    outboxDefer: db.prepare<{ id: string; owner: string; at: string }>(
+      `UPDATE outbox SET next_attempt_at = @at, lease_owner = NULL, lease_until = NULL WHERE id = @id AND lease_owner = @owner`,
+    ),
+    // Read backwards off the partial index outbox_partner_failed, whose last key is the rowid: no sort.
+    outboxFailedFor: db.prepare<{ partnerTenantId: string; limit: number }, OutboxRow>(
+      `SELECT * FROM outbox WHERE state = 'failed' AND partner_tenant_id = @partnerTenantId
+       ORDER BY created_at DESC, rowid DESC LIMIT @limit`,
+    ),
+    // Only a failed entry of that partner goes back: the state and partner conditions are the guard, so an id of another
+    // partner, or an entry already requeued by a concurrent call, changes nothing. lastError stays until the next try.
+    outboxRequeue: db.prepare<{ id: string; partnerTenantId: string; now: string }>(
+      `UPDATE outbox SET state = 'pending', next_attempt_at = @now, lease_owner = NULL, lease_until = NULL,
+         doc = json_set(doc, '$.attempts', 0)
+       WHERE id = @id AND state = 'failed' AND partner_tenant_id = @partnerTenantId`,
+    ),
+    // Each count reads only its partial index, so readiness stays cheap however many entries were delivered; the oldest
+    // pending entry is one seek in outbox_pending_created (migration 5).
+    outboxStats: db.prepare<[], { pending: number; failed: number; oldest: string | null }>(
+      `SELECT (SELECT count(*) FROM outbox WHERE state = 'pending') AS pending,
+         (SELECT count(*) FROM outbox WHERE state = 'failed') AS failed,
+         (SELECT min(created_at) FROM outbox WHERE state = 'pending') AS oldest`,
+    ),
+    outboxForSubject: db.prepare<[string], OutboxRow>('SELECT * FROM outbox WHERE subject_id = ? ORDER BY created_at, rowid'),
+  };
+
+  const claimTx = db.transaction((owner: string, at: string, leaseUntil: string, limit: number) => {
+    const ids = q.outboxDue.all({ now: at, limit }).map((r) => r.id);
+    for (const id of ids) q.outboxLease.run({ id, owner, until: leaseUntil });
+    return ids.map((id) => fromOutboxRow(q.outboxGet.get(id)!));
+  });
+
+  /** One BEGIN IMMEDIATE for all the ids: two concurrent calls serialize, and the second finds them pending already. */
+  const requeueTx = db.transaction((partnerTenantId: string, ids: string[], at: string) => {
+    let requeued = 0;
+    for (const id of ids) requeued += q.outboxRequeue.run({ id, partnerTenantId, now: at }).changes;
+    return requeued;
+  });
+
+  return {
+    claim: async (owner, at, leaseUntil, limit) => claimTx.immediate(owner, at, leaseUntil, limit),
+    markSent: async (id, owner) => void q.outboxSent.run({ id, owner }),
+    retryLater: async (id, owner, at, error) => void q.outboxRetry.run({ id, owner, at, error }),
+    markFailed: async (id, owner, error) => void q.outboxFail.run({ id, owner, error }),
+    defer: async (id, owner, at) => void q.outboxDefer.run({ id, owner, at }),
+    failedFor: async (partnerTenantId, limit) => q.outboxFailedFor.all({ partnerTenantId, limit }).map(fromOutboxRow),
+    retryFailed: async (partnerTenantId, ids, at) => (ids.length ? requeueTx.immediate(partnerTenantId, ids, at) : 0),
+    stats: async () => {
+      const s = q.outboxStats.get()!;
+      return { pending: s.pending ?? 0, failed: s.failed ?? 0, oldestPendingAt: s.oldest ?? undefined };
+    },
+    forSubject: async (subjectId) => q.outboxForSubject.all(subjectId).map(fromOutboxRow),
+  };
+}
+
+interface OutboxRow {
+  id: string;
+  state: OutboxEntry['state'];
+  next_attempt_at: string;
+  lease_owner: string | null;
+  lease_until: string | null;
+  doc: string;
+}
+
+/** Columns are the truth for what the claim query filters on; the document holds the rest. */
+function fromOutboxRow(row: OutboxRow): OutboxEntry {
+  const doc = JSON.parse(row.doc) as OutboxEntry;
+  return {
+    ...doc,
+    state: row.state,
+    nextAttemptAt: row.next_attempt_at,
+    lease: row.lease_owner && row.lease_until ? { owner: row.lease_owner, until: row.lease_until } : undefined,
+  };
+}
