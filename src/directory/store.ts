@@ -1,6 +1,9 @@
 import type { Partner } from './partners';
 import type { ConversationRecord } from './types';
 
+/** What the registry stores: a partner as the partners file describes it (adapters see the type through this port). */
+export type { Partner };
+
 /** The partner registry (the partners file, upserted at every start). */
 export interface PartnersStore {
   upsert(partner: Partner): Promise<void>;

@@ -1,5 +1,4 @@
-import type { Partner } from '../../directory/partners';
-import type { PartnersStore } from '../../directory/store';
+import type { Partner, PartnersStore } from '../../directory/store';
 import { parse, type Db, type Row } from './db';
 
 export function sqlitePartners(db: Db): PartnersStore {
