@@ -1,0 +1,398 @@
+import type { NewOutboxEntry, OutboxEntry } from '../../../src/notifications/types';
+import type { Offer } from '../../../src/offers/types';
+import type { Store } from '../../../src/store/types';
+import { T0, TENANT, notifyIssuer, offer, partnerNotice, plus, plusDays } from '../support/fixtures';
+import type { ContractContext } from './context';
+import { RACE_TIMEOUT_MS, key, requested, sortedKeys, textOf } from './helpers';
+
+/** `one handle` > `outbox`: leases, reports, retries and the failed list. */
+export function outboxContract(ctx: ContractContext): void {
+  const { clock, nowIso } = ctx;
+  let store: Store;
+  beforeEach(() => (store = ctx.store()));
+
+  describe('outbox', () => {
+    /** Creates an offer with the given entries at the current clock time; returns the stored entries in insertion order. */
+    const enqueue = async (entries: (o: Offer) => NewOutboxEntry[]) => {
+      const o = offer({ createdAt: nowIso() });
+      const list = entries(o);
+      await store.offers.create(o, list);
+      const stored = await store.outbox.forSubject(o.id);
+      expect(stored).toHaveLength(list.length);
+      // Insertion order, by content (the store's order for equal createdAt is not part of forSubject's contract).
+      return { offer: o, entries: list.map((e) => stored.find((s) => textOf(s) === textOf(e))!) };
+    };
+    const notices = (n: number, tag: string) => (o: Offer) => Array.from({ length: n }, (_, i) => notifyIssuer(o, `${tag} ${i + 1}`));
+
+    it('claim leases due entries to the owner in due order (nextAttemptAt, then insertion), up to limit', async () => {
+      const a = await enqueue(notices(3, 'a'));
+      clock.now = new Date(plus(T0, 1));
+      const b = await enqueue(notices(1, 'b'));
+      const lease = plus(T0, 10);
+
+      expect(await store.outbox.claim('worker-1', plus(T0, -1), lease, 10)).toEqual([]); // nothing due yet
+      const first = await store.outbox.claim('worker-1', plus(T0, 5), lease, 2);
+      expect(first.map(textOf)).toEqual(a.entries.slice(0, 2).map(textOf));
+      for (const e of first) {
+        expect(e).toEqual({ ...a.entries.find((x) => x.id === e.id)!, lease: { owner: 'worker-1', until: lease } });
+        expect(e).toMatchObject({ state: 'pending', attempts: 0, createdAt: T0, nextAttemptAt: T0 });
+      }
+      const second = await store.outbox.claim('worker-1', plus(T0, 5), lease, 10);
+      expect(second.map(textOf)).toEqual([a.entries[2]!, b.entries[0]!].map(textOf));
+      expect(second[1]!.createdAt).toBe(plus(T0, 1));
+      expect(await store.outbox.claim('worker-2', plus(T0, 5), lease, 10)).toEqual([]);
+      // The lease is stored, not just returned.
+      expect((await store.outbox.forSubject(a.offer.id)).map((e) => e.lease)).toEqual(Array(3).fill({ owner: 'worker-1', until: lease }));
+    });
+
+    it('a leased entry is taken over by another owner once its lease has expired, and only then', async () => {
+      const { entries } = await enqueue(notices(1, 'n'));
+      const [e] = entries;
+      expect(await store.outbox.claim('worker-1', plus(T0, 1), plus(T0, 2), 10)).toHaveLength(1);
+      expect(await store.outbox.claim('worker-2', plus(T0, 1.5), plus(T0, 5), 10)).toEqual([]);
+      const taken = await store.outbox.claim('worker-2', plus(T0, 3), plus(T0, 5), 10);
+      expect(taken.map((x) => [x.id, x.lease])).toEqual([[e!.id, { owner: 'worker-2', until: plus(T0, 5) }]]);
+
+      // The first owner lost it: its report changes nothing; the new owner's does.
+      await store.outbox.markSent(e!.id, 'worker-1');
+      expect((await store.outbox.forSubject(e!.subject!.id))[0]).toMatchObject({ state: 'pending', attempts: 0, lease: { owner: 'worker-2' } });
+      await store.outbox.markSent(e!.id, 'worker-2');
+      const [sent] = await store.outbox.forSubject(e!.subject!.id);
+      expect(sent).toMatchObject({ state: 'sent', attempts: 1 });
+      expect(sent!.lease).toBeUndefined();
+    });
+
+    it('markSent, retryLater and markFailed change an entry only for its lease owner', async () => {
+      const { offer: o, entries } = await enqueue(notices(3, 'n'));
+      await store.outbox.claim('worker-1', plus(T0, 1), plus(T0, 10), 10);
+      const [s, r, f] = entries.map((e) => e.id) as [string, string, string];
+      const snapshot = async () => sortedKeys(await store.outbox.forSubject(o.id));
+      const before = await snapshot();
+
+      await store.outbox.markSent(s, 'worker-2');
+      await store.outbox.retryLater(r, 'worker-2', plus(T0, 30), 'HTTP 503');
+      await store.outbox.markFailed(f, 'worker-2', 'HTTP 403 BotNotInConversationRoster');
+      expect(await snapshot()).toEqual(before);
+
+      await store.outbox.markSent(s, 'worker-1');
+      await store.outbox.retryLater(r, 'worker-1', plus(T0, 30), 'HTTP 503');
+      await store.outbox.markFailed(f, 'worker-1', 'HTTP 403 BotNotInConversationRoster');
+      const byId = new Map((await store.outbox.forSubject(o.id)).map((e) => [e.id, e]));
+      expect(byId.get(s)).toEqual({ ...entries[0], state: 'sent', attempts: 1, lease: undefined });
+      expect(byId.get(r)).toEqual({ ...entries[1], state: 'pending', attempts: 1, nextAttemptAt: plus(T0, 30), lastError: 'HTTP 503', lease: undefined });
+      expect(byId.get(f)).toEqual({ ...entries[2], state: 'failed', attempts: 1, lastError: 'HTTP 403 BotNotInConversationRoster', lease: undefined });
+
+      // Once reported, the entry is free: the owner cannot report it a second time.
+      await store.outbox.markFailed(s, 'worker-1', 'late');
+      expect((await store.outbox.forSubject(o.id)).find((e) => e.id === s)).toMatchObject({ state: 'sent', attempts: 1 });
+    });
+
+    it('retryLater pushes nextAttemptAt: the entry is not due before it, then is claimed again with its attempts counted', async () => {
+      const { entries } = await enqueue(notices(1, 'n'));
+      const id = entries[0]!.id;
+      for (let attempt = 1; attempt <= 3; attempt++) {
+        const at = plus(T0, attempt * 10);
+        const claimed = await store.outbox.claim('worker-1', plus(at, -9), plus(at, -8), 10);
+        expect(claimed.map((e) => [e.id, e.attempts])).toEqual([[id, attempt - 1]]);
+        await store.outbox.retryLater(id, 'worker-1', at, `HTTP 429 attempt ${attempt}`);
+        expect(await store.outbox.claim('worker-1', plus(at, -1), plus(at, 5), 10)).toEqual([]);
+      }
+      const [again] = await store.outbox.claim('worker-2', plus(T0, 30), plus(T0, 35), 10);
+      expect(again).toMatchObject({ id, attempts: 3, nextAttemptAt: plus(T0, 30), lastError: 'HTTP 429 attempt 3', state: 'pending' });
+    });
+
+    it('sent and failed entries are never claimed again', async () => {
+      const { entries } = await enqueue(notices(2, 'n'));
+      await store.outbox.claim('worker-1', plus(T0, 1), plus(T0, 2), 10);
+      await store.outbox.markSent(entries[0]!.id, 'worker-1');
+      await store.outbox.markFailed(entries[1]!.id, 'worker-1', 'HTTP 404 ConversationNotFound');
+      expect(await store.outbox.claim('worker-1', plus(T0, 60), plus(T0, 61), 10)).toEqual([]);
+      expect(await store.outbox.claim('worker-2', plusDays(T0, 30), plusDays(T0, 31), 10)).toEqual([]);
+    });
+
+    it('stats counts pending and failed entries and the oldest pending createdAt', async () => {
+      expect(await store.outbox.stats()).toEqual({ pending: 0, failed: 0 });
+      const a = await enqueue(notices(2, 'a'));
+      clock.now = new Date(plus(T0, 10));
+      const b = await enqueue(notices(2, 'b'));
+      expect(await store.outbox.stats()).toEqual({ pending: 4, failed: 0, oldestPendingAt: T0 });
+
+      // Leased entries are still pending.
+      const claimed = await store.outbox.claim('worker-1', plus(T0, 11), plus(T0, 20), 3);
+      expect(claimed.map((e) => e.id)).toEqual([...a.entries, b.entries[0]!].map((e) => e.id));
+      expect(await store.outbox.stats()).toEqual({ pending: 4, failed: 0, oldestPendingAt: T0 });
+
+      await store.outbox.markSent(a.entries[0]!.id, 'worker-1');
+      await store.outbox.markFailed(a.entries[1]!.id, 'worker-1', 'HTTP 403');
+      await store.outbox.retryLater(b.entries[0]!.id, 'worker-1', plus(T0, 40), 'HTTP 502');
+      expect(await store.outbox.stats()).toEqual({ pending: 2, failed: 1, oldestPendingAt: plus(T0, 10) });
+    });
+
+    it('forSubject returns the entries about one subject and no others', async () => {
+      const a = await enqueue(notices(2, 'a'));
+      const b = await enqueue(notices(1, 'b'));
+      expect(sortedKeys(await store.outbox.forSubject(a.offer.id))).toEqual(sortedKeys(a.entries));
+      expect(sortedKeys(await store.outbox.forSubject(b.offer.id))).toEqual(sortedKeys(b.entries));
+      expect(await store.outbox.forSubject('T-NOPE23')).toEqual([]);
+    });
+
+    it('partnerTenantId is stored with the entry and comes back from claim, forSubject and failedFor', async () => {
+      const { offer: o, entries } = await enqueue((x) => [
+        partnerNotice(x, 'ours'),
+        partnerNotice(x, 'theirs', TENANT.northwind),
+        notifyIssuer(x, 'nobody\'s'),
+      ]);
+      expect(entries.map((e) => e.partnerTenantId)).toEqual([TENANT.fabrikam, TENANT.northwind, undefined]);
+      expect(entries.map(requested).map(key)).toEqual(
+        [partnerNotice(o, 'ours'), partnerNotice(o, 'theirs', TENANT.northwind), notifyIssuer(o, 'nobody\'s')].map(key),
+      );
+
+      const lease = { owner: 'worker-1', until: plus(T0, 10) };
+      const claimed = await store.outbox.claim('worker-1', plus(T0, 1), lease.until, 10);
+      expect(claimed).toEqual(entries.map((e) => ({ ...e, lease })));
+
+      for (const e of entries) await store.outbox.markFailed(e.id, 'worker-1', 'HTTP 403 BotNotInConversationRoster');
+      const failed = (e: OutboxEntry) => ({ ...e, state: 'failed', attempts: 1, lastError: 'HTTP 403 BotNotInConversationRoster', lease: undefined });
+      expect(await store.outbox.forSubject(o.id)).toEqual(entries.map(failed));
+      expect(await store.outbox.failedFor(TENANT.fabrikam, 10)).toEqual([failed(entries[0]!)]);
+      expect(await store.outbox.failedFor(TENANT.northwind, 10)).toEqual([failed(entries[1]!)]);
+    });
+
+    it('defer gives the lease back, due again at `at`, counting no attempt and keeping lastError; only the lease owner can', async () => {
+      const { offer: o, entries } = await enqueue(notices(2, 'n'));
+      const [a, b] = entries as [OutboxEntry, OutboxEntry];
+      await store.outbox.claim('worker-1', plus(T0, 1), plus(T0, 10), 10);
+      // `a` has been tried once already and is leased again; `b` is on its first try.
+      await store.outbox.retryLater(a.id, 'worker-1', plus(T0, 3), 'HTTP 503');
+      expect((await store.outbox.claim('worker-1', plus(T0, 3), plus(T0, 10), 10)).map((e) => [e.id, e.attempts])).toEqual([[a.id, 1]]);
+
+      const snapshot = async () => sortedKeys(await store.outbox.forSubject(o.id));
+      const before = await snapshot();
+      await store.outbox.defer(a.id, 'worker-2', plus(T0, 30));
+      await store.outbox.defer(b.id, 'worker-2', plus(T0, 20));
+      expect(await snapshot()).toEqual(before);
+
+      await store.outbox.defer(a.id, 'worker-1', plus(T0, 30));
+      await store.outbox.defer(b.id, 'worker-1', plus(T0, 20));
+      const deferredA = { ...a, state: 'pending', attempts: 1, lastError: 'HTTP 503', nextAttemptAt: plus(T0, 30), lease: undefined };
+      const deferredB = { ...b, state: 'pending', attempts: 0, nextAttemptAt: plus(T0, 20), lease: undefined };
+      const byId = async () => new Map((await store.outbox.forSubject(o.id)).map((e) => [e.id, e]));
+      expect((await byId()).get(a.id)).toEqual(deferredA);
+      expect((await byId()).get(b.id)).toEqual(deferredB);
+      expect((await byId()).get(b.id)!.lastError).toBeUndefined();
+
+      // The lease is gone: the former owner can neither defer nor report the entry now.
+      await store.outbox.defer(a.id, 'worker-1', plus(T0, 99));
+      await store.outbox.markSent(b.id, 'worker-1');
+      expect((await byId()).get(a.id)).toEqual(deferredA);
+      expect((await byId()).get(b.id)).toEqual(deferredB);
+
+      // Not due before `at` (the old leases would have expired by now: it is nextAttemptAt that holds them back).
+      expect(await store.outbox.claim('worker-2', plus(T0, 15), plus(T0, 40), 10)).toEqual([]);
+      expect(await store.outbox.claim('worker-2', plus(T0, 19.5), plus(T0, 40), 10)).toEqual([]);
+      const lease = { owner: 'worker-2', until: plus(T0, 40) };
+      expect(await store.outbox.claim('worker-2', plus(T0, 20), lease.until, 10)).toEqual([{ ...deferredB, lease }]);
+      expect(await store.outbox.claim('worker-2', plus(T0, 30), lease.until, 10)).toEqual([{ ...deferredA, lease }]);
+      expect(await store.outbox.stats()).toEqual({ pending: 2, failed: 0, oldestPendingAt: T0 });
+    });
+
+    it('failedFor lists one partner\'s failed entries, newest first (then last inserted first), at most limit', async () => {
+      const a = await enqueue((x) => [
+        partnerNotice(x, 'a1'),
+        partnerNotice(x, 'a2'),
+        partnerNotice(x, 'a3 retried later'),
+        partnerNotice(x, 'a4 northwind', TENANT.northwind),
+        notifyIssuer(x, 'a5 no partner'),
+      ]);
+      clock.now = new Date(plus(T0, 1));
+      const b = await enqueue((x) => [partnerNotice(x, 'b1'), partnerNotice(x, 'b2')]);
+      clock.now = new Date(plus(T0, 2));
+      const c = await enqueue((x) => [partnerNotice(x, 'c1 sent')]);
+      const [a1, a2, a3, a4, a5] = a.entries as [OutboxEntry, OutboxEntry, OutboxEntry, OutboxEntry, OutboxEntry];
+      const [b1, b2] = b.entries as [OutboxEntry, OutboxEntry];
+      const [c1] = c.entries as [OutboxEntry];
+
+      expect(await store.outbox.claim('worker-1', plus(T0, 3), plus(T0, 10), 100)).toHaveLength(8);
+      // Failed in an order of their own: the list goes by creation, not by when they failed.
+      for (const e of [a2, b1, a4, a1, a5, b2]) await store.outbox.markFailed(e.id, 'worker-1', `HTTP 403 (${e.id})`);
+      await store.outbox.retryLater(a3.id, 'worker-1', plus(T0, 20), 'HTTP 503');
+      await store.outbox.markSent(c1.id, 'worker-1');
+      const failed = (e: OutboxEntry) => ({ ...e, state: 'failed', attempts: 1, lastError: `HTTP 403 (${e.id})`, lease: undefined });
+
+      expect(await store.outbox.failedFor(TENANT.fabrikam, 10)).toEqual([b2, b1, a2, a1].map(failed));
+      expect((await store.outbox.failedFor(TENANT.fabrikam, 3)).map((e) => e.id)).toEqual([b2, b1, a2].map((e) => e.id));
+      expect((await store.outbox.failedFor(TENANT.fabrikam, 1)).map((e) => e.id)).toEqual([b2.id]);
+      expect(await store.outbox.failedFor(TENANT.fabrikam, 0)).toEqual([]);
+      expect(await store.outbox.failedFor(TENANT.northwind, 10)).toEqual([failed(a4)]);
+      expect(await store.outbox.failedFor(TENANT.litware, 10)).toEqual([]);
+      expect(await store.outbox.stats()).toEqual({ pending: 1, failed: 6, oldestPendingAt: T0 });
+    });
+
+    it('retryFailed requeues only that partner\'s failed entries among the ids: due at once, attempts from zero, last error kept', async () => {
+      const { offer: o, entries } = await enqueue((x) => [
+        partnerNotice(x, 'f1'),
+        partnerNotice(x, 'f2'),
+        partnerNotice(x, 'f3 not asked for'),
+        partnerNotice(x, 'n1 northwind', TENANT.northwind),
+        partnerNotice(x, 'p pending'),
+        partnerNotice(x, 's sent'),
+        notifyIssuer(x, 'x no partner'),
+      ]);
+      const [f1, f2, f3, n1, p, s, x] = entries as [OutboxEntry, OutboxEntry, OutboxEntry, OutboxEntry, OutboxEntry, OutboxEntry, OutboxEntry];
+      await store.outbox.claim('worker-1', plus(T0, 1), plus(T0, 10), 10);
+      await store.outbox.retryLater(f1.id, 'worker-1', plus(T0, 2), 'HTTP 502');
+      await store.outbox.claim('worker-1', plus(T0, 2), plus(T0, 10), 10); // f1's second try
+      for (const e of [f1, f2, f3, n1, x]) await store.outbox.markFailed(e.id, 'worker-1', `HTTP 404 ConversationNotFound (${e.id})`);
+      await store.outbox.markSent(s.id, 'worker-1');
+      // `p` stays leased to worker-1 until T0+10.
+
+      const byId = async () => new Map((await store.outbox.forSubject(o.id)).map((e) => [e.id, e]));
+      const before = await byId();
+      expect(before.get(f1.id)).toMatchObject({ state: 'failed', attempts: 2 });
+      const now = plus(T0, 5);
+      const count = await store.outbox.retryFailed(TENANT.fabrikam, [f1.id, n1.id, p.id, s.id, x.id, 'T-NOPE23:unknown', f2.id, f1.id], now);
+      expect(count).toBe(2);
+
+      const after = await byId();
+      const requeued = (e: OutboxEntry) => ({
+        ...e,
+        state: 'pending',
+        attempts: 0,
+        nextAttemptAt: now,
+        lastError: `HTTP 404 ConversationNotFound (${e.id})`,
+        lease: undefined,
+      });
+      expect(after.get(f1.id)).toEqual(requeued(f1));
+      expect(after.get(f2.id)).toEqual(requeued(f2));
+      for (const e of [f3, n1, p, s, x]) expect(key(after.get(e.id))).toBe(key(before.get(e.id)));
+      expect(after.get(p.id)).toMatchObject({ state: 'pending', lease: { owner: 'worker-1', until: plus(T0, 10) } });
+      expect((await store.outbox.failedFor(TENANT.fabrikam, 10)).map((e) => e.id)).toEqual([f3.id]);
+      expect((await store.outbox.failedFor(TENANT.northwind, 10)).map((e) => e.id)).toEqual([n1.id]);
+      expect(await store.outbox.stats()).toEqual({ pending: 3, failed: 3, oldestPendingAt: T0 });
+
+      // Nothing left to requeue: again, none, or another partner's id.
+      expect(await store.outbox.retryFailed(TENANT.fabrikam, [f1.id, f2.id], now)).toBe(0);
+      expect(await store.outbox.retryFailed(TENANT.fabrikam, [], now)).toBe(0);
+      expect(await store.outbox.retryFailed(TENANT.northwind, [f3.id], now)).toBe(0);
+      expect(await store.outbox.retryFailed(TENANT.litware, [n1.id], now)).toBe(0);
+      expect(key(await byId())).toBe(key(after));
+
+      // Due at once (p is still leased); they fail again and are listed again.
+      const lease = { owner: 'worker-2', until: plus(T0, 20) };
+      expect(await store.outbox.claim('worker-2', now, lease.until, 10)).toEqual([f1, f2].map((e) => ({ ...requeued(e), lease })));
+      await store.outbox.markFailed(f1.id, 'worker-2', 'HTTP 403 ConversationBlockedByUser');
+      await store.outbox.markSent(f2.id, 'worker-2');
+      expect(await store.outbox.failedFor(TENANT.fabrikam, 10)).toEqual([
+        after.get(f3.id),
+        { ...requeued(f1), state: 'failed', attempts: 1, lastError: 'HTTP 403 ConversationBlockedByUser' },
+      ]);
+      expect(await store.outbox.retryFailed(TENANT.fabrikam, [f1.id], plus(T0, 30))).toBe(1);
+      expect((await byId()).get(f1.id)).toMatchObject({ state: 'pending', attempts: 0, nextAttemptAt: plus(T0, 30) });
+    });
+  });
+}
+
+/** Races on the outbox, declared straight under `concurrent handles` (their names have no describe of their own). */
+export function outboxConcurrent(ctx: ContractContext): void {
+  const { harness, together } = ctx;
+  let handles: Store[];
+
+
+  it.each([
+    [2, 10],
+    [8, 10],
+  ])(
+    '%i workers claiming at once (x%i rounds) never lease the same entry',
+    async (racers, rounds) => {
+      handles = await harness.openHandles(racers);
+      const perRound = 12;
+      const limit = 5;
+      const seen = new Map<string, string>();
+      const created = new Set<string>();
+      const problems: string[] = [];
+      for (let round = 0; round < rounds; round++) {
+        const o = offer({ createdAt: T0 });
+        await handles[0]!.offers.create(o, Array.from({ length: perRound }, (_, i) => notifyIssuer(o, `round ${round} notice ${i}`)));
+        for (const e of await handles[0]!.outbox.forSubject(o.id)) created.add(e.id);
+        // What earlier rounds left unleased (when the workers could take less than was there) is due too.
+        const available = created.size - seen.size;
+        // The workers' clocks are real: the entries are due from the moment they were written.
+        const now = new Date(Date.now() + 60_000).toISOString();
+        const leaseUntil = new Date(Date.now() + 3_600_000).toISOString();
+        const results = await together(handles.map((h, i) => () => h.outbox.claim(`worker-${i}`, now, leaseUntil, limit)));
+        let count = 0;
+        results.forEach((claimed, i) => {
+          for (const e of claimed) {
+            count++;
+            if (seen.has(e.id)) problems.push(`round ${round}: ${e.id} leased to ${seen.get(e.id)} and worker-${i}`);
+            seen.set(e.id, `worker-${i}`);
+            if (!created.has(e.id)) problems.push(`round ${round}: worker-${i} leased an unknown entry ${e.id}`);
+            if (e.lease?.owner !== `worker-${i}`) problems.push(`round ${round}: worker-${i} got ${e.id} with lease ${key(e.lease)}`);
+          }
+          if (claimed.length > limit) problems.push(`round ${round}: worker-${i} got ${claimed.length} entries, limit ${limit}`);
+        });
+        const expected = Math.min(available, racers * limit);
+        if (count !== expected) problems.push(`round ${round}: ${count} leased, expected ${expected}`);
+        for (const e of await handles[0]!.outbox.forSubject(o.id)) {
+          if (e.lease && e.lease.owner !== seen.get(e.id)) problems.push(`round ${round}: ${e.id} stored with lease ${key(e.lease)}, returned to ${seen.get(e.id)}`);
+        }
+      }
+      expect(problems).toEqual([]);
+      expect(seen.size).toBe(Math.min(created.size, rounds * racers * limit));
+    },
+    RACE_TIMEOUT_MS,
+  );
+
+  it.each([
+    [2, 10],
+    [8, 5],
+  ])(
+    '%i handles requeue the same failed entries at once (x%i rounds): each entry is requeued once in all',
+    async (racers, rounds) => {
+      handles = await harness.openHandles(racers);
+      const failing = 6;
+      const problems: string[] = [];
+      for (let round = 0; round < rounds; round++) {
+        const o = offer({ createdAt: T0 });
+        await handles[0]!.offers.create(o, [
+          ...Array.from({ length: failing }, (_, i) => partnerNotice(o, `round ${round} failing ${i}`)),
+          partnerNotice(o, `round ${round} another partner's`, TENANT.northwind),
+          partnerNotice(o, `round ${round} sent`),
+        ]);
+        const entries = await handles[0]!.outbox.forSubject(o.id);
+        // The workers' clocks are real: the entries are due from the moment they were written. What earlier rounds
+        // requeued is due too, and is delivered here.
+        const now = new Date(Date.now() + 60_000).toISOString();
+        for (const e of await handles[0]!.outbox.claim('setup', now, new Date(Date.now() + 3_600_000).toISOString(), 1_000)) {
+          if (e.subject?.id !== o.id || textOf(e).includes(' sent')) await handles[0]!.outbox.markSent(e.id, 'setup');
+          else await handles[0]!.outbox.markFailed(e.id, 'setup', `HTTP 403 round ${round}`);
+        }
+        const failed = entries.filter((e) => !textOf(e).includes(' sent'));
+        const ours = failed.filter((e) => e.partnerTenantId === TENANT.fabrikam);
+        if (ours.length !== failing) throw new Error(`setup: ${ours.length} failed entries of the partner`);
+        // Every id of the offer, in an order of each handle's own, so the calls meet the rows in different orders.
+        const ids = entries.map((e) => e.id);
+        const orders = handles.map((_, i) => [...ids.slice(i % ids.length), ...ids.slice(0, i % ids.length)]);
+        orders.forEach((list, i) => i % 2 && list.reverse());
+        const requeueAt = new Date(Date.now() + 120_000).toISOString();
+        const counts = await together(handles.map((h, i) => () => h.outbox.retryFailed(TENANT.fabrikam, orders[i]!, requeueAt)));
+
+        const where = `round ${round}`;
+        const sum = counts.reduce((x, y) => x + y, 0);
+        if (sum !== failing || counts.some((c) => c < 0)) problems.push(`${where}: counts ${counts.join(' + ')} = ${sum}, expected ${failing}`);
+        for (const e of await handles[0]!.outbox.forSubject(o.id)) {
+          const mine = ours.some((x) => x.id === e.id);
+          const expected = mine
+            ? { state: 'pending', attempts: 0, nextAttemptAt: requeueAt, lastError: `HTTP 403 round ${round}`, lease: undefined }
+            : { state: e.partnerTenantId === TENANT.northwind ? 'failed' : 'sent', attempts: 1 };
+          if (key({ ...e, ...expected }) !== key(e)) problems.push(`${where}: ${textOf(e)} is ${e.state}, ${e.attempts} attempts`);
+        }
+        const left = await handles[0]!.outbox.failedFor(TENANT.fabrikam, 1_000);
+        if (left.length) problems.push(`${where}: ${left.length} still failed`);
+      }
+      expect(problems).toEqual([]);
+      expect((await handles[0]!.outbox.failedFor(TENANT.northwind, 1_000)).length).toBe(rounds);
+    },
+    RACE_TIMEOUT_MS,
+  );
+}
