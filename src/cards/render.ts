@@ -2,6 +2,7 @@ import { CardFactory, type Attachment } from 'botbuilder';
 import * as ACData from 'adaptivecards-templating';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import type { CardData, CardName } from './data';
 
 /** Teams refuses messages near 100 KB; staying under 80 KB leaves room for the activity envelope. */
 export const MAX_CARD_BYTES = 80 * 1024;
@@ -9,10 +10,11 @@ export const MAX_CARD_BYTES = 80 * 1024;
 export type CardJson = Record<string, unknown>;
 
 export interface CardRenderer {
+  /** The templates found in cards/. */
   names(): string[];
-  /** Expands cards/<name>.json with data: the one way handlers get card JSON. */
-  render(name: string, data: object): CardJson;
-  attachment(name: string, data: object): Attachment;
+  /** Expands cards/<name>.json with data: the one way handlers get card JSON. The data is what that template binds. */
+  render<K extends CardName>(name: K, data: CardData[K]): CardJson;
+  attachment<K extends CardName>(name: K, data: CardData[K]): Attachment;
 }
 
 /** The cards/ folder next to package.json, found from here whether running from src/ or dist/. */
@@ -31,7 +33,7 @@ export function createCardRenderer(dir = defaultCardsDir()): CardRenderer {
   for (const file of readdirSync(dir).filter((f) => f.endsWith('.json'))) {
     templates.set(file.slice(0, -'.json'.length), new ACData.Template(JSON.parse(readFileSync(join(dir, file), 'utf8'))));
   }
-  const render = (name: string, data: object): CardJson => {
+  const render = <K extends CardName>(name: K, data: CardData[K]): CardJson => {
     const template = templates.get(name);
     if (!template) throw new Error(`No card template cards/${name}.json`);
     const card = template.expand({ $root: data }) as CardJson;

@@ -2,13 +2,13 @@ import { CardFactory, type Attachment } from 'botbuilder';
 import { z } from 'zod';
 import type { CommandContext, CommandRouter } from '../bot/commands';
 import { cardResponse, messageResponse, type ActionContext, type VerbTable } from '../bot/verbs';
+import type { RequestPart } from '../cards/data';
 import type { CardJson } from '../cards/render';
 import type { Partner } from '../directory/partners';
 import { UserInputError } from '../errors';
 import { RELATIONSHIP_ID_PATTERN } from '../ids';
 import type { MessageRegistry } from '../notifications/messages';
 import { PermanentDeliveryError } from '../notifications/messages';
-import type { CardPart } from '../offers/messages';
 import type { Offer } from '../offers/types';
 import { parseDelegate, parseRelationshipId } from './commands';
 import type { DelegationCards } from './messages';
@@ -47,7 +47,7 @@ export interface DelegationDeps {
 
 /** The sections an offer's card shows for the requests attached to it, as they are now. */
 export function offerParts(service: DelegationService, clock: () => Date) {
-  return async (offer: Offer): Promise<CardPart[]> => {
+  return async (offer: Offer): Promise<RequestPart[]> => {
     if (!offer.attachments) return [];
     const attached = await service.forOffer(offer.id);
     const order = (r: Relationship) => (r.kind === 'delegation' ? 0 : 1);

@@ -1,7 +1,7 @@
 import type { Activity, Attachment } from 'botbuilder';
+import type { DelegationRequestCardData, Fact, Outcome, RequestPart, Role } from '../cards/data';
 import type { CardRenderer } from '../cards/render';
 import { formatDate, formatDateTime, literal, possessive } from '../cards/format';
-import type { CardPart } from '../offers/messages';
 import type { ResponseRecord } from '../responses/types';
 import { findRole } from './roles';
 import { AUTO_EXTEND_DAYS, DEFAULT_DURATION_DAYS, isOpen, KIND_NAME } from './rules';
@@ -31,7 +31,7 @@ const FULL_ACCESS = {
  * Each role with what it allows, in words a customer admin can judge. The descriptions speak to the customer ("your
  * organisation"); the partner's copy says whose organisation it is.
  */
-export function rolesOf(r: Relationship, audience: Audience = 'customer'): Array<{ name: string; allows: string }> {
+export function rolesOf(r: Relationship, audience: Audience = 'customer'): Role[] {
   if (r.kind !== 'delegation') return [];
   const roles = !r.access || r.access.kind === 'full' ? [FULL_ACCESS] : r.access.roles.map((name) => ({ name, allows: findRole(name)?.allows ?? '' }));
   return audience === 'customer' ? roles : roles.map((role) => ({ ...role, allows: role.allows.replaceAll('your organisation', "the customer's organisation") }));
@@ -47,7 +47,7 @@ const duration = (r: Relationship) => `${r.durationDays ?? DEFAULT_DURATION_DAYS
 
 const card = (attachment: Attachment): Partial<Activity> => ({ type: 'message', attachments: [attachment] });
 
-function outcome(r: Relationship): { outcomeTitle: string; outcomeDetail: string; outcomeStyle: string } {
+function outcome(r: Relationship): Outcome {
   const kind = KIND_NAME[r.kind];
   switch (r.state) {
     case 'active':
@@ -95,9 +95,9 @@ function outcome(r: Relationship): { outcomeTitle: string; outcomeDetail: string
 }
 
 /** The data of one request's section on a card: what is asked, in plain words, and its buttons while open. */
-export function requestPart(r: Relationship, replaces: Relationship | null): CardPart {
+export function requestPart(r: Relationship, replaces: Relationship | null): RequestPart {
   const delegation = r.kind === 'delegation';
-  const facts = delegation
+  const facts: Fact[] = delegation
     ? [
         { title: 'Duration', value: duration(r) },
         {
@@ -147,7 +147,7 @@ const history = (responses: ResponseRecord[]) =>
     text: `${formatDateTime(x.at)}: ${x.decision} by ${literal(x.by.name)}${x.by.upn ? ` (${x.by.upn})` : ''}${x.comment ? `: "${literal(x.comment)}"` : ''}`,
   }));
 
-function facts(r: Relationship) {
+function facts(r: Relationship): Fact[] {
   const f = [
     { title: 'Id', value: r.id },
     { title: 'Kind', value: r.kind === 'delegation' ? 'Delegated administration' : 'Partner of record' },
@@ -177,21 +177,14 @@ export function createDelegationMessages(cards: CardRenderer) {
       installLink: o.installLink ?? '',
     });
 
-  const requestCardData = (r: Relationship, replaces: Relationship | null) => ({
-    cardId: r.id,
-    offerId: '',
-    hasOffer: false,
+  const requestCardData = (r: Relationship, replaces: Relationship | null): DelegationRequestCardData => ({
+    ...requestPart(r, replaces),
+    // The card's own header already names the request and its id.
+    title: 'What is asked',
     kindTag: TAG[r.kind],
     headline: r.kind === 'delegation' ? `${r.partnerName} asks for delegated administration` : `${r.partnerName} asks to be your partner of record`,
     intro: `Hello ${who(r)}, please review this request. Nothing changes unless you approve it.`,
-    lines: [],
-    hasTotal: false,
-    isPending: false,
-    hasOutcome: false,
-    // The card's own header already names the request and its id.
-    parts: [{ ...requestPart(r, replaces), title: 'What is asked' }],
     refreshVerb: r.kind === 'delegation' ? 'delegation.view' : 'por.view',
-    refreshData: { relationshipId: r.id },
     refreshUserIds: r.approver ? [r.approver.userId] : [],
   });
 
@@ -287,8 +280,8 @@ export function createDelegationMessages(cards: CardRenderer) {
     notice,
     channelNotice,
     /** The customer's card for a request on its own. */
-    requestCard: (r: Relationship, replaces: Relationship | null) => card(cards.attachment('offer', requestCardData(r, replaces))),
-    requestCardJson: (r: Relationship, replaces: Relationship | null) => cards.render('offer', requestCardData(r, replaces)),
+    requestCard: (r: Relationship, replaces: Relationship | null) => card(cards.attachment('delegation-request', requestCardData(r, replaces))),
+    requestCardJson: (r: Relationship, replaces: Relationship | null) => cards.render('delegation-request', requestCardData(r, replaces)),
     issued: (r: Relationship, installLink: string) =>
       r.state === 'awaitingDelivery'
         ? summary(r, {

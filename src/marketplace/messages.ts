@@ -1,4 +1,5 @@
 import { CardFactory, type Activity } from 'botbuilder';
+import type { Fact, ListingCardData } from '../cards/data';
 import type { CardJson, CardRenderer } from '../cards/render';
 import { formatDate, formatDateTime, literal } from '../cards/format';
 import type { Catalog } from '../directory/catalog';
@@ -13,7 +14,7 @@ const FIELDS: ListingField[] = ['headline', 'description', 'services', 'expertis
 export function createMarketplaceMessages(cards: CardRenderer, catalog: Catalog) {
   const serviceChoices = (ids: string[]) => ids.map((id) => ({ title: catalog.services.find((s) => s.id === id)?.name ?? id, value: id }));
 
-  const facts = (l: Listing) => [
+  const facts = (l: Listing): Fact[] => [
     { title: 'Services', value: l.serviceNames.join(', ') || '—' },
     ...(l.expertise.length ? [{ title: 'Expertise', value: literal(l.expertise.join(', ')) }] : []),
     { title: 'Countries', value: l.countries.length ? describeCountries(l.countries) : '—' },
@@ -21,7 +22,7 @@ export function createMarketplaceMessages(cards: CardRenderer, catalog: Catalog)
     { title: 'Delegated admin', value: l.canDelegate ? 'Can offer delegated administration' : 'Does not offer delegated administration' },
   ];
 
-  const listingData = (l: Listing, o: { own?: boolean; result?: boolean; outcomeTitle?: string; outcomeDetail?: string; hint?: string } = {}) => ({
+  const listingData = (l: Listing, o: { own?: boolean; result?: boolean; outcomeTitle?: string; outcomeDetail?: string; hint?: string } = {}): ListingCardData => ({
     listingId: l.id,
     tag: o.own ? (l.published ? 'PUBLISHED · can be found with find' : 'NOT PUBLISHED · nobody can find it yet') : `PARTNER · ${l.id}`,
     tagColor: o.own && !l.published ? 'Warning' : 'Accent',
@@ -61,7 +62,8 @@ export function createMarketplaceMessages(cards: CardRenderer, catalog: Catalog)
   /** The edit form, filled with the listing (or what was submitted) and each field's error under it. */
   const editCardJson = (partner: Partner, listing: Listing | null, o: { form?: ListingForm; errors?: Partial<Record<ListingField, string>> } = {}): CardJson => {
     const l = listing ?? empty(partner);
-    const errors = Object.fromEntries(FIELDS.map((f) => [f, o.errors?.[f] ?? '']));
+    // FIELDS lists every field of the form, so each has its entry ('' when it has no error).
+    const errors = Object.fromEntries(FIELDS.map((f) => [f, o.errors?.[f] ?? ''])) as Record<ListingField, string>;
     const count = Object.values(errors).filter(Boolean).length;
     return cards.render('listing-edit', {
       listingId: l.id || 'new',

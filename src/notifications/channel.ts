@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { CommandContext, CommandRouter } from '../bot/commands';
 import { cardResponse, type VerbTable } from '../bot/verbs';
+import type { FailedNotificationsCardData } from '../cards/data';
 import type { CardRenderer } from '../cards/render';
 import { formatDateTime, literal, possessive } from '../cards/format';
 import type { Clock } from '../clock';
@@ -131,7 +132,7 @@ export function registerNotificationCommands(router: CommandRouter, verbs: VerbT
     return cards.attachment('failed-notifications', await failedData(failed));
   }
 
-  async function failedData(failed: OutboxEntry[], o: { headline?: string; detail?: string; style?: string } = {}) {
+  async function failedData(failed: OutboxEntry[], o: { headline?: string; detail?: string; style?: string } = {}): Promise<FailedNotificationsCardData> {
     return {
       headline: o.headline ?? `${failed.length}${failed.length === FAILED_SHOWN ? '+' : ''} notification${failed.length === 1 ? '' : 's'} could not be delivered`,
       detail:

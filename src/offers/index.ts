@@ -2,10 +2,11 @@ import type { Attachment } from 'botbuilder';
 import { z } from 'zod';
 import type { CommandRouter } from '../bot/commands';
 import { cardResponse, messageResponse, type VerbTable } from '../bot/verbs';
+import type { RequestPart } from '../cards/data';
 import { UserInputError, quoted } from '../errors';
 import { OFFER_ID_PATTERN, parseOfferId, parsePurchase, parseTrial } from './commands';
 import type { Partner } from '../directory/partners';
-import type { CardPart, OfferCards } from './messages';
+import type { OfferCards } from './messages';
 import type { Offer } from './types';
 import type { MessageRegistry } from '../notifications/messages';
 import { PermanentDeliveryError } from '../notifications/messages';
@@ -20,7 +21,7 @@ export const OfferActionSchema = z.object({
 /** What other capabilities contribute to offers' cards and commands: requests attached to offers, their ids in status. */
 export interface LinkedRequests {
   /** The sections of an offer's card for the requests attached to it. */
-  partsOf(offer: Offer): Promise<CardPart[]>;
+  partsOf(offer: Offer): Promise<RequestPart[]>;
   /** True for ids `status` should hand over (D-, R-). */
   isId(raw: string): boolean;
   status(raw: string, partner: Partner): Promise<Attachment>;

@@ -1,4 +1,5 @@
 import type { Activity, Attachment } from 'botbuilder';
+import type { Line, OfferCardData, OfferSummaryCardData, Outcome, RequestPart, Totals } from '../cards/data';
 import type { CardRenderer } from '../cards/render';
 import { formatDate, formatDateTime, formatMoney, literal } from '../cards/format';
 import type { ResponseRecord } from '../responses/types';
@@ -29,7 +30,7 @@ const STATE_COLOR: Record<OfferState, string> = {
 
 const PERIOD = { monthly: 'month', annual: 'year' } as const;
 
-function lines(offer: Offer) {
+function lines(offer: Offer): Line[] {
   return offer.lines.map((l) => {
     if (offer.kind === 'trial') return { name: l.serviceName, detail: `${l.trialDays}-day free trial` };
     const unit = formatMoney(l.unitPriceCents ?? 0, offer.currency);
@@ -38,7 +39,7 @@ function lines(offer: Offer) {
   });
 }
 
-function totals(offer: Offer) {
+function totals(offer: Offer): Totals {
   if (offer.kind !== 'purchase' || !offer.billing) return { hasTotal: false, totalLabel: '', total: '' };
   return {
     hasTotal: true,
@@ -49,7 +50,7 @@ function totals(offer: Offer) {
 
 const services = (offer: Offer) => offer.lines.map((l) => (l.quantity ? `${l.quantity} ${l.serviceName}` : l.serviceName)).join(', ');
 
-function outcome(offer: Offer): { outcomeTitle: string; outcomeDetail: string; outcomeStyle: string } {
+function outcome(offer: Offer): Outcome {
   switch (offer.state) {
     case 'accepted':
       return {
@@ -84,17 +85,10 @@ const card = (attachment: Attachment): Partial<Activity> => ({ type: 'message', 
 /** The customer as a partner recognises it: the approver's email domain. */
 const customerOf = (offer: Offer): string => offer.approverEmail.split('@')[1] ?? offer.approverEmail;
 
-/** The template data of a request shown as a section of the card (delegated admin, partner of record). */
-export type CardPart = Record<string, unknown>;
-
 export function createOfferMessages(cards: CardRenderer) {
-  const offerCardData = (offer: Offer, parts: CardPart[]) => ({
-    cardId: offer.id,
+  const offerCardData = (offer: Offer, parts: RequestPart[]): OfferCardData => ({
     offerId: offer.id,
-    hasOffer: true,
     parts,
-    refreshVerb: 'offer.view',
-    refreshData: { offerId: offer.id },
     // Upper-cased here: the template language's toUpper costs more than the rest of the card together.
     kindTag: KIND_LABEL[offer.kind].toUpperCase(),
     partnerName: offer.partnerName,
@@ -125,7 +119,7 @@ export function createOfferMessages(cards: CardRenderer) {
       text: `${formatDateTime(r.at)}: ${r.decision} by ${literal(r.by.name)}${r.by.upn ? ` (${r.by.upn})` : ''}${r.comment ? `: "${literal(r.comment)}"` : ''}`,
     }));
 
-  const summaryData = (offer: Offer, o: { headline: string; detail?: string; style?: string; responses?: ResponseRecord[]; hint?: string; installLink?: string }) => ({
+  const summaryData = (offer: Offer, o: { headline: string; detail?: string; style?: string; responses?: ResponseRecord[]; hint?: string; installLink?: string }): OfferSummaryCardData => ({
     headline: o.headline,
     detail: o.detail ?? '',
     style: o.style ?? 'default',
@@ -146,7 +140,7 @@ export function createOfferMessages(cards: CardRenderer) {
 
   const messages = {
     /** The customer's card, actionable while pending, with the requests attached to it. */
-    offerCard: (offer: Offer, parts: CardPart[] = []) => card(cards.attachment('offer', offerCardData(offer, parts))),
+    offerCard: (offer: Offer, parts: RequestPart[] = []) => card(cards.attachment('offer', offerCardData(offer, parts))),
     /** A 1:1 note to the issuing partner user about something that happened to the offer. */
     partnerNotice: (offer: Offer, event: PartnerEvent, comment?: string) => {
       const who = offer.approver ? literal(offer.approver.name) : offer.approverEmail;
@@ -192,7 +186,7 @@ export function createOfferMessages(cards: CardRenderer) {
               : `Place the order for ${services(offer)} (${offer.billing} billing) in Partner Center and confirm to the customer.`,
         }),
       ),
-    offerCardJson: (offer: Offer, parts: CardPart[] = []) => cards.render('offer', offerCardData(offer, parts)),
+    offerCardJson: (offer: Offer, parts: RequestPart[] = []) => cards.render('offer', offerCardData(offer, parts)),
     issued: (offer: Offer, installLink: string) =>
       cards.attachment(
         'offer-summary',
@@ -262,7 +256,7 @@ export function customerCounts(c: Pick<CustomerSummary, 'offers' | 'pending' | '
 }
 
 /** When a closed offer closed, and how: the fact the summary shows instead of "Expires". */
-function closedOn(offer: Offer): { decidedOn: string; decidedLabel: string } {
+function closedOn(offer: Offer): Pick<OfferSummaryCardData, 'decidedOn' | 'decidedLabel'> {
   if (offer.state === 'withdrawn') return { decidedLabel: 'Withdrawn', decidedOn: formatDate(offer.withdrawnAt) };
   if (offer.state === 'expired') return { decidedLabel: 'Expired', decidedOn: formatDate(offer.expiresAt) };
   if (offer.state === 'accepted' || offer.state === 'declined') return { decidedLabel: 'Answered', decidedOn: formatDate(offer.decidedAt) };

@@ -1,4 +1,7 @@
-import { createCardRenderer, MAX_CARD_BYTES, type CardJson } from '../../src/cards/render';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { CardData } from '../../src/cards/data';
+import { createCardRenderer, defaultCardsDir, MAX_CARD_BYTES, type CardJson } from '../../src/cards/render';
 import { createCommandRouter } from '../../src/bot/commands';
 import { errorCard, registerGeneral } from '../../src/bot/general';
 import { createVerbTable, messageResponse } from '../../src/bot/verbs';
@@ -78,10 +81,10 @@ const northwind = delegation({ id: 'D-9Z9Z9Z', partnerTenantId: 'northwind-tenan
 for (const base of [delegation(), delegation({ access: { kind: 'full' }, autoExtend: false }), partnerOfRecord()]) {
   const label = base.kind === 'por' ? 'por' : base.access?.kind === 'full' ? 'delegation full' : 'delegation roles';
   for (const state of REL_STATES) {
-    add(`request ${label} ${state}`, 'offer', delegationCards.requestCardJson(at(base, state), null));
+    add(`request ${label} ${state}`, 'delegation-request', delegationCards.requestCardJson(at(base, state), null));
     add(`relationship status ${label} ${state}`, 'relationship-summary', content(delegationCards.status(at(base, state), [])));
   }
-  add(`request ${label} replacing`, 'offer', delegationCards.requestCardJson(base, northwind));
+  add(`request ${label} replacing`, 'delegation-request', delegationCards.requestCardJson(base, northwind));
   add(`issued ${label}`, 'relationship-summary', content(delegationCards.issued(base, 'https://teams.microsoft.com/l/app/x')));
   add(`waiting ${label}`, 'relationship-summary', content(delegationCards.issued({ ...base, state: 'awaitingDelivery', approver: undefined }, 'https://teams.microsoft.com/l/app/x')));
   add(`duplicate ${label}`, 'relationship-summary', content(delegationCards.duplicate(base)));
@@ -146,9 +149,52 @@ function verbsIn(node: unknown, out = new Set<string>()): Set<string> {
   return out;
 }
 
+/** Every template CardData types; the compiler refuses this object if a name is missing from it or not in CardData. */
+const TYPED: Record<keyof CardData, true> = {
+  'channel-notice': true,
+  customers: true,
+  'delegation-request': true,
+  error: true,
+  'failed-notifications': true,
+  'find-more': true,
+  help: true,
+  lead: true,
+  'listing-edit': true,
+  listing: true,
+  'offer-list': true,
+  'offer-summary': true,
+  offer: true,
+  partners: true,
+  'relationship-summary': true,
+  'revoke-confirm': true,
+  support: true,
+};
+
+const template = (name: string) => JSON.parse(readFileSync(join(defaultCardsDir(), `${name}.json`), 'utf8')) as { body: Array<Record<string, unknown>> };
+
 describe('card templates', () => {
   it('renders every template in cards/ at least once here', () => {
     expect(new Set(rendered.map((r) => r.template))).toEqual(new Set(cards.names()));
+  });
+
+  it('types the data of every template in cards/, and of no other', () => {
+    const files = readdirSync(defaultCardsDir()).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -'.json'.length));
+    expect(Object.keys(TYPED).sort()).toEqual(files.sort());
+  });
+
+  it('refuses, at compile time, data a template does not bind or data missing what it binds', () => {
+    // @ts-expect-error: help binds no footer
+    expect(() => cards.render('help', { title: 'x', intro: 'y', commands: [], footer: 'z' })).not.toThrow();
+    // @ts-expect-error: error binds example
+    expect(() => cards.render('error', { title: 'x', message: 'y' })).not.toThrow();
+    // @ts-expect-error: no such template
+    expect(() => cards.render('nothing', {})).toThrow('No card template cards/nothing.json');
+  });
+
+  it('shows a request on its own card exactly as it shows one attached to an offer', () => {
+    const { $data, ...attached } = template('offer').body.find((e) => e.$data === '${parts}')!;
+    expect($data).toBe('${parts}');
+    expect(template('delegation-request').body).toContainEqual(attached);
   });
 
   it.each(rendered.map((r) => [r.name, r] as const))('%s is valid Adaptive Card 1.5 for Teams, under 80 KB, fully expanded', (_name, r) => {

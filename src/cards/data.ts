@@ -1,0 +1,282 @@
+/**
+ * What each template in cards/ binds: one interface per template, exactly its `${...}` fields, so `render` refuses
+ * data a template would ignore or leave unexpanded. They live here, beside the templates' renderer, and import
+ * nothing: a template can be shared by capabilities (offer-list, channel-notice), and cards/ depends on none of them.
+ * Free text in these fields is shown as markdown; `literal` (./format) is for what one party typed for another.
+ */
+
+export interface Fact {
+  title: string;
+  value: string;
+}
+
+/** A row with a name on the left and its detail on the right: an offer's service line, a total. */
+export interface Line {
+  name: string;
+  detail: string;
+}
+
+/** One line of small text: a recorded answer, a note. */
+export interface TextLine {
+  text: string;
+}
+
+/** An Entra role (or full administration) and what it allows, in the customer's words. */
+export interface Role {
+  name: string;
+  allows: string;
+}
+
+export interface Choice {
+  title: string;
+  value: string;
+}
+
+/** How something closed, shown in a styled container instead of the buttons. */
+export interface Outcome {
+  outcomeTitle: string;
+  outcomeDetail: string;
+  /** A Container style: default, good, warning, attention. */
+  outcomeStyle: string;
+}
+
+/** Totals of a purchase offer; hasTotal is false (and the others '') for a trial. */
+export interface Totals {
+  hasTotal: boolean;
+  totalLabel: string;
+  total: string;
+}
+
+/**
+ * One delegated-admin or partner-of-record request as a section: attached to an offer card (offer.json's `parts`) or
+ * on its own card (delegation-request.json). Both templates hold the same section; test/cards keeps them the same.
+ */
+export interface RequestPart extends Outcome {
+  relationshipId: string;
+  partnerName: string;
+  title: string;
+  summary: string;
+  roles: Role[];
+  facts: Fact[];
+  /** The warning that approving replaces a current partner; '' when it does not. */
+  replacesNote: string;
+  notes: TextLine[];
+  /** Approve and Decline while open; the outcome otherwise. */
+  isOpen: boolean;
+  approveTitle: string;
+  approveVerb: string;
+  declineTitle: string;
+  declineVerb: string;
+  /** The id of the relationship an approval replaces, sent back with Approve; '' when none. */
+  replaces: string;
+  /** One decline-reason input per kind, so an offer card with both requests keeps them apart. */
+  reasonInputId: string;
+}
+
+/** offer.json: the customer's trial invitation or purchase offer, with the requests attached to it. */
+export interface OfferCardData extends Totals, Outcome {
+  offerId: string;
+  kindTag: string;
+  partnerName: string;
+  headline: string;
+  intro: string;
+  lines: Line[];
+  fineprint: string;
+  expiresOn: string;
+  /** Accept and Decline while pending. */
+  isPending: boolean;
+  hasOutcome: boolean;
+  parts: RequestPart[];
+  /** Teams users whose client refreshes the card (offer.view): the approver only. */
+  refreshUserIds: string[];
+}
+
+/** delegation-request.json: a delegated-admin or partner-of-record request on its own card. */
+export interface DelegationRequestCardData extends RequestPart {
+  kindTag: string;
+  headline: string;
+  intro: string;
+  /** delegation.view or por.view, with the relationship id. */
+  refreshVerb: string;
+  refreshUserIds: string[];
+}
+
+/** offer-summary.json: an offer as the partner sees it (confirmation, notices, status). */
+export interface OfferSummaryCardData extends Totals {
+  headline: string;
+  detail: string;
+  style: string;
+  offerId: string;
+  kindLabel: string;
+  customer: string;
+  stateLabel: string;
+  createdOn: string;
+  /** '' once the offer is answered or closed. */
+  expiresOn: string;
+  decidedLabel: string;
+  decidedOn: string;
+  lines: Line[];
+  history: TextLine[];
+  hint: string;
+  installLink: string;
+}
+
+/** relationship-summary.json: a relationship as one side sees it (confirmation, notices, status). */
+export interface RelationshipSummaryCardData {
+  headline: string;
+  detail: string;
+  style: string;
+  facts: Fact[];
+  roles: Role[];
+  history: TextLine[];
+  hint: string;
+  installLink: string;
+}
+
+/** channel-notice.json: an acceptance or approval, posted to the partner's notification channel. */
+export interface ChannelNoticeCardData {
+  tag: string;
+  headline: string;
+  facts: Fact[];
+  lines: Line[];
+  next: string;
+}
+
+/** offer-list.json: offers or relationships, one row each. */
+export interface OfferListCardData {
+  title: string;
+  empty: string;
+  hint: string;
+  whoHeader: string;
+  rows: Array<{ id: string; who: string; what: string; state: string; color: string }>;
+}
+
+/** customers.json */
+export interface CustomersCardData {
+  customers: Array<{ email: string; summary: string }>;
+}
+
+/** partners.json: the customer's delegated admin and partner of record. */
+export interface PartnersCardData {
+  sections: Array<{ title: string; summary: string; facts: Fact[] }>;
+  hint: string;
+}
+
+/** revoke-confirm.json: confirm or keep, then the outcome. */
+export interface RevokeConfirmCardData extends Outcome {
+  relationshipId: string;
+  headline: string;
+  detail: string;
+  facts: Fact[];
+  isOpen: boolean;
+  confirmTitle: string;
+}
+
+/** The listing form's fields as the edit card shows them: text as typed, services as comma-separated ids. */
+export interface ListingFormFields {
+  headline: string;
+  description: string;
+  services: string;
+  expertise: string;
+  countries: string;
+  languages: string;
+  contactName: string;
+  contactEmail: string;
+}
+
+/** listing-edit.json: the form, filled in, with each field's error ('' when none) under it. */
+export interface ListingEditCardData extends ListingFormFields {
+  listingId: string;
+  intro: string;
+  summary: string;
+  serviceChoices: Choice[];
+  errors: ListingFormFields;
+}
+
+/** listing.json: a partner's own listing (Edit, Publish) or a search result (Ask to be contacted). */
+export interface ListingCardData {
+  listingId: string;
+  tag: string;
+  tagColor: string;
+  headline: string;
+  partnerName: string;
+  description: string;
+  facts: Fact[];
+  hint: string;
+  isOwn: boolean;
+  canPublish: boolean;
+  publishTitle: string;
+  publishVerb: string;
+  isResult: boolean;
+  outcomeTitle: string;
+  outcomeDetail: string;
+}
+
+/** lead.json: a customer asked a partner to get in touch. */
+export interface LeadCardData {
+  leadId: string;
+  headline: string;
+  facts: Fact[];
+  note: string;
+  trialSent: string;
+  canSendTrial: boolean;
+  serviceChoices: Choice[];
+  /** The preselected choice: comma-separated service ids. */
+  defaultServices: string;
+}
+
+/** find-more.json: how many results, and the next page's button. */
+export interface FindMoreCardData {
+  text: string;
+  more: boolean;
+  q: string;
+  /** A string: it goes back in the button's data as typed form input. */
+  page: string;
+}
+
+/** failed-notifications.json: what could not be delivered, with Retry. */
+export interface FailedNotificationsCardData {
+  headline: string;
+  detail: string;
+  style: string;
+  rows: Array<{ what: string; reason: string }>;
+  /** Comma-separated outbox ids for Retry; '' hides the button. */
+  ids: string;
+}
+
+export interface HelpCardData {
+  title: string;
+  intro: string;
+  commands: Array<{ usage: string; description: string }>;
+}
+
+export interface ErrorCardData {
+  title: string;
+  message: string;
+  /** '' when there is no example to show. */
+  example: string;
+}
+
+/** Each template in cards/ by file name, with the data it binds; test/cards checks the two lists are the same. */
+export interface CardData {
+  'channel-notice': ChannelNoticeCardData;
+  customers: CustomersCardData;
+  'delegation-request': DelegationRequestCardData;
+  error: ErrorCardData;
+  'failed-notifications': FailedNotificationsCardData;
+  'find-more': FindMoreCardData;
+  help: HelpCardData;
+  lead: LeadCardData;
+  'listing-edit': ListingEditCardData;
+  listing: ListingCardData;
+  'offer-list': OfferListCardData;
+  'offer-summary': OfferSummaryCardData;
+  offer: OfferCardData;
+  partners: PartnersCardData;
+  'relationship-summary': RelationshipSummaryCardData;
+  'revoke-confirm': RevokeConfirmCardData;
+  /** Static text: binds nothing. */
+  support: Record<string, never>;
+}
+
+export type CardName = keyof CardData;
