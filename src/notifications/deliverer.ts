@@ -6,9 +6,11 @@ import type { RelationshipsStore } from '../delegation/store';
 import type { ConversationsStore } from '../directory/store';
 import type { OutboxStore } from './store';
 import type { OffersStore } from '../offers/store';
-import { PermanentDeliveryError } from './messages';
+import { createHolds } from './delivery-holds';
+import { planAfterSend, planSlot, type SendAnswer } from './delivery-policy';
+import { createWakes } from './delivery-wakes';
 import { createRateLimiter, type RateLimiter, type Reservation } from './rate-limit';
-import { ConversationGoneError, SendTimeoutError, targetKey, type Route, type Router, type SendResult, type Sender } from './sender';
+import { SendTimeoutError, targetKey, type Route, type Router, type SendResult, type Sender } from './sender';
 import type { OutboxEntry } from './types';
 
 /** The stores this uses: nothing else of the database is in reach. */
@@ -72,61 +74,8 @@ export interface Deliverer {
   stop(): Promise<void>;
 }
 
-const BACKOFF_BASE_MS = 1000;
-const BACKOFF_CAP_MS = 300_000;
-/** Teams' error codes that mean the bot can no longer post in that conversation, whatever the request was. */
-const GONE_CODES = new Set(['BotNotInConversationRoster', 'ConversationBlockedByUser', 'ConversationNotFound']);
 /** How late a send may leave after its reserved slot before the slot is taken again at the real time. */
 const LATE_MS = 5;
-
-/** Exponential backoff with full jitter: uniform in [0, min(cap, 1 s · 2^attempt)], so the first retry is ~0.5 s. */
-export const backoffMs = (attempt: number, random: () => number = Math.random): number =>
-  random() * Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** attempt);
-
-const statusOf = (err: unknown): number | undefined => {
-  const e = err as { statusCode?: number; status?: number; response?: { status?: number } };
-  return e?.statusCode ?? e?.response?.status ?? e?.status;
-};
-
-/** Teams' error code from the answer's body (the connector client lifts it to `code`), or a network error code. */
-const codeOf = (err: unknown): string | undefined => {
-  const e = err as { code?: unknown; body?: { error?: { code?: unknown } } };
-  const code = e?.body?.error?.code ?? e?.code;
-  return typeof code === 'string' && code ? code : undefined;
-};
-
-export const retryAfterMs = (err: unknown, nowMs = Date.now()): number | undefined => {
-  const headers = (err as { response?: { headers?: { get?(n: string): string | undefined } & Record<string, unknown> } })?.response?.headers;
-  const raw = headers?.get?.('retry-after') ?? (headers?.['retry-after'] as string | undefined);
-  if (raw === undefined || raw === null || String(raw).trim() === '') return undefined;
-  const seconds = Number(raw);
-  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
-  const date = Date.parse(String(raw));
-  return Number.isFinite(date) ? Math.max(0, date - nowMs) : undefined;
-};
-
-const reasonOf = (err: unknown): string => {
-  const status = statusOf(err);
-  const code = codeOf(err);
-  const head = err instanceof SendTimeoutError ? 'timeout' : `${status ?? 'error'}${code ? ` ${code}` : ''}`;
-  return `${head}: ${(err as Error)?.message ?? String(err)}`.slice(0, 300);
-};
-
-type Verdict = 'gone' | 'throttled' | 'retry' | 'fail';
-
-function verdictOf(err: unknown, entry: OutboxEntry): Verdict {
-  if (err instanceof ConversationGoneError) return 'gone';
-  if (err instanceof SendTimeoutError) return 'retry';
-  if (err instanceof PermanentDeliveryError) return 'fail';
-  const status = statusOf(err);
-  if (status === 429) return 'throttled';
-  const code = codeOf(err);
-  // A 404 on an update can mean the message is gone while the conversation is fine: only Teams' code says more.
-  if ((status === 403 || status === 404) && (entry.action.kind === 'send' || (code && GONE_CODES.has(code)))) return 'gone';
-  // No status: reset, refused, DNS; the request may or may not have arrived, and trying again is how to find out.
-  if (status === undefined || status >= 500 || status === 408 || status === 412) return 'retry';
-  return 'fail';
-}
 
 const sleep = (ms: number, signal: AbortSignal) =>
   new Promise<void>((resolve) => {
@@ -228,17 +177,10 @@ export function createDeliverer(options: DelivererOptions): Deliverer {
 
   const owner = randomUUID();
   const conversations = new Map<string, Conversation>();
+  const holds = createHolds();
+  const wakes = createWakes({ pollMs, monotonic: mono, wake: () => void run() });
   /**
-   * Entries that must not go before an earlier one that was rescheduled: they are given back with the very same due
-   * time, so the store hands them out again behind it, in order. A rate-limit deferral holds the whole conversation
-   * (nothing there may go sooner anyway); a retry holds only the messages about the same subject, so one offer's
-   * failing card update does not stall every other message to that chat. Keyed by `holdKey`; in the store's time.
-   */
-  const holds = new Map<string, string>();
-  const holdKey = (conversationKey: string, subjectId?: string) => (subjectId ? `${conversationKey}\u0000${subjectId}` : conversationKey);
-  /**
-   * Consecutive server-side failures (5xx, timeouts, network) per entry in hand, for the backoff's exponent: a 429 is
-   * waited out by its own Retry-After and must not make the next 5xx wait longer. In memory: after a restart an entry
+   * Consecutive server-side failures per entry in hand, for the policy's backoff. In memory: after a restart an entry
    * starts again from the first retry's window.
    */
   const serverFailures = new Map<string, number>();
@@ -248,11 +190,7 @@ export function createDeliverer(options: DelivererOptions): Deliverer {
   let wantClaim = false;
   let poke: (() => void) | undefined;
   let poked = false;
-  let pollTimer: NodeJS.Timeout | undefined;
-  let wakeTimer: NodeJS.Timeout | undefined;
-  let wakeTimerAt = Infinity;
   let running: Promise<Run> | undefined;
-  let stopped = true;
   let draining = 0;
   /** Every send waiting for its slot listens on this signal; dozens at once is expected, not a leak. */
   const stopSignal = () => {
@@ -290,41 +228,45 @@ export function createDeliverer(options: DelivererOptions): Deliverer {
     log.debug({ ...metaOf(entry, key), dueAt, why }, 'outbox entry given back unsent');
   }
 
-  async function settle(entry: OutboxEntry, key: string | undefined, err: unknown): Promise<Outcome> {
+  /** Asks the policy what the answer means and carries that out. */
+  async function settle(entry: OutboxEntry, key: string | undefined, answer: SendAnswer): Promise<Outcome> {
     const meta = metaOf(entry, key);
-    const reason = reasonOf(err);
-    const verdict = verdictOf(err, entry);
-    if (verdict === 'gone') {
-      // The sender names the conversation it wrote to, which for a user target is their resolved 1:1 chat.
-      const conversationId =
-        (err as { conversationId?: string }).conversationId ?? (entry.target.kind === 'conversation' ? entry.target.conversationId : undefined);
-      if (conversationId && !(err instanceof ConversationGoneError)) await store.conversations.deactivate(conversationId, reason, clock().toISOString());
-      await store.outbox.markFailed(entry.id, owner, reason);
-      log.warn({ ...meta, reason }, 'outbox entry failed: the bot can no longer post there');
-      return { kind: 'gone', reason };
+    const plan = planAfterSend(answer, { entry, maxAttempts, serverFailures: serverFailures.get(entry.id) ?? 0, nowMs: Date.now(), random });
+    if (plan.kind === 'markSent') {
+      if (answer.kind === 'sent') await recordCard(entry, answer.result);
+      await store.outbox.markSent(entry.id, owner);
+      log.info(meta, 'outbox entry delivered');
+      return { kind: 'sent' };
     }
-    if (verdict === 'fail' || entry.attempts + 1 >= maxAttempts) {
+    const { reason } = plan;
+    if (plan.kind === 'fail') {
+      if (plan.deactivate) await store.conversations.deactivate(plan.deactivate, reason, clock().toISOString());
       await store.outbox.markFailed(entry.id, owner, reason);
-      log.warn({ ...meta, reason }, 'outbox entry failed');
-      return { kind: 'failed' };
+      log.warn({ ...meta, reason }, plan.gone ? 'outbox entry failed: the bot can no longer post there' : 'outbox entry failed');
+      return plan.gone ? { kind: 'gone', reason } : { kind: 'failed' };
     }
-    const failures = verdict === 'throttled' ? 0 : (serverFailures.get(entry.id) ?? 0);
-    if (verdict !== 'throttled') {
+    if (plan.serverFailures !== undefined) {
       // Entries another process finished are never settled here: forget them all now and then (it only resets backoffs).
       if (serverFailures.size > 10_000) serverFailures.clear();
-      serverFailures.set(entry.id, failures + 1);
+      serverFailures.set(entry.id, plan.serverFailures);
     }
-    const wait = (verdict === 'throttled' ? retryAfterMs(err) : undefined) ?? backoffMs(failures, random);
-    const until = mono() + wait;
-    const dueAt = storeTimeIn(wait);
-    // Teams throttles the conversation, not the entry: nothing else goes there before it said.
-    if (verdict === 'throttled' && key) limiter.block(key, until);
+    const until = mono() + plan.inMs;
+    const dueAt = storeTimeIn(plan.inMs);
+    if (plan.blockConversation && key) limiter.block(key, until);
     await store.outbox.retryLater(entry.id, owner, dueAt, reason);
     log.info(
-      { ...meta, reason, retryInMs: Math.round(wait), ...(err instanceof SendTimeoutError ? { mayHaveArrived: true } : {}) },
+      { ...meta, reason, retryInMs: Math.round(plan.inMs), ...(plan.mayHaveArrived ? { mayHaveArrived: true } : {}) },
       'outbox entry will be retried',
     );
     return { kind: 'later', why: 'retry', until, dueAt };
+  }
+
+  /** Remembers where an offer's or a relationship's card landed, so it can be updated later. */
+  async function recordCard(entry: OutboxEntry, result: SendResult): Promise<void> {
+    if (!result.activityId) return;
+    const card = { conversationId: result.conversationId, activityId: result.activityId };
+    if (entry.onSent?.kind === 'offerCard') await store.offers.setCard(entry.onSent.offerId, card);
+    else if (entry.onSent?.kind === 'relationshipCard') await store.relationships.setCard(entry.onSent.relationshipId, card);
   }
 
   /** Sends under the timeout: the bot sender aborts its request; any other sender is at least no longer waited for. */
@@ -352,18 +294,16 @@ export function createDeliverer(options: DelivererOptions): Deliverer {
     const horizon = draining > 0 ? Infinity : horizonMs;
     let slot: Reservation = limiter.reserve(keys, earliest());
     for (;;) {
-      const wait = slot.at - mono();
-      // Give the entry back rather than hold it past the point where its lease could run out mid-send.
-      if (closing.signal.aborted || wait > horizon || Math.max(slot.at, mono()) + sendTimeoutMs > leaseEnds) {
+      const now = mono();
+      const plan = planSlot({ slotAt: slot.at, now, horizonMs: horizon, sendTimeoutMs, leaseEnds, stopping: closing.signal.aborted });
+      if (plan.kind === 'defer') {
         slot.cancel();
-        const why = closing.signal.aborted ? 'stopping' : 'rate';
-        const until = why === 'stopping' ? mono() : Math.max(slot.at, mono());
-        const dueAt = storeTimeIn(until - mono());
-        await defer(entry, dueAt, why === 'rate' ? 'rate limit' : 'stopping', route.conversationKey);
-        return { kind: 'later', why, until, dueAt };
+        const dueAt = storeTimeIn(plan.inMs);
+        await defer(entry, dueAt, plan.why === 'rate' ? 'rate limit' : 'stopping', route.conversationKey);
+        return { kind: 'later', why: plan.why, until: now + plan.inMs, dueAt };
       }
-      if (wait > 0) {
-        await sleep(wait, closing.signal);
+      if (plan.kind === 'wait') {
+        await sleep(plan.ms, closing.signal);
         // Sends answered meanwhile may have moved later (see Reservation.done): ask again for this moment.
         slot.cancel();
         slot = limiter.reserve(keys, earliest());
@@ -384,24 +324,15 @@ export function createDeliverer(options: DelivererOptions): Deliverer {
           continue;
         }
       }
-      let result: SendResult;
+      let answer: SendAnswer;
       try {
-        result = await sendNow(route);
-      } catch (err) {
-        slot.done(mono());
-        release();
-        return settle(entry, route.conversationKey, err);
+        answer = { kind: 'sent', result: await sendNow(route) };
+      } catch (error) {
+        answer = { kind: 'error', error };
       }
       slot.done(mono());
       release();
-      if (entry.onSent?.kind === 'offerCard' && result.activityId) {
-        await store.offers.setCard(entry.onSent.offerId, { conversationId: result.conversationId, activityId: result.activityId });
-      } else if (entry.onSent?.kind === 'relationshipCard' && result.activityId) {
-        await store.relationships.setCard(entry.onSent.relationshipId, { conversationId: result.conversationId, activityId: result.activityId });
-      }
-      await store.outbox.markSent(entry.id, owner);
-      log.info(metaOf(entry, route.conversationKey), 'outbox entry delivered');
-      return { kind: 'sent' };
+      return settle(entry, route.conversationKey, answer);
     }
   }
 
@@ -415,10 +346,9 @@ export function createDeliverer(options: DelivererOptions): Deliverer {
       run.handled++;
       return;
     }
-    const nowIso = clock().toISOString();
-    const hold = [holds.get(key), holds.get(holdKey(key, entry.subject?.id))].find((h) => h !== undefined && h > nowIso);
+    const hold = holds.until(key, entry.subject?.id, clock().toISOString());
     if (hold) return defer(entry, hold, 'keeps its place behind an earlier entry', key);
-    const outcome = item.route ? await attempt(entry, item.route, item.leaseEnds) : await settle(entry, key, item.routeError);
+    const outcome = item.route ? await attempt(entry, item.route, item.leaseEnds) : await settle(entry, key, { kind: 'error', error: item.routeError });
     if (outcome.kind === 'gone') conversation.gone = outcome.reason;
     if (outcome.kind !== 'later') serverFailures.delete(entry.id);
     if (outcome.kind !== 'later') {
@@ -426,8 +356,9 @@ export function createDeliverer(options: DelivererOptions): Deliverer {
       return;
     }
     if (outcome.why === 'stopping') return;
-    holds.set(outcome.why === 'retry' ? holdKey(key, entry.subject?.id) : key, outcome.dueAt);
-    armWake(outcome.until);
+    if (outcome.why === 'retry') holds.holdSubject(key, entry.subject?.id, outcome.dueAt);
+    else holds.holdConversation(key, outcome.dueAt);
+    wakes.at(outcome.until);
     if (outcome.why === 'retry') run.handled++;
     else run.rateAt = min(run.rateAt, outcome.until);
   }
@@ -494,43 +425,7 @@ export function createDeliverer(options: DelivererOptions): Deliverer {
       if (inHand === 0 && (!wantClaim || closing.signal.aborted)) break;
       await nextNudge();
     }
-    const now = clock().toISOString();
-    for (const [key, hold] of holds) if (hold <= now) holds.delete(key);
-  }
-
-  /**
-   * Every moment something this process gave back falls due (ascending, monotonic ms). One timer runs for the
-   * earliest; when it fires it re-arms for the next, so no retry waits for the poll because an earlier one was armed.
-   */
-  const wakeAts: number[] = [];
-
-  function armWake(at: number) {
-    if (stopped) return;
-    // Wake-ups within a few ms of one another are one run.
-    if (wakeAts.some((t) => Math.abs(t - at) <= 5)) return;
-    const i = wakeAts.findIndex((t) => t > at);
-    wakeAts.splice(i < 0 ? wakeAts.length : i, 0, at);
-    armNext();
-  }
-
-  function armNext() {
-    const next = wakeAts[0];
-    if (stopped || next === undefined || next >= wakeTimerAt) return;
-    if (wakeTimer) clearTimeout(wakeTimer);
-    wakeTimerAt = next;
-    // A few ms late, so the store's clock (wall time, ms precision) agrees the entry is due.
-    wakeTimer = setTimeout(
-      () => {
-        wakeTimer = undefined;
-        wakeTimerAt = Infinity;
-        const now = mono();
-        while (wakeAts.length && (wakeAts[0] ?? Infinity) <= now) wakeAts.shift();
-        void run();
-        armNext();
-      },
-      Math.max(0, next - mono()) + 5,
-    );
-    wakeTimer.unref();
+    holds.prune(clock().toISOString());
   }
 
   function run(): Promise<Run> {
@@ -549,27 +444,16 @@ export function createDeliverer(options: DelivererOptions): Deliverer {
     return running;
   }
 
-  // The poll also reaches a run in progress: it may be waiting on slow sends while others' leases run out.
-  function schedule() {
-    if (stopped) return;
-    pollTimer = setTimeout(() => {
-      void run();
-      schedule();
-    }, pollMs);
-    pollTimer.unref();
-  }
-
   return {
     start() {
-      if (!stopped) return;
-      stopped = false;
+      if (wakes.started()) return;
       notBefore = mono() + (options.quietStartMs ?? 2000 + (options.rateMarginMs ?? 20));
       log.info({ owner }, 'deliverer started');
       if (closing.signal.aborted) closing = stopSignal();
-      schedule();
+      wakes.start();
     },
     kick() {
-      if (!stopped) void run();
+      if (wakes.started()) void run();
     },
     async drain() {
       draining++;
@@ -586,14 +470,9 @@ export function createDeliverer(options: DelivererOptions): Deliverer {
       }
     },
     async stop() {
-      stopped = true;
+      wakes.stop();
       closing.abort();
       nudge();
-      if (pollTimer) clearTimeout(pollTimer);
-      if (wakeTimer) clearTimeout(wakeTimer);
-      wakeTimer = undefined;
-      wakeTimerAt = Infinity;
-      wakeAts.length = 0;
       await running;
     },
   };

@@ -1,0 +1,146 @@
+import { PermanentDeliveryError } from './messages';
+import { ConversationGoneError, SendTimeoutError, type SendResult } from './sender';
+import type { OutboxEntry } from './types';
+
+/**
+ * What the deliverer does after each answer, decided without touching anything: the loop in deliverer.ts carries the
+ * plan out through the store, the rate limiter and its timers.
+ */
+
+const BACKOFF_BASE_MS = 1000;
+const BACKOFF_CAP_MS = 300_000;
+/** Teams' error codes that mean the bot can no longer post in that conversation, whatever the request was. */
+const GONE_CODES = new Set(['BotNotInConversationRoster', 'ConversationBlockedByUser', 'ConversationNotFound']);
+
+/** Exponential backoff with full jitter: uniform in [0, min(cap, 1 s · 2^attempt)], so the first retry is ~0.5 s. */
+export const backoffMs = (attempt: number, random: () => number = Math.random): number =>
+  random() * Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** attempt);
+
+const statusOf = (err: unknown): number | undefined => {
+  const e = err as { statusCode?: number; status?: number; response?: { status?: number } };
+  return e?.statusCode ?? e?.response?.status ?? e?.status;
+};
+
+/** Teams' error code from the answer's body (the connector client lifts it to `code`), or a network error code. */
+const codeOf = (err: unknown): string | undefined => {
+  const e = err as { code?: unknown; body?: { error?: { code?: unknown } } };
+  const code = e?.body?.error?.code ?? e?.code;
+  return typeof code === 'string' && code ? code : undefined;
+};
+
+export const retryAfterMs = (err: unknown, nowMs = Date.now()): number | undefined => {
+  const headers = (err as { response?: { headers?: { get?(n: string): string | undefined } & Record<string, unknown> } })?.response
+    ?.headers;
+  const raw = headers?.get?.('retry-after') ?? (headers?.['retry-after'] as string | undefined);
+  if (raw === undefined || raw === null || String(raw).trim() === '') return undefined;
+  const seconds = Number(raw);
+  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
+  const date = Date.parse(String(raw));
+  return Number.isFinite(date) ? Math.max(0, date - nowMs) : undefined;
+};
+
+const reasonOf = (err: unknown): string => {
+  const status = statusOf(err);
+  const code = codeOf(err);
+  const head = err instanceof SendTimeoutError ? 'timeout' : `${status ?? 'error'}${code ? ` ${code}` : ''}`;
+  return `${head}: ${(err as Error)?.message ?? String(err)}`.slice(0, 300);
+};
+
+type Verdict = 'gone' | 'throttled' | 'retry' | 'fail';
+
+function verdictOf(err: unknown, entry: Pick<OutboxEntry, 'action'>): Verdict {
+  if (err instanceof ConversationGoneError) return 'gone';
+  if (err instanceof SendTimeoutError) return 'retry';
+  if (err instanceof PermanentDeliveryError) return 'fail';
+  const status = statusOf(err);
+  if (status === 429) return 'throttled';
+  const code = codeOf(err);
+  // A 404 on an update can mean the message is gone while the conversation is fine: only Teams' code says more.
+  if ((status === 403 || status === 404) && (entry.action.kind === 'send' || (code && GONE_CODES.has(code)))) return 'gone';
+  // No status: reset, refused, DNS; the request may or may not have arrived, and trying again is how to find out.
+  if (status === undefined || status >= 500 || status === 408 || status === 412) return 'retry';
+  return 'fail';
+}
+
+/** How a send ended: answered, or with an error (a routing error counts as one). */
+export type SendAnswer = { kind: 'sent'; result: SendResult } | { kind: 'error'; error: unknown };
+
+export interface SendFacts {
+  entry: Pick<OutboxEntry, 'attempts' | 'action' | 'target'>;
+  maxAttempts: number;
+  /**
+   * Consecutive server-side failures (5xx, timeouts, network) of this entry so far, for the backoff's exponent: a 429
+   * is waited out by its own Retry-After and must not make the next 5xx wait longer.
+   */
+  serverFailures: number;
+  /** Wall-clock milliseconds, for a Retry-After given as an HTTP date. */
+  nowMs: number;
+  /** For backoff jitter. */
+  random: () => number;
+}
+
+export type SendPlan =
+  | { kind: 'markSent' }
+  /**
+   * `gone`: the bot can no longer post in that conversation, so the rest of its queue fails too; `deactivate` names
+   * the conversation to mark inactive with the reason (absent when the sender already did, or none is known).
+   */
+  | { kind: 'fail'; reason: string; gone: boolean; deactivate?: string }
+  /**
+   * Pending again in `inMs`. `serverFailures`: the count to remember from now on (absent: unchanged).
+   * `blockConversation`: Teams throttles the conversation, not the entry, so nothing else goes there sooner.
+   */
+  | { kind: 'retry'; reason: string; inMs: number; serverFailures?: number; blockConversation: boolean; mayHaveArrived: boolean };
+
+export function planAfterSend(answer: SendAnswer, facts: SendFacts): SendPlan {
+  if (answer.kind === 'sent') return { kind: 'markSent' };
+  const { error } = answer;
+  const { entry } = facts;
+  const reason = reasonOf(error);
+  const verdict = verdictOf(error, entry);
+  if (verdict === 'gone') {
+    // The sender names the conversation it wrote to, which for a user target is their resolved 1:1 chat.
+    const conversationId =
+      (error as { conversationId?: string }).conversationId ??
+      (entry.target.kind === 'conversation' ? entry.target.conversationId : undefined);
+    const deactivate = conversationId && !(error instanceof ConversationGoneError) ? conversationId : undefined;
+    return { kind: 'fail', reason, gone: true, ...(deactivate ? { deactivate } : {}) };
+  }
+  if (verdict === 'fail' || entry.attempts + 1 >= facts.maxAttempts) return { kind: 'fail', reason, gone: false };
+  const throttled = verdict === 'throttled';
+  const failures = throttled ? 0 : facts.serverFailures;
+  const inMs = (throttled ? retryAfterMs(error, facts.nowMs) : undefined) ?? backoffMs(failures, facts.random);
+  return {
+    kind: 'retry',
+    reason,
+    inMs,
+    ...(throttled ? {} : { serverFailures: failures + 1 }),
+    blockConversation: throttled,
+    mayHaveArrived: error instanceof SendTimeoutError,
+  };
+}
+
+/** Where a send stands with its rate-limit slot; times are monotonic milliseconds. */
+export interface SlotFacts {
+  /** When the rate limiter lets it leave. */
+  slotAt: number;
+  now: number;
+  /** A slot at most this far away is waited for. */
+  horizonMs: number;
+  sendTimeoutMs: number;
+  /** When the lease on the entry runs out. */
+  leaseEnds: number;
+  stopping: boolean;
+}
+
+/** `defer`: give the entry back unsent (no attempt counted), due again in `inMs`. */
+export type SlotPlan = { kind: 'send' } | { kind: 'wait'; ms: number } | { kind: 'defer'; why: 'rate' | 'stopping'; inMs: number };
+
+export function planSlot(f: SlotFacts): SlotPlan {
+  if (f.stopping) return { kind: 'defer', why: 'stopping', inMs: 0 };
+  const wait = f.slotAt - f.now;
+  // Give the entry back rather than hold it past the point where its lease could run out mid-send.
+  if (wait > f.horizonMs || Math.max(f.slotAt, f.now) + f.sendTimeoutMs > f.leaseEnds)
+    return { kind: 'defer', why: 'rate', inMs: Math.max(0, wait) };
+  return wait > 0 ? { kind: 'wait', ms: wait } : { kind: 'send' };
+}
