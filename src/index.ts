@@ -26,7 +26,9 @@ async function main(): Promise<void> {
   const app = createApp({ config, store, catalog, clock: systemClock, log });
   await seedPartners(store, partners, app.marketplace.seed);
   app.start();
-  await new Promise<void>((resolve) => app.server.listen(config.port, config.host, resolve));
+  await new Promise<void>((resolve) => {
+    app.server.listen(config.port, config.host, resolve);
+  });
   const url = `http://${config.host}:${(app.server.address() as { port: number }).port}/api/messages`;
   log.info({ url, store: store.kind, partners: partners.length, localMode: config.localMode }, 'Partner Offers bot listening');
   if (config.localMode) {

@@ -17,7 +17,7 @@ export interface ServerDeps {
   store: Store;
   log: Logger;
   /** Runs after every handled activity: queued notifications can go out now rather than at the next poll. */
-  afterTurn(): void;
+  afterTurn: () => void;
   /** The dashboard tab's page and API. */
   routes?: (server: restify.Server) => void;
   turnSendTimeoutMs?: number;

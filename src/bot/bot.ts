@@ -83,7 +83,7 @@ export class PartnerOffersBot extends TeamsActivityHandler {
 
   private actor(context: TurnContext): ActionContext['actor'] {
     const a = context.activity;
-    const record = context.turnState.get(CONVERSATION) as ConversationRecord | undefined;
+    const record = context.turnState.get<ConversationRecord | undefined>(CONVERSATION);
     const user = record?.user?.aadObjectId === a.from.aadObjectId ? record?.user : undefined;
     return {
       aadObjectId: a.from.aadObjectId ?? '',

@@ -39,7 +39,7 @@ export function createVerbTable(): VerbTable {
     register(verb, handler) {
       if (!/^[a-z]+\.[a-z][a-zA-Z]*$/.test(verb)) throw new Error(`Verb "${verb}" is not <capability>.<action>`);
       if (handlers.has(verb)) throw new Error(`Verb "${verb}" is registered twice`);
-      handlers.set(verb, handler as VerbHandler);
+      handlers.set(verb, handler);
     },
     get: (verb) => handlers.get(verb),
     verbs: () => [...handlers.keys()],

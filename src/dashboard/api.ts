@@ -150,7 +150,7 @@ export function registerDashboardApi(server: restify.Server, { store, auth, cloc
   route('/api/dashboard/rows', async ({ req, partner }) => rowsPage(partner.tenantId, parse(PageSchema, req.query)));
 
   route('/api/dashboard/rows/:id/history', async ({ req, partner }) => {
-    const id = parse(ItemId, req.params?.id);
+    const id = parse(ItemId, (req.params as Record<string, unknown> | undefined)?.id);
     const subject = SHORT_ID_PATTERN.test(id) ? await store.offers.get(id) : await store.relationships.get(id);
     // Someone else's id answers exactly like an unknown one: ids must not reveal other partners' business.
     if (!subject || subject.partnerTenantId !== partner.tenantId) {

@@ -83,7 +83,7 @@ export function registerTabPage(server: restify.Server, { localMode, hostOrigins
     res.send(302);
   });
   server.get('/tab/:file', async (req, res) => {
-    const asset = assets.get(String(req.params?.file ?? ''));
+    const asset = assets.get((req.params as Record<string, string | undefined> | undefined)?.file ?? '');
     if (!asset) {
       res.send(404, { error: { code: 'notFound', message: 'No such file.' } });
       return;

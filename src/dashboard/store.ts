@@ -95,7 +95,7 @@ export function planPipeline(query: PipelineQuery): PipelinePlan {
       ...(customer !== undefined ? { customer } : {}),
       words,
       ...(after ? { after } : {}),
-      fetch: (limit as number) + 1,
+      fetch: (limit) + 1,
     };
   };
   return { partnerTenantId, limit, offers: source(OFFER_KINDS), relationships: source(RELATIONSHIP_KINDS) };

@@ -226,7 +226,7 @@ export function linkedRequests(service: DelegationService, cards: DelegationCard
       const { relationship, responses } = await service.statusOf(parseRelationshipId(raw, 'status D-4K7P2Q'), partner);
       return cards.status(relationship, responses);
     },
-    async list(partner: Partner): Promise<Attachment | undefined> {
+    list: async (partner: Partner): Promise<Attachment | undefined> => {
       const rs = await service.list(partner);
       return rs.length ? cards.list(rs) : undefined;
     },

@@ -10,7 +10,7 @@ import type { Config } from '../config';
  * which this app does not offer.)
  */
 export function authOptions(auth: Config['auth']): ConfigurationBotFrameworkAuthenticationOptions {
-  if (!auth.BotOpenIdMetadata) return auth as ConfigurationBotFrameworkAuthenticationOptions;
+  if (!auth.BotOpenIdMetadata) return auth;
   return {
     ...auth,
     ToBotFromChannelOpenIdMetadataUrl: auth.BotOpenIdMetadata,
@@ -21,5 +21,5 @@ export function authOptions(auth: Config['auth']): ConfigurationBotFrameworkAuth
     OAuthUrl: AuthenticationConstants.OAuthUrl,
     CallerId: CallerIdConstants.PublicAzureChannel,
     ValidateAuthority: true,
-  } as ConfigurationBotFrameworkAuthenticationOptions;
+  };
 }

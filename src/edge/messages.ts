@@ -12,7 +12,7 @@ export interface MessagesRouteDeps {
   log: Logger;
   /** Each connector call inside a turn (a reply, a roster lookup) is abandoned after this long. */
   turnSendTimeoutMs: number;
-  afterTurn(): void;
+  afterTurn: () => void;
 }
 
 /** Error bodies the edge answers with; fixed texts, so nothing about the request or the server is echoed back. */

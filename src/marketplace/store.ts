@@ -66,7 +66,7 @@ export function leadKey(lead: Lead): { tenantId: string; aadObjectId: string; pa
   for (const [what, v] of [['requester.tenantId', tenantId], ['requester.aadObjectId', aadObjectId], ['partnerTenantId', lead.partnerTenantId]]) {
     if (typeof v !== 'string' || !v) throw new TypeError(`store: lead ${lead.id}: ${what} must be a non-empty string`);
   }
-  return { tenantId: tenantId!, aadObjectId: aadObjectId!, partnerTenantId: lead.partnerTenantId };
+  return { tenantId: tenantId, aadObjectId: aadObjectId, partnerTenantId: lead.partnerTenantId };
 }
 
 /**

@@ -70,7 +70,7 @@ async function main(): Promise<void> {
   let me: Me | undefined;
 
   const showRows = (page: RowsPage, append: boolean, query: string) => {
-    const items = page.rows.map((r) => rowElement(r, f, toggleHistory));
+    const items = page.rows.map((r) => rowElement(r, f, (row, tr) => void toggleHistory(row, tr)));
     if (append) ui.rows.append(...items);
     else ui.rows.replaceChildren(...items);
     if (!ui.rows.children.length) {
@@ -164,7 +164,8 @@ async function main(): Promise<void> {
     clearTimeout(typing);
     typing = setTimeout(filtersChanged, 250);
   });
-  ui.more.addEventListener('click', async () => {
+  ui.more.addEventListener('click', () => void loadMore());
+  async function loadMore(): Promise<void> {
     const from = more;
     if (!from || from.generation !== generation) return;
     ui.more.disabled = true;
@@ -178,9 +179,10 @@ async function main(): Promise<void> {
     } finally {
       ui.more.disabled = false;
     }
-  });
+  }
   ui.refresh.addEventListener('click', () => void refresh());
-  ui.exportCsv.addEventListener('click', async () => {
+  ui.exportCsv.addEventListener('click', () => void exportCsv());
+  async function exportCsv(): Promise<void> {
     ui.exportCsv.disabled = true;
     ui.exportStatus.textContent = 'Preparing the file…';
     try {
@@ -192,7 +194,7 @@ async function main(): Promise<void> {
     } finally {
       ui.exportCsv.disabled = false;
     }
-  });
+  }
 
   // First paint: who, the summary and the first page, in one answer.
   const ok = await refresh();

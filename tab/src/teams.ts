@@ -15,7 +15,7 @@ export interface TeamsConnection {
    * A token for the API; `fresh` skips the cached one (after the server said it expired). Undefined when Teams could
    * not give one: the request goes without, and the server decides (a local-mode server needs none).
    */
-  tokens(fresh: boolean): Promise<string | undefined>;
+  tokens: (fresh: boolean) => Promise<string | undefined>;
   /** Why Teams could not sign the person in, if it could not. */
   ssoProblem(): string | undefined;
   onThemeChange(handler: (theme: Theme) => void): void;
@@ -91,7 +91,7 @@ export async function connectTeams(): Promise<TeamsConnection> {
     },
     ssoProblem: () => problem,
     onThemeChange: (handler) => app.registerOnThemeChangeHandler((t) => handler(asTheme(t))),
-    loaded: (failure) => (failure ? app.notifyFailure({ reason: app.FailedReason.Other, message: failure }) : app.notifySuccess()),
+    loaded: (failure) => void (failure ? app.notifyFailure({ reason: app.FailedReason.Other, message: failure }) : app.notifySuccess()),
   };
   // The context and the first token are asked for together: each is a round trip to Teams.
   const [context] = await Promise.all([app.getContext().catch(() => undefined), connection.tokens(false)]);

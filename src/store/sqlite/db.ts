@@ -17,7 +17,7 @@ export const parse = <T>(row: Row | undefined): T | null => (row ? (JSON.parse(r
 export const parseAll = <T>(rows: Row[]): T[] => rows.map((r) => JSON.parse(r.doc) as T);
 
 /** Opens the file (WAL mode, schema brought up to date) with its checkpointer; `close` stops both. */
-export function openDb(file: string): { db: Db; close(): Promise<void> } {
+export function openDb(file: string): { db: Db; close: () => Promise<void> } {
   if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
   const db = new Database(file);
   db.pragma('journal_mode = WAL');
