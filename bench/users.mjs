@@ -1,4 +1,4 @@
-// The people of the bench, as in test/support/activities.ts: a partner user (Alex, in the tenant of
+// The people of the bench, as in test/support/people.ts and test/support/activities.ts: a partner user (Alex, in the tenant of
 // env/partners.sample.json) and a customer approver (Megan) who has installed the app.
 import { randomUUID } from 'node:crypto';
 

@@ -1,4 +1,5 @@
-import { alex, cardAction, installationUpdate, lee, megan, message, nestor, NORTHWIND_TENANT, PARTNER_TENANT, CUSTOMER_TENANT, type TeamsUser } from '../support/activities';
+import { cardAction, installationUpdate } from '../support/activities';
+import { alex, CUSTOMER_TENANT, lee, megan, nestor, NORTHWIND_TENANT, PARTNER_TENANT, type TeamsUser } from '../support/people';
 import { startIdentityProvider, TAB_APP_ID_URI, type IdentityProvider } from '../support/sso';
 import { startTestBot, type TestBot } from '../support/test-bot';
 
@@ -239,7 +240,7 @@ describe('dashboard API', () => {
       const mallory: TeamsUser = { ...alex, name: '=HYPERLINK("http://evil")', aadObjectId: '00000000-0000-0000-0000-0000000000066', id: '29:mallory', conversationId: 'a:personal-mallory', email: 'mallory@example.com' };
       bot.meet(mallory);
       await bot.post(installationUpdate('add', mallory, bot.sink.url));
-      await bot.post(message('trial lee@contoso.com teams-premium', mallory, bot.sink.url));
+      await bot.say('trial lee@contoso.com teams-premium', mallory);
       const id = bot.lastIdSentTo('T', mallory);
       const res = await get(`/api/dashboard/export.csv?q=${id}`, await idp.token(as(alex)));
       const line = res.text.replace(/^\uFEFF/, '').trimEnd().split('\r\n')[1];

@@ -14,18 +14,11 @@ import {
   withDue,
 } from '../../src/delegation/rules';
 import type { Relationship } from '../../src/delegation/types';
-import { UserInputError } from '../../src/errors';
+import { errorOf } from '../support/errors';
 import { approverPerson, delegation, partnerPerson } from '../support/fixtures';
 
-const message = (fn: () => unknown): string => {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof UserInputError) return err.message;
-    throw err;
-  }
-  throw new Error('expected a UserInputError');
-};
+/** The message of the UserInputError `fn` throws. */
+const message = (fn: () => unknown): string => errorOf(fn).message;
 
 const partner: Partner = { tenantId: 'p1', name: 'Fabrikam Cloud Partners', programs: ['cloud-essentials'], authorizedServices: ['teams-essentials'], cloud: 'global' };
 const T0 = new Date('2026-11-25T09:00:00.000Z');

@@ -4,7 +4,8 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type Frame, type Page } from 'playwright-core';
-import { alex, cardAction, installationUpdate, lee, megan, nestor } from '../support/activities';
+import { cardAction, installationUpdate } from '../support/activities';
+import { alex, lee, megan, nestor } from '../support/people';
 import { startIdentityProvider, type IdentityProvider } from '../support/sso';
 import { startTestBot, type TestBot } from '../support/test-bot';
 import { CHROMIUM_ARGS, chromiumPath } from './support/browser-args';

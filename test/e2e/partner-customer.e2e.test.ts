@@ -1,8 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from '../support/free-port';
 import {
   CUSTOMER_CONFIG_DIR,
   PARTNER_CONFIG_DIR,
@@ -21,15 +21,6 @@ import {
   type E2EBrowser,
   type RunningPlayground,
 } from './support/playground';
-
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
 
 /** The built bot (`npm run build` output), started the way `npm start` starts it, on a fresh SQLite folder. */
 async function startBot(): Promise<{ endpoint: string; stop(): Promise<void> }> {

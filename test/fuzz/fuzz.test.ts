@@ -1,6 +1,7 @@
 import { Writable } from 'node:stream';
 import pino from 'pino';
-import { alex, cardAction, lee, mallory, megan, message } from '../support/activities';
+import { cardAction } from '../support/activities';
+import { alex, lee, mallory, megan } from '../support/people';
 import { rawPost } from '../support/raw-http';
 import { startTestBot, type TestBot } from '../support/test-bot';
 import { nextRequest, seeded, type FuzzWorld } from './generator';
@@ -34,7 +35,7 @@ describe(`fuzz: ${REQUESTS} seeded requests against the running bot (FUZZ_SEED=$
     });
     bot = await startTestBot({ log: pino({ level: 'warn' }, sink), turnSendTimeoutMs: 1_000 });
     bot.meet(alex, megan, lee, mallory);
-    for (const u of [alex, megan, lee, mallory]) await bot.post(message('help', u, bot.sink.url));
+    for (const u of [alex, megan, lee, mallory]) await bot.say('help', u);
     await bot.sayLater('trial admin@contoso.com m365-business-premium with admin as partner of record', alex);
     const trial = bot.lastIdSentTo('T', alex);
     await bot.sayLater('offer admin@contoso.com 10 m365-business-premium annual', alex);

@@ -1,4 +1,5 @@
-import { cardAction, message, type TeamsUser } from '../support/activities';
+import { cardAction, message } from '../support/activities';
+import type { TeamsUser } from '../support/people';
 
 /** mulberry32: a small seeded generator, so a failing run can be replayed from its seed. */
 export function seeded(seed: number) {

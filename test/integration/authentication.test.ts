@@ -4,7 +4,8 @@ import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { exportJWK, exportSPKI, generateKeyPair, SignJWT, type KeyLike } from 'jose';
 import pino from 'pino';
-import { alex, cardAction } from '../support/activities';
+import { cardAction } from '../support/activities';
+import { alex } from '../support/people';
 import { startTestBot, type TestBot } from '../support/test-bot';
 
 const APP_ID = '5b0c7f0e-0000-4000-8000-00000000b07a';

@@ -1,26 +1,8 @@
 import { addDays } from '../../src/clock';
 import { verifyChain } from '../../src/store/chain';
-import {
-  alex,
-  cardAction,
-  channelMessage,
-  conversationUpdate,
-  CUSTOMER_TENANT,
-  grady,
-  installationUpdate,
-  lee,
-  megan,
-  message,
-  nestor,
-  patti,
-  SOVEREIGN_TENANT,
-  wei,
-  type TeamsUser,
-} from '../support/activities';
-import { cardText } from '../support/connector-sink';
-import { startTestBot, type TestBot } from '../support/test-bot';
-
-type InvokeBody = { statusCode: number; type: string; value: unknown };
+import { channelMessage, conversationUpdate, installationUpdate, message } from '../support/activities';
+import { alex, CUSTOMER_TENANT, grady, lee, megan, nestor, patti, SOVEREIGN_TENANT, wei, type TeamsUser } from '../support/people';
+import { idIn, startTestBot, type TestBot } from '../support/test-bot';
 
 /**
  * The whole delegated-admin story over real HTTP: two partner tenants (Fabrikam, Northwind) and one customer
@@ -28,24 +10,6 @@ type InvokeBody = { statusCode: number; type: string; value: unknown };
  */
 describe('delegated administration and partner of record over real HTTP', () => {
   let bot: TestBot;
-  const say = (text: string, as: TeamsUser) => bot.post(message(text, as, bot.sink.url));
-  const lastReply = (as: TeamsUser) => {
-    const sent = bot.sink.sentTo(as.conversationId);
-    return sent.length ? bot.sink.textOf(sent[sent.length - 1]!) : '';
-  };
-  const repliesSince = (as: TeamsUser, n: number) => bot.sink.sentTo(as.conversationId).slice(n).map((r) => bot.sink.textOf(r));
-  const count = (as: TeamsUser) => bot.sink.sentTo(as.conversationId).length;
-  const click = async (verb: string, data: Record<string, unknown>, as: TeamsUser) => {
-    const res = await bot.post(cardAction(verb, data, as, bot.sink.url));
-    const body = res.body as InvokeBody;
-    return { status: res.status, body, text: typeof body.value === 'string' ? body.value : cardText(body.value) };
-  };
-  const idIn = (prefix: string, text: string) => new RegExp(`\\b(${prefix}-[2-9A-HJKMNP-Z]{6})\\b`).exec(text)?.[1];
-  /** The latest card in a customer's chat that mentions this id. */
-  const cardFor = (as: TeamsUser, id: string) => {
-    const found = bot.sink.sentTo(as.conversationId).filter((r) => bot.sink.textOf(r).includes(id));
-    return bot.sink.textOf(found[found.length - 1]!);
-  };
   const active = (kind: 'delegation' | 'por') => bot.store.relationships.activeFor(CUSTOMER_TENANT, kind);
 
   beforeAll(async () => {
@@ -64,27 +28,27 @@ describe('delegated administration and partner of record over real HTTP', () => 
       ['delegate admin@contoso.com days 900', 'The duration is 1 to 730 days'],
       ['delegate alexw@example.com', 'alexw@example.com is in your own organisation'],
     ])('%s is refused with a message that says what to fix, and nothing is sent', async (text, expected) => {
-      const before = count(megan);
-      await say(text, alex);
-      expect(lastReply(alex)).toContain(expected);
+      const before = bot.replyCount(megan);
+      await bot.say(text, alex);
+      expect(bot.lastReply(alex)).toContain(expected);
       await bot.drain();
-      expect(count(megan)).toBe(before);
+      expect(bot.replyCount(megan)).toBe(before);
       expect(await bot.store.relationships.listByPartner(alex.tenantId, 10)).toHaveLength(0);
     });
 
     it('is refused for a partner outside Cloud Essentials, Accelerate and Deployment', async () => {
       await bot.store.partners.upsert({ tenantId: alex.tenantId, name: 'Fabrikam Cloud Partners', programs: [], authorizedServices: ['teams-essentials'], cloud: 'global' });
-      await say('delegate admin@contoso.com', alex);
-      expect(lastReply(alex)).toContain('Delegated administration needs enrolment in Cloud Essentials, Cloud Accelerate or Cloud Deployment');
-      await say('trial admin@contoso.com teams-essentials with admin', alex);
-      expect(lastReply(alex)).toContain('Delegated administration needs enrolment');
+      await bot.say('delegate admin@contoso.com', alex);
+      expect(bot.lastReply(alex)).toContain('Delegated administration needs enrolment in Cloud Essentials, Cloud Accelerate or Cloud Deployment');
+      await bot.say('trial admin@contoso.com teams-essentials with admin', alex);
+      expect(bot.lastReply(alex)).toContain('Delegated administration needs enrolment');
       expect(await bot.store.offers.listByPartner({ partnerTenantId: alex.tenantId, limit: 10 })).toHaveLength(0);
       await bot.store.partners.upsert({ tenantId: alex.tenantId, name: 'Fabrikam Cloud Partners', programs: ['cloud-essentials'], authorizedServices: ['teams-essentials', 'm365-business-premium'], cloud: 'global' });
     });
 
     it('is refused for partner staff who are not on the partner\'s admin-agent list', async () => {
-      await say('delegate admin@contoso.com roles User Administrator', grady);
-      expect(lastReply(grady)).toContain("Only Northwind Managed Services' admin agents may ask customers for delegated administration");
+      await bot.say('delegate admin@contoso.com roles User Administrator', grady);
+      expect(bot.lastReply(grady)).toContain("Only Northwind Managed Services' admin agents may ask customers for delegated administration");
     });
 
     it('recognises an admin agent who asks in a team channel (email from their 1:1 chat)', async () => {
@@ -99,11 +63,11 @@ describe('delegated administration and partner of record over real HTTP', () => 
 
   describe('a delegated-admin request, approved', () => {
     it('reaches the approver as a card that says what each role allows, for how long, and about Microsoft support', async () => {
-      await say('delegate admin@contoso.com roles Exchange Administrator, User Administrator days 365', alex);
-      fabrikamD = idIn('D', lastReply(alex))!;
-      expect(lastReply(alex)).toContain(`Delegated-admin request ${fabrikamD} sent to Megan Bowen`);
+      await bot.say('delegate admin@contoso.com roles Exchange Administrator, User Administrator days 365', alex);
+      fabrikamD = idIn('D', bot.lastReply(alex))!;
+      expect(bot.lastReply(alex)).toContain(`Delegated-admin request ${fabrikamD} sent to Megan Bowen`);
       await bot.drain();
-      const card = cardFor(megan, fabrikamD);
+      const card = bot.cardFor(megan, fabrikamD);
       expect(card).toContain('Fabrikam Cloud Partners asks for delegated administration');
       expect(card).toMatch(/\*\*Exchange Administrator\*\*: .+/);
       expect(card).toMatch(/\*\*User Administrator\*\*: .+/);
@@ -115,29 +79,29 @@ describe('delegated administration and partner of record over real HTTP', () => 
     });
 
     it('refuses a colleague who is not the approver, and records nothing', async () => {
-      const res = await click('delegation.approve', { relationshipId: fabrikamD, replaces: '' }, lee);
+      const res = await bot.click('delegation.approve', { relationshipId: fabrikamD, replaces: '' }, lee);
       expect(res.body.type).toBe('application/vnd.microsoft.activity.message');
       expect(res.text).toBe('Only Megan Bowen can answer this delegated-admin request.');
       expect(await bot.store.responses.forSubject(fabrikamD)).toHaveLength(0);
     });
 
     it('refuses a button of the wrong kind for the id, and data that is not an id', async () => {
-      expect((await click('por.accept', { relationshipId: fabrikamD }, megan)).body.statusCode).toBe(400);
-      expect((await click('delegation.approve', { relationshipId: { $ne: null } }, megan)).body.statusCode).toBe(400);
+      expect((await bot.click('por.accept', { relationshipId: fabrikamD }, megan)).body.statusCode).toBe(400);
+      expect((await bot.click('delegation.approve', { relationshipId: { $ne: null } }, megan)).body.statusCode).toBe(400);
     });
 
     it('approve: active for 365 days, the card updates, the partner is told; a double click records once', async () => {
-      const alexBefore = count(alex);
-      const res = await click('delegation.approve', { relationshipId: fabrikamD, replaces: '' }, megan);
+      const alexBefore = bot.replyCount(alex);
+      const res = await bot.click('delegation.approve', { relationshipId: fabrikamD, replaces: '' }, megan);
       expect(res.text).toContain('Approved on 25 Nov 2026');
       expect(res.text).toContain('has Exchange Administrator, User Administrator until 25 Nov 2027');
       expect(res.text).not.toContain('[Approve]');
-      const again = await click('delegation.approve', { relationshipId: fabrikamD, replaces: '' }, megan);
-      const decline = await click('delegation.decline', { relationshipId: fabrikamD, reason_delegation: 'no' }, megan);
+      const again = await bot.click('delegation.approve', { relationshipId: fabrikamD, replaces: '' }, megan);
+      const decline = await bot.click('delegation.decline', { relationshipId: fabrikamD, reason_delegation: 'no' }, megan);
       expect(again.text).toContain('Approved on 25 Nov 2026');
       expect(decline.text).toContain('Approved on 25 Nov 2026');
       await bot.drain();
-      expect(repliesSince(alex, alexBefore)).toEqual([expect.stringContaining(`Megan Bowen approved ${fabrikamD}`)]);
+      expect(bot.repliesSince(alex, alexBefore)).toEqual([expect.stringContaining(`Megan Bowen approved ${fabrikamD}`)]);
       expect(bot.sink.textOf(bot.sink.updatesIn(megan.conversationId).at(-1)!)).toContain('Approved on 25 Nov 2026');
       const responses = await bot.store.responses.forSubject(fabrikamD);
       expect(responses).toEqual([expect.objectContaining({ slot: 'delegation', decision: 'approved', by: expect.objectContaining({ name: 'Megan Bowen' }) })]);
@@ -145,8 +109,8 @@ describe('delegated administration and partner of record over real HTTP', () => 
     });
 
     it('partners shows the customer its delegated-admin partner with dates', async () => {
-      await say('partners', megan);
-      const reply = lastReply(megan);
+      await bot.say('partners', megan);
+      const reply = bot.lastReply(megan);
       expect(reply).toContain(`Fabrikam Cloud Partners (${fabrikamD}) administers your organisation with Exchange Administrator, User Administrator.`);
       expect(reply).toContain('Since: 25 Nov 2026');
       expect(reply).toContain('Ends: 25 Nov 2027');
@@ -158,17 +122,17 @@ describe('delegated administration and partner of record over real HTTP', () => 
 
   describe('a second partner replaces the first', () => {
     it('the new request names the current partner and the button reads "Replace <current partner>"', async () => {
-      await say('delegate admin@contoso.com roles Helpdesk Administrator days 180', nestor);
-      northwindD = idIn('D', lastReply(nestor))!;
+      await bot.say('delegate admin@contoso.com roles Helpdesk Administrator days 180', nestor);
+      northwindD = idIn('D', bot.lastReply(nestor))!;
       await bot.drain();
-      const card = cardFor(megan, northwindD);
+      const card = bot.cardFor(megan, northwindD);
       expect(card).toContain('Northwind Managed Services asks for delegated administration');
       expect(card).toContain('Fabrikam Cloud Partners is your delegated-admin partner now (since 25 Nov 2026)');
       expect(card).toContain('[Replace Fabrikam Cloud Partners]');
     });
 
     it('a card that did not know about the current partner is shown again, naming it, and nothing changes', async () => {
-      const res = await click('delegation.approve', { relationshipId: northwindD, replaces: '' }, megan);
+      const res = await bot.click('delegation.approve', { relationshipId: northwindD, replaces: '' }, megan);
       expect(res.body.type).toBe('application/vnd.microsoft.card.adaptive');
       expect(res.text).toContain('[Replace Fabrikam Cloud Partners]');
       expect(await bot.store.responses.forSubject(northwindD)).toHaveLength(0);
@@ -176,14 +140,14 @@ describe('delegated administration and partner of record over real HTTP', () => 
     });
 
     it('replace: the old relationship ends and the new one starts in one step, and both partners are told', async () => {
-      const [alexBefore, nestorBefore] = [count(alex), count(nestor)];
+      const [alexBefore, nestorBefore] = [bot.replyCount(alex), bot.replyCount(nestor)];
       clockForward(1);
-      const res = await click('delegation.approve', { relationshipId: northwindD, replaces: fabrikamD }, megan);
+      const res = await bot.click('delegation.approve', { relationshipId: northwindD, replaces: fabrikamD }, megan);
       expect(res.text).toContain('Approved on 26 Nov 2026');
       expect(res.text).toContain('This replaced Fabrikam Cloud Partners.');
       await bot.drain();
-      expect(repliesSince(alex, alexBefore)).toEqual([expect.stringMatching(/Megan Bowen replaced you as delegated-admin partner[\s\S]*They chose Northwind Managed Services on 26 Nov 2026/)]);
-      expect(repliesSince(nestor, nestorBefore)).toEqual([expect.stringMatching(new RegExp(`Megan Bowen approved ${northwindD}[\\s\\S]*This replaces Fabrikam Cloud Partners as their delegated admin`))]);
+      expect(bot.repliesSince(alex, alexBefore)).toEqual([expect.stringMatching(/Megan Bowen replaced you as delegated-admin partner[\s\S]*They chose Northwind Managed Services on 26 Nov 2026/)]);
+      expect(bot.repliesSince(nestor, nestorBefore)).toEqual([expect.stringMatching(new RegExp(`Megan Bowen approved ${northwindD}[\\s\\S]*This replaces Fabrikam Cloud Partners as their delegated admin`))]);
       expect((await active('delegation'))?.id).toBe(northwindD);
       expect(await bot.store.relationships.get(fabrikamD)).toMatchObject({ state: 'terminated', endReason: 'replaced', replacedBy: { id: northwindD } });
       expect((await bot.store.responses.forSubject(fabrikamD)).map((r) => `${r.slot}:${r.decision}`)).toEqual(['delegation:approved', 'termination:replaced']);
@@ -198,25 +162,25 @@ describe('delegated administration and partner of record over real HTTP', () => 
 
   describe('requests attached to an offer, each decided on its own', () => {
     it('with admin and as partner of record put both requests on the trial card', async () => {
-      await say('trial admin@contoso.com teams-essentials with admin as partner of record', alex);
-      trialId = idIn('T', lastReply(alex))!;
+      await bot.say('trial admin@contoso.com teams-essentials with admin as partner of record', alex);
+      trialId = idIn('T', bot.lastReply(alex))!;
       await bot.drain();
-      const card = cardFor(megan, trialId);
+      const card = bot.cardFor(megan, trialId);
       attachedD = idIn('D', card)!;
       porId = idIn('R', card)!;
       expect(card).toMatch(/Fabrikam Cloud Partners invites you to try[\s\S]*\[Accept\][\s\S]*Delegated administration · D-[\s\S]*Full administration[\s\S]*\[Replace Northwind Managed Services\][\s\S]*Partner of record · R-[\s\S]*\[Designate Fabrikam Cloud Partners\]/);
     });
 
     it('accept the trial, decline admin access with a reason, designate the partner of record: three records', async () => {
-      const alexBefore = count(alex);
-      expect((await click('offer.accept', { offerId: trialId }, megan)).text).toMatch(/Accepted on/);
-      const declined = await click('delegation.decline', { relationshipId: attachedD, reason_delegation: 'Northwind manages us' }, megan);
+      const alexBefore = bot.replyCount(alex);
+      expect((await bot.click('offer.accept', { offerId: trialId }, megan)).text).toMatch(/Accepted on/);
+      const declined = await bot.click('delegation.decline', { relationshipId: attachedD, reason_delegation: 'Northwind manages us' }, megan);
       expect(declined.text).toMatch(/Accepted on[\s\S]*Delegated administration[\s\S]*Declined on 26 Nov 2026[\s\S]*\[Designate Fabrikam Cloud Partners\]/);
-      const designated = await click('por.accept', { relationshipId: porId, replaces: '' }, megan);
+      const designated = await bot.click('por.accept', { relationshipId: porId, replaces: '' }, megan);
       expect(designated.text).toContain('Designated on 26 Nov 2026');
       expect(designated.text).not.toMatch(/\[(Accept|Approve|Designate|Replace)/);
       await bot.drain();
-      const notes = repliesSince(alex, alexBefore).join('\n---\n');
+      const notes = bot.repliesSince(alex, alexBefore).join('\n---\n');
       expect(notes).toContain(`Megan Bowen accepted ${trialId}`);
       expect(notes).toContain(`Megan Bowen declined ${attachedD}`);
       expect(notes).toContain('Their reason: "Northwind manages us"');
@@ -228,18 +192,18 @@ describe('delegated administration and partner of record over real HTTP', () => 
     it('partner of record and delegated admin stay independent', async () => {
       expect((await active('delegation'))?.id).toBe(northwindD);
       expect((await active('por'))?.id).toBe(porId);
-      await say('partners', megan);
-      expect(lastReply(megan)).toMatch(/Northwind Managed Services \(D-\w+\) administers[\s\S]*Fabrikam Cloud Partners \(R-\w+\) is your partner of record/);
+      await bot.say('partners', megan);
+      expect(bot.lastReply(megan)).toMatch(/Northwind Managed Services \(D-\w+\) administers[\s\S]*Fabrikam Cloud Partners \(R-\w+\) is your partner of record/);
       expect(verifyChain(await bot.store.responses.chain(CUSTOMER_TENANT))).toBe(true);
     });
 
     it('requests attached to an offer end with it when the partner withdraws the offer', async () => {
-      await say('offer admin@contoso.com 5 m365-business-premium monthly with admin', alex);
-      const offerId = idIn('P', lastReply(alex))!;
+      await bot.say('offer admin@contoso.com 5 m365-business-premium monthly with admin', alex);
+      const offerId = idIn('P', bot.lastReply(alex))!;
       await bot.drain();
-      const d = idIn('D', cardFor(megan, offerId))!;
-      await say(`withdraw ${offerId}`, alex);
-      const res = await click('delegation.approve', { relationshipId: d, replaces: '' }, megan);
+      const d = idIn('D', bot.cardFor(megan, offerId))!;
+      await bot.say(`withdraw ${offerId}`, alex);
+      const res = await bot.click('delegation.approve', { relationshipId: d, replaces: '' }, megan);
       expect(res.text).toContain('Fabrikam Cloud Partners withdrew this request with its offer');
       expect(res.text).not.toContain('[Approve]');
       expect(await bot.store.responses.forSubject(d)).toHaveLength(0);
@@ -248,87 +212,87 @@ describe('delegated administration and partner of record over real HTTP', () => 
     });
 
     it('a partner sees requests in status, and one of them with its recorded answers', async () => {
-      await say('status', alex);
-      expect(lastReply(alex)).toContain('Delegated administration and partner of record');
-      await say(`status ${attachedD.toLowerCase()}`, alex);
-      expect(lastReply(alex)).toMatch(new RegExp(`${attachedD}: Declined[\\s\\S]*declined by Megan Bowen \\(admin@contoso.com\\): "Northwind manages us"`));
+      await bot.say('status', alex);
+      expect(bot.lastReply(alex)).toContain('Delegated administration and partner of record');
+      await bot.say(`status ${attachedD.toLowerCase()}`, alex);
+      expect(bot.lastReply(alex)).toMatch(new RegExp(`${attachedD}: Declined[\\s\\S]*declined by Megan Bowen \\(admin@contoso.com\\): "Northwind manages us"`));
     });
   });
 
   describe('ending a relationship', () => {
     it('revoke admin asks for confirmation first, then ends it and tells the partner; a second click changes nothing', async () => {
-      await say('revoke admin', megan);
-      expect(lastReply(megan)).toContain("End Northwind Managed Services' admin access?");
-      expect(lastReply(megan)).toContain("[Revoke Northwind Managed Services' access]");
+      await bot.say('revoke admin', megan);
+      expect(bot.lastReply(megan)).toContain("End Northwind Managed Services' admin access?");
+      expect(bot.lastReply(megan)).toContain("[Revoke Northwind Managed Services' access]");
       expect((await active('delegation'))?.id).toBe(northwindD);
-      const nestorBefore = count(nestor);
-      const res = await click('delegation.revoke', { relationshipId: northwindD }, megan);
+      const nestorBefore = bot.replyCount(nestor);
+      const res = await bot.click('delegation.revoke', { relationshipId: northwindD }, megan);
       expect(res.text).toContain('Revoked on 26 Nov 2026');
-      expect((await click('delegation.revoke', { relationshipId: northwindD }, megan)).text).toContain('Revoked on 26 Nov 2026');
+      expect((await bot.click('delegation.revoke', { relationshipId: northwindD }, megan)).text).toContain('Revoked on 26 Nov 2026');
       await bot.drain();
-      expect(repliesSince(nestor, nestorBefore)).toEqual([expect.stringContaining(`Megan Bowen revoked ${northwindD}`)]);
+      expect(bot.repliesSince(nestor, nestorBefore)).toEqual([expect.stringContaining(`Megan Bowen revoked ${northwindD}`)]);
       expect(await active('delegation')).toBeNull();
       expect((await bot.store.responses.forSubject(northwindD)).filter((r) => r.slot === 'termination')).toHaveLength(1);
       expect((await active('por'))?.id).toBe(porId);
     });
 
     it('"Keep it" changes nothing', async () => {
-      await say('delegate admin@contoso.com roles User Administrator days 30', alex);
-      const d = idIn('D', lastReply(alex))!;
-      await click('delegation.approve', { relationshipId: d, replaces: '' }, megan);
-      expect((await click('delegation.keep', { relationshipId: d }, megan)).text).toContain('Nothing changed');
+      await bot.say('delegate admin@contoso.com roles User Administrator days 30', alex);
+      const d = idIn('D', bot.lastReply(alex))!;
+      await bot.click('delegation.approve', { relationshipId: d, replaces: '' }, megan);
+      expect((await bot.click('delegation.keep', { relationshipId: d }, megan)).text).toContain('Nothing changed');
       expect((await active('delegation'))?.id).toBe(d);
     });
 
     it('a partner ends one it holds with delegate revoke, and the customer is told', async () => {
       const d = (await active('delegation'))!.id;
-      const meganBefore = count(megan);
-      await say(`delegate revoke ${d}`, alex);
-      expect(lastReply(alex)).toContain(`${d} revoked`);
+      const meganBefore = bot.replyCount(megan);
+      await bot.say(`delegate revoke ${d}`, alex);
+      expect(bot.lastReply(alex)).toContain(`${d} revoked`);
       await bot.drain();
-      expect(repliesSince(megan, meganBefore).join('\n')).toContain('Fabrikam Cloud Partners ended its delegated administration');
+      expect(bot.repliesSince(megan, meganBefore).join('\n')).toContain('Fabrikam Cloud Partners ended its delegated administration');
       expect(await active('delegation')).toBeNull();
-      await say(`delegate revoke ${d}`, alex);
-      expect(lastReply(alex)).toContain(`${d} is terminated, so there is nothing to revoke.`);
-      await say(`delegate revoke ${northwindD}`, alex);
-      expect(lastReply(alex)).toContain(`Fabrikam Cloud Partners has no relationship ${northwindD}`);
+      await bot.say(`delegate revoke ${d}`, alex);
+      expect(bot.lastReply(alex)).toContain(`${d} is terminated, so there is nothing to revoke.`);
+      await bot.say(`delegate revoke ${northwindD}`, alex);
+      expect(bot.lastReply(alex)).toContain(`Fabrikam Cloud Partners has no relationship ${northwindD}`);
     });
 
     it('revoke admin with nothing to revoke says so', async () => {
-      await say('revoke admin', megan);
-      expect(lastReply(megan)).toContain('there is nothing to revoke');
+      await bot.say('revoke admin', megan);
+      expect(bot.lastReply(megan)).toContain('there is nothing to revoke');
     });
   });
 
   describe('time', () => {
     it('reminds both sides 30, 7 and 1 days before the end, then ends it and tells both', async () => {
-      await say('delegate admin@contoso.com roles Reports Reader days 40', alex);
-      const d = idIn('D', lastReply(alex))!;
+      await bot.say('delegate admin@contoso.com roles Reports Reader days 40', alex);
+      const d = idIn('D', bot.lastReply(alex))!;
       const approvedAt = bot.clock.now;
-      await click('delegation.approve', { relationshipId: d, replaces: '' }, megan);
+      await bot.click('delegation.approve', { relationshipId: d, replaces: '' }, megan);
       await bot.drain();
-      const [alexBefore, meganBefore] = [count(alex), count(megan)];
+      const [alexBefore, meganBefore] = [bot.replyCount(alex), bot.replyCount(megan)];
       for (const day of [5, 10, 11, 33, 39, 40]) {
         bot.clock.now = addDays(approvedAt, day);
         await bot.app.sweep();
       }
       await bot.drain();
-      const heard = (as: TeamsUser, n: number) => repliesSince(as, n).map((t) => t.split('\n')[1]);
+      const heard = (as: TeamsUser, n: number) => bot.repliesSince(as, n).map((t) => t.split('\n')[1]);
       expect(heard(alex, alexBefore)).toEqual([`${d} ends in 30 days`, `${d} ends in 7 days`, `${d} ends in 1 day`, `${d} ended`]);
       expect(heard(megan, meganBefore)).toEqual([`${d} ends in 30 days`, `${d} ends in 7 days`, `${d} ends in 1 day`, `${d} ended`]);
       expect(await bot.store.relationships.get(d)).toMatchObject({ state: 'expired', endReason: 'expired' });
     });
 
     it('a request nobody answers expires after 90 days; its card stops accepting clicks and says why', async () => {
-      await say('delegate admin@contoso.com roles Global Reader', alex);
-      const d = idIn('D', lastReply(alex))!;
+      await bot.say('delegate admin@contoso.com roles Global Reader', alex);
+      const d = idIn('D', bot.lastReply(alex))!;
       await bot.drain();
-      const alexBefore = count(alex);
+      const alexBefore = bot.replyCount(alex);
       bot.clock.now = addDays(bot.clock.now, 90);
       await bot.app.sweep();
       await bot.drain();
-      expect(repliesSince(alex, alexBefore)).toEqual([expect.stringContaining(`${d} expired without an answer`)]);
-      const res = await click('delegation.approve', { relationshipId: d, replaces: '' }, megan);
+      expect(bot.repliesSince(alex, alexBefore)).toEqual([expect.stringContaining(`${d} expired without an answer`)]);
+      const res = await bot.click('delegation.approve', { relationshipId: d, replaces: '' }, megan);
       expect(res.text).toContain('It was not answered within 90 days, so it can no longer be answered.');
       expect(res.text).not.toContain('[Approve]');
       expect(await bot.store.responses.forSubject(d)).toHaveLength(0);
@@ -337,15 +301,15 @@ describe('delegated administration and partner of record over real HTTP', () => 
 
   describe('an approver who has not installed the app yet', () => {
     it('gets the request when they install, and the partner hears it arrived', async () => {
-      await say('delegate patti@contoso.com roles Teams Administrator', alex);
-      const d = idIn('D', lastReply(alex))!;
-      expect(lastReply(alex)).toContain(`${d} is waiting for patti@contoso.com to install Partner Offers`);
-      const alexBefore = count(alex);
+      await bot.say('delegate patti@contoso.com roles Teams Administrator', alex);
+      const d = idIn('D', bot.lastReply(alex))!;
+      expect(bot.lastReply(alex)).toContain(`${d} is waiting for patti@contoso.com to install Partner Offers`);
+      const alexBefore = bot.replyCount(alex);
       await bot.post(installationUpdate('add', patti, bot.sink.url));
       await bot.drain();
-      expect(cardFor(patti, d)).toContain('[Approve]');
-      expect(repliesSince(alex, alexBefore)).toEqual([expect.stringContaining(`${d} reached Patti Fernandez`)]);
-      await say('offers', patti);
+      expect(bot.cardFor(patti, d)).toContain('[Approve]');
+      expect(bot.repliesSince(alex, alexBefore)).toEqual([expect.stringContaining(`${d} reached Patti Fernandez`)]);
+      await bot.say('offers', patti);
       expect(bot.sink.textOf(bot.sink.sentTo(patti.conversationId).at(-1)!)).toContain(d);
     });
 
@@ -361,20 +325,20 @@ describe('delegated administration and partner of record over real HTTP', () => 
 
   describe('21Vianet', () => {
     it('a customer there is told partner features are not available; nothing is sent or recorded', async () => {
-      await say('partners', wei);
-      expect(lastReply(wei)).toContain('not available in Office 365 operated by 21Vianet');
-      const res = await click('delegation.approve', { relationshipId: fabrikamD, replaces: '' }, wei);
+      await bot.say('partners', wei);
+      expect(bot.lastReply(wei)).toContain('not available in Office 365 operated by 21Vianet');
+      const res = await bot.click('delegation.approve', { relationshipId: fabrikamD, replaces: '' }, wei);
       expect(res.text).toContain('not available in Office 365 operated by 21Vianet');
       const before = (await bot.store.relationships.listByPartner(alex.tenantId, 100)).length;
-      await say('delegate wei@contoso.cn', alex);
-      expect(lastReply(alex)).toContain('wei@contoso.cn is in Office 365 operated by 21Vianet, where partner features are not available, so nothing was sent.');
+      await bot.say('delegate wei@contoso.cn', alex);
+      expect(bot.lastReply(alex)).toContain('wei@contoso.cn is in Office 365 operated by 21Vianet, where partner features are not available, so nothing was sent.');
       expect(await bot.store.relationships.listByPartner(alex.tenantId, 100)).toHaveLength(before);
     });
 
     it('an offer waiting for an approver in 21Vianet is not delivered when they install', async () => {
       const li = { ...wei, name: 'Li Na', aadObjectId: 'c0000000-0000-4000-8000-0000000021c2', id: '29:li', email: 'li@contoso.cn', conversationId: 'a:personal-li' };
-      await say('trial li@contoso.cn teams-essentials with admin', alex);
-      const offerId = idIn('T', lastReply(alex))!;
+      await bot.say('trial li@contoso.cn teams-essentials with admin', alex);
+      const offerId = idIn('T', bot.lastReply(alex))!;
       bot.meet(li);
       await bot.post(installationUpdate('add', li, bot.sink.url));
       await bot.drain();
@@ -384,10 +348,10 @@ describe('delegated administration and partner of record over real HTTP', () => 
 
     it('a partner there is told the same', async () => {
       await bot.store.partners.upsert({ tenantId: nestor.tenantId, name: 'Northwind Managed Services', programs: ['cloud-accelerate'], authorizedServices: ['teams-essentials'], cloud: '21vianet' });
-      await say('delegate admin@contoso.com', nestor);
-      expect(lastReply(nestor)).toContain('not available in Office 365 operated by 21Vianet');
-      await say('help', nestor);
-      expect(lastReply(nestor)).toContain('Partner Offers for Northwind Managed Services');
+      await bot.say('delegate admin@contoso.com', nestor);
+      expect(bot.lastReply(nestor)).toContain('not available in Office 365 operated by 21Vianet');
+      await bot.say('help', nestor);
+      expect(bot.lastReply(nestor)).toContain('Partner Offers for Northwind Managed Services');
     });
   });
 

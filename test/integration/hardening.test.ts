@@ -1,11 +1,8 @@
 import { gzipSync } from 'node:zlib';
-import { alex, cardAction, lee, mallory, megan, message, type TeamsUser } from '../support/activities';
-import { cardText } from '../support/connector-sink';
+import { cardAction, message } from '../support/activities';
+import { alex, lee, mallory, megan, type TeamsUser } from '../support/people';
 import { rawPost } from '../support/raw-http';
-import { startTestBot, type TestBot } from '../support/test-bot';
-
-type InvokeBody = { statusCode: number; type: string; value: { code?: string; message?: string } & Record<string, unknown> };
-
+import { startTestBot, type InvokeBody, type TestBot } from '../support/test-bot';
 
 describe('the HTTP edge refuses what is not a Bot Framework activity, and stays up', () => {
   let bot: TestBot;
@@ -132,7 +129,7 @@ describe('a turn whose connector does not answer ends quickly', () => {
     bot.sink.onRequest((r) => (r.method === 'POST' ? { hang: true } : undefined));
     try {
       const started = Date.now();
-      const res = await bot.post(message('help', alex, bot.sink.url));
+      const res = await bot.say('help', alex);
       expect(res.status).toBe(200);
       expect(Date.now() - started).toBeLessThan(5_000);
       // One attempt at the reply; after it timed out the turn sent nothing more (no apology into the same void).
@@ -147,22 +144,17 @@ describe('card actions check who is asking', () => {
   let bot: TestBot;
   let trialId: string;
   let delegationId: string;
-  const click = async (verb: string, data: Record<string, unknown>, as: TeamsUser, trigger: 'manual' | 'automatic' = 'manual') => {
-    const res = await bot.post(cardAction(verb, data, as, bot.sink.url, { trigger }));
-    const body = res.body as InvokeBody;
-    return { status: res.status, body, text: body.type === 'application/vnd.microsoft.card.adaptive' ? cardText(body.value) : JSON.stringify(body.value) };
-  };
   /** What an unknown id of the same kind is answered with, the id itself replaced so answers can be compared. */
   const asUnknown = async (verb: string, field: string, id: string, as: TeamsUser) => {
     const unknown = `${id[0]}-ZZZZZZ`;
-    const res = await click(verb, { [field]: unknown }, as);
+    const res = await bot.click(verb, { [field]: unknown }, as);
     return { status: res.status, body: JSON.parse(JSON.stringify(res.body).replaceAll(unknown, id)) as InvokeBody };
   };
 
   beforeAll(async () => {
     bot = await startTestBot();
     bot.meet(alex, megan, lee, mallory);
-    for (const u of [alex, megan, lee, mallory]) await bot.post(message('help', u, bot.sink.url));
+    for (const u of [alex, megan, lee, mallory]) await bot.say('help', u);
     await bot.sayLater('trial admin@contoso.com m365-business-premium', alex);
     trialId = bot.lastIdSentTo('T', alex);
     await bot.sayLater('delegate admin@contoso.com roles Exchange Administrator days 30', alex);
@@ -171,56 +163,56 @@ describe('card actions check who is asking', () => {
   afterAll(() => bot.close());
 
   it('shows an offer card to its approver, and to a third tenant exactly as an unknown id', async () => {
-    expect((await click('offer.view', { offerId: trialId }, megan, 'automatic')).text).toMatch(/Fabrikam Cloud Partners invites you/);
-    const foreign = await click('offer.view', { offerId: trialId }, mallory, 'automatic');
+    expect((await bot.click('offer.view', { offerId: trialId }, megan, { trigger: 'automatic' })).text).toMatch(/Fabrikam Cloud Partners invites you/);
+    const foreign = await bot.click('offer.view', { offerId: trialId }, mallory, { trigger: 'automatic' });
     expect(foreign.text).not.toMatch(/Business Premium|Megan|contoso/i);
     expect({ status: foreign.status, body: foreign.body }).toEqual(await asUnknown('offer.view', 'offerId', trialId, mallory));
   });
 
   it("does not show the customer's card to a colleague of the approver, nor to the partner (which follows it with status)", async () => {
     for (const who of [lee, alex]) {
-      const res = await click('offer.view', { offerId: trialId }, who, 'automatic');
+      const res = await bot.click('offer.view', { offerId: trialId }, who, { trigger: 'automatic' });
       expect({ status: res.status, body: res.body }).toEqual(await asUnknown('offer.view', 'offerId', trialId, who));
     }
   });
 
   it("shows a delegated-admin request only to its approver: the requesting partner never learns the customer's current partner", async () => {
-    expect((await click('delegation.view', { relationshipId: delegationId }, megan, 'automatic')).text).toMatch(/Exchange Administrator/);
+    expect((await bot.click('delegation.view', { relationshipId: delegationId }, megan, { trigger: 'automatic' })).text).toMatch(/Exchange Administrator/);
     for (const who of [mallory, lee, alex]) {
-      const res = await click('delegation.view', { relationshipId: delegationId }, who, 'automatic');
+      const res = await bot.click('delegation.view', { relationshipId: delegationId }, who, { trigger: 'automatic' });
       expect({ status: res.status, body: res.body }).toEqual(await asUnknown('delegation.view', 'relationshipId', delegationId, who));
     }
   });
 
   it("answers a third tenant's decision as an unknown id, without naming the approver; a colleague is told who may answer", async () => {
-    const foreign = await click('offer.accept', { offerId: trialId }, mallory);
+    const foreign = await bot.click('offer.accept', { offerId: trialId }, mallory);
     expect(foreign.text).not.toMatch(/Megan|Bowen|contoso/i);
     expect({ status: foreign.status, body: foreign.body }).toEqual(await asUnknown('offer.accept', 'offerId', trialId, mallory));
-    const foreignDelegation = await click('delegation.approve', { relationshipId: delegationId }, mallory);
+    const foreignDelegation = await bot.click('delegation.approve', { relationshipId: delegationId }, mallory);
     expect(foreignDelegation.text).not.toMatch(/Megan|Bowen/);
     expect({ status: foreignDelegation.status, body: foreignDelegation.body }).toEqual(await asUnknown('delegation.approve', 'relationshipId', delegationId, mallory));
-    expect((await click('offer.accept', { offerId: trialId }, lee)).text).toMatch(/Only Megan Bowen can answer this trial invitation/);
+    expect((await bot.click('offer.accept', { offerId: trialId }, lee)).text).toMatch(/Only Megan Bowen can answer this trial invitation/);
     expect(await bot.store.responses.forSubject(trialId)).toHaveLength(0);
   });
 
   it('never records a decision sent as an automatic refresh, even by the approver', async () => {
-    const res = await click('offer.accept', { offerId: trialId }, megan, 'automatic');
+    const res = await bot.click('offer.accept', { offerId: trialId }, megan, { trigger: 'automatic' });
     expect(res.status).toBe(400);
     expect(res.body.type).toBe('application/vnd.microsoft.error');
     expect(res.body.value.message).toMatch(/refresh cannot answer/);
-    const approve = await click('delegation.approve', { relationshipId: delegationId }, megan, 'automatic');
+    const approve = await bot.click('delegation.approve', { relationshipId: delegationId }, megan, { trigger: 'automatic' });
     expect(approve.status).toBe(400);
     expect((await bot.store.offers.get(trialId))?.state).toBe('sent');
     expect(await bot.store.responses.forSubject(trialId)).toHaveLength(0);
     expect((await bot.store.relationships.get(delegationId))?.state).toBe('approvalPending');
     // The same click, pressed, is recorded.
-    expect((await click('offer.accept', { offerId: trialId }, megan)).text).toMatch(/accepted/i);
+    expect((await bot.click('offer.accept', { offerId: trialId }, megan)).text).toMatch(/accepted/i);
     expect(await bot.store.responses.forSubject(trialId)).toHaveLength(1);
   });
 
   it('refuses a revoke or keep from outside the customer exactly as an unknown id', async () => {
     for (const verb of ['delegation.revoke', 'delegation.keep']) {
-      const res = await click(verb, { relationshipId: delegationId }, mallory);
+      const res = await bot.click(verb, { relationshipId: delegationId }, mallory);
       expect({ status: res.status, body: res.body }).toEqual(await asUnknown(verb, 'relationshipId', delegationId, mallory));
     }
   });
@@ -236,7 +228,7 @@ describe('text one party wrote is shown to the other as typed, never as live mar
   beforeAll(async () => {
     bot = await startTestBot();
     bot.meet(alex, megan);
-    for (const u of [alex, megan]) await bot.post(message('help', u, bot.sink.url));
+    for (const u of [alex, megan]) await bot.say('help', u);
   });
   afterAll(() => bot.close());
 
@@ -250,8 +242,7 @@ describe('text one party wrote is shown to the other as typed, never as live mar
     expect(notice).toContain(escaped);
     expect(notice).not.toMatch(liveLink);
     await bot.sayLater(`status ${id}`, alex);
-    const sent = bot.sink.sentTo(alex.conversationId);
-    const status = bot.sink.textOf(sent[sent.length - 1]!);
+    const status = bot.lastReply(alex);
     expect(status).toContain(escaped);
     expect(status).not.toMatch(liveLink);
   });
@@ -298,7 +289,7 @@ describe('very long input gets the error card, not an apology', () => {
   afterAll(() => bot.close());
 
   it('answers a 90,000-character command with the limit, in the error card', async () => {
-    const res = await bot.post(message(`trial ${'x'.repeat(90_000)}`, alex, bot.sink.url));
+    const res = await bot.say(`trial ${'x'.repeat(90_000)}`, alex);
     expect(res.status).toBe(200);
     const sent = bot.sink.sentTo(alex.conversationId);
     const reply = bot.sink.textOf(sent[sent.length - 1]!);
@@ -308,16 +299,14 @@ describe('very long input gets the error card, not an apology', () => {
   });
 
   it('refuses a search too long for the More results button, and quotes it short', async () => {
-    const res = await bot.post(message(`find ${'security '.repeat(40)}`, alex, bot.sink.url));
+    const res = await bot.say(`find ${'security '.repeat(40)}`, alex);
     expect(res.status).toBe(200);
-    const sent = bot.sink.sentTo(alex.conversationId);
-    expect(bot.sink.textOf(sent[sent.length - 1]!)).toMatch(/A search is at most 300 characters; this one has 359/);
+    expect(bot.lastReply(alex)).toMatch(/A search is at most 300 characters; this one has 359/);
   });
 
   it('cuts echoed input short in errors', async () => {
-    await bot.post(message(`status ${'y'.repeat(1_500)}@x`, alex, bot.sink.url));
-    const sent = bot.sink.sentTo(alex.conversationId);
-    const reply = bot.sink.textOf(sent[sent.length - 1]!);
+    await bot.say(`status ${'y'.repeat(1_500)}@x`, alex);
+    const reply = bot.lastReply(alex);
     expect(reply).toMatch(/is not an email address/);
     expect(reply).not.toContain('y'.repeat(100));
   });

@@ -1,32 +1,20 @@
 import { addDays } from '../../src/clock';
 import type { Listing } from '../../src/marketplace/types';
-import { alex, cardAction, installationUpdate, megan, message, nestor, SOVEREIGN_TENANT, wei, type TeamsUser } from '../support/activities';
+import { installationUpdate } from '../support/activities';
 import { cardText } from '../support/connector-sink';
-import { startTestBot, type TestBot } from '../support/test-bot';
-
-type InvokeBody = { statusCode: number; type: string; value: unknown };
+import { alex, megan, nestor, SOVEREIGN_TENANT, wei, type TeamsUser } from '../support/people';
+import { idIn, startTestBot, type TestBot } from '../support/test-bot';
 
 /** The marketplace over real HTTP: partners' listings, find, ask to be contacted, and a trial sent from the lead. */
 describe('marketplace over real HTTP', () => {
   let bot: TestBot;
-  const say = (text: string, as: TeamsUser) => bot.post(message(text, as, bot.sink.url));
-  const count = (as: TeamsUser) => bot.sink.sentTo(as.conversationId).length;
-  const repliesSince = (as: TeamsUser, n: number) => bot.sink.sentTo(as.conversationId).slice(n).map((r) => bot.sink.textOf(r));
-  const lastReply = (as: TeamsUser) => bot.sink.textOf(bot.sink.sentTo(as.conversationId).at(-1)!);
-  const click = async (verb: string, data: Record<string, unknown>, as: TeamsUser) => {
-    const res = await bot.post(cardAction(verb, data, as, bot.sink.url));
-    const body = res.body as InvokeBody;
-    const value = body.value as { message?: string } | string;
-    return { body, text: typeof value === 'string' ? value : (value?.message ?? cardText(value)) };
-  };
-  const idIn = (prefix: string, text: string) => new RegExp(`\\b(${prefix}-[2-9A-HJKMNP-Z]{6})\\b`).exec(text)?.[1];
   /** The search results of the last find: the headline of each listing card, in order. */
   const foundHeadlines = (texts: string[]) => texts.filter((t) => t.startsWith('PARTNER · M-')).map((t) => t.split('\n')[1]);
   /** Each card of the replies since message `n`, as text: a `find` reply carries one card per listing. */
   const cardsSince = (as: TeamsUser, n: number) => bot.sink.sentTo(as.conversationId).slice(n).flatMap((r) => bot.sink.cards(r).map(cardText));
   const find = async (text: string, as: TeamsUser) => {
-    const before = count(as);
-    await say(`find ${text}`, as);
+    const before = bot.replyCount(as);
+    await bot.say(`find ${text}`, as);
     return cardsSince(as, before);
   };
   let fabrikam: Listing;
@@ -41,8 +29,8 @@ describe('marketplace over real HTTP', () => {
 
   describe('a partner manages its listing', () => {
     it('listing shows it, published from the partners file, with Edit and Unpublish', async () => {
-      await say('listing', alex);
-      const text = lastReply(alex);
+      await bot.say('listing', alex);
+      const text = bot.lastReply(alex);
       expect(text).toContain('PUBLISHED · can be found with find');
       expect(text).toContain('Microsoft 365 for small businesses: security, Exchange migrations and Teams');
       expect(text).toContain('Countries: United States (US), United Kingdom (GB), Germany (DE)');
@@ -50,9 +38,9 @@ describe('marketplace over real HTTP', () => {
     });
 
     it('the edit card answers field by field and keeps what was typed; nothing is saved', async () => {
-      const edit = await click('listing.edit', { listingId: fabrikam.id }, alex);
+      const edit = await bot.click('listing.edit', { listingId: fabrikam.id }, alex);
       expect(edit.text).toContain('Your marketplace listing');
-      const res = await click(
+      const res = await bot.click(
         'listing.save',
         { listingId: fabrikam.id, headline: '', description: 'd', services: 'm365-e5x', expertise: 'security', countries: 'DE, UK', languages: 'en', contactName: 'Alex Wilber', contactEmail: 'alexw@example.com' },
         alex,
@@ -66,7 +54,7 @@ describe('marketplace over real HTTP', () => {
     });
 
     it('a valid edit is saved and found at once', async () => {
-      const res = await click(
+      const res = await bot.click(
         'listing.save',
         {
           listingId: fabrikam.id,
@@ -87,16 +75,16 @@ describe('marketplace over real HTTP', () => {
     });
 
     it('unpublish hides it from find; publish shows it again', async () => {
-      await say('listing unpublish', alex);
-      expect(lastReply(alex)).toContain('Unpublished');
+      await bot.say('listing unpublish', alex);
+      expect(bot.lastReply(alex)).toContain('Unpublished');
       expect(foundHeadlines(await find('exchange migrations', megan))).not.toContain(fabrikam.headline);
-      await say('listing publish', alex);
+      await bot.say('listing publish', alex);
       expect(foundHeadlines(await find('exchange migrations', megan))).toEqual([fabrikam.headline]);
     });
 
     it('customers cannot manage listings', async () => {
-      await say('listing', megan);
-      expect(lastReply(megan)).toContain('listing is for partner organisations registered with this bot');
+      await bot.say('listing', megan);
+      expect(bot.lastReply(megan)).toContain('listing is for partner organisations registered with this bot');
     });
   });
 
@@ -124,8 +112,8 @@ describe('marketplace over real HTTP', () => {
       expect(foundHeadlines(first)).toHaveLength(5);
       expect(first.at(-1)).toContain('Results 1–5 for "teams rollout".');
       expect(first.at(-1)).toContain('[More results]');
-      const before = count(megan);
-      const more = await click('find.more', { q: 'teams rollout', page: '1' }, megan);
+      const before = bot.replyCount(megan);
+      const more = await bot.click('find.more', { q: 'teams rollout', page: '1' }, megan);
       expect(more.text).toContain('Showing more results for "teams rollout" below.');
       const next = cardsSince(megan, before);
       expect(foundHeadlines(next).length).toBeGreaterThanOrEqual(1);
@@ -141,13 +129,13 @@ describe('marketplace over real HTTP', () => {
 
   describe('ask to be contacted', () => {
     it('sends the partner a lead card 1:1 (no channel set) and confirms to the customer', async () => {
-      const alexBefore = count(alex);
-      const res = await click('lead.request', { listingId: fabrikam.id, [`note_${fabrikam.id}`]: 'About 40 users, moving from Google' }, megan);
+      const alexBefore = bot.replyCount(alex);
+      const res = await bot.click('lead.request', { listingId: fabrikam.id, [`note_${fabrikam.id}`]: 'About 40 users, moving from Google' }, megan);
       expect(res.text).toMatch(/Fabrikam Cloud Partners has been asked to get in touch \(C-\w{6}\)/);
       expect(res.text).toContain('They will contact you at admin@contoso.com.');
       leadId = idIn('C', res.text)!;
       await bot.drain();
-      const lead = repliesSince(alex, alexBefore);
+      const lead = bot.repliesSince(alex, alexBefore);
       expect(lead).toHaveLength(1);
       expect(lead[0]).toContain(`NEW LEAD · ${leadId}`);
       expect(lead[0]).toContain('Megan Bowen asks Fabrikam Cloud Partners to get in touch');
@@ -157,52 +145,52 @@ describe('marketplace over real HTTP', () => {
     });
 
     it('asking the same partner again within 7 days returns the earlier request; after 7 days it is a new lead', async () => {
-      const alexBefore = count(alex);
-      const again = await click('lead.request', { listingId: fabrikam.id }, megan);
+      const alexBefore = bot.replyCount(alex);
+      const again = await bot.click('lead.request', { listingId: fabrikam.id }, megan);
       expect(again.text).toContain(`You already asked Fabrikam Cloud Partners on 2026-11-25 (${leadId})`);
       await bot.drain();
-      expect(count(alex)).toBe(alexBefore);
+      expect(bot.replyCount(alex)).toBe(alexBefore);
       bot.clock.now = addDays(bot.clock.now, 7.5);
-      const later = await click('lead.request', { listingId: fabrikam.id }, megan);
+      const later = await bot.click('lead.request', { listingId: fabrikam.id }, megan);
       expect(later.text).toContain('has been asked to get in touch');
       expect(idIn('C', later.text)).not.toBe(leadId);
       await bot.drain();
-      expect(count(alex)).toBe(alexBefore + 1);
+      expect(bot.replyCount(alex)).toBe(alexBefore + 1);
     });
 
     it('a partner cannot ask itself, and a note over 500 characters is refused', async () => {
-      expect((await click('lead.request', { listingId: fabrikam.id }, alex)).text).toContain("That is your own organisation's listing.");
-      expect((await click('lead.request', { listingId: fabrikam.id, [`note_${fabrikam.id}`]: 'x'.repeat(501) }, nestor)).text).toContain('The note is limited to 500 characters.');
+      expect((await bot.click('lead.request', { listingId: fabrikam.id }, alex)).text).toContain("That is your own organisation's listing.");
+      expect((await bot.click('lead.request', { listingId: fabrikam.id, [`note_${fabrikam.id}`]: 'x'.repeat(501) }, nestor)).text).toContain('The note is limited to 500 characters.');
     });
 
     it('"Send a trial invitation" on the lead sends a trial to the requester through offers, and they accept it', async () => {
-      const res = await click('lead.trial', { leadId, services: 'teams-essentials,exchange-online-p1' }, alex);
+      const res = await bot.click('lead.trial', { leadId, services: 'teams-essentials,exchange-online-p1' }, alex);
       const offerId = idIn('T', res.text)!;
       expect(res.text).toContain(`Trial invitation ${offerId} sent to admin@contoso.com`);
       expect(res.text).not.toContain('[Send a trial invitation]');
       await bot.drain();
       const card = bot.sink.sentTo(megan.conversationId).map((r) => bot.sink.textOf(r)).filter((t) => t.includes(offerId)).at(-1)!;
       expect(card).toMatch(/Microsoft Teams Essentials[\s\S]*Exchange Online/);
-      expect((await click('offer.accept', { offerId }, megan)).text).toContain('Accepted on');
+      expect((await bot.click('offer.accept', { offerId }, megan)).text).toContain('Accepted on');
       expect((await bot.store.leads.get(leadId))?.trialOfferId).toBe(offerId);
       // A second press shows the trial already sent instead of sending another.
-      expect((await click('lead.trial', { leadId, services: 'teams-essentials' }, alex)).text).toContain(`Trial invitation ${offerId} sent`);
+      expect((await bot.click('lead.trial', { leadId, services: 'teams-essentials' }, alex)).text).toContain(`Trial invitation ${offerId} sent`);
       // Another partner cannot act on Fabrikam's lead.
-      expect((await click('lead.trial', { leadId, services: 'teams-essentials' }, nestor)).body.statusCode).toBe(400);
+      expect((await bot.click('lead.trial', { leadId, services: 'teams-essentials' }, nestor)).body.statusCode).toBe(400);
     });
   });
 
   describe('21Vianet', () => {
     it('a tenant there is told the marketplace is not available', async () => {
-      await say('find security', wei);
-      expect(lastReply(wei)).toContain('not available in Office 365 operated by 21Vianet');
-      expect((await click('lead.request', { listingId: fabrikam.id }, wei)).text).toContain('not available in Office 365 operated by 21Vianet');
+      await bot.say('find security', wei);
+      expect(bot.lastReply(wei)).toContain('not available in Office 365 operated by 21Vianet');
+      expect((await bot.click('lead.request', { listingId: fabrikam.id }, wei)).text).toContain('not available in Office 365 operated by 21Vianet');
     });
 
     it('a partner there cannot publish and is never found', async () => {
       await bot.store.partners.upsert({ tenantId: nestor.tenantId, name: 'Northwind Managed Services', programs: ['cloud-accelerate'], authorizedServices: ['intune-p1'], cloud: '21vianet' });
-      await say('listing publish', nestor);
-      expect(lastReply(nestor)).toContain('not available in Office 365 operated by 21Vianet');
+      await bot.say('listing publish', nestor);
+      expect(bot.lastReply(nestor)).toContain('not available in Office 365 operated by 21Vianet');
       expect(foundHeadlines(await find('identity compliance', megan))).not.toContain('Managed identity and device security with Entra ID and Intune');
     });
   });

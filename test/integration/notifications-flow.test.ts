@@ -1,38 +1,18 @@
-import {
-  alex,
-  cardAction,
-  channelMessage,
-  installationUpdate,
-  megan,
-  message,
-  PARTNER_TENANT,
-  type TeamsChannel,
-  type TeamsUser,
-} from '../support/activities';
-import { cardText } from '../support/connector-sink';
-import { startTestBot, type TestBot } from '../support/test-bot';
-
-type InvokeBody = { statusCode: number; type: string; value: unknown };
+import { channelMessage, installationUpdate, type TeamsChannel } from '../support/activities';
+import { alex, megan, PARTNER_TENANT, type TeamsUser } from '../support/people';
+import { idIn, startTestBot, type TestBot } from '../support/test-bot';
 
 const SALES: TeamsChannel = { id: '19:fabrikam-sales@thread.tacv2', name: 'Sales', teamId: '19:fabrikam-team@thread.tacv2', teamName: 'Fabrikam', tenantId: PARTNER_TENANT };
 
 /** The partner's notification channel and what reaches it, over real HTTP with a connector sink standing in for Teams. */
 describe('channel notifications and failed notifications over real HTTP', () => {
   let bot: TestBot;
-  const say = (text: string, as: TeamsUser) => bot.post(message(text, as, bot.sink.url));
   const inChannel = (text: string, as: TeamsUser) => bot.post(channelMessage(text, as, bot.sink.url, SALES));
-  const lastReply = (as: TeamsUser) => bot.sink.textOf(bot.sink.sentTo(as.conversationId).at(-1)!);
   /** New posts in the channel itself (not replies in a thread). */
   const channelPosts = () => bot.sink.sentTo(SALES.id).map((r) => bot.sink.textOf(r));
   /** The bot's replies in the channel threads it was @mentioned in. */
   const threadReplies = () =>
     bot.sink.requests.filter((r) => r.method === 'POST' && r.conversationId.startsWith(`${SALES.id};`)).map((r) => bot.sink.textOf(r));
-  const click = async (verb: string, data: Record<string, unknown>, as: TeamsUser) => {
-    const res = await bot.post(cardAction(verb, data, as, bot.sink.url));
-    const body = res.body as InvokeBody;
-    return { body, text: typeof body.value === 'string' ? body.value : cardText(body.value) };
-  };
-  const idIn = (prefix: string, text: string) => new RegExp(`\\b(${prefix}-[2-9A-HJKMNP-Z]{6})\\b`).exec(text)?.[1];
 
   beforeAll(async () => {
     bot = await startTestBot();
@@ -42,28 +22,28 @@ describe('channel notifications and failed notifications over real HTTP', () => 
   afterAll(() => bot.close());
 
   it('notify here works only in a team channel, and only for partner staff', async () => {
-    await say('notify here', alex);
-    expect(lastReply(alex)).toContain('notify here works in a team channel');
-    await say('notify here', megan);
-    expect(lastReply(megan)).toContain('notify is for partner organisations registered with this bot');
-    await say('notify', alex);
-    expect(lastReply(alex)).toContain('No notification channel is set');
+    await bot.say('notify here', alex);
+    expect(bot.lastReply(alex)).toContain('notify here works in a team channel');
+    await bot.say('notify here', megan);
+    expect(bot.lastReply(megan)).toContain('notify is for partner organisations registered with this bot');
+    await bot.say('notify', alex);
+    expect(bot.lastReply(alex)).toContain('No notification channel is set');
   });
 
   it('notify here in a channel makes it the notification channel, confirmed there', async () => {
     await inChannel('notify here', alex);
     expect(threadReplies().at(-1)).toContain('Done: from now on this channel hears when a customer accepts');
     expect(await bot.store.channels.get(PARTNER_TENANT)).toMatchObject({ conversationId: SALES.id, channelName: 'Sales', teamName: 'Fabrikam' });
-    await say('notify', alex);
-    expect(lastReply(alex)).toContain('Acceptance notifications go to the Sales channel of Fabrikam, set by Alex Wilber');
+    await bot.say('notify', alex);
+    expect(bot.lastReply(alex)).toContain('Acceptance notifications go to the Sales channel of Fabrikam, set by Alex Wilber');
   });
 
   it('an accepted purchase offer posts a card in the channel: customer, what, who and when, and what to do next', async () => {
-    await say('offer admin@contoso.com 25 m365-business-premium annual', alex);
-    const id = idIn('P', lastReply(alex))!;
+    await bot.say('offer admin@contoso.com 25 m365-business-premium annual', alex);
+    const id = idIn('P', bot.lastReply(alex))!;
     await bot.drain();
     const before = channelPosts().length;
-    await click('offer.accept', { offerId: id }, megan);
+    await bot.click('offer.accept', { offerId: id }, megan);
     await bot.drain();
     const posts = channelPosts().slice(before);
     expect(posts).toHaveLength(1);
@@ -74,29 +54,29 @@ describe('channel notifications and failed notifications over real HTTP', () => 
     expect(posts[0]).toContain('25 × $22.00/licence/month = $6,600.00 per year');
     expect(posts[0]).toContain('Place the order for 25 Microsoft 365 Business Premium (annual billing) in Partner Center');
     // The partner user who sent it still hears 1:1.
-    expect(lastReply(alex)).toContain(`Megan Bowen accepted ${id}`);
+    expect(bot.lastReply(alex)).toContain(`Megan Bowen accepted ${id}`);
   });
 
   it('a decline goes to the sender only, not to the channel', async () => {
-    await say('trial admin@contoso.com teams-essentials', alex);
-    const id = idIn('T', lastReply(alex))!;
+    await bot.say('trial admin@contoso.com teams-essentials', alex);
+    const id = idIn('T', bot.lastReply(alex))!;
     await bot.drain();
     const before = channelPosts().length;
-    await click('offer.decline', { offerId: id, reason: 'not now' }, megan);
+    await bot.click('offer.decline', { offerId: id, reason: 'not now' }, megan);
     await bot.drain();
     expect(channelPosts()).toHaveLength(before);
-    expect(lastReply(alex)).toContain(`Megan Bowen declined ${id}`);
+    expect(bot.lastReply(alex)).toContain(`Megan Bowen declined ${id}`);
   });
 
   it('approved delegated administration and a partner-of-record designation are posted too', async () => {
-    await say('trial admin@contoso.com m365-business-premium with admin as partner of record', alex);
-    const trial = idIn('T', lastReply(alex))!;
+    await bot.say('trial admin@contoso.com m365-business-premium with admin as partner of record', alex);
+    const trial = idIn('T', bot.lastReply(alex))!;
     await bot.drain();
-    const card = bot.sink.textOf(bot.sink.sentTo(megan.conversationId).filter((r) => bot.sink.textOf(r).includes(trial)).at(-1)!);
+    const card = bot.cardFor(megan, trial);
     const [d, r] = [idIn('D', card)!, idIn('R', card)!];
     const before = channelPosts().length;
-    await click('delegation.approve', { relationshipId: d, replaces: '' }, megan);
-    await click('por.accept', { relationshipId: r, replaces: '' }, megan);
+    await bot.click('delegation.approve', { relationshipId: d, replaces: '' }, megan);
+    await bot.click('por.accept', { relationshipId: r, replaces: '' }, megan);
     await bot.drain();
     const posts = channelPosts().slice(before);
     expect(posts).toEqual([
@@ -108,28 +88,28 @@ describe('channel notifications and failed notifications over real HTTP', () => 
   it('notify off stops channel notifications; the sender still hears', async () => {
     await inChannel('notify off', alex);
     expect(threadReplies().at(-1)).toContain('acceptance notifications no longer go to the Sales channel');
-    await say('trial admin@contoso.com exchange-online-p1', alex);
-    const id = idIn('T', lastReply(alex))!;
+    await bot.say('trial admin@contoso.com exchange-online-p1', alex);
+    const id = idIn('T', bot.lastReply(alex))!;
     await bot.drain();
     const before = channelPosts().length;
-    await click('offer.accept', { offerId: id }, megan);
+    await bot.click('offer.accept', { offerId: id }, megan);
     await bot.drain();
     expect(channelPosts()).toHaveLength(before);
-    expect(lastReply(alex)).toContain(`Megan Bowen accepted ${id}`);
+    expect(bot.lastReply(alex)).toContain(`Megan Bowen accepted ${id}`);
   });
 
   it('status shows a notification Teams refused, and Retry after the customer reinstalls delivers it', async () => {
-    await say('trial admin@contoso.com teams-premium', alex);
-    const id = idIn('T', lastReply(alex))!;
+    await bot.say('trial admin@contoso.com teams-premium', alex);
+    const id = idIn('T', bot.lastReply(alex))!;
     await bot.drain();
     // Megan removes the app; the partner then withdraws, which must update her card: it cannot be delivered.
     await bot.post(installationUpdate('remove', megan, bot.sink.url));
-    await say(`withdraw ${id}`, alex);
+    await bot.say(`withdraw ${id}`, alex);
     await bot.drain();
     const [failed] = await bot.store.outbox.failedFor(PARTNER_TENANT, 10);
     expect(failed).toMatchObject({ state: 'failed', subject: { id } });
 
-    await say('status', alex);
+    await bot.say('status', alex);
     const status = bot.sink.sentTo(alex.conversationId).at(-1)!;
     const statusText = bot.sink.textOf(status);
     expect(statusText).toContain('1 notification could not be delivered');
@@ -140,15 +120,15 @@ describe('channel notifications and failed notifications over real HTTP', () => 
 
     await bot.post(installationUpdate('add', megan, bot.sink.url));
     const updatesBefore = bot.sink.updatesIn(megan.conversationId).length;
-    const res = await click('notify.retry', { ids: retry }, alex);
+    const res = await bot.click('notify.retry', { ids: retry }, alex);
     expect(res.text).toContain('Retrying 1 notification');
     await bot.drain();
     const updates = bot.sink.updatesIn(megan.conversationId).slice(updatesBefore);
     expect(updates.map((u) => bot.sink.textOf(u))).toEqual([expect.stringContaining('Fabrikam Cloud Partners withdrew this trial invitation')]);
     expect(await bot.store.outbox.failedFor(PARTNER_TENANT, 10)).toHaveLength(0);
     // A second press changes nothing.
-    expect((await click('notify.retry', { ids: retry }, alex)).text).toContain('Nothing to retry');
+    expect((await bot.click('notify.retry', { ids: retry }, alex)).text).toContain('Nothing to retry');
     // Only partner staff may retry, and only their own.
-    expect((await click('notify.retry', { ids: retry }, megan)).body.statusCode).toBe(400);
+    expect((await bot.click('notify.retry', { ids: retry }, megan)).body.statusCode).toBe(400);
   });
 });

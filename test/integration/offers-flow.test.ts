@@ -1,23 +1,10 @@
-import { cardAction, installationUpdate, lee, megan, message, alex, conversationUpdate, type TeamsUser } from '../support/activities';
+import { cardAction, conversationUpdate, installationUpdate, message } from '../support/activities';
 import { cardText } from '../support/connector-sink';
-import { startTestBot, type TestBot } from '../support/test-bot';
-
-type InvokeBody = { statusCode: number; type: string; value: unknown };
+import { alex, lee, megan } from '../support/people';
+import { idIn, startTestBot, type TestBot } from '../support/test-bot';
 
 describe('offers over real HTTP: a partner tenant and a customer tenant', () => {
   let bot: TestBot;
-  const say = (text: string, as: TeamsUser) => bot.post(message(text, as, bot.sink.url));
-  /** What the bot replied in a user's chat after the last step. */
-  const lastReply = (as: TeamsUser) => {
-    const sent = bot.sink.sentTo(as.conversationId);
-    return bot.sink.textOf(sent[sent.length - 1]!);
-  };
-  const click = async (verb: string, data: Record<string, unknown>, as: TeamsUser, replyToId?: string) => {
-    const res = await bot.post(cardAction(verb, data, as, bot.sink.url, { replyToId }));
-    return { status: res.status, body: res.body as InvokeBody, text: cardText((res.body as InvokeBody).value) };
-  };
-  const offerIdIn = (text: string) => /\b([TP]-[2-9A-HJKMNP-Z]{6})\b/.exec(text)?.[1];
-
   beforeAll(async () => {
     bot = await startTestBot();
     bot.meet(alex, megan, lee);
@@ -29,16 +16,16 @@ describe('offers over real HTTP: a partner tenant and a customer tenant', () => 
   it('welcomes the partner user who installs the app', async () => {
     const res = await bot.post(installationUpdate('add', alex, bot.sink.url));
     expect(res.status).toBe(200);
-    expect(lastReply(alex)).toMatch(/Hi, I'm Partner Offers/);
+    expect(bot.lastReply(alex)).toMatch(/Hi, I'm Partner Offers/);
   });
 
   it('tells the partner a trial waits for an approver who has not installed the app, with the install link', async () => {
-    await say('trial admin@contoso.com m365-business-premium, teams-essentials', alex);
-    const reply = lastReply(alex);
+    await bot.say('trial admin@contoso.com m365-business-premium, teams-essentials', alex);
+    const reply = bot.lastReply(alex);
     expect(reply).toMatch(/is waiting for admin@contoso\.com to install Partner Offers/);
     const sent = bot.sink.sentTo(alex.conversationId);
     expect(JSON.stringify(bot.sink.cards(sent[sent.length - 1]!))).toContain('https://teams.microsoft.com/l/app/');
-    trialId = offerIdIn(reply)!;
+    trialId = idIn('[TP]', reply)!;
     expect(trialId).toMatch(/^T-/);
     expect((await bot.store.offers.get(trialId))?.state).toBe('awaitingDelivery');
   });
@@ -55,13 +42,13 @@ describe('offers over real HTTP: a partner tenant and a customer tenant', () => 
     expect(offerCard).toMatch(/Please answer by 25 Dec 2026/);
     expect(offerCard).toMatch(/\[Accept\]/);
     expect(offerCard).toMatch(/\[Decline\]/);
-    expect(lastReply(alex)).toMatch(new RegExp(`${trialId} reached Megan Bowen`));
+    expect(bot.lastReply(alex)).toMatch(new RegExp(`${trialId} reached Megan Bowen`));
     expect((await bot.store.offers.get(trialId))?.state).toBe('sent');
   });
 
   it('refuses a colleague who is not the approver, politely, and records nothing', async () => {
     await bot.post(conversationUpdate(lee, bot.sink.url));
-    const res = await click('offer.accept', { offerId: trialId }, lee);
+    const res = await bot.click('offer.accept', { offerId: trialId }, lee);
     expect(res.status).toBe(200);
     expect(res.body.type).toBe('application/vnd.microsoft.activity.message');
     expect(res.body.value).toBe('Only Megan Bowen can answer this trial invitation.');
@@ -70,7 +57,7 @@ describe('offers over real HTTP: a partner tenant and a customer tenant', () => 
 
   it('records the approver accepting, updates the card for everyone and tells the partner 1:1', async () => {
     const cardMessage = bot.sink.sentTo(megan.conversationId).find((r) => bot.sink.textOf(r).includes(trialId))!;
-    const res = await click('offer.accept', { offerId: trialId }, megan, 'act-ignored');
+    const res = await bot.click('offer.accept', { offerId: trialId }, megan, { replyToId: 'act-ignored' });
     expect(res.status).toBe(200);
     expect(res.body.type).toBe('application/vnd.microsoft.card.adaptive');
     expect(res.text).toMatch(/Accepted on 25 Nov 2026/);
@@ -81,8 +68,8 @@ describe('offers over real HTTP: a partner tenant and a customer tenant', () => 
     const updates = bot.sink.updatesIn(megan.conversationId);
     expect(updates.map((u) => u.activityId)).toContain(cardMessage.body.id ?? updates[0]!.activityId);
     expect(bot.sink.textOf(updates[updates.length - 1]!)).toMatch(/Accepted on 25 Nov 2026/);
-    expect(lastReply(alex)).toMatch(new RegExp(`Megan Bowen accepted ${trialId}`));
-    expect(lastReply(alex)).toMatch(/Set up the trial .* in Partner Center/);
+    expect(bot.lastReply(alex)).toMatch(new RegExp(`Megan Bowen accepted ${trialId}`));
+    expect(bot.lastReply(alex)).toMatch(/Set up the trial .* in Partner Center/);
 
     const [response] = await bot.store.responses.forSubject(trialId);
     expect(response).toMatchObject({ decision: 'accepted', slot: 'offer', by: { name: 'Megan Bowen', upn: 'admin@contoso.com', tenantId: megan.tenantId } });
@@ -91,8 +78,8 @@ describe('offers over real HTTP: a partner tenant and a customer tenant', () => 
 
   it('changes nothing on a second click, a retried invoke or a Decline from another device', async () => {
     const before = bot.sink.requests.length;
-    const again = await click('offer.accept', { offerId: trialId }, megan);
-    const decline = await click('offer.decline', { offerId: trialId, reason: 'changed my mind' }, megan);
+    const again = await bot.click('offer.accept', { offerId: trialId }, megan);
+    const decline = await bot.click('offer.decline', { offerId: trialId, reason: 'changed my mind' }, megan);
     for (const r of [again, decline]) {
       expect(r.body.type).toBe('application/vnd.microsoft.card.adaptive');
       expect(r.text).toMatch(/Accepted on 25 Nov 2026/);
@@ -105,9 +92,9 @@ describe('offers over real HTTP: a partner tenant and a customer tenant', () => 
   let purchaseId: string;
 
   it('sends a purchase offer straight to an approver who has the app, with prices and totals', async () => {
-    await say('offer admin@contoso.com 25 m365-business-premium, 10 exchange-online-p1 annual', alex);
-    const confirmation = lastReply(alex);
-    purchaseId = offerIdIn(confirmation)!;
+    await bot.say('offer admin@contoso.com 25 m365-business-premium, 10 exchange-online-p1 annual', alex);
+    const confirmation = bot.lastReply(alex);
+    purchaseId = idIn('[TP]', confirmation)!;
     expect(confirmation).toMatch(new RegExp(`Purchase offer ${purchaseId} sent to Megan Bowen`));
     await bot.drain();
     const card = bot.sink.textOf(bot.sink.sentTo(megan.conversationId).find((r) => bot.sink.textOf(r).includes(purchaseId))!);
@@ -118,89 +105,89 @@ describe('offers over real HTTP: a partner tenant and a customer tenant', () => 
   });
 
   it('does not send an identical pending offer twice: the partner gets the existing id', async () => {
-    await say('offer ADMIN@contoso.com 25 m365-business-premium, 10 exchange-online-p1 annual', alex);
-    expect(lastReply(alex)).toMatch(new RegExp(`You already sent this: ${purchaseId}`));
+    await bot.say('offer ADMIN@contoso.com 25 m365-business-premium, 10 exchange-online-p1 annual', alex);
+    expect(bot.lastReply(alex)).toMatch(new RegExp(`You already sent this: ${purchaseId}`));
     expect((await bot.store.offers.listByPartner({ partnerTenantId: alex.tenantId, limit: 50 })).filter((o) => o.kind === 'purchase')).toHaveLength(1);
   });
 
   it('records a decline with its reason and passes the reason to the partner', async () => {
-    const res = await click('offer.decline', { offerId: purchaseId, reason: 'Budget is frozen until April' }, megan);
+    const res = await bot.click('offer.decline', { offerId: purchaseId, reason: 'Budget is frozen until April' }, megan);
     expect(res.text).toMatch(/Declined on 25 Nov 2026/);
     await bot.drain();
-    expect(lastReply(alex)).toMatch(new RegExp(`Megan Bowen declined ${purchaseId}`));
-    expect(lastReply(alex)).toMatch(/Their reason: "Budget is frozen until April"/);
+    expect(bot.lastReply(alex)).toMatch(new RegExp(`Megan Bowen declined ${purchaseId}`));
+    expect(bot.lastReply(alex)).toMatch(/Their reason: "Budget is frozen until April"/);
   });
 
   it('answers mistakes with a card that says what is wrong and shows an example', async () => {
-    await say('trial admin@contoso.com m365-busines-premium', alex);
-    expect(lastReply(alex)).toMatch(/I don't know the service "m365-busines-premium"\. Did you mean m365-business-premium/);
-    expect(lastReply(alex)).toMatch(/For example:\ntrial admin@contoso\.com m365-business-premium, teams-essentials/);
-    await say('offer admin@contoso.com 900 m365-business-premium monthly', alex);
-    expect(lastReply(alex)).toMatch(/Microsoft 365 Business Premium is sold in quantities of 1 to 300; you asked for 900/);
-    await say('offr admin@contoso.com', alex);
-    expect(lastReply(alex)).toMatch(/I don't know "offr"\. Did you mean offer\?/);
-    await say('trial admin@contoso.com m365-business-premium', megan);
-    expect(lastReply(megan)).toMatch(/trial is for partner organisations registered with this bot/);
+    await bot.say('trial admin@contoso.com m365-busines-premium', alex);
+    expect(bot.lastReply(alex)).toMatch(/I don't know the service "m365-busines-premium"\. Did you mean m365-business-premium/);
+    expect(bot.lastReply(alex)).toMatch(/For example:\ntrial admin@contoso\.com m365-business-premium, teams-essentials/);
+    await bot.say('offer admin@contoso.com 900 m365-business-premium monthly', alex);
+    expect(bot.lastReply(alex)).toMatch(/Microsoft 365 Business Premium is sold in quantities of 1 to 300; you asked for 900/);
+    await bot.say('offr admin@contoso.com', alex);
+    expect(bot.lastReply(alex)).toMatch(/I don't know "offr"\. Did you mean offer\?/);
+    await bot.say('trial admin@contoso.com m365-business-premium', megan);
+    expect(bot.lastReply(megan)).toMatch(/trial is for partner organisations registered with this bot/);
   });
 
   it('shows the partner status, one offer with its recorded answers, one customer, and customers', async () => {
-    await say('status', alex);
-    expect(lastReply(alex)).toMatch(new RegExp(`${trialId}[\\s\\S]*Accepted`));
-    await say(`status ${trialId.toLowerCase()}`, alex);
-    expect(lastReply(alex)).toMatch(/Recorded answers\n.*accepted by Megan Bowen \(admin@contoso\.com\)/);
-    await say('status admin@contoso.com', alex);
-    expect(lastReply(alex)).toMatch(new RegExp(`Offers to admin@contoso\\.com[\\s\\S]*${purchaseId}[\\s\\S]*Declined`));
-    await say('customers', alex);
-    expect(lastReply(alex)).toMatch(/admin@contoso\.com\n2 offers: 0 waiting, 1 accepted/);
+    await bot.say('status', alex);
+    expect(bot.lastReply(alex)).toMatch(new RegExp(`${trialId}[\\s\\S]*Accepted`));
+    await bot.say(`status ${trialId.toLowerCase()}`, alex);
+    expect(bot.lastReply(alex)).toMatch(/Recorded answers\n.*accepted by Megan Bowen \(admin@contoso\.com\)/);
+    await bot.say('status admin@contoso.com', alex);
+    expect(bot.lastReply(alex)).toMatch(new RegExp(`Offers to admin@contoso\\.com[\\s\\S]*${purchaseId}[\\s\\S]*Declined`));
+    await bot.say('customers', alex);
+    expect(bot.lastReply(alex)).toMatch(/admin@contoso\.com\n2 offers: 0 waiting, 1 accepted/);
   });
 
   it('lets the partner withdraw a pending offer; the customer card then says so', async () => {
-    await say('trial admin@contoso.com copilot-m365', alex);
-    const id = offerIdIn(lastReply(alex))!;
+    await bot.say('trial admin@contoso.com copilot-m365', alex);
+    const id = idIn('[TP]', bot.lastReply(alex))!;
     await bot.drain();
-    await say(`withdraw ${id}`, alex);
-    expect(lastReply(alex)).toMatch(new RegExp(`${id} withdrawn`));
+    await bot.say(`withdraw ${id}`, alex);
+    expect(bot.lastReply(alex)).toMatch(new RegExp(`${id} withdrawn`));
     await bot.drain();
     const updates = bot.sink.updatesIn(megan.conversationId);
     expect(bot.sink.textOf(updates[updates.length - 1]!)).toMatch(/Fabrikam Cloud Partners withdrew this trial invitation/);
-    const late = await click('offer.accept', { offerId: id }, megan);
+    const late = await bot.click('offer.accept', { offerId: id }, megan);
     expect(late.text).toMatch(/withdrew this trial invitation/);
     expect(await bot.store.responses.forSubject(id)).toHaveLength(0);
-    await say(`withdraw ${id}`, alex);
-    expect(lastReply(alex)).toMatch(/is already withdrawn, so there is nothing to withdraw/);
+    await bot.say(`withdraw ${id}`, alex);
+    expect(bot.lastReply(alex)).toMatch(/is already withdrawn, so there is nothing to withdraw/);
   });
 
   it("gives customers offers, support and help", async () => {
-    await say('trial admin@contoso.com intune-p1', alex);
+    await bot.say('trial admin@contoso.com intune-p1', alex);
     await bot.drain();
-    await say('offers', megan);
-    expect(lastReply(megan)).toMatch(/1 offer is waiting for your answer/);
-    expect(lastReply(megan)).toMatch(/Microsoft Intune Plan 1/);
-    await say('support', megan);
-    expect(lastReply(megan)).toMatch(/contact Microsoft support yourself/);
-    await say('help', megan);
-    expect(lastReply(megan)).toMatch(/offers\nTrial invitations, purchase offers and requests waiting for your answer/);
-    expect(lastReply(megan)).not.toMatch(/withdraw/);
+    await bot.say('offers', megan);
+    expect(bot.lastReply(megan)).toMatch(/1 offer is waiting for your answer/);
+    expect(bot.lastReply(megan)).toMatch(/Microsoft Intune Plan 1/);
+    await bot.say('support', megan);
+    expect(bot.lastReply(megan)).toMatch(/contact Microsoft support yourself/);
+    await bot.say('help', megan);
+    expect(bot.lastReply(megan)).toMatch(/offers\nTrial invitations, purchase offers and requests waiting for your answer/);
+    expect(bot.lastReply(megan)).not.toMatch(/withdraw/);
   });
 
   it('expires offers at their expiry date: the buttons stop working and say why', async () => {
-    await say('trial admin@contoso.com defender-business', alex);
-    const id = offerIdIn(lastReply(alex))!;
+    await bot.say('trial admin@contoso.com defender-business', alex);
+    const id = idIn('[TP]', bot.lastReply(alex))!;
     await bot.drain();
     bot.clock.now = new Date(bot.clock.now.getTime() + 31 * 86_400_000);
-    const res = await click('offer.accept', { offerId: id }, megan);
+    const res = await bot.click('offer.accept', { offerId: id }, megan);
     expect(res.text).toMatch(/This trial invitation expired on 25 Dec 2026/);
     expect(res.text).not.toMatch(/\[Accept\]/);
     expect((await bot.store.offers.get(id))?.state).toBe('expired');
     await bot.drain();
-    expect(lastReply(alex)).toMatch(new RegExp(`${id} expired without an answer`));
+    expect(bot.lastReply(alex)).toMatch(new RegExp(`${id} expired without an answer`));
   });
 
   it('answers a malformed card action with a readable error, not a crash', async () => {
-    const unknown = await click('offer.explode', { offerId: trialId }, megan);
+    const unknown = await bot.click('offer.explode', { offerId: trialId }, megan);
     expect(unknown.status).toBe(400);
     expect(unknown.body).toMatchObject({ type: 'application/vnd.microsoft.error', value: { code: 'UnknownVerb' } });
-    const bad = await click('offer.accept', { offerId: { $gt: '' } }, megan);
+    const bad = await bot.click('offer.accept', { offerId: { $gt: '' } }, megan);
     expect(bad.status).toBe(400);
     expect((bad.body.value as { message: string }).message).toMatch(/card's data is not valid: offerId/);
   });
@@ -233,18 +220,13 @@ describe('conversations over time', () => {
   });
   afterAll(() => bot.close());
 
-  const lastText = (conversationId: string) => {
-    const sent = bot.sink.sentTo(conversationId);
-    return bot.sink.textOf(sent[sent.length - 1]!);
-  };
-
   it('holds offers for an approver who uninstalled the app, and delivers them when they reinstall', async () => {
     await bot.post(installationUpdate('add', megan, bot.sink.url));
     await bot.post(installationUpdate('remove', megan, bot.sink.url));
     expect(await bot.store.conversations.get(megan.conversationId)).toMatchObject({ active: false, inactiveReason: 'uninstalled' });
 
-    await bot.post(message('trial admin@contoso.com teams-premium', alex, bot.sink.url));
-    expect(lastText(alex.conversationId)).toMatch(/waiting for admin@contoso\.com to install Partner Offers/);
+    await bot.say('trial admin@contoso.com teams-premium', alex);
+    expect(bot.lastReply(alex)).toMatch(/waiting for admin@contoso\.com to install Partner Offers/);
 
     await bot.post(installationUpdate('add', megan, bot.sink.url));
     await bot.drain();
@@ -279,8 +261,8 @@ describe('conversations over time', () => {
       entities: [{ type: 'mention', text: '<at>Partner Offers</at>', mentioned: { id: '28:partner-offers', name: 'Partner Offers' } }],
     };
     await bot.post(inChannel);
-    const reply = lastText(channelConversation);
-    const id = /\b(T-[2-9A-HJKMNP-Z]{6})\b/.exec(reply)?.[1];
+    const reply = bot.lastReply({ conversationId: channelConversation });
+    const id = idIn('T', reply);
     expect(reply).toMatch(/Trial invitation T-\w+ sent to Megan Bowen/);
     await bot.drain();
     await bot.post(cardAction('offer.accept', { offerId: id }, megan, bot.sink.url));

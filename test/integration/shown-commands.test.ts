@@ -1,4 +1,4 @@
-import { alex, megan, message, type TeamsUser } from '../support/activities';
+import { alex, megan, type TeamsUser } from '../support/people';
 import { startTestBot, type TestBot } from '../support/test-bot';
 
 /** What Teams does to text it shows: anything that looks like a tag is removed, as Teams removes unknown HTML. */
@@ -8,14 +8,13 @@ describe('commands shown to people keep every word in Teams', () => {
   let bot: TestBot;
   const replyTo = async (text: string, as: TeamsUser) => {
     await bot.sayLater(text, as);
-    const sent = bot.sink.sentTo(as.conversationId);
-    return bot.sink.textOf(sent[sent.length - 1]!);
+    return bot.lastReply(as);
   };
 
   beforeAll(async () => {
     bot = await startTestBot();
     bot.meet(alex, megan);
-    for (const u of [alex, megan]) await bot.post(message('help', u, bot.sink.url));
+    for (const u of [alex, megan]) await bot.say('help', u);
     await bot.sayLater('trial admin@contoso.com m365-business-premium', alex);
   });
   afterAll(() => bot.close());
@@ -39,7 +38,7 @@ describe('a message written as a sentence', () => {
   beforeAll(async () => {
     bot = await startTestBot();
     bot.meet(alex, megan);
-    for (const u of [alex, megan]) await bot.post(message('help', u, bot.sink.url));
+    for (const u of [alex, megan]) await bot.say('help', u);
   });
   afterAll(() => bot.close());
 
@@ -55,7 +54,6 @@ describe('a message written as a sentence', () => {
 
   it('still answers a mistyped command with the correction', async () => {
     await bot.sayLater('trail admin@contoso.com teams-essentials', alex);
-    const sent = bot.sink.sentTo(alex.conversationId);
-    expect(bot.sink.textOf(sent[sent.length - 1]!)).toMatch(/Did you mean trial\?/);
+    expect(bot.lastReply(alex)).toMatch(/Did you mean trial\?/);
   });
 });

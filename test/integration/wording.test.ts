@@ -1,14 +1,10 @@
-import { alex, cardAction, installationUpdate, megan, type TeamsUser } from '../support/activities';
+import { cardAction, installationUpdate } from '../support/activities';
+import { alex, megan } from '../support/people';
 import { cardText } from '../support/connector-sink';
 import { startTestBot, type TestBot } from '../support/test-bot';
 
 describe('words a partner and a customer read', () => {
   let bot: TestBot;
-  const lastReply = (as: TeamsUser) => {
-    const sent = bot.sink.sentTo(as.conversationId);
-    return bot.sink.textOf(sent[sent.length - 1]!);
-  };
-
   beforeAll(async () => {
     bot = await startTestBot();
     bot.meet(alex, megan);
@@ -17,10 +13,10 @@ describe('words a partner and a customer read', () => {
 
   it("welcomes partner staff with the partner's own words, and a customer with the customer's", async () => {
     await bot.post(installationUpdate('add', alex, bot.sink.url));
-    expect(lastReply(alex)).toMatch(/Hi, I'm Partner Offers, here for Fabrikam Cloud Partners\. Send your customers trial invitations/);
-    expect(lastReply(alex)).not.toMatch(/Your Microsoft cloud partners send you/);
+    expect(bot.lastReply(alex)).toMatch(/Hi, I'm Partner Offers, here for Fabrikam Cloud Partners\. Send your customers trial invitations/);
+    expect(bot.lastReply(alex)).not.toMatch(/Your Microsoft cloud partners send you/);
     await bot.post(installationUpdate('add', megan, bot.sink.url));
-    expect(lastReply(megan)).toMatch(/Your Microsoft cloud partners send you trial invitations/);
+    expect(bot.lastReply(megan)).toMatch(/Your Microsoft cloud partners send you trial invitations/);
   });
 
   it('counts every offer in customers: waiting, accepted and not taken up add up to the whole', async () => {
@@ -32,35 +28,35 @@ describe('words a partner and a customer read', () => {
     await bot.post(cardAction('offer.accept', { offerId: accepted }, megan, bot.sink.url));
     await bot.post(cardAction('offer.decline', { offerId: declined }, megan, bot.sink.url));
     await bot.sayLater('customers', alex);
-    expect(lastReply(alex)).toMatch(/admin@contoso\.com[\s\S]*3 offers: 1 waiting, 1 accepted, 1 not taken up \(declined, withdrawn or expired\)/);
+    expect(bot.lastReply(alex)).toMatch(/admin@contoso\.com[\s\S]*3 offers: 1 waiting, 1 accepted, 1 not taken up \(declined, withdrawn or expired\)/);
   });
 
   it('shows when an answered offer was answered, not when it would have expired', async () => {
     await bot.sayLater('status', alex);
     const id = bot.lastIdSentTo('T', alex);
     await bot.sayLater(`status ${id}`, alex);
-    const status = lastReply(alex);
+    const status = bot.lastReply(alex);
     expect(status).toMatch(/Answered: 25 Nov 2026/);
     expect(status).not.toMatch(/Expires:/);
     await bot.sayLater('offer admin@contoso.com 5 m365-business-premium monthly', alex);
-    expect(lastReply(alex)).toMatch(/Expires: /);
+    expect(bot.lastReply(alex)).toMatch(/Expires: /);
   });
 
   it('shows relationship states as words people read, like the offer states', async () => {
     await bot.sayLater('delegate admin@contoso.com roles Exchange Administrator days 30', alex);
     const id = bot.lastIdSentTo('D', alex);
     await bot.sayLater(`status ${id}`, alex);
-    expect(lastReply(alex)).toMatch(new RegExp(`${id}: Waiting for an answer[\\s\\S]*Status: Waiting for an answer`));
+    expect(bot.lastReply(alex)).toMatch(new RegExp(`${id}: Waiting for an answer[\\s\\S]*Status: Waiting for an answer`));
     await bot.post(cardAction('delegation.approve', { relationshipId: id, replaces: '' }, megan, bot.sink.url));
     await bot.sayLater(`status ${id}`, alex);
-    expect(lastReply(alex)).toMatch(new RegExp(`${id}: Active[\\s\\S]*Status: Active`));
+    expect(bot.lastReply(alex)).toMatch(new RegExp(`${id}: Active[\\s\\S]*Status: Active`));
   });
 
   it("tells the partner whose organisation full administration covers; the customer's card says theirs", async () => {
     await bot.sayLater('delegate admin@contoso.com', alex);
     const id = bot.lastIdSentTo('D', alex);
-    expect(lastReply(alex)).toMatch(/every setting, user, licence and service in the customer's organisation/);
-    expect(lastReply(alex)).not.toMatch(/your organisation/);
+    expect(bot.lastReply(alex)).toMatch(/every setting, user, licence and service in the customer's organisation/);
+    expect(bot.lastReply(alex)).not.toMatch(/your organisation/);
     await bot.drain();
     const card = bot.sink.sentTo(megan.conversationId).map((r) => bot.sink.textOf(r)).find((t) => t.includes(id))!;
     expect(card).toMatch(/every setting, user, licence and service in your organisation/);

@@ -1,7 +1,6 @@
 import { assertPartnerFeaturesAvailable } from '../../src/directory/sovereign';
 import { loadCatalog } from '../../src/directory/catalog';
 import type { Partner } from '../../src/directory/partners';
-import { UserInputError } from '../../src/errors';
 import {
   applyDecision,
   close,
@@ -13,6 +12,7 @@ import {
   totalCents,
   trialLines,
 } from '../../src/offers/rules';
+import { errorOf } from '../support/errors';
 import { purchaseOffer, trialOffer } from '../support/fixtures';
 
 const catalog = loadCatalog();
@@ -23,15 +23,8 @@ const partner: Partner = {
   authorizedServices: ['m365-business-premium', 'teams-essentials', 'exchange-online-p1'],
   cloud: 'global',
 };
-const message = (fn: () => unknown) => {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof UserInputError) return err.message;
-    throw err;
-  }
-  throw new Error('expected a UserInputError');
-};
+/** The message of the UserInputError `fn` throws. */
+const message = (fn: () => unknown): string => errorOf(fn).message;
 
 describe('the default catalog', () => {
   it('covers every service id used in the documentation and examples', () => {

@@ -1,18 +1,8 @@
 import { performance } from 'node:perf_hooks';
-import { peakRate, startConnectorSink, type ConnectorSink, type SinkRequest } from '../support/connector-sink';
+import { peakRate, type SinkRequest } from '../support/connector-sink';
 import { TEAMS_RATE_LIMITS } from '../../src/notifications/rate-limit';
 import { overTeamsLimits, until } from '../notifications/support';
-import {
-  arrivalsByOffer,
-  entriesOf,
-  requireBuiltBot,
-  seedConversations,
-  seedOffers,
-  sharedStore,
-  startBotProcess,
-  type BotProcess,
-  type Seeded,
-} from './support';
+import { arrivalsByOffer, entriesOf, seedConversations, seedOffers, startBotProcess, startRig, type Rig, type Seeded } from './support';
 
 /**
  * The real bot (`node dist/src/index.js`) is killed with SIGKILL while hundreds of notifications are pending, then
@@ -36,24 +26,13 @@ const peaks = (requests: SinkRequest[]) => ({
 });
 
 describe('crash: kill -9 while hundreds of notifications are pending', () => {
-  let sink: ConnectorSink | undefined;
-  let shared: Awaited<ReturnType<typeof sharedStore>> | undefined;
-  const bots: BotProcess[] = [];
+  let rig: Rig | undefined;
 
-  afterEach(async () => {
-    for (const b of bots) {
-      if (b.alive()) b.crash();
-      await b.exited;
-    }
-    await sink?.close();
-    await shared?.close();
-  });
+  afterEach(() => rig?.close());
 
   it('delivers every entry after a restart, none failed, duplicates only from the in-flight window, within Teams limits', async () => {
-    requireBuiltBot();
-    sink = await startConnectorSink();
-    shared = await sharedStore();
-    const { store, dataDir } = shared;
+    rig = await startRig();
+    const { sink, store, dataDir, bots } = rig;
     // 4 tenants × 10 channels, 10 entries each: the per-tenant 50/s and per-channel 7/s, 8/2 s windows spread the
     // 400 over a few seconds.
     const conversations = await seedConversations(store, sink, 4, 10);
@@ -67,7 +46,7 @@ describe('crash: kill -9 while hundreds of notifications are pending', () => {
       wallAt.set(r, Date.now());
       seedingWhileRunning ??= seedOffers(store, conversations, WHILE, BEFORE).then((more) => void seeded.push(...more));
       // bots[0] is the first process (the hook is set before it is spawned, and it sends only once it is).
-      if (killedAt === undefined && bots[0] && sink!.requests.length >= KILL_AT) {
+      if (killedAt === undefined && bots[0] && sink.requests.length >= KILL_AT) {
         bots[0].crash();
         killedAt = performance.now();
       }
@@ -77,7 +56,7 @@ describe('crash: kill -9 while hundreds of notifications are pending', () => {
     const first = await startBotProcess('first', dataDir, env);
     bots.push(first);
     await first.ready;
-    await until(() => killedAt !== undefined, 30_000, () => `${KILL_AT} sends (the sink has ${sink!.requests.length})`);
+    await until(() => killedAt !== undefined, 30_000, () => `${KILL_AT} sends (the sink has ${sink.requests.length})`);
     const ended = await first.exited;
     expect(ended.signal).toBe('SIGKILL');
     await seedingWhileRunning;
@@ -102,7 +81,7 @@ describe('crash: kill -9 while hundreds of notifications are pending', () => {
     await until(
       async () => (await store.outbox.stats()).pending === 0,
       40_000,
-      async () => `an empty outbox after the restart (${(await store.outbox.stats()).pending} pending; the sink has seen ${sink!.requests.length} requests)\n${second.text()}`,
+      async () => `an empty outbox after the restart (${(await store.outbox.stats()).pending} pending; the sink has seen ${sink.requests.length} requests)\n${second.text()}`,
     );
     await second.stop();
     const doneAt = performance.now();
@@ -148,7 +127,7 @@ describe('crash: kill -9 while hundreds of notifications are pending', () => {
     expect(pendingAtKill.length).toBeGreaterThanOrEqual(TOTAL / 2);
     expect(leasedAtKill.length).toBeGreaterThan(0);
     for (const e of leasedAtKill) {
-      const again = arrivals.get(e.subject!.id)!.filter((r) => sink!.requests.indexOf(r) >= requestsBeforeRestart);
+      const again = arrivals.get(e.subject!.id)!.filter((r) => sink.requests.indexOf(r) >= requestsBeforeRestart);
       expect(again.length).toBeGreaterThan(0);
       for (const r of again) expect(wallAt.get(r)!).toBeGreaterThanOrEqual(Date.parse(e.lease!.until));
     }

@@ -1,16 +1,7 @@
-import { peakRate, startConnectorSink, type ConnectorSink, type SinkRequest } from '../support/connector-sink';
+import { peakRate, type SinkRequest } from '../support/connector-sink';
 import { TEAMS_RATE_LIMITS } from '../../src/notifications/rate-limit';
 import { overTeamsLimits, sleep, until } from '../notifications/support';
-import {
-  arrivalsByOffer,
-  entriesOf,
-  requireBuiltBot,
-  seedConversations,
-  seedOffers,
-  sharedStore,
-  startBotProcess,
-  type BotProcess,
-} from './support';
+import { arrivalsByOffer, entriesOf, seedConversations, seedOffers, startBotProcess, startRig, type BotProcess, type Rig } from './support';
 
 /**
  * Two real bot processes (`node dist/src/index.js`, DELIVERY_INSTANCES=2) on one SQLite file deliver a few hundred
@@ -32,26 +23,17 @@ const deliveredBy = (bot: BotProcess) =>
   bot.logs.filter((l) => l.msg === 'outbox entry delivered').map((l) => ({ offerId: String(l.subject), at: Number(l.time) }));
 
 describe('scale-out: two bot processes on one SQLite file, one killed halfway', () => {
-  let sink: ConnectorSink | undefined;
-  let shared: Awaited<ReturnType<typeof sharedStore>> | undefined;
-  const bots: BotProcess[] = [];
+  let rig: Rig | undefined;
   let stopWatching: (() => Promise<void>) | undefined;
 
   afterEach(async () => {
     await stopWatching?.();
-    for (const b of bots) {
-      if (b.alive()) b.crash();
-      await b.exited;
-    }
-    await sink?.close();
-    await shared?.close();
+    await rig?.close();
   });
 
   it('loses nothing, sends nothing twice beyond the in-flight window, and stays within Teams limits together', async () => {
-    requireBuiltBot();
-    sink = await startConnectorSink();
-    shared = await sharedStore();
-    const { store, dataDir } = shared;
+    rig = await startRig();
+    const { sink, store, dataDir, bots } = rig;
     // 3 tenants × 10 channels, 10 entries each: with half of every limit each, a few seconds of work for two.
     const conversations = await seedConversations(store, sink, 3, 10);
     const seeded = await seedOffers(store, conversations, TOTAL);
@@ -64,7 +46,7 @@ describe('scale-out: two bot processes on one SQLite file, one killed halfway', 
       wallAt.set(r, Date.now());
       // A (bots[0]) dies halfway, once both are delivering (their logs say so), so the kill interrupts shared work.
       const both = bots.length === 2 && bots.every((bot) => deliveredBy(bot).length >= BOTH_BEFORE_KILL);
-      if (killedAt === undefined && both && sink!.requests.length >= KILL_AT) {
+      if (killedAt === undefined && both && sink.requests.length >= KILL_AT) {
         bots[0]!.crash();
         killedAt = Date.now();
       }
@@ -95,7 +77,7 @@ describe('scale-out: two bot processes on one SQLite file, one killed halfway', 
     const b = await startBotProcess('b', dataDir, env);
     bots.push(b);
     await Promise.all([a.ready, b.ready]);
-    await until(() => killedAt !== undefined, 30_000, () => `${KILL_AT} sends (the sink has ${sink!.requests.length})`);
+    await until(() => killedAt !== undefined, 30_000, () => `${KILL_AT} sends (the sink has ${sink.requests.length})`);
     expect((await a.exited).signal).toBe('SIGKILL');
 
     // Each process's lease owner id: only the lease holder can mark an entry sent, so the owner the store last
@@ -124,7 +106,7 @@ describe('scale-out: two bot processes on one SQLite file, one killed halfway', 
     await until(
       async () => (await store.outbox.stats()).pending === 0,
       40_000,
-      async () => `an empty outbox after the kill (${(await store.outbox.stats()).pending} pending; the sink has seen ${sink!.requests.length} requests)\n${b.text()}`,
+      async () => `an empty outbox after the kill (${(await store.outbox.stats()).pending} pending; the sink has seen ${sink.requests.length} requests)\n${b.text()}`,
     );
     await b.stop();
     await stopWatching();

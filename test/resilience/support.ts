@@ -1,6 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import pino from 'pino';
@@ -8,7 +7,8 @@ import { loadConfig } from '../../src/config';
 import type { OutboxEntry } from '../../src/notifications/types';
 import { openStore } from '../../src/store/open';
 import type { Store } from '../../src/store/types';
-import type { ConnectorSink, SinkRequest } from '../support/connector-sink';
+import { startConnectorSink, type ConnectorSink, type SinkRequest } from '../support/connector-sink';
+import { freePort } from '../support/free-port';
 import { trialOffer } from '../support/fixtures';
 import { deliverCard, shortId } from '../store/support/fixtures';
 import { channelConversation, sleep } from '../notifications/support';
@@ -23,15 +23,6 @@ export function requireBuiltBot(): void {
   const source = statSync(join(REPO_ROOT, 'src/notifications/deliverer.ts')).mtimeMs;
   if (source > built) console.warn('dist/ is older than src/notifications/deliverer.ts: these tests run the build; run npm run build first');
 }
-
-const freePort = () =>
-  new Promise<number>((ok, fail) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => ok(port));
-    });
-    s.on('error', fail);
-  });
 
 /** A bot process: its JSON log lines (stdout), its stderr, and how it ended. */
 export interface BotProcess {
@@ -145,6 +136,37 @@ export async function sharedStore() {
     },
   };
 }
+
+/**
+ * What each test here runs on: the build checked, a connector sink, a fresh shared store, and the bot processes the
+ * test starts (it pushes them to `bots`). `close` ends them all, whatever state the test left them in.
+ */
+export async function startRig() {
+  requireBuiltBot();
+  const sink = await startConnectorSink();
+  const shared = await sharedStore().catch(async (err: unknown) => {
+    await sink.close();
+    throw err;
+  });
+  const bots: BotProcess[] = [];
+  return {
+    sink,
+    store: shared.store,
+    dataDir: shared.dataDir,
+    bots,
+    /** Kills the processes still running (as a crash would), waits for every one to end, then closes sink and store. */
+    async close() {
+      for (const b of bots) {
+        if (b.alive()) b.crash();
+        await b.exited;
+      }
+      await sink.close();
+      await shared.close();
+    },
+  };
+}
+
+export type Rig = Awaited<ReturnType<typeof startRig>>;
 
 export interface Seeded {
   offerId: string;

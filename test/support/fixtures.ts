@@ -1,36 +1,27 @@
 import type { Relationship } from '../../src/delegation/types';
-import type { Offer, Person } from '../../src/offers/types';
-import { alex, megan } from './activities';
+import type { Offer } from '../../src/offers/types';
+import { alex, asPerson, megan } from './people';
 
-export const partnerPerson: Person = {
-  aadObjectId: alex.aadObjectId,
-  userId: alex.id,
-  name: alex.name,
-  tenantId: alex.tenantId,
-  email: alex.email,
-  serviceUrl: 'http://127.0.0.1:9/',
-};
+/** Alex and Megan on records built without a bot: their serviceUrl is a closed port. */
+export const partnerPerson = asPerson(alex, 'http://127.0.0.1:9/');
+export const approverPerson = asPerson(megan, 'http://127.0.0.1:9/');
 
-export const approverPerson: Person = {
-  aadObjectId: megan.aadObjectId,
-  userId: megan.id,
-  name: megan.name,
-  tenantId: megan.tenantId,
-  email: megan.email,
-  serviceUrl: 'http://127.0.0.1:9/',
-};
+/** How every record here begins: its id, kind and state, at version 2, sent by Fabrikam's Alex to Megan at Contoso. */
+const sentByAlex = <K extends string, S extends string>(id: string, kind: K, state: S) => ({
+  id,
+  kind,
+  state,
+  version: 2,
+  partnerTenantId: alex.tenantId,
+  partnerName: 'Fabrikam Cloud Partners',
+  issuedBy: partnerPerson,
+  approverEmail: megan.email,
+  approver: approverPerson,
+});
 
 export function trialOffer(over: Partial<Offer> = {}): Offer {
   return {
-    id: 'T-4K7P2Q',
-    kind: 'trial',
-    state: 'sent',
-    version: 2,
-    partnerTenantId: alex.tenantId,
-    partnerName: 'Fabrikam Cloud Partners',
-    issuedBy: partnerPerson,
-    approverEmail: megan.email,
-    approver: approverPerson,
+    ...sentByAlex('T-4K7P2Q', 'trial', 'sent'),
     lines: [
       { serviceId: 'm365-business-premium', serviceName: 'Microsoft 365 Business Premium', trialDays: 30 },
       { serviceId: 'teams-essentials', serviceName: 'Microsoft Teams Essentials', trialDays: 30 },
@@ -61,15 +52,7 @@ export function purchaseOffer(over: Partial<Offer> = {}): Offer {
 /** A delegated-admin request as the bot stores it; override what a test is about. */
 export function delegation(over: Partial<Relationship> = {}): Relationship {
   return {
-    id: 'D-4K7P2Q',
-    kind: 'delegation',
-    state: 'approvalPending',
-    version: 2,
-    partnerTenantId: alex.tenantId,
-    partnerName: 'Fabrikam Cloud Partners',
-    issuedBy: partnerPerson,
-    approverEmail: megan.email,
-    approver: approverPerson,
+    ...sentByAlex('D-4K7P2Q', 'delegation', 'approvalPending'),
     customerTenantId: megan.tenantId,
     access: { kind: 'roles', roles: ['Exchange Administrator', 'User Administrator'] },
     durationDays: 365,

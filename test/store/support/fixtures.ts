@@ -528,7 +528,7 @@ export function listingCorpus(): Record<CorpusKey, Listing> {
 
 /** Someone who asks to be contacted: a user of Contoso of their own (a new aadObjectId) unless told otherwise. */
 export const requester = (o: Partial<Person> = {}): Person & { email: string } => {
-  const who = person({ name: 'Megan Bowen', tenantId: TENANT.contoso, email: 'admin@contoso.com', ...o });
+  const who = person({ name: megan.name, tenantId: megan.tenantId, email: megan.email, ...o });
   return { ...who, email: who.email! };
 };
 
