@@ -9,7 +9,12 @@ const { CloudAdapter, ConfigurationBotFrameworkAuthentication, TeamsActivityHand
 
 // The same (empty, local-mode) auth settings loadConfig gives the real bot without an app id.
 const adapter = new CloudAdapter(
-  new ConfigurationBotFrameworkAuthentication({ MicrosoftAppId: '', MicrosoftAppPassword: '', MicrosoftAppType: 'MultiTenant', MicrosoftAppTenantId: '' }),
+  new ConfigurationBotFrameworkAuthentication({
+    MicrosoftAppId: '',
+    MicrosoftAppPassword: '',
+    MicrosoftAppType: 'MultiTenant',
+    MicrosoftAppTenantId: '',
+  }),
 );
 
 const CARD = {

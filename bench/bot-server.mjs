@@ -78,7 +78,14 @@ async function seed(count) {
   await personalChat(alex);
   await personalChat(megan);
 
-  const person = (u) => ({ aadObjectId: u.aadObjectId, userId: u.id, name: u.name, tenantId: u.tenantId, email: u.email, serviceUrl: sinkUrl });
+  const person = (u) => ({
+    aadObjectId: u.aadObjectId,
+    userId: u.id,
+    name: u.name,
+    tenantId: u.tenantId,
+    email: u.email,
+    serviceUrl: sinkUrl,
+  });
   const issuer = person(alex);
   const approver = person(megan);
 

@@ -68,7 +68,10 @@ const start = (file, name, env = {}) =>
   startChild(file, name, {
     env,
     readyTimeoutMs: 180_000,
-    execArgv: profileDir && (name === 'bot' || name === 'bare') ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${name}.cpuprofile`] : [],
+    execArgv:
+      profileDir && (name === 'bot' || name === 'bare')
+        ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${name}.cpuprofile`]
+        : [],
   });
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -81,7 +84,14 @@ function client(port, maxSockets) {
     new Promise((resolve) => {
       const t0 = performance.now();
       const req = http.request(
-        { host: '127.0.0.1', port, path: '/api/messages', method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': body.length } },
+        {
+          host: '127.0.0.1',
+          port,
+          path: '/api/messages',
+          method: 'POST',
+          agent,
+          headers: { 'content-type': 'application/json', 'content-length': body.length },
+        },
         (res) => {
           const chunks = [];
           res.on('data', (c) => chunks.push(c));
@@ -167,8 +177,10 @@ function check(results, realBot) {
       } catch {
         problem = `body is not JSON: ${r.body.slice(0, 200)}`;
       }
-      if (!problem && (b.statusCode !== 200 || b.type !== CARD || b.value?.type !== 'AdaptiveCard')) problem = `not an Adaptive Card response: ${r.body.slice(0, 200)}`;
-      else if (!problem && realBot && !r.body.includes('Accepted on')) problem = `card does not show the offer accepted: ${r.body.slice(0, 200)}`;
+      if (!problem && (b.statusCode !== 200 || b.type !== CARD || b.value?.type !== 'AdaptiveCard'))
+        problem = `not an Adaptive Card response: ${r.body.slice(0, 200)}`;
+      else if (!problem && realBot && !r.body.includes('Accepted on'))
+        problem = `card does not show the offer accepted: ${r.body.slice(0, 200)}`;
     }
     if (problem) problems.push(problem);
     else ok++;
@@ -223,7 +235,12 @@ function machineBusyMs() {
 async function phase(server, name, fn) {
   const cpu = async () => {
     const own = process.cpuUsage();
-    return { server: await handles[server].ask('cpu'), sink: await handles.sink.ask('cpu'), orchestrator: (own.user + own.system) / 1000, machine: machineBusyMs() };
+    return {
+      server: await handles[server].ask('cpu'),
+      sink: await handles.sink.ask('cpu'),
+      orchestrator: (own.user + own.system) / 1000,
+      machine: machineBusyMs(),
+    };
   };
   const before = await cpu();
   const delay = monitorEventLoopDelay({ resolution: 5 });
@@ -251,10 +268,15 @@ async function main() {
   if (!existsSync(join(root, 'dist/src/app.js'))) throw new Error('dist/ is missing: run `npm run bench` (it builds first)');
   if (profileDir) mkdirSync(profileDir, { recursive: true });
   if (dumpDir) mkdirSync(dumpDir, { recursive: true });
-  log(`node ${process.version}, ${os.cpus().length} CPUs; ${actionsPerServer.toLocaleString('en-US')} actions per server; code ${CODE}` + (profileDir ? `; profiling into ${profileDir}` : ''));
+  log(
+    `node ${process.version}, ${os.cpus().length} CPUs; ${actionsPerServer.toLocaleString('en-US')} actions per server; code ${CODE}` +
+      (profileDir ? `; profiling into ${profileDir}` : ''),
+  );
 
   const sink = start('connector-sink.mjs', 'sink', {
-    BENCH_ROSTER: JSON.stringify([alex, megan].map((u) => ({ id: u.id, name: u.name, aadObjectId: u.aadObjectId, email: u.email, tenantId: u.tenantId }))),
+    BENCH_ROSTER: JSON.stringify(
+      [alex, megan].map((u) => ({ id: u.id, name: u.name, aadObjectId: u.aadObjectId, email: u.email, tenantId: u.tenantId })),
+    ),
   });
   const { url: sinkUrl } = await sink.ready;
   // Seed the real bot's store in a process of its own, then start the bot on it.
@@ -301,7 +323,10 @@ async function main() {
     const d = await phase('bot', `${phaseName}-drain`, () => drainOutbox(sink, 2 * answered));
     servers.bot.drains[phaseName] = d;
     const w = windowOf('bot', `${phaseName}-drain`);
-    log(`           real bot outbox: ${d.backlog} notifications pending at the end of ${phaseName}, delivered in ${fmt(d.ms / 1000)} s` + (d.backlog ? ` using ${fmt(w.cpuMs.server / d.backlog, 2)} ms of bot CPU each` : ''));
+    log(
+      `           real bot outbox: ${d.backlog} notifications pending at the end of ${phaseName}, delivered in ${fmt(d.ms / 1000)} s` +
+        (d.backlog ? ` using ${fmt(w.cpuMs.server / d.backlog, 2)} ms of bot CPU each` : ''),
+    );
   };
 
   // (a) warm-up
@@ -311,7 +336,9 @@ async function main() {
     const r = await phase(name, 'warmup', () => closedLoop(s.port, bodies, WARMUP_CONCURRENCY));
     s.checks.push(check(r.results, s.realBot));
     s.phases.warmup = { rps: r.rps, ...stats(r.results.map((x) => x.ms)) };
-    log(`warm-up    ${name.padEnd(4)} ${P.warmup} req, concurrency ${WARMUP_CONCURRENCY}: ${fmt(r.rps, 0)} req/s, p99 ${fmt(s.phases.warmup.p99)} ms`);
+    log(
+      `warm-up    ${name.padEnd(4)} ${P.warmup} req, concurrency ${WARMUP_CONCURRENCY}: ${fmt(r.rps, 0)} req/s, p99 ${fmt(s.phases.warmup.p99)} ms`,
+    );
     log(`           ${cpuNote(name, 'warmup', P.warmup)}`);
     await afterPhase(name, 'warmup');
   }
@@ -323,7 +350,9 @@ async function main() {
     const r = await phase(name, 'throughput', () => closedLoop(s.port, bodies, P.concurrency));
     s.checks.push(check(r.results, s.realBot));
     s.phases.throughput = { rps: r.rps, elapsedMs: r.elapsedMs, ...stats(r.results.map((x) => x.ms)) };
-    log(`throughput ${name.padEnd(4)} ${P.throughput} req, concurrency ${P.concurrency}: ${fmt(r.rps, 0)} req/s (p50 ${fmt(s.phases.throughput.p50)} ms, p99 ${fmt(s.phases.throughput.p99)} ms)`);
+    log(
+      `throughput ${name.padEnd(4)} ${P.throughput} req, concurrency ${P.concurrency}: ${fmt(r.rps, 0)} req/s (p50 ${fmt(s.phases.throughput.p50)} ms, p99 ${fmt(s.phases.throughput.p99)} ms)`,
+    );
     log(`           ${cpuNote(name, 'throughput', P.throughput)}`);
     await afterPhase(name, 'throughput');
   }
@@ -335,10 +364,16 @@ async function main() {
     const r = await phase(name, 'latency', () => openLoop(s.port, bodies, P.rate));
     s.checks.push(check(r.results, s.realBot));
     const lag = stats(r.lags);
-    if (dumpDir) writeFileSync(join(dumpDir, `${name}-latency.json`), JSON.stringify(r.results.map((x, i) => [Math.round(r.sentAt[i]), +x.ms.toFixed(2)])));
+    if (dumpDir)
+      writeFileSync(
+        join(dumpDir, `${name}-latency.json`),
+        JSON.stringify(r.results.map((x, i) => [Math.round(r.sentAt[i]), +x.ms.toFixed(2)])),
+      );
     s.phases.latency = { rps: r.rps, ...stats(r.results.map((x) => x.ms)), lagP99: lag.p99, lagMax: lag.max };
     const l = s.phases.latency;
-    log(`latency    ${name.padEnd(4)} ${latencyRequests} req at ${P.rate} req/s: p50 ${fmt(l.p50)} ms, p90 ${fmt(l.p90)} ms, p99 ${fmt(l.p99)} ms, max ${fmt(l.max)} ms (schedule lag p99 ${fmt(l.lagP99)} ms)`);
+    log(
+      `latency    ${name.padEnd(4)} ${latencyRequests} req at ${P.rate} req/s: p50 ${fmt(l.p50)} ms, p90 ${fmt(l.p90)} ms, p99 ${fmt(l.p99)} ms, max ${fmt(l.max)} ms (schedule lag p99 ${fmt(l.lagP99)} ms)`,
+    );
     log(`           ${cpuNote(name, 'latency', latencyRequests)}`);
     await afterPhase(name, 'latency');
   }
@@ -346,7 +381,8 @@ async function main() {
   // (d) memory after the same load
   await sleep(SETTLE_MS);
   const final = { bot: await bot.ask('memory'), bare: await bare.ask('memory') };
-  for (const name of order) log(`memory     ${name.padEnd(4)} idle ${JSON.stringify(idle[name])}; after the load ${JSON.stringify(final[name])}`);
+  for (const name of order)
+    log(`memory     ${name.padEnd(4)} idle ${JSON.stringify(idle[name])}; after the load ${JSON.stringify(final[name])}`);
 
   // Correctness: responses, store and connector agree with the number of successful Accepts.
   const okAccepts = servers.bot.checks.reduce((n, c) => n + c.ok, 0);
@@ -357,21 +393,51 @@ async function main() {
   const responses = one('SELECT count(*) AS n, count(DISTINCT subject_id) AS subjects FROM responses');
   const acceptedResponses = one(`SELECT count(*) AS n FROM responses WHERE json_extract(doc, '$.decision') = 'accepted'`).n;
   const offersAccepted = one(`SELECT count(*) AS n FROM offers WHERE state = 'accepted'`).n;
-  const outbox = Object.fromEntries(db.prepare('SELECT state, count(*) AS n FROM outbox GROUP BY state').all().map((r) => [r.state, r.n]));
+  const outbox = Object.fromEntries(
+    db
+      .prepare('SELECT state, count(*) AS n FROM outbox GROUP BY state')
+      .all()
+      .map((r) => [r.state, r.n]),
+  );
   const { verifyChain } = require('../dist/src/store/chain.js');
-  const chain = db.prepare('SELECT doc FROM responses WHERE customer_tenant_id = ? ORDER BY seq').all(megan.tenantId).map((r) => JSON.parse(r.doc));
+  const chain = db
+    .prepare('SELECT doc FROM responses WHERE customer_tenant_id = ? ORDER BY seq')
+    .all(megan.tenantId)
+    .map((r) => JSON.parse(r.doc));
   db.close();
   const verification = [
-    ['every real-bot response was HTTP 200 with the accepted Adaptive Card', servers.bot.checks.every((c) => c.failed === 0), `${okAccepts} ok, ${servers.bot.checks.reduce((n, c) => n + c.failed, 0)} failed`],
-    ['every bare response was HTTP 200 with an Adaptive Card', servers.bare.checks.every((c) => c.failed === 0), `${servers.bare.checks.reduce((n, c) => n + c.ok, 0)} ok`],
-    [`the real bot got ${int(actionsPerServer)} Accepts, each on a distinct offer`, okAccepts === actionsPerServer && used.size === okAccepts, `${okAccepts} Accepts, ${used.size} distinct offers`],
-    ['one response record per successful Accept', responses.n === okAccepts && responses.subjects === okAccepts && acceptedResponses === okAccepts, `${responses.n} records, ${responses.subjects} offers`],
+    [
+      'every real-bot response was HTTP 200 with the accepted Adaptive Card',
+      servers.bot.checks.every((c) => c.failed === 0),
+      `${okAccepts} ok, ${servers.bot.checks.reduce((n, c) => n + c.failed, 0)} failed`,
+    ],
+    [
+      'every bare response was HTTP 200 with an Adaptive Card',
+      servers.bare.checks.every((c) => c.failed === 0),
+      `${servers.bare.checks.reduce((n, c) => n + c.ok, 0)} ok`,
+    ],
+    [
+      `the real bot got ${int(actionsPerServer)} Accepts, each on a distinct offer`,
+      okAccepts === actionsPerServer && used.size === okAccepts,
+      `${okAccepts} Accepts, ${used.size} distinct offers`,
+    ],
+    [
+      'one response record per successful Accept',
+      responses.n === okAccepts && responses.subjects === okAccepts && acceptedResponses === okAccepts,
+      `${responses.n} records, ${responses.subjects} offers`,
+    ],
     ['offers accepted in the store = successful Accepts', offersAccepted === okAccepts, `${offersAccepted}`],
     ['response hash chain verifies', chain.length === okAccepts && verifyChain(chain), `${chain.length} links`],
-    ['outbox: 2 entries per Accept, all sent, none failed', outbox.sent === 2 * okAccepts && !outbox.pending && !outbox.failed, JSON.stringify(outbox)],
+    [
+      'outbox: 2 entries per Accept, all sent, none failed',
+      outbox.sent === 2 * okAccepts && !outbox.pending && !outbox.failed,
+      JSON.stringify(outbox),
+    ],
     [
       'connector got a card update and a partner 1:1 notice per Accept',
-      sinkStats.updatesShowingAccepted === okAccepts && sinkStats.sendsShowingAccepted === okAccepts && (sinkStats.byConversation[`POST ${alex.conversationId}`] ?? 0) === okAccepts,
+      sinkStats.updatesShowingAccepted === okAccepts &&
+        sinkStats.sendsShowingAccepted === okAccepts &&
+        (sinkStats.byConversation[`POST ${alex.conversationId}`] ?? 0) === okAccepts,
       `${sinkStats.updates} updates, ${sinkStats.sends} sends, ${sinkStats.creates} creates, ${sinkStats.members} roster lookups`,
     ],
   ];
@@ -380,7 +446,9 @@ async function main() {
   await Promise.all([bot.stop(), bare.stop(), sink.stop()]);
   if (profileDir) {
     writeFileSync(join(profileDir, 'phases.json'), JSON.stringify(windows, null, 1));
-    log(`profiles and phases.json in ${profileDir}; summarise with: node bench/profile-summary.mjs ${join(profileDir, 'bot.cpuprofile')} --phase throughput`);
+    log(
+      `profiles and phases.json in ${profileDir}; summarise with: node bench/profile-summary.mjs ${join(profileDir, 'bot.cpuprofile')} --phase throughput`,
+    );
   }
 
   // --- report ----------------------------------------------------------------------------------------------------
@@ -389,9 +457,24 @@ async function main() {
   const ratio = r.throughput.rps / b.throughput.rps;
   const rssRatio = final.bot.rssMb / final.bare.rssMb;
   const goals = [
-    { what: `Throughput ratio (real/bare), closed loop, ${P.concurrency} concurrent`, value: fmt(ratio, 2), goal: `≥ ${GOALS.throughputRatio}`, met: ratio >= GOALS.throughputRatio },
-    { what: `Real bot p99 at ${P.rate} req/s`, value: `${fmt(r.latency.p99)} ms`, goal: `< ${GOALS.p99Ms} ms`, met: r.latency.p99 < GOALS.p99Ms },
-    { what: `RSS ratio (real/bare) after ${int(actionsPerServer)} actions each, after GC`, value: fmt(rssRatio, 2), goal: `≤ ${GOALS.rssRatio}`, met: rssRatio <= GOALS.rssRatio },
+    {
+      what: `Throughput ratio (real/bare), closed loop, ${P.concurrency} concurrent`,
+      value: fmt(ratio, 2),
+      goal: `≥ ${GOALS.throughputRatio}`,
+      met: ratio >= GOALS.throughputRatio,
+    },
+    {
+      what: `Real bot p99 at ${P.rate} req/s`,
+      value: `${fmt(r.latency.p99)} ms`,
+      goal: `< ${GOALS.p99Ms} ms`,
+      met: r.latency.p99 < GOALS.p99Ms,
+    },
+    {
+      what: `RSS ratio (real/bare) after ${int(actionsPerServer)} actions each, after GC`,
+      value: fmt(rssRatio, 2),
+      goal: `≤ ${GOALS.rssRatio}`,
+      met: rssRatio <= GOALS.rssRatio,
+    },
   ];
   const verified = verification.every(([, ok]) => ok);
   const cpuPer = (server, name, n) => windowOf(server, name).cpuMs.server / n;
@@ -402,24 +485,79 @@ async function main() {
   const tDrain = windowOf('bot', 'throughput-drain');
   const sustained = P.throughput / ((r.throughput.elapsedMs + (tDrain.endUs - tDrain.startUs) / 1000) / 1000);
   const rows = [
-    ['Throughput, closed loop', `${int(P.throughput)} requests, ${P.concurrency} concurrent`, `${fmt(b.throughput.rps, 0)} req/s`, `${fmt(r.throughput.rps, 0)} req/s`],
-    ['  latency under that load', 'p50 / p99', `${fmt(b.throughput.p50)} / ${fmt(b.throughput.p99)} ms`, `${fmt(r.throughput.p50)} / ${fmt(r.throughput.p99)} ms`],
-    ['  server CPU per request', 'all threads', `${fmt(cpuPer('bare', 'throughput', P.throughput), 2)} ms`, `${fmt(cpuPer('bot', 'throughput', P.throughput), 2)} ms`],
-    ['  then delivering the queued notifications', `${int(servers.bot.drains.throughput.backlog)} notifications`, 'n/a', `${fmt(servers.bot.drains.throughput.ms / 1000)} s, ${fmt(cpuPer('bot', 'throughput-drain', servers.bot.drains.throughput.backlog || 1), 2)} ms CPU each`],
-    ['  sustained Accepts incl. delivery', 'requests / (phase + delivery time)', `${fmt(b.throughput.rps, 0)} req/s`, `${fmt(sustained, 0)} req/s`],
+    [
+      'Throughput, closed loop',
+      `${int(P.throughput)} requests, ${P.concurrency} concurrent`,
+      `${fmt(b.throughput.rps, 0)} req/s`,
+      `${fmt(r.throughput.rps, 0)} req/s`,
+    ],
+    [
+      '  latency under that load',
+      'p50 / p99',
+      `${fmt(b.throughput.p50)} / ${fmt(b.throughput.p99)} ms`,
+      `${fmt(r.throughput.p50)} / ${fmt(r.throughput.p99)} ms`,
+    ],
+    [
+      '  server CPU per request',
+      'all threads',
+      `${fmt(cpuPer('bare', 'throughput', P.throughput), 2)} ms`,
+      `${fmt(cpuPer('bot', 'throughput', P.throughput), 2)} ms`,
+    ],
+    [
+      '  then delivering the queued notifications',
+      `${int(servers.bot.drains.throughput.backlog)} notifications`,
+      'n/a',
+      `${fmt(servers.bot.drains.throughput.ms / 1000)} s, ${fmt(cpuPer('bot', 'throughput-drain', servers.bot.drains.throughput.backlog || 1), 2)} ms CPU each`,
+    ],
+    [
+      '  sustained Accepts incl. delivery',
+      'requests / (phase + delivery time)',
+      `${fmt(b.throughput.rps, 0)} req/s`,
+      `${fmt(sustained, 0)} req/s`,
+    ],
     ['Latency p50, open loop', `${P.rate} req/s for ${P.seconds} s`, `${fmt(b.latency.p50)} ms`, `${fmt(r.latency.p50)} ms`],
     ['Latency p90', '', `${fmt(b.latency.p90)} ms`, `${fmt(r.latency.p90)} ms`],
     ['Latency p99', '', `${fmt(b.latency.p99)} ms`, `${fmt(r.latency.p99)} ms`],
     ['Latency max', '', `${fmt(b.latency.max)} ms`, `${fmt(r.latency.max)} ms`],
-    ['  load generator schedule lag', 'p99 / max', `${fmt(b.latency.lagP99)} / ${fmt(b.latency.lagMax)} ms`, `${fmt(r.latency.lagP99)} / ${fmt(r.latency.lagMax)} ms`],
-    ['  server CPU per request, and cores busy', 'incl. delivery during the phase', `${fmt(cpuPer('bare', 'latency', latencyRequests), 2)} ms, ${fmt(cores('bare', 'latency'), 2)} cores`, `${fmt(cpuPer('bot', 'latency', latencyRequests), 2)} ms, ${fmt(cores('bot', 'latency'), 2)} cores`],
+    [
+      '  load generator schedule lag',
+      'p99 / max',
+      `${fmt(b.latency.lagP99)} / ${fmt(b.latency.lagMax)} ms`,
+      `${fmt(r.latency.lagP99)} / ${fmt(r.latency.lagMax)} ms`,
+    ],
+    [
+      '  server CPU per request, and cores busy',
+      'incl. delivery during the phase',
+      `${fmt(cpuPer('bare', 'latency', latencyRequests), 2)} ms, ${fmt(cores('bare', 'latency'), 2)} cores`,
+      `${fmt(cpuPer('bot', 'latency', latencyRequests), 2)} ms, ${fmt(cores('bot', 'latency'), 2)} cores`,
+    ],
     ['  notifications still queued at the end', '', 'n/a', `${int(servers.bot.drains.latency.backlog)}`],
-    ['RSS after the load, after GC', `${int(actionsPerServer)} actions, ${SETTLE_MS / 1000} s settle`, `${fmt(final.bare.rssMb)} MB`, `${fmt(final.bot.rssMb)} MB`],
+    [
+      'RSS after the load, after GC',
+      `${int(actionsPerServer)} actions, ${SETTLE_MS / 1000} s settle`,
+      `${fmt(final.bare.rssMb)} MB`,
+      `${fmt(final.bot.rssMb)} MB`,
+    ],
     ['RSS after the load, before GC', '', `${fmt(final.bare.rssBeforeGcMb)} MB`, `${fmt(final.bot.rssBeforeGcMb)} MB`],
-    ['  heap used / heap total / external after GC', '', `${fmt(final.bare.heapUsedMb)} / ${fmt(final.bare.heapTotalMb)} / ${fmt(final.bare.externalMb)} MB`, `${fmt(final.bot.heapUsedMb)} / ${fmt(final.bot.heapTotalMb)} / ${fmt(final.bot.externalMb)} MB`],
+    [
+      '  heap used / heap total / external after GC',
+      '',
+      `${fmt(final.bare.heapUsedMb)} / ${fmt(final.bare.heapTotalMb)} / ${fmt(final.bare.externalMb)} MB`,
+      `${fmt(final.bot.heapUsedMb)} / ${fmt(final.bot.heapTotalMb)} / ${fmt(final.bot.externalMb)} MB`,
+    ],
     ['RSS idle after start, after GC', 'before any request', `${fmt(idle.bare.rssMb)} MB`, `${fmt(idle.bot.rssMb)} MB`],
-    ['  heap used / heap total / external after GC', '', `${fmt(idle.bare.heapUsedMb)} / ${fmt(idle.bare.heapTotalMb)} / ${fmt(idle.bare.externalMb)} MB`, `${fmt(idle.bot.heapUsedMb)} / ${fmt(idle.bot.heapTotalMb)} / ${fmt(idle.bot.externalMb)} MB`],
-    ['Warm-up (cold start)', `${int(P.warmup)} requests, ${WARMUP_CONCURRENCY} concurrent`, `${fmt(b.warmup.rps, 0)} req/s, p99 ${fmt(b.warmup.p99)} ms`, `${fmt(r.warmup.rps, 0)} req/s, p99 ${fmt(r.warmup.p99)} ms`],
+    [
+      '  heap used / heap total / external after GC',
+      '',
+      `${fmt(idle.bare.heapUsedMb)} / ${fmt(idle.bare.heapTotalMb)} / ${fmt(idle.bare.externalMb)} MB`,
+      `${fmt(idle.bot.heapUsedMb)} / ${fmt(idle.bot.heapTotalMb)} / ${fmt(idle.bot.externalMb)} MB`,
+    ],
+    [
+      'Warm-up (cold start)',
+      `${int(P.warmup)} requests, ${WARMUP_CONCURRENCY} concurrent`,
+      `${fmt(b.warmup.rps, 0)} req/s, p99 ${fmt(b.warmup.p99)} ms`,
+      `${fmt(r.warmup.rps, 0)} req/s, p99 ${fmt(r.warmup.p99)} ms`,
+    ],
   ];
   const drains = servers.bot.drains;
   const drainNote = `Real bot notifications (card update + partner notice per Accept) not yet delivered when each phase's last response arrived, and the time the deliverer then took to send them (the bench waits for that before the next phase): warm-up ${drains.warmup.backlog} (${fmt(drains.warmup.ms / 1000)} s), throughput ${drains.throughput.backlog} (${fmt(drains.throughput.ms / 1000)} s), latency ${drains.latency.backlog} (${fmt(drains.latency.ms / 1000)} s).`;
@@ -431,13 +569,20 @@ async function main() {
     drainNote,
     `Cross-check that other load on the machine cannot skew: server CPU per request in the throughput phase, bare ÷ real = ${fmt(cpuRatio, 2)} (the CPU-efficiency ratio; the goal above is on req/s).`,
     `CPU used by other processes on the machine during the measured phases (cores): ${others.map((o) => `${o.label} ${fmt(o.cores, 2)}`).join(', ')}.` +
-      (noisy.length ? ` **The machine was shared during ${noisy.map((o) => o.label).join(', ')}: those figures are noisier than usual; rerun on a quiet machine to compare runs.**` : ''),
+      (noisy.length
+        ? ` **The machine was shared during ${noisy.map((o) => o.label).join(', ')}: those figures are noisier than usual; rerun on a quiet machine to compare runs.**`
+        : ''),
   ];
 
   console.log('');
   console.log(table(['Measure', 'Load', 'Bare botbuilder', 'Real bot'], rows));
   console.log('');
-  console.log(table(['Goal', 'Measured', 'Goal', 'Met'], goals.map((g) => [g.what, g.value, g.goal, g.met ? 'yes' : 'NO'])));
+  console.log(
+    table(
+      ['Goal', 'Measured', 'Goal', 'Met'],
+      goals.map((g) => [g.what, g.value, g.goal, g.met ? 'yes' : 'NO']),
+    ),
+  );
   console.log('');
   for (const n of notes) console.log(`${n.replace(/\*\*/g, '')}\n`);
   console.log('');
@@ -480,7 +625,10 @@ function writeResults({ rows, goals, verification, notes, totalS, otherMax }) {
     '',
     table(['Measure', 'Load', 'Bare botbuilder', 'Real bot'], rows),
     '',
-    table(['Goal', 'Measured', 'Goal', 'Met'], goals.map((g) => [g.what, g.value, g.goal, g.met ? 'yes' : '**no**'])),
+    table(
+      ['Goal', 'Measured', 'Goal', 'Met'],
+      goals.map((g) => [g.what, g.value, g.goal, g.met ? 'yes' : '**no**']),
+    ),
     '',
     ...notes.flatMap((n) => [n, '']),
     'Checked after the run:',
@@ -491,8 +639,15 @@ function writeResults({ rows, goals, verification, notes, totalS, otherMax }) {
   const commit = /commit (\w+)/.exec(CODE)?.[1] ?? '?';
   const historyRow = `| ${date} | ${commit}${CODE.includes('uncommitted') ? '+' : ''} | ${cpus.length} | ${process.version} | ${goals[0].value} | ${goals[1].value} | ${goals[2].value} | ${fmt(otherMax, 2)} |`;
   const historyBlock = (rowsText) =>
-    ['<!-- history:begin -->', '| Date | Code | Cores | Node | Throughput ratio | Real bot p99 @100/s | RSS ratio | Other load, max cores |', '|---|---|---|---|---|---|---|---|', ...rowsText, '<!-- history:end -->'].join('\n');
-  const oldHistory = /<!-- history:begin -->\n(?:.*\n){2}([\s\S]*?)<!-- history:end -->/.exec(old)?.[1]?.trim().split('\n').filter(Boolean) ?? [];
+    [
+      '<!-- history:begin -->',
+      '| Date | Code | Cores | Node | Throughput ratio | Real bot p99 @100/s | RSS ratio | Other load, max cores |',
+      '|---|---|---|---|---|---|---|---|',
+      ...rowsText,
+      '<!-- history:end -->',
+    ].join('\n');
+  const oldHistory =
+    /<!-- history:begin -->\n(?:.*\n){2}([\s\S]*?)<!-- history:end -->/.exec(old)?.[1]?.trim().split('\n').filter(Boolean) ?? [];
   let text;
   if (old.includes('<!-- bench:begin') && old.includes('<!-- bench:end -->')) {
     text = old.replace(/<!-- bench:begin[\s\S]*?<!-- bench:end -->/, generated);
@@ -505,7 +660,7 @@ function writeResults({ rows, goals, verification, notes, totalS, otherMax }) {
       '',
       'Accept on distinct offers, over HTTP, with persistence (SQLite) and delivery (card update + partner notice to a local connector), against a bare botbuilder `adaptiveCard/action` handler that returns a static card, in the same run. Both servers warmed up first.',
       '',
-      'Goals: throughput at least 0.8 of the bare handler; p99 under 50 ms at a fixed 100 requests per second; RSS after 20,000 actions at most 1.25x the bare handler\'s after the same load.',
+      "Goals: throughput at least 0.8 of the bare handler; p99 under 50 ms at a fixed 100 requests per second; RSS after 20,000 actions at most 1.25x the bare handler's after the same load.",
       '',
       generated,
       '',

@@ -5,7 +5,10 @@ import { createServer } from 'node:http';
 import { serveIpc } from './child-ipc.mjs';
 
 const roster = new Map(
-  JSON.parse(process.env.BENCH_ROSTER ?? '[]').map((m) => [m.id, { ...m, userPrincipalName: m.email, tenantId: m.tenantId, userRole: 'user' }]),
+  JSON.parse(process.env.BENCH_ROSTER ?? '[]').map((m) => [
+    m.id,
+    { ...m, userPrincipalName: m.email, tenantId: m.tenantId, userRole: 'user' },
+  ]),
 );
 
 const counts = { sends: 0, updates: 0, creates: 0, members: 0, other: 0, updatesShowingAccepted: 0, sendsShowingAccepted: 0 };

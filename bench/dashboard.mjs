@@ -24,7 +24,12 @@ const defaults = OFFERS === 10_000 && RELATIONSHIPS === 1_000 && LOADS === 30;
 
 const { startIdentityProvider } = loadTestSupport('test/support/sso.ts');
 const { serveTeamsHost, teamsHostPage } = loadTestSupport('test/e2e/support/teams-host.ts');
-const alex = { tenantId: '00000000-0000-0000-0000-0000000000001', aadObjectId: '00000000-0000-0000-0000-0000000000020', name: 'Alex Wilber', upn: 'alexw@example.com' };
+const alex = {
+  tenantId: '00000000-0000-0000-0000-0000000000001',
+  aadObjectId: '00000000-0000-0000-0000-0000000000020',
+  name: 'Alex Wilber',
+  upn: 'alexw@example.com',
+};
 
 const freePort = () =>
   new Promise((res) => {
@@ -51,24 +56,47 @@ async function main() {
     const tabUrl = `http://127.0.0.1:${port}/tab/index.html`;
     const token = await idp.token(alex);
     const host = await serveTeamsHost(() =>
-      teamsHostPage({ tabUrl, context: { userObjectId: alex.aadObjectId, userPrincipalName: alex.upn, tenantId: alex.tenantId, locale: 'en-us' }, token }),
+      teamsHostPage({
+        tabUrl,
+        context: { userObjectId: alex.aadObjectId, userPrincipalName: alex.upn, tenantId: alex.tenantId, locale: 'en-us' },
+        token,
+      }),
     );
     cleanup.push(() => host.close());
 
     const server = spawn(process.execPath, ['--disable-warning=DEP0111', 'dist/src/index.js'], {
       cwd: root,
-      env: { PATH: process.env.PATH, PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'warn', PARTNERS_FILE: 'env/partners.sample.json', TAB_HOST_ORIGINS: host.origin, ...idp.env },
+      env: {
+        PATH: process.env.PATH,
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        DATA_DIR: dataDir,
+        LOG_LEVEL: 'warn',
+        PARTNERS_FILE: 'env/partners.sample.json',
+        TAB_HOST_ORIGINS: host.origin,
+        ...idp.env,
+      },
       stdio: ['ignore', 'inherit', 'inherit'],
     });
     cleanup.push(() => new Promise((res) => (server.exitCode !== null ? res() : (server.once('exit', res), server.kill('SIGTERM')))));
     for (let i = 0; ; i++) {
-      if (await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.ok, () => false)) break;
+      if (
+        await fetch(`http://127.0.0.1:${port}/healthz`).then(
+          (r) => r.ok,
+          () => false,
+        )
+      )
+        break;
       if (i > 100) throw new Error('the server did not start');
       await new Promise((r) => setTimeout(r, 100));
     }
 
     const { executablePath } = await browserFinder.findChromium();
-    const browser = await chromium.launch({ executablePath, headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
+    const browser = await chromium.launch({
+      executablePath,
+      headless: true,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'],
+    });
     cleanup.push(() => browser.close());
     const loads = [];
     for (let i = 0; i <= LOADS; i++) {
@@ -77,12 +105,18 @@ async function main() {
       const page = await context.newPage();
       await page.goto(host.url);
       const tab = await (await page.waitForSelector('iframe#tab')).contentFrame();
-      await tab.waitForFunction(() => performance.getEntriesByName('dashboard-painted').length > 0, undefined, { timeout: 30_000, polling: 50 });
+      await tab.waitForFunction(() => performance.getEntriesByName('dashboard-painted').length > 0, undefined, {
+        timeout: 30_000,
+        polling: 50,
+      });
       const hostOrigin = await page.evaluate(() => performance.timeOrigin);
       const t = await tab.evaluate(() => {
         const mark = (n) => performance.getEntriesByName(n)[0]?.startTime;
         const api = Object.fromEntries(
-          performance.getEntriesByType('resource').filter((e) => e.name.includes('/api/dashboard/')).map((e) => [new URL(e.name).pathname.replace('/api/dashboard/', ''), e.duration]),
+          performance
+            .getEntriesByType('resource')
+            .filter((e) => e.name.includes('/api/dashboard/'))
+            .map((e) => [new URL(e.name).pathname.replace('/api/dashboard/', ''), e.duration]),
         );
         return {
           timeOrigin: performance.timeOrigin,
@@ -109,15 +143,24 @@ async function main() {
     const fabrikam = seeded['Fabrikam Cloud Partners'];
     const total = fabrikam.offers + fabrikam.relationships;
     const checks = [
-      [`every load showed ${fabrikam.offers.toLocaleString('en-US')} offers sent`, loads.every((l) => l.offersSent === fabrikam.offers.toLocaleString('en-US'))],
-      [`every load showed "Showing 50 of ${total.toLocaleString('en-US')}" and 50 rows`, loads.every((l) => l.count === `Showing 50 of ${total.toLocaleString('en-US')}` && l.rows === 50)],
+      [
+        `every load showed ${fabrikam.offers.toLocaleString('en-US')} offers sent`,
+        loads.every((l) => l.offersSent === fabrikam.offers.toLocaleString('en-US')),
+      ],
+      [
+        `every load showed "Showing 50 of ${total.toLocaleString('en-US')}" and 50 rows`,
+        loads.every((l) => l.count === `Showing 50 of ${total.toLocaleString('en-US')}` && l.rows === 50),
+      ],
       ['every load showed the same newest row first', loads.every((l) => l.firstRow && l.firstRow === loads[0].firstRow)],
     ];
 
     const cold = loads[0];
     const warm = loads.slice(1);
     const sorted = (f) => warm.map(f).sort((a, b) => a - b);
-    const dist = (f) => { const s = sorted(f); return { p50: pct(s, 50), p95: pct(s, 95), max: s[s.length - 1] }; };
+    const dist = (f) => {
+      const s = sorted(f);
+      return { p50: pct(s, 50), p95: pct(s, 95), max: s[s.length - 1] };
+    };
     const totalD = dist((l) => l.total);
     const rows = [
       ['First paint with data (host navigation → frame with summary and rows painted)', cold.total, totalD],
@@ -130,7 +173,9 @@ async function main() {
       ['  API /overview (who, summary, first 50 rows), as the browser saw it', cold.api.overview, dist((l) => l.api.overview)],
     ];
     const met = totalD.p95 < GOAL_MS && cold.total < GOAL_MS;
-    const commit = execSync('git rev-parse --short HEAD', { cwd: root }).toString().trim() + (execSync('git status --porcelain -- src tab bench', { cwd: root }).toString().trim() ? '+' : '');
+    const commit =
+      execSync('git rev-parse --short HEAD', { cwd: root }).toString().trim() +
+      (execSync('git status --porcelain -- src tab bench', { cwd: root }).toString().trim() ? '+' : '');
     const report = [
       `## Latest run: ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC`,
       '',
@@ -157,8 +202,10 @@ async function main() {
       const begin = '<!-- bench-dashboard:begin (generated by bench/dashboard.mjs; edit outside these markers) -->';
       const end = '<!-- bench-dashboard:end -->';
       const block = `${begin}\n${report}\n${end}`;
-      if (text.includes(begin)) text = text.replace(new RegExp(`${begin.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}[\\s\\S]*?${end}`), () => block);
-      else text += `\n# Benchmark: dashboard tab first paint\n\nThe partner dashboard (\`Offers\` tab) for a partner with 10,000 offers: from the Teams host page's navigation to the frame in which the tab shows the summary and the first page of rows.\n\n${block}\n`;
+      if (text.includes(begin))
+        text = text.replace(new RegExp(`${begin.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}[\\s\\S]*?${end}`), () => block);
+      else
+        text += `\n# Benchmark: dashboard tab first paint\n\nThe partner dashboard (\`Offers\` tab) for a partner with 10,000 offers: from the Teams host page's navigation to the frame in which the tab shows the summary and the first page of rows.\n\n${block}\n`;
       writeFileSync(file, text);
     }
     if (checks.some(([, ok]) => !ok)) process.exitCode = 1;

@@ -71,8 +71,19 @@ function codeVersion() {
   try {
     const git = (...args) => execFileSync('git', args, { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trimEnd();
     const dirty = git('status', '--porcelain', '--', 'src', 'cards').split('\n').filter(Boolean);
-    const path = ['src/marketplace', 'src/store/sqlite', 'src/marketplace/store.ts', 'src/bot', 'src/app.ts', 'src/server.ts', 'cards/listing.json', 'cards/find-more.json'];
-    const pathDirty = git('status', '--porcelain', '--', ...path).split('\n').filter(Boolean);
+    const path = [
+      'src/marketplace',
+      'src/store/sqlite',
+      'src/marketplace/store.ts',
+      'src/bot',
+      'src/app.ts',
+      'src/server.ts',
+      'cards/listing.json',
+      'cards/find-more.json',
+    ];
+    const pathDirty = git('status', '--porcelain', '--', ...path)
+      .split('\n')
+      .filter(Boolean);
     const commit = git('rev-parse', '--short', 'HEAD');
     const text =
       `commit ${commit} ("${git('log', '-1', '--format=%s')}")` +
@@ -182,7 +193,14 @@ function client(port, maxSockets) {
   const post = (body) =>
     new Promise((resolve) => {
       const req = http.request(
-        { host: '127.0.0.1', port, path: '/api/messages', method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+        {
+          host: '127.0.0.1',
+          port,
+          path: '/api/messages',
+          method: 'POST',
+          agent,
+          headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+        },
         (res) => {
           const chunks = [];
           res.on('data', (c) => chunks.push(c));
@@ -252,18 +270,32 @@ async function main() {
   const samplePublished = samplePartners.filter((p) => p.listing?.published).length;
   const generatedCount = P.listings - samplePublished;
   const generated = buildCorpus({ count: generatedCount, seed: P.corpusSeed, serviceIds: catalog.services.map((s) => s.id) });
-  log(`node ${process.version}, ${os.cpus().length} CPUs; ${int(P.listings)} listings (${int(generatedCount)} generated + ${samplePublished} from env/partners.sample.json); ${int(P.queries)} queries after ${P.warmup} warm-up, then again with ${P.concurrency} in flight; code ${CODE.text}` + (profileDir ? `; profiling into ${profileDir}` : ''));
+  log(
+    `node ${process.version}, ${os.cpus().length} CPUs; ${int(P.listings)} listings (${int(generatedCount)} generated + ${samplePublished} from env/partners.sample.json); ${int(P.queries)} queries after ${P.warmup} warm-up, then again with ${P.concurrency} in flight; code ${CODE.text}` +
+      (profileDir ? `; profiling into ${profileDir}` : ''),
+  );
 
   const sink = startChild('lib/find-sink.mjs', 'sink', {
-    env: { BENCH_ROSTER: JSON.stringify(CUSTOMERS.map((u) => ({ id: u.id, name: u.name, aadObjectId: u.aadObjectId, email: u.email, tenantId: u.tenantId }))) },
+    env: {
+      BENCH_ROSTER: JSON.stringify(
+        CUSTOMERS.map((u) => ({ id: u.id, name: u.name, aadObjectId: u.aadObjectId, email: u.email, tenantId: u.tenantId })),
+      ),
+    },
     onMessage: onSinkMessage,
   });
   const { url: sinkUrl } = await sink.ready;
   const dataDir = mkdtempSync(join(os.tmpdir(), 'partner-offers-bench-find-'));
   process.on('exit', () => rmSync(dataDir, { recursive: true, force: true }));
-  const botEnv = { BENCH_SINK_URL: sinkUrl, BENCH_DATA_DIR: dataDir, BENCH_CORPUS_SEED: String(P.corpusSeed), BENCH_CUSTOMERS: JSON.stringify(CUSTOMERS) };
+  const botEnv = {
+    BENCH_SINK_URL: sinkUrl,
+    BENCH_DATA_DIR: dataDir,
+    BENCH_CORPUS_SEED: String(P.corpusSeed),
+    BENCH_CUSTOMERS: JSON.stringify(CUSTOMERS),
+  };
   const seeded = await startChild('lib/find-bot.mjs', 'seed', { env: { ...botEnv, BENCH_SEED_LISTINGS: String(generatedCount) } }).ready;
-  log(`seeded ${int(generatedCount)} partners with a listing each in ${fmt(seeded.seedMs / 1000)} s (corpus built in ${seeded.buildMs} ms) into ${seeded.dbFile}`);
+  log(
+    `seeded ${int(generatedCount)} partners with a listing each in ${fmt(seeded.seedMs / 1000)} s (corpus built in ${seeded.buildMs} ms) into ${seeded.dbFile}`,
+  );
 
   // What the store holds: every listing's document, for the ground truth and the corpus checks.
   const Database = require('better-sqlite3');
@@ -274,8 +306,18 @@ async function main() {
     const mb = (b) => b / 1024 / 1024;
     let sizes;
     try {
-      const by = Object.fromEntries(db.prepare('SELECT name, sum(pgsize) AS b FROM dbstat GROUP BY name').all().map((r) => [r.name, mb(r.b)]));
-      sizes = { file: mb(db.pragma('page_count', { simple: true }) * db.pragma('page_size', { simple: true })), listings: by.listings, fts: (by.listings_fts_data ?? 0) + (by.listings_fts_docsize ?? 0) + (by.listings_fts_idx ?? 0), partners: by.partners };
+      const by = Object.fromEntries(
+        db
+          .prepare('SELECT name, sum(pgsize) AS b FROM dbstat GROUP BY name')
+          .all()
+          .map((r) => [r.name, mb(r.b)]),
+      );
+      sizes = {
+        file: mb(db.pragma('page_count', { simple: true }) * db.pragma('page_size', { simple: true })),
+        listings: by.listings,
+        fts: (by.listings_fts_data ?? 0) + (by.listings_fts_docsize ?? 0) + (by.listings_fts_idx ?? 0),
+        partners: by.partners,
+      };
     } catch {
       sizes = undefined; // no dbstat in this SQLite build
     }
@@ -283,20 +325,30 @@ async function main() {
     return { rows, fts, sizes };
   })();
   const byTenant = new Map(stored.rows.map((r) => [r.tenantId, r]));
-  const ordered = [...generated.map((e) => byTenant.get(e.tenantId)), ...samplePartners.filter((p) => p.listing?.published).map((p) => byTenant.get(p.tenantId))];
+  const ordered = [
+    ...generated.map((e) => byTenant.get(e.tenantId)),
+    ...samplePartners.filter((p) => p.listing?.published).map((p) => byTenant.get(p.tenantId)),
+  ];
   const corpusProblems = [];
   generated.forEach((e, k) => {
     const row = ordered[k];
     if (!row) return corpusProblems.push(`${e.tenantId}: no listing stored`);
     const doc = JSON.parse(row.doc);
-    if (!row.published || doc.headline !== e.listing.headline || doc.description !== e.listing.description || doc.services.join() !== e.listing.services.join()) {
+    if (
+      !row.published ||
+      doc.headline !== e.listing.headline ||
+      doc.description !== e.listing.description ||
+      doc.services.join() !== e.listing.services.join()
+    ) {
       corpusProblems.push(`${e.tenantId}: stored listing differs from the generated one`);
     }
   });
   const docs = ordered.map((r) => (r ? JSON.parse(r.doc) : undefined));
   const idxById = new Map(ordered.map((r, k) => [r?.id, k]));
   const published = stored.rows.filter((r) => r.published).length;
-  const gt = groundTruth(docs.map((d) => d ?? { headline: '', description: '', services: [], serviceNames: [], expertise: [], countries: [], languages: [] }));
+  const gt = groundTruth(
+    docs.map((d) => d ?? { headline: '', description: '', services: [], serviceNames: [], expertise: [], countries: [], languages: [] }),
+  );
   log(`store: ${int(published)} published listings, ${int(stored.fts)} rows in the full-text index, ${int(gt.tokenCount)} distinct tokens`);
 
   // Queries: those whose brand finds its listing alone make the "unique" queries.
@@ -308,8 +360,14 @@ async function main() {
   const parseProblems = [];
   for (const q of [...measured, ...warmup]) {
     const parsed = parseFind(q.text.replace(/^find\s+/, ''));
-    const same = parsed.words.slice().sort().join() === q.words.slice().sort().join() && parsed.country === q.country && parsed.language === q.language;
-    if (!same) parseProblems.push(`${q.text}: parsed as ${JSON.stringify({ words: parsed.words, country: parsed.country, language: parsed.language })}`);
+    const same =
+      parsed.words.slice().sort().join() === q.words.slice().sort().join() &&
+      parsed.country === q.country &&
+      parsed.language === q.language;
+    if (!same)
+      parseProblems.push(
+        `${q.text}: parsed as ${JSON.stringify({ words: parsed.words, country: parsed.country, language: parsed.language })}`,
+      );
     q.matches = gt.matches(q).length;
   }
   const many = Math.ceil(P.listings * MANY_SHARE);
@@ -321,7 +379,9 @@ async function main() {
   const withCountry = measured.filter((q) => q.country).length;
   const withLanguage = measured.filter((q) => q.language).length;
   const words = stats(measured.map((q) => q.words.length));
-  log(`queries: ${JSON.stringify(kinds)}; by matches: ${buckets.many} with ≥ ${int(many)}, ${buckets.some} with 6–${int(many - 1)}, ${buckets.few} with 1–5, ${buckets.none} with none; ${withCountry} with a country, ${withLanguage} with a language; median matches ${int(stats(measured.map((q) => q.matches)).p50)}`);
+  log(
+    `queries: ${JSON.stringify(kinds)}; by matches: ${buckets.many} with ≥ ${int(many)}, ${buckets.some} with 6–${int(many - 1)}, ${buckets.few} with 1–5, ${buckets.none} with none; ${withCountry} with a country, ${withLanguage} with a language; median matches ${int(stats(measured.map((q) => q.matches)).p50)}`,
+  );
 
   // The bot, on the seeded store.
   const logFile = join(dataDir, 'bot.log');
@@ -340,7 +400,12 @@ async function main() {
   async function phase(name, queries, concurrency) {
     const cpu = async () => {
       const own = process.cpuUsage();
-      return { bot: await bot.ask('cpu'), sink: await sink.ask('cpu'), orchestrator: (own.user + own.system) / 1000, machine: machineBusyMs() };
+      return {
+        bot: await bot.ask('cpu'),
+        sink: await sink.ask('cpu'),
+        orchestrator: (own.user + own.system) / 1000,
+        machine: machineBusyMs(),
+      };
     };
     const before = await cpu();
     const delay = monitorEventLoopDelay({ resolution: 5 });
@@ -372,15 +437,22 @@ async function main() {
   await Promise.all([bot.stop(), sink.stop()]);
   if (profileDir) {
     writeFileSync(join(profileDir, 'phases.json'), JSON.stringify(windows, null, 1));
-    log(`profile and phases.json in ${profileDir}; summarise with: node bench/profile-summary.mjs ${join(profileDir, 'bot.cpuprofile')} --phase sequential`);
+    log(
+      `profile and phases.json in ${profileDir}; summarise with: node bench/profile-summary.mjs ${join(profileDir, 'bot.cpuprofile')} --phase sequential`,
+    );
   }
-  const botLog = readFileSync(logFile).subarray(logStart).toString('utf8').split('\n').filter(Boolean).map((l) => {
-    try {
-      return JSON.parse(l);
-    } catch {
-      return { level: 50, msg: l };
-    }
-  });
+  const botLog = readFileSync(logFile)
+    .subarray(logStart)
+    .toString('utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => {
+      try {
+        return JSON.parse(l);
+      } catch {
+        return { level: 50, msg: l };
+      }
+    });
   const logWarnings = botLog.filter((l) => l.level >= 40);
 
   // The store's search statement alone, on the same queries (the server is stopped; nothing else runs).
@@ -396,14 +468,18 @@ async function main() {
       const text = q.text.replace(/^find\s+/, '');
       if (!(r.status >= 200 && r.status < 300)) problems.status.push(`${q.text}: HTTP ${r.status} ${r.error ?? ''}`);
       const got = p.replies[r.id] ?? [];
-      if (got.length !== 1 || r.replies !== 1 || r.replyMissing) problems.replies.push(`${q.text}: ${got.length} replies recorded, ${r.replies} reported`);
+      if (got.length !== 1 || r.replies !== 1 || r.replyMissing)
+        problems.replies.push(`${q.text}: ${got.length} replies recorded, ${r.replies} reported`);
       const reply = got[0];
       if (!reply) continue;
       r.shown = reply.listingIds;
-      if (reply.other.length || reply.text || reply.unparsable) problems.errors.push(`${q.text}: ${reply.text ?? ''} ${reply.other.join(' / ')} ${reply.unparsable ?? ''}`.trim());
+      if (reply.other.length || reply.text || reply.unparsable)
+        problems.errors.push(`${q.text}: ${reply.text ?? ''} ${reply.other.join(' / ')} ${reply.unparsable ?? ''}`.trim());
       const want = Math.min(PAGE, q.matches);
-      if (reply.listingIds.length !== want) problems.cards.push(`${q.text}: ${reply.listingIds.length} result cards, expected ${want} (${q.matches} match)`);
-      const moreOk = reply.more === q.matches > PAGE && (!reply.more || (reply.moreData?.q === text && String(reply.moreData?.page) === '1'));
+      if (reply.listingIds.length !== want)
+        problems.cards.push(`${q.text}: ${reply.listingIds.length} result cards, expected ${want} (${q.matches} match)`);
+      const moreOk =
+        reply.more === q.matches > PAGE && (!reply.more || (reply.moreData?.q === text && String(reply.moreData?.page) === '1'));
       if (!moreOk) problems.more.push(`${q.text}: More results ${reply.more ? 'shown' : 'not shown'} with ${q.matches} matches`);
       const summary =
         q.matches === 0
@@ -415,7 +491,9 @@ async function main() {
               : `Results 1–${q.matches}, the last for "${text}".`;
       if (reply.summary !== summary) problems.summary.push(`${q.text}: "${reply.summary}", expected "${summary}"`);
       const idxs = reply.listingIds.map((id) => idxById.get(id));
-      const wrong = reply.listingIds.filter((id, k) => idxs[k] === undefined || !gt.listingMatches(idxs[k], q) || reply.listingIds.indexOf(id) !== k);
+      const wrong = reply.listingIds.filter(
+        (id, k) => idxs[k] === undefined || !gt.listingMatches(idxs[k], q) || reply.listingIds.indexOf(id) !== k,
+      );
       if (wrong.length) problems.relevant.push(`${q.text}: ${wrong.join(', ')} do not match (or repeat)`);
       if (q.expectFirst !== undefined) {
         firstAsked++;
@@ -428,7 +506,9 @@ async function main() {
   const seqCheck = checkPhase(seq, measured);
   const warmCheck = checkPhase(phases.warmup, warmup);
   const concCheck = conc ? checkPhase(conc, measured) : undefined;
-  const sameResults = conc ? seq.results.filter((r) => (r.shown ?? []).join() !== (conc.results[r.i].shown ?? []).join()).map((r) => measured[r.i].text) : [];
+  const sameResults = conc
+    ? seq.results.filter((r) => (r.shown ?? []).join() !== (conc.results[r.i].shown ?? []).join()).map((r) => measured[r.i].text)
+    : [];
   const all = [warmCheck, seqCheck, concCheck].filter(Boolean);
   const sum = (key) => all.reduce((n, c) => n + c.problems[key].length, 0);
   const runs = [phases.warmup, seq, conc].filter(Boolean);
@@ -436,20 +516,64 @@ async function main() {
   const noMatch = measured.filter((q) => q.matches === 0).length;
   const moreExpected = measured.filter((q) => q.matches > PAGE).length;
   const verification = [
-    [`the store holds ${int(P.listings)} published listings, all in the full-text index, each generated one as generated`, published === P.listings && stored.fts === P.listings && corpusProblems.length === 0, `${published} published, ${stored.fts} indexed, ${corpusProblems.length} differing`],
-    ['every query text parses (parseFind) to the words, country and language it was generated with', parseProblems.length === 0, `${parseProblems.length} of ${measured.length + warmup.length} differ`],
+    [
+      `the store holds ${int(P.listings)} published listings, all in the full-text index, each generated one as generated`,
+      published === P.listings && stored.fts === P.listings && corpusProblems.length === 0,
+      `${published} published, ${stored.fts} indexed, ${corpusProblems.length} differing`,
+    ],
+    [
+      'every query text parses (parseFind) to the words, country and language it was generated with',
+      parseProblems.length === 0,
+      `${parseProblems.length} of ${measured.length + warmup.length} differ`,
+    ],
     ['every POST answered 2xx', sum('status') === 0, `${totalQueries - sum('status')} of ${totalQueries}`],
-    ['every query got exactly one reply at the connector, and nothing else was sent', sum('replies') === 0 && unexpectedReplies.length === 0 && sinkStats.other === 0, `${sum('replies')} without exactly one, ${unexpectedReplies.length} replies to unknown activities, ${sinkStats.other} other requests, ${sinkStats.members} roster lookups`],
+    [
+      'every query got exactly one reply at the connector, and nothing else was sent',
+      sum('replies') === 0 && unexpectedReplies.length === 0 && sinkStats.other === 0,
+      `${sum('replies')} without exactly one, ${unexpectedReplies.length} replies to unknown activities, ${sinkStats.other} other requests, ${sinkStats.members} roster lookups`,
+    ],
     ['no reply was an error (every reply was result cards and a summary card)', sum('errors') === 0, `${sum('errors')} errors`],
     [`result cards = min(5, matches in the ground truth) for every query`, sum('cards') === 0, `${sum('cards')} wrong`],
-    [`More results (for page 1 of the same text) exactly when more than 5 match`, sum('more') === 0, `expected on ${moreExpected} of ${measured.length} measured queries; ${sum('more')} wrong`],
-    [`the summary line is right, incl. the no-results text on the ${noMatch} measured queries nothing matches`, sum('summary') === 0, `${sum('summary')} wrong`],
-    ['every listing shown matches the query (a term prefixes one of its words; its countries and languages fit), none twice', sum('relevant') === 0, `${sum('relevant')} replies with a listing that does not`],
-    ['ranking: a query with a partner\'s brand word (from its headline) shows that listing first', sum('first') === 0, `${all.reduce((n, c) => n + c.firstOk, 0)} of ${all.reduce((n, c) => n + c.firstAsked, 0)}`],
-    ...(conc ? [[`the same listings in the same order with ${P.concurrency} in flight as one at a time`, sameResults.length === 0, `${measured.length - sameResults.length} of ${measured.length} identical`]] : []),
-    ['the bot logged no warning or error while answering', logWarnings.length === 0, `${botLog.length} log lines, ${logWarnings.length} at warn or above`],
+    [
+      `More results (for page 1 of the same text) exactly when more than 5 match`,
+      sum('more') === 0,
+      `expected on ${moreExpected} of ${measured.length} measured queries; ${sum('more')} wrong`,
+    ],
+    [
+      `the summary line is right, incl. the no-results text on the ${noMatch} measured queries nothing matches`,
+      sum('summary') === 0,
+      `${sum('summary')} wrong`,
+    ],
+    [
+      'every listing shown matches the query (a term prefixes one of its words; its countries and languages fit), none twice',
+      sum('relevant') === 0,
+      `${sum('relevant')} replies with a listing that does not`,
+    ],
+    [
+      "ranking: a query with a partner's brand word (from its headline) shows that listing first",
+      sum('first') === 0,
+      `${all.reduce((n, c) => n + c.firstOk, 0)} of ${all.reduce((n, c) => n + c.firstAsked, 0)}`,
+    ],
+    ...(conc
+      ? [
+          [
+            `the same listings in the same order with ${P.concurrency} in flight as one at a time`,
+            sameResults.length === 0,
+            `${measured.length - sameResults.length} of ${measured.length} identical`,
+          ],
+        ]
+      : []),
+    [
+      'the bot logged no warning or error while answering',
+      logWarnings.length === 0,
+      `${botLog.length} log lines, ${logWarnings.length} at warn or above`,
+    ],
   ];
-  for (const [key, list] of [['corpus', corpusProblems], ['parse', parseProblems]]) for (const p of list.slice(0, 3)) log(`  ${key}: ${p}`);
+  for (const [key, list] of [
+    ['corpus', corpusProblems],
+    ['parse', parseProblems],
+  ])
+    for (const p of list.slice(0, 3)) log(`  ${key}: ${p}`);
   for (const c of all) for (const [key, list] of Object.entries(c.problems)) for (const p of list.slice(0, 3)) log(`  ${key}: ${p}`);
   for (const l of logWarnings.slice(0, 3)) log(`  bot log: ${JSON.stringify(l).slice(0, 300)}`);
   for (const t of sameResults.slice(0, 3)) log(`  differs with ${P.concurrency} in flight: ${t}`);
@@ -460,7 +584,19 @@ async function main() {
       const qs = p.name === 'warmup' ? warmup : measured;
       writeFileSync(
         join(dumpDir, `find-${p.name}.json`),
-        JSON.stringify(p.results.map((r) => ({ text: qs[r.i].text, kind: qs[r.i].kind, matches: qs[r.i].matches, e2eMs: +r.e2eMs.toFixed(2), httpMs: +r.httpMs.toFixed(2), sqlMs: p.name === 'warmup' ? undefined : +sqlMs[r.i].toFixed(3), shown: r.shown })), null, 1),
+        JSON.stringify(
+          p.results.map((r) => ({
+            text: qs[r.i].text,
+            kind: qs[r.i].kind,
+            matches: qs[r.i].matches,
+            e2eMs: +r.e2eMs.toFixed(2),
+            httpMs: +r.httpMs.toFixed(2),
+            sqlMs: p.name === 'warmup' ? undefined : +sqlMs[r.i].toFixed(3),
+            shown: r.shown,
+          })),
+          null,
+          1,
+        ),
       );
     }
   }
@@ -478,7 +614,15 @@ async function main() {
     const rs = sel(p, pred);
     const e = stats(rs.map((r) => r.e2eMs));
     const sql = stats(rs.map((r) => sqlMs[r.i]));
-    return [label, int(rs.length), `${fmt(e.p50)} ms`, `${fmt(e.p90)} ms`, `${fmt(e.p99)} ms`, `${fmt(e.max)} ms`, `${fmt(sql.p50, 2)} / ${fmt(sql.p99, 2)} ms`];
+    return [
+      label,
+      int(rs.length),
+      `${fmt(e.p50)} ms`,
+      `${fmt(e.p90)} ms`,
+      `${fmt(e.p99)} ms`,
+      `${fmt(e.max)} ms`,
+      `${fmt(sql.p50, 2)} / ${fmt(sql.p99, 2)} ms`,
+    ];
   };
   const rows = [
     ...classes.map(([label, pred]) => rowFor(`${label}, one at a time`, seq, pred)),
@@ -500,16 +644,22 @@ async function main() {
   const notes = [
     `Server side, one at a time: the bot used ${fmt(seq.cpuMs.bot / seq.results.length, 2)} ms of CPU per query (all threads, ${fmt(cores(seq), 2)} cores busy) and answered ${fmt(seq.qps, 0)} queries/s; with ${P.concurrency} in flight ${conc ? `${fmt(conc.cpuMs.bot / conc.results.length, 2)} ms per query, ${fmt(cores(conc), 2)} cores, ${fmt(conc.qps, 0)} queries/s` : 'not run'}. The HTTP response alone (without waiting for the connector's report) took p50 ${fmt(http1.p50)} ms and p99 ${fmt(http1.p99)} ms; the sink's report came after the HTTP response for ${late} of ${seq.results.length} queries (the turn awaits the reply's POST, so it normally arrives first).`,
     `"SQL search alone" is the store's search statement (\`MARKETPLACE_SQL.search\`: FTS5 MATCH with bm25, the country and language filters, a page of 6) run on the same queries against the same file after the bot stopped, best of 3, with the page cache the store sets (\`cache_size = ${cacheSize ?? '?'}\`): the database's share of a query. The rest is the bot: activity parsing, conversation capture, the partner and sovereignty lookups, rendering up to 6 Adaptive Cards, the reply's POST to the connector, the deliverer's kick after each turn.` +
-      (stored.sizes ? ` The database file is ${fmt(stored.sizes.file)} MB: listings table ${fmt(stored.sizes.listings)} MB, full-text index ${fmt(stored.sizes.fts)} MB, partners ${fmt(stored.sizes.partners)} MB.` : ''),
+      (stored.sizes
+        ? ` The database file is ${fmt(stored.sizes.file)} MB: listings table ${fmt(stored.sizes.listings)} MB, full-text index ${fmt(stored.sizes.fts)} MB, partners ${fmt(stored.sizes.partners)} MB.`
+        : ''),
     `By query kind, one at a time: ${byKind.join('; ')}.`,
     `CPU used by other processes on the machine during each phase (cores): ${others.map((o) => `${o.label} ${fmt(o.cores, 2)}`).join(', ')}.` +
-      (noisy.length ? ` **The machine was shared during ${noisy.map((o) => o.label).join(', ')}: those figures are noisier than usual; rerun on a quiet machine to compare runs.**` : ''),
+      (noisy.length
+        ? ` **The machine was shared during ${noisy.map((o) => o.label).join(', ')}: those figures are noisier than usual; rerun on a quiet machine to compare runs.**`
+        : ''),
   ];
 
   console.log('');
   console.log(table(header, rows));
   console.log('');
-  console.log(`Goal: p99 under ${GOAL_P99_MS} ms end to end over HTTP, one at a time: ${fmt(all1.p99)} ms, ${met ? 'met' : 'NOT met'} (many matches: p99 ${fmt(many1.p99)} ms).`);
+  console.log(
+    `Goal: p99 under ${GOAL_P99_MS} ms end to end over HTTP, one at a time: ${fmt(all1.p99)} ms, ${met ? 'met' : 'NOT met'} (many matches: p99 ${fmt(many1.p99)} ms).`,
+  );
   console.log('');
   for (const n of notes) console.log(`${n.replace(/\*\*/g, '')}\n`);
   for (const [what, ok, detail] of verification) console.log(`${ok ? 'ok  ' : 'FAIL'} ${what} (${detail})`);
@@ -617,7 +767,12 @@ function writeResults(i) {
       ...rowsText,
       '<!-- bench-find-history:end -->',
     ].join('\n');
-  const oldHistory = /<!-- bench-find-history:begin -->\n(?:.*\n){2}([\s\S]*?)<!-- bench-find-history:end -->/.exec(old)?.[1]?.trim().split('\n').filter(Boolean) ?? [];
+  const oldHistory =
+    /<!-- bench-find-history:begin -->\n(?:.*\n){2}([\s\S]*?)<!-- bench-find-history:end -->/
+      .exec(old)?.[1]
+      ?.trim()
+      .split('\n')
+      .filter(Boolean) ?? [];
   let text;
   if (old.includes('<!-- bench-find:begin') && old.includes('<!-- bench-find:end -->')) {
     text = old.replace(/<!-- bench-find:begin[\s\S]*?<!-- bench-find:end -->/, generated);
@@ -637,7 +792,7 @@ function writeResults(i) {
       '- **The bot** (`lib/find-bot.mjs`, its own process) is composed as `src/index.ts` composes it: `loadConfig`, a SQLite store in a temp dir, `createApp` from `dist/`, `seedPartners` with the partners file, `app.start()` (the deliverer runs and is kicked after every turn, as in production), restify listening. Logs at info level to a file.',
       '- **The listings** are seeded before the bot starts, by the same module in a process of its own: generated partners (3–10 authorized catalog services, some in delegated-admin programs), each with a listing created by `marketplace.seed`, the path the partners file takes at startup (validated like the edit card, saved with the full-text index filled by the triggers). Headlines and descriptions come from a vocabulary of partner topics with Zipf-like weights (Microsoft 365 security, Exchange migrations, Teams voice, Copilot adoption ... down to Purview and kiosk devices), 1–5 services, 0–6 expertise tags, 1–6 countries weighted to the big markets, 1–3 of their languages. Every partner has a coined brand name; about half of the listings carry it in the headline or description.',
       '- **The queries**: common words (often with a country, sometimes a language), rarer words with a country, truncated words (`secur`, `sharep`), a partner\'s brand word alone or with common words, natural phrasing with stopwords ("someone who can help us with teams and voice in Germany"), and queries that match nothing (unknown words, a country nobody serves, a brand with a country it does not serve). Countries typed as codes, lower-case codes or English names; languages as codes or names.',
-      '- **The ground truth** for the checks is computed by the bench from the stored listings\' text, without SQLite: a listing matches when one of the query\'s terms is a prefix of one of its words (headline, service names and ids, expertise, description) and its countries and languages fit; that gives each query\'s number of matches, so the number of result cards, the More results button and the summary line can be checked for every reply.',
+      "- **The ground truth** for the checks is computed by the bench from the stored listings' text, without SQLite: a listing matches when one of the query's terms is a prefix of one of its words (headline, service names and ids, expertise, description) and its countries and languages fit; that gives each query's number of matches, so the number of result cards, the More results button and the summary line can be checked for every reply.",
       '',
       generated,
       '',

@@ -48,7 +48,8 @@ const ORDER_SEED = 7;
 const N = P.tenants * P.conversations * P.perConversation;
 const profileDir = process.env.BENCH_PROFILE ? resolve(process.env.BENCH_PROFILE) : undefined;
 const dumpDir = process.env.BENCH_DUMP ? resolve(process.env.BENCH_DUMP) : undefined;
-const isDefault = Object.entries(DEFAULTS).every(([k, v]) => P[k] === v) && !profileDir && !process.env.BENCH_POLL_MS && !process.env.BENCH_DIST;
+const isDefault =
+  Object.entries(DEFAULTS).every(([k, v]) => P[k] === v) && !profileDir && !process.env.BENCH_POLL_MS && !process.env.BENCH_DIST;
 /** No request for this long while entries are outstanding: the run is over, and what is left is lost. */
 const STALL_MS = 90_000;
 /** The deliverer's limiter widens every window by this much (createDeliverer's rateMarginMs default). */
@@ -63,7 +64,9 @@ function codeVersion() {
     const git = (...args) => execFileSync('git', args, { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trimEnd();
     const dirty = git('status', '--porcelain', '--', 'src', 'cards').split('\n').filter(Boolean);
     const path = ['src/notifications', 'src/offers', 'src/store/sqlite', 'src/app.ts', 'cards/offer.json'];
-    const pathDirty = git('status', '--porcelain', '--', ...path).split('\n').filter(Boolean);
+    const pathDirty = git('status', '--porcelain', '--', ...path)
+      .split('\n')
+      .filter(Boolean);
     const commit = git('rev-parse', '--short', 'HEAD');
     const text =
       `commit ${commit} ("${git('log', '-1', '--format=%s')}")` +
@@ -209,7 +212,15 @@ async function run(name, tenants, { bot, sink, readLog, windows }) {
   readLog(); // earlier lines
   const sinkCpu0 = await sink.ask('cpu');
   const own0 = process.cpuUsage();
-  const seeded = await bot.ask('seed', { run: name, tenants, conversations: P.conversations, perConversation: P.perConversation, orderSeed: ORDER_SEED, sinkUrl: sink.url, offerIds });
+  const seeded = await bot.ask('seed', {
+    run: name,
+    tenants,
+    conversations: P.conversations,
+    perConversation: P.perConversation,
+    orderSeed: ORDER_SEED,
+    sinkUrl: sink.url,
+    offerIds,
+  });
   const go = seeded.kick;
   const startUs = go.us;
   const entries = seeded.entries;
@@ -310,7 +321,7 @@ async function run(name, tenants, { bot, sink, readLog, windows }) {
   }
   // How late each retry left: the time from a failed attempt's arrival to the next attempt's, minus the wait the
   // deliverer meant (Retry-After after a 429, the backoff it logged after a 503).
-  const late = { '429': [], '503': [] };
+  const late = { 429: [], 503: [] };
   for (const e of entries) {
     const reqs = perKey.get(e.key) ?? [];
     const w = waitsByKey.get(e.key) ?? [];
@@ -332,13 +343,47 @@ async function run(name, tenants, { bot, sink, readLog, windows }) {
     brief: bestSchedule({ entries: idealEntries(entries), limits: TEAMS_RATE_LIMITS }),
     inOrder: bestSchedule({ entries: idealEntries(entries), limits: TEAMS_RATE_LIMITS, fifo: true }),
     block: bestSchedule({ entries: idealEntries(entries), limits: TEAMS_RATE_LIMITS, blockOn429: true }),
-    policy: bestSchedule({ entries: idealEntries(entries, waitsByKey), limits: TEAMS_RATE_LIMITS, fifo: true, marginMs: DELIVERER_MARGIN_MS }),
-    cpu: bestSchedule({ entries: idealEntries(entries, waitsByKey), limits: TEAMS_RATE_LIMITS, fifo: true, marginMs: DELIVERER_MARGIN_MS, serviceMs: cpu.bot / sends.length }),
+    policy: bestSchedule({
+      entries: idealEntries(entries, waitsByKey),
+      limits: TEAMS_RATE_LIMITS,
+      fifo: true,
+      marginMs: DELIVERER_MARGIN_MS,
+    }),
+    cpu: bestSchedule({
+      entries: idealEntries(entries, waitsByKey),
+      limits: TEAMS_RATE_LIMITS,
+      fifo: true,
+      marginMs: DELIVERER_MARGIN_MS,
+      serviceMs: cpu.bot / sends.length,
+    }),
     lower: lowerBound({ entries: idealEntries(entries), limits: TEAMS_RATE_LIMITS }),
   };
   if (dumpDir) {
-    writeFileSync(join(dumpDir, `${name}-sink.json`), JSON.stringify({ firstAt, records: sends.map(({ at, method, conversation, tenant, key, attempt, outcome }) => ({ at: at - firstAt, method, conversation, tenant, key, attempt, outcome })) }));
-    writeFileSync(join(dumpDir, `${name}-ideal.json`), JSON.stringify(Object.fromEntries(Object.entries(ideal).filter(([k]) => k !== 'lower').map(([k, v]) => [k, { makespanMs: v.makespanMs, tried: v.tried, sends: v.sends }]))));
+    writeFileSync(
+      join(dumpDir, `${name}-sink.json`),
+      JSON.stringify({
+        firstAt,
+        records: sends.map(({ at, method, conversation, tenant, key, attempt, outcome }) => ({
+          at: at - firstAt,
+          method,
+          conversation,
+          tenant,
+          key,
+          attempt,
+          outcome,
+        })),
+      }),
+    );
+    writeFileSync(
+      join(dumpDir, `${name}-ideal.json`),
+      JSON.stringify(
+        Object.fromEntries(
+          Object.entries(ideal)
+            .filter(([k]) => k !== 'lower')
+            .map(([k, v]) => [k, { makespanMs: v.makespanMs, tried: v.tried, sends: v.sends }]),
+        ),
+      ),
+    );
   }
 
   // Requests per second of the run, the real deliverer's and the ideal sender's; the conversation delivered last.
@@ -412,7 +457,10 @@ async function main() {
   if (!existsSync(join(root, 'dist/src/app.js'))) throw new Error('dist/ is missing: run `npm run bench:notify` (it builds first)');
   if (profileDir) mkdirSync(profileDir, { recursive: true });
   if (dumpDir) mkdirSync(dumpDir, { recursive: true });
-  log(`node ${process.version}, ${os.cpus().length} CPUs; ${int(N)} notifications per run (${P.tenants} tenants x ${P.conversations} conversations x ${P.perConversation}), ${P.runs} runs after a warm-up; code ${CODE.text}` + (profileDir ? `; profiling into ${profileDir}` : ''));
+  log(
+    `node ${process.version}, ${os.cpus().length} CPUs; ${int(N)} notifications per run (${P.tenants} tenants x ${P.conversations} conversations x ${P.perConversation}), ${P.runs} runs after a warm-up; code ${CODE.text}` +
+      (profileDir ? `; profiling into ${profileDir}` : ''),
+  );
 
   const dataDir = mkdtempSync(join(os.tmpdir(), 'partner-offers-bench-notify-'));
   process.on('exit', () => rmSync(dataDir, { recursive: true, force: true }));
@@ -426,13 +474,17 @@ async function main() {
   const bot = start('lib/notify-bot.mjs', 'bot', { env: { BENCH_DATA_DIR: dataDir }, stdout: logFd, execArgv: botArgv });
   const botReady = await bot.ready;
   closeSync(logFd);
-  log(`bot pid ${botReady.pid} (store ${botReady.store}, ${botReady.instances} instance(s), lease ${botReady.leaseMs / 1000} s), sink at ${sinkUrl}; store and log in ${dataDir}`);
+  log(
+    `bot pid ${botReady.pid} (store ${botReady.store}, ${botReady.instances} instance(s), lease ${botReady.leaseMs / 1000} s), sink at ${sinkUrl}; store and log in ${dataDir}`,
+  );
   const readLog = logReader(logFile);
   const windows = [];
   const ctx = { bot, sink, readLog, windows };
 
   const warm = await run('warmup', P.warmupTenants, ctx);
-  log(`warm-up: ${warm.delivered}/${warm.size} delivered in ${fmt(warm.totalMs / 1000, 2)} s (ideal ${fmt(warm.ideal.brief.makespanMs / 1000, 2)} s), lost ${warm.lost}, duplicates ${warm.duplicates}`);
+  log(
+    `warm-up: ${warm.delivered}/${warm.size} delivered in ${fmt(warm.totalMs / 1000, 2)} s (ideal ${fmt(warm.ideal.brief.makespanMs / 1000, 2)} s), lost ${warm.lost}, duplicates ${warm.duplicates}`,
+  );
 
   const runs = [];
   for (let i = 1; i <= P.runs; i++) {
@@ -452,7 +504,9 @@ async function main() {
   await Promise.all([bot.stop(), sink.stop()]);
   if (profileDir) {
     writeFileSync(join(profileDir, 'phases.json'), JSON.stringify(windows, null, 1));
-    log(`profile and phases.json in ${profileDir}; summarise with: node bench/profile-summary.mjs ${join(profileDir, 'bot.cpuprofile')} --phase run1`);
+    log(
+      `profile and phases.json in ${profileDir}; summarise with: node bench/profile-summary.mjs ${join(profileDir, 'bot.cpuprofile')} --phase run1`,
+    );
   }
 
   // --- report ----------------------------------------------------------------------------------------------------
@@ -476,16 +530,46 @@ async function main() {
   const pk = (i) => (r) => r.peaks.conversation[i].count;
   const lim = TEAMS_RATE_LIMITS;
   const rows = [
-    row('Delivered (distinct entries answered 2xx)', (r) => r.delivered, int, `${int(N)}`, runs.every((r) => r.delivered === N)),
-    row('Lost (not delivered, not failed)', (r) => r.lost, int, `${GOALS.lost}`, within((r) => r.lost, GOALS.lost)),
+    row(
+      'Delivered (distinct entries answered 2xx)',
+      (r) => r.delivered,
+      int,
+      `${int(N)}`,
+      runs.every((r) => r.delivered === N),
+    ),
+    row(
+      'Lost (not delivered, not failed)',
+      (r) => r.lost,
+      int,
+      `${GOALS.lost}`,
+      within((r) => r.lost, GOALS.lost),
+    ),
     row('Failed (marked failed in the store)', (r) => r.failed, int),
-    row('Duplicates (entries answered 2xx twice or more)', (r) => r.duplicates, int, `${GOALS.duplicates}`, within((r) => r.duplicates, GOALS.duplicates)),
+    row(
+      'Duplicates (entries answered 2xx twice or more)',
+      (r) => r.duplicates,
+      int,
+      `${GOALS.duplicates}`,
+      within((r) => r.duplicates, GOALS.duplicates),
+    ),
     row('Requests reaching the sink', (r) => r.requests, int),
     textRow('  answered 429 (Retry-After: 1) / 503', (r) => `${r.answered429} / ${r.answered503}`),
     ...lim.conversation.map((w, i) =>
-      row(`Peak per conversation, any ${w.windowMs >= 3_600_000 ? '1 h' : `${w.windowMs / 1000} s`}`, pk(i), int, `≤ ${w.limit}`, within(pk(i), w.limit)),
+      row(
+        `Peak per conversation, any ${w.windowMs >= 3_600_000 ? '1 h' : `${w.windowMs / 1000} s`}`,
+        pk(i),
+        int,
+        `≤ ${w.limit}`,
+        within(pk(i), w.limit),
+      ),
     ),
-    row(`Peak per tenant, any ${lim.tenant[0].windowMs / 1000} s`, (r) => r.peaks.tenant[0].count, int, `≤ ${lim.tenant[0].limit}`, within((r) => r.peaks.tenant[0].count, lim.tenant[0].limit)),
+    row(
+      `Peak per tenant, any ${lim.tenant[0].windowMs / 1000} s`,
+      (r) => r.peaks.tenant[0].count,
+      int,
+      `≤ ${lim.tenant[0].limit}`,
+      within((r) => r.peaks.tenant[0].count, lim.tenant[0].limit),
+    ),
     row('Total: first send → last delivery', (r) => r.totalMs, s),
     row('Ideal sender (the bound)', (r) => r.ideal.brief.makespanMs, s),
     row('Total ÷ ideal', ratio, (v) => fmt(v, 2), `≤ ${GOALS.ratio}`, within(ratio, GOALS.ratio)),
@@ -493,27 +577,65 @@ async function main() {
     row('  ideal, + each conversation in order', (r) => r.ideal.inOrder.makespanMs, s),
     row("  ideal, + the deliverer's 503 backoff and 20 ms margin", (r) => r.ideal.policy.makespanMs, s),
     row("  ideal, + one request at a time at the bot's CPU per request", (r) => r.ideal.cpu.makespanMs, s),
-    textRow('Retries after a 429: sent late by, median / max', (r) => `${fmt(r.late['429'][r.late['429'].length >> 1] ?? NaN, 0)} / ${fmt(r.late['429'].at(-1) ?? NaN, 0)} ms`),
-    textRow('Retries after a 503: sent late by, median / max', (r) => `${fmt(r.late['503'][r.late['503'].length >> 1] ?? NaN, 0)} / ${fmt(r.late['503'].at(-1) ?? NaN, 0)} ms`),
+    textRow(
+      'Retries after a 429: sent late by, median / max',
+      (r) => `${fmt(r.late['429'][r.late['429'].length >> 1] ?? NaN, 0)} / ${fmt(r.late['429'].at(-1) ?? NaN, 0)} ms`,
+    ),
+    textRow(
+      'Retries after a 503: sent late by, median / max',
+      (r) => `${fmt(r.late['503'][r.late['503'].length >> 1] ?? NaN, 0)} / ${fmt(r.late['503'].at(-1) ?? NaN, 0)} ms`,
+    ),
     textRow('  half / 90% of entries delivered after', (r) => `${fmt(r.p50Ms / 1000, 2)} / ${fmt(r.p90Ms / 1000, 2)} s`),
-    row('Kick → first send', (r) => r.kickToFirstMs, (v) => `${fmt(v, 0)} ms`),
+    row(
+      'Kick → first send',
+      (r) => r.kickToFirstMs,
+      (v) => `${fmt(v, 0)} ms`,
+    ),
     row('Kick → all marked sent in the store', (r) => r.settledMs, s),
-    row('Bot CPU (all threads), kick → last delivery', (r) => r.cpu.bot, (v) => `${fmt(v / 1000, 2)} s`),
+    row(
+      'Bot CPU (all threads), kick → last delivery',
+      (r) => r.cpu.bot,
+      (v) => `${fmt(v / 1000, 2)} s`,
+    ),
     textRow('  per request / per notification', (r) => `${fmt(r.cpu.bot / r.requests, 2)} / ${fmt(r.cpu.bot / r.size, 2)} ms`),
-    row('  cores busy', (r) => r.cpu.bot / 1000 / r.seconds, (v) => fmt(v, 2)),
-    row('Bot RSS, peak during the run', (r) => r.rssPeak, (v) => `${fmt(v, 0)} MB`),
-    row('Sink CPU', (r) => r.cpu.sink, (v) => `${fmt(v / 1000, 2)} s`),
-    row('Other load on the machine (cores)', (r) => r.cpu.others / 1000 / r.seconds, (v) => fmt(v, 2)),
+    row(
+      '  cores busy',
+      (r) => r.cpu.bot / 1000 / r.seconds,
+      (v) => fmt(v, 2),
+    ),
+    row(
+      'Bot RSS, peak during the run',
+      (r) => r.rssPeak,
+      (v) => `${fmt(v, 0)} MB`,
+    ),
+    row(
+      'Sink CPU',
+      (r) => r.cpu.sink,
+      (v) => `${fmt(v / 1000, 2)} s`,
+    ),
+    row(
+      'Other load on the machine (cores)',
+      (r) => r.cpu.others / 1000 / r.seconds,
+      (v) => fmt(v, 2),
+    ),
   ];
 
   const goalsMet = rows.filter((r) => r[r.length - 1] === '**no**').map((r) => r[0]);
   const verification = [
     [
       'every run queued one outbox entry per offer, none leased or sent before the kick',
-      runs.every((r) => r.queued === r.size && r.leasedBeforeKick === 0 && r.beforeKick === 0 && r.states.missing === 0 && r.states.extra === 0),
-      per((r) => `${r.queued} queued in ${fmt(r.issueMs / 1000, 1)} s, ${r.leasedBeforeKick} leased and ${r.beforeKick} sent before the kick`).join('; '),
+      runs.every(
+        (r) => r.queued === r.size && r.leasedBeforeKick === 0 && r.beforeKick === 0 && r.states.missing === 0 && r.states.extra === 0,
+      ),
+      per(
+        (r) => `${r.queued} queued in ${fmt(r.issueMs / 1000, 1)} s, ${r.leasedBeforeKick} leased and ${r.beforeKick} sent before the kick`,
+      ).join('; '),
     ],
-    ['every entry got exactly its planned answers (fault plan honoured)', runs.every((r) => r.asPlanned === r.size), per((r) => `${r.asPlanned}/${r.size}`).join(', ')],
+    [
+      'every entry got exactly its planned answers (fault plan honoured)',
+      runs.every((r) => r.asPlanned === r.size),
+      per((r) => `${r.asPlanned}/${r.size}`).join(', '),
+    ],
     ['no request the plan did not know', runs.every((r) => r.unplanned === 0), per((r) => r.unplanned).join(', ')],
     ['the ideal bound is the same in every run (same plan, same order)', sameIdeal, `${s(idealMs)}`],
     ['no run stalled', runs.every((r) => !r.stalled), per((r) => (r.stalled ? 'stalled' : 'ok')).join(', ')],
@@ -532,8 +654,17 @@ async function main() {
   }
   const b503 = runs.flatMap((r) => r.backoff503).sort((a, b) => a - b);
   const notes = [
-    `Fault plan (seed ${P.faultSeed}): ${int(r1.requests)} requests for ${int(N)} entries, ${r1.answered429} answered 429 and ${r1.answered503} answered 503. Attempt sequences: ${[...chains].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k} ×${n}`).join(', ')}. Entries with two or more 429s or four or more attempts: ${longChains.join(', ')}.`,
-    `Ideal sender: ${s(idealMs)} (best of the priority rules tried: ${Object.entries(r1.ideal.brief.tried).map(([k, v]) => `${k} ${s(v)}`).join(', ')}); no sender can beat ${s(lower.ms)} (longest chain of 429s ${s(lower.chain)}; busiest conversation, ${lower.busiestConversation} requests packed into its windows, ${s(lower.conversation)}; busiest tenant, ${lower.busiestTenant} requests, ${s(lower.tenant)})${lower.ms === idealMs ? ', so the ideal schedule is optimal' : ''}. The same ideal sender under the deliverer's rules, added one at a time: a 429 holds the whole conversation for its Retry-After (the limiter's block) ${s(r1.ideal.block.makespanMs)}; each conversation's entries in queue order, a retry holding the ones behind it ${s(r1.ideal.inOrder.makespanMs)}; with the backoff waits the deliverer drew after each 503 and its 20 ms window margin ${runs.map((r) => s(r.ideal.policy.makespanMs)).join(', ')} (per run); and sending one request at a time, each costing the bot's measured CPU per request (${runs.map((r) => `${fmt(r.cpu.bot / r.requests, 2)} ms`).join(', ')}), ${runs.map((r) => s(r.ideal.cpu.makespanMs)).join(', ')}.`,
+    `Fault plan (seed ${P.faultSeed}): ${int(r1.requests)} requests for ${int(N)} entries, ${r1.answered429} answered 429 and ${r1.answered503} answered 503. Attempt sequences: ${[
+      ...chains,
+    ]
+      .sort((a, b) => b[1] - a[1])
+      .map(([k, n]) => `${k} ×${n}`)
+      .join(', ')}. Entries with two or more 429s or four or more attempts: ${longChains.join(', ')}.`,
+    `Ideal sender: ${s(idealMs)} (best of the priority rules tried: ${Object.entries(r1.ideal.brief.tried)
+      .map(([k, v]) => `${k} ${s(v)}`)
+      .join(
+        ', ',
+      )}); no sender can beat ${s(lower.ms)} (longest chain of 429s ${s(lower.chain)}; busiest conversation, ${lower.busiestConversation} requests packed into its windows, ${s(lower.conversation)}; busiest tenant, ${lower.busiestTenant} requests, ${s(lower.tenant)})${lower.ms === idealMs ? ', so the ideal schedule is optimal' : ''}. The same ideal sender under the deliverer's rules, added one at a time: a 429 holds the whole conversation for its Retry-After (the limiter's block) ${s(r1.ideal.block.makespanMs)}; each conversation's entries in queue order, a retry holding the ones behind it ${s(r1.ideal.inOrder.makespanMs)}; with the backoff waits the deliverer drew after each 503 and its 20 ms window margin ${runs.map((r) => s(r.ideal.policy.makespanMs)).join(', ')} (per run); and sending one request at a time, each costing the bot's measured CPU per request (${runs.map((r) => `${fmt(r.cpu.bot / r.requests, 2)} ms`).join(', ')}), ${runs.map((r) => s(r.ideal.cpu.makespanMs)).join(', ')}.`,
     `The deliverer's backoff after a 503 (uniform in [0, 2^attempt s)), as drawn in these runs: median ${fmt(median(b503), 0)} ms, max ${fmt(b503[b503.length - 1], 0)} ms over ${b503.length} retries.`,
     `Requests reaching the sink in each second after the first send (run 1): ${r1.histogram.real.join(', ')}; the ideal sender: ${r1.histogram.ideal.join(', ')}.`,
     `Delivered last in run 1: ${r1.lastConversation?.key} in ${r1.lastConversation?.conversation}, whose requests were (entry[#attempt] answer, s after the first send): ${r1.lastConversation?.requests.join('; ')}.`,
@@ -543,14 +674,16 @@ async function main() {
   const noisy = runs.filter((r) => r.cpu.others / 1000 / r.seconds > 0.25);
   notes.push(
     `CPU used by other processes on the machine during each run (cores): ${per((r) => fmt(r.cpu.others / 1000 / r.seconds, 2)).join(', ')}.` +
-      (noisy.length ? ` **The machine was shared during ${noisy.map((r) => r.name).join(', ')}: those figures are noisier than usual; rerun on a quiet machine to compare runs.**` : ''),
+      (noisy.length
+        ? ` **The machine was shared during ${noisy.map((r) => r.name).join(', ')}: those figures are noisier than usual; rerun on a quiet machine to compare runs.**`
+        : ''),
   );
   if (runs.some((r) => r.lost)) notes.push(`Lost entries: ${per((r) => r.lostExamples.join(', ')).join(' | ')}`);
 
   console.log('');
   console.log(table(['Measure', ...runs.map((r) => r.name.replace('run', 'Run ')), 'Median', 'Goal', 'Met'], rows));
   console.log('');
-  for (const n of notes) console.log(`${n.replace(/\*\*/g, "")}\n`);
+  for (const n of notes) console.log(`${n.replace(/\*\*/g, '')}\n`);
   for (const [what, ok, detail] of verification) console.log(`${ok ? 'ok  ' : 'FAIL'} ${what} (${detail})`);
   console.log(goalsMet.length ? `\nGoals not met: ${goalsMet.join('; ')}` : '\nAll goals met.');
   const totalS = (Date.now() - began) / 1000;
@@ -597,7 +730,10 @@ function writeResults({ rows, runs, notes, verification, totalS }) {
     '<!-- notify:end -->',
   ].join('\n');
   const med = (f) => median(runs.map(f));
-  const historyRow = `| ${date} | ${CODE.commit} | ${cpus.length} | ${process.version} | ${int(med((r) => r.lost))} | ${int(med((r) => r.duplicates))} | ${runs.map((r) => r.peaks.conversation.map((p) => p.count).join('/')).join(', ')} | ${runs.map((r) => r.peaks.tenant[0].count).join(', ')} | ${fmt(med((r) => r.totalMs) / 1000, 2)} s | ${fmt(runs[0].ideal.brief.makespanMs / 1000, 2)} s | ${fmt(med((r) => r.totalMs / r.ideal.brief.makespanMs), 2)} | ${fmt(Math.max(...runs.map((r) => r.cpu.others / 1000 / r.seconds)), 2)} |`;
+  const historyRow = `| ${date} | ${CODE.commit} | ${cpus.length} | ${process.version} | ${int(med((r) => r.lost))} | ${int(med((r) => r.duplicates))} | ${runs.map((r) => r.peaks.conversation.map((p) => p.count).join('/')).join(', ')} | ${runs.map((r) => r.peaks.tenant[0].count).join(', ')} | ${fmt(med((r) => r.totalMs) / 1000, 2)} s | ${fmt(runs[0].ideal.brief.makespanMs / 1000, 2)} s | ${fmt(
+    med((r) => r.totalMs / r.ideal.brief.makespanMs),
+    2,
+  )} | ${fmt(Math.max(...runs.map((r) => r.cpu.others / 1000 / r.seconds)), 2)} |`;
   const historyBlock = (rowsText) =>
     [
       '<!-- notify-history:begin -->',
@@ -606,7 +742,9 @@ function writeResults({ rows, runs, notes, verification, totalS }) {
       ...rowsText,
       '<!-- notify-history:end -->',
     ].join('\n');
-  const oldHistory = /<!-- notify-history:begin -->\n(?:.*\n){2}([\s\S]*?)<!-- notify-history:end -->/.exec(old)?.[1]?.trim().split('\n').filter(Boolean) ?? [];
+  const oldHistory =
+    /<!-- notify-history:begin -->\n(?:.*\n){2}([\s\S]*?)<!-- notify-history:end -->/.exec(old)?.[1]?.trim().split('\n').filter(Boolean) ??
+    [];
   let text;
   if (old.includes('<!-- notify:begin') && old.includes('<!-- notify:end -->')) {
     text = old.replace(/<!-- notify:begin[\s\S]*?<!-- notify:end -->/, generated);

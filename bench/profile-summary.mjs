@@ -87,15 +87,18 @@ const pct = (us) => `${((100 * us) / total).toFixed(1).padStart(5)}%`;
 const ms = (us) => `${(us / 1000).toFixed(0).padStart(7)} ms`;
 const show = (title, map, n, filter = () => true) => {
   console.log(`\n${title}`);
-  for (const [k, us] of [...map].filter(([k]) => filter(k)).sort((a, b) => b[1] - a[1]).slice(0, n)) console.log(`${pct(us)} ${ms(us)}  ${k}`);
+  for (const [k, us] of [...map]
+    .filter(([k]) => filter(k))
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, n))
+    console.log(`${pct(us)} ${ms(us)}  ${k}`);
 };
 
 console.log(`${profileFile}${phaseName ? ` phase ${phaseName}` : ''}: ${(total / 1e6).toFixed(1)} s of samples in the window`);
 show('Self time by package / app file', byPackage, top);
 show('Top functions by self time', byFunction, top);
-show(
-  'Inclusive time, app code and the framework frames around it',
-  inclusive,
-  top,
-  (k) => /app: |restify|botbuilder|botframework|better-sqlite3|adaptivecards|adaptive-expressions|zod|pino|node:http|node-fetch|axios|@azure/.test(k),
+show('Inclusive time, app code and the framework frames around it', inclusive, top, (k) =>
+  /app: |restify|botbuilder|botframework|better-sqlite3|adaptivecards|adaptive-expressions|zod|pino|node:http|node-fetch|axios|@azure/.test(
+    k,
+  ),
 );

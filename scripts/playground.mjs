@@ -59,8 +59,14 @@ function tcpOpen(host, port) {
   return new Promise((resolve) => {
     const s = net.connect({ host, port });
     s.setTimeout(1000);
-    s.once('connect', () => { s.destroy(); resolve(true); });
-    s.once('timeout', () => { s.destroy(); resolve(false); });
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('timeout', () => {
+      s.destroy();
+      resolve(false);
+    });
     s.once('error', () => resolve(false));
   });
 }
@@ -91,7 +97,11 @@ function killGroup(child, signal) {
   try {
     process.kill(-child.pid, signal);
   } catch {
-    try { child.kill(signal); } catch { /* gone */ }
+    try {
+      child.kill(signal);
+    } catch {
+      /* gone */
+    }
   }
 }
 
@@ -134,7 +144,9 @@ async function start(inst) {
   });
   children.push(child);
   let out = '';
-  child.stdout.on('data', (d) => { out += d; });
+  child.stdout.on('data', (d) => {
+    out += d;
+  });
   child.stderr.on('data', (d) => process.stderr.write(`[${inst.name}] ${d}`));
   child.on('exit', (code, signal) => {
     if (stopping) return;
@@ -153,17 +165,18 @@ try {
   const started = await Promise.all(instances.map(start));
   const bot = new URL(endpoint);
   const botUp = await tcpOpen(bot.hostname, Number(bot.port || 80));
-  console.log(`\nMicrosoft 365 Agents Playground -> bot ${endpoint}${botUp ? '' : '  (NOT reachable yet: start the bot with `npm start`)'}\n`);
+  console.log(
+    `\nMicrosoft 365 Agents Playground -> bot ${endpoint}${botUp ? '' : '  (NOT reachable yet: start the bot with `npm start`)'}\n`,
+  );
   for (const s of started) {
     console.log(`  ${s.name.padEnd(8)} ${s.url}   tenant ${s.tenant}, signed in as ${s.userName} <${s.upn}>`);
   }
   console.log(`\n  connector serviceUrls: ${started.map((s) => `http://localhost:${s.port}/_connector`).join(', ')}`);
   console.log(`  logs: ${started.map((s) => s.logFile).join(', ')}`);
   console.log('\nOpen the customer URL first: the bot learns a chat when its page connects (installationUpdate).');
-  console.log('Then type in the partner\'s Personal Chat, e.g.  trial admin@contoso.com m365-business-premium, teams-essentials');
+  console.log("Then type in the partner's Personal Chat, e.g.  trial admin@contoso.com m365-business-premium, teams-essentials");
   console.log('Ctrl-C stops all instances.\n');
 } catch (err) {
   console.error(`playground: ${err instanceof Error ? err.message : String(err)}`);
   await stopAll(1);
 }
-

@@ -49,7 +49,10 @@ export function createApp({ config, store, catalog, clock, log, delivery, turnSe
   const adapter = new TeamsAdapter(auth);
   adapter.onTurnError = async (context, error) => {
     if (isConnectorUnreachable(error)) {
-      log.warn({ activityId: context.activity.id, reason: error.message }, 'turn ended: the connector did not answer, so no reply could be sent');
+      log.warn(
+        { activityId: context.activity.id, reason: error.message },
+        'turn ended: the connector did not answer, so no reply could be sent',
+      );
       return;
     }
     log.error({ err: error, activityId: context.activity.id }, 'unhandled error in turn');
@@ -62,7 +65,14 @@ export function createApp({ config, store, catalog, clock, log, delivery, turnSe
   const offerCards = createOfferMessages(cards);
   const delegationCards = createDelegationMessages(cards);
   const delegation = createDelegationService({ store, clock, sovereignTenants: config.sovereignTenants, log });
-  const offers = createOfferService({ store, catalog, clock, sovereignTenants: config.sovereignTenants, log, onClosed: delegation.closeAttached });
+  const offers = createOfferService({
+    store,
+    catalog,
+    clock,
+    sovereignTenants: config.sovereignTenants,
+    log,
+    onClosed: delegation.closeAttached,
+  });
   const linked = linkedRequests(delegation, delegationCards, clock);
   const installLink = `https://teams.microsoft.com/l/app/${config.teamsAppId}`;
 

@@ -12,7 +12,7 @@ const ConfigSchema = z
     DATA_DIR: optional(z.string()),
     MONGODB_URI: optional(z.string().regex(/^mongodb(\+srv)?:\/\//, 'must start with mongodb:// or mongodb+srv://')),
     MONGODB_DB: optional(z.string().regex(/^[A-Za-z0-9_-]{1,63}$/, 'letters, digits, _ and - only')),
-    MicrosoftAppId: optional(z.guid('must be the bot registration\'s Application (client) ID, a GUID')),
+    MicrosoftAppId: optional(z.guid("must be the bot registration's Application (client) ID, a GUID")),
     MicrosoftAppPassword: optional(z.string()),
     MicrosoftAppType: optional(z.enum(['MultiTenant', 'SingleTenant', 'UserAssignedMSI'])),
     MicrosoftAppTenantId: optional(z.string()),
@@ -42,20 +42,39 @@ const ConfigSchema = z
     if (env.MicrosoftAppId && type !== 'UserAssignedMSI' && !env.MicrosoftAppPassword) {
       ctx.addIssue({ code: 'custom', path: ['MicrosoftAppPassword'], message: `is required with MicrosoftAppType=${type}` });
     }
-    const origins = (env.TAB_HOST_ORIGINS ?? '').split(',').map((o) => o.trim()).filter(Boolean);
+    const origins = (env.TAB_HOST_ORIGINS ?? '')
+      .split(',')
+      .map((o) => o.trim())
+      .filter(Boolean);
     for (const origin of origins) {
       if (!/^https?:\/\/[^/\s]+$/.test(origin)) {
-        ctx.addIssue({ code: 'custom', path: ['TAB_HOST_ORIGINS'], message: `"${origin}" is not an origin: scheme, host and port, no path (http://127.0.0.1:5000)` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['TAB_HOST_ORIGINS'],
+          message: `"${origin}" is not an origin: scheme, host and port, no path (http://127.0.0.1:5000)`,
+        });
       }
     }
     if (origins.length && env.MicrosoftAppId) {
-      ctx.addIssue({ code: 'custom', path: ['TAB_HOST_ORIGINS'], message: 'is for local test hosts only; Teams itself needs no entry (unset it, or unset MicrosoftAppId for a local run)' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['TAB_HOST_ORIGINS'],
+        message: 'is for local test hosts only; Teams itself needs no entry (unset it, or unset MicrosoftAppId for a local run)',
+      });
     }
     if (env.BotOpenIdMetadata?.startsWith('http:') && env.NODE_ENV === 'production') {
-      ctx.addIssue({ code: 'custom', path: ['BotOpenIdMetadata'], message: 'must be https in production: whoever can change the keys in transit could sign tokens' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['BotOpenIdMetadata'],
+        message: 'must be https in production: whoever can change the keys in transit could sign tokens',
+      });
     }
     if (env.AAD_JWKS_URI?.startsWith('http:') && env.MicrosoftAppId) {
-      ctx.addIssue({ code: 'custom', path: ['AAD_JWKS_URI'], message: 'must be https outside local mode: whoever can change the keys in transit could sign tokens' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['AAD_JWKS_URI'],
+        message: 'must be https outside local mode: whoever can change the keys in transit could sign tokens',
+      });
     }
     if (env.AAD_APP_ID_URI && !env.AAD_APP_CLIENT_ID) {
       ctx.addIssue({ code: 'custom', path: ['AAD_APP_CLIENT_ID'], message: 'is required with AAD_APP_ID_URI' });
@@ -143,7 +162,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     teamsAppId: e.TEAMS_APP_ID ?? DEVELOPMENT_TEAMS_APP_ID,
     partnersFile: e.PARTNERS_FILE ?? 'env/partners.sample.json',
     catalogFile: e.CATALOG_FILE,
-    sovereignTenants: (e.SOVEREIGN_TENANTS ?? '').split(',').map((s) => s.trim()).filter(Boolean),
+    sovereignTenants: (e.SOVEREIGN_TENANTS ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
     logLevel: e.LOG_LEVEL ?? 'info',
     delivery: { instances: e.DELIVERY_INSTANCES ?? 1, leaseMs: (e.OUTBOX_LEASE_SECONDS ?? 60) * 1000 },
     tab: {
@@ -156,7 +178,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
           }
         : undefined,
       devPartnerTenantId: e.DEV_PARTNER_TENANT_ID ?? PLAYGROUND_TENANT_ID,
-      hostOrigins: (e.TAB_HOST_ORIGINS ?? '').split(',').map((o) => o.trim()).filter(Boolean),
+      hostOrigins: (e.TAB_HOST_ORIGINS ?? '')
+        .split(',')
+        .map((o) => o.trim())
+        .filter(Boolean),
     },
   };
 }

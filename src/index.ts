@@ -46,7 +46,9 @@ async function main(): Promise<void> {
         '    trial admin@contoso.com m365-business-premium, teams-essentials',
         '',
         `  The partner dashboard (the Offers tab) in a browser: ${url.replace(/\/api\/messages$/, '/tab/index.html')}`,
-        config.tab.sso ? '  (it needs a Teams SSO token: open it in Teams)' : `  (as a development identity of tenant ${config.tab.devPartnerTenantId})`,
+        config.tab.sso
+          ? '  (it needs a Teams SSO token: open it in Teams)'
+          : `  (as a development identity of tenant ${config.tab.devPartnerTenantId})`,
         '',
       ].join('\n'),
     );

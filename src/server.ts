@@ -30,7 +30,13 @@ export interface ServerDeps {
 function refuseEncodedBodies(req: restify.Request, res: restify.Response, next: restify.Next): void {
   const encoding = (req.header('content-encoding') ?? '').trim().toLowerCase();
   if (encoding && encoding !== 'identity') {
-    res.send(415, refusal('UnsupportedEncoding', 'Compressed request bodies are not accepted: send the activity as plain JSON, without Content-Encoding.'));
+    res.send(
+      415,
+      refusal(
+        'UnsupportedEncoding',
+        'Compressed request bodies are not accepted: send the activity as plain JSON, without Content-Encoding.',
+      ),
+    );
     next(false);
     return;
   }
@@ -48,7 +54,15 @@ function requireJson(req: restify.Request, res: restify.Response, next: restify.
 }
 
 /** HTTP only: routes, body limits, health. Knows nothing of Teams beyond handing activities to the adapter. */
-export function createServer({ adapter, bot, store, log, afterTurn, routes, turnSendTimeoutMs = TURN_SEND_TIMEOUT_MS }: ServerDeps): restify.Server {
+export function createServer({
+  adapter,
+  bot,
+  store,
+  log,
+  afterTurn,
+  routes,
+  turnSendTimeoutMs = TURN_SEND_TIMEOUT_MS,
+}: ServerDeps): restify.Server {
   const server = restify.createServer({ name: 'partner-offers', handleUncaughtExceptions: false });
   server.use(refuseEncodedBodies);
   // jsonBodyParser hands its options to the body reader, which enforces maxBodySize; the typings omit it.
@@ -64,8 +78,14 @@ export function createServer({ adapter, bot, store, log, afterTurn, routes, turn
     try {
       await store.ping();
       const outbox = await store.outbox.stats();
-      const oldestPendingAgeSeconds = outbox.oldestPendingAt ? Math.max(0, Math.round((Date.now() - Date.parse(outbox.oldestPendingAt)) / 1000)) : 0;
-      res.send(200, { status: 'ready', store: store.kind, outbox: { pending: outbox.pending, failed: outbox.failed, oldestPendingAgeSeconds } });
+      const oldestPendingAgeSeconds = outbox.oldestPendingAt
+        ? Math.max(0, Math.round((Date.now() - Date.parse(outbox.oldestPendingAt)) / 1000))
+        : 0;
+      res.send(200, {
+        status: 'ready',
+        store: store.kind,
+        outbox: { pending: outbox.pending, failed: outbox.failed, oldestPendingAgeSeconds },
+      });
     } catch (err) {
       log.error({ err }, 'readiness check failed');
       res.send(503, { status: 'unavailable' });
@@ -75,14 +95,17 @@ export function createServer({ adapter, bot, store, log, afterTurn, routes, turn
   routes?.(server);
 
   // 5xx details stay in the log; callers get a generic body.
-  server.on('restifyError', (req: restify.Request, res: restify.Response, err: { statusCode?: number; message?: string }, done: () => void) => {
-    if ((err.statusCode ?? 500) >= 500) {
-      log.error({ err, url: req.url }, 'request failed');
-      res.send(500, { error: 'Internal error' });
-      return;
-    }
-    done();
-  });
+  server.on(
+    'restifyError',
+    (req: restify.Request, res: restify.Response, err: { statusCode?: number; message?: string }, done: () => void) => {
+      if ((err.statusCode ?? 500) >= 500) {
+        log.error({ err, url: req.url }, 'request failed');
+        res.send(500, { error: 'Internal error' });
+        return;
+      }
+      done();
+    },
+  );
 
   return server;
 }

@@ -18,28 +18,42 @@ describe('configuration', () => {
       error = err as ConfigError;
     }
     expect(error).toBeInstanceOf(ConfigError);
-    expect(error!.problems.map((p) => p.split(' ')[0])).toEqual(expect.arrayContaining(['PORT', 'MONGODB_URI', 'MicrosoftAppId', 'LOG_LEVEL']));
+    expect(error!.problems.map((p) => p.split(' ')[0])).toEqual(
+      expect.arrayContaining(['PORT', 'MONGODB_URI', 'MicrosoftAppId', 'LOG_LEVEL']),
+    );
   });
 
   it('takes the channel key document for a sovereign cloud or a test harness, https only in production', () => {
     const app = { MicrosoftAppId: '11111111-2222-3333-4444-555555555555', MicrosoftAppPassword: 's' };
     expect(loadConfig({ ...app, BotOpenIdMetadata: 'http://127.0.0.1:9/openid' }).auth.BotOpenIdMetadata).toBe('http://127.0.0.1:9/openid');
     expect(loadConfig(app).auth).not.toHaveProperty('BotOpenIdMetadata');
-    expect(() => loadConfig({ ...app, NODE_ENV: 'production', BotOpenIdMetadata: 'http://keys.example/openid' })).toThrow(/BotOpenIdMetadata must be https in production/);
-    expect(() => loadConfig({ ...app, BotOpenIdMetadata: 'not a url' })).toThrow(/BotOpenIdMetadata must be the URL of an OpenID configuration document/);
+    expect(() => loadConfig({ ...app, NODE_ENV: 'production', BotOpenIdMetadata: 'http://keys.example/openid' })).toThrow(
+      /BotOpenIdMetadata must be https in production/,
+    );
+    expect(() => loadConfig({ ...app, BotOpenIdMetadata: 'not a url' })).toThrow(
+      /BotOpenIdMetadata must be the URL of an OpenID configuration document/,
+    );
   });
 
   it('refuses production without an app id, and an app id without its secret', () => {
     expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/MicrosoftAppId is required when NODE_ENV=production/);
     expect(() => loadConfig({ MicrosoftAppId: '11111111-2222-3333-4444-555555555555' })).toThrow(/MicrosoftAppPassword is required/);
-    expect(() => loadConfig({ MicrosoftAppId: '11111111-2222-3333-4444-555555555555', MicrosoftAppPassword: 's', MicrosoftAppType: 'SingleTenant' })).toThrow(
-      /MicrosoftAppTenantId is required with MicrosoftAppType=SingleTenant/,
-    );
+    expect(() =>
+      loadConfig({ MicrosoftAppId: '11111111-2222-3333-4444-555555555555', MicrosoftAppPassword: 's', MicrosoftAppType: 'SingleTenant' }),
+    ).toThrow(/MicrosoftAppTenantId is required with MicrosoftAppType=SingleTenant/);
   });
 
   it('listens on all interfaces with authentication once an app id is set', () => {
-    const c = loadConfig({ MicrosoftAppId: '11111111-2222-3333-4444-555555555555', MicrosoftAppPassword: 's', MONGODB_URI: 'mongodb://db:27017/?replicaSet=rs0' });
-    expect(c).toMatchObject({ localMode: false, host: '0.0.0.0', mongo: { uri: 'mongodb://db:27017/?replicaSet=rs0', dbName: 'partnerOffers' } });
+    const c = loadConfig({
+      MicrosoftAppId: '11111111-2222-3333-4444-555555555555',
+      MicrosoftAppPassword: 's',
+      MONGODB_URI: 'mongodb://db:27017/?replicaSet=rs0',
+    });
+    expect(c).toMatchObject({
+      localMode: false,
+      host: '0.0.0.0',
+      mongo: { uri: 'mongodb://db:27017/?replicaSet=rs0', dbName: 'partnerOffers' },
+    });
   });
 
   it('reads the delivery share and lease, with defaults of one instance and 60 s', () => {

@@ -29,8 +29,21 @@ function prng(seed) {
 }
 
 const DAY = 86_400_000;
-const OFFER_MIX = [['accepted', 0.45], ['declined', 0.15], ['expired', 0.15], ['sent', 0.15], ['awaitingDelivery', 0.05], ['withdrawn', 0.05]];
-const ROLE_SETS = [['Exchange Administrator'], ['User Administrator', 'Helpdesk Administrator'], ['Security Reader'], ['Teams Administrator'], ['SharePoint Administrator', 'Groups Administrator']];
+const OFFER_MIX = [
+  ['accepted', 0.45],
+  ['declined', 0.15],
+  ['expired', 0.15],
+  ['sent', 0.15],
+  ['awaitingDelivery', 0.05],
+  ['withdrawn', 0.05],
+];
+const ROLE_SETS = [
+  ['Exchange Administrator'],
+  ['User Administrator', 'Helpdesk Administrator'],
+  ['Security Reader'],
+  ['Teams Administrator'],
+  ['SharePoint Administrator', 'Groups Administrator'],
+];
 
 export async function seedDashboard({ dataDir, offers, relationships, now = new Date() }) {
   const config = loadConfig({ DATA_DIR: dataDir, LOG_LEVEL: 'silent' });
@@ -42,7 +55,12 @@ export async function seedDashboard({ dataDir, offers, relationships, now = new 
   for (const tenantId of ['00000000-0000-0000-0000-0000000000001', '00000000-0000-0000-0000-0000000000003']) {
     const partner = partners.find((p) => p.tenantId === tenantId);
     if (!partner) throw new Error(`env/partners.sample.json has no partner ${tenantId}`);
-    counts[partner.name] = await seedPartner(store, catalog, partner, { offers, relationships, now, random: prng(tenantId.length + offers + partner.name.length) });
+    counts[partner.name] = await seedPartner(store, catalog, partner, {
+      offers,
+      relationships,
+      now,
+      random: prng(tenantId.length + offers + partner.name.length),
+    });
   }
   await store.close();
   return counts;
@@ -94,7 +112,13 @@ async function seedPartner(store, catalog, partner, { offers, relationships, now
     const lines = trial
       ? trialLines({ services: [pick(services)] }, catalog, partner, '')
       : purchaseLines({ lines: [{ quantity: 1 + (i % 300), service: pick(services) }] }, catalog, partner, '');
-    const draft = { kind: trial ? 'trial' : 'purchase', partnerTenantId: partner.tenantId, approverEmail: customer.email, lines, billing: trial ? undefined : i % 3 ? 'monthly' : 'annual' };
+    const draft = {
+      kind: trial ? 'trial' : 'purchase',
+      partnerTenantId: partner.tenantId,
+      approverEmail: customer.email,
+      lines,
+      billing: trial ? undefined : i % 3 ? 'monthly' : 'annual',
+    };
     const state = stateOf();
     let offer = newOffer(draft, {
       id: uniqueId(trial ? 'T' : 'P'),
@@ -123,9 +147,17 @@ async function seedPartner(store, catalog, partner, { offers, relationships, now
       kind,
       partnerTenantId: partner.tenantId,
       approverEmail: customer.email,
-      ...(kind === 'delegation' ? { access: random() < 0.3 ? { kind: 'full' } : { kind: 'roles', roles: pick(ROLE_SETS) }, durationDays: pick([90, 180, 365, 730]) } : {}),
+      ...(kind === 'delegation'
+        ? { access: random() < 0.3 ? { kind: 'full' } : { kind: 'roles', roles: pick(ROLE_SETS) }, durationDays: pick([90, 180, 365, 730]) }
+        : {}),
     };
-    let r = newRelationship(draft, { id: uniqueId(kind === 'por' ? 'R' : 'D'), partnerName: partner.name, issuedBy: pick(issuers), approver: customer.person, now: created });
+    let r = newRelationship(draft, {
+      id: uniqueId(kind === 'por' ? 'R' : 'D'),
+      partnerName: partner.name,
+      issuedBy: pick(issuers),
+      approver: customer.person,
+      now: created,
+    });
     const roll = random();
     // One active relationship per customer and kind (the store enforces it): only the first round of customers.
     if (roll < 0.5 && i < customers.length) r = approve(r, customer.person, new Date(created.getTime() + DAY));

@@ -82,45 +82,254 @@ const TOPICS = [
 const TOPIC_W = TOPICS.map(([t, w]) => [t, w]);
 
 const INDUSTRIES = [
-  ['small businesses', 10], ['mid-sized companies', 6], ['healthcare', 4], ['schools', 3], ['universities', 2], ['nonprofits', 3],
-  ['law firms', 3], ['manufacturers', 3], ['retailers', 3], ['banks', 2], ['the public sector', 3], ['startups', 2],
-  ['hospitality', 1], ['logistics', 1], ['architects', 1],
+  ['small businesses', 10],
+  ['mid-sized companies', 6],
+  ['healthcare', 4],
+  ['schools', 3],
+  ['universities', 2],
+  ['nonprofits', 3],
+  ['law firms', 3],
+  ['manufacturers', 3],
+  ['retailers', 3],
+  ['banks', 2],
+  ['the public sector', 3],
+  ['startups', 2],
+  ['hospitality', 1],
+  ['logistics', 1],
+  ['architects', 1],
 ];
 const ADJECTIVES = ['Certified', 'Fast', 'Local', 'Fixed-price', 'Secure', 'Friendly', '24x7', 'Hands-on', 'Award-winning'];
 
 const EXPERTISE = [
-  ['security', 10], ['migrations', 8], ['compliance', 6], ['identity', 5], ['Teams adoption', 5], ['Teams voice', 4], ['backup', 4],
-  ['managed services', 5], ['endpoint management', 4], ['Copilot readiness', 4], ['data governance', 2], ['SharePoint intranets', 3],
-  ['Power Platform', 2], ['Dynamics 365', 2], ['Azure infrastructure', 3], ['licensing', 3], ['training', 4], ['healthcare', 2],
-  ['education', 2], ['nonprofits', 1], ['manufacturing', 1], ['financial services', 1], ['retail', 1], ['public sector', 2],
-  ['zero trust', 2], ['email security', 3], ['hybrid work', 2], ['change management', 2], ['cost optimisation', 1], ['GDPR', 1],
-  ['HIPAA', 1], ['ransomware recovery', 1], ['helpdesk', 2], ['workshops', 1],
+  ['security', 10],
+  ['migrations', 8],
+  ['compliance', 6],
+  ['identity', 5],
+  ['Teams adoption', 5],
+  ['Teams voice', 4],
+  ['backup', 4],
+  ['managed services', 5],
+  ['endpoint management', 4],
+  ['Copilot readiness', 4],
+  ['data governance', 2],
+  ['SharePoint intranets', 3],
+  ['Power Platform', 2],
+  ['Dynamics 365', 2],
+  ['Azure infrastructure', 3],
+  ['licensing', 3],
+  ['training', 4],
+  ['healthcare', 2],
+  ['education', 2],
+  ['nonprofits', 1],
+  ['manufacturing', 1],
+  ['financial services', 1],
+  ['retail', 1],
+  ['public sector', 2],
+  ['zero trust', 2],
+  ['email security', 3],
+  ['hybrid work', 2],
+  ['change management', 2],
+  ['cost optimisation', 1],
+  ['GDPR', 1],
+  ['HIPAA', 1],
+  ['ransomware recovery', 1],
+  ['helpdesk', 2],
+  ['workshops', 1],
 ];
 
 const RARE_WORDS = ['ransomware', 'phishing', 'audits', 'GDPR', 'HIPAA', 'ISO 27001', 'onboarding', 'workshops', 'helpdesk', 'SLA-backed'];
 
 const COUNTRIES = [
-  ['US', 20], ['GB', 14], ['DE', 12], ['FR', 8], ['NL', 6], ['CA', 6], ['AU', 6], ['IN', 5], ['ES', 4], ['IT', 4], ['SE', 3], ['IE', 3],
-  ['CH', 3], ['AT', 3], ['BE', 3], ['DK', 2], ['NO', 2], ['FI', 2], ['PL', 2], ['PT', 2], ['BR', 2], ['MX', 2], ['JP', 2], ['SG', 2],
-  ['NZ', 2], ['ZA', 2], ['AE', 1], ['LU', 0.5], ['IS', 0.3], ['EE', 0.3],
+  ['US', 20],
+  ['GB', 14],
+  ['DE', 12],
+  ['FR', 8],
+  ['NL', 6],
+  ['CA', 6],
+  ['AU', 6],
+  ['IN', 5],
+  ['ES', 4],
+  ['IT', 4],
+  ['SE', 3],
+  ['IE', 3],
+  ['CH', 3],
+  ['AT', 3],
+  ['BE', 3],
+  ['DK', 2],
+  ['NO', 2],
+  ['FI', 2],
+  ['PL', 2],
+  ['PT', 2],
+  ['BR', 2],
+  ['MX', 2],
+  ['JP', 2],
+  ['SG', 2],
+  ['NZ', 2],
+  ['ZA', 2],
+  ['AE', 1],
+  ['LU', 0.5],
+  ['IS', 0.3],
+  ['EE', 0.3],
 ];
 const COUNTRY_NAMES = {
-  US: 'United States', GB: 'United Kingdom', DE: 'Germany', FR: 'France', NL: 'Netherlands', CA: 'Canada', AU: 'Australia', IN: 'India',
-  ES: 'Spain', IT: 'Italy', SE: 'Sweden', IE: 'Ireland', CH: 'Switzerland', AT: 'Austria', BE: 'Belgium', DK: 'Denmark', NO: 'Norway',
-  FI: 'Finland', PL: 'Poland', PT: 'Portugal', BR: 'Brazil', MX: 'Mexico', JP: 'Japan', SG: 'Singapore', NZ: 'New Zealand', ZA: 'South Africa',
-  AE: 'United Arab Emirates', LU: 'Luxembourg', IS: 'Iceland', EE: 'Estonia',
+  US: 'United States',
+  GB: 'United Kingdom',
+  DE: 'Germany',
+  FR: 'France',
+  NL: 'Netherlands',
+  CA: 'Canada',
+  AU: 'Australia',
+  IN: 'India',
+  ES: 'Spain',
+  IT: 'Italy',
+  SE: 'Sweden',
+  IE: 'Ireland',
+  CH: 'Switzerland',
+  AT: 'Austria',
+  BE: 'Belgium',
+  DK: 'Denmark',
+  NO: 'Norway',
+  FI: 'Finland',
+  PL: 'Poland',
+  PT: 'Portugal',
+  BR: 'Brazil',
+  MX: 'Mexico',
+  JP: 'Japan',
+  SG: 'Singapore',
+  NZ: 'New Zealand',
+  ZA: 'South Africa',
+  AE: 'United Arab Emirates',
+  LU: 'Luxembourg',
+  IS: 'Iceland',
+  EE: 'Estonia',
 };
 const LANGUAGES_OF = {
-  US: ['en', 'es'], GB: ['en'], DE: ['de'], FR: ['fr'], NL: ['nl'], CA: ['en', 'fr'], AU: ['en'], IN: ['en', 'hi'], ES: ['es'], IT: ['it'],
-  SE: ['sv'], IE: ['en'], CH: ['de', 'fr', 'it'], AT: ['de'], BE: ['nl', 'fr'], DK: ['da'], NO: ['nb'], FI: ['fi'], PL: ['pl'], PT: ['pt'],
-  BR: ['pt'], MX: ['es'], JP: ['ja'], SG: ['en', 'zh'], NZ: ['en'], ZA: ['en'], AE: ['ar', 'en'], LU: ['fr', 'de'], IS: ['is'], EE: ['et'],
+  US: ['en', 'es'],
+  GB: ['en'],
+  DE: ['de'],
+  FR: ['fr'],
+  NL: ['nl'],
+  CA: ['en', 'fr'],
+  AU: ['en'],
+  IN: ['en', 'hi'],
+  ES: ['es'],
+  IT: ['it'],
+  SE: ['sv'],
+  IE: ['en'],
+  CH: ['de', 'fr', 'it'],
+  AT: ['de'],
+  BE: ['nl', 'fr'],
+  DK: ['da'],
+  NO: ['nb'],
+  FI: ['fi'],
+  PL: ['pl'],
+  PT: ['pt'],
+  BR: ['pt'],
+  MX: ['es'],
+  JP: ['ja'],
+  SG: ['en', 'zh'],
+  NZ: ['en'],
+  ZA: ['en'],
+  AE: ['ar', 'en'],
+  LU: ['fr', 'de'],
+  IS: ['is'],
+  EE: ['et'],
 };
-const LANGUAGE_NAMES = { en: 'English', de: 'German', fr: 'French', es: 'Spanish', nl: 'Dutch', it: 'Italian', pt: 'Portuguese', ja: 'Japanese', sv: 'Swedish', pl: 'Polish' };
+const LANGUAGE_NAMES = {
+  en: 'English',
+  de: 'German',
+  fr: 'French',
+  es: 'Spanish',
+  nl: 'Dutch',
+  it: 'Italian',
+  pt: 'Portuguese',
+  ja: 'Japanese',
+  sv: 'Swedish',
+  pl: 'Polish',
+};
 
-const SYLLABLES = ['ka', 'lo', 'mi', 'ra', 'ven', 'tor', 'zu', 'bel', 'dri', 'fen', 'gal', 'hos', 'jir', 'kel', 'lum', 'mar', 'nox', 'pel', 'quen', 'ros', 'sil', 'tav', 'ul', 'vor', 'wen', 'xan', 'yel', 'zen', 'bri', 'cor', 'dal', 'eno'];
-const SUFFIXES = ['Cloud', 'IT', 'Consulting', 'Technologies', 'Managed Services', 'Solutions', 'Digital', 'Systems', 'Partners', 'Networks'];
-const FIRST = ['Alex', 'Sam', 'Maria', 'Jonas', 'Priya', 'Chen', 'Fatima', 'Lukas', 'Emma', 'Noah', 'Sofia', 'Mateo', 'Aisha', 'Oliver', 'Yuki', 'Lena'];
-const LAST = ['Berg', 'Novak', 'Silva', 'Khan', 'Meyer', 'Rossi', 'Dubois', 'Jensen', 'Walsh', 'Tanaka', 'Kowalski', 'Santos', 'Fischer', 'Reid', 'Haas', 'Lind'];
+const SYLLABLES = [
+  'ka',
+  'lo',
+  'mi',
+  'ra',
+  'ven',
+  'tor',
+  'zu',
+  'bel',
+  'dri',
+  'fen',
+  'gal',
+  'hos',
+  'jir',
+  'kel',
+  'lum',
+  'mar',
+  'nox',
+  'pel',
+  'quen',
+  'ros',
+  'sil',
+  'tav',
+  'ul',
+  'vor',
+  'wen',
+  'xan',
+  'yel',
+  'zen',
+  'bri',
+  'cor',
+  'dal',
+  'eno',
+];
+const SUFFIXES = [
+  'Cloud',
+  'IT',
+  'Consulting',
+  'Technologies',
+  'Managed Services',
+  'Solutions',
+  'Digital',
+  'Systems',
+  'Partners',
+  'Networks',
+];
+const FIRST = [
+  'Alex',
+  'Sam',
+  'Maria',
+  'Jonas',
+  'Priya',
+  'Chen',
+  'Fatima',
+  'Lukas',
+  'Emma',
+  'Noah',
+  'Sofia',
+  'Mateo',
+  'Aisha',
+  'Oliver',
+  'Yuki',
+  'Lena',
+];
+const LAST = [
+  'Berg',
+  'Novak',
+  'Silva',
+  'Khan',
+  'Meyer',
+  'Rossi',
+  'Dubois',
+  'Jensen',
+  'Walsh',
+  'Tanaka',
+  'Kowalski',
+  'Santos',
+  'Fischer',
+  'Reid',
+  'Haas',
+  'Lind',
+];
 
 const cap = (s) => s.charAt(0).toUpperCase() + s.slice(1);
 const listOf = (xs) => (xs.length <= 1 ? xs.join('') : `${xs.slice(0, -1).join(', ')} and ${xs[xs.length - 1]}`);
@@ -156,13 +365,43 @@ export function buildCorpus({ count, seed, serviceIds }) {
     const topics = p.distinct(TOPIC_W, p.int(1, 3));
     const related = [...new Set(topics.flatMap((t) => TOPICS.find((x) => x[0] === t)[2]))];
     const others = serviceIds.filter((s) => !related.includes(s));
-    const authorized = [...new Set([...related, ...p.distinct(others.map((s) => [s, 1]), p.int(1, 7))])].slice(0, 10);
+    const authorized = [
+      ...new Set([
+        ...related,
+        ...p.distinct(
+          others.map((s) => [s, 1]),
+          p.int(1, 7),
+        ),
+      ]),
+    ].slice(0, 10);
     const services = [...new Set([...related.slice(0, p.int(1, 3)), ...(p.chance(0.4) ? [p.one(authorized)] : [])])].slice(0, 5);
     const industry = p.weighted(INDUSTRIES);
-    const countries = p.distinct(COUNTRIES, p.weighted([[1, 4], [2, 4], [3, 3], [4, 2], [5, 1], [6, 1]]));
+    const countries = p.distinct(
+      COUNTRIES,
+      p.weighted([
+        [1, 4],
+        [2, 4],
+        [3, 3],
+        [4, 2],
+        [5, 1],
+        [6, 1],
+      ]),
+    );
     const spoken = [...new Set(countries.flatMap((c) => LANGUAGES_OF[c]))];
-    const languages = [...new Set([...(p.chance(0.7) || !spoken.length ? ['en'] : []), ...p.distinct(spoken.map((l) => [l, 1]), p.int(1, 2))])].slice(0, 3);
-    const brandWhere = p.weighted([['headline', 3], ['description', 2], ['none', 5]]);
+    const languages = [
+      ...new Set([
+        ...(p.chance(0.7) || !spoken.length ? ['en'] : []),
+        ...p.distinct(
+          spoken.map((l) => [l, 1]),
+          p.int(1, 2),
+        ),
+      ]),
+    ].slice(0, 3);
+    const brandWhere = p.weighted([
+      ['headline', 3],
+      ['description', 2],
+      ['none', 5],
+    ]);
 
     let headline;
     for (let tries = 0; ; tries++) {
@@ -182,15 +421,34 @@ export function buildCorpus({ count, seed, serviceIds }) {
 
     const sentences = [];
     const t = () => p.weighted(TOPIC_W);
-    sentences.push(p.one([`We help ${industry} with ${t()} and ${t()}.`, `Typical projects: ${listOf([t(), t(), t()])}.`, `Fixed-price packages for ${t()}, with training for your staff.`]));
-    if (brandWhere === 'description') sentences.push(`${Brand} has ${p.int(3, 400)} certified engineers in ${listOf(countries.map((c) => COUNTRY_NAMES[c]))}.`);
-    if (p.chance(0.5)) sentences.push(`Founded in ${p.int(1995, 2022)}, we have moved ${p.int(2, 900) * 100} mailboxes to Exchange Online.`);
+    sentences.push(
+      p.one([
+        `We help ${industry} with ${t()} and ${t()}.`,
+        `Typical projects: ${listOf([t(), t(), t()])}.`,
+        `Fixed-price packages for ${t()}, with training for your staff.`,
+      ]),
+    );
+    if (brandWhere === 'description')
+      sentences.push(`${Brand} has ${p.int(3, 400)} certified engineers in ${listOf(countries.map((c) => COUNTRY_NAMES[c]))}.`);
+    if (p.chance(0.5))
+      sentences.push(`Founded in ${p.int(1995, 2022)}, we have moved ${p.int(2, 900) * 100} mailboxes to Exchange Online.`);
     if (p.chance(0.4)) sentences.push(`Also ${p.one(RARE_WORDS)} and ${p.one(RARE_WORDS)} for ${p.weighted(INDUSTRIES)}.`);
     const langNames = languages.map((l) => LANGUAGE_NAMES[l]).filter(Boolean);
     if (langNames.length && p.chance(0.5)) sentences.push(`Support in ${listOf(langNames)}.`);
     const description = sentences.join(' ').slice(0, 1000);
 
-    const expertise = p.distinct(EXPERTISE, p.weighted([[0, 1], [1, 2], [2, 3], [3, 3], [4, 2], [5, 1], [6, 1]]));
+    const expertise = p.distinct(
+      EXPERTISE,
+      p.weighted([
+        [0, 1],
+        [1, 2],
+        [2, 3],
+        [3, 3],
+        [4, 2],
+        [5, 1],
+        [6, 1],
+      ]),
+    );
     const first = p.one(FIRST);
     const last = p.one(LAST);
     const tenantId = `f1d00000-${hex(seed & 0xffff, 4)}-4000-8000-${hex(i + 1, 12)}`;
@@ -219,7 +477,10 @@ export function buildCorpus({ count, seed, serviceIds }) {
 
 // --- ground truth ----------------------------------------------------------------------------------------------
 
-const tokensOf = (s) => (String(s ?? '').toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? []);
+const tokensOf = (s) =>
+  String(s ?? '')
+    .toLowerCase()
+    .match(/[\p{L}\p{N}]+/gu) ?? [];
 
 /**
  * The listings' tokens as the full-text index holds them (headline, service names and ids, expertise, description),
@@ -250,7 +511,8 @@ export function groundTruth(listings) {
   /** Listing indexes holding a token that starts with `term`. */
   const prefixed = (term) => {
     const out = new Set();
-    for (let k = lowerBound(term); k < sorted.length && sorted[k].startsWith(term); k++) for (const idx of postings.get(sorted[k])) out.add(idx);
+    for (let k = lowerBound(term); k < sorted.length && sorted[k].startsWith(term); k++)
+      for (const idx of postings.get(sorted[k])) out.add(idx);
     return out;
   };
   const hasTokenWithPrefix = (term) => {
@@ -261,7 +523,9 @@ export function groundTruth(listings) {
   const matches = ({ words, country, language }) => {
     const hit = new Set();
     for (const w of words) for (const idx of prefixed(w)) hit.add(idx);
-    return [...hit].filter((idx) => (!country || listings[idx].countries.includes(country)) && (!language || listings[idx].languages.includes(language)));
+    return [...hit].filter(
+      (idx) => (!country || listings[idx].countries.includes(country)) && (!language || listings[idx].languages.includes(language)),
+    );
   };
   /** Does this listing match the query (for checking what the bot returned)? */
   const listingMatches = (idx, { words, country, language }) => {
@@ -277,21 +541,120 @@ export function groundTruth(listings) {
 // --- queries ----------------------------------------------------------------------------------------------------
 
 const COMMON_WORDS = [
-  ['security', 8], ['microsoft', 4], ['365', 3], ['teams', 7], ['exchange', 6], ['migration', 6], ['migrations', 3], ['azure', 3],
-  ['backup', 4], ['copilot', 5], ['intune', 4], ['compliance', 4], ['sharepoint', 3], ['voice', 3], ['identity', 3], ['entra', 2],
-  ['defender', 2], ['email', 3], ['onedrive', 2], ['dynamics', 2], ['business', 2], ['premium', 2], ['training', 2], ['adoption', 2],
-  ['managed', 2], ['endpoint', 1], ['licensing', 2], ['hybrid', 1], ['phone', 2],
+  ['security', 8],
+  ['microsoft', 4],
+  ['365', 3],
+  ['teams', 7],
+  ['exchange', 6],
+  ['migration', 6],
+  ['migrations', 3],
+  ['azure', 3],
+  ['backup', 4],
+  ['copilot', 5],
+  ['intune', 4],
+  ['compliance', 4],
+  ['sharepoint', 3],
+  ['voice', 3],
+  ['identity', 3],
+  ['entra', 2],
+  ['defender', 2],
+  ['email', 3],
+  ['onedrive', 2],
+  ['dynamics', 2],
+  ['business', 2],
+  ['premium', 2],
+  ['training', 2],
+  ['adoption', 2],
+  ['managed', 2],
+  ['endpoint', 1],
+  ['licensing', 2],
+  ['hybrid', 1],
+  ['phone', 2],
 ];
 const RARE_QUERY_WORDS = [
-  'purview', 'sentinel', 'kiosk', 'frontline', 'telephony', 'ransomware', 'hipaa', 'gdpr', 'architects', 'hospitality', 'logistics',
-  'universities', 'nonprofits', 'startups', 'workshops', 'helpdesk', 'tenant', 'google', 'automation', 'governance', 'intranets', 'crm',
-  'recovery', 'phishing', 'onboarding', 'banks', 'schools', 'manufacturers', 'retailers', 'lawyers',
+  'purview',
+  'sentinel',
+  'kiosk',
+  'frontline',
+  'telephony',
+  'ransomware',
+  'hipaa',
+  'gdpr',
+  'architects',
+  'hospitality',
+  'logistics',
+  'universities',
+  'nonprofits',
+  'startups',
+  'workshops',
+  'helpdesk',
+  'tenant',
+  'google',
+  'automation',
+  'governance',
+  'intranets',
+  'crm',
+  'recovery',
+  'phishing',
+  'onboarding',
+  'banks',
+  'schools',
+  'manufacturers',
+  'retailers',
+  'lawyers',
 ];
-const PREFIXES = ['secur', 'migra', 'compl', 'sharep', 'dyn', 'intu', 'cop', 'ident', 'tele', 'gov', 'back', 'auto', 'phish', 'exch', 'manag'];
-const NONSENSE = ['quantum', 'knitting', 'hovercraft', 'saxophone', 'mainframe', 'cobol', 'blockchain', 'origami', 'beekeeping', 'trombone', 'volcano', 'sauerkraut', 'gondola', 'pinball', 'yodeling'];
+const PREFIXES = [
+  'secur',
+  'migra',
+  'compl',
+  'sharep',
+  'dyn',
+  'intu',
+  'cop',
+  'ident',
+  'tele',
+  'gov',
+  'back',
+  'auto',
+  'phish',
+  'exch',
+  'manag',
+];
+const NONSENSE = [
+  'quantum',
+  'knitting',
+  'hovercraft',
+  'saxophone',
+  'mainframe',
+  'cobol',
+  'blockchain',
+  'origami',
+  'beekeeping',
+  'trombone',
+  'volcano',
+  'sauerkraut',
+  'gondola',
+  'pinball',
+  'yodeling',
+];
 /** Countries no generated listing serves (the sample partners' neither). */
-const EMPTY_COUNTRIES = [['TV', 'Tuvalu'], ['MN', 'Mongolia'], ['BT', 'Bhutan'], ['BO', 'Bolivia']];
-const QUERY_LANGUAGES = [['en', 6], ['de', 4], ['fr', 3], ['es', 2], ['nl', 1], ['it', 1], ['pt', 1], ['ja', 0.5], ['sv', 0.5]];
+const EMPTY_COUNTRIES = [
+  ['TV', 'Tuvalu'],
+  ['MN', 'Mongolia'],
+  ['BT', 'Bhutan'],
+  ['BO', 'Bolivia'],
+];
+const QUERY_LANGUAGES = [
+  ['en', 6],
+  ['de', 4],
+  ['fr', 3],
+  ['es', 2],
+  ['nl', 1],
+  ['it', 1],
+  ['pt', 1],
+  ['ja', 0.5],
+  ['sv', 0.5],
+];
 
 /**
  * `count` queries: the `find` text, what it asks for (words without stopwords, country, language), and its kind.
@@ -312,7 +675,14 @@ export function buildQueries({ count, seed, brands, hasTokenWithPrefix }) {
   const nonsense = NONSENSE.filter((w) => !hasTokenWithPrefix(w));
   const country = (pairs = COUNTRIES) => {
     const code = p.weighted(pairs);
-    return { code, typed: p.weighted([[code, 4], [code.toLowerCase(), 1], [COUNTRY_NAMES[code], 3]]) };
+    return {
+      code,
+      typed: p.weighted([
+        [code, 4],
+        [code.toLowerCase(), 1],
+        [COUNTRY_NAMES[code], 3],
+      ]),
+    };
   };
   const language = () => {
     const code = p.weighted(QUERY_LANGUAGES);
@@ -329,15 +699,34 @@ export function buildQueries({ count, seed, brands, hasTokenWithPrefix }) {
   const out = [];
   const headlineBrands = brands.filter((b) => b.brandWhere === 'headline');
   for (let i = 0; i < count; i++) {
-    const kind = p.weighted([['common', 35], ['specific', 20], ['prefix', 10], ['unique', 10], ['natural', 5], ['none', 20]]);
+    const kind = p.weighted([
+      ['common', 35],
+      ['specific', 20],
+      ['prefix', 10],
+      ['unique', 10],
+      ['natural', 5],
+      ['none', 20],
+    ]);
     let q;
     if (kind === 'common') {
-      const words = p.distinct(COMMON_WORDS, p.weighted([[1, 3], [2, 2]]));
+      const words = p.distinct(
+        COMMON_WORDS,
+        p.weighted([
+          [1, 3],
+          [2, 2],
+        ]),
+      );
       const c = p.chance(0.4) ? country(COUNTRIES.slice(0, 10)) : undefined;
       const l = p.chance(0.2) ? language() : undefined;
       q = { words, country: c?.code, language: l?.code, text: text(words, c, l) };
     } else if (kind === 'specific') {
-      const words = [...p.distinct(RARE_QUERY_WORDS.map((w) => [w, 1]), p.int(1, 2)), ...p.distinct(COMMON_WORDS, 1)].slice(0, p.int(2, 3));
+      const words = [
+        ...p.distinct(
+          RARE_QUERY_WORDS.map((w) => [w, 1]),
+          p.int(1, 2),
+        ),
+        ...p.distinct(COMMON_WORDS, 1),
+      ].slice(0, p.int(2, 3));
       const c = country();
       const l = p.chance(0.3) ? language() : undefined;
       q = { words, country: c.code, language: l?.code, text: text(words, c, l) };
@@ -360,7 +749,10 @@ export function buildQueries({ count, seed, brands, hasTokenWithPrefix }) {
     } else {
       const shape = p.int(0, 2);
       if (shape === 0 && nonsense.length) {
-        const words = p.distinct(nonsense.map((w) => [w, 1]), p.int(1, 2));
+        const words = p.distinct(
+          nonsense.map((w) => [w, 1]),
+          p.int(1, 2),
+        );
         q = { words, text: text(words) };
       } else if (shape === 1) {
         const words = p.distinct(COMMON_WORDS, p.int(1, 2));

@@ -11,7 +11,10 @@ import { createServer } from 'node:http';
 import { serveIpc } from '../child-ipc.mjs';
 
 const roster = new Map(
-  JSON.parse(process.env.BENCH_ROSTER ?? '[]').map((m) => [m.id, { ...m, userPrincipalName: m.email, tenantId: m.tenantId, userRole: 'user' }]),
+  JSON.parse(process.env.BENCH_ROSTER ?? '[]').map((m) => [
+    m.id,
+    { ...m, userPrincipalName: m.email, tenantId: m.tenantId, userRole: 'user' },
+  ]),
 );
 
 /** replyToId -> summaries of the replies to it (one expected). */

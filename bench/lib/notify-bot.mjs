@@ -133,7 +133,14 @@ async function seed({ run, tenants, conversations, perConversation, orderSeed, s
     [slots[i], slots[j]] = [slots[j], slots[i]];
   }
 
-  const issuer = { aadObjectId: alex.aadObjectId, userId: alex.id, name: alex.name, tenantId: alex.tenantId, email: alex.email, serviceUrl: sinkUrl };
+  const issuer = {
+    aadObjectId: alex.aadObjectId,
+    userId: alex.id,
+    name: alex.name,
+    tenantId: alex.tenantId,
+    email: alex.email,
+    serviceUrl: sinkUrl,
+  };
   const big = catalog.services.filter((s) => s.maxQuantity >= 1_000 && partner.authorizedServices.includes(s.id)).map((s) => s.id);
   const trialable = partner.authorizedServices;
   // From here to the kick nothing yields to the event loop: every await below settles synchronously.
@@ -145,7 +152,13 @@ async function seed({ run, tenants, conversations, perConversation, orderSeed, s
     // Mostly two-line purchase offers; every fifth a trial invitation (one service, a different one each time).
     const cmd =
       n % 5 === 0
-        ? { kind: 'trial', approverEmail: conv.email, withAdmin: false, asPartnerOfRecord: false, services: [trialable[(n / 5 + conv.c) % trialable.length]] }
+        ? {
+            kind: 'trial',
+            approverEmail: conv.email,
+            withAdmin: false,
+            asPartnerOfRecord: false,
+            services: [trialable[(n / 5 + conv.c) % trialable.length]],
+          }
         : {
             kind: 'purchase',
             approverEmail: conv.email,
@@ -182,7 +195,12 @@ async function seed({ run, tenants, conversations, perConversation, orderSeed, s
   }
   globalThis.gc?.();
   const cpu = process.cpuUsage();
-  const kick = { at: performance.timeOrigin + performance.now(), us: Number(process.hrtime.bigint() / 1000n), cpuMs: (cpu.user + cpu.system) / 1000, machineMs: machineBusyMs() };
+  const kick = {
+    at: performance.timeOrigin + performance.now(),
+    us: Number(process.hrtime.bigint() / 1000n),
+    cpuMs: (cpu.user + cpu.system) / 1000,
+    machineMs: machineBusyMs(),
+  };
   app.deliverer.kick();
   return { entries, seedMs: Math.round(performance.now() - t0), issueMs: Math.round(issueMs), queued, leasedBeforeKick, kick };
 }
@@ -200,7 +218,8 @@ async function states({ offerIds }) {
       counts[e.state]++;
       attempts += e.attempts;
       byOffer[offerId] = e.state;
-      if (e.state !== 'sent' && notSent.length < 20) notSent.push({ offerId, state: e.state, attempts: e.attempts, lastError: e.lastError });
+      if (e.state !== 'sent' && notSent.length < 20)
+        notSent.push({ offerId, state: e.state, attempts: e.attempts, lastError: e.lastError });
     }
   }
   return { counts, attempts, notSent, byOffer };
@@ -220,4 +239,10 @@ serveIpc(
     await store.close();
   },
 );
-process.send({ type: 'ready', pid: process.pid, store: store.kind, instances: config.delivery.instances, leaseMs: config.delivery.leaseMs });
+process.send({
+  type: 'ready',
+  pid: process.pid,
+  store: store.kind,
+  instances: config.delivery.instances,
+  leaseMs: config.delivery.leaseMs,
+});

@@ -67,7 +67,16 @@ const PRIORITIES = {
  * @param {number} [o.retryAfterMs] the wait after a 429 (default 1000)
  * @param {keyof PRIORITIES} [o.priority]
  */
-export function simulate({ entries, limits, fifo = false, blockOn429 = false, marginMs = 0, serviceMs = 0, retryAfterMs = 1000, priority = 'order' }) {
+export function simulate({
+  entries,
+  limits,
+  fifo = false,
+  blockOn429 = false,
+  marginMs = 0,
+  serviceMs = 0,
+  retryAfterMs = 1000,
+  priority = 'order',
+}) {
   const convWindows = limits.conversation.map((w) => ({ limit: w.limit, windowMs: w.windowMs + marginMs }));
   const tenantWindows = limits.tenant.map((w) => ({ limit: w.limit, windowMs: w.windowMs + marginMs }));
   const waitAfter = (e, a) => e.src.waits?.[a] ?? (e.src.chain[a] === '429' ? retryAfterMs : 0);
@@ -92,7 +101,7 @@ export function simulate({ entries, limits, fifo = false, blockOn429 = false, ma
   let pending = items.slice();
   let freeAt = 0;
   while (left > 0) {
-    for (let sent = true; sent && freeAt <= t; ) {
+    for (let sent = true; sent && freeAt <= t;) {
       sent = false;
       const ready = pending.filter((e) => e.readyAt <= t && e.conv.blockedUntil <= t && (!fifo || e.conv.queue[0] === e)).sort(compare);
       for (const e of ready) {
@@ -172,5 +181,12 @@ export function lowerBound({ entries, limits, retryAfterMs = 1000 }) {
   }
   const conversation = packing(Math.max(...perConv.values()), limits.conversation);
   const tenant = packing(Math.max(...perTenant.values()), limits.tenant);
-  return { ms: Math.max(chain, conversation, tenant), chain, conversation, tenant, busiestConversation: Math.max(...perConv.values()), busiestTenant: Math.max(...perTenant.values()) };
+  return {
+    ms: Math.max(chain, conversation, tenant),
+    chain,
+    conversation,
+    tenant,
+    busiestConversation: Math.max(...perConv.values()),
+    busiestTenant: Math.max(...perTenant.values()),
+  };
 }

@@ -37,7 +37,8 @@ const server = createServer((req, res) => {
       res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...headers });
       res.end(body);
     };
-    const isActivity = parts[0] === 'v3' && parts[1] === 'conversations' && parts[3] === 'activities' && (req.method === 'POST' || req.method === 'PUT');
+    const isActivity =
+      parts[0] === 'v3' && parts[1] === 'conversations' && parts[3] === 'activities' && (req.method === 'POST' || req.method === 'PUT');
     if (!isActivity) {
       records.push({ at, method: req.method, path: parts.join('/'), other: true, status: 404 });
       return json(404, { error: { code: 'NotFound', message: 'the bench sink only takes activities' } });
@@ -58,7 +59,11 @@ const server = createServer((req, res) => {
     lastAt = at;
     if (outcome === '429') {
       record.status = 429;
-      return json(429, { error: { code: 'Throttled', message: 'injected 429: too many requests' } }, { 'retry-after': String(RETRY_AFTER_S) });
+      return json(
+        429,
+        { error: { code: 'Throttled', message: 'injected 429: too many requests' } },
+        { 'retry-after': String(RETRY_AFTER_S) },
+      );
     }
     if (outcome === '503') {
       record.status = 503;

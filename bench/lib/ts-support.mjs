@@ -18,6 +18,12 @@ export function loadTestSupport(relativePath) {
   });
   const module = { exports: {} };
   const localRequire = createRequire(file);
-  new Function('exports', 'require', 'module', '__filename', '__dirname', outputText)(module.exports, localRequire, module, file, dirname(file));
+  new Function('exports', 'require', 'module', '__filename', '__dirname', outputText)(
+    module.exports,
+    localRequire,
+    module,
+    file,
+    dirname(file),
+  );
   return module.exports;
 }

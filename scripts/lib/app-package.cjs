@@ -123,7 +123,15 @@ function parseTabEndpoint(raw) {
         `Use the public https address of the bot's server (${example}); for local testing put an https tunnel in front of it.`,
     };
   }
-  if (url.username || url.password || (url.pathname !== '/' && url.pathname !== '') || url.search || url.hash || raw.includes('?') || raw.includes('#')) {
+  if (
+    url.username ||
+    url.password ||
+    (url.pathname !== '/' && url.pathname !== '') ||
+    url.search ||
+    url.hash ||
+    raw.includes('?') ||
+    raw.includes('#')
+  ) {
     return {
       error:
         `TAB_ENDPOINT must be just scheme, host and optional port, with no path, query or trailing parts, got ${JSON.stringify(raw)}: ` +
@@ -175,15 +183,10 @@ function resolvePlaceholderValues(options = {}) {
     } else if (envName === 'local') {
       values[key] = DEV_IDS[key];
       warnings.push(
-        `${key} is not set; using the development id ${DEV_IDS[key]}. ` +
-          'This package will not work in Teams until real ids are set.',
+        `${key} is not set; using the development id ${DEV_IDS[key]}. ` + 'This package will not work in Teams until real ids are set.',
       );
     } else {
-      missing.push(
-        key === 'BOT_ID'
-          ? 'BOT_ID (or MicrosoftAppId) is not set'
-          : 'TEAMS_APP_ID is not set',
-      );
+      missing.push(key === 'BOT_ID' ? 'BOT_ID (or MicrosoftAppId) is not set' : 'TEAMS_APP_ID is not set');
     }
   }
 
@@ -200,10 +203,7 @@ function resolvePlaceholderValues(options = {}) {
     }
   }
   if (missing.length) {
-    throw new AppPackageError(
-      `Missing settings for environment "${envName}" (set them in the --env file or the environment):`,
-      missing,
-    );
+    throw new AppPackageError(`Missing settings for environment "${envName}" (set them in the --env file or the environment):`, missing);
   }
 
   const invalid = [];
@@ -222,7 +222,7 @@ function resolvePlaceholderValues(options = {}) {
       } else if (new URL(`https://${domain}`).host !== tab.host) {
         invalid.push(
           `TAB_DOMAIN (${domain}) is not the host of TAB_ENDPOINT (${tab.host}): Teams loads the tab from TAB_ENDPOINT and ` +
-            'gives SSO tokens only for the domain in api://<TAB_DOMAIN>/<client id>. Unset TAB_DOMAIN to use TAB_ENDPOINT\'s host.',
+            "gives SSO tokens only for the domain in api://<TAB_DOMAIN>/<client id>. Unset TAB_DOMAIN to use TAB_ENDPOINT's host.",
         );
       }
     }
@@ -271,9 +271,7 @@ function substitutePlaceholders(text, values) {
       missing.map((n) => '${{' + n + '}}'),
     );
   }
-  return text.replace(PLACEHOLDER, (_m, name) =>
-    JSON.stringify(/** @type {string} */ (values[name])).slice(1, -1),
-  );
+  return text.replace(PLACEHOLDER, (_m, name) => JSON.stringify(/** @type {string} */ (values[name])).slice(1, -1));
 }
 
 /** @returns {typeof import('@microsoft/app-manifest')} */
@@ -313,9 +311,7 @@ function shippedSchemaPath(schemaUrl) {
   if (!file.startsWith(root + path.sep) || !fs.existsSync(file)) {
     const teamsDir = path.join(root, 'json-schemas', 'teams');
     const shipped = fs.existsSync(teamsDir) ? fs.readdirSync(teamsDir).join(', ') : 'none';
-    throw new AppPackageError(
-      `@microsoft/app-manifest does not ship the schema ${schemaUrl} (it ships: ${shipped}).`,
-    );
+    throw new AppPackageError(`@microsoft/app-manifest does not ship the schema ${schemaUrl} (it ships: ${shipped}).`);
   }
   return file;
 }

@@ -54,7 +54,8 @@ const CONVERSATION = Symbol('conversation');
 
 const BAD_ACTION = errorResponse(400, 'BadRequest', 'This card action is not one I understand. Try the latest card, or type help.');
 
-const APOLOGY = 'Sorry, something went wrong on our side. Please try again in a minute; if it keeps happening, tell the people who run this bot';
+const APOLOGY =
+  'Sorry, something went wrong on our side. Please try again in a minute; if it keeps happening, tell the people who run this bot';
 
 /** Teams in, domain out: turns activities into commands and card actions, and their results into replies. */
 export class PartnerOffersBot extends TeamsActivityHandler {
@@ -155,7 +156,14 @@ export class PartnerOffersBot extends TeamsActivityHandler {
   protected override async onInvokeActivity(context: TurnContext): Promise<InvokeResponse> {
     const name = context.activity.name;
     if (name !== 'adaptiveCard/action') {
-      return { status: 501, body: errorResponse(501, 'NotImplemented', `This app does not handle ${typeof name === 'string' ? name.slice(0, 64) : 'unnamed'} invokes.`) };
+      return {
+        status: 501,
+        body: errorResponse(
+          501,
+          'NotImplemented',
+          `This app does not handle ${typeof name === 'string' ? name.slice(0, 64) : 'unnamed'} invokes.`,
+        ),
+      };
     }
     if (!InvokeValueSchema.safeParse(context.activity.value).success) return { status: 400, body: BAD_ACTION };
     return super.onInvokeActivity(context);
@@ -166,12 +174,27 @@ export class PartnerOffersBot extends TeamsActivityHandler {
     if (!parsed.success) return BAD_ACTION;
     // botbuilder rebuilds `value` without `trigger`; the activity's own value has it. Absent means a click.
     const trigger = InvokeValueSchema.shape.trigger.safeParse((context.activity.value as { trigger?: unknown } | undefined)?.trigger);
-    return this.runVerb(context, parsed.data.action.verb, parsed.data.action.data ?? {}, trigger.success ? (trigger.data ?? 'manual') : 'automatic');
+    return this.runVerb(
+      context,
+      parsed.data.action.verb,
+      parsed.data.action.data ?? {},
+      trigger.success ? (trigger.data ?? 'manual') : 'automatic',
+    );
   }
 
-  private async runVerb(context: TurnContext, verb: string, data: unknown, trigger: ActionContext['trigger']): Promise<AdaptiveCardInvokeResponse> {
+  private async runVerb(
+    context: TurnContext,
+    verb: string,
+    data: unknown,
+    trigger: ActionContext['trigger'],
+  ): Promise<AdaptiveCardInvokeResponse> {
     const handler = this.deps.verbs.get(verb);
-    if (!handler) return errorResponse(400, 'UnknownVerb', `This card's button (${verb.slice(0, 64)}) is not one I know. It may come from an older version of this app.`);
+    if (!handler)
+      return errorResponse(
+        400,
+        'UnknownVerb',
+        `This card's button (${verb.slice(0, 64)}) is not one I know. It may come from an older version of this app.`,
+      );
     if (trigger === 'automatic' && !handler.refresh) {
       return errorResponse(400, 'BadRequest', 'A card refresh cannot answer or change anything: press the button to do that.');
     }
@@ -194,7 +217,11 @@ export class PartnerOffersBot extends TeamsActivityHandler {
       });
     } catch (err) {
       if (err instanceof UserInputError) return errorResponse(400, 'BadRequest', err.message);
-      if (isConnectorUnreachable(err)) this.deps.log.warn({ verb, activityId: context.activity.id, reason: (err as Error).message }, 'card action could not post: the connector did not answer');
+      if (isConnectorUnreachable(err))
+        this.deps.log.warn(
+          { verb, activityId: context.activity.id, reason: (err as Error).message },
+          'card action could not post: the connector did not answer',
+        );
       else this.deps.log.error({ err, verb, activityId: context.activity.id }, 'card action failed');
       return errorResponse(500, 'InternalError', `${APOLOGY} (reference ${context.activity.id ?? 'unknown'}).`);
     }

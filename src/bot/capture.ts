@@ -31,7 +31,10 @@ export function createConversationCapture(deps: {
       const member = await TeamsInfo.getMember(context, context.activity.from.id);
       return { email: member.email?.toLowerCase(), upn: member.userPrincipalName?.toLowerCase(), name: member.name || undefined };
     } catch (err) {
-      deps.log.warn({ err: (err as Error).message, conversationId: context.activity.conversation.id }, 'roster lookup failed; email unknown for now');
+      deps.log.warn(
+        { err: (err as Error).message, conversationId: context.activity.conversation.id },
+        'roster lookup failed; email unknown for now',
+      );
       return {};
     }
   }

@@ -61,7 +61,10 @@ function isSentence(text: string): boolean {
 
 /** A friendly answer to a sentence: the commands whose names come closest to any word in it, best first. */
 function closestCommands(text: string, specs: CommandSpec[]): Reply {
-  const words = text.toLowerCase().split(/[^a-z-]+/).filter(Boolean);
+  const words = text
+    .toLowerCase()
+    .split(/[^a-z-]+/)
+    .filter(Boolean);
   const ranked = specs
     .filter((s) => s.name !== 'help')
     .map((s) => ({ s, d: Math.min(...words.map((w) => distance(w, s.name))) }))
@@ -78,8 +81,7 @@ function closestCommands(text: string, specs: CommandSpec[]): Reply {
   };
 }
 
-const allowed = (spec: CommandSpec, partner: Partner | null) =>
-  spec.audience === 'anyone' || (spec.audience === 'partner') === !!partner;
+const allowed = (spec: CommandSpec, partner: Partner | null) => spec.audience === 'anyone' || (spec.audience === 'partner') === !!partner;
 
 export function createCommandRouter(): CommandRouter {
   const specs = new Map<string, CommandSpec>();
@@ -111,13 +113,15 @@ export function createCommandRouter(): CommandRouter {
         );
       }
       if (spec?.audience === 'customer') {
-        throw new UserInputError(`${spec.name} is for customers answering offers. As a partner, try status or customers.`, 'status', 'Only for customers');
+        throw new UserInputError(
+          `${spec.name} is for customers answering offers. As a partner, try status or customers.`,
+          'status',
+          'Only for customers',
+        );
       }
       const mine = available(ctx);
       if (isSentence(trimmed)) return closestCommands(trimmed, mine);
-      const closest = mine
-        .map((s) => ({ s, d: distance(word, s.name) }))
-        .sort((a, b) => a.d - b.d)[0];
+      const closest = mine.map((s) => ({ s, d: distance(word, s.name) })).sort((a, b) => a.d - b.d)[0];
       const suggestion = closest && closest.d <= Math.max(2, Math.floor(word.length / 2)) ? closest.s : undefined;
       throw new UserInputError(
         word

@@ -36,4 +36,8 @@ export const errorCard =
   (cards: CardRenderer) =>
   (error: UserInputError): Attachment =>
     // Messages quote what was typed; the cut keeps a runaway quote from making the card too big to send.
-    cards.attachment('error', { title: clip(error.title, 100), message: clip(error.message, 1_500), example: clip(error.example ?? '', 300) });
+    cards.attachment('error', {
+      title: clip(error.title, 100),
+      message: clip(error.message, 1_500),
+      example: clip(error.example ?? '', 300),
+    });

@@ -3,8 +3,7 @@ const dateFormat = new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'sh
 
 export const formatDate = (iso: string | undefined): string => (iso ? dateFormat.format(new Date(iso)) : '');
 
-export const formatDateTime = (iso: string): string =>
-  `${formatDate(iso)}, ${new Date(iso).toISOString().slice(11, 16)} UTC`;
+export const formatDateTime = (iso: string): string => `${formatDate(iso)}, ${new Date(iso).toISOString().slice(11, 16)} UTC`;
 
 const moneyFormats = new Map<string, Intl.NumberFormat>();
 export function formatMoney(cents: number, currency: string): string {

@@ -14,7 +14,12 @@ import { PIPELINE_KINDS, type PipelineCursor, type PipelineQuery } from './types
 import type { Partner } from '../directory/partners';
 
 /** The stores this uses: nothing else of the database is in reach. */
-export type DashboardStores = { offers: OffersStore; pipeline: PipelineStore; relationships: RelationshipsStore; responses: ResponsesStore };
+export type DashboardStores = {
+  offers: OffersStore;
+  pipeline: PipelineStore;
+  relationships: RelationshipsStore;
+  responses: ResponsesStore;
+};
 
 export const PAGE_SIZE = 50;
 const MAX_PAGE_SIZE = 200;
@@ -26,21 +31,33 @@ const EXPORT_CHUNK = 500;
 const listOf = <V extends string>(name: string, values: readonly V[]) =>
   z
     .string()
-    .transform((s) => s.split(',').map((v) => v.trim()).filter(Boolean))
-    .pipe(z.array(z.enum(values as [V, ...V[]], { error: (issue) => `${name} must be one of ${values.join(', ')} (got "${String(issue.input)}")` })));
+    .transform((s) =>
+      s
+        .split(',')
+        .map((v) => v.trim())
+        .filter(Boolean),
+    )
+    .pipe(
+      z.array(
+        z.enum(values as [V, ...V[]], { error: (issue) => `${name} must be one of ${values.join(', ')} (got "${String(issue.input)}")` }),
+      ),
+    );
 
 const CursorSchema = z.object({ createdAt: z.iso.datetime(), id: z.string().min(1).max(40) });
 
 /** Page positions travel as opaque strings so the page never builds one itself. */
 export const encodeCursor = (c: PipelineCursor): string => Buffer.from(JSON.stringify(c)).toString('base64url');
-const cursor = z.string().max(200).transform((s, ctx) => {
-  try {
-    return CursorSchema.parse(JSON.parse(Buffer.from(s, 'base64url').toString('utf8')));
-  } catch {
-    ctx.addIssue({ code: 'custom', message: 'after is not a position this server gave out; start again from the first page' });
-    return z.NEVER;
-  }
-});
+const cursor = z
+  .string()
+  .max(200)
+  .transform((s, ctx) => {
+    try {
+      return CursorSchema.parse(JSON.parse(Buffer.from(s, 'base64url').toString('utf8')));
+    } catch {
+      ctx.addIssue({ code: 'custom', message: 'after is not a position this server gave out; start again from the first page' });
+      return z.NEVER;
+    }
+  });
 
 export const FiltersSchema = z.object({
   kind: listOf('kind', PIPELINE_KINDS).optional(),
@@ -134,7 +151,10 @@ export function registerDashboardApi(server: restify.Server, { store, auth, cloc
   // Everything the first paint needs in one answer: each request from the tab costs a browser round trip.
   route('/api/dashboard/overview', async ({ req, partner, identity }) => {
     const p = parse(PageSchema, req.query);
-    const [summary, page] = await Promise.all([store.pipeline.summary(partner.tenantId, clock().toISOString()), rowsPage(partner.tenantId, p)]);
+    const [summary, page] = await Promise.all([
+      store.pipeline.summary(partner.tenantId, clock().toISOString()),
+      rowsPage(partner.tenantId, p),
+    ]);
     return {
       me: {
         mode: identity.development ? 'development' : 'sso',
@@ -168,7 +188,11 @@ export function registerDashboardApi(server: restify.Server, { store, auth, cloc
     const base = toQuery(partner.tenantId, filters);
     let page = await store.pipeline.page({ ...base, limit: EXPORT_CHUNK });
     if (page.total > EXPORT_MAX_ROWS) {
-      throw new ApiError(400, 'tooManyRows', `These filters match ${page.total.toLocaleString('en-US')} rows; an export holds at most ${EXPORT_MAX_ROWS.toLocaleString('en-US')}. Narrow the filters (a status, a kind or a customer) and export again.`);
+      throw new ApiError(
+        400,
+        'tooManyRows',
+        `These filters match ${page.total.toLocaleString('en-US')} rows; an export holds at most ${EXPORT_MAX_ROWS.toLocaleString('en-US')}. Narrow the filters (a status, a kind or a customer) and export again.`,
+      );
     }
     const day = clock().toISOString().slice(0, 10);
     res.writeHead(200, {

@@ -16,8 +16,7 @@ export interface TabIdentity {
 }
 
 export type TabAuthResult =
-  | { ok: true; identity: TabIdentity; partner: Partner }
-  | { ok: false; status: 401 | 403 | 503; code: string; message: string };
+  { ok: true; identity: TabIdentity; partner: Partner } | { ok: false; status: 401 | 403 | 503; code: string; message: string };
 
 /** The scope the tab's Entra app exposes and Teams asks for (the Teams SSO convention). */
 export const SSO_SCOPE = 'access_as_user';
@@ -51,10 +50,18 @@ export function createTabAuth({ config, store, log }: TabAuthDeps) {
   async function partnerFor(tenantId: string): Promise<{ ok: true; partner: Partner } | Refusal> {
     const partner = await store.partners.get(tenantId);
     if (!partner) {
-      return refuse(403, 'notAPartner', `Your organisation (tenant ${tenantId}) is not registered as a partner with this bot, so there is no dashboard to show. Ask whoever runs the bot to add it to the partners file.`);
+      return refuse(
+        403,
+        'notAPartner',
+        `Your organisation (tenant ${tenantId}) is not registered as a partner with this bot, so there is no dashboard to show. Ask whoever runs the bot to add it to the partners file.`,
+      );
     }
     if (isSovereign(tenantId, config.sovereignTenants, partner)) {
-      return refuse(403, 'sovereignCloud', 'Partner features are not available in Office 365 operated by 21Vianet, so there is no dashboard for this organisation.');
+      return refuse(
+        403,
+        'sovereignCloud',
+        'Partner features are not available in Office 365 operated by 21Vianet, so there is no dashboard for this organisation.',
+      );
     }
     return { ok: true, partner };
   }
@@ -70,12 +77,23 @@ export function createTabAuth({ config, store, log }: TabAuthDeps) {
       });
       const tid = String(payload.tid);
       if (!GUID.test(tid) || !issuersFor(tid).includes(String(payload.iss))) {
-        return refuse(401, 'badIssuer', 'This sign-in token was not issued by Microsoft Entra ID for your organisation. Close the tab and open it again from Teams.');
+        return refuse(
+          401,
+          'badIssuer',
+          'This sign-in token was not issued by Microsoft Entra ID for your organisation. Close the tab and open it again from Teams.',
+        );
       }
       // A guest (B2B) account in the partner's tenant carries its home identity provider in idp; the dashboard is the
       // partner's own business, for its members only.
-      if (typeof payload.idp === 'string' && !issuersFor(tid).some((iss) => payload.idp === iss || payload.idp === iss.replace(/\/v2\.0$/, '/'))) {
-        return refuse(403, 'guestAccount', "Guest accounts can't open the partner dashboard: sign in to Teams with an account of the partner's own organisation.");
+      if (
+        typeof payload.idp === 'string' &&
+        !issuersFor(tid).some((iss) => payload.idp === iss || payload.idp === iss.replace(/\/v2\.0$/, '/'))
+      ) {
+        return refuse(
+          403,
+          'guestAccount',
+          "Guest accounts can't open the partner dashboard: sign in to Teams with an account of the partner's own organisation.",
+        );
       }
       const scopes = typeof payload.scp === 'string' ? payload.scp.split(' ') : [];
       if (!scopes.includes(SSO_SCOPE)) {
@@ -104,7 +122,11 @@ export function createTabAuth({ config, store, log }: TabAuthDeps) {
     async authenticate(authorization: string | undefined): Promise<TabAuthResult> {
       if (!sso) {
         if (!config.localMode) {
-          return refuse(503, 'ssoNotConfigured', "The dashboard's Teams sign-in is not set up: whoever runs the bot needs to set AAD_APP_CLIENT_ID (see the README).");
+          return refuse(
+            503,
+            'ssoNotConfigured',
+            "The dashboard's Teams sign-in is not set up: whoever runs the bot needs to set AAD_APP_CLIENT_ID (see the README).",
+          );
         }
         const found = await partnerFor(config.tab.devPartnerTenantId);
         if (!found.ok) return found;
@@ -128,7 +150,13 @@ export function createTabAuth({ config, store, log }: TabAuthDeps) {
       return {
         ok: true,
         partner: found.partner,
-        identity: { tenantId, aadObjectId: String(payload.oid), name: typeof payload.name === 'string' ? payload.name : (upn ?? 'Signed-in user'), upn, development: false },
+        identity: {
+          tenantId,
+          aadObjectId: String(payload.oid),
+          name: typeof payload.name === 'string' ? payload.name : (upn ?? 'Signed-in user'),
+          upn,
+          development: false,
+        },
       };
     },
   };

@@ -13,7 +13,13 @@ import { registerTabPage } from './page';
 
 export interface DashboardDeps {
   config: Pick<Config, 'localMode' | 'sovereignTenants' | 'tab'>;
-  store: { offers: OffersStore; partners: PartnersStore; pipeline: PipelineStore; relationships: RelationshipsStore; responses: ResponsesStore };
+  store: {
+    offers: OffersStore;
+    partners: PartnersStore;
+    pipeline: PipelineStore;
+    relationships: RelationshipsStore;
+    responses: ResponsesStore;
+  };
   clock: Clock;
   log: Logger;
 }
@@ -21,7 +27,8 @@ export interface DashboardDeps {
 /** The partner dashboard: the "Offers" tab's page and its API, on the bot's own server. */
 export function registerDashboard(server: restify.Server, { config, store, clock, log }: DashboardDeps): void {
   const auth = createTabAuth({ config, store, log });
-  if (auth.mode() === 'development') log.warn('dashboard tab: no AAD_APP_CLIENT_ID, so it runs as the development identity (local mode only)');
+  if (auth.mode() === 'development')
+    log.warn('dashboard tab: no AAD_APP_CLIENT_ID, so it runs as the development identity (local mode only)');
   if (auth.mode() === 'unconfigured') log.warn('dashboard tab: AAD_APP_CLIENT_ID is not set, so the tab refuses every request');
   registerTabPage(server, { localMode: config.localMode, hostOrigins: config.tab.hostOrigins, log });
   registerDashboardApi(server, { store, auth, clock, log });

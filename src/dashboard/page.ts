@@ -61,13 +61,23 @@ function loadAssets(log: Logger): Map<string, Asset> {
 }
 
 /** Serves /tab/<file>: the partner dashboard page that Teams shows as the "Offers" personal tab. */
-export function registerTabPage(server: restify.Server, { localMode, hostOrigins, log }: { localMode: boolean; hostOrigins: string[]; log: Logger }): void {
+export function registerTabPage(
+  server: restify.Server,
+  { localMode, hostOrigins, log }: { localMode: boolean; hostOrigins: string[]; log: Logger },
+): void {
   const assets = loadAssets(log);
   // teams-js accepts messages only from Teams' own https origins unless told others; a local test host is one.
   const origins = localMode ? hostOrigins.filter((o) => /^https?:\/\/[\w.:-]+$/.test(o)) : [];
   const index = assets.get('index.html');
   if (index) {
-    assets.set('index.html', { ...index, body: Buffer.from(index.body.toString('utf8').replace('name="teams-host-origins" content=""', `name="teams-host-origins" content="${origins.join(' ')}"`)) });
+    assets.set('index.html', {
+      ...index,
+      body: Buffer.from(
+        index.body
+          .toString('utf8')
+          .replace('name="teams-host-origins" content=""', `name="teams-host-origins" content="${origins.join(' ')}"`),
+      ),
+    });
   }
   const ancestors = [...TEAMS_FRAME_ANCESTORS, ...(localMode ? [...LOCAL_FRAME_ANCESTORS, ...origins] : [])].join(' ');
   const policy = [

@@ -26,7 +26,8 @@ export const KIND_LABELS: Record<PipelineKind, string> = {
   por: 'Partner of record',
 };
 
-const statusOf = (state: PipelineState): Status => STATUS_NAMES.find((s) => (STATUSES[s].states as readonly string[]).includes(state)) ?? 'ended';
+const statusOf = (state: PipelineState): Status =>
+  STATUS_NAMES.find((s) => (STATUSES[s].states as readonly string[]).includes(state)) ?? 'ended';
 
 /** One table row as the page and the CSV show it. Dates are ISO strings; the page formats them in the user's locale. */
 export interface Row {
@@ -69,7 +70,8 @@ function offerRow(offer: Offer): Row {
 
 function relationshipRow(rel: Relationship): Row {
   const open = rel.state === 'awaitingDelivery' || rel.state === 'approvalPending';
-  const what = rel.kind === 'por' ? 'Partner of record' : rel.access?.kind === 'roles' ? rel.access.roles.join(', ') : 'Full administration';
+  const what =
+    rel.kind === 'por' ? 'Partner of record' : rel.access?.kind === 'roles' ? rel.access.roles.join(', ') : 'Full administration';
   return {
     id: rel.id,
     kind: rel.kind,
@@ -78,7 +80,8 @@ function relationshipRow(rel: Relationship): Row {
     statusLabel: STATUSES[statusOf(rel.state)].label,
     customer: rel.approverEmail,
     customerTenantId: rel.customerTenantId,
-    what: rel.kind === 'delegation' && rel.durationDays ? `${what} (${rel.durationDays} days${rel.autoExtend ? ', auto-extend' : ''})` : what,
+    what:
+      rel.kind === 'delegation' && rel.durationDays ? `${what} (${rel.durationDays} days${rel.autoExtend ? ', auto-extend' : ''})` : what,
     issuedBy: rel.issuedBy.name,
     createdAt: rel.createdAt,
     // An ended relationship's date is its end (an approved delegation that ran out also has its approval date).

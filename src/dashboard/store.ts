@@ -95,7 +95,7 @@ export function planPipeline(query: PipelineQuery): PipelinePlan {
       ...(customer !== undefined ? { customer } : {}),
       words,
       ...(after ? { after } : {}),
-      fetch: (limit) + 1,
+      fetch: limit + 1,
     };
   };
   return { partnerTenantId, limit, offers: source(OFFER_KINDS), relationships: source(RELATIONSHIP_KINDS) };
@@ -121,7 +121,11 @@ const positionOf = (item: PipelineItem): PipelineCursor => {
  * merged first `limit + 1` is among its own source's first `limit + 1`, so the page is exact; when the merge has more
  * than `limit` rows, more follow, and the cursor is the page's last row.
  */
-export function mergePipeline(offers: Offer[], relationships: Relationship[], limit: number): { items: PipelineItem[]; next?: PipelineCursor } {
+export function mergePipeline(
+  offers: Offer[],
+  relationships: Relationship[],
+  limit: number,
+): { items: PipelineItem[]; next?: PipelineCursor } {
   const all: PipelineItem[] = [
     ...offers.map((offer): PipelineItem => ({ type: 'offer', offer })),
     ...relationships.map((relationship): PipelineItem => ({ type: 'relationship', relationship })),
@@ -177,7 +181,8 @@ export function pipelineSummary(
 }
 
 function text(value: unknown, what: string): string {
-  if (typeof value !== 'string') throw new TypeError(`store: pipeline ${what} must be a string, got ${value === null ? 'null' : typeof value}`);
+  if (typeof value !== 'string')
+    throw new TypeError(`store: pipeline ${what} must be a string, got ${value === null ? 'null' : typeof value}`);
   return value;
 }
 

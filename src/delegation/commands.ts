@@ -13,7 +13,9 @@ export const DelegateCommandSchema = z.object({
     .trim()
     .min(1, "Tell me who it is for: the customer approver's email address comes first.")
     .transform((s) => s.toLowerCase())
-    .pipe(z.email({ error: (issue) => `${quoted(String(issue.input))} is not an email address. Put the customer approver's email first.` })),
+    .pipe(
+      z.email({ error: (issue) => `${quoted(String(issue.input))} is not an email address. Put the customer approver's email first.` }),
+    ),
   /** Absent: full administration, the classic delegated admin. */
   roles: z
     .array(z.string().trim().min(1).max(80, 'That role name is too long.'))
@@ -67,14 +69,18 @@ export function parseDelegate(args: string): DelegateCommand | DelegateRevokeCom
   const daysMatch = /\sdays?\s+(\S+)(?=\s)/i.exec(rest);
   if (daysMatch) {
     days = /^\d+$/.test(daysMatch[1]!) ? Number(daysMatch[1]) : NaN;
-    if (Number.isNaN(days)) throw new UserInputError(`${quoted(daysMatch[1]!, 20)} is not a number of days. Write it like "days 365".`, DELEGATE_EXAMPLE);
+    if (Number.isNaN(days))
+      throw new UserInputError(`${quoted(daysMatch[1]!, 20)} is not a number of days. Write it like "days 365".`, DELEGATE_EXAMPLE);
     rest = rest.slice(0, daysMatch.index) + ' ' + rest.slice(daysMatch.index + daysMatch[0].length);
   }
 
   let roles: string[] | undefined;
   const rolesMatch = /\sroles?\s+(.*)$/is.exec(rest);
   if (rolesMatch) {
-    roles = rolesMatch[1]!.split(',').map((r) => r.trim()).filter(Boolean);
+    roles = rolesMatch[1]!
+      .split(',')
+      .map((r) => r.trim())
+      .filter(Boolean);
     rest = rest.slice(0, rolesMatch.index);
   } else if (/\sroles?\s*$/i.test(rest)) {
     throw new UserInputError('Name at least one role after "roles", separated by commas.', DELEGATE_EXAMPLE);

@@ -52,18 +52,20 @@ export function offerParts(service: DelegationService, clock: () => Date) {
     const attached = await service.forOffer(offer.id);
     const order = (r: Relationship) => (r.kind === 'delegation' ? 0 : 1);
     return Promise.all(
-      attached.sort((a, b) => order(a) - order(b)).map(async (r) => {
-        // Shown as ended once its time has passed or its offer closed; the sweeper (or closeAttached) records it.
-        const offerClosed = offer.state === 'withdrawn' || offer.state === 'expired';
-        const shown =
-          isOpen(r) && offerClosed
-            ? end(r, offer.state === 'withdrawn' ? 'withdrawn' : 'expired', clock())
-            : isRequestExpired(r, clock())
-              ? end(r, 'expired', clock())
-              : r;
-        const replaces = isOpen(shown) ? await service.currentOther(r, offer.approver?.tenantId) : null;
-        return requestPart(shown, replaces);
-      }),
+      attached
+        .sort((a, b) => order(a) - order(b))
+        .map(async (r) => {
+          // Shown as ended once its time has passed or its offer closed; the sweeper (or closeAttached) records it.
+          const offerClosed = offer.state === 'withdrawn' || offer.state === 'expired';
+          const shown =
+            isOpen(r) && offerClosed
+              ? end(r, offer.state === 'withdrawn' ? 'withdrawn' : 'expired', clock())
+              : isRequestExpired(r, clock())
+                ? end(r, 'expired', clock())
+                : r;
+          const replaces = isOpen(shown) ? await service.currentOther(r, offer.approver?.tenantId) : null;
+          return requestPart(shown, replaces);
+        }),
     );
   };
 }
@@ -111,7 +113,8 @@ export function registerDelegation(router: CommandRouter, verbs: VerbTable, mess
         throw new UserInputError('Type revoke admin to end your delegated-admin relationship.', 'revoke admin');
       }
       const { delegation } = await service.partnersOf(ctx.actor.tenantId);
-      if (!delegation) return { text: 'No partner has delegated administration of your organisation through this app, so there is nothing to revoke.' };
+      if (!delegation)
+        return { text: 'No partner has delegated administration of your organisation through this app, so there is nothing to revoke.' };
       return { attachments: [CardFactory.adaptiveCard(cards.revokeConfirmJson(delegation))] };
     },
   });
@@ -119,7 +122,9 @@ export function registerDelegation(router: CommandRouter, verbs: VerbTable, mess
   const answer = async (outcome: DecideOutcome, kind: RelationshipKind) => {
     const r = outcome.relationship;
     if (outcome.kind === 'notApprover') {
-      return messageResponse(`Only ${outcome.approverName} can answer this ${kind === 'delegation' ? 'delegated-admin request' : 'partner-of-record request'}.`);
+      return messageResponse(
+        `Only ${outcome.approverName} can answer this ${kind === 'delegation' ? 'delegated-admin request' : 'partner-of-record request'}.`,
+      );
     }
     return cardResponse(await currentCard(r));
   };
@@ -198,7 +203,10 @@ export function registerDelegation(router: CommandRouter, verbs: VerbTable, mess
   });
   messages.register(RELATIONSHIP_CHANNEL, async ({ relationshipId }) => {
     const r = await existing(relationshipId);
-    return cards.channelNotice(r, (await service.responsesOf(r.id)).find((x) => x.slot === r.kind));
+    return cards.channelNotice(
+      r,
+      (await service.responsesOf(r.id)).find((x) => x.slot === r.kind),
+    );
   });
   messages.register(RELATIONSHIP_NOTICE, async ({ relationshipId, event, audience, daysLeft, by }) => {
     const r = await existing(relationshipId);

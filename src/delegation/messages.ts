@@ -24,7 +24,8 @@ const ROLE: Record<Relationship['kind'], string> = { delegation: 'delegated-admi
 
 const FULL_ACCESS = {
   name: 'Full administration',
-  allows: 'Everything a Global Administrator can do: every setting, user, licence and service in your organisation (the classic delegated admin).',
+  allows:
+    'Everything a Global Administrator can do: every setting, user, licence and service in your organisation (the classic delegated admin).',
 };
 
 /**
@@ -33,8 +34,11 @@ const FULL_ACCESS = {
  */
 export function rolesOf(r: Relationship, audience: Audience = 'customer'): Role[] {
   if (r.kind !== 'delegation') return [];
-  const roles = !r.access || r.access.kind === 'full' ? [FULL_ACCESS] : r.access.roles.map((name) => ({ name, allows: findRole(name)?.allows ?? '' }));
-  return audience === 'customer' ? roles : roles.map((role) => ({ ...role, allows: role.allows.replaceAll('your organisation', "the customer's organisation") }));
+  const roles =
+    !r.access || r.access.kind === 'full' ? [FULL_ACCESS] : r.access.roles.map((name) => ({ name, allows: findRole(name)?.allows ?? '' }));
+  return audience === 'customer'
+    ? roles
+    : roles.map((role) => ({ ...role, allows: role.allows.replaceAll('your organisation', "the customer's organisation") }));
 }
 
 const accessWords = (r: Relationship): string =>
@@ -63,10 +67,18 @@ function outcome(r: Relationship): Outcome {
             outcomeStyle: 'good',
           };
     case 'declined':
-      return { outcomeTitle: `Declined on ${formatDate(r.decidedAt)}`, outcomeDetail: `${r.partnerName} has been told.`, outcomeStyle: 'attention' };
+      return {
+        outcomeTitle: `Declined on ${formatDate(r.decidedAt)}`,
+        outcomeDetail: `${r.partnerName} has been told.`,
+        outcomeStyle: 'attention',
+      };
     case 'expired':
       return r.activatedAt
-        ? { outcomeTitle: `Ended on ${formatDate(r.endedAt)}`, outcomeDetail: `The ${kind} reached the end of its term.`, outcomeStyle: 'default' }
+        ? {
+            outcomeTitle: `Ended on ${formatDate(r.endedAt)}`,
+            outcomeDetail: `The ${kind} reached the end of its term.`,
+            outcomeStyle: 'default',
+          }
         : {
             outcomeTitle: `This request expired on ${formatDate(r.requestExpiresAt)}`,
             outcomeDetail: `It was not answered within 90 days, so it can no longer be answered. Ask ${r.partnerName} to send a new one if you still want this.`,
@@ -132,7 +144,11 @@ export function requestPart(r: Relationship, replaces: Relationship | null): Req
       : [{ text: 'You can designate another partner of record at any time.' }],
     isOpen: isOpen(r),
     approveTitle:
-      replaces && replaces.partnerTenantId !== r.partnerTenantId ? `Replace ${replaces.partnerName}` : delegation ? 'Approve' : `Designate ${r.partnerName}`,
+      replaces && replaces.partnerTenantId !== r.partnerTenantId
+        ? `Replace ${replaces.partnerName}`
+        : delegation
+          ? 'Approve'
+          : `Designate ${r.partnerName}`,
     approveVerb: delegation ? 'delegation.approve' : 'por.accept',
     declineVerb: delegation ? 'delegation.decline' : 'por.decline',
     declineTitle: 'Decline',
@@ -154,7 +170,8 @@ function facts(r: Relationship): Fact[] {
     { title: 'Customer', value: r.approver ? `${literal(r.approver.name)} (${r.approverEmail})` : r.approverEmail },
     { title: 'Status', value: STATE_LABEL[r.state] },
   ];
-  if (r.kind === 'delegation') f.push({ title: 'Duration', value: `${r.durationDays ?? DEFAULT_DURATION_DAYS} days${r.autoExtend ? ', auto-extend' : ''}` });
+  if (r.kind === 'delegation')
+    f.push({ title: 'Duration', value: `${r.durationDays ?? DEFAULT_DURATION_DAYS} days${r.autoExtend ? ', auto-extend' : ''}` });
   if (r.offerId) f.push({ title: 'On offer', value: r.offerId });
   if (isOpen(r)) f.push({ title: 'Request expires', value: formatDate(r.requestExpiresAt) });
   if (r.activatedAt) f.push({ title: 'Active since', value: formatDate(r.activatedAt) });
@@ -165,7 +182,18 @@ function facts(r: Relationship): Fact[] {
 
 export function createDelegationMessages(cards: CardRenderer) {
   /** A relationship summed up for one side: the partner's (status, confirmations) unless a notice names the customer. */
-  const summary = (r: Relationship, o: { headline: string; detail?: string; style?: string; responses?: ResponseRecord[]; hint?: string; installLink?: string; audience?: Audience }) =>
+  const summary = (
+    r: Relationship,
+    o: {
+      headline: string;
+      detail?: string;
+      style?: string;
+      responses?: ResponseRecord[];
+      hint?: string;
+      installLink?: string;
+      audience?: Audience;
+    },
+  ) =>
     cards.attachment('relationship-summary', {
       headline: o.headline,
       detail: o.detail ?? '',
@@ -182,18 +210,28 @@ export function createDelegationMessages(cards: CardRenderer) {
     // The card's own header already names the request and its id.
     title: 'What is asked',
     kindTag: TAG[r.kind],
-    headline: r.kind === 'delegation' ? `${r.partnerName} asks for delegated administration` : `${r.partnerName} asks to be your partner of record`,
+    headline:
+      r.kind === 'delegation' ? `${r.partnerName} asks for delegated administration` : `${r.partnerName} asks to be your partner of record`,
     intro: `Hello ${who(r)}, please review this request. Nothing changes unless you approve it.`,
     refreshVerb: r.kind === 'delegation' ? 'delegation.view' : 'por.view',
     refreshUserIds: r.approver ? [r.approver.userId] : [],
   });
 
   /** A note to one side about something that happened to a relationship. */
-  function notice(r: Relationship, audience: Audience, event: NoticeEvent, o: { daysLeft?: number; comment?: string; by?: string } = {}): Partial<Activity> {
+  function notice(
+    r: Relationship,
+    audience: Audience,
+    event: NoticeEvent,
+    o: { daysLeft?: number; comment?: string; by?: string } = {},
+  ): Partial<Activity> {
     const kind = KIND_NAME[r.kind];
     const ends = formatDate(r.endsAt);
     const texts: Record<NoticeEvent, { headline: string; detail: string; style: string; hint?: string }> = {
-      delivered: { headline: `${r.id} reached ${who(r)}`, detail: `They installed the app, so your ${kind} request is now in their chat.`, style: 'default' },
+      delivered: {
+        headline: `${r.id} reached ${who(r)}`,
+        detail: `They installed the app, so your ${kind} request is now in their chat.`,
+        style: 'default',
+      },
       approved:
         r.kind === 'delegation'
           ? {
@@ -206,14 +244,26 @@ export function createDelegationMessages(cards: CardRenderer) {
               detail: `You are now their partner of record.${r.replaced ? ` This replaces ${r.replaced.partnerName}.` : ''}`,
               style: 'good',
             },
-      declined: { headline: `${who(r)} declined ${r.id}`, detail: o.comment ? `Their reason: "${literal(o.comment)}"` : 'They gave no reason.', style: 'attention' },
-      requestExpired: { headline: `${r.id} expired without an answer`, detail: `${who(r)} did not answer your ${kind} request within 90 days.`, style: 'warning' },
+      declined: {
+        headline: `${who(r)} declined ${r.id}`,
+        detail: o.comment ? `Their reason: "${literal(o.comment)}"` : 'They gave no reason.',
+        style: 'attention',
+      },
+      requestExpired: {
+        headline: `${r.id} expired without an answer`,
+        detail: `${who(r)} did not answer your ${kind} request within 90 days.`,
+        style: 'warning',
+      },
       replaced: {
         headline: `${o.by ? literal(o.by) : who(r)} replaced you as ${ROLE[r.kind]}`,
         detail: `They chose ${r.replacedBy?.partnerName ?? 'another partner'} on ${formatDate(r.endedAt)}, so ${r.id} ended then.`,
         style: 'warning',
       },
-      revokedByCustomer: { headline: `${who(r)} revoked ${r.id}`, detail: `Your ${kind} ended on ${formatDate(r.endedAt)}.`, style: 'warning' },
+      revokedByCustomer: {
+        headline: `${who(r)} revoked ${r.id}`,
+        detail: `Your ${kind} ended on ${formatDate(r.endedAt)}.`,
+        style: 'warning',
+      },
       revokedByPartner: {
         headline: `${r.partnerName} ended its ${kind}`,
         detail: `${r.partnerName} no longer has ${r.kind === 'delegation' ? 'admin access to your organisation' : 'that role'} since ${formatDate(r.endedAt)} (${r.id}).`,
@@ -222,7 +272,10 @@ export function createDelegationMessages(cards: CardRenderer) {
       },
       ended: {
         headline: `${r.id} ended`,
-        detail: audience === 'partner' ? `Your ${kind} with ${who(r)} reached its end on ${formatDate(r.endedAt)}. Send a new request if they still need you.` : `${possessive(r.partnerName)} ${kind} reached its end on ${formatDate(r.endedAt)}.`,
+        detail:
+          audience === 'partner'
+            ? `Your ${kind} with ${who(r)} reached its end on ${formatDate(r.endedAt)}. Send a new request if they still need you.`
+            : `${possessive(r.partnerName)} ${kind} reached its end on ${formatDate(r.endedAt)}.`,
         style: 'default',
       },
       extended: {
@@ -237,7 +290,8 @@ export function createDelegationMessages(cards: CardRenderer) {
           ? `On ${ends} the ${kind} between ${r.partnerName} and ${who(r)} is extended automatically by ${AUTO_EXTEND_DAYS} days.`
           : `On ${ends} the ${kind} between ${r.partnerName} and ${who(r)} ends.${audience === 'partner' ? ' Send a new request before then if they still need you.' : ''}`,
         style: 'warning',
-        hint: audience === 'customer' ? (r.autoExtend ? 'Type revoke admin to stop it.' : 'Nothing to do if you are happy for it to end.') : '',
+        hint:
+          audience === 'customer' ? (r.autoExtend ? 'Type revoke admin to stop it.' : 'Nothing to do if you are happy for it to end.') : '',
       },
     };
     return card(summary(r, { ...texts[event], audience }));
@@ -254,7 +308,10 @@ export function createDelegationMessages(cards: CardRenderer) {
             : `${customerOf(r)} made ${r.partnerName} its partner of record (${r.id})`,
         facts: [
           { title: 'Customer', value: r.approver ? `${literal(r.approver.name)} (${r.approverEmail})` : r.approverEmail },
-          { title: r.kind === 'delegation' ? 'Approved by' : 'Designated by', value: response ? `${literal(response.by.name)}${response.by.upn ? ` (${response.by.upn})` : ''}` : who(r) },
+          {
+            title: r.kind === 'delegation' ? 'Approved by' : 'Designated by',
+            value: response ? `${literal(response.by.name)}${response.by.upn ? ` (${response.by.upn})` : ''}` : who(r),
+          },
           { title: 'When', value: response ? formatDateTime(response.at) : formatDate(r.activatedAt) },
           ...(r.kind === 'delegation'
             ? [
@@ -280,7 +337,8 @@ export function createDelegationMessages(cards: CardRenderer) {
     notice,
     channelNotice,
     /** The customer's card for a request on its own. */
-    requestCard: (r: Relationship, replaces: Relationship | null) => card(cards.attachment('delegation-request', requestCardData(r, replaces))),
+    requestCard: (r: Relationship, replaces: Relationship | null) =>
+      card(cards.attachment('delegation-request', requestCardData(r, replaces))),
     requestCardJson: (r: Relationship, replaces: Relationship | null) => cards.render('delegation-request', requestCardData(r, replaces)),
     issued: (r: Relationship, installLink: string) =>
       r.state === 'awaitingDelivery'
@@ -330,11 +388,18 @@ export function createDelegationMessages(cards: CardRenderer) {
                 summary: `${p.delegation.partnerName} (${p.delegation.id}) administers your organisation with ${accessWords(p.delegation)}.`,
                 facts: [
                   { title: 'Since', value: formatDate(p.delegation.activatedAt) },
-                  { title: 'Ends', value: `${formatDate(p.delegation.endsAt)}${p.delegation.autoExtend ? ` (then extended by ${AUTO_EXTEND_DAYS} days)` : ''}` },
+                  {
+                    title: 'Ends',
+                    value: `${formatDate(p.delegation.endsAt)}${p.delegation.autoExtend ? ` (then extended by ${AUTO_EXTEND_DAYS} days)` : ''}`,
+                  },
                   { title: 'Approved by', value: who(p.delegation) },
                 ],
               }
-            : { title: 'Delegated administration', summary: 'No partner has admin access to your organisation through this app.', facts: [] },
+            : {
+                title: 'Delegated administration',
+                summary: 'No partner has admin access to your organisation through this app.',
+                facts: [],
+              },
           p.por
             ? {
                 title: 'Partner of record',

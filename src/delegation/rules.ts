@@ -94,7 +94,10 @@ export function resolveAccess(roles: string[] | undefined, autoExtend: boolean, 
   return { kind: 'roles', roles: names };
 }
 
-export type RelationshipDraft = Pick<Relationship, 'kind' | 'partnerTenantId' | 'approverEmail' | 'access' | 'durationDays' | 'autoExtend' | 'offerId'>;
+export type RelationshipDraft = Pick<
+  Relationship,
+  'kind' | 'partnerTenantId' | 'approverEmail' | 'access' | 'durationDays' | 'autoExtend' | 'offerId'
+>;
 
 /** Identical open requests from one partner to one approver share this key; the store keeps it unique. */
 export function pendingKey(d: RelationshipDraft): string {
@@ -192,11 +195,7 @@ export function end(r: Relationship, reason: EndReason, now: Date, replacedBy?: 
 
 export const refOf = (r: Relationship): PartnerRef => ({ id: r.id, partnerTenantId: r.partnerTenantId, partnerName: r.partnerName });
 
-export type DueEvent =
-  | { kind: 'requestExpired' }
-  | { kind: 'ended' }
-  | { kind: 'extended' }
-  | { kind: 'reminder'; daysLeft: number };
+export type DueEvent = { kind: 'requestExpired' } | { kind: 'ended' } | { kind: 'extended' } | { kind: 'reminder'; daysLeft: number };
 
 /**
  * What the passage of time does to a relationship whose `dueAt` has come: one step, so each step is one

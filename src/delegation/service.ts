@@ -148,9 +148,13 @@ export function createDelegationService({ store, clock, sovereignTenants, log }:
   /** Updates the card the request is on, for everyone who sees it: its own card, or the offer's. */
   async function updateCard(r: Relationship, fallback?: { conversationId: string; activityId?: string }): Promise<NewOutboxEntry[]> {
     const offer = r.offerId ? await store.offers.get(r.offerId) : null;
-    const card = (offer ? offer.card : r.card) ?? (fallback?.activityId ? { conversationId: fallback.conversationId, activityId: fallback.activityId } : undefined);
+    const card =
+      (offer ? offer.card : r.card) ??
+      (fallback?.activityId ? { conversationId: fallback.conversationId, activityId: fallback.activityId } : undefined);
     if (!card) return [];
-    const message: MessageRef = offer ? { kind: OFFER_CARD, args: { offerId: offer.id } } : { kind: RELATIONSHIP_CARD, args: { relationshipId: r.id } };
+    const message: MessageRef = offer
+      ? { kind: OFFER_CARD, args: { offerId: offer.id } }
+      : { kind: RELATIONSHIP_CARD, args: { relationshipId: r.id } };
     return [
       {
         target: { kind: 'conversation', conversationId: card.conversationId },
@@ -250,7 +254,10 @@ export function createDelegationService({ store, clock, sovereignTenants, log }:
       );
       try {
         const result = await store.relationships.create(r, found ? [deliverCard(r, found.conversationId)] : []);
-        log.info({ relationshipId: result.relationship.id, created: result.created, state: result.relationship.state }, 'delegation requested');
+        log.info(
+          { relationshipId: result.relationship.id, created: result.created, state: result.relationship.state },
+          'delegation requested',
+        );
         return { relationship: result.relationship, duplicate: !result.created };
       } catch (err) {
         // Six characters from 31 leave a small chance of a clash; a fresh id fixes it.
@@ -281,14 +288,26 @@ export function createDelegationService({ store, clock, sovereignTenants, log }:
           deliveredAt: clock().toISOString(),
           version: r.version + 1,
         };
-        if (await store.relationships.update(next, r.version, [deliverCard(next, conversation.id), ...notice(next, 'partner', 'delivered')])) delivered++;
+        if (
+          await store.relationships.update(next, r.version, [deliverCard(next, conversation.id), ...notice(next, 'partner', 'delivered')])
+        )
+          delivered++;
       }
     }
     if (delivered) log.info({ delivered, tenantId: approver.tenantId }, 'delivered requests that waited for install');
     return delivered;
   }
 
-  const response = (r: Relationship, slot: NewResponse['slot'], decision: NewResponse['decision'], actor: Actor, at: Date, where: { conversationId: string; activityId: string }, customerTenantId: string, comment?: string): NewResponse => ({
+  const response = (
+    r: Relationship,
+    slot: NewResponse['slot'],
+    decision: NewResponse['decision'],
+    actor: Actor,
+    at: Date,
+    where: { conversationId: string; activityId: string },
+    customerTenantId: string,
+    comment?: string,
+  ): NewResponse => ({
     id: `${r.id}/${slot}`,
     subjectKind: r.kind,
     subjectId: r.id,
@@ -307,7 +326,10 @@ export function createDelegationService({ store, clock, sovereignTenants, log }:
       const r = await loadFor(input.relationshipId, input.actor);
       const approver = await approverOf(r);
       if (!approver || approver.aadObjectId !== input.actor.aadObjectId || approver.tenantId !== input.actor.tenantId) {
-        log.warn({ relationshipId: r.id, tenantId: input.actor.tenantId, aadObjectId: input.actor.aadObjectId }, 'decision refused: not the approver');
+        log.warn(
+          { relationshipId: r.id, tenantId: input.actor.tenantId, aadObjectId: input.actor.aadObjectId },
+          'decision refused: not the approver',
+        );
         return { kind: 'notApprover', relationship: r, approverName: approver?.name ?? r.approverEmail };
       }
       const [existing] = (await store.responses.forSubject(r.id)).filter((x) => x.slot === r.kind);
@@ -328,7 +350,12 @@ export function createDelegationService({ store, clock, sovereignTenants, log }:
       let decision: Parameters<RelationshipsStore['decide']>[0];
       if (input.decision === 'declined') {
         const next = decline(r, approver, now);
-        decision = { next, expectedVersion: r.version, responses: [answer], outbox: [...(await updateCard(next, fallback)), ...notice(next, 'partner', 'declined')] };
+        decision = {
+          next,
+          expectedVersion: r.version,
+          responses: [answer],
+          outbox: [...(await updateCard(next, fallback)), ...notice(next, 'partner', 'declined')],
+        };
       } else {
         const current = await currentOther(r, customer);
         if ((current?.id ?? '') !== (input.replaces ?? '')) return { kind: 'activeChanged', relationship: r, active: current };
@@ -337,22 +364,35 @@ export function createDelegationService({ store, clock, sovereignTenants, log }:
         decision = {
           next,
           expectedVersion: r.version,
-          replaces: { expectedActiveId: current?.id ?? null, ended: ended && current ? { next: ended, expectedVersion: current.version } : undefined },
+          replaces: {
+            expectedActiveId: current?.id ?? null,
+            ended: ended && current ? { next: ended, expectedVersion: current.version } : undefined,
+          },
           responses: [answer, ...(ended ? [response(ended, 'termination', 'replaced', input.actor, now, where, customer)] : [])],
           outbox: [
             ...(await updateCard(next, fallback)),
             ...notice(next, 'partner', 'approved'),
-            ...(await channelNotice(store, next.partnerTenantId, { kind: RELATIONSHIP_CHANNEL, args: { relationshipId: next.id } }, subject(next))),
+            ...(await channelNotice(
+              store,
+              next.partnerTenantId,
+              { kind: RELATIONSHIP_CHANNEL, args: { relationshipId: next.id } },
+              subject(next),
+            )),
             // A partner renewing its own relationship hears "approved" only; another partner hears it was replaced.
             ...(ended ? await updateCard(ended) : []),
-            ...(ended && ended.partnerTenantId !== next.partnerTenantId ? notice(ended, 'partner', 'replaced', { by: input.actor.name }) : []),
+            ...(ended && ended.partnerTenantId !== next.partnerTenantId
+              ? notice(ended, 'partner', 'replaced', { by: input.actor.name })
+              : []),
           ],
         };
       }
       const result = await store.relationships.decide(decision);
       switch (result.status) {
         case 'recorded':
-          log.info({ relationshipId: r.id, decision: input.decision, replaced: decision.replaces?.ended?.next.id }, 'relationship decision recorded');
+          log.info(
+            { relationshipId: r.id, decision: input.decision, replaced: decision.replaces?.ended?.next.id },
+            'relationship decision recorded',
+          );
           return { kind: 'recorded', relationship: result.relationship, response: result.responses[0]! };
         case 'already':
           return { kind: 'already', relationship: result.relationship, response: result.response };
@@ -367,7 +407,12 @@ export function createDelegationService({ store, clock, sovereignTenants, log }:
   }
 
   /** Ends an active relationship on behalf of one side; the other side is told. */
-  async function terminate(r: Relationship, by: Audience, actor: Actor, where: { conversationId: string; activityId: string }): Promise<RevokeOutcome> {
+  async function terminate(
+    r: Relationship,
+    by: Audience,
+    actor: Actor,
+    where: { conversationId: string; activityId: string },
+  ): Promise<RevokeOutcome> {
     for (let attempt = 0; attempt < 3; attempt++) {
       const current = attempt === 0 ? r : await load(r.id);
       const [existing] = (await store.responses.forSubject(current.id)).filter((x) => x.slot === 'termination');
@@ -394,7 +439,11 @@ export function createDelegationService({ store, clock, sovereignTenants, log }:
   }
 
   /** `revoke admin`: the customer's approver ends their delegated-admin relationship (after confirming on a card). */
-  async function revokeByCustomer(relationshipId: string, actor: Actor, where: { conversationId: string; activityId: string }): Promise<RevokeOutcome> {
+  async function revokeByCustomer(
+    relationshipId: string,
+    actor: Actor,
+    where: { conversationId: string; activityId: string },
+  ): Promise<RevokeOutcome> {
     const r = await ofCustomer(relationshipId, actor);
     if (r.approver && r.approver.aadObjectId !== actor.aadObjectId) {
       throw new UserInputError(
@@ -407,10 +456,19 @@ export function createDelegationService({ store, clock, sovereignTenants, log }:
   }
 
   /** `delegate revoke <id>`: the partner gives up a relationship it holds. */
-  async function revokeByPartner(relationshipId: string, partner: Partner, actor: Actor, where: { conversationId: string; activityId: string }): Promise<RevokeOutcome> {
+  async function revokeByPartner(
+    relationshipId: string,
+    partner: Partner,
+    actor: Actor,
+    where: { conversationId: string; activityId: string },
+  ): Promise<RevokeOutcome> {
     const r = await store.relationships.get(relationshipId);
     if (!r || r.partnerTenantId !== partner.tenantId) {
-      throw new UserInputError(`${partner.name} has no relationship ${relationshipId}. Type status to see yours.`, DELEGATE_REVOKE_EXAMPLE, 'Not found');
+      throw new UserInputError(
+        `${partner.name} has no relationship ${relationshipId}. Type status to see yours.`,
+        DELEGATE_REVOKE_EXAMPLE,
+        'Not found',
+      );
     }
     // Giving up access must work even for a partner that has left the programmes; only the admin-agent rule applies.
     if (r.kind === 'delegation') assertAdminAgent(partner, actor, DELEGATE_REVOKE_EXAMPLE);

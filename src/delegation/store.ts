@@ -92,7 +92,8 @@ export function checkReplaces(replaces: RelationshipDecision['replaces']): void 
 /** Requests attached to an offer point at it: that is how `forOffer` finds them. */
 export function checkAttachments(offerId: string, attachments: Relationship[]): void {
   for (const a of attachments) {
-    if (a.offerId !== offerId) throw new TypeError(`store: request ${a.id} is attached to offer ${offerId} but its offerId is ${a.offerId}`);
+    if (a.offerId !== offerId)
+      throw new TypeError(`store: request ${a.id} is attached to offer ${offerId} but its offerId is ${a.offerId}`);
   }
 }
 

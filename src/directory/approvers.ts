@@ -17,8 +17,9 @@ export const personFromConversation = (c: ConversationRecord): Person | undefine
   };
 
 /** The addresses things waiting for this chat's user were sent to: their email and UPN, lower-cased, each once. */
-export const addressesOf = (c: ConversationRecord): string[] =>
-  [...new Set([c.user?.email, c.user?.upn].filter((e): e is string => !!e).map((e) => e.toLowerCase()))];
+export const addressesOf = (c: ConversationRecord): string[] => [
+  ...new Set([c.user?.email, c.user?.upn].filter((e): e is string => !!e).map((e) => e.toLowerCase())),
+];
 
 /**
  * The customer approver behind an email, if they have installed the app; refuses addresses in the partner's own
@@ -35,7 +36,11 @@ export async function findApprover(
   const person = conversation && personFromConversation(conversation);
   if (!conversation || !person) return undefined;
   if (conversation.tenantId === partner.tenantId) {
-    throw new UserInputError(`${email} is in your own organisation. Offers and requests go to an approver in the customer's organisation.`, example, 'Not a customer');
+    throw new UserInputError(
+      `${email} is in your own organisation. Offers and requests go to an approver in the customer's organisation.`,
+      example,
+      'Not a customer',
+    );
   }
   if (isSovereign(conversation.tenantId, sovereignTenants)) {
     throw new UserInputError(

@@ -43,7 +43,9 @@ export function loadCatalog(file?: string): Catalog {
   const parsed = CatalogSchema.safeParse(raw);
   if (!parsed.success) {
     const where = file ?? 'the built-in catalog';
-    throw new Error(`Service catalog ${where} is invalid: ${parsed.error.issues.map((i) => `${i.path.join('.')} ${i.message}`).join('; ')}`);
+    throw new Error(
+      `Service catalog ${where} is invalid: ${parsed.error.issues.map((i) => `${i.path.join('.')} ${i.message}`).join('; ')}`,
+    );
   }
   return createCatalog(
     parsed.data.currency,
@@ -70,7 +72,10 @@ export function createCatalog(currency: string, services: Service[]): Catalog {
         .sort((a, b) => a.d - b.d);
       // Only the best matches: one clear typo should not drag in everything vaguely alike.
       const best = scored[0]?.d ?? 0;
-      return scored.filter((x) => x.d <= best + 1).slice(0, max).map((x) => x.s);
+      return scored
+        .filter((x) => x.d <= best + 1)
+        .slice(0, max)
+        .map((x) => x.s);
     },
   };
 }

@@ -5,7 +5,11 @@ import type { Catalog } from './catalog';
 export const PROGRAMS = ['cloud-essentials', 'cloud-accelerate', 'cloud-deployment'] as const;
 
 export const PartnerSchema = z.object({
-  tenantId: z.string().min(1).max(64).regex(/^[0-9a-zA-Z-]+$/, 'must be an Entra tenant id'),
+  tenantId: z
+    .string()
+    .min(1)
+    .max(64)
+    .regex(/^[0-9a-zA-Z-]+$/, 'must be an Entra tenant id'),
   name: z.string().min(1).max(120),
   programs: z.array(z.enum(PROGRAMS)).default([]),
   authorizedServices: z.array(z.string()).min(1, 'a partner needs at least one authorized service'),
@@ -41,9 +45,7 @@ export function readPartnersFile(file: string, catalog: Catalog): PartnerEntry[]
   }
   const parsed = PartnersFileSchema.safeParse(raw);
   if (!parsed.success) {
-    throw new Error(
-      `Partners file ${file} is invalid: ${parsed.error.issues.map((i) => `${i.path.join('.')} ${i.message}`).join('; ')}`,
-    );
+    throw new Error(`Partners file ${file} is invalid: ${parsed.error.issues.map((i) => `${i.path.join('.')} ${i.message}`).join('; ')}`);
   }
   for (const p of parsed.data.partners) {
     const unknown = p.authorizedServices.filter((id) => !catalog.services.some((s) => s.id === id));

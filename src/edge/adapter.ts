@@ -13,7 +13,11 @@ export class TeamsAdapter extends CloudAdapter {
   }
 
   /** Runs the turn for an already authenticated request; resolves with the invoke response, if any. */
-  runTurn(authenticated: AuthenticateRequestResult, activity: Activity, logic: (context: TurnContext) => Promise<void>): Promise<InvokeResponse | undefined> {
+  runTurn(
+    authenticated: AuthenticateRequestResult,
+    activity: Activity,
+    logic: (context: TurnContext) => Promise<void>,
+  ): Promise<InvokeResponse | undefined> {
     return this.processActivity(authenticated, activity, logic);
   }
 }

@@ -58,7 +58,8 @@ export class ConnectorUnreachableError extends Error {
 }
 
 /** True for an error that means the turn's connector is gone, wherever in the turn it surfaced. */
-export const isConnectorUnreachable = (err: unknown): boolean => err instanceof ConnectorUnreachableError || (err as { cause?: unknown })?.cause instanceof ConnectorUnreachableError;
+export const isConnectorUnreachable = (err: unknown): boolean =>
+  err instanceof ConnectorUnreachableError || (err as { cause?: unknown })?.cause instanceof ConnectorUnreachableError;
 
 /** The authenticated request's connector factory, making turn clients (see forTurn). */
 export function withTurnConnectors(result: AuthenticateRequestResult, timeoutMs: number): AuthenticateRequestResult {

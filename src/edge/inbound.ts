@@ -17,7 +17,8 @@ const Account = z.looseObject({
 /** botbuilder strips the bot's @mention from the text by `mentioned.id` and the mention's `text`: both must be there. */
 const Mention = z.looseObject({ mentioned: z.looseObject({ id: z.string() }), text: z.string().max(1024) });
 const Entity = z.looseObject({ type: z.string().max(256) }).superRefine((entity, ctx) => {
-  if (entity.type === 'mention' && !Mention.safeParse(entity).success) ctx.addIssue({ code: 'custom', message: 'a mention needs mentioned.id and text' });
+  if (entity.type === 'mention' && !Mention.safeParse(entity).success)
+    ctx.addIssue({ code: 'custom', message: 'a mention needs mentioned.id and text' });
 });
 
 /** The connector the bot answers through: absolute http(s), or botbuilder defaults to the public Bot Framework host. */
@@ -51,7 +52,10 @@ export const InboundActivitySchema = z.looseObject({
   textFormat: maybe(z.string().max(32)),
   replyToId: maybe(z.string().max(1024)),
   entities: z.array(Entity).max(100).optional(),
-  attachments: z.array(z.looseObject({ contentType: z.string().max(256) })).max(50).optional(),
+  attachments: z
+    .array(z.looseObject({ contentType: z.string().max(256) }))
+    .max(50)
+    .optional(),
   channelData: z
     .looseObject({
       tenant: z.looseObject({ id: z.string().max(128).optional() }).optional(),
@@ -72,7 +76,10 @@ export type Inbound = { ok: true; activity: InboundActivity } | { ok: false; rea
 function describe(issue: z.core.$ZodIssue, body: unknown): string {
   const path = issue.path.length ? issue.path.join('.') : 'the body';
   if (issue.code === 'invalid_type') {
-    const value = issue.path.reduce<unknown>((v, key) => (v && typeof v === 'object' ? (v as Record<PropertyKey, unknown>)[key] : undefined), body);
+    const value = issue.path.reduce<unknown>(
+      (v, key) => (v && typeof v === 'object' ? (v as Record<PropertyKey, unknown>)[key] : undefined),
+      body,
+    );
     const expected = issue.expected === 'object' || issue.expected === 'array' ? `an ${issue.expected}` : `a ${issue.expected}`;
     return value === undefined ? `${path} is missing` : `${path} must be ${expected}`;
   }
@@ -81,7 +88,8 @@ function describe(issue: z.core.$ZodIssue, body: unknown): string {
 
 export function readInbound(body: unknown): Inbound {
   const invoke = !!body && typeof body === 'object' && (body as { type?: unknown }).type === 'invoke';
-  if (!body || typeof body !== 'object' || Array.isArray(body)) return { ok: false, reason: 'the body must be a JSON object (a Bot Framework activity)', invoke };
+  if (!body || typeof body !== 'object' || Array.isArray(body))
+    return { ok: false, reason: 'the body must be a JSON object (a Bot Framework activity)', invoke };
   const parsed = InboundActivitySchema.safeParse(body);
   if (!parsed.success) return { ok: false, reason: describe(parsed.error.issues[0]!, body), invoke };
   return { ok: true, activity: parsed.data };

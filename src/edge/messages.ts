@@ -17,7 +17,11 @@ export interface MessagesRouteDeps {
 
 /** Error bodies the edge answers with; fixed texts, so nothing about the request or the server is echoed back. */
 export const refusal = (code: string, message: string) => ({ error: { code, message } });
-const invokeError = (message: string) => ({ statusCode: 400, type: 'application/vnd.microsoft.error', value: { code: 'BadRequest', message } });
+const invokeError = (message: string) => ({
+  statusCode: 400,
+  type: 'application/vnd.microsoft.error',
+  value: { code: 'BadRequest', message },
+});
 const UNAUTHORIZED = refusal('Unauthorized', 'The request is not authenticated as the Bot Framework.');
 const UNAVAILABLE = refusal('Unavailable', 'The request cannot be authenticated right now; try again later.');
 

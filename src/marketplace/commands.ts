@@ -9,7 +9,25 @@ export const LISTING_ID_PATTERN = shortIdPattern('M');
 export const LEAD_ID_PATTERN = shortIdPattern('C');
 
 /** Words that say nothing about what someone is looking for. */
-const STOPWORDS = new Set(['a', 'an', 'and', 'the', 'for', 'of', 'with', 'to', 'or', 'partner', 'partners', 'someone', 'who', 'can', 'help', 'me', 'us']);
+const STOPWORDS = new Set([
+  'a',
+  'an',
+  'and',
+  'the',
+  'for',
+  'of',
+  'with',
+  'to',
+  'or',
+  'partner',
+  'partners',
+  'someone',
+  'who',
+  'can',
+  'help',
+  'me',
+  'us',
+]);
 const MAX_WORDS = 10;
 
 export interface FindCommand {
@@ -30,7 +48,11 @@ const tokens = (s: string): string[] => (s.toLowerCase().match(/[\p{L}\p{N}]+/gu
 export function parseFind(args: string): FindCommand {
   // The query travels on the "More results" button (find.more), which takes at most FIND_MAX characters.
   if (args.trim().length > FIND_MAX) {
-    throw new UserInputError(`A search is at most ${FIND_MAX} characters; this one has ${args.trim().length.toLocaleString('en-US')}. Use a few words.`, FIND_EXAMPLE, 'Too long to search');
+    throw new UserInputError(
+      `A search is at most ${FIND_MAX} characters; this one has ${args.trim().length.toLocaleString('en-US')}. Use a few words.`,
+      FIND_EXAMPLE,
+      'Too long to search',
+    );
   }
   let rest = ` ${args.trim()} `;
   let language: string | undefined;
@@ -38,7 +60,10 @@ export function parseFind(args: string): FindCommand {
   if (lang) {
     language = toLanguage(lang[1]!);
     if (!language) {
-      throw new UserInputError(`${quoted(lang[1]!)} is not a language I know. Use a two-letter code like fr or de, or a name like French.`, 'find teams voice language fr');
+      throw new UserInputError(
+        `${quoted(lang[1]!)} is not a language I know. Use a two-letter code like fr or de, or a name like French.`,
+        'find teams voice language fr',
+      );
     }
     rest = rest.slice(0, lang.index) + ' ' + rest.slice(lang.index + lang[0].length);
   }
@@ -48,13 +73,20 @@ export function parseFind(args: string): FindCommand {
     country = toCountry(inMatch[1]!);
     if (country) rest = rest.slice(0, inMatch.index);
     else if (/^[a-z]{2}$/i.test(inMatch[1]!.trim())) {
-      throw new UserInputError(`${quoted(inMatch[1]!)} is not a country code. Use a two-letter ISO code like DE or GB, or the country's name.`, FIND_EXAMPLE);
+      throw new UserInputError(
+        `${quoted(inMatch[1]!)} is not a country code. Use a two-letter ISO code like DE or GB, or the country's name.`,
+        FIND_EXAMPLE,
+      );
     }
   }
   const words = [...new Set(tokens(rest))];
   if (words.length > MAX_WORDS) throw new UserInputError(`That is ${words.length} words; use at most ${MAX_WORDS}.`, FIND_EXAMPLE);
   if (words.length === 0 && !country && !language) {
-    throw new UserInputError('Tell me what you are looking for: a service, a skill or both, optionally with a country.', FIND_EXAMPLE, 'Find what?');
+    throw new UserInputError(
+      'Tell me what you are looking for: a service, a skill or both, optionally with a country.',
+      FIND_EXAMPLE,
+      'Find what?',
+    );
   }
   return { words, country, language, text: args.trim() };
 }

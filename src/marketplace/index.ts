@@ -22,7 +22,12 @@ export interface MarketplaceDeps {
 }
 
 /** The marketplace: partners' listings, `find`, and requests to be contacted (leads) with a trial sent from them. */
-export function registerMarketplace(router: CommandRouter, verbs: VerbTable, messages: MessageRegistry, { service, cards, renderer }: MarketplaceDeps): void {
+export function registerMarketplace(
+  router: CommandRouter,
+  verbs: VerbTable,
+  messages: MessageRegistry,
+  { service, cards, renderer }: MarketplaceDeps,
+): void {
   const own = (l: Listing, o: { outcomeTitle?: string; outcomeDetail?: string } = {}) =>
     cards.listingCardJson(l, {
       own: true,
@@ -40,10 +45,25 @@ export function registerMarketplace(router: CommandRouter, verbs: VerbTable, mes
       const sub = args.trim().toLowerCase();
       if (sub === 'publish' || sub === 'unpublish') {
         const l = await service.setPublished(partner, sub === 'publish');
-        return { attachments: [CardFactory.adaptiveCard(own(l, { outcomeTitle: l.published ? 'Published' : 'Unpublished', outcomeDetail: l.published ? 'Customers and partners can find it with find.' : 'Nobody can find it until you publish it again.' }))] };
+        return {
+          attachments: [
+            CardFactory.adaptiveCard(
+              own(l, {
+                outcomeTitle: l.published ? 'Published' : 'Unpublished',
+                outcomeDetail: l.published
+                  ? 'Customers and partners can find it with find.'
+                  : 'Nobody can find it until you publish it again.',
+              }),
+            ),
+          ],
+        };
       }
       if (sub === 'edit') return { attachments: [cards.editCard(partner, await service.view(partner))] };
-      if (sub) throw new UserInputError(`${quoted(args)} is not something listing does. Use listing, listing publish or listing unpublish.`, 'listing');
+      if (sub)
+        throw new UserInputError(
+          `${quoted(args)} is not something listing does. Use listing, listing publish or listing unpublish.`,
+          'listing',
+        );
       const l = await service.view(partner);
       return { attachments: [l ? CardFactory.adaptiveCard(own(l)) : cards.noListing(partner)] };
     },
@@ -79,7 +99,14 @@ export function registerMarketplace(router: CommandRouter, verbs: VerbTable, mes
       const cards = await results(data.q, data.page);
       // The next page arrives as new messages; the card that held the button says where they are.
       for (const card of cards) await ctx.post({ type: 'message', attachments: [card] });
-      return cardResponse(renderer.render('find-more', { text: `Showing more results for ${quoted(data.q)} below.`, more: false, q: data.q, page: String(data.page) }));
+      return cardResponse(
+        renderer.render('find-more', {
+          text: `Showing more results for ${quoted(data.q)} below.`,
+          more: false,
+          q: data.q,
+          page: String(data.page),
+        }),
+      );
     },
   });
 
@@ -104,8 +131,14 @@ export function registerMarketplace(router: CommandRouter, verbs: VerbTable, mes
       const partner = await partnerOf(ctx);
       const { listingId: _id, ...form } = data;
       const outcome = await service.save(partner, ctx.actor, form);
-      if (outcome.kind === 'invalid') return cardResponse(cards.editCardJson(partner, await service.view(partner), { form: outcome.form, errors: outcome.errors }));
-      return cardResponse(own(outcome.listing, { outcomeTitle: 'Saved', outcomeDetail: outcome.listing.published ? 'The changes can be found at once.' : 'Press Publish when it is ready to be found.' }));
+      if (outcome.kind === 'invalid')
+        return cardResponse(cards.editCardJson(partner, await service.view(partner), { form: outcome.form, errors: outcome.errors }));
+      return cardResponse(
+        own(outcome.listing, {
+          outcomeTitle: 'Saved',
+          outcomeDetail: outcome.listing.published ? 'The changes can be found at once.' : 'Press Publish when it is ready to be found.',
+        }),
+      );
     },
   });
 
@@ -118,7 +151,12 @@ export function registerMarketplace(router: CommandRouter, verbs: VerbTable, mes
       handle: async (_data, ctx) => {
         const partner = await partnerOf(ctx);
         const l = await service.setPublished(partner, published);
-        return cardResponse(own(l, { outcomeTitle: published ? 'Published' : 'Unpublished', outcomeDetail: published ? 'Customers and partners can find it with find.' : 'Nobody can find it until you publish it again.' }));
+        return cardResponse(
+          own(l, {
+            outcomeTitle: published ? 'Published' : 'Unpublished',
+            outcomeDetail: published ? 'Customers and partners can find it with find.' : 'Nobody can find it until you publish it again.',
+          }),
+        );
       },
     });
   }
@@ -135,7 +173,9 @@ export function registerMarketplace(router: CommandRouter, verbs: VerbTable, mes
       return cardResponse(
         cards.listingCardJson(listing, {
           result: false,
-          outcomeTitle: created ? `${listing.partnerName} has been asked to get in touch (${lead.id})` : `You already asked ${listing.partnerName} on ${lead.createdAt.slice(0, 10)} (${lead.id})`,
+          outcomeTitle: created
+            ? `${listing.partnerName} has been asked to get in touch (${lead.id})`
+            : `You already asked ${listing.partnerName} on ${lead.createdAt.slice(0, 10)} (${lead.id})`,
           outcomeDetail: created
             ? `They will contact you at ${lead.requester.email}.`
             : `They have your request and will contact you at ${lead.requester.email}.${trial} You can ask again after 7 days.`,
@@ -151,14 +191,24 @@ export function registerMarketplace(router: CommandRouter, verbs: VerbTable, mes
     }),
     handle: async (data, ctx) => {
       const partner = await partnerOf(ctx);
-      const services = (data.services ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+      const services = (data.services ?? '')
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
       if (services.length === 0) throw new UserInputError('Pick at least one service for the trial.');
       const lead = await service.leadFor(data.leadId, partner.tenantId);
       if (lead.trialOfferId) {
-        return cardResponse(cards.leadCardJson(lead, await service.listingOf(lead), { offerId: lead.trialOfferId, state: await service.offerState(lead.trialOfferId) }));
+        return cardResponse(
+          cards.leadCardJson(lead, await service.listingOf(lead), {
+            offerId: lead.trialOfferId,
+            state: await service.offerState(lead.trialOfferId),
+          }),
+        );
       }
       const { offer } = await service.sendTrial(data.leadId, services, partner, ctx.actor);
-      return cardResponse(cards.leadCardJson({ ...lead, trialOfferId: offer.id }, await service.listingOf(lead), { offerId: offer.id, state: offer.state }));
+      return cardResponse(
+        cards.leadCardJson({ ...lead, trialOfferId: offer.id }, await service.listingOf(lead), { offerId: offer.id, state: offer.state }),
+      );
     },
   });
 

@@ -9,7 +9,16 @@ import { countryName } from './geo';
 import { describeCountries, describeLanguages, type ListingField, type ListingForm } from './rules';
 import type { Lead, Listing } from './types';
 
-const FIELDS: ListingField[] = ['headline', 'description', 'services', 'expertise', 'countries', 'languages', 'contactName', 'contactEmail'];
+const FIELDS: ListingField[] = [
+  'headline',
+  'description',
+  'services',
+  'expertise',
+  'countries',
+  'languages',
+  'contactName',
+  'contactEmail',
+];
 
 export function createMarketplaceMessages(cards: CardRenderer, catalog: Catalog) {
   const serviceChoices = (ids: string[]) => ids.map((id) => ({ title: catalog.services.find((s) => s.id === id)?.name ?? id, value: id }));
@@ -22,14 +31,25 @@ export function createMarketplaceMessages(cards: CardRenderer, catalog: Catalog)
     { title: 'Delegated admin', value: l.canDelegate ? 'Can offer delegated administration' : 'Does not offer delegated administration' },
   ];
 
-  const listingData = (l: Listing, o: { own?: boolean; result?: boolean; outcomeTitle?: string; outcomeDetail?: string; hint?: string } = {}): ListingCardData => ({
+  const listingData = (
+    l: Listing,
+    o: { own?: boolean; result?: boolean; outcomeTitle?: string; outcomeDetail?: string; hint?: string } = {},
+  ): ListingCardData => ({
     listingId: l.id,
     tag: o.own ? (l.published ? 'PUBLISHED · can be found with find' : 'NOT PUBLISHED · nobody can find it yet') : `PARTNER · ${l.id}`,
     tagColor: o.own && !l.published ? 'Warning' : 'Accent',
     headline: l.headline ? literal(l.headline) : '(no headline yet)',
     partnerName: l.partnerName,
     description: literal(l.description),
-    facts: [...facts(l), ...(o.own ? [{ title: 'Contact', value: `${literal(l.contact.name)} (${l.contact.email})` }, { title: 'Last edited', value: `${formatDate(l.updatedAt)} by ${literal(l.updatedBy.name)}` }] : [])],
+    facts: [
+      ...facts(l),
+      ...(o.own
+        ? [
+            { title: 'Contact', value: `${literal(l.contact.name)} (${l.contact.email})` },
+            { title: 'Last edited', value: `${formatDate(l.updatedAt)} by ${literal(l.updatedBy.name)}` },
+          ]
+        : []),
+    ],
     hint: o.hint ?? '',
     isOwn: !!o.own,
     canPublish: true,
@@ -60,7 +80,11 @@ export function createMarketplaceMessages(cards: CardRenderer, catalog: Catalog)
   });
 
   /** The edit form, filled with the listing (or what was submitted) and each field's error under it. */
-  const editCardJson = (partner: Partner, listing: Listing | null, o: { form?: ListingForm; errors?: Partial<Record<ListingField, string>> } = {}): CardJson => {
+  const editCardJson = (
+    partner: Partner,
+    listing: Listing | null,
+    o: { form?: ListingForm; errors?: Partial<Record<ListingField, string>> } = {},
+  ): CardJson => {
     const l = listing ?? empty(partner);
     // FIELDS lists every field of the form, so each has its entry ('' when it has no error).
     const errors = Object.fromEntries(FIELDS.map((f) => [f, o.errors?.[f] ?? ''])) as Record<ListingField, string>;
@@ -107,7 +131,8 @@ export function createMarketplaceMessages(cards: CardRenderer, catalog: Catalog)
       type: 'message',
       attachments: [CardFactory.adaptiveCard(leadCardJson(lead, listing, trial))],
     }),
-    leadCardJson: (lead: Lead, listing: Listing | null, trial?: { offerId: string; state?: OfferState }) => leadCardJson(lead, listing, trial),
+    leadCardJson: (lead: Lead, listing: Listing | null, trial?: { offerId: string; state?: OfferState }) =>
+      leadCardJson(lead, listing, trial),
     countryName,
   };
 

@@ -19,7 +19,11 @@ export const NOTE_MAX = 500;
  * The edit card's fields. The card's inputs stop at each field's limit, so only a forged or scripted request goes far
  * past it (four times, here) and is refused whole; up to that, validateListing explains each field on the card itself.
  */
-const field = (what: string, max: number) => z.string().max(max * 4, `the ${what} is limited to ${max.toLocaleString('en-US')} characters`).optional();
+const field = (what: string, max: number) =>
+  z
+    .string()
+    .max(max * 4, `the ${what} is limited to ${max.toLocaleString('en-US')} characters`)
+    .optional();
 export const ListingFormSchema = z.object({
   headline: field('headline', HEADLINE_MAX),
   description: field('description', DESCRIPTION_MAX),
@@ -58,13 +62,15 @@ export function validateListing(
   else if (headline.length > HEADLINE_MAX) errors.headline = `The headline is ${headline.length} characters; keep it to ${HEADLINE_MAX}.`;
 
   const description = (form.description ?? '').trim();
-  if (description.length > DESCRIPTION_MAX) errors.description = `The description is ${description.length} characters; keep it to ${DESCRIPTION_MAX}.`;
+  if (description.length > DESCRIPTION_MAX)
+    errors.description = `The description is ${description.length} characters; keep it to ${DESCRIPTION_MAX}.`;
 
   const services = [...new Set(list(form.services))];
   const unknown = services.filter((id) => !catalog.services.some((s) => s.id === id));
   const notAuthorized = services.filter((id) => !unknown.includes(id) && !partner.authorizedServices.includes(id));
   if (services.length === 0) errors.services = 'Pick at least one service you offer.';
-  else if (unknown.length) errors.services = `${unknown.join(', ')} ${unknown.length === 1 ? 'is not a service' : 'are not services'} in the catalog.`;
+  else if (unknown.length)
+    errors.services = `${unknown.join(', ')} ${unknown.length === 1 ? 'is not a service' : 'are not services'} in the catalog.`;
   else if (notAuthorized.length) errors.services = `${partner.name} is not authorized to provide ${notAuthorized.join(', ')}.`;
 
   const expertise = [...new Set(list(form.expertise).map((t) => t.replace(/\s+/g, ' ')))];
@@ -76,18 +82,23 @@ export function validateListing(
   const countries = countryInput.map((c) => toCountry(c));
   const badCountries = countryInput.filter((_, i) => !countries[i]);
   if (countryInput.length === 0) errors.countries = 'Name at least one country you serve, as ISO codes like DE, GB, US.';
-  else if (badCountries.length) errors.countries = `${badCountries.map((c) => quoted(c, 20)).join(', ')} ${badCountries.length === 1 ? 'is not an ISO country code' : 'are not ISO country codes'}. Use two-letter codes like DE, GB, US.`;
+  else if (badCountries.length)
+    errors.countries = `${badCountries.map((c) => quoted(c, 20)).join(', ')} ${badCountries.length === 1 ? 'is not an ISO country code' : 'are not ISO country codes'}. Use two-letter codes like DE, GB, US.`;
 
   const languageInput = list(form.languages);
   const languages = languageInput.map((l) => toLanguage(l));
   const badLanguages = languageInput.filter((_, i) => !languages[i]);
-  if (badLanguages.length) errors.languages = `${badLanguages.map((l) => quoted(l, 20)).join(', ')} ${badLanguages.length === 1 ? 'is not a language code' : 'are not language codes'}. Use two-letter codes like en, de, fr.`;
+  if (badLanguages.length)
+    errors.languages = `${badLanguages.map((l) => quoted(l, 20)).join(', ')} ${badLanguages.length === 1 ? 'is not a language code' : 'are not language codes'}. Use two-letter codes like en, de, fr.`;
 
   const contactName = (form.contactName ?? '').trim();
   if (!contactName) errors.contactName = 'Who should customers hear from? Give a name.';
   else if (contactName.length > 80) errors.contactName = 'Keep the contact name to 80 characters.';
   const contactEmail = (form.contactEmail ?? '').trim().toLowerCase();
-  if (!z.email().safeParse(contactEmail).success) errors.contactEmail = contactEmail ? `${quoted(contactEmail, 80)} is not an email address.` : 'Give the contact person\'s email address.';
+  if (!z.email().safeParse(contactEmail).success)
+    errors.contactEmail = contactEmail
+      ? `${quoted(contactEmail, 80)} is not an email address.`
+      : "Give the contact person's email address.";
 
   if (Object.keys(errors).length) return { ok: false, errors };
   return {
@@ -115,7 +126,8 @@ export function missingForPublish(l: Listing | null): string[] {
   return missing;
 }
 
-export const canDelegate = (partner: Partner): boolean => partner.programs.some((p) => (DELEGATION_PROGRAMS as readonly string[]).includes(p));
+export const canDelegate = (partner: Partner): boolean =>
+  partner.programs.some((p) => (DELEGATION_PROGRAMS as readonly string[]).includes(p));
 
 export const describeCountries = (codes: string[]): string => codes.map((c) => `${countryName(c)} (${c})`).join(', ');
 export const describeLanguages = (codes: string[]): string => codes.map((c) => languageName(c)).join(', ');

@@ -19,7 +19,13 @@ import type { Lead, Listing } from './types';
 
 /** The stores this uses: nothing else of the database is in reach. */
 export type MarketplaceStores = {
-  channels: ChannelsStore; conversations: ConversationsStore; leads: LeadsStore; listings: ListingsStore; offers: OffersStore; partners: PartnersStore };
+  channels: ChannelsStore;
+  conversations: ConversationsStore;
+  leads: LeadsStore;
+  listings: ListingsStore;
+  offers: OffersStore;
+  partners: PartnersStore;
+};
 
 /** Outbox message of this capability: the lead card, rendered at delivery by ./index. */
 export const LEAD_CARD = 'lead.card';
@@ -37,9 +43,16 @@ export interface MarketplaceDeps {
 
 export type MarketplaceService = ReturnType<typeof createMarketplaceService>;
 
-export type SaveOutcome = { kind: 'saved'; listing: Listing } | { kind: 'invalid'; errors: Partial<Record<ListingField, string>>; form: ListingForm };
+export type SaveOutcome =
+  { kind: 'saved'; listing: Listing } | { kind: 'invalid'; errors: Partial<Record<ListingField, string>>; form: ListingForm };
 
-const userTarget = (p: Person): NewOutboxEntry['target'] => ({ kind: 'user', tenantId: p.tenantId, aadObjectId: p.aadObjectId, userId: p.userId, serviceUrl: p.serviceUrl });
+const userTarget = (p: Person): NewOutboxEntry['target'] => ({
+  kind: 'user',
+  tenantId: p.tenantId,
+  aadObjectId: p.aadObjectId,
+  userId: p.userId,
+  serviceUrl: p.serviceUrl,
+});
 
 export function createMarketplaceService({ store, catalog, clock, sovereignTenants, log, offers }: MarketplaceDeps) {
   const serviceNames = (ids: string[]) => ids.map((id) => catalog.services.find((s) => s.id === id)?.name ?? id);
@@ -54,7 +67,14 @@ export function createMarketplaceService({ store, catalog, clock, sovereignTenan
     const known = await store.conversations.findPersonalByEmail(fields.contact.email);
     const person: Person =
       known?.user && known.tenantId === partner.tenantId
-        ? { aadObjectId: known.user.aadObjectId, userId: known.user.userId, name: known.user.name, tenantId: known.tenantId, email: fields.contact.email, serviceUrl: known.reference.serviceUrl ?? '' }
+        ? {
+            aadObjectId: known.user.aadObjectId,
+            userId: known.user.userId,
+            name: known.user.name,
+            tenantId: known.tenantId,
+            email: fields.contact.email,
+            serviceUrl: known.reference.serviceUrl ?? '',
+          }
         : editor;
     const next: Listing = {
       ...fields,
@@ -70,7 +90,11 @@ export function createMarketplaceService({ store, catalog, clock, sovereignTenan
       updatedBy: { aadObjectId: editor.aadObjectId, name: editor.name },
     };
     if (!(await store.listings.save(next, current?.version ?? 0))) {
-      throw new UserInputError('Someone else saved the listing at the same moment. Type listing to see it, then edit again.', 'listing', 'Saved elsewhere');
+      throw new UserInputError(
+        'Someone else saved the listing at the same moment. Type listing to see it, then edit again.',
+        'listing',
+        'Saved elsewhere',
+      );
     }
     log.info({ tenantId: partner.tenantId, listingId: next.id }, 'listing saved');
     return { kind: 'saved', listing: next };
@@ -82,11 +106,22 @@ export function createMarketplaceService({ store, catalog, clock, sovereignTenan
       const current = await store.listings.get(partner.tenantId);
       const missing = missingForPublish(current);
       if (published && missing.length) {
-        throw new UserInputError(`Before it can be found, the listing needs ${missing.join(', ')}. Type listing and press Edit.`, 'listing', 'Not ready to publish');
+        throw new UserInputError(
+          `Before it can be found, the listing needs ${missing.join(', ')}. Type listing and press Edit.`,
+          'listing',
+          'Not ready to publish',
+        );
       }
       if (!current) throw new UserInputError('You have no listing yet. Type listing and press Edit.', 'listing', 'No listing');
       if (current.published === published) return current;
-      const next: Listing = { ...current, published, partnerName: partner.name, canDelegate: canDelegate(partner), version: current.version + 1, updatedAt: clock().toISOString() };
+      const next: Listing = {
+        ...current,
+        published,
+        partnerName: partner.name,
+        canDelegate: canDelegate(partner),
+        version: current.version + 1,
+        updatedAt: clock().toISOString(),
+      };
       if (await store.listings.save(next, current.version)) {
         log.info({ tenantId: partner.tenantId, published }, 'listing visibility changed');
         return next;
@@ -99,7 +134,9 @@ export function createMarketplaceService({ store, catalog, clock, sovereignTenan
   async function find(cmd: Pick<FindCommand, 'words' | 'country' | 'language'>, page: number) {
     const found = await store.listings.search({ ...cmd, limit: PAGE_SIZE + 1, offset: page * PAGE_SIZE });
     // Listings of partners in the 21Vianet cloud are never shown: partner features are not available there.
-    const sovereign = await Promise.all(found.map(async (f) => isSovereign(f.listing.partnerTenantId, sovereignTenants, await store.partners.get(f.listing.partnerTenantId))));
+    const sovereign = await Promise.all(
+      found.map(async (f) => isSovereign(f.listing.partnerTenantId, sovereignTenants, await store.partners.get(f.listing.partnerTenantId))),
+    );
     const shown = found.filter((_, i) => !sovereign[i]);
     return { results: shown.slice(0, PAGE_SIZE).map((f) => f.listing), more: found.length > PAGE_SIZE };
   }
@@ -108,14 +145,22 @@ export function createMarketplaceService({ store, catalog, clock, sovereignTenan
   async function contactPerson(listing: Listing): Promise<Person | undefined> {
     const known = await store.conversations.findPersonalByEmail(listing.contact.email);
     if (known?.user && known.tenantId === listing.partnerTenantId) {
-      return { aadObjectId: known.user.aadObjectId, userId: known.user.userId, name: known.user.name, tenantId: known.tenantId, email: listing.contact.email, serviceUrl: known.reference.serviceUrl ?? '' };
+      return {
+        aadObjectId: known.user.aadObjectId,
+        userId: known.user.userId,
+        name: known.user.name,
+        tenantId: known.tenantId,
+        email: listing.contact.email,
+        serviceUrl: known.reference.serviceUrl ?? '',
+      };
     }
     return listing.contact.person;
   }
 
   async function publishedListing(id: string): Promise<Listing> {
     const listing = await store.listings.getById(id);
-    if (!listing || !listing.published) throw new UserInputError('That listing is no longer published. Search again with find.', 'find', 'Listing not found');
+    if (!listing || !listing.published)
+      throw new UserInputError('That listing is no longer published. Search again with find.', 'find', 'Listing not found');
     return listing;
   }
 
@@ -126,11 +171,13 @@ export function createMarketplaceService({ store, catalog, clock, sovereignTenan
   async function requestContact(listingId: string, requester: Person & { upn?: string }, note: string | undefined) {
     const listing = await publishedListing(listingId);
     if (requester.tenantId === listing.partnerTenantId) {
-      throw new UserInputError('That is your own organisation\'s listing.', undefined, 'Your own listing');
+      throw new UserInputError("That is your own organisation's listing.", undefined, 'Your own listing');
     }
     const email = (requester.email ?? requester.upn ?? '').toLowerCase();
     if (!email) {
-      throw new UserInputError('Teams has not told me your email address yet, so the partner could not reach you. Send me any message in a 1:1 chat once, then try again.');
+      throw new UserInputError(
+        'Teams has not told me your email address yet, so the partner could not reach you. Send me any message in a 1:1 chat once, then try again.',
+      );
     }
     const now = clock();
     const lead: Lead = {
@@ -151,7 +198,11 @@ export function createMarketplaceService({ store, catalog, clock, sovereignTenan
       : contact
         ? [{ target: userTarget(contact), action: { kind: 'send', message }, subject, partnerTenantId: listing.partnerTenantId }]
         : [];
-    if (!outbox.length) log.warn({ listingId: listing.id }, 'lead recorded but nobody at the partner can be told yet: no channel, contact unknown to the bot');
+    if (!outbox.length)
+      log.warn(
+        { listingId: listing.id },
+        'lead recorded but nobody at the partner can be told yet: no channel, contact unknown to the bot',
+      );
     const result = await store.leads.create(lead, outbox, addDays(now, -LEAD_DEDUPE_DAYS).toISOString());
     if (result.created) log.info({ leadId: lead.id, tenantId: listing.partnerTenantId }, 'lead recorded');
     return { lead: result.lead, created: result.created, listing };
@@ -164,7 +215,12 @@ export function createMarketplaceService({ store, catalog, clock, sovereignTenan
   }
 
   /** "Send a trial invitation" from a lead: through the offers capability, to the person who asked. */
-  async function sendTrial(leadId: string, services: string[], partner: Partner, issuer: Person & { upn?: string }): Promise<{ offer: Offer; duplicate: boolean; lead: Lead }> {
+  async function sendTrial(
+    leadId: string,
+    services: string[],
+    partner: Partner,
+    issuer: Person & { upn?: string },
+  ): Promise<{ offer: Offer; duplicate: boolean; lead: Lead }> {
     const lead = await leadFor(leadId, partner.tenantId);
     const { offer, duplicate } = await offers.issue(
       { kind: 'trial', approverEmail: lead.requester.email, services, withAdmin: false, asPartnerOfRecord: false },
@@ -190,7 +246,12 @@ export function createMarketplaceService({ store, catalog, clock, sovereignTenan
       contactEmail: s.contact.email,
     };
     const checked = validateListing(form, partner, catalog);
-    if (!checked.ok) throw new Error(`Partners file: ${partner.name}'s listing is invalid: ${Object.entries(checked.errors).map(([k, v]) => `${k}: ${v}`).join('; ')}`);
+    if (!checked.ok)
+      throw new Error(
+        `Partners file: ${partner.name}'s listing is invalid: ${Object.entries(checked.errors)
+          .map(([k, v]) => `${k}: ${v}`)
+          .join('; ')}`,
+      );
     const listing: Listing = {
       ...checked.fields,
       id: newShortId('M'),

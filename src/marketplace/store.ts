@@ -48,14 +48,19 @@ export function checkListingSave(listing: Listing, expectedVersion: number): voi
     throw new TypeError(`store: expectedVersion of listing ${listing.id} must be an integer >= 0, got ${expectedVersion}`);
   }
   if (listing.version !== expectedVersion + 1) {
-    throw new TypeError(`store: listing ${listing.id} saved as version ${listing.version} over version ${expectedVersion}; a save sets version + 1`);
+    throw new TypeError(
+      `store: listing ${listing.id} saved as version ${listing.version} over version ${expectedVersion}; a save sets version + 1`,
+    );
   }
   if (typeof listing.published !== 'boolean') throw new TypeError(`store: listing ${listing.id}: published must be a boolean`);
 }
 
 /** Paging is plain: limit and offset are integers >= 0 (limit 0 finds nothing). */
 export function checkListingQuery(query: ListingQuery): void {
-  for (const [what, n] of [['limit', query.limit], ['offset', query.offset]] as const) {
+  for (const [what, n] of [
+    ['limit', query.limit],
+    ['offset', query.offset],
+  ] as const) {
     if (!Number.isInteger(n) || n < 0) throw new TypeError(`store: listing search ${what} must be an integer >= 0, got ${n}`);
   }
 }
@@ -63,7 +68,11 @@ export function checkListingQuery(query: ListingQuery): void {
 /** What a lead is de-duplicated on: the requester (tenant and user) and the partner asked. */
 export function leadKey(lead: Lead): { tenantId: string; aadObjectId: string; partnerTenantId: string } {
   const { tenantId, aadObjectId } = lead.requester ?? ({} as Partial<Lead['requester']>);
-  for (const [what, v] of [['requester.tenantId', tenantId], ['requester.aadObjectId', aadObjectId], ['partnerTenantId', lead.partnerTenantId]]) {
+  for (const [what, v] of [
+    ['requester.tenantId', tenantId],
+    ['requester.aadObjectId', aadObjectId],
+    ['partnerTenantId', lead.partnerTenantId],
+  ]) {
     if (typeof v !== 'string' || !v) throw new TypeError(`store: lead ${lead.id}: ${what} must be a non-empty string`);
   }
   return { tenantId: tenantId, aadObjectId: aadObjectId, partnerTenantId: lead.partnerTenantId };

@@ -30,7 +30,14 @@ export async function channelNotice(
 ): Promise<NewOutboxEntry[]> {
   const channel = await store.channels.get(partnerTenantId);
   if (!channel) return [];
-  return [{ target: { kind: 'conversation', conversationId: channel.conversationId }, action: { kind: 'send', message }, subject, partnerTenantId }];
+  return [
+    {
+      target: { kind: 'conversation', conversationId: channel.conversationId },
+      action: { kind: 'send', message },
+      subject,
+      partnerTenantId,
+    },
+  ];
 }
 
 const RetrySchema = z.object({
@@ -121,7 +128,10 @@ export function registerNotificationCommands(router: CommandRouter, verbs: VerbT
             : 'No notification channel is set. @mention me in a team channel with notify here to choose one.',
         };
       }
-      throw new UserInputError(`${quoted(args)} is not something notify does. Use notify here or notify off, in a team channel.`, 'notify here');
+      throw new UserInputError(
+        `${quoted(args)} is not something notify does. Use notify here or notify off, in a team channel.`,
+        'notify here',
+      );
     },
   });
 
@@ -132,14 +142,24 @@ export function registerNotificationCommands(router: CommandRouter, verbs: VerbT
     return cards.attachment('failed-notifications', await failedData(failed));
   }
 
-  async function failedData(failed: OutboxEntry[], o: { headline?: string; detail?: string; style?: string } = {}): Promise<FailedNotificationsCardData> {
+  async function failedData(
+    failed: OutboxEntry[],
+    o: { headline?: string; detail?: string; style?: string } = {},
+  ): Promise<FailedNotificationsCardData> {
     return {
-      headline: o.headline ?? `${failed.length}${failed.length === FAILED_SHOWN ? '+' : ''} notification${failed.length === 1 ? '' : 's'} could not be delivered`,
+      headline:
+        o.headline ??
+        `${failed.length}${failed.length === FAILED_SHOWN ? '+' : ''} notification${failed.length === 1 ? '' : 's'} could not be delivered`,
       detail:
         o.detail ??
         'Teams refused them, usually because the person removed the app or the chat was deleted. Ask them to add Partner Offers again (I send you the install link when you send a new offer), then press Retry.',
       style: o.style ?? 'warning',
-      rows: await Promise.all(failed.map(async (e) => ({ what: `${deps.describe(e.action.message)} → ${await recipient(e)} (${formatDateTime(e.createdAt)})`, reason: reasonOf(e.lastError) }))),
+      rows: await Promise.all(
+        failed.map(async (e) => ({
+          what: `${deps.describe(e.action.message)} → ${await recipient(e)} (${formatDateTime(e.createdAt)})`,
+          reason: reasonOf(e.lastError),
+        })),
+      ),
       ids: failed.map((e) => e.id).join(','),
     };
   }
@@ -179,8 +199,10 @@ export function registerNotificationCommands(router: CommandRouter, verbs: VerbT
 /** The reason Teams gave, in words; the raw code stays in the log. */
 function reasonOf(lastError: string | undefined): string {
   const e = lastError ?? '';
-  if (/^403\b/.test(e) || /BotNotInConversationRoster|ConversationBlockedByUser/.test(e)) return 'Teams says the bot is no longer in that chat (the app was removed, or the chat was blocked).';
-  if (/^404\b/.test(e) || /ConversationNotFound|conversation (unknown|inactive)/.test(e)) return 'Teams no longer knows that chat (the app was removed or the chat deleted).';
+  if (/^403\b/.test(e) || /BotNotInConversationRoster|ConversationBlockedByUser/.test(e))
+    return 'Teams says the bot is no longer in that chat (the app was removed, or the chat was blocked).';
+  if (/^404\b/.test(e) || /ConversationNotFound|conversation (unknown|inactive)/.test(e))
+    return 'Teams no longer knows that chat (the app was removed or the chat deleted).';
   if (/no longer exists/.test(e)) return 'What it was about no longer exists.';
   return `Teams kept refusing it: ${e.slice(0, 120) || 'no reason given'}.`;
 }

@@ -14,7 +14,12 @@ import { SendTimeoutError, targetKey, type Route, type Router, type SendResult, 
 import type { OutboxEntry } from './types';
 
 /** The stores this uses: nothing else of the database is in reach. */
-export type DelivererStores = { conversations: ConversationsStore; offers: OffersStore; outbox: OutboxStore; relationships: RelationshipsStore };
+export type DelivererStores = {
+  conversations: ConversationsStore;
+  offers: OffersStore;
+  outbox: OutboxStore;
+  relationships: RelationshipsStore;
+};
 
 export interface DelivererOptions {
   store: DelivererStores;
@@ -171,9 +176,7 @@ export function createDeliverer(options: DelivererOptions): Deliverer {
   const earliest = () => Math.max(mono(), notBefore);
   const limiter = options.limiter ?? createRateLimiter({ instances: options.instances ?? 1, marginMs: options.rateMarginMs ?? 20 });
   const slots = createSlots(options.concurrency ?? 32);
-  const route: Router =
-    send.route ??
-    (async (entry) => ({ ...targetKey(entry.target), send: () => send(entry) }));
+  const route: Router = send.route ?? (async (entry) => ({ ...targetKey(entry.target), send: () => send(entry) }));
 
   const owner = randomUUID();
   const conversations = new Map<string, Conversation>();
@@ -231,7 +234,13 @@ export function createDeliverer(options: DelivererOptions): Deliverer {
   /** Asks the policy what the answer means and carries that out. */
   async function settle(entry: OutboxEntry, key: string | undefined, answer: SendAnswer): Promise<Outcome> {
     const meta = metaOf(entry, key);
-    const plan = planAfterSend(answer, { entry, maxAttempts, serverFailures: serverFailures.get(entry.id) ?? 0, nowMs: Date.now(), random });
+    const plan = planAfterSend(answer, {
+      entry,
+      maxAttempts,
+      serverFailures: serverFailures.get(entry.id) ?? 0,
+      nowMs: Date.now(),
+      random,
+    });
     if (plan.kind === 'markSent') {
       if (answer.kind === 'sent') await recordCard(entry, answer.result);
       await store.outbox.markSent(entry.id, owner);
@@ -348,7 +357,9 @@ export function createDeliverer(options: DelivererOptions): Deliverer {
     }
     const hold = holds.until(key, entry.subject?.id, clock().toISOString());
     if (hold) return defer(entry, hold, 'keeps its place behind an earlier entry', key);
-    const outcome = item.route ? await attempt(entry, item.route, item.leaseEnds) : await settle(entry, key, { kind: 'error', error: item.routeError });
+    const outcome = item.route
+      ? await attempt(entry, item.route, item.leaseEnds)
+      : await settle(entry, key, { kind: 'error', error: item.routeError });
     if (outcome.kind === 'gone') conversation.gone = outcome.reason;
     if (outcome.kind !== 'later') serverFailures.delete(entry.id);
     if (outcome.kind !== 'later') {

@@ -203,7 +203,7 @@ export function createRateLimiter(options: RateLimiterOptions = {}): RateLimiter
       for (const s of states) prune(s, now);
       // Moving later for one key can only create conflicts further on for the other, so repeat until both agree.
       let at = now;
-      for (let moved = true; moved; ) {
+      for (let moved = true; moved;) {
         moved = false;
         for (const s of states) {
           const next = earliest(s, at);

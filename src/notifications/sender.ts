@@ -1,9 +1,4 @@
-import {
-  TurnContext,
-  type Activity,
-  type ConversationParameters,
-  type ConversationReference,
-} from 'botbuilder';
+import { TurnContext, type Activity, type ConversationParameters, type ConversationReference } from 'botbuilder';
 import { AuthenticationConstants, ClaimsIdentity, type BotFrameworkAuthentication, type ConnectorClient } from 'botframework-connector';
 import { withoutRetries } from '../edge/connector';
 import type { ConversationsStore } from '../directory/store';
@@ -12,7 +7,10 @@ import type { OutboxEntry } from './types';
 
 /** The conversation is gone for the bot (uninstalled, unknown): retrying cannot help. */
 export class ConversationGoneError extends PermanentDeliveryError {
-  constructor(message: string, readonly conversationId?: string) {
+  constructor(
+    message: string,
+    readonly conversationId?: string,
+  ) {
     super(message);
     this.name = 'ConversationGoneError';
   }
@@ -116,18 +114,28 @@ export function createBotSender(
     }
   };
 
-  async function perform(reference: Partial<ConversationReference>, entry: OutboxEntry, tenantId: string | undefined, signal: AbortSignal): Promise<SendResult> {
+  async function perform(
+    reference: Partial<ConversationReference>,
+    entry: OutboxEntry,
+    tenantId: string | undefined,
+    signal: AbortSignal,
+  ): Promise<SendResult> {
     const client = await clientFor(reference.serviceUrl!);
     const conversationId = reference.conversation!.id;
     const activity = TurnContext.applyConversationReference({ ...(await messages.build(entry.action.message)) }, reference) as Activity;
     // References captured from Teams carry the tenant; older or hand-made ones may not, and Teams routes by it.
-    if (tenantId && activity.conversation && !activity.conversation.tenantId) activity.conversation = { ...activity.conversation, tenantId };
+    if (tenantId && activity.conversation && !activity.conversation.tenantId)
+      activity.conversation = { ...activity.conversation, tenantId };
     if (entry.action.kind === 'update') {
       const activityId = entry.action.activityId;
-      await timed(signal, (o) => client.conversations.updateActivity(conversationId, activityId, { ...activity, id: activityId }, o)).catch(from(conversationId));
+      await timed(signal, (o) => client.conversations.updateActivity(conversationId, activityId, { ...activity, id: activityId }, o)).catch(
+        from(conversationId),
+      );
       return { conversationId, activityId };
     }
-    const sent = await timed(signal, (o) => client.conversations.sendToConversation(conversationId, activity, o)).catch(from(conversationId));
+    const sent = await timed(signal, (o) => client.conversations.sendToConversation(conversationId, activity, o)).catch(
+      from(conversationId),
+    );
     return { conversationId, activityId: sent.id };
   }
 
@@ -136,13 +144,24 @@ export function createBotSender(
     if (target.kind === 'conversation') {
       const record = await store.conversations.get(target.conversationId);
       if (!record || !record.active) {
-        throw new ConversationGoneError(record ? `conversation inactive (${record.inactiveReason ?? 'unknown'})` : 'conversation unknown', target.conversationId);
+        throw new ConversationGoneError(
+          record ? `conversation inactive (${record.inactiveReason ?? 'unknown'})` : 'conversation unknown',
+          target.conversationId,
+        );
       }
-      return { conversationKey: record.id, tenantId: record.tenantId, send: (signal = defaultSignal()) => perform(record.reference, entry, record.tenantId, signal) };
+      return {
+        conversationKey: record.id,
+        tenantId: record.tenantId,
+        send: (signal = defaultSignal()) => perform(record.reference, entry, record.tenantId, signal),
+      };
     }
     const personal = await store.conversations.findPersonal(target.tenantId, target.aadObjectId);
     if (personal) {
-      return { conversationKey: personal.id, tenantId: personal.tenantId, send: (signal = defaultSignal()) => perform(personal.reference, entry, personal.tenantId, signal) };
+      return {
+        conversationKey: personal.id,
+        tenantId: personal.tenantId,
+        send: (signal = defaultSignal()) => perform(personal.reference, entry, personal.tenantId, signal),
+      };
     }
     return {
       ...targetKey(target),

@@ -94,7 +94,10 @@ export function parsePurchase(args: string): PurchaseCommand {
   const [email, rest] = splitFirst(command);
   const billingMatch = /\s*\b(monthly|annual)\s*$/i.exec(rest);
   if (!billingMatch && email.includes('@')) {
-    throw new UserInputError('Say how the customer pays: end the offer with monthly or annual (then with admin or as partner of record, if you want those).', OFFER_EXAMPLE);
+    throw new UserInputError(
+      'Say how the customer pays: end the offer with monthly or annual (then with admin or as partner of record, if you want those).',
+      OFFER_EXAMPLE,
+    );
   }
   const body = billingMatch ? rest.slice(0, billingMatch.index) : rest;
   const lines = splitList(body).map((item) => {
@@ -125,7 +128,9 @@ export function parseOfferId(raw: string, example: string): string {
   const id = raw.trim().toUpperCase();
   if (!OFFER_ID_PATTERN.test(id)) {
     throw new UserInputError(
-      raw.trim() ? `${quoted(raw)} is not an offer id. Offer ids look like T-4K7P2Q (trials) or P-8M3N5R (purchase offers).` : 'Which offer? Give its id.',
+      raw.trim()
+        ? `${quoted(raw)} is not an offer id. Offer ids look like T-4K7P2Q (trials) or P-8M3N5R (purchase offers).`
+        : 'Which offer? Give its id.',
       example,
     );
   }

@@ -67,7 +67,12 @@ export function registerOffers(
 
   for (const [name, parse, usage, description] of [
     ['trial', parseTrial, 'trial ‹customer-email› ‹service›[, ‹service›...]', 'Invite a customer to free trials.'],
-    ['offer', parsePurchase, 'offer ‹customer-email› ‹qty› ‹service›[, ‹qty› ‹service›...] monthly|annual', 'Send a customer a purchase offer with quantities and list prices.'],
+    [
+      'offer',
+      parsePurchase,
+      'offer ‹customer-email› ‹qty› ‹service›[, ‹qty› ‹service›...] monthly|annual',
+      'Send a customer a purchase offer with quantities and list prices.',
+    ],
   ] as const) {
     router.register({
       name,
@@ -85,7 +90,7 @@ export function registerOffers(
     name: 'status',
     audience: 'partner',
     usage: 'status [‹id›|‹customer-email›]',
-    description: 'Your recent offers and requests, one of them with its recorded answers, or one customer\'s offers.',
+    description: "Your recent offers and requests, one of them with its recorded answers, or one customer's offers.",
     run: async (args, ctx) => {
       const partner = partnerOf(ctx);
       if (!args) {
@@ -140,7 +145,8 @@ export function registerOffers(
       const pending = await service.pendingFor(ctx.actor);
       const requests = await linked.pendingFor(ctx.actor);
       const total = pending.length + requests.length;
-      if (total === 0) return { text: 'Nothing is waiting for your answer. Offers and requests from your partners appear here when they send them.' };
+      if (total === 0)
+        return { text: 'Nothing is waiting for your answer. Offers and requests from your partners appear here when they send them.' };
       const shown = pending.slice(-5);
       const offerCards = await Promise.all(shown.map(async (o) => cards.offerCard(o, await linked.partsOf(o)).attachments![0]!));
       const shownRequests = requests.slice(-5);
@@ -155,7 +161,9 @@ export function registerOffers(
   const answer = async (outcome: DecisionOutcome) => {
     if (outcome.kind === 'notApprover') {
       const { offer } = outcome;
-      return messageResponse(`Only ${offer.approver?.name ?? offer.approverEmail} can answer this ${offer.kind === 'trial' ? 'trial invitation' : 'purchase offer'}.`);
+      return messageResponse(
+        `Only ${offer.approver?.name ?? offer.approverEmail} can answer this ${offer.kind === 'trial' ? 'trial invitation' : 'purchase offer'}.`,
+      );
     }
     return cardResponse(await cardJson(outcome.offer));
   };

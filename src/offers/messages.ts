@@ -62,7 +62,11 @@ function outcome(offer: Offer): Outcome {
         outcomeStyle: 'good',
       };
     case 'declined':
-      return { outcomeTitle: `Declined on ${formatDate(offer.decidedAt)}`, outcomeDetail: `${offer.partnerName} has been told.`, outcomeStyle: 'attention' };
+      return {
+        outcomeTitle: `Declined on ${formatDate(offer.decidedAt)}`,
+        outcomeDetail: `${offer.partnerName} has been told.`,
+        outcomeStyle: 'attention',
+      };
     case 'expired':
       return {
         outcomeTitle: `This ${KIND_LABEL[offer.kind].toLowerCase()} expired on ${formatDate(offer.expiresAt)}`,
@@ -119,7 +123,10 @@ export function createOfferMessages(cards: CardRenderer) {
       text: `${formatDateTime(r.at)}: ${r.decision} by ${literal(r.by.name)}${r.by.upn ? ` (${r.by.upn})` : ''}${r.comment ? `: "${literal(r.comment)}"` : ''}`,
     }));
 
-  const summaryData = (offer: Offer, o: { headline: string; detail?: string; style?: string; responses?: ResponseRecord[]; hint?: string; installLink?: string }): OfferSummaryCardData => ({
+  const summaryData = (
+    offer: Offer,
+    o: { headline: string; detail?: string; style?: string; responses?: ResponseRecord[]; hint?: string; installLink?: string },
+  ): OfferSummaryCardData => ({
     headline: o.headline,
     detail: o.detail ?? '',
     style: o.style ?? 'default',
@@ -154,9 +161,21 @@ export function createOfferMessages(cards: CardRenderer) {
               : `Place the order for ${services(offer)} in Partner Center.`,
           style: 'good',
         },
-        declined: { headline: `${who} declined ${offer.id}`, detail: comment ? `Their reason: "${literal(comment)}"` : 'They gave no reason.', style: 'attention' },
-        expired: { headline: `${offer.id} expired without an answer`, detail: `${who} did not answer your ${what} in time.`, style: 'warning' },
-        delivered: { headline: `${offer.id} reached ${who}`, detail: `They installed the app, so your ${what} is now in their chat.`, style: 'default' },
+        declined: {
+          headline: `${who} declined ${offer.id}`,
+          detail: comment ? `Their reason: "${literal(comment)}"` : 'They gave no reason.',
+          style: 'attention',
+        },
+        expired: {
+          headline: `${offer.id} expired without an answer`,
+          detail: `${who} did not answer your ${what} in time.`,
+          style: 'warning',
+        },
+        delivered: {
+          headline: `${offer.id} reached ${who}`,
+          detail: `They installed the app, so your ${what} is now in their chat.`,
+          style: 'default',
+        },
       } as const;
       return card(cards.attachment('offer-summary', summaryData(offer, texts[event])));
     },
@@ -172,14 +191,25 @@ export function createOfferMessages(cards: CardRenderer) {
           headline: `${customerOf(offer)} accepted ${offer.id}`,
           facts: [
             { title: 'Customer', value: offer.approver ? `${literal(offer.approver.name)} (${offer.approverEmail})` : offer.approverEmail },
-            { title: 'Accepted by', value: literal(response ? `${response.by.name}${response.by.upn ? ` (${response.by.upn})` : ''}` : offer.approver?.name ?? '') },
+            {
+              title: 'Accepted by',
+              value: literal(
+                response ? `${response.by.name}${response.by.upn ? ` (${response.by.upn})` : ''}` : (offer.approver?.name ?? ''),
+              ),
+            },
             { title: 'When', value: response ? formatDateTime(response.at) : formatDate(offer.decidedAt) },
-            { title: 'What', value: KIND_LABEL[offer.kind] + (offer.billing ? `, billed ${offer.billing === 'annual' ? 'annually' : 'monthly'}` : '') },
+            {
+              title: 'What',
+              value: KIND_LABEL[offer.kind] + (offer.billing ? `, billed ${offer.billing === 'annual' ? 'annually' : 'monthly'}` : ''),
+            },
             ...(offer.trialEndsAt ? [{ title: 'Trial ends', value: formatDate(offer.trialEndsAt) }] : []),
             { title: 'Sent by', value: literal(offer.issuedBy.name) },
             { title: 'Id', value: offer.id },
           ],
-          lines: [...lines(offer), ...(offer.kind === 'purchase' && offer.billing ? [{ name: totals(offer).totalLabel, detail: totals(offer).total }] : [])],
+          lines: [
+            ...lines(offer),
+            ...(offer.kind === 'purchase' && offer.billing ? [{ name: totals(offer).totalLabel, detail: totals(offer).total }] : []),
+          ],
           next:
             offer.kind === 'trial'
               ? `Set up the trial of ${services(offer)} in Partner Center; it runs until ${formatDate(offer.trialEndsAt)}.`
@@ -220,7 +250,10 @@ export function createOfferMessages(cards: CardRenderer) {
     withdrawn: (offer: Offer) =>
       cards.attachment(
         'offer-summary',
-        summaryData(offer, { headline: `${offer.id} withdrawn`, detail: `${offer.approverEmail} can no longer answer it; their card says so.` }),
+        summaryData(offer, {
+          headline: `${offer.id} withdrawn`,
+          detail: `${offer.approverEmail} can no longer answer it; their card says so.`,
+        }),
       ),
     list: (title: string, offers: Offer[], o: { empty: string; hint?: string; forCustomer?: boolean }) =>
       cards.attachment('offer-list', {
@@ -251,7 +284,11 @@ export type OfferCards = ReturnType<typeof createOfferMessages>;
 /** "4 offers: 1 waiting, 2 accepted, 1 not taken up": the parts always add up to the whole. */
 export function customerCounts(c: Pick<CustomerSummary, 'offers' | 'pending' | 'accepted'>): string {
   const closed = c.offers - c.pending - c.accepted;
-  const parts = [`${c.pending} waiting`, `${c.accepted} accepted`, ...(closed > 0 ? [`${closed} not taken up (declined, withdrawn or expired)`] : [])];
+  const parts = [
+    `${c.pending} waiting`,
+    `${c.accepted} accepted`,
+    ...(closed > 0 ? [`${closed} not taken up (declined, withdrawn or expired)`] : []),
+  ];
   return `${c.offers} offer${c.offers === 1 ? '' : 's'}: ${parts.join(', ')}`;
 }
 

@@ -80,7 +80,10 @@ export function totalCents(lines: OfferLine[], billing: Billing): number {
  * so the store refuses a second one and the partner gets the first one's id.
  */
 export function pendingKey(o: OfferDraft, attachments: Offer['attachments'] = {}): string {
-  const lines = o.lines.map((l) => `${l.serviceId}:${l.quantity ?? ''}`).sort().join(',');
+  const lines = o.lines
+    .map((l) => `${l.serviceId}:${l.quantity ?? ''}`)
+    .sort()
+    .join(',');
   const asks = [attachments.delegationId ? 'admin' : '', attachments.porId ? 'por' : ''].join('');
   return createHash('sha256')
     .update([o.kind, o.partnerTenantId, o.approverEmail, lines, o.billing ?? '', ...(asks ? [asks] : [])].join('|'))
@@ -94,7 +97,15 @@ export type OfferDraft = Pick<Offer, 'kind' | 'partnerTenantId' | 'approverEmail
 /** A new offer: sent at once when its approver is known, otherwise waiting for them to install the app. */
 export function newOffer(
   draft: OfferDraft,
-  o: { id: string; partnerName: string; issuedBy: Person; approver?: Person; currency: string; now: Date; attachments?: Offer['attachments'] },
+  o: {
+    id: string;
+    partnerName: string;
+    issuedBy: Person;
+    approver?: Person;
+    currency: string;
+    now: Date;
+    attachments?: Offer['attachments'];
+  },
 ): Offer {
   return {
     ...(o.attachments ? { attachments: o.attachments } : {}),

@@ -16,16 +16,7 @@ import type { ChannelsStore } from '../notifications/store';
 import type { OffersStore } from './store';
 import type { ResponsesStore } from '../responses/store';
 import { OFFER_EXAMPLE, TRIAL_EXAMPLE, type PurchaseCommand, type TrialCommand } from './commands';
-import {
-  applyDecision,
-  close,
-  isExpired,
-  isPending,
-  newOffer,
-  purchaseLines,
-  trialLines,
-  type OfferDraft,
-} from './rules';
+import { applyDecision, close, isExpired, isPending, newOffer, purchaseLines, trialLines, type OfferDraft } from './rules';
 import type { ResponseRecord } from '../responses/types';
 import type { Decision, Offer, Person } from './types';
 
@@ -79,7 +70,12 @@ function attachedRequests(
   const made = { partnerName: o.partner.name, issuedBy: o.issuer, approver: o.approver, now: o.now };
   return [
     ...(cmd.withAdmin
-      ? [newRelationship({ ...base, kind: 'delegation', access: { kind: 'full' }, durationDays: DEFAULT_DURATION_DAYS, autoExtend: false }, { ...made, id: newShortId('D') })]
+      ? [
+          newRelationship(
+            { ...base, kind: 'delegation', access: { kind: 'full' }, durationDays: DEFAULT_DURATION_DAYS, autoExtend: false },
+            { ...made, id: newShortId('D') },
+          ),
+        ]
       : []),
     ...(cmd.asPartnerOfRecord ? [newRelationship({ ...base, kind: 'por' }, { ...made, id: newShortId('R') })] : []),
   ];
@@ -109,14 +105,15 @@ export function createOfferService({ store, catalog, clock, sovereignTenants, lo
 
   /** Updates the customer's card in place for everyone who sees it (other devices, other members). */
   const updateCard = (offer: Offer, fallback?: { conversationId: string; activityId?: string }): NewOutboxEntry[] => {
-    const card = offer.card ?? (fallback?.activityId ? { conversationId: fallback.conversationId, activityId: fallback.activityId } : undefined);
+    const card =
+      offer.card ?? (fallback?.activityId ? { conversationId: fallback.conversationId, activityId: fallback.activityId } : undefined);
     if (!card) return [];
     return [
       {
         target: { kind: 'conversation', conversationId: card.conversationId },
         action: { kind: 'update', activityId: card.activityId, message: { kind: OFFER_CARD, args: { offerId: offer.id } } },
         subject: { kind: 'offer', id: offer.id },
-    partnerTenantId: offer.partnerTenantId,
+        partnerTenantId: offer.partnerTenantId,
       },
     ];
   };
@@ -136,9 +133,7 @@ export function createOfferService({ store, catalog, clock, sovereignTenants, lo
     assertPartnerFeaturesAvailable(partner, sovereignTenants);
     const example = cmd.kind === 'trial' ? TRIAL_EXAMPLE : OFFER_EXAMPLE;
     const lines =
-      cmd.kind === 'trial'
-        ? trialLines(cmd, catalog, partner, TRIAL_EXAMPLE)
-        : purchaseLines(cmd, catalog, partner, OFFER_EXAMPLE);
+      cmd.kind === 'trial' ? trialLines(cmd, catalog, partner, TRIAL_EXAMPLE) : purchaseLines(cmd, catalog, partner, OFFER_EXAMPLE);
     const found = await findApprover(store, cmd.approverEmail, partner, sovereignTenants, example);
     const approver = found?.person;
     const now = clock();
@@ -191,10 +186,7 @@ export function createOfferService({ store, catalog, clock, sovereignTenants, lo
           continue;
         }
         const next: Offer = { ...offer, state: 'sent', approver, deliveredAt: clock().toISOString(), version: offer.version + 1 };
-        const ok = await store.offers.update(next, offer.version, [
-          deliverCard(next, conversation.id),
-          toPartner(next, 'delivered'),
-        ]);
+        const ok = await store.offers.update(next, offer.version, [deliverCard(next, conversation.id), toPartner(next, 'delivered')]);
         if (ok) delivered++;
       }
     }
@@ -219,7 +211,8 @@ export function createOfferService({ store, catalog, clock, sovereignTenants, lo
    */
   async function loadFor(offerId: string, actor: { tenantId: string }): Promise<Offer> {
     const offer = await load(offerId);
-    if (actor.tenantId !== offer.partnerTenantId && (!offer.approver || actor.tenantId !== offer.approver.tenantId)) throw notFound(offerId);
+    if (actor.tenantId !== offer.partnerTenantId && (!offer.approver || actor.tenantId !== offer.approver.tenantId))
+      throw notFound(offerId);
     return offer;
   }
 
@@ -228,7 +221,10 @@ export function createOfferService({ store, catalog, clock, sovereignTenants, lo
     for (let attempt = 0; attempt < 3; attempt++) {
       const offer = await loadFor(input.offerId, input.actor);
       if (!isApprover(offer, input.actor)) {
-        log.warn({ offerId: offer.id, tenantId: input.actor.tenantId, aadObjectId: input.actor.aadObjectId }, 'decision refused: not the approver');
+        log.warn(
+          { offerId: offer.id, tenantId: input.actor.tenantId, aadObjectId: input.actor.aadObjectId },
+          'decision refused: not the approver',
+        );
         return { kind: 'notApprover', offer };
       }
       if (offer.state === 'accepted' || offer.state === 'declined') {
@@ -260,7 +256,12 @@ export function createOfferService({ store, catalog, clock, sovereignTenants, lo
           ...updateCard(next, { conversationId: input.conversationId, activityId: input.replyToId }),
           toPartner(next, input.decision),
           ...(input.decision === 'accepted'
-            ? await channelNotice(store, offer.partnerTenantId, { kind: OFFER_CHANNEL, args: { offerId: offer.id } }, { kind: 'offer', id: offer.id })
+            ? await channelNotice(
+                store,
+                offer.partnerTenantId,
+                { kind: OFFER_CHANNEL, args: { offerId: offer.id } },
+                { kind: 'offer', id: offer.id },
+              )
             : []),
         ],
       );
@@ -293,7 +294,11 @@ export function createOfferService({ store, catalog, clock, sovereignTenants, lo
         throw new UserInputError(`${partner.name} has no offer ${offerId}. Type status to see your offers.`, 'status', 'Offer not found');
       }
       if (!isPending(offer.state)) {
-        throw new UserInputError(`${offer.id} is already ${offer.state}, so there is nothing to withdraw.`, `status ${offer.id}`, 'Nothing to withdraw');
+        throw new UserInputError(
+          `${offer.id} is already ${offer.state}, so there is nothing to withdraw.`,
+          `status ${offer.id}`,
+          'Nothing to withdraw',
+        );
       }
       const next = close(offer, 'withdrawn', clock());
       if (await store.offers.update(next, offer.version, updateCard(next))) {

@@ -18,7 +18,9 @@ export function canonical(value: unknown): string {
 export function chainResponse(response: NewResponse, head: { seq: number; hash: string } | null): ResponseRecord {
   const seq = (head?.seq ?? 0) + 1;
   const prevHash = head?.hash ?? GENESIS_HASH;
-  const hash = createHash('sha256').update(prevHash + canonical({ ...response, seq })).digest('hex');
+  const hash = createHash('sha256')
+    .update(prevHash + canonical({ ...response, seq }))
+    .digest('hex');
   return { ...response, seq, prevHash, hash };
 }
 

@@ -18,12 +18,19 @@ async function request(path: string, tokens: TokenSource, fresh = false): Promis
   const res = await fetch(path, { headers: token ? { Authorization: `Bearer ${token}` } : {} });
   // An expired token is replaced once; any other refusal is shown.
   if (res.status === 401 && !fresh && token) {
-    const body = (await res.clone().json().catch(() => undefined)) as { error?: { code?: string } } | undefined;
+    const body = (await res
+      .clone()
+      .json()
+      .catch(() => undefined)) as { error?: { code?: string } } | undefined;
     if (body?.error?.code === 'tokenExpired') return request(path, tokens, true);
   }
   if (!res.ok) {
     const body = (await res.json().catch(() => undefined)) as { error?: { code?: string; message?: string } } | undefined;
-    throw new ApiError(res.status, body?.error?.code ?? 'http', body?.error?.message ?? `The server answered ${res.status}. Try again in a minute.`);
+    throw new ApiError(
+      res.status,
+      body?.error?.code ?? 'http',
+      body?.error?.message ?? `The server answered ${res.status}. Try again in a minute.`,
+    );
   }
   return res;
 }

@@ -53,7 +53,8 @@ async function main(): Promise<void> {
   const f: Format = createFormat(teams.locale ?? navigator.language);
 
   const showError = (err: unknown) => {
-    let message = err instanceof ApiError ? err.message : 'Something went wrong loading the dashboard. Check your connection and press Refresh.';
+    let message =
+      err instanceof ApiError ? err.message : 'Something went wrong loading the dashboard. Check your connection and press Refresh.';
     const sso = teams.ssoProblem();
     if (err instanceof ApiError && err.code === 'noToken' && sso) {
       message = `Teams could not sign you in to this app (${sso}). Close the tab and open it again; if it keeps happening, ask your administrator to grant consent to the app.`;
@@ -74,7 +75,17 @@ async function main(): Promise<void> {
     if (append) ui.rows.append(...items);
     else ui.rows.replaceChildren(...items);
     if (!ui.rows.children.length) {
-      ui.rows.append(el('tr', {}, el('td', { colSpan: COLUMNS, className: 'muted' }, query ? 'Nothing matches these filters.' : 'No offers or requests yet. Send one from the bot: type help in a chat with it.')));
+      ui.rows.append(
+        el(
+          'tr',
+          {},
+          el(
+            'td',
+            { colSpan: COLUMNS, className: 'muted' },
+            query ? 'Nothing matches these filters.' : 'No offers or requests yet. Send one from the bot: type help in a chat with it.',
+          ),
+        ),
+      );
     }
     more = page.next ? { next: page.next, query, generation } : undefined;
     ui.more.hidden = !more;
@@ -198,7 +209,7 @@ async function main(): Promise<void> {
 
   // First paint: who, the summary and the first page, in one answer.
   const ok = await refresh();
-  teams.loaded(ok ? undefined : ui.error.textContent ?? 'The dashboard could not load.');
+  teams.loaded(ok ? undefined : (ui.error.textContent ?? 'The dashboard could not load.'));
   document.body.dataset.ready = ok ? 'true' : 'error';
   if (ok) {
     performance.mark('dashboard-ready');
@@ -220,7 +231,11 @@ async function main(): Promise<void> {
     if (document.visibilityState !== 'visible' || !me) return;
     const reading = ui.rows.querySelector('.history-row') || ui.rows.querySelectorAll('tr[data-id]').length > PAGE_SIZE;
     if (!reading) void refresh();
-    else getJson<Overview>(`/api/dashboard/overview?${filterQuery()}&limit=1`, tokens).then((o) => renderSummary(ui.summary, o.summary, f), () => undefined);
+    else
+      getJson<Overview>(`/api/dashboard/overview?${filterQuery()}&limit=1`, tokens).then(
+        (o) => renderSummary(ui.summary, o.summary, f),
+        () => undefined,
+      );
   }, AUTO_REFRESH_MS);
 }
 

@@ -8,7 +8,15 @@ export interface Me {
 }
 
 export interface Summary {
-  offers: { total: number; awaitingDelivery: number; waiting: number; accepted: number; declined: number; expired: number; withdrawn: number };
+  offers: {
+    total: number;
+    awaitingDelivery: number;
+    waiting: number;
+    accepted: number;
+    declined: number;
+    expired: number;
+    withdrawn: number;
+  };
   acceptanceRate: number | null;
   relationships: { active: number; waiting: number; expiring: { within1: number; within7: number; within30: number } };
 }

@@ -8,7 +8,11 @@ export const KIND_LABELS: Record<Row['kind'], string> = {
   por: 'Partner of record',
 };
 
-export function el<K extends keyof HTMLElementTagNameMap>(tag: K, props: Partial<HTMLElementTagNameMap[K]> = {}, ...children: Array<Node | string>): HTMLElementTagNameMap[K] {
+export function el<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  props: Partial<HTMLElementTagNameMap[K]> = {},
+  ...children: Array<Node | string>
+): HTMLElementTagNameMap[K] {
   const node = Object.assign(document.createElement(tag), props);
   node.append(...children);
   return node;
@@ -43,7 +47,13 @@ export function createFormat(locale: string | undefined) {
 export type Format = ReturnType<typeof createFormat>;
 
 function tile(label: string, value: string, hint?: string, tone?: string): HTMLElement {
-  return el('div', { className: `tile${tone ? ` tile-${tone}` : ''}` }, el('span', { className: 'tile-value' }, value), el('span', { className: 'tile-label' }, label), ...(hint ? [el('span', { className: 'tile-hint' }, hint)] : []));
+  return el(
+    'div',
+    { className: `tile${tone ? ` tile-${tone}` : ''}` },
+    el('span', { className: 'tile-value' }, value),
+    el('span', { className: 'tile-label' }, label),
+    ...(hint ? [el('span', { className: 'tile-hint' }, hint)] : []),
+  );
 }
 
 export function renderSummary(target: HTMLElement, s: Summary, f: Format): void {
@@ -100,7 +110,9 @@ export function historyElement(h: History, f: Format, columns: number): HTMLTabl
     ? el(
         'ol',
         { className: 'history' },
-        ...h.records.map((r) => el('li', {}, el('strong', {}, r.decision), ` by ${r.by}, ${f.dateTime(r.at)}`, ...(r.comment ? [el('q', {}, r.comment)] : []))),
+        ...h.records.map((r) =>
+          el('li', {}, el('strong', {}, r.decision), ` by ${r.by}, ${f.dateTime(r.at)}`, ...(r.comment ? [el('q', {}, r.comment)] : [])),
+        ),
       )
     : el('p', { className: 'muted' }, 'No answer recorded yet.');
   const cell = el('td', { colSpan: columns }, body);

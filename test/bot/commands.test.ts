@@ -8,7 +8,13 @@ const ctx = (p: Partner | null): CommandContext => ({ actor: partnerPerson, part
 
 function router() {
   const r = createCommandRouter();
-  r.register({ name: 'trial', audience: 'partner', usage: 'trial <email> <service>', description: '', run: async (args) => ({ text: `trial(${args})` }) });
+  r.register({
+    name: 'trial',
+    audience: 'partner',
+    usage: 'trial <email> <service>',
+    description: '',
+    run: async (args) => ({ text: `trial(${args})` }),
+  });
   r.register({ name: 'offers', audience: 'customer', usage: 'offers', description: '', run: async () => ({ text: 'offers' }) });
   r.register({ name: 'help', audience: 'anyone', usage: 'help', description: '', run: async () => ({ text: 'help' }) });
   return r;
@@ -35,17 +41,29 @@ describe('command router', () => {
   });
 
   it('explains partner commands to customers and customer commands to partners', async () => {
-    expect((await rejection(router().dispatch('trial a@b.c x', ctx(null)))).message).toMatch(/^trial is for partner organisations registered with this bot/);
+    expect((await rejection(router().dispatch('trial a@b.c x', ctx(null)))).message).toMatch(
+      /^trial is for partner organisations registered with this bot/,
+    );
     expect((await rejection(router().dispatch('offers', ctx(partner)))).message).toMatch(/^offers is for customers answering offers/);
   });
 
   it('lists only the commands a person may use', () => {
-    expect(router().available({ partner }).map((s) => s.name)).toEqual(['trial', 'help']);
-    expect(router().available({ partner: null }).map((s) => s.name)).toEqual(['offers', 'help']);
+    expect(
+      router()
+        .available({ partner })
+        .map((s) => s.name),
+    ).toEqual(['trial', 'help']);
+    expect(
+      router()
+        .available({ partner: null })
+        .map((s) => s.name),
+    ).toEqual(['offers', 'help']);
   });
 
   it('refuses to register a command twice', () => {
     const r = router();
-    expect(() => r.register({ name: 'help', audience: 'anyone', usage: '', description: '', run: async () => ({}) })).toThrow(/registered twice/);
+    expect(() => r.register({ name: 'help', audience: 'anyone', usage: '', description: '', run: async () => ({}) })).toThrow(
+      /registered twice/,
+    );
   });
 });

@@ -43,7 +43,12 @@ function schemaProblems(json: CardJson): string[] {
 const cards = createCardRenderer();
 const offerCards = createOfferMessages(cards);
 const STATES: OfferState[] = ['awaitingDelivery', 'sent', 'accepted', 'declined', 'expired', 'withdrawn'];
-const decided = (o: Offer, state: OfferState): Offer => ({ ...o, state, decidedAt: '2026-11-26T10:00:00.000Z', trialEndsAt: '2026-12-26T10:00:00.000Z' });
+const decided = (o: Offer, state: OfferState): Offer => ({
+  ...o,
+  state,
+  decidedAt: '2026-11-26T10:00:00.000Z',
+  trialEndsAt: '2026-12-26T10:00:00.000Z',
+});
 
 /** Every card the bot can send, rendered through the same functions the handlers use. */
 const rendered: { name: string; template: string; json: CardJson }[] = [];
@@ -57,16 +62,36 @@ for (const base of [trialOffer(), purchaseOffer(), purchaseOffer({ billing: 'mon
     add(`status ${label} ${state}`, 'offer-summary', content(offerCards.status(decided(base, state), [])));
   }
   add(`issued ${label}`, 'offer-summary', content(offerCards.issued(base, 'https://teams.microsoft.com/l/app/x')));
-  add(`waiting ${label}`, 'offer-summary', content(offerCards.issued({ ...base, state: 'awaitingDelivery', approver: undefined }, 'https://teams.microsoft.com/l/app/x')));
+  add(
+    `waiting ${label}`,
+    'offer-summary',
+    content(offerCards.issued({ ...base, state: 'awaitingDelivery', approver: undefined }, 'https://teams.microsoft.com/l/app/x')),
+  );
   add(`duplicate ${label}`, 'offer-summary', content(offerCards.duplicate(base)));
   add(`withdrawn ${label}`, 'offer-summary', content(offerCards.withdrawn(decided(base, 'withdrawn'))));
   for (const event of ['accepted', 'declined', 'expired', 'delivered'] as const) {
-    add(`notice ${label} ${event}`, 'offer-summary', content(offerCards.partnerNotice(decided(base, event === 'delivered' ? 'sent' : event), event, 'too expensive').attachments![0]!));
+    add(
+      `notice ${label} ${event}`,
+      'offer-summary',
+      content(offerCards.partnerNotice(decided(base, event === 'delivered' ? 'sent' : event), event, 'too expensive').attachments![0]!),
+    );
   }
 }
-add('list', 'offer-list', content(offerCards.list('Recent offers', [trialOffer(), purchaseOffer()], { empty: 'none', hint: 'Type status <id>' })));
+add(
+  'list',
+  'offer-list',
+  content(offerCards.list('Recent offers', [trialOffer(), purchaseOffer()], { empty: 'none', hint: 'Type status <id>' })),
+);
 add('list empty', 'offer-list', content(offerCards.list('Recent offers', [], { empty: 'No offers yet', forCustomer: true })));
-add('customers', 'customers', content(offerCards.customers([{ approverEmail: 'admin@contoso.com', offers: 3, pending: 1, accepted: 1, lastActivityAt: '2026-11-25T09:00:00.000Z' }])));
+add(
+  'customers',
+  'customers',
+  content(
+    offerCards.customers([
+      { approverEmail: 'admin@contoso.com', offers: 3, pending: 1, accepted: 1, lastActivityAt: '2026-11-25T09:00:00.000Z' },
+    ]),
+  ),
+);
 add('customers empty', 'customers', content(offerCards.customers([])));
 const delegationCards = createDelegationMessages(cards);
 const REL_STATES: RelationshipState[] = ['awaitingDelivery', 'approvalPending', 'active', 'declined', 'expired', 'terminated'];
@@ -75,9 +100,21 @@ const at = (r: Relationship, state: RelationshipState): Relationship => ({
   state,
   ...(state === 'active' || state === 'terminated' ? { activatedAt: '2026-11-26T10:00:00.000Z', endsAt: '2027-11-26T10:00:00.000Z' } : {}),
   ...(state === 'declined' ? { decidedAt: '2026-11-26T10:00:00.000Z' } : {}),
-  ...(state === 'terminated' || state === 'expired' ? { endedAt: '2026-12-01T10:00:00.000Z', endReason: state === 'expired' ? 'expired' : 'replaced', replacedBy: { id: 'D-9Z9Z9Z', partnerTenantId: 'p2', partnerName: 'Northwind Managed Services' } } : {}),
+  ...(state === 'terminated' || state === 'expired'
+    ? {
+        endedAt: '2026-12-01T10:00:00.000Z',
+        endReason: state === 'expired' ? 'expired' : 'replaced',
+        replacedBy: { id: 'D-9Z9Z9Z', partnerTenantId: 'p2', partnerName: 'Northwind Managed Services' },
+      }
+    : {}),
 });
-const northwind = delegation({ id: 'D-9Z9Z9Z', partnerTenantId: 'northwind-tenant', partnerName: 'Northwind Managed Services', state: 'active', activatedAt: '2026-10-01T00:00:00.000Z' });
+const northwind = delegation({
+  id: 'D-9Z9Z9Z',
+  partnerTenantId: 'northwind-tenant',
+  partnerName: 'Northwind Managed Services',
+  state: 'active',
+  activatedAt: '2026-10-01T00:00:00.000Z',
+});
 for (const base of [delegation(), delegation({ access: { kind: 'full' }, autoExtend: false }), partnerOfRecord()]) {
   const label = base.kind === 'por' ? 'por' : base.access?.kind === 'full' ? 'delegation full' : 'delegation roles';
   for (const state of REL_STATES) {
@@ -86,55 +123,134 @@ for (const base of [delegation(), delegation({ access: { kind: 'full' }, autoExt
   }
   add(`request ${label} replacing`, 'delegation-request', delegationCards.requestCardJson(base, northwind));
   add(`issued ${label}`, 'relationship-summary', content(delegationCards.issued(base, 'https://teams.microsoft.com/l/app/x')));
-  add(`waiting ${label}`, 'relationship-summary', content(delegationCards.issued({ ...base, state: 'awaitingDelivery', approver: undefined }, 'https://teams.microsoft.com/l/app/x')));
+  add(
+    `waiting ${label}`,
+    'relationship-summary',
+    content(delegationCards.issued({ ...base, state: 'awaitingDelivery', approver: undefined }, 'https://teams.microsoft.com/l/app/x')),
+  );
   add(`duplicate ${label}`, 'relationship-summary', content(delegationCards.duplicate(base)));
   for (const event of NOTICE_EVENTS) {
     for (const audience of ['partner', 'customer'] as const) {
-      add(`notice ${label} ${event} ${audience}`, 'relationship-summary', content(delegationCards.notice(at(base, 'active'), audience, event, { daysLeft: 7, comment: 'not now' }).attachments![0]!));
+      add(
+        `notice ${label} ${event} ${audience}`,
+        'relationship-summary',
+        content(delegationCards.notice(at(base, 'active'), audience, event, { daysLeft: 7, comment: 'not now' }).attachments![0]!),
+      );
     }
   }
 }
-add('offer with attached requests', 'offer', offerCards.offerCardJson(trialOffer({ attachments: { delegationId: 'D-4K7P2Q', porId: 'R-4K7P2Q' } }), [
-  requestPart(delegation({ access: { kind: 'full' }, autoExtend: false, offerId: 'T-4K7P2Q' }), northwind),
-  requestPart(partnerOfRecord({ offerId: 'T-4K7P2Q' }), null),
-]));
+add(
+  'offer with attached requests',
+  'offer',
+  offerCards.offerCardJson(trialOffer({ attachments: { delegationId: 'D-4K7P2Q', porId: 'R-4K7P2Q' } }), [
+    requestPart(delegation({ access: { kind: 'full' }, autoExtend: false, offerId: 'T-4K7P2Q' }), northwind),
+    requestPart(partnerOfRecord({ offerId: 'T-4K7P2Q' }), null),
+  ]),
+);
 add('relationship list', 'offer-list', content(delegationCards.list([delegation(), partnerOfRecord()])));
-add('partners', 'partners', content(delegationCards.partners({ delegation: at(delegation(), 'active'), por: at(partnerOfRecord(), 'active') })));
+add(
+  'partners',
+  'partners',
+  content(delegationCards.partners({ delegation: at(delegation(), 'active'), por: at(partnerOfRecord(), 'active') })),
+);
 add('partners none', 'partners', content(delegationCards.partners({ delegation: null, por: null })));
 add('revoke confirm', 'revoke-confirm', delegationCards.revokeConfirmJson(at(delegation(), 'active')));
 add('revoked', 'revoke-confirm', delegationCards.revokeConfirmJson({ ...at(delegation(), 'terminated'), endReason: 'revokedByCustomer' }));
 add('kept', 'revoke-confirm', delegationCards.keptJson(at(delegation(), 'active')));
-add('channel notice trial', 'channel-notice', content(offerCards.channelNotice(decided(trialOffer(), 'accepted'), undefined).attachments![0]!));
-add('channel notice purchase', 'channel-notice', content(offerCards.channelNotice(decided(purchaseOffer(), 'accepted'), undefined).attachments![0]!));
-add('channel notice delegation', 'channel-notice', content(delegationCards.channelNotice(at(delegation({ replaced: { id: 'D-9Z9Z9Z', partnerTenantId: 'x', partnerName: 'Northwind' } }), 'active'), undefined).attachments![0]!));
-add('channel notice por', 'channel-notice', content(delegationCards.channelNotice(at(partnerOfRecord(), 'active'), undefined).attachments![0]!));
-add('failed notifications', 'failed-notifications', cards.render('failed-notifications', {
-  headline: '2 notifications could not be delivered',
-  detail: 'Ask them to add the app again, then press Retry.',
-  style: 'warning',
-  rows: [{ what: 'The card for T-4K7P2Q → Megan Bowen', reason: 'Teams says the bot is no longer in that chat.' }],
-  ids: '0b6a3c1e-8f7d-4c2b-9a1e-3d5f7b9c1a2e,1c7b4d2f-9e8a-4d3c-8b2f-4e6a8c0d2b3f',
-}));
+add(
+  'channel notice trial',
+  'channel-notice',
+  content(offerCards.channelNotice(decided(trialOffer(), 'accepted'), undefined).attachments![0]!),
+);
+add(
+  'channel notice purchase',
+  'channel-notice',
+  content(offerCards.channelNotice(decided(purchaseOffer(), 'accepted'), undefined).attachments![0]!),
+);
+add(
+  'channel notice delegation',
+  'channel-notice',
+  content(
+    delegationCards.channelNotice(
+      at(delegation({ replaced: { id: 'D-9Z9Z9Z', partnerTenantId: 'x', partnerName: 'Northwind' } }), 'active'),
+      undefined,
+    ).attachments![0]!,
+  ),
+);
+add(
+  'channel notice por',
+  'channel-notice',
+  content(delegationCards.channelNotice(at(partnerOfRecord(), 'active'), undefined).attachments![0]!),
+);
+add(
+  'failed notifications',
+  'failed-notifications',
+  cards.render('failed-notifications', {
+    headline: '2 notifications could not be delivered',
+    detail: 'Ask them to add the app again, then press Retry.',
+    style: 'warning',
+    rows: [{ what: 'The card for T-4K7P2Q → Megan Bowen', reason: 'Teams says the bot is no longer in that chat.' }],
+    ids: '0b6a3c1e-8f7d-4c2b-9a1e-3d5f7b9c1a2e,1c7b4d2f-9e8a-4d3c-8b2f-4e6a8c0d2b3f',
+  }),
+);
 const marketCards = createMarketplaceMessages(cards, loadCatalog());
-const fabrikam = { tenantId: 'p1', name: 'Fabrikam Cloud Partners', programs: ['cloud-essentials' as const], authorizedServices: ['m365-business-premium', 'teams-essentials'], cloud: 'global' as const };
-const listing = {
-  id: 'M-4K7P2Q', partnerTenantId: 'p1', partnerName: 'Fabrikam Cloud Partners', headline: 'Security and migrations', description: 'We move you.',
-  services: ['m365-business-premium'], serviceNames: ['Microsoft 365 Business Premium'], expertise: ['security'], countries: ['DE', 'GB'], languages: ['de', 'en'],
-  contact: { name: 'Alex Wilber', email: 'alexw@example.com' }, canDelegate: true, published: true, version: 2, updatedAt: '2026-11-25T09:00:00.000Z', updatedBy: { aadObjectId: 'a', name: 'Alex Wilber' },
+const fabrikam = {
+  tenantId: 'p1',
+  name: 'Fabrikam Cloud Partners',
+  programs: ['cloud-essentials' as const],
+  authorizedServices: ['m365-business-premium', 'teams-essentials'],
+  cloud: 'global' as const,
 };
-const lead = { id: 'C-4K7P2Q', listingId: 'M-4K7P2Q', partnerTenantId: 'p1', partnerName: 'Fabrikam Cloud Partners', requester: { ...approverPerson, email: 'admin@contoso.com' }, note: 'About 40 users', createdAt: '2026-11-25T09:00:00.000Z' };
+const listing = {
+  id: 'M-4K7P2Q',
+  partnerTenantId: 'p1',
+  partnerName: 'Fabrikam Cloud Partners',
+  headline: 'Security and migrations',
+  description: 'We move you.',
+  services: ['m365-business-premium'],
+  serviceNames: ['Microsoft 365 Business Premium'],
+  expertise: ['security'],
+  countries: ['DE', 'GB'],
+  languages: ['de', 'en'],
+  contact: { name: 'Alex Wilber', email: 'alexw@example.com' },
+  canDelegate: true,
+  published: true,
+  version: 2,
+  updatedAt: '2026-11-25T09:00:00.000Z',
+  updatedBy: { aadObjectId: 'a', name: 'Alex Wilber' },
+};
+const lead = {
+  id: 'C-4K7P2Q',
+  listingId: 'M-4K7P2Q',
+  partnerTenantId: 'p1',
+  partnerName: 'Fabrikam Cloud Partners',
+  requester: { ...approverPerson, email: 'admin@contoso.com' },
+  note: 'About 40 users',
+  createdAt: '2026-11-25T09:00:00.000Z',
+};
 add('listing own published', 'listing', marketCards.listingCardJson(listing, { own: true, hint: 'x' }));
 add('listing own unpublished', 'listing', marketCards.listingCardJson({ ...listing, published: false }, { own: true }));
 add('listing result', 'listing', marketCards.listingCardJson(listing, { result: true }));
 add('listing asked', 'listing', marketCards.listingCardJson(listing, { outcomeTitle: 'Asked', outcomeDetail: 'They will contact you.' }));
 add('no listing', 'listing', content(marketCards.noListing(fabrikam)));
 add('listing edit', 'listing-edit', marketCards.editCardJson(fabrikam, listing));
-add('listing edit errors', 'listing-edit', marketCards.editCardJson(fabrikam, null, { form: { headline: '' }, errors: { headline: 'Give your listing a headline.', countries: '"UK" is not an ISO country code.' } }));
+add(
+  'listing edit errors',
+  'listing-edit',
+  marketCards.editCardJson(fabrikam, null, {
+    form: { headline: '' },
+    errors: { headline: 'Give your listing a headline.', countries: '"UK" is not an ISO country code.' },
+  }),
+);
 add('lead', 'lead', marketCards.leadCardJson(lead, listing));
 add('lead trial sent', 'lead', marketCards.leadCardJson(lead, listing, { offerId: 'T-4K7P2Q', state: 'sent' }));
 add('find more', 'find-more', cards.render('find-more', { text: 'Results 1–5', more: true, q: 'security in DE', page: '1' }));
 add('error', 'error', content(errorCard(cards)(new UserInputError('That is wrong.', 'trial admin@contoso.com teams-essentials'))));
-add('help', 'help', cards.render('help', { title: 'Partner Offers', intro: 'Type a command:', commands: [{ usage: 'help', description: 'This.' }] }));
+add(
+  'help',
+  'help',
+  cards.render('help', { title: 'Partner Offers', intro: 'Type a command:', commands: [{ usage: 'help', description: 'This.' }] }),
+);
 add('support', 'support', cards.render('support', {}));
 
 /** Verbs of every Action.Execute (and refresh) in a card, including inside ShowCard and fallbacks. */
@@ -170,7 +286,8 @@ const TYPED: Record<keyof CardData, true> = {
   support: true,
 };
 
-const template = (name: string) => JSON.parse(readFileSync(join(defaultCardsDir(), `${name}.json`), 'utf8')) as { body: Array<Record<string, unknown>> };
+const template = (name: string) =>
+  JSON.parse(readFileSync(join(defaultCardsDir(), `${name}.json`), 'utf8')) as { body: Array<Record<string, unknown>> };
 
 describe('card templates', () => {
   it('renders every template in cards/ at least once here', () => {
@@ -178,7 +295,9 @@ describe('card templates', () => {
   });
 
   it('types the data of every template in cards/, and of no other', () => {
-    const files = readdirSync(defaultCardsDir()).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -'.json'.length));
+    const files = readdirSync(defaultCardsDir())
+      .filter((f) => f.endsWith('.json'))
+      .map((f) => f.slice(0, -'.json'.length));
     expect(Object.keys(TYPED).sort()).toEqual(files.sort());
   });
 
@@ -223,8 +342,20 @@ describe('card templates', () => {
     registerGeneral(router, cards);
     const messages = createMessageRegistry();
     registerOffers(router, verbs, messages, { service: {} as OfferService, cards: offerCards, installLink: 'x' });
-    registerDelegation(router, verbs, messages, { service: {} as DelegationService, cards: delegationCards, installLink: 'x', clock: () => new Date(), offerCardJson: async () => ({}) });
-    registerNotificationCommands(router, verbs, { store: {} as Store, cards, clock: () => new Date(), log: createLogger('silent'), describe: () => '' });
+    registerDelegation(router, verbs, messages, {
+      service: {} as DelegationService,
+      cards: delegationCards,
+      installLink: 'x',
+      clock: () => new Date(),
+      offerCardJson: async () => ({}),
+    });
+    registerNotificationCommands(router, verbs, {
+      store: {} as Store,
+      cards,
+      clock: () => new Date(),
+      log: createLogger('silent'),
+      describe: () => '',
+    });
     registerMarketplace(router, verbs, messages, { service: {} as MarketplaceService, cards: marketCards, renderer: cards });
     const used = new Set(rendered.flatMap((r) => [...verbsIn(r.json)]));
     expect([...used].sort()).toEqual([
@@ -249,7 +380,9 @@ describe('card templates', () => {
       'por.view',
     ]);
     for (const verb of used) expect(verbs.verbs().filter((v) => v === verb)).toHaveLength(1);
-    expect(() => verbs.register('offer.accept', { schema: {} as never, handle: async () => messageResponse('x') })).toThrow(/registered twice/);
+    expect(() => verbs.register('offer.accept', { schema: {} as never, handle: async () => messageResponse('x') })).toThrow(
+      /registered twice/,
+    );
   });
 
   it('shows the approver Accept and Decline only while the offer is pending, and refreshes only for the approver', () => {
@@ -291,7 +424,9 @@ describe('card templates', () => {
   it('shows no buttons on a request that is not open, and says why an expired one cannot be answered', () => {
     const expired = cardText(delegationCards.requestCardJson(at(delegation(), 'expired'), null));
     expect(expired).not.toMatch(/\[Approve\]|\[Decline\]/);
-    expect(cardText(delegationCards.requestCardJson({ ...delegation(), state: 'expired', endReason: 'expired' }, null))).toContain('It was not answered within 90 days');
+    expect(cardText(delegationCards.requestCardJson({ ...delegation(), state: 'expired', endReason: 'expired' }, null))).toContain(
+      'It was not answered within 90 days',
+    );
   });
 
   it('puts each attached request on the offer card with its own buttons and its own decline reason', () => {
@@ -300,7 +435,9 @@ describe('card templates', () => {
       requestPart(partnerOfRecord({ offerId: 'T-4K7P2Q' }), null),
     ]);
     const text = cardText(json);
-    expect(text).toMatch(/\[Accept\][\s\S]*Delegated administration · D-4K7P2Q[\s\S]*\[Approve\][\s\S]*Partner of record · R-4K7P2Q[\s\S]*\[Designate Fabrikam Cloud Partners\]/);
+    expect(text).toMatch(
+      /\[Accept\][\s\S]*Delegated administration · D-4K7P2Q[\s\S]*\[Approve\][\s\S]*Partner of record · R-4K7P2Q[\s\S]*\[Designate Fabrikam Cloud Partners\]/,
+    );
     const serialized = JSON.stringify(json);
     expect(serialized).toContain('"id":"reason_delegation"');
     expect(serialized).toContain('"id":"reason_por"');
@@ -315,10 +452,12 @@ describe('card templates', () => {
         if ((o.type === 'Action.Execute' || o.type === 'Action.Submit') && o.data) {
           const keys = Object.keys(o.data as object).filter((k) => k !== 'verb' || o.type === 'Action.Submit');
           expect(keys.length).toBeGreaterThan(0);
-          for (const k of keys) expect(['offerId', 'relationshipId', 'replaces', 'ids', 'listingId', 'leadId', 'q', 'page', 'verb']).toContain(k);
+          for (const k of keys)
+            expect(['offerId', 'relationshipId', 'replaces', 'ids', 'listingId', 'leadId', 'q', 'page', 'verb']).toContain(k);
           for (const [k, v] of Object.entries(o.data as object)) {
             if (k === 'ids') expect(v).toMatch(/^[0-9a-f-]{36}(,[0-9a-f-]{36})*$/);
-            else if (k === 'q' || k === 'page') continue; // "More results" repeats the typed query: form input, not state
+            else if (k === 'q' || k === 'page')
+              continue; // "More results" repeats the typed query: form input, not state
             else if (k !== 'verb') expect(v).toMatch(/^([TPDRMC]-[0-9A-Z]{6}|new)?$/);
           }
         }

@@ -11,7 +11,12 @@ describe('literal: text from another party shown as typed', () => {
   });
 
   it('leaves ordinary text, addresses and numbers as they are', () => {
-    for (const text of ['Megan Bowen', 'admin@contoso.com', 'Too expensive for us (we have 25 seats). Try again in 2027.', 'https://contoso.example/path']) {
+    for (const text of [
+      'Megan Bowen',
+      'admin@contoso.com',
+      'Too expensive for us (we have 25 seats). Try again in 2027.',
+      'https://contoso.example/path',
+    ]) {
       expect(literal(text)).toBe(text);
     }
   });

@@ -83,12 +83,20 @@ describe('dashboard API', () => {
       ['a token for another app (wrong audience)', () => idp.token(as(alex), { audience: 'api://elsewhere/1234' }), 'invalidToken'],
       ['a token with a forged signature', () => idp.token(as(alex), { forged: true }), 'invalidToken'],
       ['a token signed with a key Entra never published', () => idp.token(as(alex), { forged: true, kid: 'unknown-key' }), 'invalidToken'],
-      ['a token from an issuer that is not Entra for its tenant', () => idp.token(as(alex), { issuer: `https://login.microsoftonline.com/${NORTHWIND_TENANT}/v2.0` }), 'badIssuer'],
+      [
+        'a token from an issuer that is not Entra for its tenant',
+        () => idp.token(as(alex), { issuer: `https://login.microsoftonline.com/${NORTHWIND_TENANT}/v2.0` }),
+        'badIssuer',
+      ],
       ['a token without the access_as_user scope', () => idp.token(as(alex), { claims: { scp: 'User.Read' } }), 'badScope'],
-      ['a token with alg none', async () => {
-        const [, payload] = (await idp.token(as(alex))).split('.');
-        return `${Buffer.from('{"alg":"none","typ":"JWT"}').toString('base64url')}.${payload}.`;
-      }, 'invalidToken'],
+      [
+        'a token with alg none',
+        async () => {
+          const [, payload] = (await idp.token(as(alex))).split('.');
+          return `${Buffer.from('{"alg":"none","typ":"JWT"}').toString('base64url')}.${payload}.`;
+        },
+        'invalidToken',
+      ],
     ])('refuses %s with 401 and returns no rows', async (_what, make, code) => {
       const res = await get('/api/dashboard/rows', await make());
       expect(res.status).toBe(401);
@@ -115,17 +123,29 @@ describe('dashboard API', () => {
     });
   });
 
-  describe("a partner sees exactly its own rows", () => {
+  describe('a partner sees exactly its own rows', () => {
     it("returns Fabrikam's offers and requests, newest first, and none of Northwind's", async () => {
       const page = await rows(await idp.token(as(alex)));
       expect(page.rows.map((r) => r.id)).toEqual([ids.delegation, ids.waiting, ids.declined, ids.accepted]);
       expect(page.total).toBe(4);
-      expect(page.rows.find((r) => r.id === ids.accepted)).toMatchObject({ kind: 'trial', status: 'accepted', statusLabel: 'Accepted', customer: 'admin@contoso.com', issuedBy: 'Alex Wilber' });
-      expect(page.rows.find((r) => r.id === ids.delegation)).toMatchObject({ kind: 'delegation', status: 'accepted', what: 'User Administrator (90 days)' });
+      expect(page.rows.find((r) => r.id === ids.accepted)).toMatchObject({
+        kind: 'trial',
+        status: 'accepted',
+        statusLabel: 'Accepted',
+        customer: 'admin@contoso.com',
+        issuedBy: 'Alex Wilber',
+      });
+      expect(page.rows.find((r) => r.id === ids.delegation)).toMatchObject({
+        kind: 'delegation',
+        status: 'accepted',
+        what: 'User Administrator (90 days)',
+      });
     });
 
     it("returns Northwind's single request to Northwind, whoever in Northwind asks", async () => {
-      const page = await rows(await idp.token({ tenantId: NORTHWIND_TENANT, aadObjectId: 'c1', name: 'Jo Nis', upn: 'jonis@northwind.example' }));
+      const page = await rows(
+        await idp.token({ tenantId: NORTHWIND_TENANT, aadObjectId: 'c1', name: 'Jo Nis', upn: 'jonis@northwind.example' }),
+      );
       expect(page.rows.map((r) => r.id)).toEqual([ids.northwind]);
     });
 
@@ -135,10 +155,12 @@ describe('dashboard API', () => {
       const unknown = await get('/api/dashboard/rows/T-ZZZZZZ/history', northwind);
       expect(theirs.status).toBe(404);
       expect(unknown.status).toBe(404);
-      expect((theirs.body.error as { message: string }).message).toBe(`There is no offer or request ${ids.accepted} from your organisation.`);
+      expect((theirs.body.error as { message: string }).message).toBe(
+        `There is no offer or request ${ids.accepted} from your organisation.`,
+      );
     });
 
-    it('shows a row\'s recorded answers, with who and the comment', async () => {
+    it("shows a row's recorded answers, with who and the comment", async () => {
       const token = await idp.token(as(alex));
       const accepted = (await get(`/api/dashboard/rows/${ids.accepted}/history`, token)).body;
       expect(accepted.records).toEqual([{ at: expect.any(String), decision: 'Accepted', by: 'Megan Bowen (admin@contoso.com)' }]);
@@ -150,8 +172,16 @@ describe('dashboard API', () => {
     });
 
     it('gives the first paint in one answer: who, the summary and the first page', async () => {
-      const overview = (await get('/api/dashboard/overview?limit=2', await idp.token(as(alex)))).body as { me: unknown; summary: unknown; page: RowsPage };
-      expect(overview.me).toMatchObject({ mode: 'sso', user: { name: 'Alex Wilber', upn: alex.email, tenantId: alex.tenantId }, partner: { name: 'Fabrikam Cloud Partners' } });
+      const overview = (await get('/api/dashboard/overview?limit=2', await idp.token(as(alex)))).body as {
+        me: unknown;
+        summary: unknown;
+        page: RowsPage;
+      };
+      expect(overview.me).toMatchObject({
+        mode: 'sso',
+        user: { name: 'Alex Wilber', upn: alex.email, tenantId: alex.tenantId },
+        partner: { name: 'Fabrikam Cloud Partners' },
+      });
       expect(overview.page.rows.map((r) => r.id)).toEqual([ids.delegation, ids.waiting]);
       expect(overview.page.total).toBe(4);
       expect(overview.page.next).toEqual(expect.any(String));
@@ -168,7 +198,8 @@ describe('dashboard API', () => {
       const endsAt = Date.parse(delegation!.endsAt!);
       const at = async (msBeforeEnd: number) => {
         bot.clock.now = new Date(endsAt - msBeforeEnd);
-        return ((await get('/api/dashboard/overview', token)).body.summary as { relationships: { expiring: unknown } }).relationships.expiring;
+        return ((await get('/api/dashboard/overview', token)).body.summary as { relationships: { expiring: unknown } }).relationships
+          .expiring;
       };
       const day = 86_400_000;
       try {
@@ -204,7 +235,9 @@ describe('dashboard API', () => {
       const res = await get('/api/dashboard/rows?status=pending&limit=5000', await idp.token(as(alex)));
       expect(res.status).toBe(400);
       const { message: text } = res.body.error as { message: string };
-      expect(text).toContain('status must be one of awaitingDelivery, waiting, accepted, declined, expired, withdrawn, ended (got "pending")');
+      expect(text).toContain(
+        'status must be one of awaitingDelivery, waiting, accepted, declined, expired, withdrawn, ended (got "pending")',
+      );
       expect(text).toContain('limit is at most 200');
     });
 
@@ -230,20 +263,37 @@ describe('dashboard API', () => {
       expect(res.status).toBe(200);
       expect(res.headers.get('content-type')).toBe('text/csv; charset=utf-8');
       expect(res.headers.get('content-disposition')).toBe('attachment; filename="offers-2026-11-25.csv"');
-      const lines = res.text.replace(/^\uFEFF/, '').trimEnd().split('\r\n');
-      expect(lines[0]).toBe('Id,Kind,Status,Customer,Customer tenant,What,Issued by,Created (UTC),Decided (UTC),Answer by (UTC),Ends (UTC)');
+      const lines = res.text
+        .replace(/^\uFEFF/, '')
+        .trimEnd()
+        .split('\r\n');
+      expect(lines[0]).toBe(
+        'Id,Kind,Status,Customer,Customer tenant,What,Issued by,Created (UTC),Decided (UTC),Answer by (UTC),Ends (UTC)',
+      );
       expect(lines.slice(1).map((l) => l.split(',')[0])).toEqual([ids.waiting, ids.declined, ids.accepted]);
-      expect(lines[2]).toContain(`${ids.declined},Purchase,Declined,admin@contoso.com,${CUSTOMER_TENANT},10 × Microsoft 365 Business Premium,Alex Wilber`);
+      expect(lines[2]).toContain(
+        `${ids.declined},Purchase,Declined,admin@contoso.com,${CUSTOMER_TENANT},10 × Microsoft 365 Business Premium,Alex Wilber`,
+      );
     });
 
     it("writes a cell that would start a formula (here the sender's Teams name) as text", async () => {
-      const mallory: TeamsUser = { ...alex, name: '=HYPERLINK("http://evil")', aadObjectId: '00000000-0000-0000-0000-0000000000066', id: '29:mallory', conversationId: 'a:personal-mallory', email: 'mallory@example.com' };
+      const mallory: TeamsUser = {
+        ...alex,
+        name: '=HYPERLINK("http://evil")',
+        aadObjectId: '00000000-0000-0000-0000-0000000000066',
+        id: '29:mallory',
+        conversationId: 'a:personal-mallory',
+        email: 'mallory@example.com',
+      };
       bot.meet(mallory);
       await bot.post(installationUpdate('add', mallory, bot.sink.url));
       await bot.say('trial lee@contoso.com teams-premium', mallory);
       const id = bot.lastIdSentTo('T', mallory);
       const res = await get(`/api/dashboard/export.csv?q=${id}`, await idp.token(as(alex)));
-      const line = res.text.replace(/^\uFEFF/, '').trimEnd().split('\r\n')[1];
+      const line = res.text
+        .replace(/^\uFEFF/, '')
+        .trimEnd()
+        .split('\r\n')[1];
       expect(line).toContain(`,"'=HYPERLINK(""http://evil"")",`);
     });
 
@@ -288,7 +338,9 @@ describe("dashboard API when Entra's keys cannot be fetched", () => {
     try {
       const res = await fetch(`${bot.url}/api/dashboard/overview`, { headers: { authorization: `Bearer ${token}` } });
       expect(res.status).toBe(503);
-      expect(await res.json()).toEqual({ error: { code: 'keysUnavailable', message: "Teams sign-in can't be checked right now. Try again in a minute." } });
+      expect(await res.json()).toEqual({
+        error: { code: 'keysUnavailable', message: "Teams sign-in can't be checked right now. Try again in a minute." },
+      });
     } finally {
       await bot.close();
     }
@@ -301,7 +353,11 @@ describe('dashboard API without Teams sign-in configured', () => {
     try {
       const res = await fetch(`${bot.url}/api/dashboard/overview`);
       expect(res.status).toBe(200);
-      expect(((await res.json()) as { me: unknown }).me).toMatchObject({ mode: 'development', user: { name: 'Development identity', tenantId: PARTNER_TENANT }, partner: { name: 'Fabrikam Cloud Partners' } });
+      expect(((await res.json()) as { me: unknown }).me).toMatchObject({
+        mode: 'development',
+        user: { name: 'Development identity', tenantId: PARTNER_TENANT },
+        partner: { name: 'Fabrikam Cloud Partners' },
+      });
     } finally {
       await bot.close();
     }

@@ -2,7 +2,6 @@ import { parseDelegate, parseRelationshipId } from '../../src/delegation/command
 import { UserInputError } from '../../src/errors';
 import { errorOf } from '../support/errors';
 
-
 describe('delegate command', () => {
   it('asks for full administration by default: no roles, no duration, no auto-extend', () => {
     expect(parseDelegate('Admin@Contoso.com')).toEqual({ kind: 'request', approverEmail: 'admin@contoso.com', autoExtend: false });
@@ -42,7 +41,10 @@ describe('delegate command', () => {
     ['admin@contoso.com days two', '"two" is not a number of days. Write it like "days 365".'],
     ['admin@contoso.com roles', 'Name at least one role after "roles", separated by commas.'],
     ['admin@contoso.com roles , ,', 'Name at least one role after "roles", separated by commas.'],
-    ['admin@contoso.com please', 'I don\'t understand "please". After the email come, in any order: roles ‹role›, ‹role›; days ‹1-730›; auto-extend.'],
+    [
+      'admin@contoso.com please',
+      'I don\'t understand "please". After the email come, in any order: roles ‹role›, ‹role›; days ‹1-730›; auto-extend.',
+    ],
   ])('refuses %j with a message that says what to fix', (args, message) => {
     const err = errorOf(() => parseDelegate(args));
     expect(err.message).toBe(message);

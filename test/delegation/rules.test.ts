@@ -20,7 +20,13 @@ import { approverPerson, delegation, partnerPerson } from '../support/fixtures';
 /** The message of the UserInputError `fn` throws. */
 const message = (fn: () => unknown): string => errorOf(fn).message;
 
-const partner: Partner = { tenantId: 'p1', name: 'Fabrikam Cloud Partners', programs: ['cloud-essentials'], authorizedServices: ['teams-essentials'], cloud: 'global' };
+const partner: Partner = {
+  tenantId: 'p1',
+  name: 'Fabrikam Cloud Partners',
+  programs: ['cloud-essentials'],
+  authorizedServices: ['teams-essentials'],
+  cloud: 'global',
+};
 const T0 = new Date('2026-11-25T09:00:00.000Z');
 const days = (n: number) => addDays(T0, n);
 
@@ -47,7 +53,10 @@ describe('who may ask for delegated administration', () => {
 describe('roles and duration', () => {
   it('has a built-in list of Entra roles, each with a template id and plain words', () => {
     expect(ENTRA_ROLES.length).toBeGreaterThanOrEqual(30);
-    expect(findRole('  global   ADMINISTRATOR ')).toMatchObject({ id: '62e90394-69f5-4237-9190-012177145e10', name: 'Global Administrator' });
+    expect(findRole('  global   ADMINISTRATOR ')).toMatchObject({
+      id: '62e90394-69f5-4237-9190-012177145e10',
+      name: 'Global Administrator',
+    });
     expect(new Set(ENTRA_ROLES.map((r) => r.id)).size).toBe(ENTRA_ROLES.length);
   });
 
@@ -82,11 +91,23 @@ describe('roles and duration', () => {
 });
 
 describe('requests', () => {
-  const draft = { kind: 'delegation' as const, partnerTenantId: 'p1', approverEmail: 'admin@contoso.com', access: { kind: 'full' as const }, durationDays: 730, autoExtend: false };
+  const draft = {
+    kind: 'delegation' as const,
+    partnerTenantId: 'p1',
+    approverEmail: 'admin@contoso.com',
+    access: { kind: 'full' as const },
+    durationDays: 730,
+    autoExtend: false,
+  };
 
   it('is open for 90 days; delivered at once when the approver is known, else waits for the install', () => {
     const sent = newRelationship(draft, { id: 'D-2', partnerName: 'F', issuedBy: partnerPerson, approver: approverPerson, now: T0 });
-    expect(sent).toMatchObject({ state: 'approvalPending', customerTenantId: approverPerson.tenantId, requestExpiresAt: days(90).toISOString(), dueAt: days(90).toISOString() });
+    expect(sent).toMatchObject({
+      state: 'approvalPending',
+      customerTenantId: approverPerson.tenantId,
+      requestExpiresAt: days(90).toISOString(),
+      dueAt: days(90).toISOString(),
+    });
     const waiting = newRelationship(draft, { id: 'D-3', partnerName: 'F', issuedBy: partnerPerson, now: T0 });
     expect(waiting.state).toBe('awaitingDelivery');
     expect(waiting.pendingKey).toBe(pendingKey(draft));
@@ -102,15 +123,27 @@ describe('requests', () => {
 
   it('identical requests share a duplicate key; different roles, duration or auto-extend do not', () => {
     const roles = { ...draft, access: { kind: 'roles' as const, roles: ['User Administrator', 'Exchange Administrator'] } };
-    expect(pendingKey(roles)).toBe(pendingKey({ ...roles, access: { kind: 'roles', roles: ['Exchange Administrator', 'User Administrator'] } }));
+    expect(pendingKey(roles)).toBe(
+      pendingKey({ ...roles, access: { kind: 'roles', roles: ['Exchange Administrator', 'User Administrator'] } }),
+    );
     expect(pendingKey(roles)).not.toBe(pendingKey(draft));
     expect(pendingKey(draft)).not.toBe(pendingKey({ ...draft, durationDays: 365 }));
     expect(pendingKey(roles)).not.toBe(pendingKey({ ...roles, autoExtend: true }));
   });
 
   it('approve: active with its end date, what it replaced, and the first reminder due 30 days before the end', () => {
-    const r = approve(delegation({ durationDays: 365 }), approverPerson, T0, { id: 'D-OLD', partnerTenantId: 'p2', partnerName: 'Northwind' });
-    expect(r).toMatchObject({ state: 'active', version: 3, activatedAt: T0.toISOString(), endsAt: days(365).toISOString(), replaced: { partnerName: 'Northwind' } });
+    const r = approve(delegation({ durationDays: 365 }), approverPerson, T0, {
+      id: 'D-OLD',
+      partnerTenantId: 'p2',
+      partnerName: 'Northwind',
+    });
+    expect(r).toMatchObject({
+      state: 'active',
+      version: 3,
+      activatedAt: T0.toISOString(),
+      endsAt: days(365).toISOString(),
+      replaced: { partnerName: 'Northwind' },
+    });
     expect(r.pendingKey).toBeUndefined();
     expect(r.dueAt).toBe(days(335).toISOString());
   });
@@ -132,12 +165,16 @@ describe('requests', () => {
 });
 
 /** An active relationship approved at T0 for `n` days. */
-const active = (n: number, over: Partial<Relationship> = {}) => approve(delegation({ durationDays: n, autoExtend: false, ...over }), approverPerson, T0);
+const active = (n: number, over: Partial<Relationship> = {}) =>
+  approve(delegation({ durationDays: n, autoExtend: false, ...over }), approverPerson, T0);
 
 describe('time', () => {
   it('an unanswered request expires after 90 days, not before', () => {
     expect(dueStep(delegation({ requestExpiresAt: days(90).toISOString() }), days(89))).toBeUndefined();
-    expect(dueStep(delegation({ requestExpiresAt: days(90).toISOString() }), days(90))).toMatchObject({ next: { state: 'expired', endReason: 'expired' }, event: { kind: 'requestExpired' } });
+    expect(dueStep(delegation({ requestExpiresAt: days(90).toISOString() }), days(90))).toMatchObject({
+      next: { state: 'expired', endReason: 'expired' },
+      event: { kind: 'requestExpired' },
+    });
   });
 
   it('reminds 30, 7 and 1 days before the end, once each, then ends it', () => {

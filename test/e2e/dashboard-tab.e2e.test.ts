@@ -31,7 +31,12 @@ describe('partner dashboard tab in Teams', () => {
   const ids = {} as Record<'trial' | 'purchase' | 'waiting' | 'delegation', string>;
   const tableIds = async () => tab.locator('#rows tr[data-id]').evaluateAll((trs) => trs.map((tr) => (tr as HTMLElement).dataset.id));
   const waitForIds = async (expected: string[]) => {
-    await tab.waitForFunction((want) => JSON.stringify([...document.querySelectorAll<HTMLElement>('#rows tr[data-id]')].map((tr) => tr.dataset.id)) === JSON.stringify(want), expected);
+    await tab.waitForFunction(
+      (want) =>
+        JSON.stringify([...document.querySelectorAll<HTMLElement>('#rows tr[data-id]')].map((tr) => tr.dataset.id)) ===
+        JSON.stringify(want),
+      expected,
+    );
   };
 
   beforeAll(async () => {
@@ -39,7 +44,14 @@ describe('partner dashboard tab in Teams', () => {
     host = await serveTeamsHost(() =>
       teamsHostPage({
         tabUrl,
-        context: { userObjectId: alex.aadObjectId, userPrincipalName: alex.email, tenantId: alex.tenantId, theme: 'default', locale: 'en-gb', entityId: 'offers-dashboard' },
+        context: {
+          userObjectId: alex.aadObjectId,
+          userPrincipalName: alex.email,
+          tenantId: alex.tenantId,
+          theme: 'default',
+          locale: 'en-gb',
+          entityId: 'offers-dashboard',
+        },
         token,
       }),
     );
@@ -113,7 +125,9 @@ describe('partner dashboard tab in Teams', () => {
     const history = tab.locator(`tr[data-history-of="${ids.purchase}"]`);
     await history.waitFor();
     // The same date format as the cards: day, short month, year, time in UTC.
-    expect(await history.innerText()).toMatch(/Declined by Megan Bowen \(admin@contoso\.com\), \d{1,2} [A-Z][a-z]{2} \d{4}, \d\d:\d\d UTC\n?Budget is frozen until April/);
+    expect(await history.innerText()).toMatch(
+      /Declined by Megan Bowen \(admin@contoso\.com\), \d{1,2} [A-Z][a-z]{2} \d{4}, \d\d:\d\d UTC\n?Budget is frozen until April/,
+    );
     await tab.locator(`tr[data-id="${ids.purchase}"] button`).click();
     await history.waitFor({ state: 'detached' });
   });
@@ -187,7 +201,9 @@ describe('partner dashboard tab in Teams', () => {
     const background = () => tab.evaluate(() => getComputedStyle(document.body).backgroundColor);
     expect(await theme()).toBe('default');
     const light = await background();
-    expect(await page.evaluate(() => (window as unknown as { __teamsHost: { setTheme(t: string): boolean } }).__teamsHost.setTheme('dark'))).toBe(true);
+    expect(
+      await page.evaluate(() => (window as unknown as { __teamsHost: { setTheme(t: string): boolean } }).__teamsHost.setTheme('dark')),
+    ).toBe(true);
     await tab.waitForFunction(() => document.documentElement.dataset.theme === 'dark');
     expect(await background()).not.toBe(light);
     await page.screenshot({ path: join(SCREENSHOTS, '15-dashboard-tab-dark.png') });

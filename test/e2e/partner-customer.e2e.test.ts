@@ -34,7 +34,13 @@ async function startBot(): Promise<{ endpoint: string; stop(): Promise<void> }> 
   const base = `http://127.0.0.1:${port}`;
   for (let i = 0; ; i++) {
     if (child.exitCode !== null) throw new Error(`the bot exited with ${child.exitCode}; run npm run build first`);
-    if (await fetch(`${base}/healthz`).then((r) => r.ok, () => false)) break;
+    if (
+      await fetch(`${base}/healthz`).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      break;
     if (i > 100) throw new Error('the bot did not start within 20 s');
     await new Promise((r) => setTimeout(r, 200));
   }
@@ -101,7 +107,9 @@ describe('end to end in the Microsoft 365 Agents Playground: a partner tenant an
     await screenshot(partnerPage, '5-partner-asks-for-delegated-admin');
 
     const request = await waitForCardText(customerPage, /Fabrikam Cloud Partners asks for delegated administration/, 30_000);
-    await expect(request.innerText()).resolves.toMatch(/Exchange Administrator[\s\S]*User Administrator[\s\S]*365 days from approval[\s\S]*contact Microsoft support directly/);
+    await expect(request.innerText()).resolves.toMatch(
+      /Exchange Administrator[\s\S]*User Administrator[\s\S]*365 days from approval[\s\S]*contact Microsoft support directly/,
+    );
     await screenshot(customerPage, '6-customer-receives-delegated-admin-request');
 
     expect(await clickCardButton(customerPage, /Fabrikam Cloud Partners asks for delegated administration/, 'Approve')).toBe(200);
@@ -132,10 +140,14 @@ describe('end to end in the Microsoft 365 Agents Playground: a partner tenant an
     expect(await clickCardButton(customerPage, offer, 'Accept')).toBe(200);
     await waitForCardText(customerPage, new RegExp(`${offerId}[\\s\\S]*Accepted on`));
 
-    const notice = await waitForChannelPost(partnerPage, new RegExp(`TRIAL INVITATION ACCEPTED[\\s\\S]*contoso\\.com accepted ${offerId}`), {
-      author: 'Partner Offers',
-      timeoutMs: 30_000,
-    });
+    const notice = await waitForChannelPost(
+      partnerPage,
+      new RegExp(`TRIAL INVITATION ACCEPTED[\\s\\S]*contoso\\.com accepted ${offerId}`),
+      {
+        author: 'Partner Offers',
+        timeoutMs: 30_000,
+      },
+    );
     await expect(notice.locator('.ac-adaptiveCard').first().innerText()).resolves.toMatch(/Microsoft Teams Premium[\s\S]*Partner Center/);
     await screenshot(partnerPage, '10-channel-notification');
 
@@ -161,10 +173,14 @@ describe('end to end in the Microsoft 365 Agents Playground: a partner tenant an
     const leadId = /C-\w{6}/.exec(await asked.innerText())![0];
     await screenshot(customerPage, '12-customer-asked');
 
-    const lead = await waitForChannelPost(partnerPage, new RegExp(`NEW LEAD · ${leadId}[\\s\\S]*Megan Bowen asks Fabrikam Cloud Partners to get in touch`), {
-      author: 'Partner Offers',
-      timeoutMs: 30_000,
-    });
+    const lead = await waitForChannelPost(
+      partnerPage,
+      new RegExp(`NEW LEAD · ${leadId}[\\s\\S]*Megan Bowen asks Fabrikam Cloud Partners to get in touch`),
+      {
+        author: 'Partner Offers',
+        timeoutMs: 30_000,
+      },
+    );
     await expect(lead.locator('.ac-adaptiveCard').first().innerText()).resolves.toContain(note);
     await screenshot(partnerPage, '13-partner-sees-lead');
   });

@@ -13,7 +13,6 @@ import { nextRequest, seeded, type FuzzWorld } from './generator';
 const SEED = Number(process.env.FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31));
 const REQUESTS = Number(process.env.FUZZ_REQUESTS ?? 400);
 
-
 describe(`fuzz: ${REQUESTS} seeded requests against the running bot (FUZZ_SEED=${SEED})`, () => {
   let bot: TestBot;
   const logged: Array<{ level: number; msg?: string }> = [];
@@ -59,54 +58,67 @@ describe(`fuzz: ${REQUESTS} seeded requests against the running bot (FUZZ_SEED=$
     await bot.close();
   });
 
-  it('never answers 5xx outside the protocol, answers every card action in the invoke shape, logs no error, and records only the approver\'s own click', async () => {
-    const untouchedOffers = world.ids.offers.filter((id) => id !== decided);
-    const untouched = [...untouchedOffers, ...world.ids.relationships];
-    const before = {
-      offers: await Promise.all(untouchedOffers.map((id) => bot.store.offers.get(id))),
-      relationships: await Promise.all(world.ids.relationships.map((id) => bot.store.relationships.get(id))),
-      responses: (await Promise.all(untouched.map((id) => bot.store.responses.forSubject(id)))).flat(),
-    };
-    const r = seeded(SEED);
-    const problems: string[] = [];
-    for (let i = 0; i < REQUESTS && problems.length < 5; i++) {
-      if (i === Math.floor(REQUESTS / 2)) {
-        const accepted = await bot.post(cardAction('offer.accept', { offerId: decided }, megan, bot.sink.url));
-        if (accepted.status !== 200) problems.push(`the approver's own Accept of ${decided} got ${accepted.status}`);
-      }
-      const req = nextRequest(r, world);
-      const res = await rawPost(bot.url, req.body, req.headers);
-      const a = req.activity;
-      const invokeName = a?.type === 'invoke' ? a.name : undefined;
-      // 501 is the protocol's answer to an invoke the bot does not handle; nothing else may be a server error.
-      const allowed5xx = res.status === 501 && invokeName !== 'adaptiveCard/action';
-      if (res.status === 0) problems.push(`#${i} ${req.what}: ${res.text}`);
-      if (res.status >= 500 && !allowed5xx) problems.push(`#${i} ${req.what}: ${res.status} ${res.text.slice(0, 200)}`);
-      if (invokeName === 'adaptiveCard/action' && res.status !== 413 && res.status !== 415 && res.text.startsWith('{')) {
-        const body = JSON.parse(res.text) as { statusCode?: unknown; type?: unknown; value?: unknown };
-        if (typeof body.statusCode !== 'number' || typeof body.type !== 'string' || body.value === undefined) {
-          problems.push(`#${i} ${req.what}: card action answered outside the invoke shape: ${res.status} ${res.text.slice(0, 200)}`);
+  it(
+    "never answers 5xx outside the protocol, answers every card action in the invoke shape, logs no error, and records only the approver's own click",
+    async () => {
+      const untouchedOffers = world.ids.offers.filter((id) => id !== decided);
+      const untouched = [...untouchedOffers, ...world.ids.relationships];
+      const before = {
+        offers: await Promise.all(untouchedOffers.map((id) => bot.store.offers.get(id))),
+        relationships: await Promise.all(world.ids.relationships.map((id) => bot.store.relationships.get(id))),
+        responses: (await Promise.all(untouched.map((id) => bot.store.responses.forSubject(id)))).flat(),
+      };
+      const r = seeded(SEED);
+      const problems: string[] = [];
+      for (let i = 0; i < REQUESTS && problems.length < 5; i++) {
+        if (i === Math.floor(REQUESTS / 2)) {
+          const accepted = await bot.post(cardAction('offer.accept', { offerId: decided }, megan, bot.sink.url));
+          if (accepted.status !== 200) problems.push(`the approver's own Accept of ${decided} got ${accepted.status}`);
         }
+        const req = nextRequest(r, world);
+        const res = await rawPost(bot.url, req.body, req.headers);
+        const a = req.activity;
+        const invokeName = a?.type === 'invoke' ? a.name : undefined;
+        // 501 is the protocol's answer to an invoke the bot does not handle; nothing else may be a server error.
+        const allowed5xx = res.status === 501 && invokeName !== 'adaptiveCard/action';
+        if (res.status === 0) problems.push(`#${i} ${req.what}: ${res.text}`);
+        if (res.status >= 500 && !allowed5xx) problems.push(`#${i} ${req.what}: ${res.status} ${res.text.slice(0, 200)}`);
+        if (invokeName === 'adaptiveCard/action' && res.status !== 413 && res.status !== 415 && res.text.startsWith('{')) {
+          const body = JSON.parse(res.text) as { statusCode?: unknown; type?: unknown; value?: unknown };
+          if (typeof body.statusCode !== 'number' || typeof body.type !== 'string' || body.value === undefined) {
+            problems.push(`#${i} ${req.what}: card action answered outside the invoke shape: ${res.status} ${res.text.slice(0, 200)}`);
+          }
+        }
+        if (/\bat .+\.(js|ts):\d+/.test(res.text)) problems.push(`#${i} ${req.what}: a stack trace in the answer`);
       }
-      if (/\bat .+\.(js|ts):\d+/.test(res.text)) problems.push(`#${i} ${req.what}: a stack trace in the answer`);
-    }
-    const errors = logged.filter((l) => l.level >= 50);
-    expect({ seed: SEED, problems, uncaught, errorsLogged: errors.slice(0, 5) }).toEqual({ seed: SEED, problems: [], uncaught: [], errorsLogged: [] });
-    expect({ seed: SEED, health: (await fetch(`${bot.url}/healthz`)).status }).toEqual({ seed: SEED, health: 200 });
+      const errors = logged.filter((l) => l.level >= 50);
+      expect({ seed: SEED, problems, uncaught, errorsLogged: errors.slice(0, 5) }).toEqual({
+        seed: SEED,
+        problems: [],
+        uncaught: [],
+        errorsLogged: [],
+      });
+      expect({ seed: SEED, health: (await fetch(`${bot.url}/healthz`)).status }).toEqual({ seed: SEED, health: 200 });
 
-    // Nobody who may not answer got anything recorded: the offers and requests, and their answers, are as they were.
-    const after = {
-      offers: await Promise.all(untouchedOffers.map((id) => bot.store.offers.get(id))),
-      relationships: await Promise.all(world.ids.relationships.map((id) => bot.store.relationships.get(id))),
-      responses: (await Promise.all(untouched.map((id) => bot.store.responses.forSubject(id)))).flat(),
-    };
-    expect({ seed: SEED, ...after }).toEqual({ seed: SEED, ...before });
-    // The approver's one real click is recorded once, as theirs, whatever else arrived before and after it.
-    const answers = await bot.store.responses.forSubject(decided);
-    expect({ seed: SEED, answers: answers.map((x) => [x.decision, x.by.aadObjectId]), state: (await bot.store.offers.get(decided))?.state }).toEqual({
-      seed: SEED,
-      answers: [['accepted', megan.aadObjectId]],
-      state: 'accepted',
-    });
-  }, Math.max(60_000, REQUESTS * 20));
+      // Nobody who may not answer got anything recorded: the offers and requests, and their answers, are as they were.
+      const after = {
+        offers: await Promise.all(untouchedOffers.map((id) => bot.store.offers.get(id))),
+        relationships: await Promise.all(world.ids.relationships.map((id) => bot.store.relationships.get(id))),
+        responses: (await Promise.all(untouched.map((id) => bot.store.responses.forSubject(id)))).flat(),
+      };
+      expect({ seed: SEED, ...after }).toEqual({ seed: SEED, ...before });
+      // The approver's one real click is recorded once, as theirs, whatever else arrived before and after it.
+      const answers = await bot.store.responses.forSubject(decided);
+      expect({
+        seed: SEED,
+        answers: answers.map((x) => [x.decision, x.by.aadObjectId]),
+        state: (await bot.store.offers.get(decided))?.state,
+      }).toEqual({
+        seed: SEED,
+        answers: [['accepted', megan.aadObjectId]],
+        state: 'accepted',
+      });
+    },
+    Math.max(60_000, REQUESTS * 20),
+  );
 });

@@ -37,7 +37,36 @@ export interface FuzzWorld {
   ids: { offers: string[]; relationships: string[]; listings: string[]; leads: string[] };
 }
 
-const WORDS = ['trial', 'offer', 'delegate', 'status', 'customers', 'help', 'find', 'listing', 'notify', 'offers', 'partners', 'support', 'revoke', 'withdraw', 'teams', 'in', 'language', 'days', 'roles', 'with', 'admin', 'as', 'partner', 'of', 'record', 'monthly', 'annual', 'auto-extend'];
+const WORDS = [
+  'trial',
+  'offer',
+  'delegate',
+  'status',
+  'customers',
+  'help',
+  'find',
+  'listing',
+  'notify',
+  'offers',
+  'partners',
+  'support',
+  'revoke',
+  'withdraw',
+  'teams',
+  'in',
+  'language',
+  'days',
+  'roles',
+  'with',
+  'admin',
+  'as',
+  'partner',
+  'of',
+  'record',
+  'monthly',
+  'annual',
+  'auto-extend',
+];
 const NASTY = [
   '',
   ' ',
@@ -52,30 +81,70 @@ const NASTY = [
   '%s%s%n',
   '🙂'.repeat(50),
   'a'.repeat(3_000),
-  'T-', 'D-ZZZZZZ', 'P-000000', 'M-', 'L-AAAAAA',
-  'admin@contoso.com', 'admin@@contoso', '@', 'x@y',
-  '-1', '0', '99999999999999999999', 'NaN', '1e308', '25 m365-business-premium', 'm365-business-premium',
+  'T-',
+  'D-ZZZZZZ',
+  'P-000000',
+  'M-',
+  'L-AAAAAA',
+  'admin@contoso.com',
+  'admin@@contoso',
+  '@',
+  'x@y',
+  '-1',
+  '0',
+  '99999999999999999999',
+  'NaN',
+  '1e308',
+  '25 m365-business-premium',
+  'm365-business-premium',
 ];
 const VERBS = [
-  'offer.accept', 'offer.decline', 'offer.view',
-  'delegation.approve', 'delegation.decline', 'delegation.view', 'delegation.revoke', 'delegation.keep',
-  'por.accept', 'por.decline', 'por.view',
-  'listing.edit', 'listing.save', 'listing.publish', 'listing.unpublish',
-  'lead.request', 'lead.trial', 'find.more', 'notify.retry', 'no.such', 'offer', '', 'OFFER.ACCEPT',
+  'offer.accept',
+  'offer.decline',
+  'offer.view',
+  'delegation.approve',
+  'delegation.decline',
+  'delegation.view',
+  'delegation.revoke',
+  'delegation.keep',
+  'por.accept',
+  'por.decline',
+  'por.view',
+  'listing.edit',
+  'listing.save',
+  'listing.publish',
+  'listing.unpublish',
+  'lead.request',
+  'lead.trial',
+  'find.more',
+  'notify.retry',
+  'no.such',
+  'offer',
+  '',
+  'OFFER.ACCEPT',
 ];
 
 /** A value of a random JSON type, sometimes one that tries to be a query operator or is very large. */
 function junk(r: Random, depth = 0): unknown {
   switch (r.int(depth > 1 ? 6 : 9)) {
-    case 0: return r.pick(NASTY);
-    case 1: return r.int(2) ? r.int(1_000_000) - 500_000 : r.next() * 1e12;
-    case 2: return r.chance(0.5);
-    case 3: return null;
-    case 4: return undefined;
-    case 5: return r.pick(WORDS);
-    case 6: return [junk(r, depth + 1), junk(r, depth + 1)];
-    case 7: return { $ne: junk(r, depth + 1) };
-    default: return { [r.pick(['id', 'type', 'verb', 'offerId', '$gt', '__proto__'])]: junk(r, depth + 1) };
+    case 0:
+      return r.pick(NASTY);
+    case 1:
+      return r.int(2) ? r.int(1_000_000) - 500_000 : r.next() * 1e12;
+    case 2:
+      return r.chance(0.5);
+    case 3:
+      return null;
+    case 4:
+      return undefined;
+    case 5:
+      return r.pick(WORDS);
+    case 6:
+      return [junk(r, depth + 1), junk(r, depth + 1)];
+    case 7:
+      return { $ne: junk(r, depth + 1) };
+    default:
+      return { [r.pick(['id', 'type', 'verb', 'offerId', '$gt', '__proto__'])]: junk(r, depth + 1) };
   }
 }
 
@@ -83,7 +152,9 @@ function commandText(r: Random, world: FuzzWorld): string {
   const n = 1 + r.int(6);
   const parts: string[] = [r.pick(WORDS)];
   for (let i = 1; i < n; i++) {
-    parts.push(r.pick([...WORDS, ...NASTY, ...world.ids.offers, ...world.ids.relationships, 'admin@contoso.com', '25', 'm365-business-premium,']));
+    parts.push(
+      r.pick([...WORDS, ...NASTY, ...world.ids.offers, ...world.ids.relationships, 'admin@contoso.com', '25', 'm365-business-premium,']),
+    );
   }
   // The partner never withdraws or revokes here: those record answers of their own, and the run checks nothing new
   // is recorded.
@@ -93,7 +164,20 @@ function commandText(r: Random, world: FuzzWorld): string {
 
 function actionData(r: Random, world: FuzzWorld): Record<string, unknown> {
   const data: Record<string, unknown> = {};
-  const fields = ['offerId', 'relationshipId', 'listingId', 'leadId', 'reason', 'reason_delegation', 'replaces', 'q', 'page', 'ids', 'headline', 'services'];
+  const fields = [
+    'offerId',
+    'relationshipId',
+    'listingId',
+    'leadId',
+    'reason',
+    'reason_delegation',
+    'replaces',
+    'q',
+    'page',
+    'ids',
+    'headline',
+    'services',
+  ];
   for (let i = r.int(4); i >= 0; i--) {
     const field = r.pick(fields);
     data[field] = r.chance(0.5)
@@ -105,7 +189,30 @@ function actionData(r: Random, world: FuzzWorld): Record<string, unknown> {
 
 /** Deletes or retypes one field somewhere in the activity. */
 function mutate(r: Random, activity: Record<string, unknown>): string {
-  const paths = [['type'], ['serviceUrl'], ['from'], ['from', 'id'], ['from', 'aadObjectId'], ['recipient'], ['conversation'], ['conversation', 'id'], ['conversation', 'tenantId'], ['channelData'], ['channelData', 'tenant', 'id'], ['text'], ['entities'], ['value'], ['value', 'action'], ['value', 'action', 'verb'], ['value', 'trigger'], ['replyToId'], ['channelId'], ['timestamp'], ['name'], ['entities', '0']];
+  const paths = [
+    ['type'],
+    ['serviceUrl'],
+    ['from'],
+    ['from', 'id'],
+    ['from', 'aadObjectId'],
+    ['recipient'],
+    ['conversation'],
+    ['conversation', 'id'],
+    ['conversation', 'tenantId'],
+    ['channelData'],
+    ['channelData', 'tenant', 'id'],
+    ['text'],
+    ['entities'],
+    ['value'],
+    ['value', 'action'],
+    ['value', 'action', 'verb'],
+    ['value', 'trigger'],
+    ['replyToId'],
+    ['channelId'],
+    ['timestamp'],
+    ['name'],
+    ['entities', '0'],
+  ];
   const path = r.pick(paths);
   let node = activity as Record<string, unknown>;
   for (const key of path.slice(0, -1)) {
@@ -131,7 +238,12 @@ export function nextRequest(r: Random, world: FuzzWorld): FuzzRequest {
     const as = r.pick(anyone);
     const text = commandText(r, world);
     const activity = message(text, as, serviceUrl) as Record<string, unknown>;
-    return { what: `${as.name} types ${JSON.stringify(text.slice(0, 80))}`, body: Buffer.from(JSON.stringify(activity)), headers: json, activity };
+    return {
+      what: `${as.name} types ${JSON.stringify(text.slice(0, 80))}`,
+      body: Buffer.from(JSON.stringify(activity)),
+      headers: json,
+      activity,
+    };
   }
   if (kind <= 6) {
     const as = r.pick(anyone);
@@ -140,17 +252,36 @@ export function nextRequest(r: Random, world: FuzzWorld): FuzzRequest {
     const trigger = as === world.approver || r.chance(0.3) ? 'automatic' : 'manual';
     const data = actionData(r, world);
     const activity = cardAction(verb, data, as, serviceUrl, { trigger }) as Record<string, unknown>;
-    return { what: `${as.name} ${trigger} ${verb} ${JSON.stringify(data).slice(0, 120)}`, body: Buffer.from(JSON.stringify(activity)), headers: json, activity };
+    return {
+      what: `${as.name} ${trigger} ${verb} ${JSON.stringify(data).slice(0, 120)}`,
+      body: Buffer.from(JSON.stringify(activity)),
+      headers: json,
+      activity,
+    };
   }
   if (kind <= 8) {
     const as = r.pick(anyone);
     const base = r.chance(0.5)
       ? (cardAction(r.pick(VERBS), actionData(r, world), as, serviceUrl, { trigger: 'automatic' }) as Record<string, unknown>)
       : (message(commandText(r, world), as, serviceUrl) as Record<string, unknown>);
-    if (base.type === 'invoke' && r.chance(0.2)) base.name = r.pick(['fileConsent/invoke', 'composeExtension/query', 'composeExtension/submitAction', 'task/fetch', 'signin/verifyState', 'config/fetch', 'message/submitAction']);
+    if (base.type === 'invoke' && r.chance(0.2))
+      base.name = r.pick([
+        'fileConsent/invoke',
+        'composeExtension/query',
+        'composeExtension/submitAction',
+        'task/fetch',
+        'signin/verifyState',
+        'config/fetch',
+        'message/submitAction',
+      ]);
     const changes = [mutate(r, base)];
     if (r.chance(0.3)) changes.push(mutate(r, base));
-    return { what: `${as.name} ${String(base.type)} with ${changes.join('; ')}`, body: Buffer.from(JSON.stringify(base)), headers: json, activity: base };
+    return {
+      what: `${as.name} ${String(base.type)} with ${changes.join('; ')}`,
+      body: Buffer.from(JSON.stringify(base)),
+      headers: json,
+      activity: base,
+    };
   }
   const raw = r.pick([
     () => ({ what: 'gzip header, plain body', body: Buffer.from('{"type":"message"}'), headers: { ...json, 'content-encoding': 'gzip' } }),
@@ -159,7 +290,11 @@ export function nextRequest(r: Random, world: FuzzWorld): FuzzRequest {
     () => ({ what: 'binary junk', body: Buffer.from(Array.from({ length: 64 }, () => r.int(256))), headers: json }),
     () => ({ what: 'a JSON string', body: Buffer.from('"message"'), headers: json }),
     () => ({ what: 'no content type', body: Buffer.from('{"type":"message"}'), headers: {} }),
-    () => ({ what: 'multipart', body: Buffer.from('--x\r\nContent-Disposition: form-data; name="f"; filename="a.txt"\r\n\r\nhello\r\n--x--\r\n'), headers: { 'content-type': 'multipart/form-data; boundary=x' } }),
+    () => ({
+      what: 'multipart',
+      body: Buffer.from('--x\r\nContent-Disposition: form-data; name="f"; filename="a.txt"\r\n\r\nhello\r\n--x--\r\n'),
+      headers: { 'content-type': 'multipart/form-data; boundary=x' },
+    }),
     () => ({ what: 'deep nesting', body: Buffer.from(`${'['.repeat(5_000)}${']'.repeat(5_000)}`), headers: json }),
   ]);
   return raw();

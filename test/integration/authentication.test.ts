@@ -52,7 +52,8 @@ describe('authentication with an app id set', () => {
     keys = createServer((req, res) => {
       const base = `http://127.0.0.1:${(keys.address() as AddressInfo).port}`;
       res.writeHead(200, { 'content-type': 'application/json' });
-      if (req.url === '/openid') res.end(JSON.stringify({ issuer: ISSUER, jwks_uri: `${base}/keys`, id_token_signing_alg_values_supported: ['RS256'] }));
+      if (req.url === '/openid')
+        res.end(JSON.stringify({ issuer: ISSUER, jwks_uri: `${base}/keys`, id_token_signing_alg_values_supported: ['RS256'] }));
       else res.end(JSON.stringify({ keys: [jwk] }));
     });
     await new Promise<void>((resolve) => keys.listen(0, '127.0.0.1', resolve));
@@ -84,12 +85,18 @@ describe('authentication with an app id set', () => {
       ['not a JWT', 'not-a-token'],
       ['alg none', `${b64url(JSON.stringify({ alg: 'none', typ: 'JWT', kid: KID }))}.${good.split('.')[1]}.`],
       ['signed with another key', await sign(otherKey)],
-      ['a swapped payload', `${header}.${b64url(JSON.stringify({ ...claims({ serviceurl: 'https://attacker.example/' }), iss: ISSUER, aud: APP_ID, exp: Math.floor(Date.now() / 1000) + 600 }))}.${signature}`],
-      ['HS256 with the public key as secret', (() => {
-        const h = b64url(JSON.stringify({ alg: 'HS256', typ: 'JWT', kid: KID }));
-        const p = b64url(JSON.stringify({ ...claims(), iss: ISSUER, aud: APP_ID, exp: Math.floor(Date.now() / 1000) + 600 }));
-        return `${h}.${p}.${createHmac('sha256', publicPem).update(`${h}.${p}`).digest('base64url')}`;
-      })()],
+      [
+        'a swapped payload',
+        `${header}.${b64url(JSON.stringify({ ...claims({ serviceurl: 'https://attacker.example/' }), iss: ISSUER, aud: APP_ID, exp: Math.floor(Date.now() / 1000) + 600 }))}.${signature}`,
+      ],
+      [
+        'HS256 with the public key as secret',
+        (() => {
+          const h = b64url(JSON.stringify({ alg: 'HS256', typ: 'JWT', kid: KID }));
+          const p = b64url(JSON.stringify({ ...claims(), iss: ISSUER, aud: APP_ID, exp: Math.floor(Date.now() / 1000) + 600 }));
+          return `${h}.${p}.${createHmac('sha256', publicPem).update(`${h}.${p}`).digest('base64url')}`;
+        })(),
+      ],
       ['expired', await sign(signingKey, { exp: Math.floor(Date.now() / 1000) - 3600 })],
       ['for another bot', await sign(signingKey, { aud: '11111111-0000-4000-8000-000000000000' })],
       ['for another connector', await sign(signingKey, { claims: { serviceurl: 'https://attacker.example/' } })],
@@ -109,7 +116,9 @@ describe('authentication with an app id set', () => {
         }
       }
     }
-    expect([...bodies]).toEqual([JSON.stringify({ error: { code: 'Unauthorized', message: 'The request is not authenticated as the Bot Framework.' } })]);
+    expect([...bodies]).toEqual([
+      JSON.stringify({ error: { code: 'Unauthorized', message: 'The request is not authenticated as the Bot Framework.' } }),
+    ]);
     // None of them reached the bot: it sent nothing and recorded no conversation.
     expect(bot.sink.requests.filter((r) => r.method !== 'GET')).toHaveLength(0);
     expect(await bot.store.conversations.findPersonal(alex.tenantId, alex.aadObjectId)).toBeNull();
@@ -127,7 +136,9 @@ describe('authentication when the channel keys cannot be fetched', () => {
   let bot: TestBot;
   beforeAll(async () => {
     // A port nothing listens on: the key document is unreachable, as during an outage.
-    bot = await startTestBot({ env: { MicrosoftAppId: APP_ID, MicrosoftAppPassword: 'not-a-real-secret', BotOpenIdMetadata: 'http://127.0.0.1:1/openid' } });
+    bot = await startTestBot({
+      env: { MicrosoftAppId: APP_ID, MicrosoftAppPassword: 'not-a-real-secret', BotOpenIdMetadata: 'http://127.0.0.1:1/openid' },
+    });
   });
   afterAll(() => bot.close());
 
@@ -141,6 +152,8 @@ describe('authentication when the channel keys cannot be fetched', () => {
       .sign(privateKey);
     const res = await bot.post(cardAction('no.such', {}, alex, bot.sink.url), { authorization: `Bearer ${token}` });
     expect(res.status).toBe(503);
-    expect(res.body).toEqual({ error: { code: 'Unavailable', message: 'The request cannot be authenticated right now; try again later.' } });
+    expect(res.body).toEqual({
+      error: { code: 'Unavailable', message: 'The request cannot be authenticated right now; try again later.' },
+    });
   });
 });

@@ -37,22 +37,44 @@ describe('delegated administration and partner of record over real HTTP', () => 
     });
 
     it('is refused for a partner outside Cloud Essentials, Accelerate and Deployment', async () => {
-      await bot.store.partners.upsert({ tenantId: alex.tenantId, name: 'Fabrikam Cloud Partners', programs: [], authorizedServices: ['teams-essentials'], cloud: 'global' });
+      await bot.store.partners.upsert({
+        tenantId: alex.tenantId,
+        name: 'Fabrikam Cloud Partners',
+        programs: [],
+        authorizedServices: ['teams-essentials'],
+        cloud: 'global',
+      });
       await bot.say('delegate admin@contoso.com', alex);
-      expect(bot.lastReply(alex)).toContain('Delegated administration needs enrolment in Cloud Essentials, Cloud Accelerate or Cloud Deployment');
+      expect(bot.lastReply(alex)).toContain(
+        'Delegated administration needs enrolment in Cloud Essentials, Cloud Accelerate or Cloud Deployment',
+      );
       await bot.say('trial admin@contoso.com teams-essentials with admin', alex);
       expect(bot.lastReply(alex)).toContain('Delegated administration needs enrolment');
       expect(await bot.store.offers.listByPartner({ partnerTenantId: alex.tenantId, limit: 10 })).toHaveLength(0);
-      await bot.store.partners.upsert({ tenantId: alex.tenantId, name: 'Fabrikam Cloud Partners', programs: ['cloud-essentials'], authorizedServices: ['teams-essentials', 'm365-business-premium'], cloud: 'global' });
+      await bot.store.partners.upsert({
+        tenantId: alex.tenantId,
+        name: 'Fabrikam Cloud Partners',
+        programs: ['cloud-essentials'],
+        authorizedServices: ['teams-essentials', 'm365-business-premium'],
+        cloud: 'global',
+      });
     });
 
-    it('is refused for partner staff who are not on the partner\'s admin-agent list', async () => {
+    it("is refused for partner staff who are not on the partner's admin-agent list", async () => {
       await bot.say('delegate admin@contoso.com roles User Administrator', grady);
-      expect(bot.lastReply(grady)).toContain("Only Northwind Managed Services' admin agents may ask customers for delegated administration");
+      expect(bot.lastReply(grady)).toContain(
+        "Only Northwind Managed Services' admin agents may ask customers for delegated administration",
+      );
     });
 
     it('recognises an admin agent who asks in a team channel (email from their 1:1 chat)', async () => {
-      const channel = { id: '19:northwind-general@thread.tacv2', name: 'General', teamId: '19:northwind-team@thread.tacv2', teamName: 'Northwind', tenantId: nestor.tenantId };
+      const channel = {
+        id: '19:northwind-general@thread.tacv2',
+        name: 'General',
+        teamId: '19:northwind-team@thread.tacv2',
+        teamName: 'Northwind',
+        tenantId: nestor.tenantId,
+      };
       await bot.post(channelMessage('delegate someone-new@contoso.com roles User Administrator', nestor, bot.sink.url, channel));
       const replies = bot.sink.requests.filter((r) => r.method === 'POST' && r.conversationId.startsWith(channel.id));
       expect(bot.sink.textOf(replies.at(-1)!)).toContain('is waiting for someone-new@contoso.com to install Partner Offers');
@@ -104,14 +126,18 @@ describe('delegated administration and partner of record over real HTTP', () => 
       expect(bot.repliesSince(alex, alexBefore)).toEqual([expect.stringContaining(`Megan Bowen approved ${fabrikamD}`)]);
       expect(bot.sink.textOf(bot.sink.updatesIn(megan.conversationId).at(-1)!)).toContain('Approved on 25 Nov 2026');
       const responses = await bot.store.responses.forSubject(fabrikamD);
-      expect(responses).toEqual([expect.objectContaining({ slot: 'delegation', decision: 'approved', by: expect.objectContaining({ name: 'Megan Bowen' }) })]);
+      expect(responses).toEqual([
+        expect.objectContaining({ slot: 'delegation', decision: 'approved', by: expect.objectContaining({ name: 'Megan Bowen' }) }),
+      ]);
       expect((await active('delegation'))?.id).toBe(fabrikamD);
     });
 
     it('partners shows the customer its delegated-admin partner with dates', async () => {
       await bot.say('partners', megan);
       const reply = bot.lastReply(megan);
-      expect(reply).toContain(`Fabrikam Cloud Partners (${fabrikamD}) administers your organisation with Exchange Administrator, User Administrator.`);
+      expect(reply).toContain(
+        `Fabrikam Cloud Partners (${fabrikamD}) administers your organisation with Exchange Administrator, User Administrator.`,
+      );
       expect(reply).toContain('Since: 25 Nov 2026');
       expect(reply).toContain('Ends: 25 Nov 2027');
       expect(reply).toContain('You have not designated a partner of record');
@@ -146,13 +172,33 @@ describe('delegated administration and partner of record over real HTTP', () => 
       expect(res.text).toContain('Approved on 26 Nov 2026');
       expect(res.text).toContain('This replaced Fabrikam Cloud Partners.');
       await bot.drain();
-      expect(bot.repliesSince(alex, alexBefore)).toEqual([expect.stringMatching(/Megan Bowen replaced you as delegated-admin partner[\s\S]*They chose Northwind Managed Services on 26 Nov 2026/)]);
-      expect(bot.repliesSince(nestor, nestorBefore)).toEqual([expect.stringMatching(new RegExp(`Megan Bowen approved ${northwindD}[\\s\\S]*This replaces Fabrikam Cloud Partners as their delegated admin`))]);
+      expect(bot.repliesSince(alex, alexBefore)).toEqual([
+        expect.stringMatching(
+          /Megan Bowen replaced you as delegated-admin partner[\s\S]*They chose Northwind Managed Services on 26 Nov 2026/,
+        ),
+      ]);
+      expect(bot.repliesSince(nestor, nestorBefore)).toEqual([
+        expect.stringMatching(
+          new RegExp(`Megan Bowen approved ${northwindD}[\\s\\S]*This replaces Fabrikam Cloud Partners as their delegated admin`),
+        ),
+      ]);
       expect((await active('delegation'))?.id).toBe(northwindD);
-      expect(await bot.store.relationships.get(fabrikamD)).toMatchObject({ state: 'terminated', endReason: 'replaced', replacedBy: { id: northwindD } });
-      expect((await bot.store.responses.forSubject(fabrikamD)).map((r) => `${r.slot}:${r.decision}`)).toEqual(['delegation:approved', 'termination:replaced']);
+      expect(await bot.store.relationships.get(fabrikamD)).toMatchObject({
+        state: 'terminated',
+        endReason: 'replaced',
+        replacedBy: { id: northwindD },
+      });
+      expect((await bot.store.responses.forSubject(fabrikamD)).map((r) => `${r.slot}:${r.decision}`)).toEqual([
+        'delegation:approved',
+        'termination:replaced',
+      ]);
       // Fabrikam's own card in the customer's chat now says it was replaced.
-      expect(bot.sink.updatesIn(megan.conversationId).map((u) => bot.sink.textOf(u)).join('\n')).toContain('Replaced on 26 Nov 2026 by Northwind Managed Services');
+      expect(
+        bot.sink
+          .updatesIn(megan.conversationId)
+          .map((u) => bot.sink.textOf(u))
+          .join('\n'),
+      ).toContain('Replaced on 26 Nov 2026 by Northwind Managed Services');
     });
   });
 
@@ -168,14 +214,22 @@ describe('delegated administration and partner of record over real HTTP', () => 
       const card = bot.cardFor(megan, trialId);
       attachedD = idIn('D', card)!;
       porId = idIn('R', card)!;
-      expect(card).toMatch(/Fabrikam Cloud Partners invites you to try[\s\S]*\[Accept\][\s\S]*Delegated administration · D-[\s\S]*Full administration[\s\S]*\[Replace Northwind Managed Services\][\s\S]*Partner of record · R-[\s\S]*\[Designate Fabrikam Cloud Partners\]/);
+      expect(card).toMatch(
+        /Fabrikam Cloud Partners invites you to try[\s\S]*\[Accept\][\s\S]*Delegated administration · D-[\s\S]*Full administration[\s\S]*\[Replace Northwind Managed Services\][\s\S]*Partner of record · R-[\s\S]*\[Designate Fabrikam Cloud Partners\]/,
+      );
     });
 
     it('accept the trial, decline admin access with a reason, designate the partner of record: three records', async () => {
       const alexBefore = bot.replyCount(alex);
       expect((await bot.click('offer.accept', { offerId: trialId }, megan)).text).toMatch(/Accepted on/);
-      const declined = await bot.click('delegation.decline', { relationshipId: attachedD, reason_delegation: 'Northwind manages us' }, megan);
-      expect(declined.text).toMatch(/Accepted on[\s\S]*Delegated administration[\s\S]*Declined on 26 Nov 2026[\s\S]*\[Designate Fabrikam Cloud Partners\]/);
+      const declined = await bot.click(
+        'delegation.decline',
+        { relationshipId: attachedD, reason_delegation: 'Northwind manages us' },
+        megan,
+      );
+      expect(declined.text).toMatch(
+        /Accepted on[\s\S]*Delegated administration[\s\S]*Declined on 26 Nov 2026[\s\S]*\[Designate Fabrikam Cloud Partners\]/,
+      );
       const designated = await bot.click('por.accept', { relationshipId: porId, replaces: '' }, megan);
       expect(designated.text).toContain('Designated on 26 Nov 2026');
       expect(designated.text).not.toMatch(/\[(Accept|Approve|Designate|Replace)/);
@@ -185,7 +239,9 @@ describe('delegated administration and partner of record over real HTTP', () => 
       expect(notes).toContain(`Megan Bowen declined ${attachedD}`);
       expect(notes).toContain('Their reason: "Northwind manages us"');
       expect(notes).toContain(`Megan Bowen designated you as partner of record (${porId})`);
-      const slots = await Promise.all([trialId, attachedD, porId].map(async (id) => (await bot.store.responses.forSubject(id)).map((r) => `${r.slot}:${r.decision}`)));
+      const slots = await Promise.all(
+        [trialId, attachedD, porId].map(async (id) => (await bot.store.responses.forSubject(id)).map((r) => `${r.slot}:${r.decision}`)),
+      );
       expect(slots).toEqual([['offer:accepted'], ['delegation:declined'], ['por:approved']]);
     });
 
@@ -193,7 +249,9 @@ describe('delegated administration and partner of record over real HTTP', () => 
       expect((await active('delegation'))?.id).toBe(northwindD);
       expect((await active('por'))?.id).toBe(porId);
       await bot.say('partners', megan);
-      expect(bot.lastReply(megan)).toMatch(/Northwind Managed Services \(D-\w+\) administers[\s\S]*Fabrikam Cloud Partners \(R-\w+\) is your partner of record/);
+      expect(bot.lastReply(megan)).toMatch(
+        /Northwind Managed Services \(D-\w+\) administers[\s\S]*Fabrikam Cloud Partners \(R-\w+\) is your partner of record/,
+      );
       expect(verifyChain(await bot.store.responses.chain(CUSTOMER_TENANT))).toBe(true);
     });
 
@@ -215,7 +273,9 @@ describe('delegated administration and partner of record over real HTTP', () => 
       await bot.say('status', alex);
       expect(bot.lastReply(alex)).toContain('Delegated administration and partner of record');
       await bot.say(`status ${attachedD.toLowerCase()}`, alex);
-      expect(bot.lastReply(alex)).toMatch(new RegExp(`${attachedD}: Declined[\\s\\S]*declined by Megan Bowen \\(admin@contoso.com\\): "Northwind manages us"`));
+      expect(bot.lastReply(alex)).toMatch(
+        new RegExp(`${attachedD}: Declined[\\s\\S]*declined by Megan Bowen \\(admin@contoso.com\\): "Northwind manages us"`),
+      );
     });
   });
 
@@ -315,7 +375,12 @@ describe('delegated administration and partner of record over real HTTP', () => 
 
     it('an older client answers through the Action.Submit fallback, and the card is updated in place', async () => {
       const d = (await bot.store.relationships.listPendingFor({ tenantId: patti.tenantId, aadObjectId: patti.aadObjectId }))[0]!.id;
-      const submit = { ...message('', patti, bot.sink.url), text: undefined, replyToId: 'card-9', value: { verb: 'delegation.decline', relationshipId: d, reason_delegation: 'Not now' } };
+      const submit = {
+        ...message('', patti, bot.sink.url),
+        text: undefined,
+        replyToId: 'card-9',
+        value: { verb: 'delegation.decline', relationshipId: d, reason_delegation: 'Not now' },
+      };
       expect((await bot.post(submit)).status).toBe(200);
       const update = bot.sink.updatesIn(patti.conversationId).find((u) => u.activityId === 'card-9')!;
       expect(bot.sink.textOf(update)).toMatch(/Declined on/);
@@ -331,23 +396,43 @@ describe('delegated administration and partner of record over real HTTP', () => 
       expect(res.text).toContain('not available in Office 365 operated by 21Vianet');
       const before = (await bot.store.relationships.listByPartner(alex.tenantId, 100)).length;
       await bot.say('delegate wei@contoso.cn', alex);
-      expect(bot.lastReply(alex)).toContain('wei@contoso.cn is in Office 365 operated by 21Vianet, where partner features are not available, so nothing was sent.');
+      expect(bot.lastReply(alex)).toContain(
+        'wei@contoso.cn is in Office 365 operated by 21Vianet, where partner features are not available, so nothing was sent.',
+      );
       expect(await bot.store.relationships.listByPartner(alex.tenantId, 100)).toHaveLength(before);
     });
 
     it('an offer waiting for an approver in 21Vianet is not delivered when they install', async () => {
-      const li = { ...wei, name: 'Li Na', aadObjectId: 'c0000000-0000-4000-8000-0000000021c2', id: '29:li', email: 'li@contoso.cn', conversationId: 'a:personal-li' };
+      const li = {
+        ...wei,
+        name: 'Li Na',
+        aadObjectId: 'c0000000-0000-4000-8000-0000000021c2',
+        id: '29:li',
+        email: 'li@contoso.cn',
+        conversationId: 'a:personal-li',
+      };
       await bot.say('trial li@contoso.cn teams-essentials with admin', alex);
       const offerId = idIn('T', bot.lastReply(alex))!;
       bot.meet(li);
       await bot.post(installationUpdate('add', li, bot.sink.url));
       await bot.drain();
-      expect(bot.sink.sentTo(li.conversationId).map((r) => bot.sink.textOf(r)).join('\n')).not.toContain(offerId);
+      expect(
+        bot.sink
+          .sentTo(li.conversationId)
+          .map((r) => bot.sink.textOf(r))
+          .join('\n'),
+      ).not.toContain(offerId);
       expect((await bot.store.offers.get(offerId))?.state).toBe('awaitingDelivery');
     });
 
     it('a partner there is told the same', async () => {
-      await bot.store.partners.upsert({ tenantId: nestor.tenantId, name: 'Northwind Managed Services', programs: ['cloud-accelerate'], authorizedServices: ['teams-essentials'], cloud: '21vianet' });
+      await bot.store.partners.upsert({
+        tenantId: nestor.tenantId,
+        name: 'Northwind Managed Services',
+        programs: ['cloud-accelerate'],
+        authorizedServices: ['teams-essentials'],
+        cloud: '21vianet',
+      });
       await bot.say('delegate admin@contoso.com', nestor);
       expect(bot.lastReply(nestor)).toContain('not available in Office 365 operated by 21Vianet');
       await bot.say('help', nestor);

@@ -42,7 +42,13 @@ describe('the HTTP edge refuses what is not a Bot Framework activity, and stays 
       ['a numeric type', Buffer.from('{"type":5}'), json, 400, /type must be a string/],
       ['an array', Buffer.from('[1]'), json, 400, /must be a JSON object/],
       ['null', Buffer.from('null'), json, 400, /must be a JSON object/],
-      ['invalid UTF-8', Buffer.concat([Buffer.from('{"type":"'), Buffer.from([0xff, 0xfe, 0xc3]), Buffer.from('"}')]), json, 400, /channelId is missing/],
+      [
+        'invalid UTF-8',
+        Buffer.concat([Buffer.from('{"type":"'), Buffer.from([0xff, 0xfe, 0xc3]), Buffer.from('"}')]),
+        json,
+        400,
+        /channelId is missing/,
+      ],
       ['not JSON at all', Buffer.from('{bad'), json, 400, /JSON/],
       ['plain text', Buffer.from('hello'), { 'content-type': 'text/plain' }, 415, /application\/json/],
       ['a form', Buffer.from('type=message'), { 'content-type': 'application/x-www-form-urlencoded' }, 415, /application\/json/],
@@ -69,7 +75,11 @@ describe('the HTTP edge refuses what is not a Bot Framework activity, and stays 
       ['null entities', { ...base, entities: null }, /entities must be an array/],
       ['an object as aadObjectId', { ...base, from: { ...base.from, aadObjectId: {} } }, /from.aadObjectId must be a string/],
       ['an object as tenant id', { ...base, channelData: { tenant: { id: { $ne: '' } } } }, /channelData.tenant.id must be a string/],
-      ['a mention of nobody', { ...base, entities: [{ type: 'mention', text: '<at>x</at>' }] }, /entities.0: a mention needs mentioned.id and text/],
+      [
+        'a mention of nobody',
+        { ...base, entities: [{ type: 'mention', text: '<at>x</at>' }] },
+        /entities.0: a mention needs mentioned.id and text/,
+      ],
     ];
     bot.sink.clear();
     for (const [what, activity, reason] of cases) {
@@ -82,12 +92,22 @@ describe('the HTTP edge refuses what is not a Bot Framework activity, and stays 
   });
 
   it('takes JSON null as absent where Teams may leave a field out', async () => {
-    const res = await bot.post({ ...message('help', alex, bot.sink.url), replyToId: null, textFormat: null, from: { id: alex.id, name: null, aadObjectId: alex.aadObjectId } });
+    const res = await bot.post({
+      ...message('help', alex, bot.sink.url),
+      replyToId: null,
+      textFormat: null,
+      from: { id: alex.id, name: null, aadObjectId: alex.aadObjectId },
+    });
     expect(res.status).toBe(200);
   });
 
   it('answers invokes this app does not declare with 501 in the invoke error shape, whatever their value', async () => {
-    for (const [name, value] of [['fileConsent/invoke', null], ['composeExtension/submitAction', { data: 5 }], [undefined, {}], ['task/fetch', 'x']] as const) {
+    for (const [name, value] of [
+      ['fileConsent/invoke', null],
+      ['composeExtension/submitAction', { data: 5 }],
+      [undefined, {}],
+      ['task/fetch', 'x'],
+    ] as const) {
       const res = await bot.post({ ...cardAction('offer.view', {}, alex, bot.sink.url), name, value });
       expect(res.status).toBe(501);
       expect((res.body as InvokeBody).type).toBe('application/vnd.microsoft.error');
@@ -96,7 +116,13 @@ describe('the HTTP edge refuses what is not a Bot Framework activity, and stays 
 
   it('answers a malformed card action in the invoke error shape with 400', async () => {
     const base = cardAction('offer.view', { offerId: 'T-AAAAAA' }, alex, bot.sink.url);
-    for (const value of [{}, { action: 'x' }, { action: { type: 'Action.Execute' } }, { action: { type: 'Action.Submit', verb: 'offer.view' } }, null]) {
+    for (const value of [
+      {},
+      { action: 'x' },
+      { action: { type: 'Action.Execute' } },
+      { action: { type: 'Action.Submit', verb: 'offer.view' } },
+      null,
+    ]) {
       const res = await bot.post({ ...base, value });
       expect(res.status).toBe(400);
       const body = res.body as InvokeBody;
@@ -163,7 +189,9 @@ describe('card actions check who is asking', () => {
   afterAll(() => bot.close());
 
   it('shows an offer card to its approver, and to a third tenant exactly as an unknown id', async () => {
-    expect((await bot.click('offer.view', { offerId: trialId }, megan, { trigger: 'automatic' })).text).toMatch(/Fabrikam Cloud Partners invites you/);
+    expect((await bot.click('offer.view', { offerId: trialId }, megan, { trigger: 'automatic' })).text).toMatch(
+      /Fabrikam Cloud Partners invites you/,
+    );
     const foreign = await bot.click('offer.view', { offerId: trialId }, mallory, { trigger: 'automatic' });
     expect(foreign.text).not.toMatch(/Business Premium|Megan|contoso/i);
     expect({ status: foreign.status, body: foreign.body }).toEqual(await asUnknown('offer.view', 'offerId', trialId, mallory));
@@ -177,7 +205,9 @@ describe('card actions check who is asking', () => {
   });
 
   it("shows a delegated-admin request only to its approver: the requesting partner never learns the customer's current partner", async () => {
-    expect((await bot.click('delegation.view', { relationshipId: delegationId }, megan, { trigger: 'automatic' })).text).toMatch(/Exchange Administrator/);
+    expect((await bot.click('delegation.view', { relationshipId: delegationId }, megan, { trigger: 'automatic' })).text).toMatch(
+      /Exchange Administrator/,
+    );
     for (const who of [mallory, lee, alex]) {
       const res = await bot.click('delegation.view', { relationshipId: delegationId }, who, { trigger: 'automatic' });
       expect({ status: res.status, body: res.body }).toEqual(await asUnknown('delegation.view', 'relationshipId', delegationId, who));
@@ -190,7 +220,9 @@ describe('card actions check who is asking', () => {
     expect({ status: foreign.status, body: foreign.body }).toEqual(await asUnknown('offer.accept', 'offerId', trialId, mallory));
     const foreignDelegation = await bot.click('delegation.approve', { relationshipId: delegationId }, mallory);
     expect(foreignDelegation.text).not.toMatch(/Megan|Bowen/);
-    expect({ status: foreignDelegation.status, body: foreignDelegation.body }).toEqual(await asUnknown('delegation.approve', 'relationshipId', delegationId, mallory));
+    expect({ status: foreignDelegation.status, body: foreignDelegation.body }).toEqual(
+      await asUnknown('delegation.approve', 'relationshipId', delegationId, mallory),
+    );
     expect((await bot.click('offer.accept', { offerId: trialId }, lee)).text).toMatch(/Only Megan Bowen can answer this trial invitation/);
     expect(await bot.store.responses.forSubject(trialId)).toHaveLength(0);
   });
@@ -238,7 +270,10 @@ describe('text one party wrote is shown to the other as typed, never as live mar
     const res = await bot.post(cardAction('offer.decline', { offerId: id, reason: planted }, megan, bot.sink.url));
     expect(res.status).toBe(200);
     await bot.drain();
-    const notice = bot.sink.sentTo(alex.conversationId).map((r) => bot.sink.textOf(r)).find((t) => t.includes(`declined ${id}`))!;
+    const notice = bot.sink
+      .sentTo(alex.conversationId)
+      .map((r) => bot.sink.textOf(r))
+      .find((t) => t.includes(`declined ${id}`))!;
     expect(notice).toContain(escaped);
     expect(notice).not.toMatch(liveLink);
     await bot.sayLater(`status ${id}`, alex);
@@ -248,22 +283,32 @@ describe('text one party wrote is shown to the other as typed, never as live mar
   });
 
   it("shows a listing's planted link literally in every customer's find results, and a lead's note literally to the partner", async () => {
-    const listing = await bot.post(cardAction('listing.save', {
-      listingId: 'new',
-      headline: 'Cloud help [click here](https://evil.example/x)',
-      description: '# Big\n- [free licences](https://evil.example/y)',
-      services: 'm365-business-premium',
-      expertise: 'security, [phish](https://evil.example/z)',
-      countries: 'US',
-      languages: 'en',
-      contactName: 'Alex Wilber',
-      contactEmail: 'alexw@example.com',
-    }, alex, bot.sink.url));
+    const listing = await bot.post(
+      cardAction(
+        'listing.save',
+        {
+          listingId: 'new',
+          headline: 'Cloud help [click here](https://evil.example/x)',
+          description: '# Big\n- [free licences](https://evil.example/y)',
+          services: 'm365-business-premium',
+          expertise: 'security, [phish](https://evil.example/z)',
+          countries: 'US',
+          languages: 'en',
+          contactName: 'Alex Wilber',
+          contactEmail: 'alexw@example.com',
+        },
+        alex,
+        bot.sink.url,
+      ),
+    );
     expect(listing.status).toBe(200);
     expect((await bot.post(cardAction('listing.publish', { listingId: 'new' }, alex, bot.sink.url))).status).toBe(200);
     await bot.sayLater('find cloud help', megan);
     const sent = bot.sink.sentTo(megan.conversationId);
-    const found = sent.map((r) => bot.sink.textOf(r)).filter((t) => t.includes('Cloud help')).join('\n');
+    const found = sent
+      .map((r) => bot.sink.textOf(r))
+      .filter((t) => t.includes('Cloud help'))
+      .join('\n');
     expect(found).toContain('Cloud help \\[click here\\](https://evil.example/x)');
     expect(found).toContain('\\# Big');
     expect(found).toContain('\\- \\[free licences\\]');
@@ -274,7 +319,10 @@ describe('text one party wrote is shown to the other as typed, never as live mar
     const lead = await bot.post(cardAction('lead.request', { listingId, [`note_${listingId}`]: planted }, megan, bot.sink.url));
     expect(lead.status).toBe(200);
     await bot.drain();
-    const leadCard = bot.sink.sentTo(alex.conversationId).map((r) => bot.sink.textOf(r)).find((t) => t.includes('asks Fabrikam'))!;
+    const leadCard = bot.sink
+      .sentTo(alex.conversationId)
+      .map((r) => bot.sink.textOf(r))
+      .find((t) => t.includes('asks Fabrikam'))!;
     expect(leadCard).toContain(escaped);
     expect(leadCard).not.toMatch(liveLink);
   });

@@ -11,7 +11,11 @@ describe('marketplace over real HTTP', () => {
   /** The search results of the last find: the headline of each listing card, in order. */
   const foundHeadlines = (texts: string[]) => texts.filter((t) => t.startsWith('PARTNER · M-')).map((t) => t.split('\n')[1]);
   /** Each card of the replies since message `n`, as text: a `find` reply carries one card per listing. */
-  const cardsSince = (as: TeamsUser, n: number) => bot.sink.sentTo(as.conversationId).slice(n).flatMap((r) => bot.sink.cards(r).map(cardText));
+  const cardsSince = (as: TeamsUser, n: number) =>
+    bot.sink
+      .sentTo(as.conversationId)
+      .slice(n)
+      .flatMap((r) => bot.sink.cards(r).map(cardText));
   const find = async (text: string, as: TeamsUser) => {
     const before = bot.replyCount(as);
     await bot.say(`find ${text}`, as);
@@ -42,7 +46,17 @@ describe('marketplace over real HTTP', () => {
       expect(edit.text).toContain('Your marketplace listing');
       const res = await bot.click(
         'listing.save',
-        { listingId: fabrikam.id, headline: '', description: 'd', services: 'm365-e5x', expertise: 'security', countries: 'DE, UK', languages: 'en', contactName: 'Alex Wilber', contactEmail: 'alexw@example.com' },
+        {
+          listingId: fabrikam.id,
+          headline: '',
+          description: 'd',
+          services: 'm365-e5x',
+          expertise: 'security',
+          countries: 'DE, UK',
+          languages: 'en',
+          contactName: 'Alex Wilber',
+          contactEmail: 'alexw@example.com',
+        },
         alex,
       );
       expect(res.text).toContain('3 fields need fixing: see below.');
@@ -93,7 +107,9 @@ describe('marketplace over real HTTP', () => {
       const security = foundHeadlines(await find('security exchange in DE', megan));
       expect(security[0]).toBe(fabrikam.headline);
       expect(security).toContain('Managed identity and device security with Entra ID and Intune');
-      expect(foundHeadlines(await find('security language fr', megan))).toEqual(['Managed identity and device security with Entra ID and Intune']);
+      expect(foundHeadlines(await find('security language fr', megan))).toEqual([
+        'Managed identity and device security with Entra ID and Intune',
+      ]);
       expect(foundHeadlines(await find('security in US', megan))).toEqual([fabrikam.headline]);
       const none = await find('quantum knitting', megan);
       expect(none.at(-1)).toContain('No published listing matches "quantum knitting"');
@@ -101,9 +117,23 @@ describe('marketplace over real HTTP', () => {
 
     it('shows five at a time with More results, which posts the next page', async () => {
       for (let i = 0; i < 6; i++) {
-        await bot.store.partners.upsert({ tenantId: `extra-${i}`, name: `Extra Partner ${i}`, programs: [], authorizedServices: ['teams-essentials'], cloud: 'global' });
+        await bot.store.partners.upsert({
+          tenantId: `extra-${i}`,
+          name: `Extra Partner ${i}`,
+          programs: [],
+          authorizedServices: ['teams-essentials'],
+          cloud: 'global',
+        });
         const saved = await bot.store.listings.save(
-          { ...fabrikam, id: `M-EXTRA${'23456789'[i]}`.slice(0, 8), partnerTenantId: `extra-${i}`, partnerName: `Extra Partner ${i}`, headline: `Teams rollout specialists ${i}`, version: 1, contact: { name: 'x', email: `x${i}@extra.example` } },
+          {
+            ...fabrikam,
+            id: `M-EXTRA${'23456789'[i]}`.slice(0, 8),
+            partnerTenantId: `extra-${i}`,
+            partnerName: `Extra Partner ${i}`,
+            headline: `Teams rollout specialists ${i}`,
+            version: 1,
+            contact: { name: 'x', email: `x${i}@extra.example` },
+          },
           0,
         );
         expect(saved).toBe(true);
@@ -121,7 +151,9 @@ describe('marketplace over real HTTP', () => {
     });
 
     it('partners can find other partners', async () => {
-      expect(foundHeadlines(await find('identity compliance', alex))[0]).toBe('Managed identity and device security with Entra ID and Intune');
+      expect(foundHeadlines(await find('identity compliance', alex))[0]).toBe(
+        'Managed identity and device security with Entra ID and Intune',
+      );
     });
   });
 
@@ -130,7 +162,11 @@ describe('marketplace over real HTTP', () => {
   describe('ask to be contacted', () => {
     it('sends the partner a lead card 1:1 (no channel set) and confirms to the customer', async () => {
       const alexBefore = bot.replyCount(alex);
-      const res = await bot.click('lead.request', { listingId: fabrikam.id, [`note_${fabrikam.id}`]: 'About 40 users, moving from Google' }, megan);
+      const res = await bot.click(
+        'lead.request',
+        { listingId: fabrikam.id, [`note_${fabrikam.id}`]: 'About 40 users, moving from Google' },
+        megan,
+      );
       expect(res.text).toMatch(/Fabrikam Cloud Partners has been asked to get in touch \(C-\w{6}\)/);
       expect(res.text).toContain('They will contact you at admin@contoso.com.');
       leadId = idIn('C', res.text)!;
@@ -159,8 +195,12 @@ describe('marketplace over real HTTP', () => {
     });
 
     it('a partner cannot ask itself, and a note over 500 characters is refused', async () => {
-      expect((await bot.click('lead.request', { listingId: fabrikam.id }, alex)).text).toContain("That is your own organisation's listing.");
-      expect((await bot.click('lead.request', { listingId: fabrikam.id, [`note_${fabrikam.id}`]: 'x'.repeat(501) }, nestor)).text).toContain('The note is limited to 500 characters.');
+      expect((await bot.click('lead.request', { listingId: fabrikam.id }, alex)).text).toContain(
+        "That is your own organisation's listing.",
+      );
+      expect(
+        (await bot.click('lead.request', { listingId: fabrikam.id, [`note_${fabrikam.id}`]: 'x'.repeat(501) }, nestor)).text,
+      ).toContain('The note is limited to 500 characters.');
     });
 
     it('"Send a trial invitation" on the lead sends a trial to the requester through offers, and they accept it', async () => {
@@ -169,12 +209,18 @@ describe('marketplace over real HTTP', () => {
       expect(res.text).toContain(`Trial invitation ${offerId} sent to admin@contoso.com`);
       expect(res.text).not.toContain('[Send a trial invitation]');
       await bot.drain();
-      const card = bot.sink.sentTo(megan.conversationId).map((r) => bot.sink.textOf(r)).filter((t) => t.includes(offerId)).at(-1)!;
+      const card = bot.sink
+        .sentTo(megan.conversationId)
+        .map((r) => bot.sink.textOf(r))
+        .filter((t) => t.includes(offerId))
+        .at(-1)!;
       expect(card).toMatch(/Microsoft Teams Essentials[\s\S]*Exchange Online/);
       expect((await bot.click('offer.accept', { offerId }, megan)).text).toContain('Accepted on');
       expect((await bot.store.leads.get(leadId))?.trialOfferId).toBe(offerId);
       // A second press shows the trial already sent instead of sending another.
-      expect((await bot.click('lead.trial', { leadId, services: 'teams-essentials' }, alex)).text).toContain(`Trial invitation ${offerId} sent`);
+      expect((await bot.click('lead.trial', { leadId, services: 'teams-essentials' }, alex)).text).toContain(
+        `Trial invitation ${offerId} sent`,
+      );
       // Another partner cannot act on Fabrikam's lead.
       expect((await bot.click('lead.trial', { leadId, services: 'teams-essentials' }, nestor)).body.statusCode).toBe(400);
     });
@@ -184,14 +230,24 @@ describe('marketplace over real HTTP', () => {
     it('a tenant there is told the marketplace is not available', async () => {
       await bot.say('find security', wei);
       expect(bot.lastReply(wei)).toContain('not available in Office 365 operated by 21Vianet');
-      expect((await bot.click('lead.request', { listingId: fabrikam.id }, wei)).text).toContain('not available in Office 365 operated by 21Vianet');
+      expect((await bot.click('lead.request', { listingId: fabrikam.id }, wei)).text).toContain(
+        'not available in Office 365 operated by 21Vianet',
+      );
     });
 
     it('a partner there cannot publish and is never found', async () => {
-      await bot.store.partners.upsert({ tenantId: nestor.tenantId, name: 'Northwind Managed Services', programs: ['cloud-accelerate'], authorizedServices: ['intune-p1'], cloud: '21vianet' });
+      await bot.store.partners.upsert({
+        tenantId: nestor.tenantId,
+        name: 'Northwind Managed Services',
+        programs: ['cloud-accelerate'],
+        authorizedServices: ['intune-p1'],
+        cloud: '21vianet',
+      });
       await bot.say('listing publish', nestor);
       expect(bot.lastReply(nestor)).toContain('not available in Office 365 operated by 21Vianet');
-      expect(foundHeadlines(await find('identity compliance', megan))).not.toContain('Managed identity and device security with Entra ID and Intune');
+      expect(foundHeadlines(await find('identity compliance', megan))).not.toContain(
+        'Managed identity and device security with Entra ID and Intune',
+      );
     });
   });
 });

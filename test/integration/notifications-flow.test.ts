@@ -2,7 +2,13 @@ import { channelMessage, installationUpdate, type TeamsChannel } from '../suppor
 import { alex, megan, PARTNER_TENANT, type TeamsUser } from '../support/people';
 import { idIn, startTestBot, type TestBot } from '../support/test-bot';
 
-const SALES: TeamsChannel = { id: '19:fabrikam-sales@thread.tacv2', name: 'Sales', teamId: '19:fabrikam-team@thread.tacv2', teamName: 'Fabrikam', tenantId: PARTNER_TENANT };
+const SALES: TeamsChannel = {
+  id: '19:fabrikam-sales@thread.tacv2',
+  name: 'Sales',
+  teamId: '19:fabrikam-team@thread.tacv2',
+  teamName: 'Fabrikam',
+  tenantId: PARTNER_TENANT,
+};
 
 /** The partner's notification channel and what reaches it, over real HTTP with a connector sink standing in for Teams. */
 describe('channel notifications and failed notifications over real HTTP', () => {
@@ -33,7 +39,11 @@ describe('channel notifications and failed notifications over real HTTP', () => 
   it('notify here in a channel makes it the notification channel, confirmed there', async () => {
     await inChannel('notify here', alex);
     expect(threadReplies().at(-1)).toContain('Done: from now on this channel hears when a customer accepts');
-    expect(await bot.store.channels.get(PARTNER_TENANT)).toMatchObject({ conversationId: SALES.id, channelName: 'Sales', teamName: 'Fabrikam' });
+    expect(await bot.store.channels.get(PARTNER_TENANT)).toMatchObject({
+      conversationId: SALES.id,
+      channelName: 'Sales',
+      teamName: 'Fabrikam',
+    });
     await bot.say('notify', alex);
     expect(bot.lastReply(alex)).toContain('Acceptance notifications go to the Sales channel of Fabrikam, set by Alex Wilber');
   });
@@ -80,8 +90,14 @@ describe('channel notifications and failed notifications over real HTTP', () => 
     await bot.drain();
     const posts = channelPosts().slice(before);
     expect(posts).toEqual([
-      expect.stringMatching(new RegExp(`DELEGATED ADMINISTRATION APPROVED[\\s\\S]*contoso.com approved delegated administration ${d}[\\s\\S]*Access: full administration[\\s\\S]*Ends: 24 Nov 2028[\\s\\S]*Create the delegated admin relationship in Partner Center`)),
-      expect.stringMatching(new RegExp(`PARTNER OF RECORD DESIGNATED[\\s\\S]*contoso.com made Fabrikam Cloud Partners its partner of record \\(${r}\\)`)),
+      expect.stringMatching(
+        new RegExp(
+          `DELEGATED ADMINISTRATION APPROVED[\\s\\S]*contoso.com approved delegated administration ${d}[\\s\\S]*Access: full administration[\\s\\S]*Ends: 24 Nov 2028[\\s\\S]*Create the delegated admin relationship in Partner Center`,
+        ),
+      ),
+      expect.stringMatching(
+        new RegExp(`PARTNER OF RECORD DESIGNATED[\\s\\S]*contoso.com made Fabrikam Cloud Partners its partner of record \\(${r}\\)`),
+      ),
     ]);
   });
 
@@ -124,7 +140,9 @@ describe('channel notifications and failed notifications over real HTTP', () => 
     expect(res.text).toContain('Retrying 1 notification');
     await bot.drain();
     const updates = bot.sink.updatesIn(megan.conversationId).slice(updatesBefore);
-    expect(updates.map((u) => bot.sink.textOf(u))).toEqual([expect.stringContaining('Fabrikam Cloud Partners withdrew this trial invitation')]);
+    expect(updates.map((u) => bot.sink.textOf(u))).toEqual([
+      expect.stringContaining('Fabrikam Cloud Partners withdrew this trial invitation'),
+    ]);
     expect(await bot.store.outbox.failedFor(PARTNER_TENANT, 10)).toHaveLength(0);
     // A second press changes nothing.
     expect((await bot.click('notify.retry', { ids: retry }, alex)).text).toContain('Nothing to retry');

@@ -72,7 +72,11 @@ describe('offers over real HTTP: a partner tenant and a customer tenant', () => 
     expect(bot.lastReply(alex)).toMatch(/Set up the trial .* in Partner Center/);
 
     const [response] = await bot.store.responses.forSubject(trialId);
-    expect(response).toMatchObject({ decision: 'accepted', slot: 'offer', by: { name: 'Megan Bowen', upn: 'admin@contoso.com', tenantId: megan.tenantId } });
+    expect(response).toMatchObject({
+      decision: 'accepted',
+      slot: 'offer',
+      by: { name: 'Megan Bowen', upn: 'admin@contoso.com', tenantId: megan.tenantId },
+    });
     expect((await bot.store.offers.get(trialId))?.state).toBe('accepted');
   });
 
@@ -107,7 +111,9 @@ describe('offers over real HTTP: a partner tenant and a customer tenant', () => 
   it('does not send an identical pending offer twice: the partner gets the existing id', async () => {
     await bot.say('offer ADMIN@contoso.com 25 m365-business-premium, 10 exchange-online-p1 annual', alex);
     expect(bot.lastReply(alex)).toMatch(new RegExp(`You already sent this: ${purchaseId}`));
-    expect((await bot.store.offers.listByPartner({ partnerTenantId: alex.tenantId, limit: 50 })).filter((o) => o.kind === 'purchase')).toHaveLength(1);
+    expect(
+      (await bot.store.offers.listByPartner({ partnerTenantId: alex.tenantId, limit: 50 })).filter((o) => o.kind === 'purchase'),
+    ).toHaveLength(1);
   });
 
   it('records a decline with its reason and passes the reason to the partner', async () => {
@@ -157,7 +163,7 @@ describe('offers over real HTTP: a partner tenant and a customer tenant', () => 
     expect(bot.lastReply(alex)).toMatch(/is already withdrawn, so there is nothing to withdraw/);
   });
 
-  it("gives customers offers, support and help", async () => {
+  it('gives customers offers, support and help', async () => {
     await bot.say('trial admin@contoso.com intune-p1', alex);
     await bot.drain();
     await bot.say('offers', megan);
@@ -197,7 +203,11 @@ describe('with an app id configured', () => {
   let bot: TestBot;
   beforeAll(async () => {
     bot = await startTestBot({
-      env: { MicrosoftAppId: '11111111-2222-3333-4444-555555555555', MicrosoftAppPassword: 'not-a-real-secret', MicrosoftAppType: 'MultiTenant' },
+      env: {
+        MicrosoftAppId: '11111111-2222-3333-4444-555555555555',
+        MicrosoftAppPassword: 'not-a-real-secret',
+        MicrosoftAppType: 'MultiTenant',
+      },
     });
   });
   afterAll(() => bot.close());
@@ -230,7 +240,12 @@ describe('conversations over time', () => {
 
     await bot.post(installationUpdate('add', megan, bot.sink.url));
     await bot.drain();
-    expect(bot.sink.sentTo(megan.conversationId).map((r) => bot.sink.textOf(r)).join('\n')).toMatch(/Microsoft Teams Premium/);
+    expect(
+      bot.sink
+        .sentTo(megan.conversationId)
+        .map((r) => bot.sink.textOf(r))
+        .join('\n'),
+    ).toMatch(/Microsoft Teams Premium/);
   });
 
   it('answers Teams automatic card refresh with the current card and writes nothing', async () => {
@@ -246,7 +261,12 @@ describe('conversations over time', () => {
 
   it('handles the Action.Submit fallback of older clients like the button itself', async () => {
     const offer = (await bot.store.offers.listByPartner({ partnerTenantId: alex.tenantId, limit: 1 }))[0]!;
-    const submit = { ...message('', megan, bot.sink.url), text: undefined, replyToId: 'card-1', value: { verb: 'offer.decline', offerId: offer.id, reason: 'Not now' } };
+    const submit = {
+      ...message('', megan, bot.sink.url),
+      text: undefined,
+      replyToId: 'card-1',
+      value: { verb: 'offer.decline', offerId: offer.id, reason: 'Not now' },
+    };
     await bot.post(submit);
     const update = bot.sink.updatesIn(megan.conversationId).find((u) => u.activityId === 'card-1')!;
     expect(bot.sink.textOf(update)).toMatch(/Declined on/);
@@ -256,7 +276,11 @@ describe('conversations over time', () => {
   it('reaches a partner user 1:1 even when they only ever wrote in a team channel', async () => {
     const channelConversation = '19:fabrikam-general@thread.tacv2';
     const inChannel = {
-      ...message('<at>Partner Offers</at> trial admin@contoso.com intune-p1', { ...alex, aadObjectId: 'channel-only-user', id: '29:sam', name: 'Sam Channel' }, bot.sink.url),
+      ...message(
+        '<at>Partner Offers</at> trial admin@contoso.com intune-p1',
+        { ...alex, aadObjectId: 'channel-only-user', id: '29:sam', name: 'Sam Channel' },
+        bot.sink.url,
+      ),
       conversation: { id: channelConversation, conversationType: 'channel', tenantId: alex.tenantId },
       entities: [{ type: 'mention', text: '<at>Partner Offers</at>', mentioned: { id: '28:partner-offers', name: 'Partner Offers' } }],
     };

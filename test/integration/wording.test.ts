@@ -28,7 +28,9 @@ describe('words a partner and a customer read', () => {
     await bot.post(cardAction('offer.accept', { offerId: accepted }, megan, bot.sink.url));
     await bot.post(cardAction('offer.decline', { offerId: declined }, megan, bot.sink.url));
     await bot.sayLater('customers', alex);
-    expect(bot.lastReply(alex)).toMatch(/admin@contoso\.com[\s\S]*3 offers: 1 waiting, 1 accepted, 1 not taken up \(declined, withdrawn or expired\)/);
+    expect(bot.lastReply(alex)).toMatch(
+      /admin@contoso\.com[\s\S]*3 offers: 1 waiting, 1 accepted, 1 not taken up \(declined, withdrawn or expired\)/,
+    );
   });
 
   it('shows when an answered offer was answered, not when it would have expired', async () => {
@@ -58,7 +60,10 @@ describe('words a partner and a customer read', () => {
     expect(bot.lastReply(alex)).toMatch(/every setting, user, licence and service in the customer's organisation/);
     expect(bot.lastReply(alex)).not.toMatch(/your organisation/);
     await bot.drain();
-    const card = bot.sink.sentTo(megan.conversationId).map((r) => bot.sink.textOf(r)).find((t) => t.includes(id))!;
+    const card = bot.sink
+      .sentTo(megan.conversationId)
+      .map((r) => bot.sink.textOf(r))
+      .find((t) => t.includes(id))!;
     expect(card).toMatch(/every setting, user, licence and service in your organisation/);
   });
 

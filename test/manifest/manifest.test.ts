@@ -120,7 +120,7 @@ function rgbaPixels(png: Buffer): Buffer {
   const { width, height, bitDepth, colorType } = ihdr(png);
   expect([bitDepth, colorType, png[28]]).toEqual([8, 6, 0]);
   const idat: Buffer[] = [];
-  for (let off = 8; off < png.length; ) {
+  for (let off = 8; off < png.length;) {
     const len = png.readUInt32BE(off);
     if (png.toString('latin1', off + 4, off + 8) === 'IDAT') idat.push(png.subarray(off + 8, off + 8 + len));
     off += 12 + len;
@@ -162,9 +162,13 @@ describe('manifest/manifest.json', () => {
   });
 
   it('has exactly the BOT_ID, TEAMS_APP_ID, TAB_ENDPOINT, TAB_DOMAIN and AAD_APP_CLIENT_ID placeholders', () => {
-    expect(appPackage.listPlaceholders(template).sort()).toEqual(
-      ['AAD_APP_CLIENT_ID', 'BOT_ID', 'TAB_DOMAIN', 'TAB_ENDPOINT', 'TEAMS_APP_ID'],
-    );
+    expect(appPackage.listPlaceholders(template).sort()).toEqual([
+      'AAD_APP_CLIENT_ID',
+      'BOT_ID',
+      'TAB_DOMAIN',
+      'TAB_ENDPOINT',
+      'TEAMS_APP_ID',
+    ]);
     const raw = JSON.parse(template) as Json;
     expect(raw.id).toBe('${{TEAMS_APP_ID}}');
     expect(botOf(raw).botId).toBe('${{BOT_ID}}');
@@ -180,7 +184,7 @@ describe('manifest/manifest.json', () => {
     expect(JSON.stringify(manifest)).not.toContain('${{');
   });
 
-  it('validates against Microsoft\'s published schema once the placeholders are substituted', async () => {
+  it("validates against Microsoft's published schema once the placeholders are substituted", async () => {
     await expect(appPackage.validateManifest(substituted())).resolves.toEqual([]);
     // with the values the package script works out, for local (development defaults) and for another environment
     const local = appPackage.resolvePlaceholderValues({ env: {}, envName: 'local' }).values;
@@ -270,7 +274,18 @@ describe('manifest/manifest.json', () => {
 
     const personal = listFor('personal');
     expect(personal.scopes).toEqual(['personal']);
-    expect(titles(personal)).toEqual(['help', 'trial', 'offer', 'delegate', 'status', 'withdraw', 'customers', 'offers', 'partners', 'support']);
+    expect(titles(personal)).toEqual([
+      'help',
+      'trial',
+      'offer',
+      'delegate',
+      'status',
+      'withdraw',
+      'customers',
+      'offers',
+      'partners',
+      'support',
+    ]);
 
     const shared = listFor('team');
     expect(listFor('groupChat')).toBe(shared);
@@ -344,7 +359,7 @@ describe('placeholder values', () => {
     expect(() => appPackage.resolvePlaceholderValues({ env: {}, envName: 'prod' })).toThrow(/TEAMS_APP_ID is not set/);
   });
 
-  it('takes TAB_DOMAIN from TAB_ENDPOINT\'s host, port included, and normalises TAB_ENDPOINT', () => {
+  it("takes TAB_DOMAIN from TAB_ENDPOINT's host, port included, and normalises TAB_ENDPOINT", () => {
     const resolve = (endpoint: string) =>
       appPackage.resolvePlaceholderValues({ env: prodSettings({ TAB_ENDPOINT: endpoint }), envName: 'prod' });
     const plain = resolve(TAB_ENDPOINT);
@@ -361,7 +376,7 @@ describe('placeholder values', () => {
     expect(manifest.validDomains).toEqual([TAB_DOMAIN]);
   });
 
-  it('accepts a TAB_DOMAIN that is TAB_ENDPOINT\'s host, and refuses any other', () => {
+  it("accepts a TAB_DOMAIN that is TAB_ENDPOINT's host, and refuses any other", () => {
     const values = (extra: Record<string, string>) =>
       appPackage.resolvePlaceholderValues({ env: prodSettings(extra), envName: 'prod' }).values;
     expect(values({ TAB_DOMAIN }).TAB_DOMAIN).toBe(TAB_DOMAIN);
@@ -399,7 +414,7 @@ describe('placeholder values', () => {
     expect(local.AAD_APP_CLIENT_ID).toBe(appPackage.DEV_IDS.BOT_ID);
   });
 
-  it('checks AAD_APP_ID_URI, the bot server\'s SSO audience, against the manifest\'s resource when it is set', () => {
+  it("checks AAD_APP_ID_URI, the bot server's SSO audience, against the manifest's resource when it is set", () => {
     const ok = appPackage.resolvePlaceholderValues({
       env: prodSettings({ AAD_APP_CLIENT_ID: CLIENT_ID, AAD_APP_ID_URI: `api://${TAB_DOMAIN}/${CLIENT_ID}` }),
       envName: 'prod',
@@ -409,7 +424,9 @@ describe('placeholder values', () => {
       env: prodSettings({ AAD_APP_CLIENT_ID: CLIENT_ID, AAD_APP_ID_URI: `api://old-tunnel.example.com/${CLIENT_ID}` }),
       envName: 'prod',
     });
-    expect(wrong.message).toContain(`AAD_APP_ID_URI (api://old-tunnel.example.com/${CLIENT_ID}) is not api://<TAB_DOMAIN>/<AAD_APP_CLIENT_ID> = api://${TAB_DOMAIN}/${CLIENT_ID}`);
+    expect(wrong.message).toContain(
+      `AAD_APP_ID_URI (api://old-tunnel.example.com/${CLIENT_ID}) is not api://<TAB_DOMAIN>/<AAD_APP_CLIENT_ID> = api://${TAB_DOMAIN}/${CLIENT_ID}`,
+    );
   });
 
   it('uses https://localhost:3978 for the tab with a warning when TAB_ENDPOINT is unset for local', () => {
@@ -443,7 +460,9 @@ describe('placeholder values', () => {
       const http = resolveError({ env: prodSettings({ TAB_ENDPOINT: 'http://partner-offers.example.com' }), envName });
       expect(http.message).toMatch(/^Invalid settings for environment/);
       expect(http.details).toEqual([
-        expect.stringContaining('TAB_ENDPOINT must be an https URL, got "http://partner-offers.example.com": Teams only loads tab content over https'),
+        expect.stringContaining(
+          'TAB_ENDPOINT must be an https URL, got "http://partner-offers.example.com": Teams only loads tab content over https',
+        ),
       ]);
     }
     for (const bad of [`${TAB_ENDPOINT}/tab`, `${TAB_ENDPOINT}/tab/index.html`, `${TAB_ENDPOINT}?x=1`, `${TAB_ENDPOINT}#top`]) {
@@ -472,7 +491,12 @@ describe('npm run package (scripts/package-app.mjs)', () => {
 
     const zipFile = path.join(out, 'appPackage.test.zip');
     const zip = new AdmZip(zipFile);
-    expect(zip.getEntries().map((e) => e.entryName).sort()).toEqual(['color.png', 'manifest.json', 'outline.png']);
+    expect(
+      zip
+        .getEntries()
+        .map((e) => e.entryName)
+        .sort(),
+    ).toEqual(['color.png', 'manifest.json', 'outline.png']);
 
     const manifestText = zip.readAsText('manifest.json');
     expect(manifestText).not.toContain('${{');

@@ -2,10 +2,14 @@ import { parseFind } from '../../src/marketplace/commands';
 import { errorOf } from '../support/errors';
 import { toCountry, toLanguage } from '../../src/marketplace/geo';
 
-
 describe('find command', () => {
   it('splits words and reads a country code at the end', () => {
-    expect(parseFind('security exchange in DE')).toEqual({ words: ['security', 'exchange'], country: 'DE', language: undefined, text: 'security exchange in DE' });
+    expect(parseFind('security exchange in DE')).toEqual({
+      words: ['security', 'exchange'],
+      country: 'DE',
+      language: undefined,
+      text: 'security exchange in DE',
+    });
   });
 
   it('reads a language code or name, and a country by name', () => {
@@ -19,7 +23,13 @@ describe('find command', () => {
   });
 
   it('reduces input to plain words: no search syntax gets through, duplicates and filler words go', () => {
-    expect(parseFind('"security" OR exch* NEAR(teams) -voice: security partner for me').words).toEqual(['security', 'exch', 'near', 'teams', 'voice']);
+    expect(parseFind('"security" OR exch* NEAR(teams) -voice: security partner for me').words).toEqual([
+      'security',
+      'exch',
+      'near',
+      'teams',
+      'voice',
+    ]);
   });
 
   it('accepts filters alone', () => {

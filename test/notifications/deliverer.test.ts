@@ -36,7 +36,14 @@ describe('the outbox deliverer', () => {
   beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), 'deliverer-'));
     store = openSqliteStore(join(dir, 'x.sqlite'), () => now);
-    await store.conversations.upsert({ id: 'a:megan', tenantId: 't', kind: 'personal', reference: {}, active: true, updatedAt: now.toISOString() });
+    await store.conversations.upsert({
+      id: 'a:megan',
+      tenantId: 't',
+      kind: 'personal',
+      reference: {},
+      active: true,
+      updatedAt: now.toISOString(),
+    });
     await store.offers.create(trialOffer(), [entry()]);
   });
   afterEach(async () => {
@@ -44,7 +51,8 @@ describe('the outbox deliverer', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const deliverWith = (send: Sender, at = now, o: Partial<DelivererOptions> = {}) => createDeliverer({ store, send, clock: () => at, log, ...o }).drain();
+  const deliverWith = (send: Sender, at = now, o: Partial<DelivererOptions> = {}) =>
+    createDeliverer({ store, send, clock: () => at, log, ...o }).drain();
   const only = async () => (await store.outbox.forSubject('T-4K7P2Q'))[0]!;
   const toMegan = (text: string) => textEntry({ kind: 'conversation', conversationId: 'a:megan' }, text);
   const textOf = (e: OutboxEntry) => e.action.message.args.text;
@@ -59,7 +67,12 @@ describe('the outbox deliverer', () => {
     await deliverWith(async () => {
       throw httpError(429, '7');
     });
-    expect(await only()).toMatchObject({ state: 'pending', attempts: 1, nextAttemptAt: '2026-11-25T09:00:07.000Z', lastError: '429: HTTP 429' });
+    expect(await only()).toMatchObject({
+      state: 'pending',
+      attempts: 1,
+      nextAttemptAt: '2026-11-25T09:00:07.000Z',
+      lastError: '429: HTTP 429',
+    });
     expect(await deliverWith(async () => ({ conversationId: 'a:megan' }), new Date('2026-11-25T09:00:06.000Z'))).toBe(0);
     expect(await deliverWith(async () => ({ conversationId: 'a:megan' }), new Date('2026-11-25T09:00:07.000Z'))).toBe(1);
     expect(await only()).toMatchObject({ state: 'sent', attempts: 2 });
@@ -94,7 +107,9 @@ describe('the outbox deliverer', () => {
   });
 
   it('retries network errors (no answer at all) with backoff', async () => {
-    await deliverWith(async () => Promise.reject(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' })), now, { random: () => 0.5 });
+    await deliverWith(async () => Promise.reject(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' })), now, {
+      random: () => 0.5,
+    });
     expect(await only()).toMatchObject({ state: 'pending', attempts: 1, lastError: 'error ECONNRESET: socket hang up' });
   });
 
@@ -141,8 +156,14 @@ describe('the outbox deliverer', () => {
 
     const again = await enqueue(store, [update('act-2')]);
     await deliverWith(async () => Promise.reject(httpError(403, undefined, 'BotNotInConversationRoster')));
-    expect((await store.outbox.forSubject(again))[0]).toMatchObject({ state: 'failed', lastError: '403 BotNotInConversationRoster: HTTP 403' });
-    expect(await store.conversations.get('a:megan')).toMatchObject({ active: false, inactiveReason: '403 BotNotInConversationRoster: HTTP 403' });
+    expect((await store.outbox.forSubject(again))[0]).toMatchObject({
+      state: 'failed',
+      lastError: '403 BotNotInConversationRoster: HTTP 403',
+    });
+    expect(await store.conversations.get('a:megan')).toMatchObject({
+      active: false,
+      inactiveReason: '403 BotNotInConversationRoster: HTTP 403',
+    });
   });
 
   it('fails at once when the message can never be built, leaving the conversation alone', async () => {
@@ -155,7 +176,13 @@ describe('the outbox deliverer', () => {
 
   it('gives up after the last attempt instead of retrying forever', async () => {
     let at = now.getTime();
-    const deliverer = createDeliverer({ store, send: async () => Promise.reject(httpError(503)), clock: () => new Date(at), log, maxAttempts: 3 });
+    const deliverer = createDeliverer({
+      store,
+      send: async () => Promise.reject(httpError(503)),
+      clock: () => new Date(at),
+      log,
+      maxAttempts: 3,
+    });
     for (let i = 0; i < 4; i++) {
       await deliverer.drain();
       at += 10 * 60_000; // past any backoff
@@ -233,7 +260,14 @@ describe('the outbox deliverer', () => {
   it('wakes up for every entry it gave back, not only the earliest, without waiting for the poll', async () => {
     const started = Date.now();
     const at = new Date(started);
-    await store.conversations.upsert({ id: 'a:lee', tenantId: 't', kind: 'personal', reference: {}, active: true, updatedAt: at.toISOString() });
+    await store.conversations.upsert({
+      id: 'a:lee',
+      tenantId: 't',
+      kind: 'personal',
+      reference: {},
+      active: true,
+      updatedAt: at.toISOString(),
+    });
     await enqueue(store, [textEntry({ kind: 'conversation', conversationId: 'a:lee' }, 'to lee')]);
     const retryAfter: Record<string, string | undefined> = { 'a:megan': '0.3', 'a:lee': '0.8' };
     const sentAt = new Map<string, number>();
@@ -284,8 +318,18 @@ describe('the outbox deliverer', () => {
   });
 
   it('gives entries back for the rate limiter when their slot is beyond the horizon, without counting an attempt', async () => {
-    await store.conversations.upsert({ id: 'a:busy', tenantId: 't', kind: 'channel', reference: {}, active: true, updatedAt: now.toISOString() });
-    const subject = await enqueue(store, Array.from({ length: 10 }, (_, i) => textEntry({ kind: 'conversation', conversationId: 'a:busy' }, `m${i}`)));
+    await store.conversations.upsert({
+      id: 'a:busy',
+      tenantId: 't',
+      kind: 'channel',
+      reference: {},
+      active: true,
+      updatedAt: now.toISOString(),
+    });
+    const subject = await enqueue(
+      store,
+      Array.from({ length: 10 }, (_, i) => textEntry({ kind: 'conversation', conversationId: 'a:busy' }, `m${i}`)),
+    );
     const deliverer = createDeliverer({
       store,
       send: async () => ({ conversationId: 'a:busy' }),
@@ -301,7 +345,9 @@ describe('the outbox deliverer', () => {
     // Started, it runs passes as the poll or a kick does; drain() would wait for the slots instead.
     deliverer.start();
     deliverer.kick();
-    await until(async () => (await store.outbox.forSubject(subject)).every((e) => e.state === 'sent' || (e.state === 'pending' && !e.lease)));
+    await until(async () =>
+      (await store.outbox.forSubject(subject)).every((e) => e.state === 'sent' || (e.state === 'pending' && !e.lease)),
+    );
     await deliverer.stop();
     const entries = await store.outbox.forSubject(subject);
     expect(entries.slice(0, 7).map((e) => e.state)).toEqual(Array(7).fill('sent'));
@@ -311,8 +357,18 @@ describe('the outbox deliverer', () => {
   it('drain() waits for rate-limit slots and delivers everything due before it returns', async () => {
     const { store: live, close } = tempStore();
     try {
-      await live.conversations.upsert({ id: 'a:busy', tenantId: 't', kind: 'channel', reference: {}, active: true, updatedAt: new Date().toISOString() });
-      const subject = await enqueue(live, Array.from({ length: 9 }, (_, i) => textEntry({ kind: 'conversation', conversationId: 'a:busy' }, `m${i}`)));
+      await live.conversations.upsert({
+        id: 'a:busy',
+        tenantId: 't',
+        kind: 'channel',
+        reference: {},
+        active: true,
+        updatedAt: new Date().toISOString(),
+      });
+      const subject = await enqueue(
+        live,
+        Array.from({ length: 9 }, (_, i) => textEntry({ kind: 'conversation', conversationId: 'a:busy' }, `m${i}`)),
+      );
       const at: number[] = [];
       const started = performance.now();
       // A lease this short cannot cover the wait for the 8th and 9th slots: they are given back and drain() waits
@@ -337,8 +393,12 @@ describe('the outbox deliverer', () => {
 
   it('never has more requests in flight than its concurrency, across conversations', async () => {
     const ids = Array.from({ length: 20 }, (_, i) => `a:c${i}`);
-    for (const id of ids) await store.conversations.upsert({ id, tenantId: 't', kind: 'channel', reference: {}, active: true, updatedAt: now.toISOString() });
-    await enqueue(store, ids.flatMap((id) => [1, 2].map((n) => textEntry({ kind: 'conversation', conversationId: id }, `${id}-${n}`))));
+    for (const id of ids)
+      await store.conversations.upsert({ id, tenantId: 't', kind: 'channel', reference: {}, active: true, updatedAt: now.toISOString() });
+    await enqueue(
+      store,
+      ids.flatMap((id) => [1, 2].map((n) => textEntry({ kind: 'conversation', conversationId: id }, `${id}-${n}`))),
+    );
     let inFlight = 0;
     let peak = 0;
     const order = new Map<string, string[]>();
@@ -381,7 +441,14 @@ describe('the outbox deliverer', () => {
     const subject = await enqueue(store, ['one'].map(toMegan));
     let sent = 0;
     const clockMs = 0;
-    const deliverer = createDeliverer({ store, send: async () => (sent++, { conversationId: 'a:megan' }), clock: () => now, log, quietStartMs: 10_000, monotonic: () => clockMs });
+    const deliverer = createDeliverer({
+      store,
+      send: async () => (sent++, { conversationId: 'a:megan' }),
+      clock: () => now,
+      log,
+      quietStartMs: 10_000,
+      monotonic: () => clockMs,
+    });
     deliverer.start();
     deliverer.kick();
     await until(async () => (await store.outbox.forSubject(subject)).every((e) => e.state === 'pending' && !e.lease));
@@ -442,12 +509,24 @@ describe('the deliverer with the real Bot Connector sender', () => {
         tenantId: offer.issuedBy.tenantId,
         kind: 'personal',
         user: { aadObjectId: offer.issuedBy.aadObjectId, userId: offer.issuedBy.userId, name: 'Alex Wilber' },
-        reference: { channelId: 'msteams', serviceUrl, conversation: { id: 'a:alex', isGroup: false, conversationType: 'personal', name: '' }, bot: { id: 'b', name: 'b' }, user: { id: offer.issuedBy.userId, name: 'Alex' } },
+        reference: {
+          channelId: 'msteams',
+          serviceUrl,
+          conversation: { id: 'a:alex', isGroup: false, conversationType: 'personal', name: '' },
+          bot: { id: 'b', name: 'b' },
+          user: { id: offer.issuedBy.userId, name: 'Alex' },
+        },
         active: true,
         updatedAt: now.toISOString(),
       });
       const toIssuer: NewOutboxEntry = {
-        target: { kind: 'user', tenantId: offer.issuedBy.tenantId, aadObjectId: offer.issuedBy.aadObjectId, userId: offer.issuedBy.userId, serviceUrl },
+        target: {
+          kind: 'user',
+          tenantId: offer.issuedBy.tenantId,
+          aadObjectId: offer.issuedBy.aadObjectId,
+          userId: offer.issuedBy.userId,
+          serviceUrl,
+        },
         action: { kind: 'send', message: { kind: 'text', args: { text: 'hello' } } },
         subject: { kind: 'offer', id: offer.id },
       };

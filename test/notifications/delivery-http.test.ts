@@ -54,7 +54,9 @@ describe('delivery over HTTP within Teams limits', () => {
     const times = h.sink.requests.map((r) => r.at);
     const elapsed = Math.max(...times) - Math.min(...times);
     const minimum = minimumMs(30);
-    console.log(`30 entries to one conversation: ${(elapsed / 1000).toFixed(2)} s (minimum the limits allow: ${(minimum / 1000).toFixed(2)} s)`);
+    console.log(
+      `30 entries to one conversation: ${(elapsed / 1000).toFixed(2)} s (minimum the limits allow: ${(minimum / 1000).toFixed(2)} s)`,
+    );
     expect(minimum).toBe(6000);
     expect(elapsed).toBeGreaterThanOrEqual(minimum - TOLERANCE_MS);
     expect(elapsed).toBeLessThan(minimum * 1.15);
@@ -167,7 +169,10 @@ describe('delivery over HTTP when Teams answers with an error', () => {
       ['sent', 1],
       ['sent', 1],
     ]);
-    expect(h.lines.find((l) => l.msg === 'outbox entry will be retried')).toMatchObject({ reason: expect.stringMatching(/^429/), retryInMs: 1000 });
+    expect(h.lines.find((l) => l.msg === 'outbox entry will be retried')).toMatchObject({
+      reason: expect.stringMatching(/^429/),
+      retryInMs: 1000,
+    });
   });
 
   it('backs off on 429 without Retry-After, and the conversation waits as long', async () => {

@@ -172,7 +172,7 @@ describe("the rate limiter for Teams' limits", () => {
 
   it('never lets any window overflow, whatever the order of keys and times asked (random check)', () => {
     let seed = 42;
-    const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     const limiter = createRateLimiter({ exactUpToMs: Infinity });
     const sent: { conversation: string; tenant: string; at: number }[] = [];
     let now = 0;

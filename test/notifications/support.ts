@@ -55,7 +55,11 @@ export const channelConversation = (
 export function overTeamsLimits(requests: SinkRequest[], toleranceMs = 0) {
   const sends = requests.filter(isSend);
   return [
-    ...TEAMS_RATE_LIMITS.conversation.map((w) => ({ per: 'conversation', ...w, ...peakRate(sends, (r) => r.conversationId, w.windowMs, toleranceMs) })),
+    ...TEAMS_RATE_LIMITS.conversation.map((w) => ({
+      per: 'conversation',
+      ...w,
+      ...peakRate(sends, (r) => r.conversationId, w.windowMs, toleranceMs),
+    })),
     ...TEAMS_RATE_LIMITS.tenant.map((w) => ({ per: 'tenant', ...w, ...peakRate(sends, (r) => r.tenantId, w.windowMs, toleranceMs) })),
   ].filter((s) => s.count > s.limit);
 }
@@ -135,7 +139,13 @@ export async function httpHarness(o: {
   const messages = createMessageRegistry();
   messages.register('text', async ({ text }) => ({ type: 'message', text }));
   const newDeliverer = (over: Partial<DelivererOptions> = {}) =>
-    createDeliverer({ store, send: createBotSender(new ConfigurationBotFrameworkAuthentication({}), '', store, messages), clock: systemClock, log, ...over });
+    createDeliverer({
+      store,
+      send: createBotSender(new ConfigurationBotFrameworkAuthentication({}), '', store, messages),
+      clock: systemClock,
+      log,
+      ...over,
+    });
   const others: Deliverer[] = [];
   const now = new Date().toISOString();
   for (const c of o.conversations) await store.conversations.upsert(channelConversation(c, sink.url, now));
@@ -146,7 +156,11 @@ export async function httpHarness(o: {
     log,
     lines,
     deliverer,
-    queue: (ids, prefix = 'n') => enqueue(store, ids.map((id, i) => textEntry({ kind: 'conversation', conversationId: id }, `${prefix}-${i}`))),
+    queue: (ids, prefix = 'n') =>
+      enqueue(
+        store,
+        ids.map((id, i) => textEntry({ kind: 'conversation', conversationId: id }, `${prefix}-${i}`)),
+      ),
     entries: (subject) => store.outbox.forSubject(subject),
     delivered: () => sink.requests.filter((r) => isSend(r) && r.accepted).map((r) => String(r.body.text)),
     arrivalsOf: (text) => sink.requests.filter((r) => isSend(r) && r.body.text === text),

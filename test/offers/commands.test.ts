@@ -1,7 +1,6 @@
 import { parseOfferId, parsePurchase, parseTrial } from '../../src/offers/commands';
 import { errorOf } from '../support/errors';
 
-
 describe('trial command', () => {
   it('parses the approver and services, lower-casing the email and trimming names', () => {
     expect(parseTrial('Admin@Contoso.com m365-business-premium,  teams-essentials ')).toEqual({
@@ -14,7 +13,11 @@ describe('trial command', () => {
   });
 
   it('takes with admin and as partner of record off the end, in either order', () => {
-    expect(parseTrial('admin@contoso.com teams-essentials with admin')).toMatchObject({ services: ['teams-essentials'], withAdmin: true, asPartnerOfRecord: false });
+    expect(parseTrial('admin@contoso.com teams-essentials with admin')).toMatchObject({
+      services: ['teams-essentials'],
+      withAdmin: true,
+      asPartnerOfRecord: false,
+    });
     expect(parseTrial('admin@contoso.com teams-essentials As Partner Of Record with ADMIN')).toMatchObject({
       services: ['teams-essentials'],
       withAdmin: true,
@@ -64,10 +67,22 @@ describe('offer command', () => {
   });
 
   it.each([
-    ['admin@contoso.com 25 m365-business-premium', 'Say how the customer pays: end the offer with monthly or annual (then with admin or as partner of record, if you want those).'],
-    ['admin@contoso.com 25 m365-business-premium with admin', 'Say how the customer pays: end the offer with monthly or annual (then with admin or as partner of record, if you want those).'],
-    ['admin@contoso.com m365-business-premium annual', 'Each line starts with a quantity, then the service: "m365-business-premium" does not. Write it like "25 m365-business-premium".'],
-    ['admin@contoso.com twenty m365-business-premium annual', 'Each line starts with a quantity, then the service: "twenty m365-business-premium" does not. Write it like "25 m365-business-premium".'],
+    [
+      'admin@contoso.com 25 m365-business-premium',
+      'Say how the customer pays: end the offer with monthly or annual (then with admin or as partner of record, if you want those).',
+    ],
+    [
+      'admin@contoso.com 25 m365-business-premium with admin',
+      'Say how the customer pays: end the offer with monthly or annual (then with admin or as partner of record, if you want those).',
+    ],
+    [
+      'admin@contoso.com m365-business-premium annual',
+      'Each line starts with a quantity, then the service: "m365-business-premium" does not. Write it like "25 m365-business-premium".',
+    ],
+    [
+      'admin@contoso.com twenty m365-business-premium annual',
+      'Each line starts with a quantity, then the service: "twenty m365-business-premium" does not. Write it like "25 m365-business-premium".',
+    ],
     ['admin@contoso.com 0 m365-business-premium annual', 'Quantities start at 1.'],
     ['admin@contoso.com annual', 'Name at least one service with its quantity, like "25 m365-business-premium".'],
     ['nobody 25 m365-business-premium annual', '"nobody" is not an email address. Put the customer approver\'s email first.'],

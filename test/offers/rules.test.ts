@@ -62,7 +62,12 @@ describe('offer rules', () => {
   });
 
   it('keeps purchase quantities within the catalog limits', () => {
-    const cmd = (quantity: number) => ({ kind: 'purchase' as const, approverEmail: 'a@b.c', billing: 'annual' as const, lines: [{ quantity, service: 'm365-business-premium' }] });
+    const cmd = (quantity: number) => ({
+      kind: 'purchase' as const,
+      approverEmail: 'a@b.c',
+      billing: 'annual' as const,
+      lines: [{ quantity, service: 'm365-business-premium' }],
+    });
     expect(purchaseLines(cmd(300), catalog, partner, 'ex')[0]).toMatchObject({ quantity: 300, unitPriceCents: 2200 });
     expect(message(() => purchaseLines(cmd(301), catalog, partner, 'ex'))).toBe(
       'Microsoft 365 Business Premium is sold in quantities of 1 to 300; you asked for 301.',
@@ -99,14 +104,21 @@ describe('offer rules', () => {
   it('records a decision: new state, decision time, trial end, no duplicate key, next version', () => {
     const now = new Date('2026-11-26T10:00:00.000Z');
     const accepted = applyDecision(trialOffer(), 'accepted', now);
-    expect(accepted).toMatchObject({ state: 'accepted', decidedAt: now.toISOString(), trialEndsAt: '2026-12-26T10:00:00.000Z', version: 3 });
+    expect(accepted).toMatchObject({
+      state: 'accepted',
+      decidedAt: now.toISOString(),
+      trialEndsAt: '2026-12-26T10:00:00.000Z',
+      version: 3,
+    });
     expect(accepted.pendingKey).toBeUndefined();
     expect(applyDecision(purchaseOffer(), 'declined', now).trialEndsAt).toBeUndefined();
     expect(close(trialOffer(), 'withdrawn', now)).toMatchObject({ state: 'withdrawn', withdrawnAt: now.toISOString(), version: 3 });
   });
 
   it('refuses partner features in Office 365 operated by 21Vianet', () => {
-    expect(message(() => assertPartnerFeaturesAvailable({ ...partner, cloud: '21vianet' }, []))).toMatch(/not available in Office 365 operated by 21Vianet/);
+    expect(message(() => assertPartnerFeaturesAvailable({ ...partner, cloud: '21vianet' }, []))).toMatch(
+      /not available in Office 365 operated by 21Vianet/,
+    );
     expect(message(() => assertPartnerFeaturesAvailable(partner, ['p1']))).toMatch(/21Vianet/);
     expect(() => assertPartnerFeaturesAvailable(partner, [])).not.toThrow();
   });

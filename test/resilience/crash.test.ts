@@ -21,7 +21,9 @@ const IN_FLIGHT_MAX = 32;
 const LEASE_SECONDS = 3;
 
 const peaks = (requests: SinkRequest[]) => ({
-  conversation: TEAMS_RATE_LIMITS.conversation.map((w) => `${peakRate(requests, (r) => r.conversationId, w.windowMs).count}/${w.windowMs / 1000}s`),
+  conversation: TEAMS_RATE_LIMITS.conversation.map(
+    (w) => `${peakRate(requests, (r) => r.conversationId, w.windowMs).count}/${w.windowMs / 1000}s`,
+  ),
   tenant: TEAMS_RATE_LIMITS.tenant.map((w) => `${peakRate(requests, (r) => r.tenantId, w.windowMs).count}/${w.windowMs / 1000}s`),
 });
 
@@ -56,7 +58,11 @@ describe('crash: kill -9 while hundreds of notifications are pending', () => {
     const first = await startBotProcess('first', dataDir, env);
     bots.push(first);
     await first.ready;
-    await until(() => killedAt !== undefined, 30_000, () => `${KILL_AT} sends (the sink has ${sink.requests.length})`);
+    await until(
+      () => killedAt !== undefined,
+      30_000,
+      () => `${KILL_AT} sends (the sink has ${sink.requests.length})`,
+    );
     const ended = await first.exited;
     expect(ended.signal).toBe('SIGKILL');
     await seedingWhileRunning;
@@ -81,7 +87,8 @@ describe('crash: kill -9 while hundreds of notifications are pending', () => {
     await until(
       async () => (await store.outbox.stats()).pending === 0,
       40_000,
-      async () => `an empty outbox after the restart (${(await store.outbox.stats()).pending} pending; the sink has seen ${sink.requests.length} requests)\n${second.text()}`,
+      async () =>
+        `an empty outbox after the restart (${(await store.outbox.stats()).pending} pending; the sink has seen ${sink.requests.length} requests)\n${second.text()}`,
     );
     await second.stop();
     const doneAt = performance.now();
@@ -118,7 +125,9 @@ describe('crash: kill -9 while hundreds of notifications are pending', () => {
     // Duplicates: only entries the dead process had in flight, each at most once more, and no more of them than
     // the deliverer has requests in flight. (A resend for another reason, e.g. a send timeout, would show here with
     // its attempts and last error.)
-    expect(duplicated.filter((id) => !inFlightAtKill.has(id)).map((id) => [id, final.get(id)?.attempts, final.get(id)?.lastError])).toEqual([]);
+    expect(duplicated.filter((id) => !inFlightAtKill.has(id)).map((id) => [id, final.get(id)?.attempts, final.get(id)?.lastError])).toEqual(
+      [],
+    );
     expect(Math.max(...[...arrivals.values()].map((a) => a.length))).toBeLessThanOrEqual(2);
     expect(inFlightAtKill.size).toBeLessThanOrEqual(IN_FLIGHT_MAX);
     expect(duplicates).toBeLessThanOrEqual(IN_FLIGHT_MAX);

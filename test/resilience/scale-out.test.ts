@@ -77,7 +77,11 @@ describe('scale-out: two bot processes on one SQLite file, one killed halfway', 
     const b = await startBotProcess('b', dataDir, env);
     bots.push(b);
     await Promise.all([a.ready, b.ready]);
-    await until(() => killedAt !== undefined, 30_000, () => `${KILL_AT} sends (the sink has ${sink.requests.length})`);
+    await until(
+      () => killedAt !== undefined,
+      30_000,
+      () => `${KILL_AT} sends (the sink has ${sink.requests.length})`,
+    );
     expect((await a.exited).signal).toBe('SIGKILL');
 
     // Each process's lease owner id: only the lease holder can mark an entry sent, so the owner the store last
@@ -86,7 +90,10 @@ describe('scale-out: two bot processes on one SQLite file, one killed halfway', 
     const ownerOf = (bot: BotProcess) => {
       const votes = new Map<string, number>();
       for (const d of deliveredBy(bot)) {
-        const lease = snapshots.filter((s) => s.at <= d.at && s.leases.has(d.offerId)).at(-1)?.leases.get(d.offerId);
+        const lease = snapshots
+          .filter((s) => s.at <= d.at && s.leases.has(d.offerId))
+          .at(-1)
+          ?.leases.get(d.offerId);
         if (lease && lease.until > d.at) votes.set(lease.owner, (votes.get(lease.owner) ?? 0) + 1);
       }
       return [...votes].sort((x, y) => y[1] - x[1])[0]?.[0];
@@ -97,7 +104,9 @@ describe('scale-out: two bot processes on one SQLite file, one killed halfway', 
     // The moment after the kill: what the dead process still held.
     const atKill = await entriesOf(store, seeded);
     const now = Date.now();
-    const heldByDead = [...atKill.values()].filter((e) => e.state === 'pending' && !!e.lease && e.lease.owner === ownerA && Date.parse(e.lease.until) > now);
+    const heldByDead = [...atKill.values()].filter(
+      (e) => e.state === 'pending' && !!e.lease && e.lease.owner === ownerA && Date.parse(e.lease.until) > now,
+    );
     const requestsBeforeKill = sink.requests.length;
     const arrivedBeforeKill = arrivalsByOffer(sink.requests, ids);
     const inFlightAtKill = new Set(heldByDead.map((e) => e.subject!.id).filter((id) => arrivedBeforeKill.has(id)));
@@ -106,7 +115,8 @@ describe('scale-out: two bot processes on one SQLite file, one killed halfway', 
     await until(
       async () => (await store.outbox.stats()).pending === 0,
       40_000,
-      async () => `an empty outbox after the kill (${(await store.outbox.stats()).pending} pending; the sink has seen ${sink.requests.length} requests)\n${b.text()}`,
+      async () =>
+        `an empty outbox after the kill (${(await store.outbox.stats()).pending} pending; the sink has seen ${sink.requests.length} requests)\n${b.text()}`,
     );
     await b.stop();
     await stopWatching();
@@ -125,10 +135,18 @@ describe('scale-out: two bot processes on one SQLite file, one killed halfway', 
     const duplicates = [...arrivals.values()].reduce((n, x) => n + x.length - 1, 0);
     const sends = sink.requests;
     const peaks = [
-      ...TEAMS_RATE_LIMITS.conversation.map((w) => ({ per: 'conversation', ...w, peak: peakRate(sends, (r) => r.conversationId, w.windowMs).count })),
+      ...TEAMS_RATE_LIMITS.conversation.map((w) => ({
+        per: 'conversation',
+        ...w,
+        peak: peakRate(sends, (r) => r.conversationId, w.windowMs).count,
+      })),
       ...TEAMS_RATE_LIMITS.tenant.map((w) => ({ per: 'tenant', ...w, peak: peakRate(sends, (r) => r.tenantId, w.windowMs).count })),
     ];
-    const show = (per: string) => peaks.filter((p) => p.per === per).map((p) => `${p.peak}/${p.windowMs / 1000}s`).join(', ');
+    const show = (per: string) =>
+      peaks
+        .filter((p) => p.per === per)
+        .map((p) => `${p.peak}/${p.windowMs / 1000}s`)
+        .join(', ');
     console.log(
       [
         `scale-out test: ${TOTAL} seeded, 2 processes (DELIVERY_INSTANCES=${INSTANCES}, lease ${LEASE_SECONDS} s); A killed after ${requestsBeforeKill} sends reached the sink`,
@@ -172,7 +190,9 @@ describe('scale-out: two bot processes on one SQLite file, one killed halfway', 
 
     // Duplicates: only requests the dead process had in flight, each at most once more.
     // (A resend for another reason, e.g. a send timeout, would show here with its attempts and last error.)
-    expect(duplicated.filter((id) => !inFlightAtKill.has(id)).map((id) => [id, final.get(id)?.attempts, final.get(id)?.lastError])).toEqual([]);
+    expect(duplicated.filter((id) => !inFlightAtKill.has(id)).map((id) => [id, final.get(id)?.attempts, final.get(id)?.lastError])).toEqual(
+      [],
+    );
     expect(Math.max(...[...arrivals.values()].map((x) => x.length))).toBeLessThanOrEqual(2);
     expect(inFlightAtKill.size).toBeLessThanOrEqual(IN_FLIGHT_MAX);
 

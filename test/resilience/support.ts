@@ -21,7 +21,8 @@ export function requireBuiltBot(): void {
   if (!existsSync(BOT_ENTRY)) throw new Error(`${BOT_ENTRY} is missing: run npm run build first`);
   const built = statSync(BOT_ENTRY).mtimeMs;
   const source = statSync(join(REPO_ROOT, 'src/notifications/deliverer.ts')).mtimeMs;
-  if (source > built) console.warn('dist/ is older than src/notifications/deliverer.ts: these tests run the build; run npm run build first');
+  if (source > built)
+    console.warn('dist/ is older than src/notifications/deliverer.ts: these tests run the build; run npm run build first');
 }
 
 /** A bot process: its JSON log lines (stdout), its stderr, and how it ended. */
@@ -97,8 +98,17 @@ export async function startBotProcess(name: string, dataDir: string, env: Record
   const ready = (async () => {
     const started = Date.now();
     for (;;) {
-      if (!alive()) throw new Error(`bot ${name} exited with ${child.exitCode ?? child.signalCode} before it was ready (run npm run build first?):\n${text()}`);
-      if (await fetch(`${base}/healthz`).then((r) => r.ok, () => false)) return;
+      if (!alive())
+        throw new Error(
+          `bot ${name} exited with ${child.exitCode ?? child.signalCode} before it was ready (run npm run build first?):\n${text()}`,
+        );
+      if (
+        await fetch(`${base}/healthz`).then(
+          (r) => r.ok,
+          () => false,
+        )
+      )
+        return;
       if (Date.now() - started > 20_000) throw new Error(`bot ${name} was not ready within 20 s:\n${text()}`);
       await sleep(50);
     }
@@ -189,7 +199,12 @@ export async function seedConversations(store: Store, sink: ConnectorSink, tenan
  * `offers.create`, as the offer service writes them: one transaction per offer, an `offer.card` outbox entry the bot
  * renders from the offer when it sends it.
  */
-export async function seedOffers(store: Store, conversations: { id: string; tenantId: string }[], count: number, from = 0): Promise<Seeded[]> {
+export async function seedOffers(
+  store: Store,
+  conversations: { id: string; tenantId: string }[],
+  count: number,
+  from = 0,
+): Promise<Seeded[]> {
   const now = new Date();
   const seeded: Seeded[] = [];
   for (let i = from; i < from + count; i++) {

@@ -104,7 +104,9 @@ export async function startConnectorSink() {
   const faultFor = (r: SinkRequest): SinkFault | undefined => {
     const hooked = hook?.(r);
     if (hooked) return hooked;
-    const i = rules.findIndex((rule) => (!rule.conversationId || rule.conversationId === r.conversationId) && (!rule.method || rule.method === r.method));
+    const i = rules.findIndex(
+      (rule) => (!rule.conversationId || rule.conversationId === r.conversationId) && (!rule.method || rule.method === r.method),
+    );
     if (i < 0) return undefined;
     const rule = rules[i]!;
     if (--rule.times <= 0) rules.splice(i, 1);
@@ -130,7 +132,9 @@ export async function startConnectorSink() {
     // /v3/conversations/{id}/members/{memberId}
     if (req.method === 'GET' && parts[3] === 'members' && parts[4]) {
       const member = roster.get(parts[4]);
-      return member ? json(200, { ...member, tenantId: 'x', userRole: 'user' }) : json(404, { error: { code: 'MemberNotFoundInConversation', message: 'not found' } });
+      return member
+        ? json(200, { ...member, tenantId: 'x', userRole: 'user' })
+        : json(404, { error: { code: 'MemberNotFoundInConversation', message: 'not found' } });
     }
     const create = req.method === 'POST' && parts.length === 2;
     const method = create ? 'CREATE' : (req.method ?? '');
@@ -171,7 +175,11 @@ export async function startConnectorSink() {
         record.accepted = false;
         record.status = fault.status;
         const headers: Record<string, string> = fault.retryAfter === undefined ? {} : { 'retry-after': String(fault.retryAfter) };
-        return json(fault.status, { error: { ...(fault.code ? { code: fault.code } : {}), message: fault.message ?? `injected ${fault.status}` } }, headers);
+        return json(
+          fault.status,
+          { error: { ...(fault.code ? { code: fault.code } : {}), message: fault.message ?? `injected ${fault.status}` } },
+          headers,
+        );
       }
       record.status = create ? 201 : 200;
       if (create) return json(201, { id: record.conversationId, activityId: `act-${++n}` });
@@ -209,7 +217,8 @@ export async function startConnectorSink() {
     /** The most requests that were ever unanswered at once. */
     peakInFlight: () => peakInFlight,
     /** Highest count of sends in any `windowMs` to one conversation / one tenant (see `peakRate`). */
-    peakPerConversation: (windowMs: number, toleranceMs = 0) => peakRate(requests.filter(isSend), (r) => r.conversationId, windowMs, toleranceMs),
+    peakPerConversation: (windowMs: number, toleranceMs = 0) =>
+      peakRate(requests.filter(isSend), (r) => r.conversationId, windowMs, toleranceMs),
     peakPerTenant: (windowMs: number, toleranceMs = 0) => peakRate(requests.filter(isSend), (r) => r.tenantId, windowMs, toleranceMs),
     /** Forgets the requests seen so far (scripted faults stay). */
     clear: () => {

@@ -39,13 +39,31 @@ export const megan = teamsUser('megan', 'Megan Bowen', 'admin@contoso.com', CUST
 /** A colleague of the approver. */
 export const lee = teamsUser('lee', 'Lee Gu', 'lee@contoso.com', CUSTOMER_TENANT, 'c0000000-0000-4000-8000-000000000002');
 /** Northwind staff, one of its admin agents. */
-export const nestor = teamsUser('nestor', 'Nestor Wilke', 'nestorw@northwind.example', NORTHWIND_TENANT, '00000000-0000-0000-0000-0000000000040');
+export const nestor = teamsUser(
+  'nestor',
+  'Nestor Wilke',
+  'nestorw@northwind.example',
+  NORTHWIND_TENANT,
+  '00000000-0000-0000-0000-0000000000040',
+);
 /** Northwind staff, but not one of its admin agents. */
-export const grady = teamsUser('grady', 'Grady Archie', 'gradya@northwind.example', NORTHWIND_TENANT, '00000000-0000-0000-0000-0000000000042');
+export const grady = teamsUser(
+  'grady',
+  'Grady Archie',
+  'gradya@northwind.example',
+  NORTHWIND_TENANT,
+  '00000000-0000-0000-0000-0000000000042',
+);
 /** A second approver in the customer's tenant, who installs the app late. */
 export const patti = teamsUser('patti', 'Patti Fernandez', 'patti@contoso.com', CUSTOMER_TENANT, 'c0000000-0000-4000-8000-000000000003');
 /** Someone from a third tenant, neither a partner nor a customer of anyone here: must learn nothing. */
-export const mallory = teamsUser('mallory', 'Mallory Intruder', 'mallory@elsewhere.example', 'e0000000-0000-4000-8000-0000000000e1', 'e0000000-0000-4000-8000-00000000e0e0');
+export const mallory = teamsUser(
+  'mallory',
+  'Mallory Intruder',
+  'mallory@elsewhere.example',
+  'e0000000-0000-4000-8000-0000000000e1',
+  'e0000000-0000-4000-8000-00000000e0e0',
+);
 /** A customer user in 21Vianet. */
 export const wei = teamsUser('wei', 'Wei Zhang', 'wei@contoso.cn', SOVEREIGN_TENANT, 'c0000000-0000-4000-8000-0000000021c1');
 
@@ -58,4 +76,3 @@ export const asPerson = (u: TeamsUser, serviceUrl: string): Person => ({
   email: u.email,
   serviceUrl,
 });
-

@@ -65,7 +65,12 @@ export interface TestBot {
   /** Sends `text` as `as` from their personal chat, at the test clock's time. */
   say(text: string, as: TeamsUser): Promise<{ status: number; body: unknown }>;
   /** Presses a card button (`Action.Execute` with this verb and data) as `as`. */
-  click(verb: string, data: Record<string, unknown>, as: TeamsUser, o?: { replyToId?: string; trigger?: 'manual' | 'automatic' }): Promise<Click>;
+  click(
+    verb: string,
+    data: Record<string, unknown>,
+    as: TeamsUser,
+    o?: { replyToId?: string; trigger?: 'manual' | 'automatic' },
+  ): Promise<Click>;
   /** The text of the last message the bot sent into a chat ('' if none). */
   lastReply(chat: Chat): string;
   /** How many messages the bot has sent into a chat: pass it to `repliesSince` later. */
@@ -83,7 +88,9 @@ export interface TestBot {
 }
 
 /** The real app (config, SQLite file, adapter, restify) on port 0, talking to a local connector sink. */
-export async function startTestBot(o: { env?: Record<string, string>; start?: Date; log?: Logger; turnSendTimeoutMs?: number } = {}): Promise<TestBot> {
+export async function startTestBot(
+  o: { env?: Record<string, string>; start?: Date; log?: Logger; turnSendTimeoutMs?: number } = {},
+): Promise<TestBot> {
   const dir = mkdtempSync(join(tmpdir(), 'partner-offers-'));
   const config = loadConfig({ DATA_DIR: dir, LOG_LEVEL: 'silent', ...o.env });
   const clock = { now: o.start ?? new Date('2026-11-25T09:00:00.000Z') };
@@ -144,9 +151,16 @@ export async function startTestBot(o: { env?: Record<string, string>; start?: Da
     },
     replyCount: (chat) => sink.sentTo(chat.conversationId).length,
     repliesSince: (chat, n) => texts(chat).slice(n),
-    cardFor: (chat, id) => texts(chat).filter((t) => t.includes(id)).at(-1) ?? '',
+    cardFor: (chat, id) =>
+      texts(chat)
+        .filter((t) => t.includes(id))
+        .at(-1) ?? '',
     lastIdSentTo(prefix, as) {
-      const ids = [...texts(as).join('\n').matchAll(new RegExp(idPattern(prefix), 'g'))];
+      const ids = [
+        ...texts(as)
+          .join('\n')
+          .matchAll(new RegExp(idPattern(prefix), 'g')),
+      ];
       const last = ids[ids.length - 1];
       if (!last) throw new Error(`the bot sent ${as.name} no ${prefix}- id`);
       return last[0];

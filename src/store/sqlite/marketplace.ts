@@ -21,7 +21,12 @@ export function fts5Match(terms: readonly string[]): string {
 }
 
 /** bm25() with the listings' column weights, in `listings_fts` column order (migration 6). */
-const BM25 = `bm25(listings_fts, ${[LISTING_WEIGHTS.headline, LISTING_WEIGHTS.services, LISTING_WEIGHTS.expertise, LISTING_WEIGHTS.description]
+const BM25 = `bm25(listings_fts, ${[
+  LISTING_WEIGHTS.headline,
+  LISTING_WEIGHTS.services,
+  LISTING_WEIGHTS.expertise,
+  LISTING_WEIGHTS.description,
+]
   .map((w) => w.toFixed(1))
   .join(', ')})`;
 
@@ -73,7 +78,12 @@ export function sqliteListings(db: Db): ListingsStore {
 
   const searchListings = (query: ListingQuery) => {
     checkListingQuery(query);
-    const filter: ListingFilter = { country: query.country ?? null, language: query.language ?? null, limit: query.limit, offset: query.offset };
+    const filter: ListingFilter = {
+      country: query.country ?? null,
+      language: query.language ?? null,
+      limit: query.limit,
+      offset: query.offset,
+    };
     if (filter.limit === 0) return [];
     const terms = searchTerms(query.words);
     const rows = terms.length ? q.listingSearch.all({ ...filter, match: fts5Match(terms) }) : q.listingRecent.all(filter);
@@ -112,7 +122,9 @@ export function sqliteLeads(db: Db, insertOutbox: OutboxInsert): LeadsStore {
     leadInsert: db.prepare(`INSERT INTO leads (id, partner_tenant_id, requester_tenant_id, requester_aad_object_id, created_at, doc)
       VALUES (@id, @partnerTenantId, @tenantId, @aadObjectId, @createdAt, @doc)`),
     leadGet: db.prepare<[string], Row>('SELECT doc FROM leads WHERE id = ?'),
-    leadLatest: db.prepare<{ tenantId: string; aadObjectId: string; partnerTenantId: string; since: string }, Row>(MARKETPLACE_SQL.leadLatest),
+    leadLatest: db.prepare<{ tenantId: string; aadObjectId: string; partnerTenantId: string; since: string }, Row>(
+      MARKETPLACE_SQL.leadLatest,
+    ),
     // First one wins: the condition is the guard, in one statement.
     leadSetTrial: db.prepare<{ id: string; offerId: string }>(
       `UPDATE leads SET doc = json_set(doc, '$.trialOfferId', @offerId) WHERE id = @id AND json_type(doc, '$.trialOfferId') IS NULL`,

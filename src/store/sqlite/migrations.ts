@@ -254,7 +254,9 @@ export const BACKFILLS: Partial<Record<number, (db: Database.Database) => void>>
     // In chunks by rowid: a statement cannot write while another one is still iterating on the connection.
     const fill = (table: 'offers' | 'relationships', textOf: (doc: never) => string) => {
       const update = db.prepare<{ rowid: number; text: string }>(`UPDATE ${table} SET search_text = @text WHERE rowid = @rowid`);
-      const chunk = db.prepare<[number], { rowid: number; doc: string }>(`SELECT rowid, doc FROM ${table} WHERE rowid > ? ORDER BY rowid LIMIT 500`);
+      const chunk = db.prepare<[number], { rowid: number; doc: string }>(
+        `SELECT rowid, doc FROM ${table} WHERE rowid > ? ORDER BY rowid LIMIT 500`,
+      );
       for (let rows = chunk.all(Number.MIN_SAFE_INTEGER); rows.length; rows = chunk.all(rows[rows.length - 1]!.rowid)) {
         for (const { rowid, doc } of rows) update.run({ rowid, text: textOf(JSON.parse(doc) as never) });
       }

@@ -40,7 +40,10 @@ export function sqliteOffers(db: Db, { relationships, responses, outbox: insertO
     offersByPartnerApprover: db.prepare<[string, string, number], Row>(
       'SELECT doc FROM offers WHERE partner_tenant_id = ? AND approver_email = ? ORDER BY created_at DESC, id LIMIT ?',
     ),
-    customers: db.prepare<[string], { approverEmail: string; customerTenantId: string | null; offers: number; pending: number; accepted: number; lastActivityAt: string }>(
+    customers: db.prepare<
+      [string],
+      { approverEmail: string; customerTenantId: string | null; offers: number; pending: number; accepted: number; lastActivityAt: string }
+    >(
       `SELECT approver_email AS approverEmail, max(approver_tenant_id) AS customerTenantId, count(*) AS offers,
          sum(state IN ('awaitingDelivery', 'sent')) AS pending, sum(state = 'accepted') AS accepted,
          max(created_at) AS lastActivityAt
@@ -75,27 +78,25 @@ export function sqliteOffers(db: Db, { relationships, responses, outbox: insertO
     return changed;
   });
 
-  const decideTx = db.transaction(
-    (next: Offer, expectedVersion: number, response: NewResponse, outbox: NewOutboxEntry[]): DecideResult => {
-      const existing = responses.recorded(response.subjectId, response.slot);
-      if (existing) return { status: 'already', offer: parse<Offer>(q.offerGet.get(response.subjectId))!, response: existing };
-      const changed = q.offerDecide.run({
-        id: next.id,
-        state: next.state,
-        version: next.version,
-        pendingKey: next.pendingKey ?? null,
-        searchText: offerSearchText(next),
-        doc: JSON.stringify(next),
-        expectedVersion,
-      }).changes;
-      if (changed !== 1) {
-        return { status: 'conflict', offer: parse<Offer>(q.offerGet.get(next.id)) };
-      }
-      const record = responses.append(response);
-      insertOutbox(outbox);
-      return { status: 'recorded', offer: next, response: record };
-    },
-  );
+  const decideTx = db.transaction((next: Offer, expectedVersion: number, response: NewResponse, outbox: NewOutboxEntry[]): DecideResult => {
+    const existing = responses.recorded(response.subjectId, response.slot);
+    if (existing) return { status: 'already', offer: parse<Offer>(q.offerGet.get(response.subjectId))!, response: existing };
+    const changed = q.offerDecide.run({
+      id: next.id,
+      state: next.state,
+      version: next.version,
+      pendingKey: next.pendingKey ?? null,
+      searchText: offerSearchText(next),
+      doc: JSON.stringify(next),
+      expectedVersion,
+    }).changes;
+    if (changed !== 1) {
+      return { status: 'conflict', offer: parse<Offer>(q.offerGet.get(next.id)) };
+    }
+    const record = responses.append(response);
+    insertOutbox(outbox);
+    return { status: 'recorded', offer: next, response: record };
+  });
 
   return {
     create: async (offer, outbox, attachments = []) => {
@@ -121,9 +122,7 @@ export function sqliteOffers(db: Db, { relationships, responses, outbox: insertO
           : q.offersByPartner.all(partnerTenantId, limit),
       ),
     customersOf: async (partnerTenantId) =>
-      q.customers.all(partnerTenantId).map(
-        (r): CustomerSummary => ({ ...r, customerTenantId: r.customerTenantId ?? undefined }),
-      ),
+      q.customers.all(partnerTenantId).map((r): CustomerSummary => ({ ...r, customerTenantId: r.customerTenantId ?? undefined })),
     listAwaitingDelivery: async (email) => parseAll<Offer>(q.awaiting.all(email.toLowerCase())),
     listPendingFor: async ({ tenantId, aadObjectId }) => parseAll<Offer>(q.pendingFor.all(tenantId, aadObjectId)),
     listExpired: async (at, limit) => parseAll<Offer>(q.expired.all(at, limit)),

@@ -36,7 +36,9 @@ export function sqliteOutbox(db: Db): OutboxStore {
       `SELECT id FROM outbox WHERE state = 'pending' AND next_attempt_at <= @now AND (lease_until IS NULL OR lease_until <= @now)
        ORDER BY next_attempt_at, rowid LIMIT @limit`,
     ),
-    outboxLease: db.prepare<{ id: string; owner: string; until: string }>('UPDATE outbox SET lease_owner = @owner, lease_until = @until WHERE id = @id'),
+    outboxLease: db.prepare<{ id: string; owner: string; until: string }>(
+      'UPDATE outbox SET lease_owner = @owner, lease_until = @until WHERE id = @id',
+    ),
     outboxGet: db.prepare<[string], OutboxRow>('SELECT * FROM outbox WHERE id = ?'),
     outboxSent: db.prepare<{ id: string; owner: string }>(
       `UPDATE outbox SET state = 'sent', lease_owner = NULL, lease_until = NULL,

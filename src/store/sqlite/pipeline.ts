@@ -1,12 +1,5 @@
 import type Database from 'better-sqlite3';
-import {
-  expiryBounds,
-  mergePipeline,
-  pipelineSummary,
-  planPipeline,
-  type PipelineStore,
-  type SourceQuery,
-} from '../../dashboard/store';
+import { expiryBounds, mergePipeline, pipelineSummary, planPipeline, type PipelineStore, type SourceQuery } from '../../dashboard/store';
 import type { PipelinePage, PipelineQuery, PipelineSummary } from '../../dashboard/types';
 import type { Relationship } from '../../delegation/types';
 import type { Offer } from '../../offers/types';
@@ -77,7 +70,11 @@ export function sqlitePipeline(db: Db): PipelineStore {
       ...(s.words.length ? { words: JSON.stringify(s.words) } : {}),
     };
     const after = s.after ? { afterAt: s.after.createdAt, afterId: s.after.id } : {};
-    const rows = pipelineStatement(PIPELINE_SQL.page(table, { ...f, after: !!s.after })).all({ ...params, ...after, fetch: s.fetch }) as Row[];
+    const rows = pipelineStatement(PIPELINE_SQL.page(table, { ...f, after: !!s.after })).all({
+      ...params,
+      ...after,
+      fetch: s.fetch,
+    }) as Row[];
     const { n } = pipelineStatement(PIPELINE_SQL.count(table, f)).get(params) as { n: number };
     return { rows: parseAll<T>(rows), total: n };
   };
@@ -93,7 +90,8 @@ export function sqlitePipeline(db: Db): PipelineStore {
   const pipelineSummaryTx = db.transaction((partnerTenantId: string, at: string): PipelineSummary => {
     const bounds = expiryBounds(at);
     const partner = { partner: partnerTenantId };
-    const byState = (table: PipelineTable) => pipelineStatement(PIPELINE_SQL.byState(table)).all(partner) as Array<{ state: string; n: number }>;
+    const byState = (table: PipelineTable) =>
+      pipelineStatement(PIPELINE_SQL.byState(table)).all(partner) as Array<{ state: string; n: number }>;
     const expiring = pipelineStatement(PIPELINE_SQL.expiring).get({ ...partner, ...bounds }) as PipelineSummary['expiring'];
     return pipelineSummary(byState('offers'), byState('relationships'), expiring);
   });

@@ -269,7 +269,10 @@ export async function launchBrowser(options: LaunchBrowserOptions = {}): Promise
     viewport: options.viewport ?? { width: 1400, height: 900 },
   });
   if (options.blockExternalRequests ?? true) {
-    await context.route((u) => !LOCAL_URL.test(u.toString()), (route) => route.abort());
+    await context.route(
+      (u) => !LOCAL_URL.test(u.toString()),
+      (route) => route.abort(),
+    );
   }
   let closed = false;
   let blank: Page | undefined = context.pages()[0]; // the persistent context starts with one about:blank tab
@@ -557,7 +560,9 @@ export async function openChannel(page: Page, channel: string, options: OpenChan
     const status = await lastLogStatus(page, 'conversationUpdate');
     const installStatus = await lastLogStatus(page, 'installationUpdate');
     if (status === undefined || status >= 400 || installStatus === undefined || installStatus >= 400) {
-      throw new Error(`The bot answered ${key}'s install events with installationUpdate ${String(installStatus)}, conversationUpdate ${String(status)}`);
+      throw new Error(
+        `The bot answered ${key}'s install events with installationUpdate ${String(installStatus)}, conversationUpdate ${String(status)}`,
+      );
     }
   }
 }
@@ -636,7 +641,8 @@ async function waitForCount(locator: Locator, expected: number, timeoutMs: numbe
   for (;;) {
     const n = await locator.count();
     if (mode === 'atLeast' ? n >= expected : n === expected) return;
-    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${mode} ${expected} of ${String(locator)} (have ${n})`);
+    if (Date.now() > deadline)
+      throw new Error(`Timed out after ${timeoutMs} ms waiting for ${mode} ${expected} of ${String(locator)} (have ${n})`);
     await sleep(100);
   }
 }
