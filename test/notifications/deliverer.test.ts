@@ -241,7 +241,7 @@ describe('the outbox deliverer', () => {
     const answers = [httpError(429, '1'), httpError(503), httpError(503)];
     const deliverer = createDeliverer({
       store,
-      send: async () => Promise.reject(answers.shift()),
+      send: async () => Promise.reject(answers.shift()!),
       clock: () => new Date(at),
       log,
       random: () => 0.5,

@@ -22,7 +22,7 @@ export function tempStore(clock: Clock = systemClock) {
   const store = openSqliteStore(join(dir, 'x.sqlite'), clock);
   return {
     store,
-    async close() {
+    close: async () => {
       await store.close();
       rmSync(dir, { recursive: true, force: true });
     },

@@ -1,5 +1,4 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createApp, type App } from '../../src/app';
@@ -108,7 +107,7 @@ export async function startTestBot(
   });
   await seedPartners(store, readPartnersFile('env/partners.sample.json', catalog), app.marketplace.seed);
   await new Promise<void>((resolve) => app.server.listen(0, '127.0.0.1', resolve));
-  const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+  const url = `http://127.0.0.1:${app.server.address().port}`;
 
   const texts = (chat: Chat) => sink.sentTo(chat.conversationId).map((r) => sink.textOf(r));
 

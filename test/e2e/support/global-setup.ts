@@ -3,7 +3,7 @@ import { CHROMIUM_ARGS } from './browser-args';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { findChromium } = require('../../../scripts/lib/browser.cjs') as {
-  findChromium(): Promise<{ executablePath: string; source: string }>;
+  findChromium: () => Promise<{ executablePath: string; source: string }>;
 };
 
 /**
