@@ -101,3 +101,12 @@ export function searchTerms(words: readonly string[]): string[] {
   }
   return [...terms];
 }
+
+/**
+ * A text as the terms `searchTerms` would make of it, every occurrence kept, joined by spaces: what a database whose
+ * own tokenizer splits differently (MongoDB's $text keeps `plus_pro` or `defender™` one word) indexes instead, so a
+ * listing is found by the same words in both databases.
+ */
+export function termText(text: unknown): string {
+  return typeof text === 'string' ? Array.from(text.toLowerCase().matchAll(TERM), ([t]) => t).join(' ') : '';
+}

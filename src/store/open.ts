@@ -9,7 +9,7 @@ export async function openStore(config: Config, log: Logger): Promise<Store> {
   if (config.mongo) {
     // Loaded only when configured: the driver is sizeable and a SQLite deployment never needs it.
     const { openMongoStore } = await import('./mongo');
-    const store = await openMongoStore(config.mongo.uri, config.mongo.dbName);
+    const store = await openMongoStore(config.mongo.uri, config.mongo.dbName, undefined, (message) => log.warn(message));
     log.info({ db: config.mongo.dbName }, 'store: MongoDB');
     return store;
   }

@@ -52,11 +52,14 @@ describe('SQLite worker handles', () => {
       const settled: string[] = [];
       const next = applyDecision(o, 'accepted', new Date(T0));
       const race = harness.pool.together(
-        [a, b].map((h, i) => () =>
-          h.offers.decide(next, o.version, newResponse(o, 'accepted', { activityId: `1:handle-${i}` }), [notifyIssuer(next, `handle ${i}`)]).then((r) => {
-            settled.push(r.status);
-            return r;
-          }),
+        [a, b].map(
+          (h, i) => () =>
+            h.offers
+              .decide(next, o.version, newResponse(o, 'accepted', { activityId: `1:handle-${i}` }), [notifyIssuer(next, `handle ${i}`)])
+              .then((r) => {
+                settled.push(r.status);
+                return r;
+              }),
         ),
       );
       await new Promise((resolve) => setTimeout(resolve, 300));
@@ -103,7 +106,15 @@ describe('SQLite migration 5 (notification channels, outbox partner)', () => {
     ];
     const insert = old.prepare(`INSERT INTO outbox (id, state, next_attempt_at, subject_id, created_at, doc)
       VALUES (@id, @state, @nextAttemptAt, @subjectId, @createdAt, @doc)`);
-    for (const r of rows) insert.run({ id: r.id, state: r.state, nextAttemptAt: r.nextAttemptAt, subjectId: o.id, createdAt: r.createdAt, doc: JSON.stringify(r) });
+    for (const r of rows)
+      insert.run({
+        id: r.id,
+        state: r.state,
+        nextAttemptAt: r.nextAttemptAt,
+        subjectId: o.id,
+        createdAt: r.createdAt,
+        doc: JSON.stringify(r),
+      });
     old.prepare('INSERT INTO partners (tenant_id, doc) VALUES (?, ?)').run(TENANT.fabrikam, JSON.stringify(partner()));
     old.close();
 
@@ -146,10 +157,11 @@ describe('SQLite migration 5 (notification channels, outbox partner)', () => {
     const db = new Database(':memory:');
     try {
       for (const step of MIGRATIONS) db.exec(step);
-      const plan = (sql: string) => (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all({ p: TENANT.fabrikam }) as Array<{ detail: string }>).map((r) => r.detail);
-      expect(plan(`SELECT doc FROM outbox WHERE state = 'failed' AND partner_tenant_id = @p ORDER BY created_at DESC, rowid DESC LIMIT 10`)).toEqual([
-        expect.stringMatching(/^SEARCH outbox USING (COVERING )?INDEX outbox_partner_failed \(partner_tenant_id=\?\)$/),
-      ]);
+      const plan = (sql: string) =>
+        (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all({ p: TENANT.fabrikam }) as Array<{ detail: string }>).map((r) => r.detail);
+      expect(
+        plan(`SELECT doc FROM outbox WHERE state = 'failed' AND partner_tenant_id = @p ORDER BY created_at DESC, rowid DESC LIMIT 10`),
+      ).toEqual([expect.stringMatching(/^SEARCH outbox USING (COVERING )?INDEX outbox_partner_failed \(partner_tenant_id=\?\)$/)]);
       expect(plan(`SELECT min(created_at) FROM outbox WHERE state = 'pending'`)).toEqual([
         expect.stringMatching(/^SEARCH outbox USING COVERING INDEX outbox_pending_created\b/),
       ]);
@@ -168,8 +180,12 @@ describe('SQLite migration 6 (marketplace: listings with their full-text index, 
     for (const step of MIGRATIONS.slice(0, 5)) old.exec(step);
     old.pragma('user_version = 5');
     const o = offer();
-    old.prepare(`INSERT INTO offers (id, partner_tenant_id, approver_email, state, version, created_at, expires_at, pending_key, doc)
-      VALUES (@id, @partnerTenantId, @approverEmail, @state, @version, @createdAt, @expiresAt, @pendingKey, @doc)`).run({ ...o, doc: JSON.stringify(o) });
+    old
+      .prepare(
+        `INSERT INTO offers (id, partner_tenant_id, approver_email, state, version, created_at, expires_at, pending_key, doc)
+      VALUES (@id, @partnerTenantId, @approverEmail, @state, @version, @createdAt, @expiresAt, @pendingKey, @doc)`,
+      )
+      .run({ ...o, doc: JSON.stringify(o) });
     old.close();
 
     const store = openSqliteStore(file);
@@ -235,7 +251,8 @@ describe('SQLite migration 6 (marketplace: listings with their full-text index, 
     const db = new Database(':memory:');
     try {
       for (const step of MIGRATIONS) db.exec(step);
-      const plan = (sql: string, params: object) => (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(params) as Array<{ detail: string }>).map((r) => r.detail);
+      const plan = (sql: string, params: object) =>
+        (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(params) as Array<{ detail: string }>).map((r) => r.detail);
       const filters = { country: 'DE', language: 'de', limit: 5, offset: 0 };
       const search = plan(MARKETPLACE_SQL.search, { ...filters, match: '"secur"*' });
       // The FTS5 MATCH drives; each hit is one rowid lookup; the hits are sorted by score, and the page's documents
@@ -250,7 +267,9 @@ describe('SQLite migration 6 (marketplace: listings with their full-text index, 
       expect(recent[0]).toBe('SCAN l USING INDEX listings_published_updated');
       expect(recent.filter((d) => d.includes('TEMP B-TREE'))).toEqual([]);
       expect(plan(MARKETPLACE_SQL.leadLatest, { tenantId: 't', aadObjectId: 'a', partnerTenantId: 'p', since: T0 })).toEqual([
-        expect.stringMatching(/^SEARCH leads USING INDEX leads_requester_partner \(requester_tenant_id=\? AND requester_aad_object_id=\? AND partner_tenant_id=\? AND created_at>\?\)$/),
+        expect.stringMatching(
+          /^SEARCH leads USING INDEX leads_requester_partner \(requester_tenant_id=\? AND requester_aad_object_id=\? AND partner_tenant_id=\? AND created_at>\?\)$/,
+        ),
       ]);
     } finally {
       db.close();
@@ -276,13 +295,18 @@ describe('SQLite migration 7 (the partner dashboard pipeline)', () => {
     });
     const por = relationship({ kind: 'por', state: 'active', createdAt: plus(T0, 3) });
     const later = offer({ kind: 'purchase', state: 'accepted', issuedBy: emile, createdAt: plus(T0, 4) });
-    old.prepare(`INSERT INTO offers (id, partner_tenant_id, approver_email, approver_tenant_id, state, version, created_at, expires_at, pending_key, doc)
-      VALUES (@id, @partnerTenantId, @approverEmail, @approverTenantId, @state, @version, @createdAt, @expiresAt, @pendingKey, @doc)`).run({
-      ...trial,
-      approverTenantId: trial.approver!.tenantId,
-      doc: JSON.stringify(trial),
-    });
-    const insertRel = old.prepare(`INSERT INTO relationships (id, kind, state, version, partner_tenant_id, approver_email, customer_tenant_id,
+    old
+      .prepare(
+        `INSERT INTO offers (id, partner_tenant_id, approver_email, approver_tenant_id, state, version, created_at, expires_at, pending_key, doc)
+      VALUES (@id, @partnerTenantId, @approverEmail, @approverTenantId, @state, @version, @createdAt, @expiresAt, @pendingKey, @doc)`,
+      )
+      .run({
+        ...trial,
+        approverTenantId: trial.approver!.tenantId,
+        doc: JSON.stringify(trial),
+      });
+    const insertRel =
+      old.prepare(`INSERT INTO relationships (id, kind, state, version, partner_tenant_id, approver_email, customer_tenant_id,
         created_at, due_at, doc)
       VALUES (@id, @kind, @state, @version, @partnerTenantId, @approverEmail, @customerTenantId, @createdAt, @dueAt, @doc)`);
     for (const r of [roles, por]) insertRel.run({ ...r, dueAt: r.dueAt ?? null, doc: JSON.stringify(r) });
@@ -350,10 +374,16 @@ describe('SQLite migration 7 (the partner dashboard pipeline)', () => {
           expect([...first, ...deeper].filter((d) => d.includes('TEMP B-TREE'))).toEqual([]);
         }
         expect(plan(PIPELINE_SQL.count(table, {}))).toEqual([`SEARCH t USING COVERING INDEX ${table}_partner_state (partner_tenant_id=?)`]);
-        expect(plan(PIPELINE_SQL.count(table, { states: true }))[0]).toBe(`SEARCH t USING COVERING INDEX ${table}_partner_state (partner_tenant_id=? AND state=?)`);
+        expect(plan(PIPELINE_SQL.count(table, { states: true }))[0]).toBe(
+          `SEARCH t USING COVERING INDEX ${table}_partner_state (partner_tenant_id=? AND state=?)`,
+        );
         // A search is tested on the pipeline index's entries: no row is read to count.
-        expect(plan(PIPELINE_SQL.count(table, { words: true, states: true }))[0]).toBe(`SEARCH t USING COVERING INDEX ${index} (partner_tenant_id=?)`);
-        expect(plan(PIPELINE_SQL.byState(table))).toEqual([`SEARCH ${table} USING COVERING INDEX ${table}_partner_state (partner_tenant_id=?)`]);
+        expect(plan(PIPELINE_SQL.count(table, { words: true, states: true }))[0]).toBe(
+          `SEARCH t USING COVERING INDEX ${index} (partner_tenant_id=?)`,
+        );
+        expect(plan(PIPELINE_SQL.byState(table))).toEqual([
+          `SEARCH ${table} USING COVERING INDEX ${table}_partner_state (partner_tenant_id=?)`,
+        ]);
       }
       expect(plan(PIPELINE_SQL.expiring)).toEqual([
         'SEARCH relationships USING COVERING INDEX relationships_expiring (partner_tenant_id=? AND ends_at>? AND ends_at<?)',

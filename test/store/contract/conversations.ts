@@ -10,7 +10,13 @@ export function conversationsContract(ctx: ContractContext): void {
   describe('conversations', () => {
     it('upsert then get returns the record as given, email and UPN in their original case; upsert replaces', async () => {
       const c = conversation(megan, {
-        user: { aadObjectId: megan.aadObjectId, userId: megan.userId, name: megan.name, email: 'Megan.Bowen@Contoso.com', upn: 'MeganB@Contoso.onmicrosoft.com' },
+        user: {
+          aadObjectId: megan.aadObjectId,
+          userId: megan.userId,
+          name: megan.name,
+          email: 'Megan.Bowen@Contoso.com',
+          upn: 'MeganB@Contoso.onmicrosoft.com',
+        },
       });
       await store.conversations.upsert(c);
       expect(await store.conversations.get(c.id)).toEqual(c);
@@ -35,7 +41,13 @@ export function conversationsContract(ctx: ContractContext): void {
 
     it('findPersonalByEmail matches email and UPN in any case', async () => {
       const c = conversation(megan, {
-        user: { aadObjectId: megan.aadObjectId, userId: megan.userId, name: megan.name, email: 'Megan.Bowen@Contoso.com', upn: 'MeganB@Contoso.onmicrosoft.com' },
+        user: {
+          aadObjectId: megan.aadObjectId,
+          userId: megan.userId,
+          name: megan.name,
+          email: 'Megan.Bowen@Contoso.com',
+          upn: 'MeganB@Contoso.onmicrosoft.com',
+        },
       });
       await store.conversations.upsert(c);
       await store.conversations.upsert(conversation(lee));
@@ -65,7 +77,12 @@ export function conversationsContract(ctx: ContractContext): void {
       const at = plus(T0, 15);
       await store.conversations.deactivate(c.id, 'BotNotInConversationRoster', at);
 
-      expect(await store.conversations.get(c.id)).toEqual({ ...c, active: false, inactiveReason: 'BotNotInConversationRoster', updatedAt: at });
+      expect(await store.conversations.get(c.id)).toEqual({
+        ...c,
+        active: false,
+        inactiveReason: 'BotNotInConversationRoster',
+        updatedAt: at,
+      });
       expect(await store.conversations.findPersonal(TENANT.contoso, megan.aadObjectId)).toBeNull();
       expect(await store.conversations.findPersonalByEmail(megan.email!)).toBeNull();
 

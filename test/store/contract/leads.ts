@@ -59,7 +59,10 @@ export function leadsContract(ctx: ContractContext): void {
       expect((await store.leads.create(first, [], windowFrom(T0))).created).toBe(true);
       // A moment after the first lead: it no longer counts, so this one is recorded.
       const second = lead(listed, who, { createdAt: plusDays(T0, 8) });
-      expect(await store.leads.create(second, [leadCard(second, 'second')], plus(first.createdAt, 1))).toEqual({ created: true, lead: second });
+      expect(await store.leads.create(second, [leadCard(second, 'second')], plus(first.createdAt, 1))).toEqual({
+        created: true,
+        lead: second,
+      });
       // Both in the window: the newer one.
       const third = lead(listed, who, { createdAt: plusDays(T0, 9) });
       expect(await store.leads.create(third, [], plusDays(T0, -1))).toEqual({ created: false, lead: second });

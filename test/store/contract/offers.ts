@@ -118,7 +118,7 @@ export function offersContract(ctx: ContractContext): void {
       expect((await store.outbox.stats()).pending).toBe(1);
     });
 
-    it('listByPartner lists one partner\'s offers newest first, up to limit, and filters by approver email in any case', async () => {
+    it("listByPartner lists one partner's offers newest first, up to limit, and filters by approver email in any case", async () => {
       const mk = (minutes: number, o: Partial<Offer> = {}) => offer({ createdAt: plus(T0, minutes), ...o });
       const a1 = mk(-50);
       const b1 = mk(-40, { approverEmail: 'diego@litware.com' });
@@ -129,14 +129,33 @@ export function offersContract(ctx: ContractContext): void {
 
       expect(await store.offers.listByPartner({ partnerTenantId: TENANT.fabrikam, limit: 10 })).toEqual([a3, a2, b1, a1]);
       expect(await store.offers.listByPartner({ partnerTenantId: TENANT.fabrikam, limit: 2 })).toEqual([a3, a2]);
-      expect(await store.offers.listByPartner({ partnerTenantId: TENANT.fabrikam, approverEmail: 'admin@contoso.com', limit: 10 })).toEqual([a3, a2, a1]);
-      expect(await store.offers.listByPartner({ partnerTenantId: TENANT.fabrikam, approverEmail: 'Admin@Contoso.COM', limit: 10 })).toEqual([a3, a2, a1]);
-      expect(await store.offers.listByPartner({ partnerTenantId: TENANT.fabrikam, approverEmail: 'diego@litware.com', limit: 10 })).toEqual([b1]);
+      expect(await store.offers.listByPartner({ partnerTenantId: TENANT.fabrikam, approverEmail: 'admin@contoso.com', limit: 10 })).toEqual(
+        [a3, a2, a1],
+      );
+      expect(await store.offers.listByPartner({ partnerTenantId: TENANT.fabrikam, approverEmail: 'Admin@Contoso.COM', limit: 10 })).toEqual(
+        [a3, a2, a1],
+      );
+      expect(await store.offers.listByPartner({ partnerTenantId: TENANT.fabrikam, approverEmail: 'diego@litware.com', limit: 10 })).toEqual(
+        [b1],
+      );
       expect(await store.offers.listByPartner({ partnerTenantId: TENANT.northwind, limit: 10 })).toEqual([other]);
       expect(await store.offers.listByPartner({ partnerTenantId: TENANT.litware, limit: 10 })).toEqual([]);
     });
 
-    it('customersOf summarises a partner\'s offers per approver email, most recent activity first', async () => {
+    // The order an index must give MongoDB without a sort: (createdAt desc, id asc), as SQLite's `created_at DESC, id`.
+    it('listByPartner orders offers created at the same instant by id, ascending, with and without the approver filter', async () => {
+      const at = plus(T0, -5);
+      const [x, y, z] = ['P-33333C', 'P-33333A', 'P-33333B'].map((id) => offer({ id, createdAt: at }));
+      const newer = offer({ id: 'P-33333Z', createdAt: plus(T0, -1), approverEmail: 'diego@litware.com' });
+      for (const o of [x!, newer, y!, z!]) expect((await store.offers.create(o, [])).created).toBe(true);
+      expect(await store.offers.listByPartner({ partnerTenantId: TENANT.fabrikam, limit: 10 })).toEqual([newer, y, z, x]);
+      expect(await store.offers.listByPartner({ partnerTenantId: TENANT.fabrikam, approverEmail: x!.approverEmail, limit: 2 })).toEqual([
+        y,
+        z,
+      ]);
+    });
+
+    it("customersOf summarises a partner's offers per approver email, most recent activity first", async () => {
       // admin@contoso.com: one accepted, one sent (pending), one withdrawn; the latest created at T0-10.
       const accepted = await createSent({ createdAt: plus(T0, -300) });
       const d = decision(accepted, 'accepted');
@@ -154,7 +173,14 @@ export function offersContract(ctx: ContractContext): void {
       const summaries = await store.offers.customersOf(TENANT.fabrikam);
       expect(summaries).toEqual([
         { approverEmail: 'diego@litware.com', offers: 2, pending: 2, accepted: 0, lastActivityAt: plus(T0, -5) },
-        { approverEmail: 'admin@contoso.com', customerTenantId: TENANT.contoso, offers: 3, pending: 1, accepted: 1, lastActivityAt: plus(T0, -10) },
+        {
+          approverEmail: 'admin@contoso.com',
+          customerTenantId: TENANT.contoso,
+          offers: 3,
+          pending: 1,
+          accepted: 1,
+          lastActivityAt: plus(T0, -10),
+        },
       ]);
       expect(summaries[0]!.customerTenantId).toBeUndefined();
       expect(await store.offers.customersOf(TENANT.northwind)).toEqual([
@@ -290,7 +316,10 @@ export function offersContract(ctx: ContractContext): void {
 
       clock.now = new Date(plus(T0, 90));
       const d = decision(o, 'accepted'); // built from version 1
-      expect(await store.offers.decide(d.next, d.expectedVersion, d.response, d.outbox)).toEqual({ status: 'conflict', offer: redelivered });
+      expect(await store.offers.decide(d.next, d.expectedVersion, d.response, d.outbox)).toEqual({
+        status: 'conflict',
+        offer: redelivered,
+      });
       expect(await store.offers.get(o.id)).toEqual(redelivered);
       expect(await store.responses.forSubject(o.id)).toEqual([]);
       expect(await store.responses.chain(TENANT.contoso)).toEqual([]);
@@ -304,7 +333,12 @@ export function offersContract(ctx: ContractContext): void {
     });
 
     it('decisions on several offers of one customer form one verifiable chain, seq 1..n; each customer has its own', async () => {
-      const contosoOffers = [await createSent(), await createSent({ kind: 'trial' }), await createSent({ approver: lee, approverEmail: 'lee.gu@contoso.com' }), await createSent()];
+      const contosoOffers = [
+        await createSent(),
+        await createSent({ kind: 'trial' }),
+        await createSent({ approver: lee, approverEmail: 'lee.gu@contoso.com' }),
+        await createSent(),
+      ];
       const litwareOffer = await createSent({ approver: diego, approverEmail: 'diego@litware.com' });
       const recorded: ResponseRecord[] = [];
       for (const [i, o] of [...contosoOffers.slice(0, 2), litwareOffer, ...contosoOffers.slice(2)].entries()) {
@@ -420,7 +454,9 @@ export function offersConcurrent(ctx: ContractContext): void {
             ...(sameId ? {} : { responseId: `${o.id}/offer#${i}` }),
           }),
         );
-        const results = await together(plans.map((p, i) => () => handles[i]!.offers.decide(p.next, p.expectedVersion, p.response, p.outbox)));
+        const results = await together(
+          plans.map((p, i) => () => handles[i]!.offers.decide(p.next, p.expectedVersion, p.response, p.outbox)),
+        );
 
         const where = `iteration ${iteration} (${o.id})`;
         const winners = results.flatMap((r, i) => (r.status === 'recorded' ? [i] : []));
@@ -441,7 +477,8 @@ export function offersConcurrent(ctx: ContractContext): void {
         });
         const reader = handles[0]!;
         const responses = await reader.responses.forSubject(o.id);
-        if (responses.length !== 1 || key(responses[0]) !== key(won.response)) problems.push(`${where}: ${responses.length} stored responses`);
+        if (responses.length !== 1 || key(responses[0]) !== key(won.response))
+          problems.push(`${where}: ${responses.length} stored responses`);
         const stored = await reader.offers.get(o.id);
         if (key(stored) !== key(plans[w]!.next)) problems.push(`${where}: stored offer is not the winner's (${stored?.state})`);
         const outbox = await reader.outbox.forSubject(o.id);
@@ -477,7 +514,9 @@ export function offersConcurrent(ctx: ContractContext): void {
           batch.push(...(await createSentOffers(1, { approver, approverEmail: approver.email! })));
         }
         const plans = batch.map((o, i) => decision(o, i % 3 ? 'accepted' : 'declined', { note: `round ${round}` }));
-        const results = await together(plans.map((p, i) => () => handles[i]!.offers.decide(p.next, p.expectedVersion, p.response, p.outbox)));
+        const results = await together(
+          plans.map((p, i) => () => handles[i]!.offers.decide(p.next, p.expectedVersion, p.response, p.outbox)),
+        );
         statuses.push(...results.map((r) => r.status));
         all.push(...batch);
       }
@@ -509,7 +548,9 @@ export function offersConcurrent(ctx: ContractContext): void {
         const candidates = handles.map(() => offer({ state: 'sent', lines, createdAt: plus(T0, round) }));
         if (new Set(candidates.map((c) => c.pendingKey)).size !== 1) throw new Error('setup: the candidates must share a pendingKey');
         const results = await together(
-          candidates.map((c, i) => () => handles[i]!.offers.create(c, [deliverCard(c, 'a:1personal-megan'), notifyIssuer(c, `racer ${i}`)])),
+          candidates.map(
+            (c, i) => () => handles[i]!.offers.create(c, [deliverCard(c, 'a:1personal-megan'), notifyIssuer(c, `racer ${i}`)]),
+          ),
         );
         const created = results.flatMap((r, i) => (r.created ? [i] : []));
         if (created.length !== 1) {

@@ -45,6 +45,19 @@ export function outboxContract(ctx: ContractContext): void {
       expect((await store.outbox.forSubject(a.offer.id)).map((e) => e.lease)).toEqual(Array(3).fill({ owner: 'worker-1', until: lease }));
     });
 
+    it('claim with no limit (-1) leases every due entry once, in due order, even with a lease that ends by `at`', async () => {
+      const later = await enqueue(notices(3, 'later'));
+      clock.now = new Date(plus(T0, -1));
+      const sooner = await enqueue(notices(2, 'sooner')); // inserted last, due first
+      const at = plus(T0, 5);
+      const all = await store.outbox.claim('worker-1', at, at, -1);
+      expect(all.map(textOf)).toEqual([...sooner.entries, ...later.entries].map(textOf));
+      expect(all.map((e) => e.lease)).toEqual(Array(5).fill({ owner: 'worker-1', until: at }));
+      // A lease that ends by `at` is over at `at`: the next claim then takes them again, in the same order.
+      expect((await store.outbox.claim('worker-2', at, plus(T0, 6), 10)).map(textOf)).toEqual(all.map(textOf));
+      expect(await store.outbox.claim('worker-1', at, plus(T0, 6), 0)).toEqual([]);
+    });
+
     it('a leased entry is taken over by another owner once its lease has expired, and only then', async () => {
       const { entries } = await enqueue(notices(1, 'n'));
       const [e] = entries;
@@ -55,7 +68,11 @@ export function outboxContract(ctx: ContractContext): void {
 
       // The first owner lost it: its report changes nothing; the new owner's does.
       await store.outbox.markSent(e!.id, 'worker-1');
-      expect((await store.outbox.forSubject(e!.subject!.id))[0]).toMatchObject({ state: 'pending', attempts: 0, lease: { owner: 'worker-2' } });
+      expect((await store.outbox.forSubject(e!.subject!.id))[0]).toMatchObject({
+        state: 'pending',
+        attempts: 0,
+        lease: { owner: 'worker-2' },
+      });
       await store.outbox.markSent(e!.id, 'worker-2');
       const [sent] = await store.outbox.forSubject(e!.subject!.id);
       expect(sent).toMatchObject({ state: 'sent', attempts: 1 });
@@ -79,8 +96,21 @@ export function outboxContract(ctx: ContractContext): void {
       await store.outbox.markFailed(f, 'worker-1', 'HTTP 403 BotNotInConversationRoster');
       const byId = new Map((await store.outbox.forSubject(o.id)).map((e) => [e.id, e]));
       expect(byId.get(s)).toEqual({ ...entries[0], state: 'sent', attempts: 1, lease: undefined });
-      expect(byId.get(r)).toEqual({ ...entries[1], state: 'pending', attempts: 1, nextAttemptAt: plus(T0, 30), lastError: 'HTTP 503', lease: undefined });
-      expect(byId.get(f)).toEqual({ ...entries[2], state: 'failed', attempts: 1, lastError: 'HTTP 403 BotNotInConversationRoster', lease: undefined });
+      expect(byId.get(r)).toEqual({
+        ...entries[1],
+        state: 'pending',
+        attempts: 1,
+        nextAttemptAt: plus(T0, 30),
+        lastError: 'HTTP 503',
+        lease: undefined,
+      });
+      expect(byId.get(f)).toEqual({
+        ...entries[2],
+        state: 'failed',
+        attempts: 1,
+        lastError: 'HTTP 403 BotNotInConversationRoster',
+        lease: undefined,
+      });
 
       // Once reported, the entry is free: the owner cannot report it a second time.
       await store.outbox.markFailed(s, 'worker-1', 'late');
@@ -140,11 +170,11 @@ export function outboxContract(ctx: ContractContext): void {
       const { offer: o, entries } = await enqueue((x) => [
         partnerNotice(x, 'ours'),
         partnerNotice(x, 'theirs', TENANT.northwind),
-        notifyIssuer(x, 'nobody\'s'),
+        notifyIssuer(x, "nobody's"),
       ]);
       expect(entries.map((e) => e.partnerTenantId)).toEqual([TENANT.fabrikam, TENANT.northwind, undefined]);
       expect(entries.map(requested).map(key)).toEqual(
-        [partnerNotice(o, 'ours'), partnerNotice(o, 'theirs', TENANT.northwind), notifyIssuer(o, 'nobody\'s')].map(key),
+        [partnerNotice(o, 'ours'), partnerNotice(o, 'theirs', TENANT.northwind), notifyIssuer(o, "nobody's")].map(key),
       );
 
       const lease = { owner: 'worker-1', until: plus(T0, 10) };
@@ -152,7 +182,13 @@ export function outboxContract(ctx: ContractContext): void {
       expect(claimed).toEqual(entries.map((e) => ({ ...e, lease })));
 
       for (const e of entries) await store.outbox.markFailed(e.id, 'worker-1', 'HTTP 403 BotNotInConversationRoster');
-      const failed = (e: OutboxEntry) => ({ ...e, state: 'failed', attempts: 1, lastError: 'HTTP 403 BotNotInConversationRoster', lease: undefined });
+      const failed = (e: OutboxEntry) => ({
+        ...e,
+        state: 'failed',
+        attempts: 1,
+        lastError: 'HTTP 403 BotNotInConversationRoster',
+        lease: undefined,
+      });
       expect(await store.outbox.forSubject(o.id)).toEqual(entries.map(failed));
       expect(await store.outbox.failedFor(TENANT.fabrikam, 10)).toEqual([failed(entries[0]!)]);
       expect(await store.outbox.failedFor(TENANT.northwind, 10)).toEqual([failed(entries[1]!)]);
@@ -196,7 +232,7 @@ export function outboxContract(ctx: ContractContext): void {
       expect(await store.outbox.stats()).toEqual({ pending: 2, failed: 0, oldestPendingAt: T0 });
     });
 
-    it('failedFor lists one partner\'s failed entries, newest first (then last inserted first), at most limit', async () => {
+    it("failedFor lists one partner's failed entries, newest first (then last inserted first), at most limit", async () => {
       const a = await enqueue((x) => [
         partnerNotice(x, 'a1'),
         partnerNotice(x, 'a2'),
@@ -228,7 +264,7 @@ export function outboxContract(ctx: ContractContext): void {
       expect(await store.outbox.stats()).toEqual({ pending: 1, failed: 6, oldestPendingAt: T0 });
     });
 
-    it('retryFailed requeues only that partner\'s failed entries among the ids: due at once, attempts from zero, last error kept', async () => {
+    it("retryFailed requeues only that partner's failed entries among the ids: due at once, attempts from zero, last error kept", async () => {
       const { offer: o, entries } = await enqueue((x) => [
         partnerNotice(x, 'f1'),
         partnerNotice(x, 'f2'),
@@ -238,7 +274,15 @@ export function outboxContract(ctx: ContractContext): void {
         partnerNotice(x, 's sent'),
         notifyIssuer(x, 'x no partner'),
       ]);
-      const [f1, f2, f3, n1, p, s, x] = entries as [OutboxEntry, OutboxEntry, OutboxEntry, OutboxEntry, OutboxEntry, OutboxEntry, OutboxEntry];
+      const [f1, f2, f3, n1, p, s, x] = entries as [
+        OutboxEntry,
+        OutboxEntry,
+        OutboxEntry,
+        OutboxEntry,
+        OutboxEntry,
+        OutboxEntry,
+        OutboxEntry,
+      ];
       await store.outbox.claim('worker-1', plus(T0, 1), plus(T0, 10), 10);
       await store.outbox.retryLater(f1.id, 'worker-1', plus(T0, 2), 'HTTP 502');
       await store.outbox.claim('worker-1', plus(T0, 2), plus(T0, 10), 10); // f1's second try
@@ -250,7 +294,11 @@ export function outboxContract(ctx: ContractContext): void {
       const before = await byId();
       expect(before.get(f1.id)).toMatchObject({ state: 'failed', attempts: 2 });
       const now = plus(T0, 5);
-      const count = await store.outbox.retryFailed(TENANT.fabrikam, [f1.id, n1.id, p.id, s.id, x.id, 'T-NOPE23:unknown', f2.id, f1.id], now);
+      const count = await store.outbox.retryFailed(
+        TENANT.fabrikam,
+        [f1.id, n1.id, p.id, s.id, x.id, 'T-NOPE23:unknown', f2.id, f1.id],
+        now,
+      );
       expect(count).toBe(2);
 
       const after = await byId();
@@ -297,7 +345,6 @@ export function outboxConcurrent(ctx: ContractContext): void {
   const { harness, together } = ctx;
   let handles: Store[];
 
-
   it.each([
     [2, 10],
     [8, 10],
@@ -312,7 +359,10 @@ export function outboxConcurrent(ctx: ContractContext): void {
       const problems: string[] = [];
       for (let round = 0; round < rounds; round++) {
         const o = offer({ createdAt: T0 });
-        await handles[0]!.offers.create(o, Array.from({ length: perRound }, (_, i) => notifyIssuer(o, `round ${round} notice ${i}`)));
+        await handles[0]!.offers.create(
+          o,
+          Array.from({ length: perRound }, (_, i) => notifyIssuer(o, `round ${round} notice ${i}`)),
+        );
         for (const e of await handles[0]!.outbox.forSubject(o.id)) created.add(e.id);
         // What earlier rounds left unleased (when the workers could take less than was there) is due too.
         const available = created.size - seen.size;
@@ -334,7 +384,8 @@ export function outboxConcurrent(ctx: ContractContext): void {
         const expected = Math.min(available, racers * limit);
         if (count !== expected) problems.push(`round ${round}: ${count} leased, expected ${expected}`);
         for (const e of await handles[0]!.outbox.forSubject(o.id)) {
-          if (e.lease && e.lease.owner !== seen.get(e.id)) problems.push(`round ${round}: ${e.id} stored with lease ${key(e.lease)}, returned to ${seen.get(e.id)}`);
+          if (e.lease && e.lease.owner !== seen.get(e.id))
+            problems.push(`round ${round}: ${e.id} stored with lease ${key(e.lease)}, returned to ${seen.get(e.id)}`);
         }
       }
       expect(problems).toEqual([]);
@@ -379,7 +430,8 @@ export function outboxConcurrent(ctx: ContractContext): void {
 
         const where = `round ${round}`;
         const sum = counts.reduce((x, y) => x + y, 0);
-        if (sum !== failing || counts.some((c) => c < 0)) problems.push(`${where}: counts ${counts.join(' + ')} = ${sum}, expected ${failing}`);
+        if (sum !== failing || counts.some((c) => c < 0))
+          problems.push(`${where}: counts ${counts.join(' + ')} = ${sum}, expected ${failing}`);
         for (const e of await handles[0]!.outbox.forSubject(o.id)) {
           const mine = ours.some((x) => x.id === e.id);
           const expected = mine

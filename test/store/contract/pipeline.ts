@@ -18,7 +18,8 @@ export function pipelineContract(ctx: ContractContext): void {
     const isaiah = person({ name: 'Isaiah Langer', tenantId: TENANT.fabrikam, email: 'isaiahl@fabrikam.com' });
     const at = (minutes: number) => plus(T0, minutes);
     const idOf = (i: PipelineItem) => (i.type === 'offer' ? i.offer.id : i.relationship.id);
-    const itemOf = (x: Offer | Relationship): PipelineItem => ('lines' in x ? { type: 'offer', offer: x } : { type: 'relationship', relationship: x });
+    const itemOf = (x: Offer | Relationship): PipelineItem =>
+      'lines' in x ? { type: 'offer', offer: x } : { type: 'relationship', relationship: x };
     const page = (q: Partial<PipelineQuery> = {}) => store.pipeline.page({ partnerTenantId: TENANT.fabrikam, limit: 50, ...q });
     /** The page holds exactly these rows, in this order, and nothing follows. */
     const expectRows = (p: PipelinePage, rows: Array<Offer | Relationship>) => {
@@ -84,7 +85,13 @@ export function pipelineContract(ctx: ContractContext): void {
           access: { kind: 'roles', roles: ['Helpdesk Administrator', 'User Administrator'] },
           createdAt: at(30),
         }),
-        activePor: relationship({ ...owner, kind: 'por', state: 'active', customerTenantId: customer(TENANT.contoso, 'por'), createdAt: at(25) }),
+        activePor: relationship({
+          ...owner,
+          kind: 'por',
+          state: 'active',
+          customerTenantId: customer(TENANT.contoso, 'por'),
+          createdAt: at(25),
+        }),
         acceptedPurchase: offer({ ...owner, state: 'accepted', approverEmail: 'diego@litware.com', approver: diego, createdAt: at(20) }),
         pendingDelegation: relationship({ ...owner, state: 'approvalPending', createdAt: at(15) }),
         sentTrial: offer({ ...owner, kind: 'trial', state: 'sent', createdAt: at(10) }),
@@ -165,16 +172,22 @@ export function pipelineContract(ctx: ContractContext): void {
       expect(first.next).toEqual({ createdAt: mine.sentTrial.createdAt, id: mine.sentTrial.id });
       expect(await page({ limit: 10, after: first.next })).toEqual({ items: [itemOf(mine.expiredPurchase)], total: 11 });
       // Filtered: the same, over the matching rows only.
-      const trialsAndDelegations = all.filter((i) => (i.type === 'offer' ? i.offer.kind === 'trial' : i.relationship.kind === 'delegation'));
+      const trialsAndDelegations = all.filter((i) =>
+        i.type === 'offer' ? i.offer.kind === 'trial' : i.relationship.kind === 'delegation',
+      );
       expect(trialsAndDelegations).toHaveLength(6);
-      for (const limit of [1, 2, 4, 5, 6]) expect(await allPages({ kinds: ['trial', 'delegation'] }, limit, 6)).toEqual(trialsAndDelegations);
+      for (const limit of [1, 2, 4, 5, 6])
+        expect(await allPages({ kinds: ['trial', 'delegation'] }, limit, 6)).toEqual(trialsAndDelegations);
     });
 
     it('filters by kind: only those kinds; a filter naming no offer kind (or no relationship kind) leaves that source out', async () => {
       const { mine: c } = await seed();
       expectRows(await page({ kinds: ['trial'] }), [c.withdrawnTrial, c.declinedTrial, c.sentTrial]);
       expectRows(await page({ kinds: ['purchase'] }), [c.backup, c.acceptedPurchase, c.expiredPurchase]);
-      expectRows(await page({ kinds: ['trial', 'purchase'] }), ordered(c).filter((r) => 'lines' in r));
+      expectRows(
+        await page({ kinds: ['trial', 'purchase'] }),
+        ordered(c).filter((r) => 'lines' in r),
+      );
       expectRows(await page({ kinds: ['delegation'] }), [c.declinedDelegation, c.rolesDelegation, c.pendingDelegation]);
       expectRows(await page({ kinds: ['por'] }), [c.awaitingPor, c.activePor]);
       expectRows(await page({ kinds: ['purchase', 'por'] }), [c.awaitingPor, c.backup, c.activePor, c.acceptedPurchase, c.expiredPurchase]);
@@ -199,7 +212,8 @@ export function pipelineContract(ctx: ContractContext): void {
       expectRows(await page({ customer: 'admin@contoso.com' }), contosoAdmin);
       expectRows(await page({ customer: 'Admin@CONTOSO.com' }), contosoAdmin);
       expectRows(await page({ customer: 'diego@litware.com' }), [c.rolesDelegation, c.acceptedPurchase, c.expiredPurchase]);
-      for (const part of ['admin@contoso', 'contoso.com', 'min@contoso.com', '%', 'admin@contoso.co_']) expectRows(await page({ customer: part }), []);
+      for (const part of ['admin@contoso', 'contoso.com', 'min@contoso.com', '%', 'admin@contoso.co_'])
+        expectRows(await page({ customer: part }), []);
     });
 
     it('searches ids, customer addresses and tenants, issuer names, service names and what a relationship grants', async () => {
@@ -248,7 +262,23 @@ export function pipelineContract(ctx: ContractContext): void {
       for (const words of ['%', '_', '.*', '100%', 'plus_pro', '(eu)', '(eu', 'pro .* (EU)']) expectRows(await search(words), [c.backup]);
       // As patterns these would match other rows (`%`/`_` as LIKE wildcards, `.`, `*`, `[...]`, `|` in a regex);
       // as text they occur nowhere. None of them may fail either.
-      for (const words of ['p%o', 'a_m', 'adm_n', 'b.ckup', 'e.*n', 'con[a-z]oso', 'alex|lee', '[', ']', '\\', '^admin', 'premium$', '{"$ne":null}', '$where', '(xx']) {
+      for (const words of [
+        'p%o',
+        'a_m',
+        'adm_n',
+        'b.ckup',
+        'e.*n',
+        'con[a-z]oso',
+        'alex|lee',
+        '[',
+        ']',
+        '\\',
+        '^admin',
+        'premium$',
+        '{"$ne":null}',
+        '$where',
+        '(xx',
+      ]) {
         const found = await search(words);
         expect({ words, found: found.items.map(idOf), total: found.total }).toEqual({ words, found: [], total: 0 });
       }
@@ -264,7 +294,11 @@ export function pipelineContract(ctx: ContractContext): void {
       };
       expectRows(await page(q), [c.rolesDelegation, c.acceptedPurchase]);
       const first = await page({ ...q, limit: 1 });
-      expect(first).toEqual({ items: [itemOf(c.rolesDelegation)], total: 2, next: { createdAt: c.rolesDelegation.createdAt, id: c.rolesDelegation.id } });
+      expect(first).toEqual({
+        items: [itemOf(c.rolesDelegation)],
+        total: 2,
+        next: { createdAt: c.rolesDelegation.createdAt, id: c.rolesDelegation.id },
+      });
       expect(await page({ ...q, limit: 1, after: first.next })).toEqual({ items: [itemOf(c.acceptedPurchase)], total: 2 });
       expectRows(await page({ ...q, kinds: ['delegation'] }), [c.rolesDelegation]);
       expectRows(await page({ ...q, states: ['accepted'] }), [c.acceptedPurchase]);
@@ -295,7 +329,7 @@ export function pipelineContract(ctx: ContractContext): void {
 
     it('refuses filters that are not what the types say, and a limit out of range', async () => {
       await seed();
-      const bad = (q: object) => store.pipeline.page({ partnerTenantId: TENANT.fabrikam, limit: 5, ...q } as PipelineQuery);
+      const bad = (q: object) => store.pipeline.page({ partnerTenantId: TENANT.fabrikam, limit: 5, ...q });
       await expect(bad({ customer: { $ne: '' } })).rejects.toThrow(/customer/);
       await expect(bad({ search: { $regex: '.*' } })).rejects.toThrow(/search/);
       await expect(bad({ states: [{ $ne: '' }] })).rejects.toThrow(/states/);

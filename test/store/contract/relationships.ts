@@ -145,7 +145,10 @@ export function relationshipsContract(ctx: ContractContext): void {
       const other = await createPending();
 
       // An approval written through update instead of decide: the database refuses it, and nothing is written.
-      await refusedActive(store.relationships.update(approvedRel(other, nowIso()), other.version, [notifyRelIssuer(other, 'approved')]), active.id);
+      await refusedActive(
+        store.relationships.update(approvedRel(other, nowIso()), other.version, [notifyRelIssuer(other, 'approved')]),
+        active.id,
+      );
       expect(await store.relationships.get(other.id)).toEqual(other);
       expect(await store.outbox.forSubject(other.id)).toHaveLength(1); // its card
       const second = relationship({ ...otherPartner(2), state: 'active' });
@@ -211,7 +214,7 @@ export function relationshipsContract(ctx: ContractContext): void {
       expect(await store.relationships.forOffer(o.id)).toEqual([request]);
     });
 
-    it('listByPartner lists one partner\'s relationships and requests newest first, up to limit', async () => {
+    it("listByPartner lists one partner's relationships and requests newest first, up to limit", async () => {
       const mk = (minutes: number, r: Partial<Relationship> = {}) => relationship({ createdAt: plus(T0, minutes), ...r });
       const a1 = mk(-50);
       const b1 = mk(-40, { kind: 'por', state: 'approvalPending' });
@@ -257,10 +260,15 @@ export function relationshipsContract(ctx: ContractContext): void {
       const o = offer({ state: 'sent', createdAt: plus(T0, -80) });
       await store.offers.create(o, [], [relationship({ state: 'approvalPending', createdAt: plus(T0, -80), offerId: o.id })]);
 
-      expect(await store.relationships.listPendingFor({ tenantId: TENANT.contoso, aadObjectId: megan.aadObjectId })).toEqual([older, newer]);
+      expect(await store.relationships.listPendingFor({ tenantId: TENANT.contoso, aadObjectId: megan.aadObjectId })).toEqual([
+        older,
+        newer,
+      ]);
       expect(await store.relationships.listPendingFor({ tenantId: TENANT.litware, aadObjectId: megan.aadObjectId })).toEqual([]);
       expect(await store.relationships.listPendingFor({ tenantId: TENANT.contoso, aadObjectId: lee.aadObjectId })).toEqual([leeRequest]);
-      expect(await store.relationships.listPendingFor({ tenantId: TENANT.litware, aadObjectId: diego.aadObjectId })).toEqual([diegoRequest]);
+      expect(await store.relationships.listPendingFor({ tenantId: TENANT.litware, aadObjectId: diego.aadObjectId })).toEqual([
+        diegoRequest,
+      ]);
     });
 
     it('listDue returns open and active relationships whose dueAt has come, earliest first, at most limit', async () => {
@@ -286,7 +294,7 @@ export function relationshipsContract(ctx: ContractContext): void {
       expect(await store.relationships.listDue(at(1), 10)).toEqual([awaiting, pending, active, dueNow, notYet]);
     });
 
-    it('setCard remembers where the request\'s card landed without changing the version', async () => {
+    it("setCard remembers where the request's card landed without changing the version", async () => {
       const r = await createPending();
       const card = { conversationId: 'a:1personal-megan', activityId: '1:1732525200000' };
       await store.relationships.setCard(r.id, card);
@@ -324,7 +332,7 @@ export function relationshipsContract(ctx: ContractContext): void {
         expect(await store.relationships.listPendingFor({ tenantId: TENANT.contoso, aadObjectId: megan.aadObjectId })).toEqual([]);
       });
 
-      it('an approval with no active relationship makes the request the customer\'s active one', async () => {
+      it("an approval with no active relationship makes the request the customer's active one", async () => {
         const r = await createPending();
         clock.now = new Date(plus(T0, 90));
         const d = approval(r, null);
@@ -339,7 +347,9 @@ export function relationshipsContract(ctx: ContractContext): void {
 
       it('an approval replacing the active one ends it and activates the new one together; both responses chained in order', async () => {
         const old = await createStored(relationship({ ...otherPartner(1), state: 'active', createdAt: plusDays(T0, -100) }));
-        const otherKind = await createStored(relationship({ ...otherPartner(1), kind: 'por', state: 'active', createdAt: plusDays(T0, -100) }));
+        const otherKind = await createStored(
+          relationship({ ...otherPartner(1), kind: 'por', state: 'active', createdAt: plusDays(T0, -100) }),
+        );
         // An earlier decision of the customer's, so the chain does not start with this one.
         await recorded(refusal(await createPending({ kind: 'por' })));
         const r = await createPending();
@@ -398,7 +408,11 @@ export function relationshipsContract(ctx: ContractContext): void {
         const click = refusal(r, { activityId: '1:second-click' });
         expect(await decide(click)).toEqual({ status: 'already', relationship: first.next, response });
         // A colleague who read the request after the approval (version 2) and answers anyway.
-        expect(await decide(refusal(first.next, { activityId: '1:late' }))).toEqual({ status: 'already', relationship: first.next, response });
+        expect(await decide(refusal(first.next, { activityId: '1:late' }))).toEqual({
+          status: 'already',
+          relationship: first.next,
+          response,
+        });
         // The same approval again, retried by Teams.
         expect(await decide(first)).toEqual({ status: 'already', relationship: first.next, response });
 
@@ -531,7 +545,9 @@ export function relationshipsContract(ctx: ContractContext): void {
         expect(await store.relationships.create(r, [])).toEqual({ created: true, relationship: r });
 
         const sent = deliveredRel(r, megan, plus(T0, 5));
-        await expect(store.relationships.update(sent, r.version, [relCard(sent, 'a:1personal-megan'), unstorableRelEntry(sent)])).rejects.toThrow();
+        await expect(
+          store.relationships.update(sent, r.version, [relCard(sent, 'a:1personal-megan'), unstorableRelEntry(sent)]),
+        ).rejects.toThrow();
         expect(await store.relationships.get(r.id)).toEqual(r);
         expect(await store.outbox.forSubject(r.id)).toEqual([]);
         expect(await store.relationships.update(sent, r.version, [])).toBe(true);
@@ -544,7 +560,6 @@ export function relationshipsContract(ctx: ContractContext): void {
 export function relationshipsConcurrent(ctx: ContractContext): void {
   const { harness, together, approval } = ctx;
   let handles: Store[];
-
 
   describe('relationships', () => {
     type Recorded = Extract<RelationshipDecideResult, { status: 'recorded' }>;
@@ -566,7 +581,11 @@ export function relationshipsConcurrent(ctx: ContractContext): void {
     };
     /** Every relationship the racing partners hold, as stored. */
     const allOf = async (racers: number) =>
-      (await Promise.all(Array.from({ length: racers }, (_, i) => handles[0]!.relationships.listByPartner(otherPartner(i).partnerTenantId, 10_000)))).flat();
+      (
+        await Promise.all(
+          Array.from({ length: racers }, (_, i) => handles[0]!.relationships.listByPartner(otherPartner(i).partnerTenantId, 10_000)),
+        )
+      ).flat();
 
     it.each([
       ['delegation', 2, 25],
@@ -574,7 +593,7 @@ export function relationshipsConcurrent(ctx: ContractContext): void {
       ['por', 2, 25],
       ['por', 8, 10],
     ] as const)(
-      '%s: %i approvals at once of different partners\' requests for one customer (x%i customers): one active, the others activeChanged naming it',
+      "%s: %i approvals at once of different partners' requests for one customer (x%i customers): one active, the others activeChanged naming it",
       async (kind, racers, rounds) => {
         handles = await harness.openHandles(racers);
         const problems: string[] = [];
@@ -602,17 +621,20 @@ export function relationshipsConcurrent(ctx: ContractContext): void {
             }
           });
           const reader = handles[0]!;
-          if (key(await reader.relationships.activeFor(approver.tenantId, kind)) !== key(won)) problems.push(`${where}: activeFor is not the winner`);
+          if (key(await reader.relationships.activeFor(approver.tenantId, kind)) !== key(won))
+            problems.push(`${where}: activeFor is not the winner`);
           for (const [i, r] of requests.entries()) {
             const stored = await reader.relationships.get(r.id);
-            if (key(stored) !== key(i === w ? won : r)) problems.push(`${where}: racer ${i}'s request stored ${stored?.state} v${stored?.version}`);
+            if (key(stored) !== key(i === w ? won : r))
+              problems.push(`${where}: racer ${i}'s request stored ${stored?.state} v${stored?.version}`);
             const responses = await reader.responses.forSubject(r.id);
             if (responses.length !== (i === w ? 1 : 0)) problems.push(`${where}: racer ${i} has ${responses.length} responses`);
             const outbox = await reader.outbox.forSubject(r.id);
             if (outbox.length !== (i === w ? 1 : 0)) problems.push(`${where}: racer ${i} has ${outbox.length} outbox entries`);
           }
           const chain = await reader.responses.chain(approver.tenantId);
-          if (chain.length !== 1 || key(chain[0]) !== key((results[w] as Recorded).responses[0])) problems.push(`${where}: chain of ${chain.length}`);
+          if (chain.length !== 1 || key(chain[0]) !== key((results[w] as Recorded).responses[0]))
+            problems.push(`${where}: chain of ${chain.length}`);
         }
         expect(problems).toEqual([]);
         expect(wins.reduce((a, b) => a + b, 0)).toBe(rounds);
@@ -642,7 +664,11 @@ export function relationshipsConcurrent(ctx: ContractContext): void {
           // Half the iterations: every racer sends the same response id, as the service does (`<id>/delegation`).
           const sameId = iteration % 2 === 0;
           const plans = handles.map((_, i) =>
-            approval(r, null, { activityId: `1:racer-${i}`, note: `racer ${i}`, ...(sameId ? {} : { responseId: `${r.id}/delegation#${i}` }) }),
+            approval(r, null, {
+              activityId: `1:racer-${i}`,
+              note: `racer ${i}`,
+              ...(sameId ? {} : { responseId: `${r.id}/delegation#${i}` }),
+            }),
           );
           const results = await together(plans.map((p, i) => () => handles[i]!.relationships.decide(p)));
 
@@ -665,11 +691,15 @@ export function relationshipsConcurrent(ctx: ContractContext): void {
           });
           const reader = handles[0]!;
           const responses = await reader.responses.forSubject(r.id);
-          if (responses.length !== 1 || key(responses[0]) !== key(won.responses[0])) problems.push(`${where}: ${responses.length} stored responses`);
-          if (key(await reader.relationships.get(r.id)) !== key(plans[w]!.next)) problems.push(`${where}: stored relationship is not the winner's`);
-          if (key(await reader.relationships.activeFor(approver.tenantId, 'delegation')) !== key(plans[w]!.next)) problems.push(`${where}: not active`);
+          if (responses.length !== 1 || key(responses[0]) !== key(won.responses[0]))
+            problems.push(`${where}: ${responses.length} stored responses`);
+          if (key(await reader.relationships.get(r.id)) !== key(plans[w]!.next))
+            problems.push(`${where}: stored relationship is not the winner's`);
+          if (key(await reader.relationships.activeFor(approver.tenantId, 'delegation')) !== key(plans[w]!.next))
+            problems.push(`${where}: not active`);
           const outbox = (await reader.outbox.forSubject(r.id)).map(requested);
-          if (sortedKeys(outbox).join() !== sortedKeys(plans[w]!.outbox).join()) problems.push(`${where}: outbox has ${outbox.length} entries`);
+          if (sortedKeys(outbox).join() !== sortedKeys(plans[w]!.outbox).join())
+            problems.push(`${where}: outbox has ${outbox.length} entries`);
         }
         expect(problems).toEqual([]);
       },
@@ -680,7 +710,7 @@ export function relationshipsConcurrent(ctx: ContractContext): void {
       [2, 15],
       [8, 6],
     ])(
-      '%i approvals at once, each replacing the customer\'s active delegation (x%i rounds): one replaces it, never two active or none',
+      "%i approvals at once, each replacing the customer's active delegation (x%i rounds): one replaces it, never two active or none",
       async (racers, rounds) => {
         handles = await harness.openHandles(racers);
         const approver = newCustomer();
@@ -707,8 +737,10 @@ export function relationshipsConcurrent(ctx: ContractContext): void {
             }
           });
           const reader = handles[0]!;
-          if (key(await reader.relationships.get(active.id)) !== key(won.replaces!.ended!.next)) problems.push(`${where}: the old one is not ended as the winner said`);
-          if (key(await reader.relationships.activeFor(approver.tenantId, 'delegation')) !== key(won.next)) problems.push(`${where}: activeFor is not the winner`);
+          if (key(await reader.relationships.get(active.id)) !== key(won.replaces!.ended!.next))
+            problems.push(`${where}: the old one is not ended as the winner said`);
+          if (key(await reader.relationships.activeFor(approver.tenantId, 'delegation')) !== key(won.next))
+            problems.push(`${where}: activeFor is not the winner`);
           replaced.push(active.id);
           active = won.next;
         }
@@ -716,7 +748,12 @@ export function relationshipsConcurrent(ctx: ContractContext): void {
 
         const all = await allOf(racers + 1);
         expect(all.filter((r) => r.state === 'active').map((r) => r.id)).toEqual([active.id]);
-        expect(all.filter((r) => r.state === 'terminated').map((r) => r.id).sort()).toEqual([...replaced].sort());
+        expect(
+          all
+            .filter((r) => r.state === 'terminated')
+            .map((r) => r.id)
+            .sort(),
+        ).toEqual([...replaced].sort());
         const chain = await handles[0]!.responses.chain(approver.tenantId);
         expect(chain.map((r) => r.seq)).toEqual(Array.from({ length: rounds * 2 }, (_, i) => i + 1));
         expect(chain.map((r) => r.slot)).toEqual(Array.from({ length: rounds }, () => ['delegation', 'termination']).flat());

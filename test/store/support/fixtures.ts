@@ -201,8 +201,17 @@ export function deliverCard(o: Offer, conversationId: string): NewOutboxEntry {
 /** A 1:1 notice to the partner user who issued the offer. */
 export function notifyIssuer(o: Offer, text: string): NewOutboxEntry {
   return {
-    target: { kind: 'user', tenantId: o.issuedBy.tenantId, aadObjectId: o.issuedBy.aadObjectId, userId: o.issuedBy.userId, serviceUrl: o.issuedBy.serviceUrl },
-    action: { kind: 'send', message: { kind: 'offer.notice', args: { offerId: o.id, event: text, $where: 'keys like this must never reach MongoDB raw' } } },
+    target: {
+      kind: 'user',
+      tenantId: o.issuedBy.tenantId,
+      aadObjectId: o.issuedBy.aadObjectId,
+      userId: o.issuedBy.userId,
+      serviceUrl: o.issuedBy.serviceUrl,
+    },
+    action: {
+      kind: 'send',
+      message: { kind: 'offer.notice', args: { offerId: o.id, event: text, $where: 'keys like this must never reach MongoDB raw' } },
+    },
     subject: { kind: 'offer', id: o.id },
   };
 }
@@ -311,7 +320,12 @@ export function approvedRel(r: Relationship, at: string, replaced?: PartnerRef):
   };
 }
 
-export const declinedRel = (r: Relationship, at: string): Relationship => ({ ...closed(r), state: 'declined', version: r.version + 1, decidedAt: at });
+export const declinedRel = (r: Relationship, at: string): Relationship => ({
+  ...closed(r),
+  state: 'declined',
+  version: r.version + 1,
+  decidedAt: at,
+});
 
 /** An active relationship ended at `at` (revoked, or replaced by `replacedBy`). */
 export const endedRel = (r: Relationship, reason: EndReason, at: string, replacedBy?: PartnerRef): Relationship => ({
@@ -343,7 +357,12 @@ export function relResponse(r: Relationship, decision: ResponseDecision, extra: 
 }
 
 /** The act that ended an active relationship (`<id>/termination`): revoked by `by`, or replaced by their approval. */
-export function terminationResponse(r: Relationship, decision: 'revoked' | 'replaced', by: Person, extra: Partial<NewResponse> = {}): NewResponse {
+export function terminationResponse(
+  r: Relationship,
+  decision: 'revoked' | 'replaced',
+  by: Person,
+  extra: Partial<NewResponse> = {},
+): NewResponse {
   return {
     ...relResponse(r, decision, extra),
     id: `${r.id}/termination`,
@@ -366,8 +385,20 @@ export function relCard(r: Relationship, conversationId: string): NewOutboxEntry
 /** A 1:1 notice to the partner user who made the request. */
 export function notifyRelIssuer(r: Relationship, text: string): NewOutboxEntry {
   return {
-    target: { kind: 'user', tenantId: r.issuedBy.tenantId, aadObjectId: r.issuedBy.aadObjectId, userId: r.issuedBy.userId, serviceUrl: r.issuedBy.serviceUrl },
-    action: { kind: 'send', message: { kind: 'delegation.notice', args: { relationshipId: r.id, event: text, $where: 'keys like this must never reach MongoDB raw' } } },
+    target: {
+      kind: 'user',
+      tenantId: r.issuedBy.tenantId,
+      aadObjectId: r.issuedBy.aadObjectId,
+      userId: r.issuedBy.userId,
+      serviceUrl: r.issuedBy.serviceUrl,
+    },
+    action: {
+      kind: 'send',
+      message: {
+        kind: 'delegation.notice',
+        args: { relationshipId: r.id, event: text, $where: 'keys like this must never reach MongoDB raw' },
+      },
+    },
     subject: { kind: r.kind, id: r.id },
   };
 }
@@ -550,7 +581,10 @@ export function lead(l: Listing, who: Person & { email: string }, o: Partial<Lea
 export function leadCard(ld: Lead, text: string): NewOutboxEntry {
   return {
     target: { kind: 'user', tenantId: ld.partnerTenantId, aadObjectId: alex.aadObjectId, userId: alex.userId, serviceUrl: alex.serviceUrl },
-    action: { kind: 'send', message: { kind: 'lead.card', args: { leadId: ld.id, event: text, $where: 'keys like this must never reach MongoDB raw' } } },
+    action: {
+      kind: 'send',
+      message: { kind: 'lead.card', args: { leadId: ld.id, event: text, $where: 'keys like this must never reach MongoDB raw' } },
+    },
     partnerTenantId: ld.partnerTenantId,
   };
 }

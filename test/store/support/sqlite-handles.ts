@@ -10,7 +10,9 @@ const WORKER = join(__dirname, 'sqlite-worker.js');
 /** How long a barrier waits for the other callers before it gives up (and the call fails). */
 const BARRIER_TIMEOUT_MS = 5_000;
 
-type Reply = { id: number; ok: true; value: unknown } | { id: number; ok: false; error: { name: string; message: string; code?: string; stack?: string } };
+type Reply =
+  | { id: number; ok: true; value: unknown }
+  | { id: number; ok: false; error: { name: string; message: string; code?: string; stack?: string } };
 type Barrier = { sab: SharedArrayBuffer; parties: number; timeoutMs: number };
 
 /** The store's module graph (relative imports from the SQLite adapter), transpiled once for every worker. */
@@ -54,7 +56,10 @@ class StoreWorker {
         if (!call) return;
         this.pending.delete(msg.id);
         if (msg.ok) call.resolve(msg.value);
-        else call.reject(Object.assign(new Error(msg.error.message), { name: msg.error.name, code: msg.error.code, workerStack: msg.error.stack }));
+        else
+          call.reject(
+            Object.assign(new Error(msg.error.message), { name: msg.error.name, code: msg.error.code, workerStack: msg.error.stack }),
+          );
       });
       const fail = (err: Error) => {
         this.failure = err;
@@ -164,8 +169,7 @@ export class SqliteWorkerPool {
   }
 
   private handle(w: StoreWorker): Store {
-    const m =
-      <F extends (...args: never[]) => Promise<unknown>>(method: string): F =>
+    const m = <F extends (...args: never[]) => Promise<unknown>>(method: string): F =>
       ((...args: unknown[]) => this.call(w, method, args)) as unknown as F;
     return {
       kind: 'sqlite',

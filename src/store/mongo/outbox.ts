@@ -1,0 +1,137 @@
+import { ObjectId, type ClientSession } from 'mongodb';
+import { newId } from '../../ids';
+import { outboxRow, type OutboxStore } from '../../notifications/store';
+import type { NewOutboxEntry, OutboxEntry } from '../../notifications/types';
+import { encode, fromDoc, int, limited, str, strings, type CollectionSpec, type Doc, type Mongo } from './db';
+
+export const OUTBOX_COLLECTIONS: CollectionSpec[] = [
+  {
+    name: 'outbox',
+    indexes: [
+      // `_ord` (insertion order) breaks ties between entries due at the same instant, so the claim sort is indexed.
+      { key: { state: 1, nextAttemptAt: 1, _ord: 1 }, name: 'due' },
+      { key: { 'subject.id': 1 }, name: 'subject' },
+      // `failedFor`: one partner's failed entries, newest first (insertion order breaks ties), read off the index.
+      { key: { partnerTenantId: 1, createdAt: -1, _ord: -1 }, name: 'partner_failed', partialFilterExpression: { state: 'failed' } },
+      // Readiness's oldest pending entry: one index entry read, instead of every pending document fetched and sorted.
+      { key: { createdAt: 1 }, name: 'pending_created', partialFilterExpression: { state: 'pending' } },
+    ],
+  },
+];
+
+/**
+ * Inserts outbox entries in the caller's transaction: the capabilities whose writes carry entries (offers,
+ * relationships, leads) call it inside theirs, so the entries commit with the change they tell of or not at all.
+ */
+export type OutboxInsert = (session: ClientSession, entries: NewOutboxEntry[]) => Promise<void>;
+
+export function mongoOutboxInsert({ db, now }: Mongo): OutboxInsert {
+  const outbox = db.collection<Doc>('outbox');
+  return async (session, entries) => {
+    const at = now().toISOString();
+    // One after the other: a transaction's operations must not run in parallel.
+    for (const e of entries) {
+      const row = outboxRow(e, newId(), at);
+      await outbox.insertOne({ _id: row.id, ...encode(row), _ord: new ObjectId() }, { session });
+    }
+  };
+}
+
+/** Due order: `nextAttemptAt`, then insertion (`_ord`, an ObjectId, whose hex string sorts as it does). */
+const dueKey = (d: Doc): string => `${String(d.nextAttemptAt)}\u0000${d._ord instanceof ObjectId ? d._ord.toHexString() : ''}`;
+
+/** The same shape as the SQLite adapter's: `lease` is always present, undefined when free. */
+function toOutbox(doc: Doc): OutboxEntry {
+  const entry = fromDoc<OutboxEntry>(doc)!;
+  return { ...entry, lease: entry.lease ?? undefined };
+}
+
+export function mongoOutbox(m: Mongo): OutboxStore {
+  const outbox = m.db.collection<Doc>('outbox');
+
+  /** Settles a leased entry: only its lease owner can. */
+  const settle = async (id: string, owner: string, update: object) =>
+    void (await outbox.updateOne({ _id: str(id, 'outbox id'), 'lease.owner': str(owner, 'owner') }, update));
+
+  return {
+    /**
+     * One read of the candidates in due order (the `due` index), then one conditional update per candidate, all at
+     * once: each update's filter says "still claimable", so of two processes claiming the same entry exactly one
+     * matches it. Each is `findOneAndUpdate` on `_id`, which returns the entry as leased, not as it was read. Only
+     * when another claimer took some candidates between the read and the updates is there another round, for as many
+     * as are still missing, so concurrent claimers together lease as many as are due, up to their limits.
+     */
+    claim: async (owner, at, leaseUntil, limit) => {
+      str(owner, 'owner');
+      str(at, 'time');
+      str(leaseUntil, 'leaseUntil');
+      const claimable = {
+        state: 'pending',
+        nextAttemptAt: { $lte: at },
+        $or: [{ lease: { $exists: false } }, { 'lease.until': { $lte: at } }],
+      };
+      const lease = { $set: { lease: { owner, until: leaseUntil } } };
+      const max = int(limit, 'limit') < 0 ? Infinity : limit; // SQLite: LIMIT -1 means no limit
+      const claimed: Doc[] = [];
+      while (claimed.length < max) {
+        // Not the ones this call leased already (a lease that ends by `at` would leave them claimable).
+        const filter = { ...claimable, _id: { $nin: claimed.map((d) => d._id) } };
+        const want = max - claimed.length;
+        const candidates = await outbox
+          .find(filter, { projection: { _id: 1 } })
+          .sort({ nextAttemptAt: 1, _ord: 1 })
+          .limit(want === Infinity ? 0 : want)
+          .toArray();
+        const won = (
+          await Promise.all(
+            candidates.map((c) => outbox.findOneAndUpdate({ ...claimable, _id: c._id }, lease, { returnDocument: 'after' })),
+          )
+        ).filter((d): d is Doc => d !== null);
+        claimed.push(...won);
+        // None lost: nothing else was claimable when the candidates were read.
+        if (won.length === candidates.length) break;
+      }
+      return claimed.sort((a, b) => (dueKey(a) < dueKey(b) ? -1 : 1)).map(toOutbox);
+    },
+    markSent: async (id, owner) => settle(id, owner, { $set: { state: 'sent' }, $unset: { lease: '' }, $inc: { attempts: 1 } }),
+    retryLater: async (id, owner, at, error) =>
+      settle(id, owner, {
+        $set: { nextAttemptAt: str(at, 'time'), lastError: str(error, 'error') },
+        $unset: { lease: '' },
+        $inc: { attempts: 1 },
+      }),
+    markFailed: async (id, owner, error) =>
+      settle(id, owner, { $set: { state: 'failed', lastError: str(error, 'error') }, $unset: { lease: '' }, $inc: { attempts: 1 } }),
+    // The rate limiter's "not yet": the lease goes back, no attempt is counted, the last error stays.
+    defer: async (id, owner, at) => settle(id, owner, { $set: { nextAttemptAt: str(at, 'time') }, $unset: { lease: '' } }),
+    failedFor: async (partnerTenantId, limit) => {
+      const filter = { state: 'failed', partnerTenantId: str(partnerTenantId, 'partnerTenantId') };
+      return limited(limit, (n) => outbox.find(filter).sort({ createdAt: -1, _ord: -1 }).limit(n).toArray()).then((docs) =>
+        docs.map(toOutbox),
+      );
+    },
+    retryFailed: async (partnerTenantId, ids, at) => {
+      const list = strings(ids, 'outbox ids');
+      // The guard: only that partner's entries that are failed now (one a concurrent call requeued is pending).
+      const filter = { _id: { $in: list }, state: 'failed', partnerTenantId: str(partnerTenantId, 'partnerTenantId') };
+      const update = { $set: { state: 'pending', nextAttemptAt: str(at, 'time'), attempts: 0 }, $unset: { lease: '' } };
+      if (!list.length) return 0;
+      // One transaction: all of them or (on error) none. A concurrent call on the same entries meets a write conflict
+      // and the driver re-runs it, when it finds them pending: each entry is counted once in all.
+      return m.transaction(async (session) => (await outbox.updateMany(filter, update, { session })).modifiedCount);
+    },
+    stats: async () => {
+      const pending = await outbox.countDocuments({ state: 'pending' });
+      const failed = await outbox.countDocuments({ state: 'failed' });
+      const oldest = await outbox.findOne({ state: 'pending' }, { sort: { createdAt: 1 }, projection: { createdAt: 1 } });
+      return { pending, failed, oldestPendingAt: typeof oldest?.createdAt === 'string' ? oldest.createdAt : undefined };
+    },
+    forSubject: async (subjectId) =>
+      (
+        await outbox
+          .find({ 'subject.id': str(subjectId, 'subjectId') })
+          .sort({ createdAt: 1, _ord: 1 })
+          .toArray()
+      ).map(toOutbox),
+  };
+}
