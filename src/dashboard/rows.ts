@@ -1,4 +1,5 @@
 import type { Relationship } from '../delegation/types';
+import { standingLabel } from '../delegation/wording';
 import type { Offer } from '../offers/types';
 import type { ResponseRecord } from '../responses/types';
 import type { PipelineItem, PipelineKind, PipelineState, PipelineSummary } from './types';
@@ -6,6 +7,8 @@ import type { PipelineItem, PipelineKind, PipelineState, PipelineSummary } from 
 /**
  * What the table filters by: offers and relationships name the same moments differently (an offer is `sent` while a
  * delegation request is `approvalPending`; an offer is `accepted`, a delegation `active`), so the page shows one word.
+ * A row's own label says more where the delegation capability's wording does: an approved relationship's label says
+ * whether Microsoft confirmed it.
  */
 export const STATUSES = {
   awaitingDelivery: { label: 'Awaiting delivery', states: ['awaitingDelivery'] },
@@ -14,7 +17,7 @@ export const STATUSES = {
   declined: { label: 'Declined', states: ['declined'] },
   expired: { label: 'Expired', states: ['expired'] },
   withdrawn: { label: 'Withdrawn', states: ['withdrawn'] },
-  ended: { label: 'Ended', states: ['terminated'] },
+  ended: { label: 'Revoked or replaced', states: ['terminated'] },
 } as const satisfies Record<string, { label: string; states: readonly PipelineState[] }>;
 export type Status = keyof typeof STATUSES;
 export const STATUS_NAMES = Object.keys(STATUSES) as Status[];
@@ -45,7 +48,7 @@ export interface Row {
   decidedAt?: string;
   /** Until when an open offer or request can be answered. */
   expiresAt?: string;
-  /** When an active delegation ends (or is extended). */
+  /** When an approved delegation's recorded consent ends (or is extended). */
   endsAt?: string;
 }
 
@@ -77,7 +80,7 @@ function relationshipRow(rel: Relationship): Row {
     kind: rel.kind,
     state: rel.state,
     status: statusOf(rel.state),
-    statusLabel: STATUSES[statusOf(rel.state)].label,
+    statusLabel: standingLabel(rel) ?? STATUSES[statusOf(rel.state)].label,
     customer: rel.approverEmail,
     customerTenantId: rel.customerTenantId,
     what:
@@ -106,7 +109,7 @@ const DECISION_LABELS: Record<string, string> = {
   declined: 'Declined',
   approved: 'Approved',
   revoked: 'Revoked',
-  replaced: 'Ended: replaced by another partner',
+  replaced: 'Replaced by another partner',
 };
 
 export const toHistory = (records: ResponseRecord[]): HistoryEntry[] =>

@@ -24,6 +24,7 @@ import {
   type RelationshipDecision,
 } from './service';
 import type { Relationship, RelationshipKind } from './types';
+import { wordingFor } from './wording';
 
 const Reason = z.string().trim().max(500, 'the reason is limited to 500 characters').optional();
 
@@ -83,7 +84,7 @@ export function registerDelegation(router: CommandRouter, verbs: VerbTable, mess
     name: 'delegate',
     audience: 'partner',
     usage: 'delegate ‹customer-email› [roles ‹role›, ‹role›] [days ‹1-730›] [auto-extend]  ·  delegate revoke ‹id›',
-    description: 'Ask a customer for delegated administration (full, or named Entra roles), or end one you hold.',
+    description: 'Ask a customer for delegated administration (full, or named Entra roles), or revoke one they approved.',
     run: async (args, ctx) => {
       const cmd = parseDelegate(args);
       if (cmd.kind === 'revoke') {
@@ -99,7 +100,7 @@ export function registerDelegation(router: CommandRouter, verbs: VerbTable, mess
     name: 'partners',
     audience: 'customer',
     usage: 'partners',
-    description: 'Your delegated-admin partner and your partner of record.',
+    description: 'Your delegated-admin partner and your partner of record, as recorded here.',
     run: async (_args, ctx) => ({ attachments: [cards.partners(await service.partnersOf(ctx.actor.tenantId))] }),
   });
 
@@ -107,14 +108,13 @@ export function registerDelegation(router: CommandRouter, verbs: VerbTable, mess
     name: 'revoke',
     audience: 'customer',
     usage: 'revoke admin',
-    description: "End your delegated-admin partner's access (you confirm on a card first).",
+    description: 'Withdraw the delegated-admin consent you gave here (you confirm on a card first).',
     run: async (args, ctx) => {
       if (args.trim().toLowerCase() !== 'admin') {
-        throw new UserInputError('Type revoke admin to end your delegated-admin relationship.', 'revoke admin');
+        throw new UserInputError('Type revoke admin to withdraw your delegated-admin consent.', 'revoke admin');
       }
       const { delegation } = await service.partnersOf(ctx.actor.tenantId);
-      if (!delegation)
-        return { text: 'No partner has delegated administration of your organisation through this app, so there is nothing to revoke.' };
+      if (!delegation) return { text: wordingFor().nothingToRevoke };
       return { attachments: [CardFactory.adaptiveCard(cards.revokeConfirmJson(delegation))] };
     },
   });

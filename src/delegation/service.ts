@@ -1,3 +1,4 @@
+import { possessive } from '../cards/format';
 import type { Clock } from '../clock';
 import { addressesOf, findApprover, personFromConversation } from '../directory/approvers';
 import type { Partner } from '../directory/partners';
@@ -34,6 +35,7 @@ import {
   type DueEvent,
 } from './rules';
 import type { Relationship, RelationshipKind } from './types';
+import { stateWords } from './wording';
 
 /** The stores this uses: nothing else of the database is in reach. */
 export type DelegationStores = {
@@ -447,7 +449,7 @@ export function createDelegationService({ store, clock, sovereignTenants, log }:
     const r = await ofCustomer(relationshipId, actor);
     if (r.approver && r.approver.aadObjectId !== actor.aadObjectId) {
       throw new UserInputError(
-        `Only ${r.approver.name}, who approved it, can revoke it here. Any Global Administrator of your organisation can also end it in the Microsoft 365 admin center.`,
+        `Only ${r.approver.name}, who approved it, can revoke it here. Any Global Administrator of your organisation can remove ${possessive(r.partnerName)} roles in the Microsoft 365 admin center (Settings > Partner relationships).`,
         'partners',
         'Only the approver can revoke',
       );
@@ -475,7 +477,7 @@ export function createDelegationService({ store, clock, sovereignTenants, log }:
     const outcome = await terminate(r, 'partner', actor, where);
     if (outcome.kind !== 'recorded') {
       throw new UserInputError(
-        `${r.id} is ${STATE_WORDS[outcome.relationship.state]}, so there is nothing to revoke.`,
+        `${r.id} is ${stateWords(outcome.relationship)}, so there is nothing to revoke.`,
         `status ${r.id}`,
         'Nothing to revoke',
       );
@@ -569,25 +571,3 @@ export function createDelegationService({ store, clock, sovereignTenants, log }:
     kindName: (kind: RelationshipKind) => KIND_NAME[kind],
   };
 }
-
-/** A relationship's state as a label (a card's Status, a list's column), written as the offers' states are. */
-export const STATE_LABEL: Record<Relationship['state'], string> = {
-  awaitingDelivery: 'Waiting for the customer to install the app',
-  approvalPending: 'Waiting for an answer',
-  active: 'Active',
-  declined: 'Declined',
-  expired: 'Expired',
-  terminated: 'Terminated',
-  withdrawn: 'Withdrawn with its offer',
-};
-
-/** The same, inside a sentence ("D-4K7P2Q is terminated, so ..."). */
-export const STATE_WORDS: Record<Relationship['state'], string> = {
-  awaitingDelivery: 'waiting for the customer to install the app',
-  approvalPending: 'waiting for an answer',
-  active: 'active',
-  declined: 'declined',
-  expired: 'expired',
-  terminated: 'terminated',
-  withdrawn: 'withdrawn with its offer',
-};

@@ -97,7 +97,7 @@ export function registerNotificationCommands(router: CommandRouter, verbs: VerbT
     });
     log.info({ tenantId: partner.tenantId, conversationId: channel.conversationId }, 'notification channel set');
     return {
-      text: `Done: from now on this channel hears when a customer accepts a trial or purchase offer, approves delegated administration or makes ${partner.name} its partner of record. The person who sent it still gets a 1:1 message for every answer. Type notify off to stop.`,
+      text: `Done: from now on this channel hears when a customer accepts a trial or purchase offer, approves a delegated-admin request or chooses ${partner.name} as its partner of record. The person who sent it still gets a 1:1 message for every answer. Type notify off to stop.`,
     };
   }
 

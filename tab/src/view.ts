@@ -74,9 +74,10 @@ export function renderSummary(target: HTMLElement, s: Summary, f: Format): void 
     el(
       'div',
       { className: 'tiles', ariaLabel: 'Delegated administration' },
-      tile('Active relationships', f.number(s.relationships.active)),
+      // Recorded answers only: nothing here is confirmed by Microsoft, so no tile says "active".
+      tile('Approved (recorded)', f.number(s.relationships.active), 'delegated admin and partner of record, not confirmed by Microsoft'),
       tile('Requests waiting', f.number(s.relationships.waiting)),
-      tile('Delegations ending in 30 days', f.number(e.within30), 'auto-extending ones renew then', e.within30 ? 'warn' : undefined),
+      tile('Consents ending in 30 days', f.number(e.within30), 'auto-extending ones renew then', e.within30 ? 'warn' : undefined),
       tile('in 7 days', f.number(e.within7), undefined, e.within7 ? 'warn' : undefined),
       tile('in 1 day', f.number(e.within1), undefined, e.within1 ? 'alert' : undefined),
     ),

@@ -409,7 +409,7 @@ describe('card templates', () => {
   it('names the partner an approval replaces, on the button and in a warning', () => {
     const json = delegationCards.requestCardJson(delegation(), northwind);
     expect(cardText(json)).toContain('[Replace Northwind Managed Services]');
-    expect(cardText(json)).toContain('Northwind Managed Services is your delegated-admin partner now');
+    expect(cardText(json)).toContain('Northwind Managed Services is recorded here as your delegated-admin partner');
     expect(JSON.stringify(json)).toContain('"replaces":"D-9Z9Z9Z"');
   });
 

@@ -135,9 +135,11 @@ describe('dashboard API', () => {
         customer: 'admin@contoso.com',
         issuedBy: 'Alex Wilber',
       });
+      // Approved in the bot only: the label never says the relationship is active at Microsoft.
       expect(page.rows.find((r) => r.id === ids.delegation)).toMatchObject({
         kind: 'delegation',
         status: 'accepted',
+        statusLabel: 'Approved (recorded)',
         what: 'User Administrator (90 days)',
       });
     });

@@ -113,7 +113,7 @@ describe('end to end in the Microsoft 365 Agents Playground: a partner tenant an
     await screenshot(customerPage, '6-customer-receives-delegated-admin-request');
 
     expect(await clickCardButton(customerPage, /Fabrikam Cloud Partners asks for delegated administration/, 'Approve')).toBe(200);
-    await waitForCardText(customerPage, /Approved on[\s\S]*until/);
+    await waitForCardText(customerPage, /Approved on[\s\S]*your consent is recorded[\s\S]*Microsoft's approval link/);
     await screenshot(customerPage, '7-customer-approved-delegated-admin');
 
     await waitForCardText(partnerPage, new RegExp(`Megan Bowen approved ${id}`), 30_000);

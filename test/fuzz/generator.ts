@@ -214,7 +214,7 @@ function mutate(r: Random, activity: Record<string, unknown>): string {
     ['entities', '0'],
   ];
   const path = r.pick(paths);
-  let node = activity as Record<string, unknown>;
+  let node = activity;
   for (const key of path.slice(0, -1)) {
     if (!node[key] || typeof node[key] !== 'object') node[key] = {};
     node = node[key] as Record<string, unknown>;

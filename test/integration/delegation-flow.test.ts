@@ -112,11 +112,11 @@ describe('delegated administration and partner of record over real HTTP', () => 
       expect((await bot.click('delegation.approve', { relationshipId: { $ne: null } }, megan)).body.statusCode).toBe(400);
     });
 
-    it('approve: active for 365 days, the card updates, the partner is told; a double click records once', async () => {
+    it('approve: consent recorded for 365 days, the card updates, the partner is told; a double click records once', async () => {
       const alexBefore = bot.replyCount(alex);
       const res = await bot.click('delegation.approve', { relationshipId: fabrikamD, replaces: '' }, megan);
       expect(res.text).toContain('Approved on 25 Nov 2026');
-      expect(res.text).toContain('has Exchange Administrator, User Administrator until 25 Nov 2027');
+      expect(res.text).toContain('your consent is recorded');
       expect(res.text).not.toContain('[Approve]');
       const again = await bot.click('delegation.approve', { relationshipId: fabrikamD, replaces: '' }, megan);
       const decline = await bot.click('delegation.decline', { relationshipId: fabrikamD, reason_delegation: 'no' }, megan);
@@ -136,10 +136,10 @@ describe('delegated administration and partner of record over real HTTP', () => 
       await bot.say('partners', megan);
       const reply = bot.lastReply(megan);
       expect(reply).toContain(
-        `Fabrikam Cloud Partners (${fabrikamD}) administers your organisation with Exchange Administrator, User Administrator.`,
+        `Fabrikam Cloud Partners (${fabrikamD}) is recorded here as your delegated-admin partner, with Exchange Administrator, User Administrator.`,
       );
-      expect(reply).toContain('Since: 25 Nov 2026');
-      expect(reply).toContain('Ends: 25 Nov 2027');
+      expect(reply).toContain('Approved: 25 Nov 2026');
+      expect(reply).toContain('Consent until: 25 Nov 2027');
       expect(reply).toContain('You have not designated a partner of record');
     });
   });
@@ -153,7 +153,7 @@ describe('delegated administration and partner of record over real HTTP', () => 
       await bot.drain();
       const card = bot.cardFor(megan, northwindD);
       expect(card).toContain('Northwind Managed Services asks for delegated administration');
-      expect(card).toContain('Fabrikam Cloud Partners is your delegated-admin partner now (since 25 Nov 2026)');
+      expect(card).toContain('Fabrikam Cloud Partners is recorded here as your delegated-admin partner (since 25 Nov 2026)');
       expect(card).toContain('[Replace Fabrikam Cloud Partners]');
     });
 
@@ -165,12 +165,12 @@ describe('delegated administration and partner of record over real HTTP', () => 
       expect((await active('delegation'))?.id).toBe(fabrikamD);
     });
 
-    it('replace: the old relationship ends and the new one starts in one step, and both partners are told', async () => {
+    it('replace: the old relationship ends and the new one starts in one step (recorded), and both partners are told', async () => {
       const [alexBefore, nestorBefore] = [bot.replyCount(alex), bot.replyCount(nestor)];
       clockForward(1);
       const res = await bot.click('delegation.approve', { relationshipId: northwindD, replaces: fabrikamD }, megan);
       expect(res.text).toContain('Approved on 26 Nov 2026');
-      expect(res.text).toContain('This replaced Fabrikam Cloud Partners.');
+      expect(res.text).toContain('In this app it replaces Fabrikam Cloud Partners');
       await bot.drain();
       expect(bot.repliesSince(alex, alexBefore)).toEqual([
         expect.stringMatching(
@@ -250,7 +250,7 @@ describe('delegated administration and partner of record over real HTTP', () => 
       expect((await active('por'))?.id).toBe(porId);
       await bot.say('partners', megan);
       expect(bot.lastReply(megan)).toMatch(
-        /Northwind Managed Services \(D-\w+\) administers[\s\S]*Fabrikam Cloud Partners \(R-\w+\) is your partner of record/,
+        /Northwind Managed Services \(D-\w+\) is recorded here as your delegated-admin partner[\s\S]*Fabrikam Cloud Partners \(R-\w+\) is recorded here as your partner of record/,
       );
       expect(verifyChain(await bot.store.responses.chain(CUSTOMER_TENANT))).toBe(true);
     });
@@ -280,10 +280,10 @@ describe('delegated administration and partner of record over real HTTP', () => 
   });
 
   describe('ending a relationship', () => {
-    it('revoke admin asks for confirmation first, then ends it and tells the partner; a second click changes nothing', async () => {
+    it('revoke admin asks for confirmation first, then records it and tells the partner; a second click changes nothing', async () => {
       await bot.say('revoke admin', megan);
-      expect(bot.lastReply(megan)).toContain("End Northwind Managed Services' admin access?");
-      expect(bot.lastReply(megan)).toContain("[Revoke Northwind Managed Services' access]");
+      expect(bot.lastReply(megan)).toContain('Withdraw your consent to Northwind Managed Services?');
+      expect(bot.lastReply(megan)).toContain('[Revoke consent to Northwind Managed Services]');
       expect((await active('delegation'))?.id).toBe(northwindD);
       const nestorBefore = bot.replyCount(nestor);
       const res = await bot.click('delegation.revoke', { relationshipId: northwindD }, megan);
@@ -304,16 +304,16 @@ describe('delegated administration and partner of record over real HTTP', () => 
       expect((await active('delegation'))?.id).toBe(d);
     });
 
-    it('a partner ends one it holds with delegate revoke, and the customer is told', async () => {
+    it('a partner revokes one it holds with delegate revoke, and the customer is told', async () => {
       const d = (await active('delegation'))!.id;
       const meganBefore = bot.replyCount(megan);
       await bot.say(`delegate revoke ${d}`, alex);
       expect(bot.lastReply(alex)).toContain(`${d} revoked`);
       await bot.drain();
-      expect(bot.repliesSince(megan, meganBefore).join('\n')).toContain('Fabrikam Cloud Partners ended its delegated administration');
+      expect(bot.repliesSince(megan, meganBefore).join('\n')).toContain(`Fabrikam Cloud Partners revoked ${d}`);
       expect(await active('delegation')).toBeNull();
       await bot.say(`delegate revoke ${d}`, alex);
-      expect(bot.lastReply(alex)).toContain(`${d} is terminated, so there is nothing to revoke.`);
+      expect(bot.lastReply(alex)).toContain(`${d} is revoked (recorded), so there is nothing to revoke.`);
       await bot.say(`delegate revoke ${northwindD}`, alex);
       expect(bot.lastReply(alex)).toContain(`Fabrikam Cloud Partners has no relationship ${northwindD}`);
     });
@@ -325,7 +325,7 @@ describe('delegated administration and partner of record over real HTTP', () => 
   });
 
   describe('time', () => {
-    it('reminds both sides 30, 7 and 1 days before the end, then ends it and tells both', async () => {
+    it('reminds both sides 30, 7 and 1 days before the recorded consent ends, then ends it and tells both', async () => {
       await bot.say('delegate admin@contoso.com roles Reports Reader days 40', alex);
       const d = idIn('D', bot.lastReply(alex))!;
       const approvedAt = bot.clock.now;
@@ -338,8 +338,11 @@ describe('delegated administration and partner of record over real HTTP', () => 
       }
       await bot.drain();
       const heard = (as: TeamsUser, n: number) => bot.repliesSince(as, n).map((t) => t.split('\n')[1]);
-      expect(heard(alex, alexBefore)).toEqual([`${d} ends in 30 days`, `${d} ends in 7 days`, `${d} ends in 1 day`, `${d} ended`]);
-      expect(heard(megan, meganBefore)).toEqual([`${d} ends in 30 days`, `${d} ends in 7 days`, `${d} ends in 1 day`, `${d} ended`]);
+      const told = [30, 7, 1]
+        .map((n) => `${d}: recorded consent ends in ${n} day${n === 1 ? '' : 's'}`)
+        .concat(`${d}: recorded consent ended`);
+      expect(heard(alex, alexBefore)).toEqual(told);
+      expect(heard(megan, meganBefore)).toEqual(told);
       expect(await bot.store.relationships.get(d)).toMatchObject({ state: 'expired', endReason: 'expired' });
     });
 

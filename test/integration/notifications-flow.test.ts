@@ -92,11 +92,11 @@ describe('channel notifications and failed notifications over real HTTP', () => 
     expect(posts).toEqual([
       expect.stringMatching(
         new RegExp(
-          `DELEGATED ADMINISTRATION APPROVED[\\s\\S]*contoso.com approved delegated administration ${d}[\\s\\S]*Access: full administration[\\s\\S]*Ends: 24 Nov 2028[\\s\\S]*Create the delegated admin relationship in Partner Center`,
+          `DELEGATED ADMINISTRATION · CONSENT RECORDED[\\s\\S]*contoso.com approved delegated-admin request ${d}[\\s\\S]*Asked for: full administration[\\s\\S]*Duration: 730 days[\\s\\S]*Create the delegated admin relationship in Partner Center`,
         ),
       ),
       expect.stringMatching(
-        new RegExp(`PARTNER OF RECORD DESIGNATED[\\s\\S]*contoso.com made Fabrikam Cloud Partners its partner of record \\(${r}\\)`),
+        new RegExp(`PARTNER OF RECORD · CHOICE RECORDED[\\s\\S]*contoso.com chose Fabrikam Cloud Partners as partner of record \\(${r}\\)`),
       ),
     ]);
   });

@@ -51,7 +51,7 @@ describe('words a partner and a customer read', () => {
     expect(bot.lastReply(alex)).toMatch(new RegExp(`${id}: Waiting for an answer[\\s\\S]*Status: Waiting for an answer`));
     await bot.post(cardAction('delegation.approve', { relationshipId: id, replaces: '' }, megan, bot.sink.url));
     await bot.sayLater(`status ${id}`, alex);
-    expect(bot.lastReply(alex)).toMatch(new RegExp(`${id}: Active[\\s\\S]*Status: Active`));
+    expect(bot.lastReply(alex)).toMatch(new RegExp(`${id}: Approved \\(recorded\\)[\\s\\S]*Status: Approved \\(recorded\\)`));
   });
 
   it("tells the partner whose organisation full administration covers; the customer's card says theirs", async () => {

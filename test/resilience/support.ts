@@ -72,7 +72,7 @@ export async function startBotProcess(name: string, dataDir: string, env: Record
   const logs: Record<string, unknown>[] = [];
   const errors: string[] = [];
   let partial = '';
-  child.stdout!.on('data', (chunk: Buffer) => {
+  child.stdout.on('data', (chunk: Buffer) => {
     const lines = (partial + chunk.toString()).split('\n');
     partial = lines.pop() ?? '';
     for (const line of lines) {
@@ -86,7 +86,7 @@ export async function startBotProcess(name: string, dataDir: string, env: Record
       }
     }
   });
-  child.stderr!.on('data', (chunk: Buffer) => errors.push(chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => errors.push(chunk.toString()));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((ok) =>
     child.once('exit', (code, signal) => ok({ code, signal })),
   );
