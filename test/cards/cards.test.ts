@@ -450,11 +450,11 @@ describe('card templates', () => {
         if (!n || typeof n !== 'object') return;
         const o = n as Record<string, unknown>;
         if ((o.type === 'Action.Execute' || o.type === 'Action.Submit') && o.data) {
-          const keys = Object.keys(o.data as object).filter((k) => k !== 'verb' || o.type === 'Action.Submit');
+          const keys = Object.keys(o.data).filter((k) => k !== 'verb' || o.type === 'Action.Submit');
           expect(keys.length).toBeGreaterThan(0);
           for (const k of keys)
             expect(['offerId', 'relationshipId', 'replaces', 'ids', 'listingId', 'leadId', 'q', 'page', 'verb']).toContain(k);
-          for (const [k, v] of Object.entries(o.data as object)) {
+          for (const [k, v] of Object.entries(o.data)) {
             if (k === 'ids') expect(v).toMatch(/^[0-9a-f-]{36}(,[0-9a-f-]{36})*$/);
             else if (k === 'q' || k === 'page')
               continue; // "More results" repeats the typed query: form input, not state

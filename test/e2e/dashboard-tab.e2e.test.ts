@@ -157,7 +157,7 @@ describe('partner dashboard tab in Teams', () => {
     await waitForIds([ids.waiting, ids.trial]);
     const [download] = await Promise.all([page.waitForEvent('download'), tab.click('#export')]);
     expect(download.suggestedFilename()).toMatch(/^offers-\d{4}-\d{2}-\d{2}\.csv$/);
-    const csv = readFileSync((await download.path())!, 'utf8').replace(/^\uFEFF/, '');
+    const csv = readFileSync(await download.path(), 'utf8').replace(/^\uFEFF/, '');
     const lines = csv.trimEnd().split('\r\n');
     expect(lines[0]).toMatch(/^Id,Kind,Status,Customer,/);
     expect(lines.slice(1).map((l) => l.split(',').slice(0, 4).join(','))).toEqual([

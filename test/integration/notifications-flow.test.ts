@@ -1,14 +1,6 @@
-import { channelMessage, installationUpdate, type TeamsChannel } from '../support/activities';
+import { channelMessage, installationUpdate, SALES } from '../support/activities';
 import { alex, megan, PARTNER_TENANT, type TeamsUser } from '../support/people';
 import { idIn, startTestBot, type TestBot } from '../support/test-bot';
-
-const SALES: TeamsChannel = {
-  id: '19:fabrikam-sales@thread.tacv2',
-  name: 'Sales',
-  teamId: '19:fabrikam-team@thread.tacv2',
-  teamName: 'Fabrikam',
-  tenantId: PARTNER_TENANT,
-};
 
 /** The partner's notification channel and what reaches it, over real HTTP with a connector sink standing in for Teams. */
 describe('channel notifications and failed notifications over real HTTP', () => {

@@ -1,15 +1,7 @@
 import { addDays } from '../../src/clock';
-import { channelMessage, installationUpdate, type TeamsChannel } from '../support/activities';
-import { alex, megan, nestor, PARTNER_TENANT } from '../support/people';
+import { channelMessage, installationUpdate, SALES } from '../support/activities';
+import { alex, megan, nestor } from '../support/people';
 import { idIn, startTestBot, type TestBot } from '../support/test-bot';
-
-const SALES: TeamsChannel = {
-  id: '19:fabrikam-sales@thread.tacv2',
-  name: 'Sales',
-  teamId: '19:fabrikam-team@thread.tacv2',
-  teamName: 'Fabrikam',
-  tenantId: PARTNER_TENANT,
-};
 
 /**
  * Claims a card may make only once Microsoft confirmed them. No partner here has Microsoft credentials, so the bot

@@ -300,17 +300,15 @@ if (uri || systemBinary) {
         { key: { partnerTenantId: 1, createdAt: 1 }, name: 'partner_created' },
         { key: { state: 1, kind: 1 }, name: 'state_kind_by_hand' },
       ]);
-      await db
-        .collection('listings')
-        .createIndex(
-          { published: 1, headline: 'text', serviceNames: 'text', services: 'text', expertise: 'text', description: 'text' },
-          {
-            name: 'published_text',
-            weights: { headline: 10, serviceNames: 8, services: 8, expertise: 4, description: 1 },
-            default_language: 'none',
-            language_override: '_ftsLanguage',
-          },
-        );
+      await db.collection('listings').createIndex(
+        { published: 1, headline: 'text', serviceNames: 'text', services: 'text', expertise: 'text', description: 'text' },
+        {
+          name: 'published_text',
+          weights: { headline: 10, serviceNames: 8, services: 8, expertise: 4, description: 1 },
+          default_language: 'none',
+          language_override: '_ftsLanguage',
+        },
+      );
       const old = listing({ headline: 'Microsoft Defender™ rollouts', expertise: ['Plus_Pro licensing'] });
       await db.collection('listings').insertOne({ ...old, _id: old.id } as never);
 
@@ -368,7 +366,13 @@ if (uri || systemBinary) {
 
     it('offers.decide, relationships.decide and leads.create re-run a transaction the driver gave up on (one retry rule)', async () => {
       const { name } = await freshDb();
-      const { mongo, close } = await openDb(harness.uri(), name, () => new Date(T0), COLLECTIONS, () => undefined);
+      const { mongo, close } = await openDb(
+        harness.uri(),
+        name,
+        () => new Date(T0),
+        COLLECTIONS,
+        () => undefined,
+      );
       closers.push(close);
       let failures = 0;
       // The driver re-runs a transient failure for up to 120 seconds, then rethrows it: this one comes straight out.

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { TeamsUser } from './people';
+import { PARTNER_TENANT, type TeamsUser } from './people';
 
 const BOT = { id: '28:partner-offers', name: 'Partner Offers' };
 
@@ -58,6 +58,15 @@ export interface TeamsChannel {
   teamName: string;
   tenantId: string;
 }
+
+/** The partner's Sales channel, where its staff choose to hear about outcomes. */
+export const SALES: TeamsChannel = {
+  id: '19:fabrikam-sales@thread.tacv2',
+  name: 'Sales',
+  teamId: '19:fabrikam-team@thread.tacv2',
+  teamName: 'Fabrikam',
+  tenantId: PARTNER_TENANT,
+};
 
 /** A message that @mentions the bot in a channel thread: Teams puts the thread in the conversation id. */
 export const channelMessage = (text: string, as: TeamsUser, serviceUrl: string, channel: TeamsChannel) => ({
