@@ -24,3 +24,20 @@ export const SHORT_ID_PATTERN = shortIdPattern('TP');
 export const RELATIONSHIP_ID_PATTERN = shortIdPattern('DR');
 
 export const newId = (): string => randomUUID();
+
+/**
+ * Whether a failed insert clashed on a short id: six characters from 31 leave a small chance that a new id is taken,
+ * and a fresh id fixes it. SQLite names the column (`offers.id`), MongoDB the duplicate `_id`.
+ */
+const isIdClash = (err: unknown): boolean => /(offers|relationships)\.id|duplicate key.*_id/i.test(String((err as Error)?.message));
+
+/** Runs `create`, which draws new ids each time, again (at most 3 more times) when its insert clashed on an id. */
+export async function withFreshIds<T>(create: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await create();
+    } catch (err) {
+      if (attempt >= 3 || !isIdClash(err)) throw err;
+    }
+  }
+}

@@ -1,14 +1,14 @@
 import { possessive } from '../cards/format';
 import type { Clock } from '../clock';
-import { addressesOf, findApprover, personFromConversation } from '../directory/approvers';
+import { deliverWaiting, findApprover } from '../directory/approvers';
 import type { Partner } from '../directory/partners';
-import { assertPartnerFeaturesAvailable, isSovereign } from '../directory/sovereign';
+import { assertPartnerFeaturesAvailable } from '../directory/sovereign';
 import type { ConversationRecord } from '../directory/types';
 import { UserInputError } from '../errors';
-import { newShortId } from '../ids';
+import { newShortId, withFreshIds } from '../ids';
 import type { Logger } from '../log';
 import { channelNotice } from '../notifications/channel';
-import type { MessageRef, NewOutboxEntry } from '../notifications/types';
+import { userTarget, type MessageRef, type NewOutboxEntry } from '../notifications/types';
 import { OFFER_CARD } from '../offers/service';
 import type { Offer, Person } from '../offers/types';
 import type { NewResponse, ResponseRecord } from '../responses/types';
@@ -112,14 +112,6 @@ export interface DelegationServiceDeps {
 }
 
 export type DelegationService = ReturnType<typeof createDelegationService>;
-
-const userTarget = (p: Person): NewOutboxEntry['target'] => ({
-  kind: 'user',
-  tenantId: p.tenantId,
-  aadObjectId: p.aadObjectId,
-  userId: p.userId,
-  serviceUrl: p.serviceUrl,
-});
 
 const byOf = (a: Actor) => ({ aadObjectId: a.aadObjectId, name: a.name, upn: a.upn, tenantId: a.tenantId });
 
@@ -242,7 +234,7 @@ export function createDelegationService({ store, clock, sovereignTenants, log }:
     const access = resolveAccess(cmd.roles, cmd.autoExtend, DELEGATE_EXAMPLE);
     const found = await findApprover(store, cmd.approverEmail, partner, sovereignTenants, DELEGATE_EXAMPLE);
     const now = clock();
-    for (let attempt = 0; ; attempt++) {
+    return withFreshIds(async () => {
       const r = newRelationship(
         {
           kind: 'delegation',
@@ -254,33 +246,25 @@ export function createDelegationService({ store, clock, sovereignTenants, log }:
         },
         { id: newShortId('D'), partnerName: partner.name, issuedBy: issuer, approver: found?.person, now },
       );
-      try {
-        const result = await store.relationships.create(r, found ? [deliverCard(r, found.conversationId)] : []);
-        log.info(
-          { relationshipId: result.relationship.id, created: result.created, state: result.relationship.state },
-          'delegation requested',
-        );
-        return { relationship: result.relationship, duplicate: !result.created };
-      } catch (err) {
-        // Six characters from 31 leave a small chance of a clash; a fresh id fixes it.
-        if (attempt < 3 && /relationships\.id|duplicate key.*_id/i.test(String((err as Error).message))) continue;
-        throw err;
-      }
-    }
+      const result = await store.relationships.create(r, found ? [deliverCard(r, found.conversationId)] : []);
+      log.info(
+        { relationshipId: result.relationship.id, created: result.created, state: result.relationship.state },
+        'delegation requested',
+      );
+      return { relationship: result.relationship, duplicate: !result.created };
+    });
   }
 
   /** Sends every request that waited for this person to install the app; returns how many went out. */
   async function deliverAwaiting(conversation: ConversationRecord): Promise<number> {
-    const approver = personFromConversation(conversation);
-    if (!approver || isSovereign(approver.tenantId, sovereignTenants)) return 0;
-    const emails = addressesOf(conversation);
-    let delivered = 0;
-    for (const email of emails) {
-      for (const r of await store.relationships.listAwaitingDelivery(email)) {
-        if (r.partnerTenantId === approver.tenantId) continue;
+    const { approver, delivered } = await deliverWaiting(
+      conversation,
+      sovereignTenants,
+      (email) => store.relationships.listAwaitingDelivery(email),
+      async (r, approver) => {
         if (isRequestExpired(r, clock())) {
           await runDue(r);
-          continue;
+          return false;
         }
         const next: Relationship = {
           ...r,
@@ -290,13 +274,10 @@ export function createDelegationService({ store, clock, sovereignTenants, log }:
           deliveredAt: clock().toISOString(),
           version: r.version + 1,
         };
-        if (
-          await store.relationships.update(next, r.version, [deliverCard(next, conversation.id), ...notice(next, 'partner', 'delivered')])
-        )
-          delivered++;
-      }
-    }
-    if (delivered) log.info({ delivered, tenantId: approver.tenantId }, 'delivered requests that waited for install');
+        return store.relationships.update(next, r.version, [deliverCard(next, conversation.id), ...notice(next, 'partner', 'delivered')]);
+      },
+    );
+    if (delivered) log.info({ delivered, tenantId: approver?.tenantId }, 'delivered requests that waited for install');
     return delivered;
   }
 

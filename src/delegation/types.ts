@@ -1,4 +1,4 @@
-import type { Person } from '../offers/types';
+import type { Issued } from '../offers/types';
 
 /** Delegated administration (`D-` ids) and partner of record (`R-` ids) share one shape and one table. */
 export type RelationshipKind = 'delegation' | 'por';
@@ -24,19 +24,9 @@ export interface PartnerRef {
   partnerName: string;
 }
 
-export interface Relationship {
-  id: string;
+export interface Relationship extends Issued {
   kind: RelationshipKind;
   state: RelationshipState;
-  /** Incremented on every change; writes compare it. */
-  version: number;
-  partnerTenantId: string;
-  partnerName: string;
-  issuedBy: Person;
-  /** Lower-cased email or UPN the request is addressed to. */
-  approverEmail: string;
-  /** Who may answer: known once the request (or the offer it is attached to) reached the approver. */
-  approver?: Person;
   /** The customer's tenant: known with the approver. At most one `active` relationship per (customer, kind). */
   customerTenantId?: string;
   /** Set when the request travels on an offer's card instead of a card of its own. */

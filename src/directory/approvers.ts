@@ -22,6 +22,29 @@ export const addressesOf = (c: ConversationRecord): string[] => [
 ];
 
 /**
+ * Offers each thing that waited for this chat's user to install the app (listed by each of their addresses) to
+ * `deliver`, with the user as its approver; returns the user and how many `deliver` delivered. What the user's own
+ * organisation issued is skipped. Partner features are not available in 21Vianet: what waited for such a user stays
+ * undelivered until it expires.
+ */
+export async function deliverWaiting<T extends { partnerTenantId: string }>(
+  conversation: ConversationRecord,
+  sovereignTenants: readonly string[],
+  waiting: (email: string) => Promise<T[]>,
+  deliver: (item: T, approver: Person) => Promise<boolean>,
+): Promise<{ approver?: Person; delivered: number }> {
+  const approver = personFromConversation(conversation);
+  if (!approver || isSovereign(approver.tenantId, sovereignTenants)) return { delivered: 0 };
+  let delivered = 0;
+  for (const email of addressesOf(conversation)) {
+    for (const item of await waiting(email)) {
+      if (item.partnerTenantId !== approver.tenantId && (await deliver(item, approver))) delivered++;
+    }
+  }
+  return { approver, delivered };
+}
+
+/**
  * The customer approver behind an email, if they have installed the app; refuses addresses in the partner's own
  * organisation and customers in the 21Vianet cloud, where partner features are not available.
  */

@@ -6,7 +6,7 @@ import { UserInputError } from '../errors';
 import { newShortId } from '../ids';
 import type { Logger } from '../log';
 import { channelNotice } from '../notifications/channel';
-import type { NewOutboxEntry } from '../notifications/types';
+import { userTarget, type NewOutboxEntry } from '../notifications/types';
 import type { OfferService } from '../offers/service';
 import type { Offer, Person } from '../offers/types';
 import type { ConversationsStore, PartnersStore } from '../directory/store';
@@ -45,14 +45,6 @@ export type MarketplaceService = ReturnType<typeof createMarketplaceService>;
 
 export type SaveOutcome =
   { kind: 'saved'; listing: Listing } | { kind: 'invalid'; errors: Partial<Record<ListingField, string>>; form: ListingForm };
-
-const userTarget = (p: Person): NewOutboxEntry['target'] => ({
-  kind: 'user',
-  tenantId: p.tenantId,
-  aadObjectId: p.aadObjectId,
-  userId: p.userId,
-  serviceUrl: p.serviceUrl,
-});
 
 export function createMarketplaceService({ store, catalog, clock, sovereignTenants, log, offers }: MarketplaceDeps) {
   const serviceNames = (ids: string[]) => ids.map((id) => catalog.services.find((s) => s.id === id)?.name ?? id);

@@ -3,6 +3,15 @@ export type OutboxTarget =
   | { kind: 'conversation'; conversationId: string }
   | { kind: 'user'; tenantId: string; aadObjectId: string; userId: string; serviceUrl: string };
 
+/** A person's 1:1 chat with the bot, opened at delivery if none is stored. */
+export const userTarget = (p: { tenantId: string; aadObjectId: string; userId: string; serviceUrl: string }): OutboxTarget => ({
+  kind: 'user',
+  tenantId: p.tenantId,
+  aadObjectId: p.aadObjectId,
+  userId: p.userId,
+  serviceUrl: p.serviceUrl,
+});
+
 /**
  * What to send, by reference: the capability that registered `kind` renders it when the entry is delivered, from the
  * subject's state at that moment. Rows stay small, the decision's transaction renders nothing, and a card update can

@@ -1,16 +1,16 @@
 import type { Clock } from '../clock';
 import type { Catalog } from '../directory/catalog';
 import type { Partner } from '../directory/partners';
-import { addressesOf, findApprover, personFromConversation } from '../directory/approvers';
-import { assertPartnerFeaturesAvailable, isSovereign } from '../directory/sovereign';
+import { deliverWaiting, findApprover } from '../directory/approvers';
+import { assertPartnerFeaturesAvailable } from '../directory/sovereign';
 import type { ConversationRecord } from '../directory/types';
 import { UserInputError } from '../errors';
-import { newShortId } from '../ids';
+import { newShortId, withFreshIds } from '../ids';
 import { assertCanDelegate, DEFAULT_DURATION_DAYS, newRelationship } from '../delegation/rules';
 import type { Relationship } from '../delegation/types';
 import type { Logger } from '../log';
 import { channelNotice } from '../notifications/channel';
-import type { NewOutboxEntry } from '../notifications/types';
+import { userTarget, type NewOutboxEntry } from '../notifications/types';
 import type { ConversationsStore } from '../directory/store';
 import type { ChannelsStore } from '../notifications/store';
 import type { OffersStore } from './store';
@@ -83,13 +83,7 @@ function attachedRequests(
 
 export function createOfferService({ store, catalog, clock, sovereignTenants, log, onClosed = async () => undefined }: OfferServiceDeps) {
   const toPartner = (offer: Offer, event: PartnerEvent): NewOutboxEntry => ({
-    target: {
-      kind: 'user',
-      tenantId: offer.issuedBy.tenantId,
-      aadObjectId: offer.issuedBy.aadObjectId,
-      userId: offer.issuedBy.userId,
-      serviceUrl: offer.issuedBy.serviceUrl,
-    },
+    target: userTarget(offer.issuedBy),
     action: { kind: 'send', message: { kind: OFFER_NOTICE, args: { offerId: offer.id, event } } },
     subject: { kind: 'offer', id: offer.id },
     partnerTenantId: offer.partnerTenantId,
@@ -145,7 +139,7 @@ export function createOfferService({ store, catalog, clock, sovereignTenants, lo
       billing: cmd.kind === 'purchase' ? cmd.billing : undefined,
     };
     if (cmd.withAdmin) assertCanDelegate(partner, issuer, example);
-    for (let attempt = 0; ; attempt++) {
+    return withFreshIds(async () => {
       const id = newShortId(cmd.kind === 'trial' ? 'T' : 'P');
       const attached = attachedRequests(cmd, { offerId: id, partner, issuer, approver, now });
       const offer = newOffer(draft, {
@@ -159,38 +153,28 @@ export function createOfferService({ store, catalog, clock, sovereignTenants, lo
           ? Object.fromEntries(attached.map((r) => [r.kind === 'delegation' ? 'delegationId' : 'porId', r.id]))
           : undefined,
       });
-      try {
-        const result = await store.offers.create(offer, found ? [deliverCard(offer, found.conversationId)] : [], attached);
-        log.info({ offerId: result.offer.id, created: result.created, state: result.offer.state }, 'offer issued');
-        return { offer: result.offer, duplicate: !result.created };
-      } catch (err) {
-        // Six characters from 31 leave a small chance of a clash; a fresh id fixes it.
-        if (attempt < 3 && /(offers|relationships)\.id|duplicate key.*_id/i.test(String((err as Error).message))) continue;
-        throw err;
-      }
-    }
+      const result = await store.offers.create(offer, found ? [deliverCard(offer, found.conversationId)] : [], attached);
+      log.info({ offerId: result.offer.id, created: result.created, state: result.offer.state }, 'offer issued');
+      return { offer: result.offer, duplicate: !result.created };
+    });
   }
 
   /** Sends every offer that waited for this person to install the app; returns how many went out. */
   async function deliverAwaiting(conversation: ConversationRecord): Promise<number> {
-    const approver = personFromConversation(conversation);
-    // Partner features are not available in 21Vianet: what waited for such an approver stays undelivered until it expires.
-    if (!approver || isSovereign(approver.tenantId, sovereignTenants)) return 0;
-    const emails = addressesOf(conversation);
-    let delivered = 0;
-    for (const email of emails) {
-      for (const offer of await store.offers.listAwaitingDelivery(email)) {
-        if (offer.partnerTenantId === approver.tenantId) continue;
+    const { approver, delivered } = await deliverWaiting(
+      conversation,
+      sovereignTenants,
+      (email) => store.offers.listAwaitingDelivery(email),
+      async (offer, approver) => {
         if (isExpired(offer, clock())) {
           await expire(offer);
-          continue;
+          return false;
         }
         const next: Offer = { ...offer, state: 'sent', approver, deliveredAt: clock().toISOString(), version: offer.version + 1 };
-        const ok = await store.offers.update(next, offer.version, [deliverCard(next, conversation.id), toPartner(next, 'delivered')]);
-        if (ok) delivered++;
-      }
-    }
-    if (delivered) log.info({ delivered, tenantId: approver.tenantId }, 'delivered offers that waited for install');
+        return store.offers.update(next, offer.version, [deliverCard(next, conversation.id), toPartner(next, 'delivered')]);
+      },
+    );
+    if (delivered) log.info({ delivered, tenantId: approver?.tenantId }, 'delivered offers that waited for install');
     return delivered;
   }
 

@@ -28,19 +28,23 @@ export interface Person {
   serviceUrl: string;
 }
 
-export interface Offer {
+/** What an offer and a delegated-admin or partner-of-record request share: who issued it, to whom, and its version. */
+export interface Issued {
   id: string;
-  kind: OfferKind;
-  state: OfferState;
   /** Incremented on every change: writes compare it so concurrent changes cannot overwrite each other. */
   version: number;
   partnerTenantId: string;
   partnerName: string;
   issuedBy: Person;
-  /** Lower-cased email or UPN the offer is addressed to. */
+  /** Lower-cased email or UPN it is addressed to. */
   approverEmail: string;
-  /** Known once the offer reached the approver's personal chat. */
+  /** Who may answer: known once it (or, for a request, the offer it is attached to) reached the approver's 1:1 chat. */
   approver?: Person;
+}
+
+export interface Offer extends Issued {
+  kind: OfferKind;
+  state: OfferState;
   lines: OfferLine[];
   billing?: Billing;
   currency: string;

@@ -4,6 +4,17 @@ import type { Offer } from '../../offers/types';
 import { offerSearchText, relationshipSearchText } from '../../dashboard/store';
 
 /**
+ * The full-text row of a listing (migration 6's insert and update triggers): the columns of `listings_fts` from the
+ * new document, services being the catalog names then the ids.
+ */
+const LISTING_FTS_ROW = `      new.seq,
+      json_extract(new.doc, '$.headline'),
+      coalesce((SELECT group_concat(value, ' ') FROM json_each(new.doc, '$.serviceNames')), '') || ' ' ||
+        coalesce((SELECT group_concat(value, ' ') FROM json_each(new.doc, '$.services')), ''),
+      coalesce((SELECT group_concat(value, ' ') FROM json_each(new.doc, '$.expertise')), ''),
+      json_extract(new.doc, '$.description')`;
+
+/**
  * Versioned schema, applied in order at startup; `PRAGMA user_version` records how far a file has come.
  * Append new steps; never edit one that has shipped. A step that needs JavaScript as well has a backfill below.
  */
@@ -179,23 +190,13 @@ export const MIGRATIONS: string[] = [
   );
   CREATE TRIGGER listings_fts_insert AFTER INSERT ON listings WHEN new.published = 1 BEGIN
     INSERT INTO listings_fts (rowid, headline, services, expertise, description) VALUES (
-      new.seq,
-      json_extract(new.doc, '$.headline'),
-      coalesce((SELECT group_concat(value, ' ') FROM json_each(new.doc, '$.serviceNames')), '') || ' ' ||
-        coalesce((SELECT group_concat(value, ' ') FROM json_each(new.doc, '$.services')), ''),
-      coalesce((SELECT group_concat(value, ' ') FROM json_each(new.doc, '$.expertise')), ''),
-      json_extract(new.doc, '$.description')
+${LISTING_FTS_ROW}
     );
   END;
   CREATE TRIGGER listings_fts_update AFTER UPDATE ON listings BEGIN
     DELETE FROM listings_fts WHERE rowid = old.seq;
     INSERT INTO listings_fts (rowid, headline, services, expertise, description) SELECT
-      new.seq,
-      json_extract(new.doc, '$.headline'),
-      coalesce((SELECT group_concat(value, ' ') FROM json_each(new.doc, '$.serviceNames')), '') || ' ' ||
-        coalesce((SELECT group_concat(value, ' ') FROM json_each(new.doc, '$.services')), ''),
-      coalesce((SELECT group_concat(value, ' ') FROM json_each(new.doc, '$.expertise')), ''),
-      json_extract(new.doc, '$.description')
+${LISTING_FTS_ROW}
     WHERE new.published = 1;
   END;
   CREATE TRIGGER listings_fts_delete AFTER DELETE ON listings BEGIN
