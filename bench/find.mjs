@@ -64,6 +64,8 @@ const PAGE = 5;
 const { loadCatalog } = require(join(dist, 'src/directory/catalog.js'));
 const { readPartnersFile } = require(join(dist, 'src/directory/partners.js'));
 const { parseFind } = require(join(dist, 'src/marketplace/commands.js'));
+// The bot echoes a query back quoted and cut short (src/errors.ts), so long queries are checked as it shows them.
+const { quoted } = require(join(dist, 'src/errors.js'));
 const { loadConfig } = require(join(dist, 'src/config.js'));
 
 /** Which code was measured: the commit, and whether src/ or cards/ had uncommitted changes when dist/ was built. */
@@ -483,12 +485,12 @@ async function main() {
       if (!moreOk) problems.more.push(`${q.text}: More results ${reply.more ? 'shown' : 'not shown'} with ${q.matches} matches`);
       const summary =
         q.matches === 0
-          ? `No published listing matches "${text}". Try fewer or other words, or leave out the country or language.`
+          ? `No published listing matches ${quoted(text)}. Try fewer or other words, or leave out the country or language.`
           : q.matches === 1
-            ? `One partner matches for "${text}".`
+            ? `One partner matches for ${quoted(text)}.`
             : q.matches > PAGE
-              ? `Results 1–${PAGE} for "${text}".`
-              : `Results 1–${q.matches}, the last for "${text}".`;
+              ? `Results 1–${PAGE} for ${quoted(text)}.`
+              : `Results 1–${q.matches}, the last for ${quoted(text)}.`;
       if (reply.summary !== summary) problems.summary.push(`${q.text}: "${reply.summary}", expected "${summary}"`);
       const idxs = reply.listingIds.map((id) => idxById.get(id));
       const wrong = reply.listingIds.filter(
