@@ -29,6 +29,15 @@ const ConfigSchema = z
     AAD_JWKS_URI: optional(z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' })),
     DEV_PARTNER_TENANT_ID: optional(z.string().min(1)),
     TAB_HOST_ORIGINS: optional(z.string()),
+    MICROSOFT_AUTHORITY_HOST: optional(
+      z
+        .url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
+        .refine(
+          (u) => new URL(u).pathname === '/' && !new URL(u).search,
+          'must be the host only, no path (https://login.microsoftonline.com)',
+        ),
+    ),
+    MICROSOFT_GRAPH_BASE_URL: optional(z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' })),
   })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV === 'production' && !env.MicrosoftAppId) {
@@ -79,10 +88,24 @@ const ConfigSchema = z
     if (env.AAD_APP_ID_URI && !env.AAD_APP_CLIENT_ID) {
       ctx.addIssue({ code: 'custom', path: ['AAD_APP_CLIENT_ID'], message: 'is required with AAD_APP_ID_URI' });
     }
+    for (const key of ['MICROSOFT_AUTHORITY_HOST', 'MICROSOFT_GRAPH_BASE_URL'] as const) {
+      const url = env[key];
+      if (!url?.startsWith('http:')) continue;
+      if (env.NODE_ENV === 'production' || !isLoopback(url)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [key],
+          message:
+            'must be https, except for a local stand-in on this machine (127.0.0.1, localhost) outside production: it carries partner secrets and tokens',
+        });
+      }
+    }
     if (env.MicrosoftAppId && type !== 'MultiTenant' && !env.MicrosoftAppTenantId) {
       ctx.addIssue({ code: 'custom', path: ['MicrosoftAppTenantId'], message: `is required with MicrosoftAppType=${type}` });
     }
   });
+
+const isLoopback = (url: string) => ['127.0.0.1', 'localhost', '[::1]'].includes(new URL(url).hostname);
 
 export interface Config {
   port: number;
@@ -120,10 +143,20 @@ export interface Config {
     /** Local mode only: pages that may host the tab besides Teams (a test host playing Teams' side of teams-js). */
     hostOrigins: string[];
   };
+  /** Where partners' Entra apps get tokens and where Microsoft Graph is (a local stand-in in tests and the playground). */
+  microsoft: {
+    /** Entra's login host, without a trailing slash; the authority is `{authorityHost}/{partner tenant}`. */
+    authorityHost: string;
+    /** Microsoft Graph's versioned base URL, without a trailing slash. */
+    graphBaseUrl: string;
+  };
 }
 
 /** Entra's signing keys for tokens from every tenant (Teams SSO tokens are signed with these). */
 export const ENTRA_JWKS_URI = 'https://login.microsoftonline.com/common/discovery/v2.0/keys';
+/** Entra's public-cloud login host and Microsoft Graph v1.0: the defaults, and the only cloud GDAP is offered in here. */
+export const MICROSOFT_AUTHORITY_HOST = 'https://login.microsoftonline.com';
+export const MICROSOFT_GRAPH_BASE_URL = 'https://graph.microsoft.com/v1.0';
 /** The Agents Playground's default tenant, which is the sample partner's: a local run's tab shows its data. */
 export const PLAYGROUND_TENANT_ID = '00000000-0000-0000-0000-0000000000001';
 
@@ -182,6 +215,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         .split(',')
         .map((o) => o.trim())
         .filter(Boolean),
+    },
+    microsoft: {
+      authorityHost: (e.MICROSOFT_AUTHORITY_HOST ?? MICROSOFT_AUTHORITY_HOST).replace(/\/+$/, ''),
+      graphBaseUrl: (e.MICROSOFT_GRAPH_BASE_URL ?? MICROSOFT_GRAPH_BASE_URL).replace(/\/+$/, ''),
     },
   };
 }

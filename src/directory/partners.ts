@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import type { Catalog } from './catalog';
+import { literalSecretMessage, literalSecretPaths, MicrosoftAppSchema, toMicrosoftApp, type MicrosoftApp } from './microsoft';
 
 export const PROGRAMS = ['cloud-essentials', 'cloud-accelerate', 'cloud-deployment'] as const;
 
@@ -32,10 +33,20 @@ export const ListingSeedSchema = z.object({
 export type ListingSeed = z.infer<typeof ListingSeedSchema>;
 export type Partner = z.infer<typeof PartnerSchema>;
 
-const PartnersFileSchema = z.object({ partners: z.array(PartnerSchema.extend({ listing: ListingSeedSchema.optional() })) });
-export type PartnerEntry = z.infer<typeof PartnersFileSchema>['partners'][number];
+/**
+ * `microsoft`: the partner's own Entra app for Microsoft Graph (GDAP). It stays with the file's entry and is never part
+ * of the stored partner record; a partner without it keeps the record-only behaviour.
+ */
+const PartnersFileSchema = z.object({
+  partners: z.array(PartnerSchema.extend({ listing: ListingSeedSchema.optional(), microsoft: MicrosoftAppSchema.optional() })),
+});
+type PartnerFileEntry = z.infer<typeof PartnersFileSchema>['partners'][number];
+export type PartnerEntry = Omit<PartnerFileEntry, 'microsoft'> & { microsoft?: MicrosoftApp };
 
-/** Reads the partner registry seed; every service id must exist in the catalog so a typo fails at startup. */
+/**
+ * Reads the partner registry seed; every service id must exist in the catalog so a typo fails at startup, and a file
+ * that holds a secret itself (not where to read it) is refused.
+ */
 export function readPartnersFile(file: string, catalog: Catalog): PartnerEntry[] {
   let raw: unknown;
   try {
@@ -43,6 +54,8 @@ export function readPartnersFile(file: string, catalog: Catalog): PartnerEntry[]
   } catch (err) {
     throw new Error(`Cannot read the partners file ${file} (PARTNERS_FILE): ${(err as Error).message}`, { cause: err });
   }
+  const secrets = literalSecretPaths(raw);
+  if (secrets.length) throw new Error(literalSecretMessage(file, secrets));
   const parsed = PartnersFileSchema.safeParse(raw);
   if (!parsed.success) {
     throw new Error(`Partners file ${file} is invalid: ${parsed.error.issues.map((i) => `${i.path.join('.')} ${i.message}`).join('; ')}`);
@@ -51,5 +64,12 @@ export function readPartnersFile(file: string, catalog: Catalog): PartnerEntry[]
     const unknown = p.authorizedServices.filter((id) => !catalog.services.some((s) => s.id === id));
     if (unknown.length) throw new Error(`Partners file ${file}: ${p.name} lists unknown services ${unknown.join(', ')}`);
   }
-  return parsed.data.partners;
+  return parsed.data.partners.map(({ microsoft, ...entry }) =>
+    microsoft ? { ...entry, microsoft: toMicrosoftApp(entry.tenantId, microsoft) } : entry,
+  );
+}
+
+/** The partners that connected their Microsoft credentials, by partner tenant id. */
+export function microsoftApps(entries: PartnerEntry[]): Map<string, MicrosoftApp> {
+  return new Map(entries.flatMap((e) => (e.microsoft ? [[e.tenantId, e.microsoft] as const] : [])));
 }
