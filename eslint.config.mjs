@@ -71,7 +71,7 @@ export default tseslint.config(
   },
   layout,
   {
-    files: ['src/index.ts', 'scripts/**', 'bench/**', 'test/**'],
+    files: ['src/index.ts', 'stand-in/cli.ts', 'scripts/**', 'bench/**', 'test/**'],
     rules: { 'no-console': 'off' },
   },
   {
