@@ -62,4 +62,35 @@ describe('configuration', () => {
     expect(() => loadConfig({ DELIVERY_INSTANCES: '0' })).toThrow(/DELIVERY_INSTANCES/);
     expect(() => loadConfig({ OUTBOX_LEASE_SECONDS: '1.5' })).toThrow(/OUTBOX_LEASE_SECONDS must be a whole number/);
   });
+
+  it('points partners’ Microsoft calls at Entra and Graph, or at a local stand-in (http on this machine only, never in production)', () => {
+    expect(loadConfig({}).microsoft).toEqual({
+      authorityHost: 'https://login.microsoftonline.com',
+      graphBaseUrl: 'https://graph.microsoft.com/v1.0',
+    });
+    expect(
+      loadConfig({ MICROSOFT_AUTHORITY_HOST: 'http://127.0.0.1:5050/', MICROSOFT_GRAPH_BASE_URL: 'http://localhost:5050/v1.0/' }).microsoft,
+    ).toEqual({
+      authorityHost: 'http://127.0.0.1:5050',
+      graphBaseUrl: 'http://localhost:5050/v1.0',
+    });
+    expect(loadConfig({ MICROSOFT_AUTHORITY_HOST: 'https://login.microsoftonline.us' }).microsoft.authorityHost).toBe(
+      'https://login.microsoftonline.us',
+    );
+    expect(() => loadConfig({ MICROSOFT_AUTHORITY_HOST: 'http://login.example.test' })).toThrow(
+      /MICROSOFT_AUTHORITY_HOST must be https, except for a local stand-in/,
+    );
+    expect(() =>
+      loadConfig({
+        MICROSOFT_GRAPH_BASE_URL: 'http://127.0.0.1:5050/v1.0',
+        NODE_ENV: 'production',
+        MicrosoftAppId: '11111111-2222-3333-4444-555555555555',
+        MicrosoftAppPassword: 's',
+      }),
+    ).toThrow(/MICROSOFT_GRAPH_BASE_URL must be https/);
+    expect(() => loadConfig({ MICROSOFT_AUTHORITY_HOST: 'https://login.microsoftonline.com/common' })).toThrow(
+      /MICROSOFT_AUTHORITY_HOST must be the host only, no path/,
+    );
+    expect(() => loadConfig({ MICROSOFT_GRAPH_BASE_URL: 'graph' })).toThrow(/MICROSOFT_GRAPH_BASE_URL must be an http\(s\) URL/);
+  });
 });
