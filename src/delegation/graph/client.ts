@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import type { MicrosoftApp } from '../../directory/microsoft';
 import type { Logger } from '../../log';
+import type { CredentialSources } from './credentials';
 import { GraphError, isGraphError } from './errors';
 import { GraphHttp } from './http';
 import {
@@ -32,8 +33,8 @@ export interface GraphClientOptions {
   timeoutMs?: number;
   /** One token request. Default 30 s. */
   tokenTimeoutMs?: number;
-  /** Tests: where secrets are read from. */
-  sources?: ConstructorParameters<typeof TokenSource>[0]['sources'];
+  /** Where partners' secrets are read from at every use: `secretSources(process.env)` from the composition root. */
+  sources: CredentialSources;
 }
 
 /** Graph's GDAP endpoints for one partner, with that partner's Entra app. Every method throws GraphError. */
@@ -110,7 +111,7 @@ export function createGraphClient(opts: GraphClientOptions): GraphClient {
     graphBaseUrl: opts.graphBaseUrl,
     log: opts.log,
     ...(opts.tokenTimeoutMs ? { timeoutMs: opts.tokenTimeoutMs } : {}),
-    ...(opts.sources ? { sources: opts.sources } : {}),
+    sources: opts.sources,
   });
   const http = new GraphHttp({
     graphBaseUrl: opts.graphBaseUrl,

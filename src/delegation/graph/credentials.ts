@@ -11,21 +11,23 @@ export class CredentialUnavailableError extends Error {
   override name = 'CredentialUnavailableError';
 }
 
+/** Where secrets are read from, at every use: the environment the composition root hands over, and files. */
 export interface CredentialSources {
   env: NodeJS.ProcessEnv;
   readFile: (path: string) => string;
 }
 
-export const processSources: CredentialSources = { env: process.env, readFile: (path) => readFileSync(path, 'utf8') };
+/**
+ * The sources for a running bot: `env` is the process environment, passed in by the composition root (src/index.ts
+ * reads the environment; nothing below it does), and files are read from disk.
+ */
+export const secretSources = (env: NodeJS.ProcessEnv): CredentialSources => ({ env, readFile: (path) => readFileSync(path, 'utf8') });
 
 /**
  * Reads the partner's secret or certificate now, from where the partners file says it is. Nothing is kept here: the
  * caller hands it to msal-node and keeps only `fingerprint`, to notice a rotated secret.
  */
-export function readCredential(
-  app: MicrosoftApp,
-  sources: CredentialSources = processSources,
-): { credential: ClientCredential; fingerprint: string } {
+export function readCredential(app: MicrosoftApp, sources: CredentialSources): { credential: ClientCredential; fingerprint: string } {
   const source = app.credential;
   switch (source.kind) {
     case 'secretEnv': {

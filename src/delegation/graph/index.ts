@@ -1,5 +1,6 @@
 /** Microsoft Graph's GDAP endpoints with each partner's own Entra app (issue 13). */
 export { approvalLink, createGraphClient, relationshipBody, type GdapClient, type GraphClient, type GraphClientOptions } from './client';
+export { secretSources, type CredentialSources } from './credentials';
 export { GraphError, isGraphError, parseRetryAfter, type GraphErrorDetails, type GraphProblem, type GraphProblemKind } from './errors';
 export {
   AUTO_EXTEND_DURATION,

@@ -11,7 +11,7 @@ import {
 import type { MicrosoftApp } from '../../directory/microsoft';
 import type { Logger } from '../../log';
 import { graphScope, msalAuthority } from './authority';
-import { CredentialUnavailableError, processSources, readCredential, type CredentialSources } from './credentials';
+import { CredentialUnavailableError, readCredential, type CredentialSources } from './credentials';
 import { GraphError, networkReason, parseRetryAfter, type GraphErrorDetails, type GraphProblem } from './errors';
 
 export interface TokenSourceOptions {
@@ -22,8 +22,8 @@ export interface TokenSourceOptions {
   log: Logger;
   /** How long one request to the token endpoint may take (msal-node sets no limit on it). Default 30 s. */
   timeoutMs?: number;
-  /** Where secrets are read from (tests); default the process environment and the file system. */
-  sources?: CredentialSources;
+  /** Where secrets are read from at every call: `secretSources(process.env)` in the composition root. */
+  sources: CredentialSources;
   now?: () => number;
 }
 
@@ -67,7 +67,7 @@ export class TokenSource {
   constructor(private readonly opts: TokenSourceOptions) {
     this.scope = graphScope(opts.graphBaseUrl);
     this.timeoutMs = opts.timeoutMs ?? 30_000;
-    this.sources = opts.sources ?? processSources;
+    this.sources = opts.sources;
     this.now = opts.now ?? Date.now;
   }
 

@@ -284,7 +284,7 @@ describe('Graph GDAP client: requests as Microsoft documents them', () => {
         }
         return { status: 200, body: { value: created } };
       },
-      { timeoutMs: 400 },
+      { timeoutMs: 1_500 },
     );
     await using(r, async (client) => {
       const input = {

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import type { MicrosoftApp } from '../../../src/directory/microsoft';
 import { msalAuthority } from '../../../src/delegation/graph/authority';
 import { GraphError } from '../../../src/delegation/graph/errors';
+import { secretSources } from '../../../src/delegation/graph/credentials';
 import { TokenSource } from '../../../src/delegation/graph/token';
 import { freePort } from '../../support/free-port';
 import { capturingLogger, tinyServer, tokenEndpoint, type Reply, type Seen } from './tiny-server';
@@ -260,13 +261,25 @@ describe('Graph tokens through msal-node (client credentials, one app per partne
 });
 
 describe('secret files on disk', () => {
-  it('reads a real file through the default sources', async () => {
+  it('reads a real file, and the environment it is given, through secretSources', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'graph-secret-'));
     const server = await tinyServer((req) => tokenEndpoint('from-disk')(req) ?? { status: 404 });
     try {
       writeFileSync(join(dir, 'secret'), 'from-disk\n', { mode: 0o600 });
-      const tokens = new TokenSource({ authorityHost: server.url, graphBaseUrl: GRAPH, log: capturingLogger().log });
+      const tokens = new TokenSource({
+        authorityHost: server.url,
+        graphBaseUrl: GRAPH,
+        log: capturingLogger().log,
+        sources: secretSources({}),
+      });
       await expect(tokens.token(app({ kind: 'secretFile', path: join(dir, 'secret') }))).resolves.toMatch(/^eyJ/);
+      const fromEnv = new TokenSource({
+        authorityHost: server.url,
+        graphBaseUrl: GRAPH,
+        log: capturingLogger().log,
+        sources: secretSources({ FABRIKAM_GRAPH_SECRET: 'from-disk' }),
+      });
+      await expect(fromEnv.token(app())).resolves.toMatch(/^eyJ/);
     } finally {
       await server.close();
       rmSync(dir, { recursive: true, force: true });
