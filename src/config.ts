@@ -33,7 +33,7 @@ const ConfigSchema = z
       z
         .url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
         .refine(
-          (u) => new URL(u).pathname === '/' && !new URL(u).search,
+          (u) => !URL.canParse(u) || (new URL(u).pathname === '/' && !new URL(u).search),
           'must be the host only, no path (https://login.microsoftonline.com)',
         ),
     ),
@@ -105,7 +105,7 @@ const ConfigSchema = z
     }
   });
 
-const isLoopback = (url: string) => ['127.0.0.1', 'localhost', '[::1]'].includes(new URL(url).hostname);
+const isLoopback = (url: string) => URL.canParse(url) && ['127.0.0.1', 'localhost', '[::1]'].includes(new URL(url).hostname);
 
 export interface Config {
   port: number;

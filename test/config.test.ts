@@ -92,5 +92,8 @@ describe('configuration', () => {
       /MICROSOFT_AUTHORITY_HOST must be the host only, no path/,
     );
     expect(() => loadConfig({ MICROSOFT_GRAPH_BASE_URL: 'graph' })).toThrow(/MICROSOFT_GRAPH_BASE_URL must be an http\(s\) URL/);
+    expect(() => loadConfig({ MICROSOFT_AUTHORITY_HOST: 'not a url', MICROSOFT_GRAPH_BASE_URL: 'http:x' })).toThrow(
+      /MICROSOFT_AUTHORITY_HOST must be an http\(s\) URL/,
+    );
   });
 });
