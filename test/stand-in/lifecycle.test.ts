@@ -309,3 +309,27 @@ describe('what happens to a relationship outside Graph and over time', () => {
     expect(() => ms.control.approve(pending)).toThrow(/only an approvalPending request can be approved/);
   });
 });
+
+describe('on the real clock, steps happen as time passes', () => {
+  let ms: MicrosoftStandIn;
+  afterAll(() => ms.close());
+
+  it('approved → activating → active without any control call, after the configured delays', async () => {
+    ms = await startStandIn({ delays: { approvedToActivating: 100, activatingToActive: 100 } });
+    const graph = graphClient(ms, await tokenFor(ms));
+    const id = (await graph.post(REL, relationshipBody())).body.id;
+    await graph.post(`${REL}/${id}/requests`, { action: 'lockForApproval' });
+    expect((await graph.get(`${REL}/${id}`)).body.status).toBe('approvalPending');
+    ms.control.approve(id);
+    const seen = new Set<string>();
+    const deadline = Date.now() + 5000;
+    let status = '';
+    while (status !== 'active' && Date.now() < deadline) {
+      status = (await graph.get(`${REL}/${id}`)).body.status;
+      seen.add(status);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(status).toBe('active');
+    expect(seen.has('approved') || seen.has('activating')).toBe(true);
+  });
+});
