@@ -10,10 +10,22 @@ export interface Fact {
   value: string;
 }
 
-/** A row with a name on the left and its detail on the right: an offer's service line, a total. */
+/** A row with a name on the left and its detail on the right: a role, a total. */
 export interface Line {
   name: string;
   detail: string;
+}
+
+/**
+ * An offer's service line. The name gets the row's width and the quantity × unit price sits under it, so the right
+ * column holds only the short amount: a long detail there took the width and broke the name mid-word.
+ */
+export interface PriceLine {
+  name: string;
+  /** Quantity × unit price, in small text under the name; '' for a trial. */
+  note: string;
+  /** What the line costs per billing period, or the trial's length: short, shown unwrapped. */
+  amount: string;
 }
 
 /** One line of small text: a recorded answer, a note. */
@@ -80,7 +92,7 @@ export interface OfferCardData extends Totals, Outcome {
   partnerName: string;
   headline: string;
   intro: string;
-  lines: Line[];
+  lines: PriceLine[];
   fineprint: string;
   expiresOn: string;
   /** Accept and Decline while pending. */
@@ -115,7 +127,7 @@ export interface OfferSummaryCardData extends Totals {
   expiresOn: string;
   decidedLabel: string;
   decidedOn: string;
-  lines: Line[];
+  lines: PriceLine[];
   history: TextLine[];
   hint: string;
   installLink: string;

@@ -1,5 +1,5 @@
 import type { Activity, Attachment } from 'botbuilder';
-import type { Line, OfferCardData, OfferSummaryCardData, Outcome, RequestPart, Totals } from '../cards/data';
+import type { OfferCardData, OfferSummaryCardData, Outcome, PriceLine, RequestPart, Totals } from '../cards/data';
 import type { CardRenderer } from '../cards/render';
 import { formatDate, formatDateTime, formatMoney, literal } from '../cards/format';
 import type { ResponseRecord } from '../responses/types';
@@ -30,12 +30,15 @@ const STATE_COLOR: Record<OfferState, string> = {
 
 const PERIOD = { monthly: 'month', annual: 'year' } as const;
 
-function lines(offer: Offer): Line[] {
+function lines(offer: Offer): PriceLine[] {
   return offer.lines.map((l) => {
-    if (offer.kind === 'trial') return { name: l.serviceName, detail: `${l.trialDays}-day free trial` };
+    if (offer.kind === 'trial') return { name: l.serviceName, note: '', amount: `${l.trialDays}-day free trial` };
     const unit = formatMoney(l.unitPriceCents ?? 0, offer.currency);
-    const total = formatMoney(lineTotalCents(l, offer.billing!), offer.currency);
-    return { name: l.serviceName, detail: `${l.quantity} × ${unit}/licence/month = ${total} per ${PERIOD[offer.billing!]}` };
+    return {
+      name: l.serviceName,
+      note: `${l.quantity} × ${unit}/licence/month`,
+      amount: `${formatMoney(lineTotalCents(l, offer.billing!), offer.currency)}/${PERIOD[offer.billing!]}`,
+    };
   });
 }
 
@@ -207,7 +210,8 @@ export function createOfferMessages(cards: CardRenderer) {
             { title: 'Id', value: offer.id },
           ],
           lines: [
-            ...lines(offer),
+            // The notice's rows have no line under the name, so the quantity × unit price follows it there.
+            ...lines(offer).map((l) => ({ name: l.note ? `${l.name}, ${l.note}` : l.name, detail: l.amount })),
             ...(offer.kind === 'purchase' && offer.billing ? [{ name: totals(offer).totalLabel, detail: totals(offer).total }] : []),
           ],
           next:

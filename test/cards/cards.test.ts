@@ -443,6 +443,41 @@ describe('card templates', () => {
     expect(serialized).toContain('"id":"reason_por"');
   });
 
+  it('gives the service name of a price line the width and keeps the amount beside it short and unwrapped', () => {
+    const offer = purchaseOffer({
+      lines: [
+        { serviceId: 'm365-business-premium', serviceName: 'Microsoft 365 Business Premium', quantity: 25, unitPriceCents: 2200 },
+        { serviceId: 'defender-o365-p2', serviceName: 'Microsoft Defender for Office 365 (Plan 2)', quantity: 300, unitPriceCents: 500 },
+        { serviceId: 'teams-essentials', serviceName: 'Microsoft Teams Essentials', quantity: 10, unitPriceCents: 400 },
+      ],
+    });
+    type Node = { type?: string; width?: string; text?: string; wrap?: boolean; items?: Node[]; columns?: Node[] };
+    const columnSets = (n: unknown): Node[] =>
+      Array.isArray(n)
+        ? n.flatMap(columnSets)
+        : n && typeof n === 'object'
+          ? [...((n as Node).type === 'ColumnSet' ? [n as Node] : []), ...Object.values(n).flatMap(columnSets)]
+          : [];
+    const customer = offerCards.offerCardJson(offer);
+    const partner = content(offerCards.status(offer, []));
+    for (const json of [customer, partner]) {
+      const rows = columnSets(json).filter((c) => offer.lines.some((l) => c.columns?.[0]?.items?.[0]?.text === l.serviceName));
+      expect(rows).toHaveLength(3);
+      for (const row of rows) {
+        const [name, amount] = row.columns!;
+        expect(name).toMatchObject({ width: 'stretch', items: [{ wrap: true }, { wrap: true }] });
+        expect(amount!.width).toBe('auto');
+        for (const block of amount!.items!) {
+          expect(block.wrap).toBe(false);
+          expect(block.text!.length).toBeLessThanOrEqual(20);
+        }
+      }
+      // Every figure is still there: quantity × unit price under the name, the amount beside it.
+      expect(cardText(json)).toMatch(/Microsoft Defender for Office 365 \(Plan 2\)\n300 × \$5\.00\/licence\/month\n\$18,000\.00\/year/);
+    }
+    expect(cardText(customer)).toMatch(/Total per year\n\$25,080\.00/);
+  });
+
   it('carries only ids in card action data, never state', () => {
     for (const r of rendered) {
       const visit = (n: unknown): void => {
