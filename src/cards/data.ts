@@ -129,8 +129,17 @@ export interface OfferSummaryCardData extends Totals {
   decidedOn: string;
   lines: PriceLine[];
   history: TextLine[];
+  /** The requests attached to the offer (delegated administration, partner of record); none for a plain offer. */
+  parts: SummaryPart[];
   hint: string;
   installLink: string;
+}
+
+/** One request attached to an offer, on the partner's summary: "Delegated administration · D-4K7P2Q", its state, its answers. */
+export interface SummaryPart {
+  title: string;
+  state: string;
+  answers: TextLine[];
 }
 
 /** relationship-summary.json: a relationship as one side sees it (confirmation, notices, status). */
@@ -267,6 +276,8 @@ export interface ErrorCardData {
   message: string;
   /** '' when there is no example to show. */
   example: string;
+  /** The whole command with its one certain fix, shown as is and sent by Send it corrected; '' hides both. */
+  corrected: string;
 }
 
 /** Each template in cards/ by file name, with the data it binds; test/cards checks the two lists are the same. */

@@ -39,6 +39,8 @@ function resolveService(catalog: Catalog, partner: Partner, key: string, example
     throw new UserInputError(
       `I don't know the service ${quoted(key)}.${close.length ? ` Did you mean ${close.join(' or ')}?` : ''} Use a catalog id or the service's full name.`,
       example,
+      undefined,
+      close.length === 1 ? { typed: key, instead: close[0]! } : undefined,
     );
   }
   const { service } = match;

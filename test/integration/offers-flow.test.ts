@@ -197,6 +197,44 @@ describe('offers over real HTTP: a partner tenant and a customer tenant', () => 
     expect(bad.status).toBe(400);
     expect((bad.body.value as { message: string }).message).toMatch(/card's data is not valid: offerId/);
   });
+
+  describe('requests attached to an offer, as the partner sees them', () => {
+    it('shows every part with its id, state and recorded answers in the confirmation and in status', async () => {
+      await bot.say('trial admin@contoso.com m365-business-premium with admin as partner of record', alex);
+      const confirmation = bot.lastReply(alex);
+      const trialId = idIn('T', confirmation)!;
+      const d = idIn('D', confirmation)!;
+      const r = idIn('R', confirmation)!;
+      expect([trialId, d, r]).toEqual([expect.stringMatching(/^T-/), expect.stringMatching(/^D-/), expect.stringMatching(/^R-/)]);
+      expect(confirmation).toMatch(
+        new RegExp(
+          `Delegated administration · ${d}[\\s\\S]*Waiting for an answer[\\s\\S]*Partner of record · ${r}[\\s\\S]*Waiting for an answer`,
+        ),
+      );
+
+      await bot.drain();
+      expect(idIn('D', bot.cardFor(megan, trialId))).toBe(d);
+      await bot.click('offer.accept', { offerId: trialId }, megan);
+      await bot.click('delegation.decline', { relationshipId: d, reason_delegation: 'Not now' }, megan);
+      await bot.click('por.accept', { relationshipId: r, replaces: '' }, megan);
+
+      await bot.say(`status ${trialId}`, alex);
+      expect(bot.lastReply(alex)).toMatch(
+        new RegExp(
+          [
+            `${trialId}: Accepted`,
+            'accepted by Megan Bowen \\(admin@contoso.com\\)',
+            `Delegated administration · ${d}`,
+            'Status: Declined',
+            'declined by Megan Bowen \\(admin@contoso.com\\): "Not now"',
+            `Partner of record · ${r}`,
+            'Status: Designated \\(recorded\\)',
+            'approved by Megan Bowen \\(admin@contoso.com\\)',
+          ].join('[\\s\\S]*'),
+        ),
+      );
+    });
+  });
 });
 
 describe('with an app id configured', () => {
