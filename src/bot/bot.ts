@@ -15,7 +15,8 @@ import type { Logger } from '../log';
 import type { ConversationsStore, PartnersStore } from '../directory/store';
 import { channelOf, commandText, tenantOf } from './activity';
 import type { ConversationCapture } from './capture';
-import type { CommandContext, CommandRouter } from './commands';
+import type { CommandContext, CommandRouter, Reply } from './commands';
+import { registerSendCorrected } from './general';
 import { errorResponse, messageResponse, type ActionContext, type VerbTable } from './verbs';
 import { sovereignRefusal } from '../directory/sovereign';
 import { isConnectorUnreachable } from '../edge/connector';
@@ -61,6 +62,7 @@ const APOLOGY =
 export class PartnerOffersBot extends TeamsActivityHandler {
   constructor(private readonly deps: BotDeps) {
     super();
+    registerSendCorrected(deps.verbs);
 
     this.onTurn(async (context, next) => {
       context.turnState.set(CONVERSATION, await deps.capture.capture(context));
@@ -123,6 +125,12 @@ export class PartnerOffersBot extends TeamsActivityHandler {
   }
 
   private async handleCommand(context: TurnContext): Promise<void> {
+    const reply = await this.reply(context, commandText(context));
+    await context.sendActivity({ type: 'message', text: reply.text, attachments: reply.attachments });
+  }
+
+  /** What `text`, typed by this turn's person in this conversation, answers: a card action's command gets the same. */
+  private async reply(context: TurnContext, text: string): Promise<Reply> {
     const ctx: CommandContext = {
       actor: await this.actorWithEmail(context),
       partner: await this.partnerOf(tenantOf(context.activity)),
@@ -130,22 +138,20 @@ export class PartnerOffersBot extends TeamsActivityHandler {
       channel: channelOf(context.activity),
     };
     try {
-      const text = commandText(context);
       // help and support stay available: they explain, and support is how such a tenant reaches Microsoft.
       if (this.deps.isSovereign(ctx.actor.tenantId, ctx.partner) && !/^\s*(help|support)\b/i.test(text)) throw sovereignRefusal();
-      const reply = await this.deps.router.dispatch(text, ctx);
-      await context.sendActivity({ type: 'message', text: reply.text, attachments: reply.attachments });
+      return await this.deps.router.dispatch(text, ctx);
     } catch (err) {
-      await context.sendActivity(this.failure(context, err));
+      return this.failure(context, err);
     }
   }
 
-  private failure(context: TurnContext, err: unknown) {
+  private failure(context: TurnContext, err: unknown): Reply {
     // Nothing can reach the chat: the turn ends, and the adapter's error handler says so once.
     if (isConnectorUnreachable(err)) throw err;
-    if (err instanceof UserInputError) return { type: 'message', attachments: [this.deps.errorCard(err)] };
+    if (err instanceof UserInputError) return { attachments: [this.deps.errorCard(err)] };
     this.deps.log.error({ err, activityId: context.activity.id }, 'command failed');
-    return { type: 'message', text: `${APOLOGY} (reference ${context.activity.id ?? 'unknown'}).` };
+    return { text: `${APOLOGY} (reference ${context.activity.id ?? 'unknown'}).` };
   }
 
   /**
@@ -214,6 +220,7 @@ export class PartnerOffersBot extends TeamsActivityHandler {
         replyToId: context.activity.replyToId,
         trigger,
         post: async (activity) => void (await context.sendActivity(activity)),
+        command: (text) => this.reply(context, text),
       });
     } catch (err) {
       if (err instanceof UserInputError) return errorResponse(400, 'BadRequest', err.message);

@@ -1,7 +1,7 @@
 import type { Attachment, ConversationReference } from 'botbuilder';
 import { distance } from 'fastest-levenshtein';
 import type { Partner } from '../directory/partners';
-import { UserInputError, quoted } from '../errors';
+import { UserInputError, quoted, type Correction } from '../errors';
 import type { Person } from '../offers/types';
 
 export type Audience = 'partner' | 'customer' | 'anyone';
@@ -81,6 +81,35 @@ function closestCommands(text: string, specs: CommandSpec[]): Reply {
   };
 }
 
+/** A corrected command, if it is still a command's length. */
+const fitting = (command: string): string | undefined => (command.length <= COMMAND_MAX ? command.trim() : undefined);
+
+/**
+ * The whole command with a part's correction made, when the typed words occur exactly once among the arguments (twice,
+ * and which one was meant is a guess).
+ */
+function correctedCommand(name: string, args: string, { typed, instead }: Correction): string | undefined {
+  const words = typed.trim().split(/\s+/).filter(Boolean);
+  if (words.length === 0) return undefined;
+  const pattern = words.map((w) => w.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('\\s+');
+  const found = [...args.matchAll(new RegExp(`(?<=^|[\\s,])${pattern}(?=$|[\\s,])`, 'gi'))];
+  if (found.length !== 1) return undefined;
+  const at = found[0]!;
+  return fitting(`${name} ${args.slice(0, at.index)}${instead}${args.slice(at.index + at[0].length)}`);
+}
+
+/** Runs the command; an error that knows a part's one certain fix leaves with the whole corrected command. */
+async function run(spec: CommandSpec, args: string, ctx: CommandContext): Promise<Reply> {
+  try {
+    return await spec.run(args, ctx);
+  } catch (err) {
+    if (err instanceof UserInputError && err.correction && err.corrected === undefined) {
+      err.corrected = correctedCommand(spec.name, args, err.correction);
+    }
+    throw err;
+  }
+}
+
 const allowed = (spec: CommandSpec, partner: Partner | null) => spec.audience === 'anyone' || (spec.audience === 'partner') === !!partner;
 
 export function createCommandRouter(): CommandRouter {
@@ -104,7 +133,7 @@ export function createCommandRouter(): CommandRouter {
       const word = (trimmed.split(/\s+/, 1)[0] ?? '').toLowerCase();
       const args = trimmed.slice(word.length).trim();
       const spec = specs.get(word);
-      if (spec && allowed(spec, ctx.partner)) return spec.run(args, ctx);
+      if (spec && allowed(spec, ctx.partner)) return run(spec, args, ctx);
       if (spec?.audience === 'partner') {
         throw new UserInputError(
           `${spec.name} is for partner organisations registered with this bot, and your organisation is not one. If it should be, ask the people who run this bot to register your tenant.`,
@@ -121,15 +150,21 @@ export function createCommandRouter(): CommandRouter {
       }
       const mine = available(ctx);
       if (isSentence(trimmed)) return closestCommands(trimmed, mine);
-      const closest = mine.map((s) => ({ s, d: distance(word, s.name) })).sort((a, b) => a.d - b.d)[0];
-      const suggestion = closest && closest.d <= Math.max(2, Math.floor(word.length / 2)) ? closest.s : undefined;
-      throw new UserInputError(
+      const close = mine
+        .map((s) => ({ s, d: distance(word, s.name) }))
+        .filter(({ d }) => d <= Math.max(2, Math.floor(word.length / 2)))
+        .sort((a, b) => a.d - b.d);
+      const suggestion = close[0]?.s;
+      const err = new UserInputError(
         word
           ? `I don't know ${quoted(word, 30)}.${suggestion ? ` Did you mean ${suggestion.name}?` : ''}`
           : 'Type a command, for example help.',
         suggestion?.usage ?? 'help',
         "I didn't understand that",
       );
+      // Only one command near the word is a certain fix; two or more, and the person chooses.
+      if (suggestion && close.length === 1) err.corrected = fitting(`${suggestion.name} ${args}`);
+      throw err;
     },
   };
 }

@@ -1,7 +1,9 @@
 import type { Attachment } from 'botbuilder';
+import { z } from 'zod';
 import type { CardRenderer } from '../cards/render';
 import { clip, type UserInputError } from '../errors';
-import type { CommandRouter } from './commands';
+import { COMMAND_MAX, type CommandRouter } from './commands';
+import { cardResponse, messageResponse, type VerbTable } from './verbs';
 
 /** Commands every capability shares: help (built from what is registered) and support. */
 export function registerGeneral(router: CommandRouter, cards: CardRenderer): void {
@@ -40,4 +42,24 @@ export const errorCard =
       title: clip(error.title, 100),
       message: clip(error.message, 1_500),
       example: clip(error.example ?? '', 300),
+      // Never cut: the card shows exactly what its button sends.
+      corrected: error.corrected ?? '',
     });
+
+/**
+ * The error card's Send it corrected: the command it showed, run as if the person had typed it. The command is checked
+ * here as typed text is (a command's length), and everything else by the command router, as for typed text.
+ */
+export function registerSendCorrected(verbs: VerbTable): void {
+  verbs.register('command.send', {
+    schema: z.object({ command: z.string().trim().min(1).max(COMMAND_MAX) }),
+    handle: async ({ command }, ctx) => {
+      const reply = await ctx.command(command);
+      const cards = reply.attachments ?? [];
+      // A single card (the confirmation, or what is still wrong) takes the error card's place, button and all.
+      if (cards.length === 1 && !reply.text) return cardResponse(cards[0]!.content as Record<string, unknown>);
+      await ctx.post({ type: 'message', text: reply.text, attachments: reply.attachments });
+      return messageResponse(`Sent: ${command}`);
+    },
+  });
+}

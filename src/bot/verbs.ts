@@ -1,6 +1,7 @@
 import type { Activity, AdaptiveCardInvokeResponse } from 'botbuilder';
 import type { z } from 'zod';
 import type { Person } from '../offers/types';
+import type { Reply } from './commands';
 
 /** Who clicked, and on what message. */
 export interface ActionContext {
@@ -13,6 +14,11 @@ export interface ActionContext {
   trigger: 'manual' | 'automatic';
   /** Posts more messages into the conversation during this action (e.g. the next page of results). */
   post(activity: Partial<Activity>): Promise<void>;
+  /**
+   * What typing `text` in this conversation would answer, the same person's rights checked as for typed text: a
+   * refusal comes back as its error card, not thrown.
+   */
+  command(text: string): Promise<Reply>;
 }
 
 export interface VerbHandler<S extends z.ZodTypeAny = z.ZodTypeAny> {

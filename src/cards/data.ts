@@ -10,10 +10,22 @@ export interface Fact {
   value: string;
 }
 
-/** A row with a name on the left and its detail on the right: an offer's service line, a total. */
+/** A row with a name on the left and its detail on the right: a role, a total. */
 export interface Line {
   name: string;
   detail: string;
+}
+
+/**
+ * An offer's service line. The name gets the row's width and the quantity × unit price sits under it, so the right
+ * column holds only the short amount: a long detail there took the width and broke the name mid-word.
+ */
+export interface PriceLine {
+  name: string;
+  /** Quantity × unit price, in small text under the name; '' for a trial. */
+  note: string;
+  /** What the line costs per billing period, or the trial's length: short, shown unwrapped. */
+  amount: string;
 }
 
 /** One line of small text: a recorded answer, a note. */
@@ -80,7 +92,7 @@ export interface OfferCardData extends Totals, Outcome {
   partnerName: string;
   headline: string;
   intro: string;
-  lines: Line[];
+  lines: PriceLine[];
   fineprint: string;
   expiresOn: string;
   /** Accept and Decline while pending. */
@@ -115,10 +127,19 @@ export interface OfferSummaryCardData extends Totals {
   expiresOn: string;
   decidedLabel: string;
   decidedOn: string;
-  lines: Line[];
+  lines: PriceLine[];
   history: TextLine[];
+  /** The requests attached to the offer (delegated administration, partner of record); none for a plain offer. */
+  parts: SummaryPart[];
   hint: string;
   installLink: string;
+}
+
+/** One request attached to an offer, on the partner's summary: "Delegated administration · D-4K7P2Q", its state, its answers. */
+export interface SummaryPart {
+  title: string;
+  state: string;
+  answers: TextLine[];
 }
 
 /** relationship-summary.json: a relationship as one side sees it (confirmation, notices, status). */
@@ -255,6 +276,8 @@ export interface ErrorCardData {
   message: string;
   /** '' when there is no example to show. */
   example: string;
+  /** The whole command with its one certain fix, shown as is and sent by Send it corrected; '' hides both. */
+  corrected: string;
 }
 
 /** Each template in cards/ by file name, with the data it binds; test/cards checks the two lists are the same. */

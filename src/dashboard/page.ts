@@ -13,6 +13,11 @@ const TEAMS_FRAME_ANCESTORS = [
   'https://*.microsoft365.com',
   'https://*.cloud.microsoft',
 ];
+/**
+ * teams-js 2.x fetches Microsoft's current list of Teams origins from this file as soon as it loads (its
+ * validOriginsCdnEndpoint). The policy names the file, not the CDN's host, so nothing else can be fetched from there.
+ */
+const TEAMS_JS_VALID_DOMAINS = 'https://res.cdn.office.net/teams-js/validDomains/json/validDomains.json';
 /** A local run is framed by local test hosts too; local mode listens on loopback only. */
 const LOCAL_FRAME_ANCESTORS = ['http://127.0.0.1:*', 'http://localhost:*'];
 
@@ -82,6 +87,7 @@ export function registerTabPage(
   const ancestors = [...TEAMS_FRAME_ANCESTORS, ...(localMode ? [...LOCAL_FRAME_ANCESTORS, ...origins] : [])].join(' ');
   const policy = [
     "default-src 'self'",
+    `connect-src 'self' ${TEAMS_JS_VALID_DOMAINS}`,
     "img-src 'self' data:",
     "object-src 'none'",
     "base-uri 'none'",

@@ -9,6 +9,7 @@ import { UserInputError } from '../errors';
 import { RELATIONSHIP_ID_PATTERN } from '../ids';
 import type { MessageRegistry } from '../notifications/messages';
 import { PermanentDeliveryError } from '../notifications/messages';
+import type { AttachedRequest } from '../offers/index';
 import type { Offer } from '../offers/types';
 import { parseDelegate, parseRelationshipId } from './commands';
 import type { DelegationCards } from './messages';
@@ -24,7 +25,9 @@ import {
   type RelationshipDecision,
 } from './service';
 import type { Relationship, RelationshipKind } from './types';
-import { wordingFor } from './wording';
+import { stateLabel, wordingFor } from './wording';
+
+const KIND_LABEL = { delegation: 'Delegated administration', por: 'Partner of record' } as const;
 
 const Reason = z.string().trim().max(500, 'the reason is limited to 500 characters').optional();
 
@@ -46,29 +49,50 @@ export interface DelegationDeps {
   clock: () => Date;
 }
 
-/** The sections an offer's card shows for the requests attached to it, as they are now. */
-export function offerParts(service: DelegationService, clock: () => Date) {
-  return async (offer: Offer): Promise<RequestPart[]> => {
+/** The requests attached to an offer, as they are now, delegated administration first. */
+function attachedNow(service: DelegationService, clock: () => Date) {
+  return async (offer: Offer): Promise<Relationship[]> => {
     if (!offer.attachments) return [];
     const attached = await service.forOffer(offer.id);
     const order = (r: Relationship) => (r.kind === 'delegation' ? 0 : 1);
-    return Promise.all(
-      attached
-        .sort((a, b) => order(a) - order(b))
-        .map(async (r) => {
-          // Shown as ended once its time has passed or its offer closed; the sweeper (or closeAttached) records it.
-          const offerClosed = offer.state === 'withdrawn' || offer.state === 'expired';
-          const shown =
-            isOpen(r) && offerClosed
-              ? end(r, offer.state === 'withdrawn' ? 'withdrawn' : 'expired', clock())
-              : isRequestExpired(r, clock())
-                ? end(r, 'expired', clock())
-                : r;
-          const replaces = isOpen(shown) ? await service.currentOther(r, offer.approver?.tenantId) : null;
-          return requestPart(shown, replaces);
-        }),
-    );
+    // Shown as ended once its time has passed or its offer closed; the sweeper (or closeAttached) records it.
+    const offerClosed = offer.state === 'withdrawn' || offer.state === 'expired';
+    return attached
+      .sort((a, b) => order(a) - order(b))
+      .map((r) =>
+        isOpen(r) && offerClosed
+          ? end(r, offer.state === 'withdrawn' ? 'withdrawn' : 'expired', clock())
+          : isRequestExpired(r, clock())
+            ? end(r, 'expired', clock())
+            : r,
+      );
   };
+}
+
+/** The sections an offer's card shows for the requests attached to it, as they are now. */
+export function offerParts(service: DelegationService, clock: () => Date) {
+  const now = attachedNow(service, clock);
+  return async (offer: Offer): Promise<RequestPart[]> =>
+    Promise.all(
+      (await now(offer)).map(async (shown) => {
+        const replaces = isOpen(shown) ? await service.currentOther(shown, offer.approver?.tenantId) : null;
+        return requestPart(shown, replaces);
+      }),
+    );
+}
+
+/** The requests attached to an offer as its partner reads them: kind, id, state and recorded answers. */
+export function offerRequests(service: DelegationService, clock: () => Date) {
+  const now = attachedNow(service, clock);
+  return async (offer: Offer): Promise<AttachedRequest[]> =>
+    Promise.all(
+      (await now(offer)).map(async (r) => ({
+        kind: KIND_LABEL[r.kind],
+        id: r.id,
+        state: stateLabel(r),
+        responses: await service.responsesOf(r.id),
+      })),
+    );
 }
 
 /** Delegated administration and partner of record: partner and customer commands, and the card verbs. */
@@ -229,6 +253,7 @@ function assertKind(id: string, kind: RelationshipKind): void {
 export function linkedRequests(service: DelegationService, cards: DelegationCards, clock: () => Date) {
   return {
     partsOf: offerParts(service, clock),
+    attachedTo: offerRequests(service, clock),
     isId: (raw: string) => RELATIONSHIP_ID_PATTERN.test(raw.trim().toUpperCase()),
     async status(raw: string, partner: Partner): Promise<Attachment> {
       const { relationship, responses } = await service.statusOf(parseRelationshipId(raw, 'status D-4K7P2Q'), partner);

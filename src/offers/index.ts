@@ -8,6 +8,7 @@ import { OFFER_ID_PATTERN, parseOfferId, parsePurchase, parseTrial } from './com
 import type { Partner } from '../directory/partners';
 import type { OfferCards } from './messages';
 import type { Offer } from './types';
+import type { ResponseRecord } from '../responses/types';
 import type { MessageRegistry } from '../notifications/messages';
 import { PermanentDeliveryError } from '../notifications/messages';
 import { OFFER_CARD, OFFER_CHANNEL, OFFER_NOTICE, PARTNER_EVENTS, type DecisionOutcome, type OfferService } from './service';
@@ -22,10 +23,20 @@ export const OfferActionSchema = z.object({
 export interface LinkedRequests {
   /** The sections of an offer's card for the requests attached to it. */
   partsOf(offer: Offer): Promise<RequestPart[]>;
+  /** The same requests as the partner follows them, wherever the offer is shown to the partner. */
+  attachedTo(offer: Offer): Promise<AttachedRequest[]>;
   /** True for ids `status` should hand over (D-, R-). */
   isId(raw: string): boolean;
   status(raw: string, partner: Partner): Promise<Attachment>;
   pendingFor(person: { tenantId: string; aadObjectId: string }): Promise<Attachment[]>;
+}
+
+/** A request attached to an offer: its kind in words, its id, its state as people read it, and its recorded answers. */
+export interface AttachedRequest {
+  kind: string;
+  id: string;
+  state: string;
+  responses: ResponseRecord[];
 }
 
 /** "1 offer is", "2 requests are", "3 offers and requests are". */
@@ -38,6 +49,7 @@ function what(offers: number, requests: number): string {
 
 const NO_LINKED_REQUESTS: LinkedRequests = {
   partsOf: async () => [],
+  attachedTo: async () => [],
   isId: () => false,
   status: async () => {
     throw new Error('no linked requests');
@@ -81,7 +93,8 @@ export function registerOffers(
       description,
       run: async (args, ctx) => {
         const { offer, duplicate } = await service.issue(parse(args), partnerOf(ctx), ctx.actor);
-        return { attachments: [duplicate ? cards.duplicate(offer) : cards.issued(offer, installLink)] };
+        const attached = await linked.attachedTo(offer);
+        return { attachments: [duplicate ? cards.duplicate(offer, attached) : cards.issued(offer, installLink, attached)] };
       },
     });
   }
@@ -114,7 +127,7 @@ export function registerOffers(
         return { attachments: [cards.list(`Offers to ${email.data}`, offers, { empty: `You have sent nothing to ${email.data} yet.` })] };
       }
       const { offer, responses } = await service.statusOf(parseOfferId(args, 'status T-4K7P2Q'), partner);
-      return { attachments: [cards.status(offer, responses)] };
+      return { attachments: [cards.status(offer, responses, await linked.attachedTo(offer))] };
     },
   });
 
@@ -123,9 +136,10 @@ export function registerOffers(
     audience: 'partner',
     usage: 'withdraw ‹id›',
     description: 'Take back an offer nobody has answered yet.',
-    run: async (args, ctx) => ({
-      attachments: [cards.withdrawn(await service.withdraw(parseOfferId(args, 'withdraw T-4K7P2Q'), partnerOf(ctx)))],
-    }),
+    run: async (args, ctx) => {
+      const offer = await service.withdraw(parseOfferId(args, 'withdraw T-4K7P2Q'), partnerOf(ctx));
+      return { attachments: [cards.withdrawn(offer, await linked.attachedTo(offer))] };
+    },
   });
 
   router.register({
@@ -214,6 +228,6 @@ export function registerOffers(
     if (!parsed.success) throw new PermanentDeliveryError(`unknown offer event "${event}"`);
     // The decline reason lives in the response record only; the outbox entry does not copy it.
     const comment = parsed.data === 'declined' ? (await service.responsesOf(offer.id))[0]?.comment : undefined;
-    return cards.partnerNotice(offer, parsed.data, comment);
+    return cards.partnerNotice(offer, parsed.data, comment, await linked.attachedTo(offer));
   });
 }

@@ -1,10 +1,11 @@
 import type { Activity, Attachment } from 'botbuilder';
-import type { Line, OfferCardData, OfferSummaryCardData, Outcome, RequestPart, Totals } from '../cards/data';
+import type { OfferCardData, OfferSummaryCardData, Outcome, PriceLine, RequestPart, SummaryPart, Totals } from '../cards/data';
 import type { CardRenderer } from '../cards/render';
 import { formatDate, formatDateTime, formatMoney, literal } from '../cards/format';
 import type { ResponseRecord } from '../responses/types';
 import type { CustomerSummary } from './store';
 import { isPending, lineTotalCents, totalCents } from './rules';
+import type { AttachedRequest } from './index';
 import type { PartnerEvent } from './service';
 import type { Offer, OfferState } from './types';
 
@@ -30,12 +31,15 @@ const STATE_COLOR: Record<OfferState, string> = {
 
 const PERIOD = { monthly: 'month', annual: 'year' } as const;
 
-function lines(offer: Offer): Line[] {
+function lines(offer: Offer): PriceLine[] {
   return offer.lines.map((l) => {
-    if (offer.kind === 'trial') return { name: l.serviceName, detail: `${l.trialDays}-day free trial` };
+    if (offer.kind === 'trial') return { name: l.serviceName, note: '', amount: `${l.trialDays}-day free trial` };
     const unit = formatMoney(l.unitPriceCents ?? 0, offer.currency);
-    const total = formatMoney(lineTotalCents(l, offer.billing!), offer.currency);
-    return { name: l.serviceName, detail: `${l.quantity} × ${unit}/licence/month = ${total} per ${PERIOD[offer.billing!]}` };
+    return {
+      name: l.serviceName,
+      note: `${l.quantity} × ${unit}/licence/month`,
+      amount: `${formatMoney(lineTotalCents(l, offer.billing!), offer.currency)}/${PERIOD[offer.billing!]}`,
+    };
   });
 }
 
@@ -123,9 +127,13 @@ export function createOfferMessages(cards: CardRenderer) {
       text: `${formatDateTime(r.at)}: ${r.decision} by ${literal(r.by.name)}${r.by.upn ? ` (${r.by.upn})` : ''}${r.comment ? `: "${literal(r.comment)}"` : ''}`,
     }));
 
+  const partsOf = (attached: AttachedRequest[]): SummaryPart[] =>
+    attached.map((a) => ({ title: `${a.kind} · ${a.id}`, state: a.state, answers: history(a.responses) }));
+
   const summaryData = (
     offer: Offer,
     o: { headline: string; detail?: string; style?: string; responses?: ResponseRecord[]; hint?: string; installLink?: string },
+    attached: AttachedRequest[] = [],
   ): OfferSummaryCardData => ({
     headline: o.headline,
     detail: o.detail ?? '',
@@ -141,6 +149,7 @@ export function createOfferMessages(cards: CardRenderer) {
     lines: lines(offer),
     ...totals(offer),
     history: history(o.responses ?? []),
+    parts: partsOf(attached),
     hint: o.hint ?? '',
     installLink: o.installLink ?? '',
   });
@@ -149,7 +158,7 @@ export function createOfferMessages(cards: CardRenderer) {
     /** The customer's card, actionable while pending, with the requests attached to it. */
     offerCard: (offer: Offer, parts: RequestPart[] = []) => card(cards.attachment('offer', offerCardData(offer, parts))),
     /** A 1:1 note to the issuing partner user about something that happened to the offer. */
-    partnerNotice: (offer: Offer, event: PartnerEvent, comment?: string) => {
+    partnerNotice: (offer: Offer, event: PartnerEvent, comment?: string, attached: AttachedRequest[] = []) => {
       const who = offer.approver ? literal(offer.approver.name) : offer.approverEmail;
       const what = KIND_LABEL[offer.kind].toLowerCase();
       const texts = {
@@ -177,7 +186,7 @@ export function createOfferMessages(cards: CardRenderer) {
           style: 'default',
         },
       } as const;
-      return card(cards.attachment('offer-summary', summaryData(offer, texts[event])));
+      return card(cards.attachment('offer-summary', summaryData(offer, texts[event], attached)));
     },
   };
 
@@ -207,7 +216,8 @@ export function createOfferMessages(cards: CardRenderer) {
             { title: 'Id', value: offer.id },
           ],
           lines: [
-            ...lines(offer),
+            // The notice's rows have no line under the name, so the quantity × unit price follows it there.
+            ...lines(offer).map((l) => ({ name: l.note ? `${l.name}, ${l.note}` : l.name, detail: l.amount })),
             ...(offer.kind === 'purchase' && offer.billing ? [{ name: totals(offer).totalLabel, detail: totals(offer).total }] : []),
           ],
           next:
@@ -217,43 +227,59 @@ export function createOfferMessages(cards: CardRenderer) {
         }),
       ),
     offerCardJson: (offer: Offer, parts: RequestPart[] = []) => cards.render('offer', offerCardData(offer, parts)),
-    issued: (offer: Offer, installLink: string) =>
+    issued: (offer: Offer, installLink: string, attached: AttachedRequest[] = []) =>
       cards.attachment(
         'offer-summary',
         offer.state === 'sent'
-          ? summaryData(offer, {
-              headline: `${KIND_LABEL[offer.kind]} ${offer.id} sent to ${offer.approver ? literal(offer.approver.name) : offer.approverEmail}`,
-              detail: "I'll message you here when they answer.",
-              style: 'good',
-              hint: `Type status ${offer.id} to follow it, or withdraw ${offer.id} to take it back.`,
-            })
-          : summaryData(offer, {
-              headline: `${offer.id} is waiting for ${offer.approverEmail} to install Partner Offers`,
-              detail: `${offer.approverEmail} has not installed the app yet. Send them the install link; the ${KIND_LABEL[offer.kind].toLowerCase()} reaches them as soon as they do, and I'll tell you.`,
-              style: 'warning',
-              hint: `Type status ${offer.id} to follow it.`,
-              installLink,
-            }),
+          ? summaryData(
+              offer,
+              {
+                headline: `${KIND_LABEL[offer.kind]} ${offer.id} sent to ${offer.approver ? literal(offer.approver.name) : offer.approverEmail}`,
+                detail: "I'll message you here when they answer.",
+                style: 'good',
+                hint: `Type status ${offer.id} to follow it, or withdraw ${offer.id} to take it back.`,
+              },
+              attached,
+            )
+          : summaryData(
+              offer,
+              {
+                headline: `${offer.id} is waiting for ${offer.approverEmail} to install Partner Offers`,
+                detail: `${offer.approverEmail} has not installed the app yet. Send them the install link; the ${KIND_LABEL[offer.kind].toLowerCase()} reaches them as soon as they do, and I'll tell you.`,
+                style: 'warning',
+                hint: `Type status ${offer.id} to follow it.`,
+                installLink,
+              },
+              attached,
+            ),
       ),
-    duplicate: (offer: Offer) =>
+    duplicate: (offer: Offer, attached: AttachedRequest[] = []) =>
       cards.attachment(
         'offer-summary',
-        summaryData(offer, {
-          headline: `You already sent this: ${offer.id}`,
-          detail: `An identical ${KIND_LABEL[offer.kind].toLowerCase()} to ${offer.approverEmail} is still waiting for an answer, so I did not send it again.`,
-          style: 'warning',
-          hint: `Type withdraw ${offer.id} first if you want to send a changed one.`,
-        }),
+        summaryData(
+          offer,
+          {
+            headline: `You already sent this: ${offer.id}`,
+            detail: `An identical ${KIND_LABEL[offer.kind].toLowerCase()} to ${offer.approverEmail} is still waiting for an answer, so I did not send it again.`,
+            style: 'warning',
+            hint: `Type withdraw ${offer.id} first if you want to send a changed one.`,
+          },
+          attached,
+        ),
       ),
-    status: (offer: Offer, responses: ResponseRecord[]) =>
-      cards.attachment('offer-summary', summaryData(offer, { headline: `${offer.id}: ${STATE_LABEL[offer.state]}`, responses })),
-    withdrawn: (offer: Offer) =>
+    status: (offer: Offer, responses: ResponseRecord[], attached: AttachedRequest[] = []) =>
+      cards.attachment('offer-summary', summaryData(offer, { headline: `${offer.id}: ${STATE_LABEL[offer.state]}`, responses }, attached)),
+    withdrawn: (offer: Offer, attached: AttachedRequest[] = []) =>
       cards.attachment(
         'offer-summary',
-        summaryData(offer, {
-          headline: `${offer.id} withdrawn`,
-          detail: `${offer.approverEmail} can no longer answer it; their card says so.`,
-        }),
+        summaryData(
+          offer,
+          {
+            headline: `${offer.id} withdrawn`,
+            detail: `${offer.approverEmail} can no longer answer it; their card says so.`,
+          },
+          attached,
+        ),
       ),
     list: (title: string, offers: Offer[], o: { empty: string; hint?: string; forCustomer?: boolean }) =>
       cards.attachment('offer-list', {

@@ -14,15 +14,36 @@ export const isPending = (state: OfferState): boolean => PENDING_STATES.includes
 
 export const isExpired = (offer: Offer, now: Date): boolean => isPending(offer.state) && now.toISOString() >= offer.expiresAt;
 
-function resolveService(catalog: Catalog, partner: Partner, key: string, example: string): Service {
-  const service = catalog.find(key);
-  if (!service) {
-    const close = catalog.suggest(key).map((s) => s.id);
+/** How many services a refusal lists before "and N more": enough to choose from, short enough to read. */
+const MAX_LISTED = 5;
+
+/** Refuses a name that fits several services, listing them so the person can type the one they mean. */
+function whichService(key: string, services: Service[], typeOne: (id: string) => string): string {
+  const listed = services.slice(0, MAX_LISTED).map((s) => `- ${s.name}: ${s.id}`);
+  const more = services.length - listed.length;
+  if (more > 0) listed.push(`- and ${more} more: type more of the name to narrow it down`);
+  // Cards read the message as Markdown: the blank line ends the list, or the last sentence would join its last item.
+  return [
+    `${quoted(key)} fits ${services.length} services. Which one do you mean?`,
+    ...listed,
+    '',
+    `Type its id or its full name, like: ${typeOne(services[0]!.id)}`,
+  ].join('\n');
+}
+
+function resolveService(catalog: Catalog, partner: Partner, key: string, example: string, typeOne: (id: string) => string): Service {
+  const match = catalog.match(key);
+  if (match.kind === 'several') throw new UserInputError(whichService(key, match.services, typeOne), example, 'Which service?');
+  if (match.kind === 'none') {
+    const close = match.closest.map((s) => s.id);
     throw new UserInputError(
       `I don't know the service ${quoted(key)}.${close.length ? ` Did you mean ${close.join(' or ')}?` : ''} Use a catalog id or the service's full name.`,
       example,
+      undefined,
+      close.length === 1 ? { typed: key, instead: close[0]! } : undefined,
     );
   }
+  const { service } = match;
   if (!partner.authorizedServices.includes(service.id)) {
     throw new UserInputError(
       `${partner.name} is not authorized to provide ${service.name}. You can offer: ${partner.authorizedServices.join(', ')}.`,
@@ -43,16 +64,27 @@ function assertDistinct(lines: OfferLine[], example: string): void {
 
 export function trialLines(cmd: Pick<TrialCommand, 'services'>, catalog: Catalog, partner: Partner, example: string): OfferLine[] {
   const lines = cmd.services.map((key): OfferLine => {
-    const s = resolveService(catalog, partner, key, example);
+    const s = resolveService(catalog, partner, key, example, (id) => `trial ‹customer-email› ${id}`);
     return { serviceId: s.id, serviceName: s.name, trialDays: s.trialDays };
   });
   assertDistinct(lines, example);
   return lines;
 }
 
-export function purchaseLines(cmd: Pick<PurchaseCommand, 'lines'>, catalog: Catalog, partner: Partner, example: string): OfferLine[] {
+export function purchaseLines(
+  cmd: Pick<PurchaseCommand, 'lines'> & Partial<Pick<PurchaseCommand, 'billing'>>,
+  catalog: Catalog,
+  partner: Partner,
+  example: string,
+): OfferLine[] {
   const lines = cmd.lines.map(({ quantity, service: key }): OfferLine => {
-    const s = resolveService(catalog, partner, key, example);
+    const s = resolveService(
+      catalog,
+      partner,
+      key,
+      example,
+      (id) => `offer ‹customer-email› ${quantity} ${id} ${cmd.billing ?? 'monthly'}`,
+    );
     if (quantity < s.minQuantity || quantity > s.maxQuantity) {
       throw new UserInputError(
         `${s.name} is sold in quantities of ${s.minQuantity} to ${s.maxQuantity.toLocaleString('en-US')}; you asked for ${quantity.toLocaleString('en-US')}.`,

@@ -231,11 +231,16 @@ async function main(): Promise<void> {
     if (document.visibilityState !== 'visible' || !me) return;
     const reading = ui.rows.querySelector('.history-row') || ui.rows.querySelectorAll('tr[data-id]').length > PAGE_SIZE;
     if (!reading) void refresh();
-    else
+    else {
+      // A Refresh (or a filter change) started after this request answers with newer counts: then this one is stale.
+      const asked = generation;
       getJson<Overview>(`/api/dashboard/overview?${filterQuery()}&limit=1`, tokens).then(
-        (o) => renderSummary(ui.summary, o.summary, f),
+        (o) => {
+          if (asked === generation) renderSummary(ui.summary, o.summary, f);
+        },
         () => undefined,
       );
+    }
   }, AUTO_REFRESH_MS);
 }
 

@@ -67,3 +67,43 @@ describe('command router', () => {
     );
   });
 });
+
+describe('the corrected command an error offers', () => {
+  const withService = () => {
+    const r = router();
+    r.register({
+      name: 'offer',
+      audience: 'partner',
+      usage: 'offer <email> <qty> <service>',
+      description: '',
+      run: async (args) => {
+        throw new UserInputError(`I don't know the service in ${args}.`, undefined, undefined, {
+          typed: 'teams  esentials',
+          instead: 'teams-essentials',
+        });
+      },
+    });
+    return r;
+  };
+
+  it('is the whole command with the one close command word, the rest as typed', async () => {
+    const err = await rejection(router().dispatch('Trail Admin@Contoso.com x', ctx(partner)));
+    expect(err.corrected).toBe('trial Admin@Contoso.com x');
+  });
+
+  it('is absent when two commands are as close', async () => {
+    const err = await rejection(withService().dispatch('trifer a@b.com 1 x', ctx(partner)));
+    expect(err.message).toMatch(/Did you mean/);
+    expect(err.corrected).toBeUndefined();
+  });
+
+  it("makes a part's correction in the whole command, wherever the part was typed", async () => {
+    const err = await rejection(withService().dispatch('offer a@b.com 5 Teams esentials, 2 y monthly', ctx(partner)));
+    expect(err.corrected).toBe('offer a@b.com 5 teams-essentials, 2 y monthly');
+  });
+
+  it('is absent when the part was typed twice: which one to change is a guess', async () => {
+    const err = await rejection(withService().dispatch('offer a@b.com 5 teams esentials, 2 teams esentials monthly', ctx(partner)));
+    expect(err.corrected).toBeUndefined();
+  });
+});

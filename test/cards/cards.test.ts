@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { CardData } from '../../src/cards/data';
 import { createCardRenderer, defaultCardsDir, MAX_CARD_BYTES, type CardJson } from '../../src/cards/render';
 import { createCommandRouter } from '../../src/bot/commands';
-import { errorCard, registerGeneral } from '../../src/bot/general';
+import { errorCard, registerGeneral, registerSendCorrected } from '../../src/bot/general';
 import { createVerbTable, messageResponse } from '../../src/bot/verbs';
 import { UserInputError } from '../../src/errors';
 import { createMessageRegistry } from '../../src/notifications/messages';
@@ -11,6 +11,7 @@ import { registerOffers } from '../../src/offers';
 import { createOfferMessages } from '../../src/offers/messages';
 import type { OfferService } from '../../src/offers/service';
 import type { Offer, OfferState } from '../../src/offers/types';
+import type { ResponseRecord } from '../../src/responses/types';
 import { cardText } from '../support/connector-sink';
 import { approverPerson, delegation, partnerOfRecord, purchaseOffer, trialOffer } from '../support/fixtures';
 import { registerDelegation } from '../../src/delegation';
@@ -93,6 +94,36 @@ add(
   ),
 );
 add('customers empty', 'customers', content(offerCards.customers([])));
+const declinedAdmin: ResponseRecord = {
+  id: 'resp-1',
+  subjectKind: 'delegation',
+  subjectId: 'D-4K7P2Q',
+  slot: 'delegation',
+  decision: 'declined',
+  comment: 'Not now',
+  by: { aadObjectId: 'megan', name: 'Megan Bowen', upn: 'admin@contoso.com', tenantId: 'contoso' },
+  at: '2026-11-26T10:00:00.000Z',
+  conversationId: 'c',
+  activityId: 'a',
+  customerTenantId: 'contoso',
+  seq: 1,
+  prevHash: '',
+  hash: 'h',
+};
+add(
+  'status with attached requests',
+  'offer-summary',
+  content(
+    offerCards.status(
+      decided(trialOffer(), 'accepted'),
+      [],
+      [
+        { kind: 'Delegated administration', id: 'D-4K7P2Q', state: 'Declined', responses: [declinedAdmin] },
+        { kind: 'Partner of record', id: 'R-4K7P2Q', state: 'Waiting for an answer', responses: [] },
+      ],
+    ),
+  ),
+);
 const delegationCards = createDelegationMessages(cards);
 const REL_STATES: RelationshipState[] = ['awaitingDelivery', 'approvalPending', 'active', 'declined', 'expired', 'terminated'];
 const at = (r: Relationship, state: RelationshipState): Relationship => ({
@@ -333,7 +364,7 @@ describe('card templates', () => {
 
   it('refuses to render a card over the size limit', () => {
     const huge = 'x'.repeat(MAX_CARD_BYTES);
-    expect(() => cards.render('error', { title: 'big', message: huge, example: '' })).toThrow(/over the 81920-byte limit/);
+    expect(() => cards.render('error', { title: 'big', message: huge, example: '', corrected: '' })).toThrow(/over the 81920-byte limit/);
   });
 
   it('gives every verb used by a card exactly one registered handler', () => {
@@ -443,6 +474,41 @@ describe('card templates', () => {
     expect(serialized).toContain('"id":"reason_por"');
   });
 
+  it('gives the service name of a price line the width and keeps the amount beside it short and unwrapped', () => {
+    const offer = purchaseOffer({
+      lines: [
+        { serviceId: 'm365-business-premium', serviceName: 'Microsoft 365 Business Premium', quantity: 25, unitPriceCents: 2200 },
+        { serviceId: 'defender-o365-p2', serviceName: 'Microsoft Defender for Office 365 (Plan 2)', quantity: 300, unitPriceCents: 500 },
+        { serviceId: 'teams-essentials', serviceName: 'Microsoft Teams Essentials', quantity: 10, unitPriceCents: 400 },
+      ],
+    });
+    type Node = { type?: string; width?: string; text?: string; wrap?: boolean; items?: Node[]; columns?: Node[] };
+    const columnSets = (n: unknown): Node[] =>
+      Array.isArray(n)
+        ? n.flatMap(columnSets)
+        : n && typeof n === 'object'
+          ? [...((n as Node).type === 'ColumnSet' ? [n as Node] : []), ...Object.values(n).flatMap(columnSets)]
+          : [];
+    const customer = offerCards.offerCardJson(offer);
+    const partner = content(offerCards.status(offer, []));
+    for (const json of [customer, partner]) {
+      const rows = columnSets(json).filter((c) => offer.lines.some((l) => c.columns?.[0]?.items?.[0]?.text === l.serviceName));
+      expect(rows).toHaveLength(3);
+      for (const row of rows) {
+        const [name, amount] = row.columns!;
+        expect(name).toMatchObject({ width: 'stretch', items: [{ wrap: true }, { wrap: true }] });
+        expect(amount!.width).toBe('auto');
+        for (const block of amount!.items!) {
+          expect(block.wrap).toBe(false);
+          expect(block.text!.length).toBeLessThanOrEqual(20);
+        }
+      }
+      // Every figure is still there: quantity × unit price under the name, the amount beside it.
+      expect(cardText(json)).toMatch(/Microsoft Defender for Office 365 \(Plan 2\)\n300 × \$5\.00\/licence\/month\n\$18,000\.00\/year/);
+    }
+    expect(cardText(customer)).toMatch(/Total per year\n\$25,080\.00/);
+  });
+
   it('carries only ids in card action data, never state', () => {
     for (const r of rendered) {
       const visit = (n: unknown): void => {
@@ -465,5 +531,29 @@ describe('card templates', () => {
       };
       visit(r.json);
     }
+  });
+});
+
+describe('the error card with a correction', () => {
+  const error = new UserInputError('I don\'t know "trail". Did you mean trial?', 'trial ‹customer-email› ‹service›');
+  error.corrected = 'trial admin@contoso.com m365_business_premium *now*';
+  const json = content(errorCard(cards)(error));
+
+  it('shows the corrected command as literal text, with a Send it corrected button whose verb has one handler', () => {
+    expect(schemaProblems(json)).toEqual([]);
+    const text = JSON.stringify(json);
+    // A TextRun is never read as Markdown: the underscores and stars show as typed, as they will be sent.
+    expect(text).toContain('{"type":"TextRun","text":"trial admin@contoso.com m365_business_premium *now*"');
+    expect(text).toContain('"verb":"command.send","data":{"command":"trial admin@contoso.com m365_business_premium *now*"}');
+    expect(text).toContain(
+      '"type":"Action.Submit","title":"Send it corrected","data":{"verb":"command.send","command":"trial admin@contoso.com',
+    );
+    const verbs = createVerbTable();
+    registerSendCorrected(verbs);
+    expect(verbs.verbs()).toEqual(['command.send']);
+  });
+
+  it('has no button without a correction', () => {
+    expect(cardText(content(errorCard(cards)(new UserInputError('That is wrong.'))))).not.toMatch(/Send it corrected/);
   });
 });

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { cardAction, installationUpdate } from '../support/activities';
 import { alex, CUSTOMER_TENANT, lee, megan, nestor, NORTHWIND_TENANT, PARTNER_TENANT, type TeamsUser } from '../support/people';
 import { startIdentityProvider, TAB_APP_ID_URI, type IdentityProvider } from '../support/sso';
@@ -320,6 +321,19 @@ describe('dashboard API', () => {
       expect(policy).toContain("default-src 'self'");
       expect(await res.text()).toContain('<script type="module" src="main.js">');
       expect((await fetch(`${bot.url}/tab/main.js`)).status).toBe(200);
+    });
+
+    it('lets the page connect only to its own server and the valid-domains file teams-js fetches as it loads', async () => {
+      // Read from the installed teams-js, so an upgrade that moves the file fails here rather than in the tab.
+      const teamsJs = readFileSync(require.resolve('@microsoft/teams-js'), 'utf8');
+      const validDomains = /https:\/\/[\w.-]+\/teams-js\/validDomains\/[\w/.-]+\.json/.exec(teamsJs)?.[0];
+      expect(validDomains).toBe('https://res.cdn.office.net/teams-js/validDomains/json/validDomains.json');
+      const policy = (await fetch(`${bot.url}/tab/index.html`)).headers.get('content-security-policy') ?? '';
+      const connect = policy
+        .split(';')
+        .map((d) => d.trim().split(/\s+/))
+        .find(([name]) => name === 'connect-src');
+      expect(connect?.slice(1)).toEqual(["'self'", validDomains]);
     });
 
     it('serves nothing outside its own files', async () => {

@@ -9,7 +9,7 @@ import { alex, lee, megan, nestor } from '../support/people';
 import { startIdentityProvider, type IdentityProvider } from '../support/sso';
 import { startTestBot, type TestBot } from '../support/test-bot';
 import { CHROMIUM_ARGS, chromiumPath } from './support/browser-args';
-import { serveTeamsHost, teamsHostPage, type ServedTeamsHost } from './support/teams-host';
+import { offlineButTeamsCdn, pageErrors, serveTeamsHost, teamsHostPage, type ServedTeamsHost } from './support/teams-host';
 
 // Copies of these are kept in docs/screenshots for the README.
 const SCREENSHOTS = join(__dirname, 'artifacts');
@@ -28,6 +28,7 @@ describe('partner dashboard tab in Teams', () => {
   let tab: Frame;
   let tabUrl = '';
   let token = '';
+  let errors: string[] = [];
   const ids = {} as Record<'trial' | 'purchase' | 'waiting' | 'delegation', string>;
   const tableIds = async () => tab.locator('#rows tr[data-id]').evaluateAll((trs) => trs.map((tr) => (tr as HTMLElement).dataset.id));
   const waitForIds = async (expected: string[]) => {
@@ -78,15 +79,17 @@ describe('partner dashboard tab in Teams', () => {
 
     browser = await chromium.launch({ executablePath: chromiumPath(), headless: true, args: [...CHROMIUM_ARGS] });
     const context = await browser.newContext({ viewport: { width: 1280, height: 860 }, acceptDownloads: true });
-    // teams-js asks a CDN for its list of valid domains; there is no internet here, and the tab must not need it.
-    await context.route(/^https?:\/\/(?!127\.0\.0\.1|localhost)/, (route) => route.abort());
+    await offlineButTeamsCdn(context);
     page = await context.newPage();
+    errors = pageErrors(page);
     await page.goto(host.url);
     const frame = await (await page.waitForSelector('iframe#tab')).contentFrame();
     if (!frame) throw new Error('the host page has no tab frame');
     tab = frame;
     await tab.waitForSelector('body[data-ready="true"]', { timeout: 15_000 });
   });
+  // Anything the host page or the tab reported as broken fails the test it happened in (loading counts in the first).
+  afterEach(() => expect(errors.splice(0)).toEqual([]));
   afterAll(async () => {
     await browser?.close();
     await bot?.close();
@@ -218,12 +221,16 @@ describe('dashboard tab outside Teams, in local mode', () => {
     const bot = await startTestBot();
     const browser = await chromium.launch({ executablePath: chromiumPath(), headless: true, args: [...CHROMIUM_ARGS] });
     try {
-      const page = await browser.newPage();
+      const context = await browser.newContext();
+      await offlineButTeamsCdn(context);
+      const page = await context.newPage();
+      const errors = pageErrors(page);
       await page.goto(`${bot.url}/tab/index.html`);
       await page.waitForSelector('body[data-ready="true"]');
       const banner = await page.locator('#banner').innerText();
       expect(banner).toContain('Local mode: this page runs with a development identity for Fabrikam Cloud Partners');
       await expect(page.locator('#user').textContent()).resolves.toBe('Development identity');
+      expect(errors).toEqual([]);
     } finally {
       await browser.close();
       await bot.close();

@@ -1,3 +1,6 @@
+/// <reference lib="dom" />
+/// <reference lib="dom.iterable" />
+// The callback passed to evaluateAll() runs in the browser.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,6 +24,47 @@ import {
   type E2EBrowser,
   type RunningPlayground,
 } from './support/playground';
+import type { Locator } from 'playwright-core';
+
+/**
+ * How a card's text blocks that read exactly one of `texts` are laid out: the lines each word takes (a word on two
+ * lines is broken mid-word) and whether the block is cut off (an unwrapped block too wide for its column).
+ */
+function layoutOf(card: Locator, texts: string[]) {
+  return card.locator('.ac-textBlock').evaluateAll((blocks, wanted) => {
+    return blocks
+      .filter((b) => wanted.includes((b.textContent ?? '').trim()))
+      .map((b) => {
+        const node = b.querySelector('p') ?? b;
+        const text = node.firstChild as Text;
+        const words: Record<string, number> = {};
+        for (const m of (text.textContent ?? '').matchAll(/\S+/g)) {
+          const range = document.createRange();
+          range.setStart(text, m.index);
+          range.setEnd(text, m.index + m[0].length);
+          words[m[0]] = new Set([...range.getClientRects()].map((r) => Math.round(r.top))).size;
+        }
+        return {
+          text: (b.textContent ?? '').trim(),
+          words,
+          cut: Math.max(b.scrollWidth - b.clientWidth, node.scrollWidth - node.clientWidth) > 1,
+        };
+      });
+  }, texts);
+}
+
+/** Every service name and amount of a price card is on the card, no word broken across lines, no amount cut off. */
+async function expectPriceLinesReadable(card: Locator, names: string[], amounts: string[]): Promise<void> {
+  const layout = await layoutOf(card, [...names, ...amounts]);
+  expect(layout.map((b) => b.text).sort()).toEqual([...names, ...amounts].sort());
+  for (const block of layout) {
+    expect({ text: block.text, words: block.words, cut: block.cut }).toEqual({
+      text: block.text,
+      words: Object.fromEntries(Object.keys(block.words).map((w) => [w, 1])),
+      cut: false,
+    });
+  }
+}
 
 /** The built bot (`npm run build` output), started the way `npm start` starts it, on a fresh SQLite folder. */
 async function startBot(): Promise<{ endpoint: string; stop(): Promise<void> }> {
@@ -183,5 +227,34 @@ describe('end to end in the Microsoft 365 Agents Playground: a partner tenant an
     );
     await expect(lead.locator('.ac-adaptiveCard').first().innerText()).resolves.toContain(note);
     await screenshot(partnerPage, '13-partner-sees-lead');
+  });
+  it('a purchase offer of several services reads line by line, at the Playground width and at a phone width', async () => {
+    await openPersonalChat(partnerPage);
+    await sendMessage(partnerPage, 'offer admin@contoso.com 25 m365-business-premium, 10 defender-business, 10 teams-essentials annual');
+    const confirmation = await waitForCardText(partnerPage, /Purchase offer P-\w{6} sent to Megan Bowen/);
+    const offerId = /P-\w{6}/.exec(await confirmation.innerText())![0];
+    const names = ['Microsoft 365 Business Premium', 'Microsoft Defender for Business', 'Microsoft Teams Essentials'];
+    const amounts = ['$6,600.00/year', '$360.00/year', '$480.00/year'];
+    await expectPriceLinesReadable(confirmation, names, amounts);
+
+    const offer = await waitForCardText(customerPage, new RegExp(`${offerId}[\\s\\S]*Fabrikam Cloud Partners offers you`), 30_000);
+    await expect(offer.innerText()).resolves.toMatch(/25 × \$22\.00\/licence\/month[\s\S]*Total per year\s+\$7,440\.00/);
+    await expectPriceLinesReadable(offer, names, [...amounts, '$7,440.00']);
+    await offer.scrollIntoViewIfNeeded();
+    await screenshot(customerPage, '16-customer-receives-purchase-offer');
+
+    const wide = customerPage.viewportSize()!;
+    await customerPage.setViewportSize({ width: 480, height: 900 });
+    // The Playground keeps a card as wide at 480 px as at 1400 px, so the card itself is narrowed to about its width
+    // in Teams on a phone.
+    await offer.evaluate((card) => (card.style.width = '320px'));
+    try {
+      await offer.scrollIntoViewIfNeeded();
+      await expectPriceLinesReadable(offer, names, [...amounts, '$7,440.00']);
+      await screenshot(customerPage, '17-customer-receives-purchase-offer-narrow');
+    } finally {
+      await offer.evaluate((card) => card.style.removeProperty('width'));
+      await customerPage.setViewportSize(wide);
+    }
   });
 });

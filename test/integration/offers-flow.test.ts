@@ -102,8 +102,8 @@ describe('offers over real HTTP: a partner tenant and a customer tenant', () => 
     expect(confirmation).toMatch(new RegExp(`Purchase offer ${purchaseId} sent to Megan Bowen`));
     await bot.drain();
     const card = bot.sink.textOf(bot.sink.sentTo(megan.conversationId).find((r) => bot.sink.textOf(r).includes(purchaseId))!);
-    expect(card).toMatch(/25 × \$22\.00\/licence\/month = \$6,600\.00 per year/);
-    expect(card).toMatch(/10 × \$4\.00\/licence\/month = \$480\.00 per year/);
+    expect(card).toMatch(/Microsoft 365 Business Premium\n25 × \$22\.00\/licence\/month\n\$6,600\.00\/year/);
+    expect(card).toMatch(/10 × \$4\.00\/licence\/month\n\$480\.00\/year/);
     expect(card).toMatch(/Total per year\n\$7,080\.00/);
     expect(card).toMatch(/billed annually/);
   });
@@ -196,6 +196,44 @@ describe('offers over real HTTP: a partner tenant and a customer tenant', () => 
     const bad = await bot.click('offer.accept', { offerId: { $gt: '' } }, megan);
     expect(bad.status).toBe(400);
     expect((bad.body.value as { message: string }).message).toMatch(/card's data is not valid: offerId/);
+  });
+
+  describe('requests attached to an offer, as the partner sees them', () => {
+    it('shows every part with its id, state and recorded answers in the confirmation and in status', async () => {
+      await bot.say('trial admin@contoso.com m365-business-premium with admin as partner of record', alex);
+      const confirmation = bot.lastReply(alex);
+      const trialId = idIn('T', confirmation)!;
+      const d = idIn('D', confirmation)!;
+      const r = idIn('R', confirmation)!;
+      expect([trialId, d, r]).toEqual([expect.stringMatching(/^T-/), expect.stringMatching(/^D-/), expect.stringMatching(/^R-/)]);
+      expect(confirmation).toMatch(
+        new RegExp(
+          `Delegated administration · ${d}[\\s\\S]*Waiting for an answer[\\s\\S]*Partner of record · ${r}[\\s\\S]*Waiting for an answer`,
+        ),
+      );
+
+      await bot.drain();
+      expect(idIn('D', bot.cardFor(megan, trialId))).toBe(d);
+      await bot.click('offer.accept', { offerId: trialId }, megan);
+      await bot.click('delegation.decline', { relationshipId: d, reason_delegation: 'Not now' }, megan);
+      await bot.click('por.accept', { relationshipId: r, replaces: '' }, megan);
+
+      await bot.say(`status ${trialId}`, alex);
+      expect(bot.lastReply(alex)).toMatch(
+        new RegExp(
+          [
+            `${trialId}: Accepted`,
+            'accepted by Megan Bowen \\(admin@contoso.com\\)',
+            `Delegated administration · ${d}`,
+            'Status: Declined',
+            'declined by Megan Bowen \\(admin@contoso.com\\): "Not now"',
+            `Partner of record · ${r}`,
+            'Status: Designated \\(recorded\\)',
+            'approved by Megan Bowen \\(admin@contoso.com\\)',
+          ].join('[\\s\\S]*'),
+        ),
+      );
+    });
   });
 });
 
@@ -295,5 +333,46 @@ describe('conversations over time', () => {
     expect(created).toHaveLength(1);
     expect(created[0]!.body).toMatchObject({ isGroup: false, members: [{ id: '29:sam' }], tenantId: alex.tenantId });
     expect(bot.sink.textOf(bot.sink.sentTo(created[0]!.conversationId)[0]!)).toMatch(new RegExp(`Megan Bowen accepted ${id}`));
+  });
+});
+
+describe('service names typed the way people say them', () => {
+  let bot: TestBot;
+  beforeAll(async () => {
+    bot = await startTestBot();
+    bot.meet(alex, megan);
+    await bot.post(installationUpdate('add', megan, bot.sink.url));
+  });
+  afterAll(() => bot.close());
+
+  it('issues a trial for part of a name that fits one service, under its full name', async () => {
+    await bot.say('trial admin@contoso.com Business Premium', alex);
+    const reply = bot.lastReply(alex);
+    expect(reply).toMatch(/Trial invitation T-\w+ sent to Megan Bowen/);
+    const offer = (await bot.store.offers.get(idIn('T', reply)!))!;
+    expect(offer.lines).toEqual([
+      expect.objectContaining({ serviceId: 'm365-business-premium', serviceName: 'Microsoft 365 Business Premium' }),
+    ]);
+    await bot.drain();
+    expect(bot.sink.textOf(bot.sink.sentTo(megan.conversationId).find((r) => bot.sink.textOf(r).includes(offer.id))!)).toMatch(
+      /Microsoft 365 Business Premium/,
+    );
+  });
+
+  it('asks which one when the words fit several, listing them by name and id, and sends nothing', async () => {
+    const before = (await bot.store.offers.listByPartner({ partnerTenantId: alex.tenantId, limit: 50 })).length;
+    await bot.say('trial admin@contoso.com business', alex);
+    const reply = bot.lastReply(alex);
+    expect(reply).toMatch(/Which service\?/);
+    expect(reply).toMatch(/"business" fits 6 services/);
+    for (const line of [
+      'Microsoft 365 Business Basic: m365-business-basic',
+      'Microsoft 365 Business Standard: m365-business-standard',
+      'Microsoft 365 Business Premium: m365-business-premium',
+    ]) {
+      expect(reply).toContain(line);
+    }
+    expect(reply).toContain('trial ‹customer-email› m365-business-basic');
+    expect(await bot.store.offers.listByPartner({ partnerTenantId: alex.tenantId, limit: 50 })).toHaveLength(before);
   });
 });

@@ -296,14 +296,17 @@ describe('manifest/manifest.json', () => {
       expect(list.commands.length).toBeLessThanOrEqual(10);
       for (const c of list.commands) expect(c.description?.trim()).toBeTruthy();
     }
+    // Teams drops anything shaped like an HTML tag from text it shows, so `<customer-email>` would read as nothing.
+    for (const list of commandLists)
+      for (const c of list.commands) expect([c.title, c.description]).toEqual([c.title, expect.not.stringMatching(/[<>]/)]);
     const descriptions = Object.fromEntries(personal.commands.map((c) => [c.title, c.description]));
     expect(descriptions).toEqual({
       help: 'What this bot can do',
-      trial: 'trial <customer-email> <service>[, <service>...] [with admin]',
-      offer: 'offer <customer-email> <qty> <service>[, ...] monthly|annual [with admin] [as partner of record]',
-      delegate: 'delegate <customer-email> [roles <role>, ...] [days <1-730>] [auto-extend]',
-      status: 'status [<id>|<customer-email>]',
-      withdraw: 'withdraw <id>',
+      trial: 'trial ‹customer-email› ‹service›[, ‹service›...] [with admin]',
+      offer: 'offer ‹customer-email› ‹qty› ‹service›[, ...] monthly|annual [with admin] [as partner of record]',
+      delegate: 'delegate ‹customer-email› [roles ‹role›, ...] [days ‹1-730›] [auto-extend]',
+      status: 'status [‹id›|‹customer-email›]',
+      withdraw: 'withdraw ‹id›',
       customers: 'Your customers and their offers',
       offers: 'Offers and requests waiting for your answer',
       partners: 'Your delegated-admin partner and partner of record',

@@ -35,6 +35,54 @@ describe('the default catalog', () => {
   });
 });
 
+describe('reading a typed service name against the default catalog', () => {
+  const ids = (typed: string) => {
+    const m = catalog.match(typed);
+    return { kind: m.kind, ids: (m.kind === 'one' ? [m.service] : m.kind === 'several' ? m.services : m.closest).map((s) => s.id) };
+  };
+
+  it.each([
+    ['m365-business-premium', 'm365-business-premium'],
+    ['MICROSOFT 365 BUSINESS PREMIUM', 'm365-business-premium'],
+    ['Business Premium', 'm365-business-premium'],
+    ['business prem', 'm365-business-premium'],
+    ['Business Basic', 'm365-business-basic'],
+    ['business standard', 'm365-business-standard'],
+    ['Teams Essentials', 'teams-essentials'],
+    ['E5', 'm365-e5'],
+    ['Microsoft E3', 'm365-e3'],
+    ['Exchange Online Plan 2', 'exchange-online-p2'],
+    // "Microsoft" is not in these names: dropped because the name as typed fits nothing.
+    ['Microsoft Office 365 E3', 'office-365-e3'],
+    ['Microsoft SharePoint Plan 1', 'sharepoint-online-p1'],
+  ])('reads %j as the one service it fits', (typed, id) => {
+    expect(ids(typed)).toEqual({ kind: 'one', ids: [id] });
+  });
+
+  it.each([
+    [
+      'business',
+      ['m365-business-basic', 'm365-business-standard', 'm365-business-premium', 'm365-apps-business', 'onedrive-p1', 'defender-business'],
+    ],
+    ['Premium', ['m365-business-premium', 'teams-premium']],
+    ['E3', ['m365-e3', 'office-365-e3']],
+    ['teams', ['teams-essentials', 'teams-premium', 'teams-phone-standard']],
+    ['exchange online', ['exchange-online-p1', 'exchange-online-p2']],
+  ])('gives every service %j fits when it fits several', (typed, candidates) => {
+    expect(ids(typed)).toEqual({ kind: 'several', ids: candidates });
+  });
+
+  it.each([
+    ['Busness Premium', ['m365-business-premium']],
+    ['premum', ['m365-business-premium', 'teams-premium']],
+    // A word cut short in the middle is a typo, not a guess: only the last word may be unfinished.
+    ['m365-busines-premium', ['m365-business-premium']],
+    ['dynamics 365', []],
+  ])('fits nothing to %j, offering the closest by spelling if any is close', (typed, closest) => {
+    expect(ids(typed)).toEqual({ kind: 'none', ids: closest });
+  });
+});
+
 describe('offer rules', () => {
   it('resolves trial services by id or name with their trial length', () => {
     expect(trialLines({ services: ['Microsoft Teams Essentials', 'm365-business-premium'] }, catalog, partner, 'ex')).toEqual([
@@ -43,9 +91,46 @@ describe('offer rules', () => {
     ]);
   });
 
+  it('takes part of a name when it fits one service', () => {
+    expect(trialLines({ services: ['Business Premium'] }, catalog, partner, 'ex')).toEqual([
+      { serviceId: 'm365-business-premium', serviceName: 'Microsoft 365 Business Premium', trialDays: 30 },
+    ]);
+  });
+
+  it('asks which one when part of a name fits several, listing at most five by name and id', () => {
+    const err = errorOf(() => trialLines({ services: ['business'] }, catalog, partner, 'ex'));
+    expect(err.title).toBe('Which service?');
+    expect(err.message).toBe(
+      [
+        '"business" fits 6 services. Which one do you mean?',
+        '- Microsoft 365 Business Basic: m365-business-basic',
+        '- Microsoft 365 Business Standard: m365-business-standard',
+        '- Microsoft 365 Business Premium: m365-business-premium',
+        '- Microsoft 365 Apps for business: m365-apps-business',
+        '- OneDrive for business (Plan 1): onedrive-p1',
+        '- and 1 more: type more of the name to narrow it down',
+        '',
+        'Type its id or its full name, like: trial ‹customer-email› m365-business-basic',
+      ].join('\n'),
+    );
+    const cmd = { lines: [{ quantity: 25, service: 'E3' }], billing: 'annual' as const };
+    expect(message(() => purchaseLines(cmd, catalog, partner, 'ex'))).toBe(
+      [
+        '"E3" fits 2 services. Which one do you mean?',
+        '- Microsoft 365 E3: m365-e3',
+        '- Office 365 E3: office-365-e3',
+        '',
+        'Type its id or its full name, like: offer ‹customer-email› 25 m365-e3 annual',
+      ].join('\n'),
+    );
+  });
+
   it('suggests the closest service for a typo', () => {
     expect(message(() => trialLines({ services: ['teams-esentials'] }, catalog, partner, 'ex'))).toBe(
       'I don\'t know the service "teams-esentials". Did you mean teams-essentials? Use a catalog id or the service\'s full name.',
+    );
+    expect(message(() => trialLines({ services: ['Busness Premium'] }, catalog, partner, 'ex'))).toBe(
+      'I don\'t know the service "Busness Premium". Did you mean m365-business-premium? Use a catalog id or the service\'s full name.',
     );
   });
 

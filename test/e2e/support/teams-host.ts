@@ -20,6 +20,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { BrowserContext, Page } from 'playwright-core';
 
 export type TeamsTheme = 'default' | 'dark' | 'contrast';
 
@@ -244,4 +245,41 @@ export async function serveTeamsHost(
         server.close((err) => (err ? reject(err) : resolve()));
       }),
   };
+}
+
+/**
+ * Where teams-js 2.58 fetches, as soon as it loads, the current list of Teams' origins (validOriginsCdnEndpoint in
+ * dist/esm/packages/teams-js/src/internal/constants.js); it falls back to its built-in list if the fetch fails.
+ */
+export const TEAMS_JS_VALID_DOMAINS_URL = 'https://res.cdn.office.net/teams-js/validDomains/json/validDomains.json';
+
+/**
+ * The internet as the tab sees it from inside Teams, on a machine without one: the valid-domains request is answered
+ * the way Microsoft's CDN answers it (JSON readable from any origin), so the page's policy decides whether it gets
+ * through; every other request that leaves the machine is refused, so the tab cannot come to depend on one.
+ */
+export async function offlineButTeamsCdn(context: BrowserContext): Promise<void> {
+  await context.route(/^https?:\/\/(?!127\.0\.0\.1[:/]|localhost[:/])/, (route) =>
+    route.request().url() === TEAMS_JS_VALID_DOMAINS_URL
+      ? route.fulfill({
+          status: 200,
+          contentType: 'application/json',
+          headers: { 'Access-Control-Allow-Origin': '*' },
+          body: JSON.stringify({ validOrigins: ['teams.microsoft.com', '*.teams.microsoft.com', '*.cloud.microsoft'] }),
+        })
+      : route.abort(),
+  );
+}
+
+/**
+ * What the page and its frames report as broken, collected as it happens: console errors (a request the policy
+ * refused, a failed load, a logged error) and uncaught exceptions. A test empties it and expects nothing in it.
+ */
+export function pageErrors(page: Page): string[] {
+  const errors: string[] = [];
+  page.on('console', (message) => {
+    if (message.type() === 'error') errors.push(`console error at ${message.location().url}: ${message.text()}`);
+  });
+  page.on('pageerror', (error) => errors.push(`uncaught in the page: ${error.message}`));
+  return errors;
 }

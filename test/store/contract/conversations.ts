@@ -7,17 +7,21 @@ export function conversationsContract(ctx: ContractContext): void {
   let store: Store;
   beforeEach(() => (store = ctx.store()));
 
+  /** Megan's chat, her email and UPN stored in the case Teams gave them. */
+  const withMixedCaseAddresses = () =>
+    conversation(megan, {
+      user: {
+        aadObjectId: megan.aadObjectId,
+        userId: megan.userId,
+        name: megan.name,
+        email: 'Megan.Bowen@Contoso.com',
+        upn: 'MeganB@Contoso.onmicrosoft.com',
+      },
+    });
+
   describe('conversations', () => {
     it('upsert then get returns the record as given, email and UPN in their original case; upsert replaces', async () => {
-      const c = conversation(megan, {
-        user: {
-          aadObjectId: megan.aadObjectId,
-          userId: megan.userId,
-          name: megan.name,
-          email: 'Megan.Bowen@Contoso.com',
-          upn: 'MeganB@Contoso.onmicrosoft.com',
-        },
-      });
+      const c = withMixedCaseAddresses();
       await store.conversations.upsert(c);
       expect(await store.conversations.get(c.id)).toEqual(c);
 
@@ -40,15 +44,7 @@ export function conversationsContract(ctx: ContractContext): void {
     });
 
     it('findPersonalByEmail matches email and UPN in any case', async () => {
-      const c = conversation(megan, {
-        user: {
-          aadObjectId: megan.aadObjectId,
-          userId: megan.userId,
-          name: megan.name,
-          email: 'Megan.Bowen@Contoso.com',
-          upn: 'MeganB@Contoso.onmicrosoft.com',
-        },
-      });
+      const c = withMixedCaseAddresses();
       await store.conversations.upsert(c);
       await store.conversations.upsert(conversation(lee));
 
