@@ -30,6 +30,9 @@ import { createBotSender } from './notifications/sender';
 import { registerDashboard } from './dashboard';
 import { createServer } from './server';
 import type { Store } from './store/types';
+import type { MicrosoftApp } from './directory/microsoft';
+import { createGraphClient, type CredentialSources } from './delegation/graph';
+import { createGdapFollower } from './delegation/gdap/follow';
 
 export interface AppDeps {
   config: Config;
@@ -41,10 +44,17 @@ export interface AppDeps {
   delivery?: { pollMs?: number; enabled?: boolean };
   /** Overrides for tests: how long a reply inside a turn may wait for the connector. */
   turnSendTimeoutMs?: number;
+  /**
+   * Partners that connected their Entra app for Microsoft Graph (from the partners file, by partner tenant id) and
+   * where their secrets are read from. Without it every delegation is record-only.
+   */
+  microsoft?: { apps: ReadonlyMap<string, MicrosoftApp>; sources: CredentialSources };
+  /** Overrides for tests: sweep on a timer (default), or only when the test calls `sweep`. */
+  sweeper?: { enabled?: boolean };
 }
 
 /** Wires the bot from its parts without listening, so tests build exactly what production runs. */
-export function createApp({ config, store, catalog, clock, log, delivery, turnSendTimeoutMs }: AppDeps) {
+export function createApp({ config, store, catalog, clock, log, delivery, turnSendTimeoutMs, microsoft, sweeper: sweeping }: AppDeps) {
   const auth = new ConfigurationBotFrameworkAuthentication(authOptions(config.auth));
   const adapter = new TeamsAdapter(auth);
   adapter.onTurnError = async (context, error) => {
@@ -63,8 +73,29 @@ export function createApp({ config, store, catalog, clock, log, delivery, turnSe
 
   const cards = createCardRenderer();
   const offerCards = createOfferMessages(cards);
-  const delegationCards = createDelegationMessages(cards);
-  const delegation = createDelegationService({ store, clock, sovereignTenants: config.sovereignTenants, log });
+  const delegationCards = createDelegationMessages(cards, config.microsoft.adminCenterUrl);
+  const connected = microsoft && microsoft.apps.size > 0 ? microsoft : undefined;
+  const follower = connected
+    ? createGdapFollower({
+        store,
+        graph: createGraphClient({
+          authorityHost: config.microsoft.authorityHost,
+          graphBaseUrl: config.microsoft.graphBaseUrl,
+          log,
+          sources: connected.sources,
+        }),
+        apps: connected.apps,
+        clock,
+        log,
+      })
+    : undefined;
+  const delegation = createDelegationService({
+    store,
+    clock,
+    sovereignTenants: config.sovereignTenants,
+    log,
+    ...(connected && follower ? { microsoft: { apps: connected.apps, follower } } : {}),
+  });
   const offers = createOfferService({
     store,
     catalog,
@@ -149,13 +180,26 @@ export function createApp({ config, store, catalog, clock, log, delivery, turnSe
   // Expiries, reminders and extensions happen without anyone asking; both steps are compare-and-set, so several
   // processes sweeping at once do each step once.
   const sweep = async () => (await offers.expireDue()) + (await delegation.sweep());
-  const sweeper = setInterval(() => {
-    sweep().then(
-      (n) => n && deliverer.kick(),
-      (err: unknown) => log.error({ err }, 'expiry sweep failed'),
-    );
-  }, 60_000);
-  sweeper.unref();
+  let sweeping_ = false;
+  // Relationships at Microsoft are read every few seconds while someone may be approving them: the sweep finds them.
+  const sweeper =
+    sweeping?.enabled === false
+      ? undefined
+      : setInterval(
+          () => {
+            // One sweep at a time per process: a slow Graph must not pile sweeps up.
+            if (sweeping_) return;
+            sweeping_ = true;
+            sweep()
+              .then(
+                (n) => n && deliverer.kick(),
+                (err: unknown) => log.error({ err }, 'expiry sweep failed'),
+              )
+              .finally(() => (sweeping_ = false));
+          },
+          follower ? 5_000 : 60_000,
+        );
+  sweeper?.unref();
 
   return {
     server,

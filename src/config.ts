@@ -38,6 +38,7 @@ const ConfigSchema = z
         ),
     ),
     MICROSOFT_GRAPH_BASE_URL: optional(z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' })),
+    MICROSOFT_ADMIN_CENTER_URL: optional(z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' })),
   })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV === 'production' && !env.MicrosoftAppId) {
@@ -88,7 +89,7 @@ const ConfigSchema = z
     if (env.AAD_APP_ID_URI && !env.AAD_APP_CLIENT_ID) {
       ctx.addIssue({ code: 'custom', path: ['AAD_APP_CLIENT_ID'], message: 'is required with AAD_APP_ID_URI' });
     }
-    for (const key of ['MICROSOFT_AUTHORITY_HOST', 'MICROSOFT_GRAPH_BASE_URL'] as const) {
+    for (const key of ['MICROSOFT_AUTHORITY_HOST', 'MICROSOFT_GRAPH_BASE_URL', 'MICROSOFT_ADMIN_CENTER_URL'] as const) {
       const url = env[key];
       if (!url?.startsWith('http:')) continue;
       if (env.NODE_ENV === 'production' || !isLoopback(url)) {
@@ -149,6 +150,8 @@ export interface Config {
     authorityHost: string;
     /** Microsoft Graph's versioned base URL, without a trailing slash. */
     graphBaseUrl: string;
+    /** Where approval links point: the Microsoft 365 admin center (a local stand-in's page in tests and the playground). */
+    adminCenterUrl: string;
   };
 }
 
@@ -157,6 +160,7 @@ export const ENTRA_JWKS_URI = 'https://login.microsoftonline.com/common/discover
 /** Entra's public-cloud login host and Microsoft Graph v1.0: the defaults, and the only cloud GDAP is offered in here. */
 export const MICROSOFT_AUTHORITY_HOST = 'https://login.microsoftonline.com';
 export const MICROSOFT_GRAPH_BASE_URL = 'https://graph.microsoft.com/v1.0';
+export const MICROSOFT_ADMIN_CENTER_URL = 'https://admin.microsoft.com';
 /** The Agents Playground's default tenant, which is the sample partner's: a local run's tab shows its data. */
 export const PLAYGROUND_TENANT_ID = '00000000-0000-0000-0000-0000000000001';
 
@@ -219,6 +223,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     microsoft: {
       authorityHost: (e.MICROSOFT_AUTHORITY_HOST ?? MICROSOFT_AUTHORITY_HOST).replace(/\/+$/, ''),
       graphBaseUrl: (e.MICROSOFT_GRAPH_BASE_URL ?? MICROSOFT_GRAPH_BASE_URL).replace(/\/+$/, ''),
+      adminCenterUrl: (e.MICROSOFT_ADMIN_CENTER_URL ?? MICROSOFT_ADMIN_CENTER_URL).replace(/\/+$/, ''),
     },
   };
 }

@@ -2,7 +2,8 @@ import { systemClock } from './clock';
 import { ConfigError, loadConfig } from './config';
 import { createApp } from './app';
 import { loadCatalog } from './directory/catalog';
-import { readPartnersFile } from './directory/partners';
+import { microsoftApps, readPartnersFile } from './directory/partners';
+import { secretSources } from './delegation/graph';
 import { seedPartners } from './directory/seed';
 import { createLogger } from './log';
 import { openStore } from './store/open';
@@ -23,7 +24,14 @@ async function main(): Promise<void> {
   const catalog = loadCatalog(config.catalogFile);
   const partners = readPartnersFile(config.partnersFile, catalog);
   const store = await openStore(config, log);
-  const app = createApp({ config, store, catalog, clock: systemClock, log });
+  const app = createApp({
+    config,
+    store,
+    catalog,
+    clock: systemClock,
+    log,
+    microsoft: { apps: microsoftApps(partners), sources: secretSources(process.env) },
+  });
   await seedPartners(store, partners, app.marketplace.seed);
   app.start();
   await new Promise<void>((resolve) => {

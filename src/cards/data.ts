@@ -75,6 +75,8 @@ export interface RequestPart extends Outcome {
   notes: TextLine[];
   /** Approve and Decline while open; the outcome otherwise. */
   isOpen: boolean;
+  /** Set when approval happens at Microsoft: the approve button opens this link instead of answering here. */
+  approveUrl: string;
   approveTitle: string;
   approveVerb: string;
   declineTitle: string;

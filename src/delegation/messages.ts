@@ -5,7 +5,10 @@ import { formatDate, formatDateTime, literal } from '../cards/format';
 import type { ResponseRecord } from '../responses/types';
 import { findRole } from './roles';
 import { AUTO_EXTEND_DAYS, DEFAULT_DURATION_DAYS, isOpen, KIND_NAME } from './rules';
-import type { Audience, NoticeEvent } from './service';
+import { approvalLink } from './graph/client';
+import { hasApprovalLink } from './gdap/policy';
+import { microsoftFacts } from './gdap/wording';
+import type { Audience, NoticeEvent } from './outbox';
 import type { Relationship } from './types';
 import { accessWords, stateLabel, who, wordingFor, type NoticeText } from './wording';
 
@@ -14,6 +17,7 @@ const STATE_COLOR: Record<Relationship['state'], string> = {
   awaitingDelivery: 'Warning',
   approvalPending: 'Default',
   active: 'Good',
+  terminationRequested: 'Warning',
   declined: 'Attention',
   expired: 'Default',
   terminated: 'Default',
@@ -53,7 +57,9 @@ function outcome(r: Relationship): Outcome {
     case 'declined':
       return {
         outcomeTitle: `Declined on ${formatDate(r.decidedAt)}`,
-        outcomeDetail: `${r.partnerName} has been told.`,
+        outcomeDetail: r.graph?.id
+          ? `${r.partnerName} has been told. Nothing changed in your organisation: Microsoft's request stays unapproved and expires on its own.`
+          : `${r.partnerName} has been told.`,
         outcomeStyle: 'attention',
       };
     case 'expired':
@@ -72,13 +78,22 @@ function outcome(r: Relationship): Outcome {
       };
     case 'terminated':
       return wordingFor(r).ended(r);
+    case 'terminationRequested':
+      return {
+        outcomeTitle: 'Ending: asked Microsoft, not confirmed yet',
+        outcomeDetail: `This app asked Microsoft on ${formatDate(r.graph?.ending?.requestedAt)} to end the relationship. Until Microsoft reports it ended, ${r.partnerName} may still have its roles; this card changes when it does.`,
+        outcomeStyle: 'warning',
+      };
     default:
       return { outcomeTitle: '', outcomeDetail: '', outcomeStyle: 'default' };
   }
 }
 
-/** The data of one request's section on a card: what is asked, in plain words, and its buttons while open. */
-export function requestPart(r: Relationship, replaces: Relationship | null): RequestPart {
+/**
+ * The data of one request's section on a card: what is asked, in plain words, and its buttons while open. A request
+ * created at Microsoft is approved there, so its approve button opens Microsoft's approval link (`adminCenter`).
+ */
+export function requestPart(r: Relationship, replaces: Relationship | null, adminCenter?: string): RequestPart {
   const delegation = r.kind === 'delegation';
   const facts: Fact[] = delegation
     ? [
@@ -92,6 +107,8 @@ export function requestPart(r: Relationship, replaces: Relationship | null): Req
       ]
     : [{ title: 'Access', value: 'None: a partner of record gets no access to your data or settings' }];
   if (isOpen(r)) facts.push({ title: 'Answer by', value: formatDate(r.requestExpiresAt) });
+  if (r.graph) facts.push({ title: 'Name at Microsoft', value: r.graph.displayName });
+  const link = isOpen(r) && hasApprovalLink(r.graph) ? approvalLink(r.graph.id, adminCenter) : '';
   return {
     relationshipId: r.id,
     partnerName: r.partnerName,
@@ -107,8 +124,10 @@ export function requestPart(r: Relationship, replaces: Relationship | null): Req
       ...(delegation ? ['You can always contact Microsoft support directly, whoever your delegated admin is: type support.'] : []),
     ].map((text) => ({ text })),
     isOpen: isOpen(r),
-    approveTitle:
-      replaces && replaces.partnerTenantId !== r.partnerTenantId
+    approveUrl: link,
+    approveTitle: link
+      ? 'Review and approve in the Microsoft 365 admin center'
+      : replaces && replaces.partnerTenantId !== r.partnerTenantId
         ? `Replace ${replaces.partnerName}`
         : delegation
           ? 'Approve'
@@ -138,10 +157,11 @@ function facts(r: Relationship): Fact[] {
     f.push({ title: 'Duration', value: `${r.durationDays ?? DEFAULT_DURATION_DAYS} days${r.autoExtend ? ', auto-extend' : ''}` });
   if (r.offerId) f.push({ title: 'On offer', value: r.offerId });
   if (isOpen(r)) f.push({ title: 'Request expires', value: formatDate(r.requestExpiresAt) });
-  return [...f, ...wordingFor(r).dates(r)];
+  return [...f, ...wordingFor(r).dates(r), ...microsoftFacts(r)];
 }
 
-export function createDelegationMessages(cards: CardRenderer) {
+/** `adminCenter`: where approval links point (Microsoft's admin center, or the local stand-in's). */
+export function createDelegationMessages(cards: CardRenderer, adminCenter?: string) {
   /** A relationship summed up for one side: the partner's (status, confirmations) unless a notice names the customer. */
   const summary = (
     r: Relationship,
@@ -167,7 +187,7 @@ export function createDelegationMessages(cards: CardRenderer) {
     });
 
   const requestCardData = (r: Relationship, replaces: Relationship | null): DelegationRequestCardData => ({
-    ...requestPart(r, replaces),
+    ...requestPart(r, replaces, adminCenter),
     // The card's own header already names the request and its id.
     title: 'What is asked',
     kindTag: TAG[r.kind],
@@ -199,8 +219,21 @@ export function createDelegationMessages(cards: CardRenderer) {
       },
       requestExpired: {
         headline: `${r.id} expired without an answer`,
-        detail: `${who(r)} did not answer your ${kind} request within 90 days.`,
+        detail: r.graph
+          ? `Microsoft reports the request expired: no Global Administrator of ${who(r)}'s organisation approved it within 90 days.`
+          : `${who(r)} did not answer your ${kind} request within 90 days.`,
         style: 'warning',
+      },
+      endedAtMicrosoft: {
+        headline: `${r.id} ended at Microsoft`,
+        detail: `Microsoft reports the relationship ended on ${formatDate(r.endedAt)}, outside this app (in the Microsoft 365 admin center or Partner Center).`,
+        style: 'warning',
+      },
+      microsoftProblem: {
+        headline: `${r.id}: I cannot reach Microsoft with your Entra app`,
+        detail: `${r.graph?.problem?.message ?? 'Microsoft refused the request.'} Check the app's client id, its secret or certificate, the DelegatedAdminRelationship.ReadWrite.All permission (granted by an admin) and the Partner Customer Delegated Administration service principal. I keep trying every 15 minutes.`,
+        style: 'attention',
+        hint: `Type status ${r.id} to see where it stands.`,
       },
       ...wordingFor(r).notices(r, audience, o),
     };
@@ -250,12 +283,26 @@ export function createDelegationMessages(cards: CardRenderer) {
             hint: `Type status ${r.id} to follow it.`,
             installLink,
           })
-        : summary(r, {
-            headline: `Delegated-admin request ${r.id} sent to ${who(r)}`,
-            detail: "I'll message you here when they answer.",
-            style: 'good',
-            hint: `Type status ${r.id} to follow it.`,
-          }),
+        : r.graph && !r.graph.cardQueued
+          ? summary(r, {
+              headline: `${r.id} is being created at Microsoft`,
+              detail: `Microsoft has not confirmed the request yet${r.graph.problem ? ` (${r.graph.problem.message})` : ''}. I keep trying, and the card with Microsoft's approval link goes to ${who(r)} as soon as Microsoft has it.`,
+              style: 'warning',
+              hint: `Type status ${r.id} to follow it.`,
+            })
+          : r.graph
+            ? summary(r, {
+                headline: `Delegated-admin request ${r.id} created at Microsoft and sent to ${who(r)}`,
+                detail: `Microsoft has it as ${r.graph.id} (${r.graph.status}). Only a Global Administrator of their organisation can approve it, at Microsoft's approval link on their card; I'll tell you here and in your channel once Microsoft reports it active.`,
+                style: 'good',
+                hint: `Type status ${r.id} to follow it.`,
+              })
+            : summary(r, {
+                headline: `Delegated-admin request ${r.id} sent to ${who(r)}`,
+                detail: "I'll message you here when they answer.",
+                style: 'good',
+                hint: `Type status ${r.id} to follow it.`,
+              }),
     duplicate: (r: Relationship) =>
       summary(r, {
         headline: `You already sent this: ${r.id}`,
@@ -263,7 +310,8 @@ export function createDelegationMessages(cards: CardRenderer) {
         style: 'warning',
       }),
     status: (r: Relationship, responses: ResponseRecord[]) => summary(r, { headline: `${r.id}: ${stateLabel(r)}`, responses }),
-    revokedByPartner: (r: Relationship) => summary(r, { headline: `${r.id} revoked`, detail: wordingFor(r).revokedByPartner(r) }),
+    revokedByPartner: (r: Relationship) =>
+      summary(r, { headline: r.graph ? `${r.id}: ${stateLabel(r)}` : `${r.id} revoked`, detail: wordingFor(r).revokedByPartner(r) }),
     list: (relationships: Relationship[]) =>
       cards.attachment('offer-list', {
         title: 'Delegated administration and partner of record',

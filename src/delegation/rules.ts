@@ -24,7 +24,9 @@ const PROGRAM_NAMES = 'Cloud Essentials, Cloud Accelerate or Cloud Deployment';
 
 export const isOpen = (r: Relationship): boolean => OPEN_REQUEST_STATES.includes(r.state);
 
-export const isRequestExpired = (r: Relationship, now: Date): boolean => isOpen(r) && now.toISOString() >= r.requestExpiresAt;
+/** A Graph-backed request expires when Graph says so (90 days after it was locked for approval), not by our clock. */
+export const isRequestExpired = (r: Relationship, now: Date): boolean =>
+  isOpen(r) && !atMicrosoft(r) && now.toISOString() >= r.requestExpiresAt;
 
 /** Delegated administration is for partners in the programmes, and only their admin agents when they name any. */
 export function assertCanDelegate(partner: Partner, actor: { email?: string; upn?: string }, example: string): void {
@@ -137,14 +139,25 @@ export function newRelationship(
 /** The next reminder not yet sent for the current end, as days before it. */
 const nextReminder = (r: Relationship): number | undefined => REMINDER_DAYS.find((d) => !(r.remindersSent ?? []).includes(d));
 
-/** When the sweeper next has something to do with this relationship. */
+/** When the next reminder is due for an active relationship with an end, if any is left. */
+const reminderDue = (r: Relationship): string | undefined => {
+  if (r.state !== 'active' || !r.endsAt) return undefined;
+  const d = nextReminder(r);
+  return d === undefined ? undefined : addDays(new Date(r.endsAt), -d).toISOString();
+};
+
+/** Created at Microsoft: its expiry, end and extensions are Graph's to report, not our clock's. */
+export const atMicrosoft = (r: Relationship): boolean => !!r.graph?.id;
+
+/**
+ * When the sweeper next has something to do with this relationship: its request expiry, reminder or end, and for a
+ * Graph-backed one the next time the watcher reads Graph (or a watcher's lease runs out).
+ */
 export function withDue(r: Relationship): Relationship {
-  let dueAt: string | undefined;
-  if (isOpen(r)) dueAt = r.requestExpiresAt;
-  else if (r.state === 'active' && r.endsAt) {
-    const d = nextReminder(r);
-    dueAt = d === undefined ? r.endsAt : addDays(new Date(r.endsAt), -d).toISOString();
-  }
+  const times: (string | undefined)[] = [r.graph ? (r.graph.leaseUntil ?? r.graph.nextCheckAt) : undefined];
+  if (isOpen(r) && !atMicrosoft(r)) times.push(r.requestExpiresAt);
+  else if (r.state === 'active' && r.endsAt) times.push(reminderDue(r) ?? (atMicrosoft(r) ? undefined : r.endsAt));
+  const dueAt = times.filter((t): t is string => !!t).sort()[0];
   const { dueAt: _old, ...rest } = r;
   return dueAt ? { ...rest, dueAt } : rest;
 }
@@ -203,9 +216,14 @@ export type DueEvent = { kind: 'requestExpired' } | { kind: 'ended' } | { kind: 
  */
 export function dueStep(r: Relationship, now: Date): { next: Relationship; event: DueEvent } | undefined {
   const at = now.toISOString();
-  if (isOpen(r)) return at >= r.requestExpiresAt ? { next: end(r, 'expired', now), event: { kind: 'requestExpired' } } : undefined;
+  if (isOpen(r)) {
+    if (atMicrosoft(r)) return undefined;
+    return at >= r.requestExpiresAt ? { next: end(r, 'expired', now), event: { kind: 'requestExpired' } } : undefined;
+  }
   if (r.state !== 'active' || !r.endsAt) return undefined;
   if (at >= r.endsAt) {
+    // Microsoft ends or extends a real relationship, and the watcher records it when Graph reports it.
+    if (atMicrosoft(r)) return undefined;
     if (!r.autoExtend) return { next: end(r, 'expired', now), event: { kind: 'ended' } };
     let endsAt = new Date(r.endsAt);
     let extensions = r.extensions ?? 0;

@@ -7,9 +7,9 @@ import type { ConversationRecord } from '../directory/types';
 import { UserInputError } from '../errors';
 import { newShortId, withFreshIds } from '../ids';
 import type { Logger } from '../log';
+import type { MicrosoftApp } from '../directory/microsoft';
 import { channelNotice } from '../notifications/channel';
-import { userTarget, type MessageRef, type NewOutboxEntry } from '../notifications/types';
-import { OFFER_CARD } from '../offers/service';
+import type { NewOutboxEntry } from '../notifications/types';
 import type { Offer, Person } from '../offers/types';
 import type { NewResponse, ResponseRecord } from '../responses/types';
 import type { RelationshipsStore } from './store';
@@ -18,8 +18,12 @@ import type { ChannelsStore } from '../notifications/store';
 import type { OffersStore } from '../offers/store';
 import type { ResponsesStore } from '../responses/store';
 import { DELEGATE_EXAMPLE, DELEGATE_REVOKE_EXAMPLE, type DelegateCommand } from './commands';
+import type { GdapFollower } from './gdap/follow';
+import { displayNameFor } from './gdap/policy';
+import { RELATIONSHIP_CHANNEL, relationshipOutbox, type Audience } from './outbox';
 import {
   approve,
+  withDue,
   assertAdminAgent,
   assertCanDelegate,
   decline,
@@ -28,6 +32,7 @@ import {
   end,
   isOpen,
   isRequestExpired,
+  atMicrosoft,
   KIND_NAME,
   newRelationship,
   refOf,
@@ -46,27 +51,7 @@ export type DelegationStores = {
   responses: ResponsesStore;
 };
 
-/** Outbox messages of this capability, rendered at delivery by the builders registered in ./index. */
-export const RELATIONSHIP_CARD = 'relationship.card';
-export const RELATIONSHIP_NOTICE = 'relationship.notice';
-/** The partner's notification channel hears of approvals and designations. */
-export const RELATIONSHIP_CHANNEL = 'relationship.channel';
-
-/** What one side is told about a relationship; `daysLeft` only for reminders. */
-export const NOTICE_EVENTS = [
-  'delivered',
-  'approved',
-  'declined',
-  'requestExpired',
-  'replaced',
-  'revokedByCustomer',
-  'revokedByPartner',
-  'ended',
-  'extended',
-  'reminder',
-] as const;
-export type NoticeEvent = (typeof NOTICE_EVENTS)[number];
-export type Audience = 'partner' | 'customer';
+export { NOTICE_EVENTS, RELATIONSHIP_CARD, RELATIONSHIP_CHANNEL, RELATIONSHIP_NOTICE, type Audience, type NoticeEvent } from './outbox';
 
 export type RelationshipDecision = 'approved' | 'declined';
 
@@ -109,54 +94,33 @@ export interface DelegationServiceDeps {
   clock: Clock;
   sovereignTenants: string[];
   log: Logger;
+  /**
+   * Partners that connected their Entra app (by partner tenant id) and the follower of their real relationships: a
+   * delegation from such a partner is created at Microsoft through Graph. Without them every delegation is record-only.
+   */
+  microsoft?: { apps: ReadonlyMap<string, MicrosoftApp>; follower: GdapFollower };
 }
 
 export type DelegationService = ReturnType<typeof createDelegationService>;
 
 const byOf = (a: Actor) => ({ aadObjectId: a.aadObjectId, name: a.name, upn: a.upn, tenantId: a.tenantId });
 
-export function createDelegationService({ store, clock, sovereignTenants, log }: DelegationServiceDeps) {
-  const subject = (r: Relationship) => ({ kind: r.kind, id: r.id });
+export function createDelegationService({ store, clock, sovereignTenants, log, microsoft }: DelegationServiceDeps) {
+  const { subject, notice, deliverCard, updateCard, response: record } = relationshipOutbox(store);
+  const connected = (partnerTenantId: string) => !!microsoft?.apps.has(partnerTenantId);
 
-  const notice = (r: Relationship, to: Audience, event: NoticeEvent, extra: Record<string, string> = {}): NewOutboxEntry[] => {
-    const person = to === 'partner' ? r.issuedBy : r.approver;
-    if (!person) return [];
-    return [
-      {
-        target: userTarget(person),
-        action: { kind: 'send', message: { kind: RELATIONSHIP_NOTICE, args: { relationshipId: r.id, event, audience: to, ...extra } } },
-        subject: subject(r),
-        partnerTenantId: r.partnerTenantId,
-      },
-    ];
-  };
-
-  const deliverCard = (r: Relationship, conversationId: string): NewOutboxEntry => ({
-    target: { kind: 'conversation', conversationId },
-    action: { kind: 'send', message: { kind: RELATIONSHIP_CARD, args: { relationshipId: r.id } } },
-    onSent: { kind: 'relationshipCard', relationshipId: r.id },
-    subject: subject(r),
-    partnerTenantId: r.partnerTenantId,
-  });
-
-  /** Updates the card the request is on, for everyone who sees it: its own card, or the offer's. */
-  async function updateCard(r: Relationship, fallback?: { conversationId: string; activityId?: string }): Promise<NewOutboxEntry[]> {
-    const offer = r.offerId ? await store.offers.get(r.offerId) : null;
-    const card =
-      (offer ? offer.card : r.card) ??
-      (fallback?.activityId ? { conversationId: fallback.conversationId, activityId: fallback.activityId } : undefined);
-    if (!card) return [];
-    const message: MessageRef = offer
-      ? { kind: OFFER_CARD, args: { offerId: offer.id } }
-      : { kind: RELATIONSHIP_CARD, args: { relationshipId: r.id } };
-    return [
-      {
-        target: { kind: 'conversation', conversationId: card.conversationId },
-        action: { kind: 'update', activityId: card.activityId, message },
-        subject: subject(r),
-        partnerTenantId: r.partnerTenantId,
-      },
-    ];
+  /**
+   * One Graph step now, where a person is waiting for its answer (the partner's `delegate` and `status`, a revoke):
+   * a failure is recorded by the follower and retried later, so it never fails the person's command.
+   */
+  async function followNow(id: string, o: { force?: boolean } = {}): Promise<Relationship | null> {
+    if (!microsoft) return store.relationships.get(id);
+    try {
+      await microsoft.follower.follow(id, o);
+    } catch (err) {
+      log.warn({ err, relationshipId: id }, 'Graph step failed');
+    }
+    return store.relationships.get(id);
   }
 
   const notFound = (id: string) => new UserInputError(`I can't find ${id}.`, undefined, 'Not found');
@@ -228,6 +192,14 @@ export function createDelegationService({ store, clock, sovereignTenants, log }:
     return active && active.id !== r.id ? active : null;
   }
 
+  /** The request as one the follower creates at Microsoft; `now`: start at once (the customer's tenant is known). */
+  function withGraph(r: Relationship, start: boolean): Relationship {
+    return withDue({
+      ...r,
+      graph: { displayName: displayNameFor(r), ...(start ? { nextCheckAt: clock().toISOString() } : {}) },
+    });
+  }
+
   async function request(cmd: DelegateCommand, partner: Partner, issuer: Person & { upn?: string }) {
     assertPartnerFeaturesAvailable(partner, sovereignTenants);
     assertCanDelegate(partner, issuer, DELEGATE_EXAMPLE);
@@ -235,7 +207,7 @@ export function createDelegationService({ store, clock, sovereignTenants, log }:
     const found = await findApprover(store, cmd.approverEmail, partner, sovereignTenants, DELEGATE_EXAMPLE);
     const now = clock();
     return withFreshIds(async () => {
-      const r = newRelationship(
+      const draft = newRelationship(
         {
           kind: 'delegation',
           partnerTenantId: partner.tenantId,
@@ -246,12 +218,18 @@ export function createDelegationService({ store, clock, sovereignTenants, log }:
         },
         { id: newShortId('D'), partnerName: partner.name, issuedBy: issuer, approver: found?.person, now },
       );
-      const result = await store.relationships.create(r, found ? [deliverCard(r, found.conversationId)] : []);
+      // A connected partner's request is created at Microsoft first: its card carries Microsoft's approval link, so
+      // it goes out once Graph has the request (the follower queues it), and creation starts when the customer's
+      // tenant is known (the approver has the app), so the relationship is pinned to that tenant.
+      const real = connected(partner.tenantId);
+      const r = real ? withGraph(draft, !!found) : draft;
+      const result = await store.relationships.create(r, found && !real ? [deliverCard(r, found.conversationId)] : []);
       log.info(
-        { relationshipId: result.relationship.id, created: result.created, state: result.relationship.state },
+        { relationshipId: result.relationship.id, created: result.created, state: result.relationship.state, microsoft: real },
         'delegation requested',
       );
-      return { relationship: result.relationship, duplicate: !result.created };
+      const relationship = result.created && real && found ? ((await followNow(r.id)) ?? result.relationship) : result.relationship;
+      return { relationship, duplicate: !result.created };
     });
   }
 
@@ -266,7 +244,7 @@ export function createDelegationService({ store, clock, sovereignTenants, log }:
           await runDue(r);
           return false;
         }
-        const next: Relationship = {
+        const delivered: Relationship = {
           ...r,
           state: 'approvalPending',
           approver,
@@ -274,7 +252,17 @@ export function createDelegationService({ store, clock, sovereignTenants, log }:
           deliveredAt: clock().toISOString(),
           version: r.version + 1,
         };
-        return store.relationships.update(next, r.version, [deliverCard(next, conversation.id), ...notice(next, 'partner', 'delivered')]);
+        if (r.graph) {
+          // Now the customer's tenant is known: the follower creates it at Microsoft, then sends the card.
+          const next = withGraph(delivered, true);
+          const ok = await store.relationships.update(next, r.version, notice(next, 'partner', 'delivered'));
+          if (ok) await followNow(next.id);
+          return ok;
+        }
+        return store.relationships.update(delivered, r.version, [
+          deliverCard(delivered, conversation.id),
+          ...notice(delivered, 'partner', 'delivered'),
+        ]);
       },
     );
     if (delivered) log.info({ delivered, tenantId: approver?.tenantId }, 'delivered requests that waited for install');
@@ -290,19 +278,7 @@ export function createDelegationService({ store, clock, sovereignTenants, log }:
     where: { conversationId: string; activityId: string },
     customerTenantId: string,
     comment?: string,
-  ): NewResponse => ({
-    id: `${r.id}/${slot}`,
-    subjectKind: r.kind,
-    subjectId: r.id,
-    slot,
-    decision,
-    comment: comment || undefined,
-    by: byOf(actor),
-    at: at.toISOString(),
-    conversationId: where.conversationId,
-    activityId: where.activityId,
-    customerTenantId,
-  });
+  ): NewResponse => record(r, slot, decision, byOf(actor), at, where, customerTenantId, { comment });
 
   async function decide(input: DecideInput): Promise<DecideOutcome> {
     for (let attempt = 0; attempt < 3; attempt++) {
@@ -318,6 +294,15 @@ export function createDelegationService({ store, clock, sovereignTenants, log }:
       const [existing] = (await store.responses.forSubject(r.id)).filter((x) => x.slot === r.kind);
       if (existing) return { kind: 'already', relationship: r, response: existing };
       if (r.state !== 'approvalPending') return { kind: 'closed', relationship: r };
+      if (r.graph && input.decision === 'approved') {
+        // Only the customer's Global Administrator approves a real relationship, at Microsoft: a click here (an old
+        // card, a crafted payload) cannot, and must not record an approval Microsoft never saw.
+        throw new UserInputError(
+          `${r.id} is approved at Microsoft, not here: a Global Administrator of your organisation opens "Review and approve in the Microsoft 365 admin center" on the request card. This card changes once Microsoft reports it approved.`,
+          undefined,
+          'Approve it at Microsoft',
+        );
+      }
       const now = clock();
       if (isRequestExpired(r, now)) return { kind: 'closed', relationship: await runDue(r) };
       const offer = r.offerId ? await store.offers.get(r.offerId) : null;
@@ -402,7 +387,30 @@ export function createDelegationService({ store, clock, sovereignTenants, log }:
       if (existing) return { kind: 'already', relationship: current, response: existing };
       if (current.state !== 'active' || !current.customerTenantId) return { kind: 'notActive', relationship: current };
       const now = clock();
-      const next = end(current, by === 'customer' ? 'revokedByCustomer' : 'revokedByPartner', now);
+      const reason = by === 'customer' ? 'revokedByCustomer' : 'revokedByPartner';
+      if (atMicrosoft(current)) {
+        // Ended for real through Graph's terminate request; the cards say "ended" once Graph reports it (the follower).
+        const next = withDue({
+          ...current,
+          state: 'terminationRequested',
+          version: current.version + 1,
+          graph: { ...current.graph!, ending: { reason, requestedAt: now.toISOString() }, nextCheckAt: now.toISOString() },
+        });
+        const result = await store.relationships.decide({
+          next,
+          expectedVersion: current.version,
+          responses: [response(current, 'termination', 'revoked', actor, now, where, current.customerTenantId)],
+          outbox: await updateCard(next),
+        });
+        if (result.status === 'recorded') {
+          log.info({ relationshipId: r.id, by }, 'relationship end asked of Microsoft');
+          const followed = (await followNow(r.id)) ?? result.relationship;
+          return { kind: 'recorded', relationship: followed, response: result.responses[0]! };
+        }
+        if (result.status === 'already') return { kind: 'already', relationship: result.relationship, response: result.response };
+        continue;
+      }
+      const next = end(current, reason, now);
       const result = await store.relationships.decide({
         next,
         expectedVersion: current.version,
@@ -493,16 +501,41 @@ export function createDelegationService({ store, clock, sovereignTenants, log }:
     }
   }
 
-  /** Runs what is due; called periodically so expiries, reminders and extensions happen without anyone asking. */
+  /**
+   * Runs what is due; called periodically so expiries, reminders and extensions happen without anyone asking, and
+   * the relationships created at Microsoft are read from Graph when their next check comes.
+   */
   async function sweep(limit = 100): Promise<number> {
     const due = await store.relationships.listDue(clock().toISOString(), limit);
-    for (const r of due) await runDue(r);
+    for (const r of due) {
+      if (microsoft?.follower.isDue(r, clock())) await microsoft.follower.follow(r.id);
+      const now = (await store.relationships.get(r.id)) ?? r;
+      if (dueStep(now, clock())) await runDue(now);
+    }
     return due.length;
+  }
+
+  /**
+   * The approver opened the card (Teams refreshes it): approvals follow soon after, so Graph is read more often for
+   * a while. Best effort: a lost race only means the usual pace.
+   */
+  async function noticeAttention(r: Relationship): Promise<void> {
+    const g = r.graph;
+    if (!g?.cardQueued || r.state !== 'approvalPending' || g.leaseUntil) return;
+    const now = clock();
+    const soon = new Date(now.getTime() + 15_000).toISOString();
+    const next = withDue({
+      ...r,
+      version: r.version + 1,
+      graph: { ...g, attentionAt: now.toISOString(), nextCheckAt: g.nextCheckAt && g.nextCheckAt < soon ? g.nextCheckAt : soon },
+    });
+    await store.relationships.update(next, r.version, []);
   }
 
   /** The card as it should look now (read-only, for Teams' automatic refresh), with what an approval would replace. */
   async function view(id: string): Promise<{ relationship: Relationship; replaces: Relationship | null }> {
     const r = await load(id);
+    await noticeAttention(r);
     const shown = isRequestExpired(r, clock()) ? end(r, 'expired', clock()) : r;
     const approver = await approverOf(r);
     return { relationship: shown, replaces: isOpen(shown) ? await currentOther(r, approver?.tenantId) : null };
@@ -514,6 +547,8 @@ export function createDelegationService({ store, clock, sovereignTenants, log }:
       throw new UserInputError(`${partner.name} has no request or relationship ${id}. Type status to see yours.`, 'status', 'Not found');
     }
     if (dueStep(r, clock())) r = await runDue(r);
+    // The partner sees Microsoft's word as of now, not as of the last scheduled read.
+    if (r.graph?.id && !['terminated', 'expired'].includes(r.graph.status ?? '')) r = (await followNow(r.id, { force: true })) ?? r;
     const offer = r.offerId && isOpen(r) ? await store.offers.get(r.offerId) : null;
     // An attached request is only as far along as the offer carrying it.
     const shown: Relationship = offer?.state === 'awaitingDelivery' ? { ...r, state: 'awaitingDelivery' } : r;

@@ -6,17 +6,68 @@ export type RelationshipKind = 'delegation' | 'por';
 /**
  * Names follow Microsoft Graph's delegatedAdminRelationship. `awaitingDelivery` is a request whose approver has not
  * installed the app yet; `active` is an approved delegation or a designated partner of record; `withdrawn` is a
- * request attached to an offer that the partner withdrew.
+ * request attached to an offer that the partner withdrew. `terminationRequested` (Graph-backed delegations only): the
+ * bot asked Microsoft to end it (revoked, or replaced) and Graph has not yet reported it terminating.
  */
-export type RelationshipState = 'awaitingDelivery' | 'approvalPending' | 'active' | 'declined' | 'expired' | 'terminated' | 'withdrawn';
+export type RelationshipState =
+  | 'awaitingDelivery'
+  | 'approvalPending'
+  | 'active'
+  | 'terminationRequested'
+  | 'declined'
+  | 'expired'
+  | 'terminated'
+  | 'withdrawn';
 
 export const OPEN_REQUEST_STATES: readonly RelationshipState[] = ['awaitingDelivery', 'approvalPending'];
 
 /** What a delegated admin may do: everything (the classic delegated admin), or a list of Entra built-in roles. */
 export type Access = { kind: 'full' } | { kind: 'roles'; roles: string[] };
 
-/** `withdrawn`: an attached request whose offer was withdrawn (it lives and dies with the offer's card). */
-export type EndReason = 'revokedByCustomer' | 'revokedByPartner' | 'replaced' | 'expired' | 'withdrawn';
+/**
+ * `withdrawn`: an attached request whose offer was withdrawn (it lives and dies with the offer's card).
+ * `endedAtMicrosoft`: Graph reported a Graph-backed relationship terminating without the bot asking (ended in the
+ * admin center or Partner Center).
+ */
+export type EndReason = 'revokedByCustomer' | 'revokedByPartner' | 'replaced' | 'expired' | 'withdrawn' | 'endedAtMicrosoft';
+
+/** Why the bot asked Microsoft to end a Graph-backed relationship. */
+export type EndRequest = Extract<EndReason, 'revokedByCustomer' | 'revokedByPartner' | 'replaced'>;
+
+/**
+ * A delegation backed by a real GDAP relationship (Microsoft Graph's delegatedAdminRelationship), for a partner that
+ * connected its Entra app. Everything the cards say about it being active or ended comes from `status` as Graph
+ * reported it; the watcher reads Graph until there is nothing left to follow.
+ */
+export interface GraphLink {
+  /** Its displayName at Microsoft: unique among the partner's relationships, so a create whose answer was lost is found. */
+  displayName: string;
+  /** Graph's relationship id, once created. */
+  id?: string;
+  /** The status Graph last reported (`created`, `approvalPending`, `active`, `terminating`, ...). */
+  status?: string;
+  /** When Graph was last read successfully. */
+  checkedAt?: string;
+  /** When the watcher next reads Graph for it; absent once there is nothing left to follow. */
+  nextCheckAt?: string;
+  /** While one process works on it: others leave it alone until then (a crashed holder's lease runs out). */
+  leaseUntil?: string;
+  /** Transient failures in a row (429, 5xx, timeouts), for the backoff. */
+  failures?: number;
+  /** The last problem talking to Microsoft, for the partner's `status` (Microsoft's code and words, never a secret). */
+  problem?: { kind: string; message: string; at: string };
+  /** The customer's card (with the approval link) was queued once Graph reported the request locked for approval. */
+  cardQueued?: boolean;
+  /** When the card last went out or was opened: Graph is read more often for a while after. */
+  attentionAt?: string;
+  /** Graph's own dates. */
+  activatedDateTime?: string;
+  endDateTime?: string;
+  /** The bot asked Microsoft to end it: why and when, and when Graph accepted the terminate request. */
+  ending?: { reason: EndRequest; requestedAt: string; by?: PartnerRef; sentAt?: string };
+  /** Access assignments: one per security group in the partner's file whose roles the relationship includes. */
+  assignments?: { groupId: string; roleIds: string[]; id?: string; status?: string }[];
+}
 
 export interface PartnerRef {
   id: string;
@@ -64,4 +115,6 @@ export interface Relationship extends Issued {
   card?: { conversationId: string; activityId: string };
   /** Set while an unattached request is open: identical open requests share it, and the store keeps it unique. */
   pendingKey?: string;
+  /** Delegation only, for a partner with Microsoft credentials: the real relationship at Microsoft. */
+  graph?: GraphLink;
 }

@@ -1,15 +1,16 @@
 import type { Fact, Outcome } from '../cards/data';
 import { formatDate, literal, possessive } from '../cards/format';
 import { AUTO_EXTEND_DAYS, DEFAULT_DURATION_DAYS } from './rules';
-import type { Audience, NoticeEvent } from './service';
+import { confirmedWording, pendingLabel } from './gdap/wording';
+import type { Audience, NoticeEvent } from './outbox';
 import type { Relationship } from './types';
 
 /*
  * What cards and messages say about where a relationship stands at Microsoft. A card states only what the system of
- * record confirmed (STYLE.md, 14). Today no partner has Microsoft credentials here, so every relationship is
- * record-only: the bot records the customer's answer and nothing is created or ended in Microsoft's systems. Its texts
- * say what was recorded, who still has to do what, and how the customer ends a partner's access themselves. The mode
- * backed by Microsoft Graph adds its own `RelationshipWording` beside `recordOnly`, chosen in `wordingFor`.
+ * record confirmed (STYLE.md, 14). For a partner without Microsoft credentials a relationship is record-only: the bot
+ * records the customer's answer and nothing is created or ended in Microsoft's systems. Its texts say what was recorded, who still has to do what, and how the customer ends
+ * a partner's access themselves. A relationship the bot created through Graph is worded by `confirmedWording`
+ * (./gdap/wording), chosen in `wordingFor`.
  */
 
 /** The approver's name as people read it, or the address the request went to. */
@@ -29,8 +30,11 @@ export interface NoticeText {
   hint?: string;
 }
 
-/** The notes whose words depend on what Microsoft knows; delivered, declined and requestExpired never do. */
-export type StandingEvent = Exclude<NoticeEvent, 'delivered' | 'declined' | 'requestExpired'>;
+/**
+ * The notes whose words depend on what Microsoft knows; delivered, declined and requestExpired never do, and the two
+ * that only a Graph-backed relationship has are worded once, beside them.
+ */
+export type StandingEvent = Exclude<NoticeEvent, 'delivered' | 'declined' | 'requestExpired' | 'endedAtMicrosoft' | 'microsoftProblem'>;
 
 /** The states whose words depend on what Microsoft knows: the customer said yes, and later it ended. */
 type Standing = Extract<Relationship['state'], 'active' | 'terminated'>;
@@ -324,8 +328,8 @@ export const recordOnly: RelationshipWording = {
   nothingToRevoke: `No delegated-admin consent is recorded in this app, so there is nothing to revoke here. Partners with roles in your organisation are listed in ${PARTNER_RELATIONSHIPS}.`,
 };
 
-/** The wording for a relationship. Record-only for every partner until the bot creates relationships through Graph. */
-export const wordingFor = (_r?: Relationship | null): RelationshipWording => recordOnly;
+/** The wording for a relationship: backed by what Graph reported when the bot created it at Microsoft, else record-only. */
+export const wordingFor = (r?: Relationship | null): RelationshipWording => (r?.graph ? confirmedWording : recordOnly);
 
 /** A request's own states, which mean the same whatever Microsoft knows. */
 const REQUEST_LABEL: Record<Exclude<Relationship['state'], Standing>, string> = {
@@ -334,6 +338,7 @@ const REQUEST_LABEL: Record<Exclude<Relationship['state'], Standing>, string> = 
   declined: 'Declined',
   expired: 'Expired',
   withdrawn: 'Withdrawn with its offer',
+  terminationRequested: 'Ending: asked Microsoft, not confirmed yet',
 };
 
 /** The label of an approved or ended relationship (the Offers tab shows it); undefined for a request's own states. */
@@ -345,7 +350,7 @@ export function standingLabel(r: Relationship): string | undefined {
 /** A relationship's state as a label (a card's Status, a list's column), written as the offers' states are. */
 export function stateLabel(r: Relationship): string {
   const state = r.state;
-  return isStanding(state) ? wordingFor(r).standing({ ...r, state }) : REQUEST_LABEL[state];
+  return isStanding(state) ? wordingFor(r).standing({ ...r, state }) : (pendingLabel(r) ?? REQUEST_LABEL[state]);
 }
 
 /** The same, inside a sentence ("D-4K7P2Q is revoked (recorded), so ..."). */

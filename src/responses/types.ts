@@ -5,10 +5,22 @@ export type SubjectKind = 'offer' | 'delegation' | 'por';
 
 /**
  * One answer per (subject, slot): `offer`, `delegation` and `por` hold the customer's answer to the request;
- * `termination` holds the one act that ended an active relationship (revoked by either side, or replaced).
+ * `termination` holds the one act that ended an active relationship (revoked by either side, or replaced), or for a
+ * Graph-backed delegation the act that asked Microsoft to end it. Graph-backed delegations add what Microsoft
+ * confirmed: `activation` (Graph reported it active) and `ended` (Graph reported it terminating, terminated or expired).
  */
-export type ResponseSlot = 'offer' | 'delegation' | 'por' | 'termination';
-export type ResponseDecision = Decision | 'approved' | 'revoked' | 'replaced';
+export type ResponseSlot = 'offer' | 'delegation' | 'por' | 'termination' | 'activation' | 'ended';
+export type ResponseDecision = Decision | 'approved' | 'revoked' | 'replaced' | 'terminated' | 'expired';
+
+/** What Microsoft Graph reported, on a record that states a fact about a real relationship. */
+export interface MicrosoftConfirmation {
+  /** Graph's delegatedAdminRelationship id. */
+  relationshipId: string;
+  /** The status Graph reported. */
+  status: string;
+  /** Graph's own time for it (`activatedDateTime`, or `lastModifiedDateTime`), else when the bot read it. */
+  reportedAt: string;
+}
 
 export interface ResponseRecord {
   id: string;
@@ -22,6 +34,8 @@ export interface ResponseRecord {
   conversationId: string;
   activityId: string;
   customerTenantId: string;
+  /** Set when the record states what Microsoft Graph reported (activation, end), not what a person clicked. */
+  microsoft?: MicrosoftConfirmation;
   /** Position in the customer's chain, from 1. */
   seq: number;
   prevHash: string;

@@ -75,8 +75,9 @@ const PAGE = 300;
 const LIVE = new Set(['created', 'approvalPending', 'approved', 'activating', 'active', 'expiring']);
 
 /** Where the customer's Global Administrator reviews and approves a relationship (Graph's GDAP overview). */
-export const approvalLink = (relationshipId: string): string =>
-  `https://admin.microsoft.com/AdminPortal/Home#/partners/invitation/granularAdminRelationships/${encodeURIComponent(relationshipId)}`;
+export const MICROSOFT_ADMIN_CENTER = 'https://admin.microsoft.com';
+export const approvalLink = (relationshipId: string, adminCenter = MICROSOFT_ADMIN_CENTER): string =>
+  `${adminCenter.replace(/\/+$/, '')}/AdminPortal/Home#/partners/invitation/granularAdminRelationships/${encodeURIComponent(relationshipId)}`;
 
 /** The POST body of a relationship, checked: Global Administrator is never auto-extended (Microsoft refuses it). */
 export function relationshipBody(input: CreateRelationshipInput): Record<string, unknown> {

@@ -29,7 +29,7 @@ import type { ResponseWriter } from './responses';
 const ACTIVE_INDEX = { name: 'customer_kind_active_unique', key: { customerTenantId: 1, kind: 1 } } as const;
 
 /** The states `listDue` looks at: open requests (they expire) and active relationships (reminders, the end). */
-const DUE_STATES = ['awaitingDelivery', 'approvalPending', 'active'] as const;
+const DUE_STATES = ['awaitingDelivery', 'approvalPending', 'active', 'terminationRequested', 'declined'] as const;
 
 export const RELATIONSHIP_COLLECTIONS: CollectionSpec[] = [
   {

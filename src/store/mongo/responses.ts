@@ -30,11 +30,17 @@ const RECORD_FIELDS: FieldTypes<ResponseRecord> = {
   conversationId: 'string',
   activityId: 'string',
   customerTenantId: 'string',
+  microsoft: 'object?',
   seq: 'number',
   prevHash: 'string',
   hash: 'string',
 };
 const BY_FIELDS: FieldTypes<ResponseRecord['by']> = { aadObjectId: 'string', name: 'string', upn: 'string?', tenantId: 'string' };
+const MICROSOFT_FIELDS: FieldTypes<NonNullable<ResponseRecord['microsoft']>> = {
+  relationshipId: 'string',
+  status: 'string',
+  reportedAt: 'string',
+};
 
 /** An object with exactly these fields (`additionalProperties: false`), each of its JSON type; `?` ones optional. */
 function exactly(fields: Record<string, string>, special: Record<string, Document> = {}): Document {
@@ -62,7 +68,7 @@ const HASH = { bsonType: 'string', pattern: '^[0-9a-f]{64}$' };
 export const RESPONSE_VALIDATOR: Document = {
   $jsonSchema: exactly(
     { _id: 'string', ...RECORD_FIELDS },
-    { by: exactly(BY_FIELDS), seq: { bsonType: 'number', minimum: 1 }, prevHash: HASH, hash: HASH },
+    { by: exactly(BY_FIELDS), microsoft: exactly(MICROSOFT_FIELDS), seq: { bsonType: 'number', minimum: 1 }, prevHash: HASH, hash: HASH },
   ),
   $expr: { $eq: ['$_id', '$id'] },
 };

@@ -244,6 +244,13 @@ ${LISTING_FTS_ROW}
   CREATE INDEX relationships_partner_state ON relationships (partner_tenant_id, state, kind);
   CREATE INDEX relationships_expiring ON relationships (partner_tenant_id, ends_at) WHERE kind = 'delegation' AND state = 'active';
   `,
+  // 8: Graph-backed delegations are followed while their end is asked for, and after a decline in the chat (the
+  // customer's Global Administrator can still approve at Microsoft), so the due index covers those states too.
+  `
+  DROP INDEX relationships_due;
+  CREATE INDEX relationships_due ON relationships (due_at)
+    WHERE state IN ('awaitingDelivery', 'approvalPending', 'active', 'terminationRequested', 'declined');
+  `,
 ];
 
 /**

@@ -60,7 +60,7 @@ export function sqliteRelationships(db: Db, { rows, responses, outbox: insertOut
        ORDER BY created_at, rowid`,
     ),
     relDue: db.prepare<[string, number], Row>(
-      `SELECT doc FROM relationships WHERE state IN ('awaitingDelivery', 'approvalPending', 'active') AND due_at <= ?
+      `SELECT doc FROM relationships WHERE state IN ('awaitingDelivery', 'approvalPending', 'active', 'terminationRequested', 'declined') AND due_at <= ?
        ORDER BY due_at, rowid LIMIT ?`,
     ),
     relSetCard: db.prepare<{ id: string; card: string }>(

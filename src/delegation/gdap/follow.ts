@@ -1,0 +1,409 @@
+import type { Clock } from '../../clock';
+import type { MicrosoftApp } from '../../directory/microsoft';
+import type { Logger } from '../../log';
+import type { NewOutboxEntry } from '../../notifications/types';
+import type { NewResponse } from '../../responses/types';
+import type { ConversationsStore } from '../../directory/store';
+import type { ChannelsStore } from '../../notifications/store';
+import type { OffersStore } from '../../offers/store';
+import type { ResponsesStore } from '../../responses/store';
+import { GraphError, isGraphError } from '../graph/errors';
+import type { GdapAccessAssignment, GdapClient, GraphClient } from '../graph';
+import type { GdapRelationship } from '../graph/model';
+import { relationshipOutbox, type ResponseBy } from '../outbox';
+import { end, refOf, withDue } from '../rules';
+import type { RelationshipsStore } from '../store';
+import type { GraphLink, Relationship } from '../types';
+import {
+  checkAfterMs,
+  displayNameFor,
+  FINAL_STATUSES,
+  LEASE_MS,
+  retryAfterFailureMs,
+  roleIdsFor,
+  SETUP_PROBLEM_RETRY_MS,
+} from './policy';
+
+export type FollowStores = {
+  channels: ChannelsStore;
+  conversations: ConversationsStore;
+  offers: OffersStore;
+  relationships: RelationshipsStore;
+  responses: ResponsesStore;
+};
+
+export interface FollowerDeps {
+  store: FollowStores;
+  graph: GraphClient;
+  /** Partners that connected their Entra app, by partner tenant id. */
+  apps: ReadonlyMap<string, MicrosoftApp>;
+  clock: Clock;
+  log: Logger;
+  /** Test seam for the backoff's jitter. */
+  random?: () => number;
+}
+
+/** What one step wants written: the relationship as it now is, and what goes with it. */
+type Step =
+  | { kind: 'update'; next: Relationship; outbox: NewOutboxEntry[] }
+  | {
+      kind: 'decide';
+      next: Relationship;
+      responses: NewResponse[];
+      outbox: NewOutboxEntry[];
+      replaces?: { expectedActiveId: string | null; ended?: { next: Relationship; expectedVersion: number } };
+    };
+
+/**
+ * Follows the real GDAP relationships the bot created, one step per due relationship: create it (or find the one a
+ * lost answer created), lock it for approval and queue the customer's card with its approval link, then read Graph
+ * until it is active (record it, create the access assignments, update the cards, tell the partner and its channel),
+ * ended, or expired. Every step starts from what Graph reports now, so a step that ran twice (a crash between Graph's
+ * answer and our write) does nothing twice; a lease keeps other processes off a relationship while one works on it.
+ */
+export function createGdapFollower({ store, graph, apps, clock, log, random }: FollowerDeps) {
+  const out = relationshipOutbox(store);
+
+  const isDue = (r: Relationship, now: Date) => {
+    const g = r.graph;
+    if (!g) return false;
+    const at = g.leaseUntil ?? g.nextCheckAt;
+    return !!at && at <= now.toISOString();
+  };
+
+  /** Takes the lease: a compare-and-set, so of several processes one gets it. */
+  async function claim(r: Relationship, now: Date): Promise<Relationship | null> {
+    const leased = withDue({
+      ...r,
+      version: r.version + 1,
+      graph: { ...r.graph!, leaseUntil: new Date(now.getTime() + LEASE_MS).toISOString() },
+    });
+    return (await store.relationships.update(leased, r.version, [])) ? leased : null;
+  }
+
+  /** The link as it should be stored after a step: lease released, next read scheduled (none once final). */
+  function settle(r: Relationship, g: GraphLink, now: Date): Relationship {
+    const { leaseUntil: _lease, ...rest } = g;
+    const next: Relationship = { ...r, graph: rest };
+    const after = FINAL_STATUSES.has(rest.status ?? '') ? undefined : checkAfterMs(next, now);
+    const { nextCheckAt: _old, ...link } = rest;
+    return withDue({ ...next, graph: after === undefined ? link : { ...link, nextCheckAt: new Date(now.getTime() + after).toISOString() } });
+  }
+
+  /** The "who" of a record that states what Microsoft reported: the customer's Global Administrator acted there. */
+  const microsoftBy = (r: Relationship, customerTenantId: string): ResponseBy => ({
+    aadObjectId: '',
+    name: `Global Administrator of ${r.approverEmail.split('@')[1] ?? 'the customer'} (Microsoft 365 admin center, reported by Microsoft Graph)`,
+    tenantId: customerTenantId,
+  });
+  const whereOf = (r: Relationship) => ({ conversationId: r.card?.conversationId ?? '', activityId: r.card?.activityId ?? '' });
+
+  async function createAndLock(r: Relationship, client: GdapClient, g: GraphLink): Promise<GdapRelationship> {
+    let rel: GdapRelationship;
+    if (!g.id) {
+      const { relationship, recovered } = await client.createOrRecover({
+        displayName: g.displayName,
+        ...(r.customerTenantId ? { customerTenantId: r.customerTenantId } : {}),
+        roleIds: roleIdsFor(r.access),
+        durationDays: r.durationDays ?? 730,
+        autoExtend: !!r.autoExtend,
+      });
+      rel = relationship;
+      log.info({ relationshipId: r.id, graphId: rel.id, recovered, status: rel.status }, 'GDAP relationship created at Microsoft');
+    } else {
+      rel = await client.getRelationship(g.id);
+    }
+    if (rel.status === 'created') {
+      try {
+        await client.lockForApproval(rel.id);
+      } catch (err) {
+        // Locked already by an attempt whose answer was lost: Graph refuses a second lock. Read what it is now.
+        if (!isGraphError(err, 'invalid') && !isGraphError(err, 'conflict')) throw err;
+      }
+      rel = await client.getRelationship(rel.id);
+    }
+    return rel;
+  }
+
+  /** Creates the access assignments the partners file names and Graph does not have yet; returns them all. */
+  async function ensureAssignments(r: Relationship, client: GdapClient, app: MicrosoftApp, rel: GdapRelationship) {
+    const granted = new Set(rel.roleIds);
+    const wanted = app.securityGroups
+      .map((group) => ({ groupId: group.groupId, roleIds: group.roleIds.filter((id) => granted.has(id)) }))
+      .filter((group) => group.roleIds.length > 0);
+    const live = (a: GdapAccessAssignment) => a.status !== 'deleted' && a.status !== 'deleting' && a.status !== 'error';
+    let existing = (await client.listAccessAssignments(rel.id)).filter(live);
+    for (const group of wanted) {
+      if (existing.some((a) => a.securityGroupId === group.groupId)) continue;
+      const created = await client.createAccessAssignment(rel.id, { securityGroupId: group.groupId, roleIds: group.roleIds });
+      log.info({ relationshipId: r.id, graphId: rel.id, assignmentId: created.id, groupId: group.groupId }, 'access assignment created');
+      existing = [...existing, created];
+    }
+    return wanted.map((group) => {
+      const a = existing.find((x) => x.securityGroupId === group.groupId);
+      return { ...group, ...(a ? { id: a.id, status: a.status } : {}) };
+    });
+  }
+
+  /** What Graph's report means for our record of it. */
+  async function observe(r: Relationship, g: GraphLink, rel: GdapRelationship, client: GdapClient, app: MicrosoftApp): Promise<Step> {
+    const now = clock();
+    const at = now.toISOString();
+    const seen: GraphLink = {
+      ...g,
+      id: rel.id,
+      status: rel.status,
+      checkedAt: at,
+      failures: 0,
+      ...(rel.activatedDateTime ? { activatedDateTime: rel.activatedDateTime } : {}),
+      ...(rel.endDateTime ? { endDateTime: rel.endDateTime } : {}),
+    };
+    delete seen.problem;
+    const customer = r.customerTenantId ?? rel.customerTenantId ?? '';
+    const confirmation = (status: string, reportedAt: string | null) => ({
+      relationshipId: rel.id,
+      status,
+      reportedAt: reportedAt ?? at,
+    });
+
+    switch (rel.status) {
+      case 'approvalPending': {
+        if ((r.state === 'approvalPending' || r.state === 'awaitingDelivery') && !g.cardQueued) {
+          const conversation = r.approver ? await store.conversations.findPersonal(r.approver.tenantId, r.approver.aadObjectId) : null;
+          const next = settle({ ...r, version: r.version + 1 }, { ...seen, cardQueued: true, attentionAt: at }, now);
+          return { kind: 'update', next, outbox: conversation ? [out.deliverCard(next, conversation.id)] : [] };
+        }
+        return { kind: 'update', next: settle({ ...r, version: r.version + 1 }, seen, now), outbox: [] };
+      }
+
+      case 'active': {
+        if (r.state === 'approvalPending' || r.state === 'declined' || r.state === 'awaitingDelivery') return activate(r, seen, rel, now);
+        if (r.state === 'terminationRequested' && !g.ending?.sentAt) {
+          await client.terminate(rel.id);
+          log.info({ relationshipId: r.id, graphId: rel.id, reason: g.ending?.reason }, 'asked Microsoft to end the GDAP relationship');
+          const after = await client.getRelationship(rel.id);
+          const asked: GraphLink = { ...seen, status: after.status, ending: { ...g.ending!, sentAt: at } };
+          if (after.status === 'terminating' || after.status === 'terminated') return ended(r, asked, after, now);
+          return { kind: 'update', next: settle({ ...r, version: r.version + 1 }, asked, now), outbox: [] };
+        }
+        if (r.state === 'active') {
+          const assignments = await ensureAssignments(r, client, app, rel);
+          const extended = !!rel.endDateTime && !!r.endsAt && rel.endDateTime > r.endsAt;
+          const next = settle(
+            {
+              ...r,
+              version: r.version + 1,
+              ...(rel.endDateTime ? { endsAt: rel.endDateTime } : {}),
+              ...(extended ? { extensions: (r.extensions ?? 0) + 1, remindersSent: [] } : {}),
+            },
+            { ...seen, assignments },
+            now,
+          );
+          return {
+            kind: 'update',
+            next,
+            outbox: extended ? [...out.notice(next, 'partner', 'extended'), ...out.notice(next, 'customer', 'extended')] : [],
+          };
+        }
+        return { kind: 'update', next: settle({ ...r, version: r.version + 1 }, seen, now), outbox: [] };
+      }
+
+      case 'terminating':
+      case 'terminated':
+        if (r.state === 'active' || r.state === 'terminationRequested') return ended(r, seen, rel, now);
+        return { kind: 'update', next: settle({ ...r, version: r.version + 1 }, seen, now), outbox: [] };
+
+      case 'expired':
+        if (r.state === 'approvalPending') {
+          const next = settle(end(r, 'expired', now), seen, now);
+          return {
+            kind: 'update',
+            next: { ...next, requestExpiresAt: at },
+            outbox: [...(await out.updateCard(next)), ...out.notice(next, 'partner', 'requestExpired')],
+          };
+        }
+        if (r.state === 'active' || r.state === 'terminationRequested') {
+          const next = settle(end(r, 'expired', now), seen, now);
+          return {
+            kind: 'decide',
+            next,
+            responses: [
+              out.response(r, 'ended', 'expired', microsoftBy(r, customer), now, whereOf(r), customer, {
+                microsoft: confirmation('expired', rel.lastModifiedDateTime),
+              }),
+            ],
+            outbox: [...(await out.updateCard(next)), ...out.notice(next, 'partner', 'ended'), ...out.notice(next, 'customer', 'ended')],
+          };
+        }
+        return { kind: 'update', next: settle({ ...r, version: r.version + 1 }, seen, now), outbox: [] };
+
+      default:
+        // created (lock pending), approved, activating, terminationRequested, expiring: in motion at Microsoft.
+        return { kind: 'update', next: settle({ ...r, version: r.version + 1 }, seen, now), outbox: [] };
+    }
+
+    /** Graph reports it active: the customer's Global Administrator approved at Microsoft. */
+    async function activate(r: Relationship, link: GraphLink, rel: GdapRelationship, now: Date): Promise<Step> {
+      const activatedAt = rel.activatedDateTime ?? now.toISOString();
+      const current = customer ? await store.relationships.activeFor(customer, 'delegation') : null;
+      const other = current && current.id !== r.id ? current : null;
+      const { pendingKey: _key, ...settledR } = r;
+      const next = settle(
+        {
+          ...settledR,
+          state: 'active',
+          version: r.version + 1,
+          customerTenantId: customer,
+          decidedAt: r.decidedAt ?? activatedAt,
+          activatedAt,
+          ...(rel.endDateTime ? { endsAt: rel.endDateTime } : {}),
+          remindersSent: [],
+          ...(other ? { replaced: refOf(other) } : {}),
+        },
+        link,
+        now,
+      );
+      const by = microsoftBy(r, customer);
+      let oldNext: Relationship | undefined;
+      if (other) {
+        // One delegated admin per customer (the seed's rule): the old one is ended at Microsoft when it is real.
+        oldNext = other.graph?.id
+          ? withDue({
+              ...other,
+              state: 'terminationRequested',
+              version: other.version + 1,
+              replacedBy: refOf(next),
+              graph: {
+                ...other.graph,
+                ending: { reason: 'replaced', requestedAt: now.toISOString(), by: refOf(next) },
+                nextCheckAt: now.toISOString(),
+              },
+            })
+          : end(other, 'replaced', now, refOf(next));
+      }
+      const responses = [
+        out.response(next, 'activation', 'approved', by, activatedAt, whereOf(r), customer, {
+          microsoft: confirmation('active', rel.activatedDateTime),
+        }),
+        ...(oldNext ? [out.response(oldNext, 'termination', 'replaced', by, now, whereOf(r), customer)] : []),
+      ];
+      return {
+        kind: 'decide',
+        next,
+        responses,
+        replaces: {
+          expectedActiveId: other?.id ?? null,
+          ...(other && oldNext ? { ended: { next: oldNext, expectedVersion: other.version } } : {}),
+        },
+        outbox: [
+          ...(await out.updateCard(next)),
+          ...out.notice(next, 'partner', 'approved'),
+          ...(await out.channel(next)),
+          // A record-only old partner is told now; a real one once Microsoft reports its relationship ended.
+          ...(oldNext && oldNext.state === 'terminated'
+            ? [...(await out.updateCard(oldNext)), ...out.notice(oldNext, 'partner', 'replaced', { by: r.partnerName })]
+            : []),
+        ],
+      };
+    }
+
+    /** Graph reports it terminating or terminated: the cards may now say it ended. */
+    async function ended(r: Relationship, link: GraphLink, rel: GdapRelationship, now: Date): Promise<Step> {
+      const reason = link.ending?.reason ?? 'endedAtMicrosoft';
+      const next = settle(end(r, reason, now, link.ending?.by), link, now);
+      const by = microsoftBy(r, customer);
+      const told =
+        reason === 'revokedByCustomer'
+          ? out.notice(next, 'partner', 'revokedByCustomer')
+          : reason === 'revokedByPartner'
+            ? out.notice(next, 'customer', 'revokedByPartner')
+            : reason === 'replaced'
+              ? out.notice(next, 'partner', 'replaced', { by: next.replacedBy?.partnerName ?? '' })
+              : [...out.notice(next, 'partner', 'endedAtMicrosoft'), ...out.notice(next, 'customer', 'endedAtMicrosoft')];
+      return {
+        kind: 'decide',
+        next,
+        responses: [
+          out.response(r, 'ended', 'terminated', by, now, whereOf(r), customer, {
+            microsoft: confirmation(rel.status, rel.lastModifiedDateTime),
+          }),
+        ],
+        outbox: [...(await out.updateCard(next)), ...told],
+      };
+    }
+  }
+
+  /** Records a failure: when to try again, and what the partner's `status` shows. */
+  async function failed(r: Relationship, err: unknown): Promise<void> {
+    const now = clock();
+    const g = r.graph!;
+    const failures = (g.failures ?? 0) + 1;
+    const graphErr = err instanceof GraphError ? err : undefined;
+    const setup = graphErr?.kind === 'unauthorized';
+    const wait = setup ? SETUP_PROBLEM_RETRY_MS : retryAfterFailureMs(failures, graphErr?.retryAfterMs, random);
+    const { leaseUntil: _lease, ...rest } = g;
+    const problem = { kind: graphErr?.kind ?? 'transient', message: (err as Error).message.slice(0, 300), at: now.toISOString() };
+    const next = withDue({
+      ...r,
+      version: r.version + 1,
+      graph: { ...rest, failures, problem, nextCheckAt: new Date(now.getTime() + wait).toISOString() },
+    });
+    // The partner hears of a setup problem once (until it is fixed): retrying will not fix it.
+    const tell = setup && g.problem?.kind !== 'unauthorized' ? out.notice(next, 'partner', 'microsoftProblem') : [];
+    await store.relationships.update(next, r.version, tell);
+    log.warn(
+      { relationshipId: r.id, graphId: g.id, kind: problem.kind, failures, retryInMs: wait, operation: graphErr?.details.operation },
+      'Microsoft Graph step failed; will try again',
+    );
+  }
+
+  /** One step for one relationship, if it is due (or `force`d, for a partner's `status`); false if another process has it. */
+  async function follow(id: string, o: { force?: boolean } = {}): Promise<boolean> {
+    const r = await store.relationships.get(id);
+    const now = clock();
+    if (!r?.graph) return false;
+    if (!isDue(r, now) && !(o.force && !r.graph.leaseUntil && r.graph.nextCheckAt)) return false;
+    const mine = await claim(r, now);
+    if (!mine) return false;
+    const app = apps.get(mine.partnerTenantId);
+    try {
+      if (!app) {
+        throw new GraphError(
+          { kind: 'unauthorized' },
+          `${mine.partnerName} has no Microsoft connection in the partners file any more, so the bot cannot follow this relationship at Microsoft`,
+          { operation: 'follow' },
+        );
+      }
+      const client = graph.forPartner(app);
+      const g = { ...mine.graph!, displayName: mine.graph!.displayName || displayNameFor(mine) };
+      const rel = !g.id || g.status === 'created' ? await createAndLock(mine, client, g) : await client.getRelationship(g.id);
+      const step = await observe(mine, g, rel, client, app);
+      if (step.kind === 'update') {
+        if (!(await store.relationships.update(step.next, mine.version, step.outbox))) return false;
+      } else {
+        const result = await store.relationships.decide({
+          next: step.next,
+          expectedVersion: mine.version,
+          responses: step.responses,
+          outbox: step.outbox,
+          ...(step.replaces ? { replaces: step.replaces } : {}),
+        });
+        if (result.status === 'activeChanged') {
+          // Another relationship became the customer's active one between our read and write: read again shortly.
+          await store.relationships.update(settle({ ...mine, version: mine.version + 1 }, g, now), mine.version, []);
+          return false;
+        }
+        if (result.status !== 'recorded') return false;
+      }
+      log.info({ relationshipId: mine.id, graphId: rel.id, status: rel.status }, 'GDAP relationship read');
+      return true;
+    } catch (err) {
+      await failed(mine, err);
+      return false;
+    }
+  }
+
+  return { follow, isDue };
+}
+
+export type GdapFollower = ReturnType<typeof createGdapFollower>;
