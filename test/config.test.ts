@@ -67,13 +67,20 @@ describe('configuration', () => {
     expect(loadConfig({}).microsoft).toEqual({
       authorityHost: 'https://login.microsoftonline.com',
       graphBaseUrl: 'https://graph.microsoft.com/v1.0',
+      adminCenterUrl: 'https://admin.microsoft.com',
     });
     expect(
       loadConfig({ MICROSOFT_AUTHORITY_HOST: 'http://127.0.0.1:5050/', MICROSOFT_GRAPH_BASE_URL: 'http://localhost:5050/v1.0/' }).microsoft,
     ).toEqual({
       authorityHost: 'http://127.0.0.1:5050',
       graphBaseUrl: 'http://localhost:5050/v1.0',
+      adminCenterUrl: 'https://admin.microsoft.com',
     });
+    // Approval links on the cards point at the stand-in's admin center page in tests and the playground.
+    expect(loadConfig({ MICROSOFT_ADMIN_CENTER_URL: 'http://127.0.0.1:5050/' }).microsoft.adminCenterUrl).toBe('http://127.0.0.1:5050');
+    expect(() => loadConfig({ MICROSOFT_ADMIN_CENTER_URL: 'http://admin.example.test' })).toThrow(
+      /MICROSOFT_ADMIN_CENTER_URL must be https, except for a local stand-in/,
+    );
     expect(loadConfig({ MICROSOFT_AUTHORITY_HOST: 'https://login.microsoftonline.us' }).microsoft.authorityHost).toBe(
       'https://login.microsoftonline.us',
     );

@@ -1,10 +1,10 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createApp, type App } from '../../src/app';
 import { loadConfig } from '../../src/config';
 import { loadCatalog } from '../../src/directory/catalog';
-import { readPartnersFile } from '../../src/directory/partners';
+import { microsoftApps, readPartnersFile } from '../../src/directory/partners';
 import { seedPartners } from '../../src/directory/seed';
 import { createLogger, type Logger } from '../../src/log';
 import { openSqliteStore } from '../../src/store/sqlite';
@@ -12,6 +12,7 @@ import type { Store } from '../../src/store/types';
 import { cardAction, message } from './activities';
 import { cardText, startConnectorSink, type ConnectorSink, type RosterMember } from './connector-sink';
 import type { TeamsUser } from './people';
+import type { MicrosoftStandIn } from '../../stand-in';
 
 /** The bot's ids: a letter (T, P, D, R, M, C), a dash, and six characters without look-alikes (no I, L, O, 0, 1). */
 const idPattern = (prefix: string) => `\\b${prefix}-[2-9A-HJKMNP-Z]{6}\\b`;
@@ -88,14 +89,34 @@ export interface TestBot {
 
 /** The real app (config, SQLite file, adapter, restify) on port 0, talking to a local connector sink. */
 export async function startTestBot(
-  o: { env?: Record<string, string>; start?: Date; log?: Logger; turnSendTimeoutMs?: number } = {},
+  o: {
+    env?: Record<string, string>;
+    start?: Date;
+    log?: Logger;
+    turnSendTimeoutMs?: number;
+    /**
+     * Connects the partners file's partners that name an Entra app to this Microsoft stand-in, with these secrets
+     * (variable name -> value). Without it every partner is record-only, whatever the file says.
+     */
+    microsoft?: { standIn: MicrosoftStandIn; secrets: Record<string, string> };
+    partnersFile?: string;
+    /** Reuse this data folder (a restart): the caller removes it. */
+    dataDir?: string;
+  } = {},
 ): Promise<TestBot> {
-  const dir = mkdtempSync(join(tmpdir(), 'partner-offers-'));
-  const config = loadConfig({ DATA_DIR: dir, LOG_LEVEL: 'silent', ...o.env });
+  const dir = o.dataDir ?? mkdtempSync(join(tmpdir(), 'partner-offers-'));
+  const ms = o.microsoft?.standIn;
+  const config = loadConfig({
+    DATA_DIR: dir,
+    LOG_LEVEL: 'silent',
+    ...(ms ? { MICROSOFT_AUTHORITY_HOST: ms.url, MICROSOFT_GRAPH_BASE_URL: ms.graphBaseUrl, MICROSOFT_ADMIN_CENTER_URL: ms.url } : {}),
+    ...o.env,
+  });
   const clock = { now: o.start ?? new Date('2026-11-25T09:00:00.000Z') };
   const store = openSqliteStore(join(dir, 'test.sqlite'), () => clock.now);
   const catalog = loadCatalog();
   const sink = await startConnectorSink();
+  const partners = readPartnersFile(o.partnersFile ?? 'env/partners.sample.json', catalog);
   const app = createApp({
     config,
     store,
@@ -103,9 +124,13 @@ export async function startTestBot(
     clock: () => clock.now,
     log: o.log ?? createLogger('silent'),
     delivery: { enabled: false },
+    sweeper: { enabled: false },
     turnSendTimeoutMs: o.turnSendTimeoutMs,
+    ...(o.microsoft
+      ? { microsoft: { apps: microsoftApps(partners), sources: { env: o.microsoft.secrets, readFile: (p) => readFileSync(p, 'utf8') } } }
+      : {}),
   });
-  await seedPartners(store, readPartnersFile('env/partners.sample.json', catalog), app.marketplace.seed);
+  await seedPartners(store, partners, app.marketplace.seed);
   await new Promise<void>((resolve) => app.server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${app.server.address().port}`;
 
@@ -177,7 +202,7 @@ export async function startTestBot(
       await app.close();
       await store.close();
       await sink.close();
-      rmSync(dir, { recursive: true, force: true });
+      if (!o.dataDir) rmSync(dir, { recursive: true, force: true });
     },
   };
 }

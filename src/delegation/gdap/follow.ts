@@ -312,11 +312,12 @@ export function createGdapFollower({ store, graph, apps, clock, log, random }: F
       const reason = link.ending?.reason ?? 'endedAtMicrosoft';
       const next = settle(end(r, reason, now, link.ending?.by), link, now);
       const by = microsoftBy(r, customer);
+      // Whoever asked was told "not confirmed yet", so both sides hear Microsoft's confirmation.
       const told =
         reason === 'revokedByCustomer'
-          ? out.notice(next, 'partner', 'revokedByCustomer')
+          ? [...out.notice(next, 'partner', 'revokedByCustomer'), ...out.notice(next, 'customer', 'revokedByCustomer')]
           : reason === 'revokedByPartner'
-            ? out.notice(next, 'customer', 'revokedByPartner')
+            ? [...out.notice(next, 'customer', 'revokedByPartner'), ...out.notice(next, 'partner', 'revokedByPartner')]
             : reason === 'replaced'
               ? out.notice(next, 'partner', 'replaced', { by: next.replacedBy?.partnerName ?? '' })
               : [...out.notice(next, 'partner', 'endedAtMicrosoft'), ...out.notice(next, 'customer', 'endedAtMicrosoft')];

@@ -41,7 +41,8 @@ export function checkAfterMs(r: Relationship, now: Date): number | undefined {
   if (!g) return undefined;
   if (!g.id || (g.status && MOVING.has(g.status))) return 10 * SECOND;
   if (r.state === 'terminationRequested') return 10 * SECOND;
-  if (r.state === 'active') return (g.assignments ?? []).some((a) => a.status !== 'active') ? 10 * SECOND : HOUR;
+  // Just activated (no assignments made yet) or assignments still pending: soon; settled: hourly.
+  if (r.state === 'active') return !g.assignments || g.assignments.some((a) => a.status !== 'active') ? 10 * SECOND : HOUR;
   if (g.status === 'approvalPending') {
     if (r.state === 'declined') return HOUR;
     const since = g.attentionAt ? now.getTime() - new Date(g.attentionAt).getTime() : Infinity;

@@ -102,17 +102,29 @@ export const confirmedWording: RelationshipWording = {
         detail: `They approved ${r.replacedBy?.partnerName ?? 'another partner'} at Microsoft, so this app asked Microsoft to end ${id}. Microsoft reports it ended on ${endedOn}.`,
         style: 'warning',
       },
-      revokedByCustomer: {
-        headline: `${customer} ended ${id}`,
-        detail: `They revoked your delegated administration, and Microsoft reports the relationship ended on ${endedOn}.`,
-        style: 'warning',
-      },
-      revokedByPartner: {
-        headline: `${partner} ended ${id}`,
-        detail: `${partner} gave up delegated administration of your organisation, and Microsoft reports the relationship ended on ${endedOn}.`,
-        style: 'warning',
-        hint: 'You can always contact Microsoft support directly: type support.',
-      },
+      revokedByCustomer: toCustomer
+        ? {
+            headline: `${id} ended at Microsoft, as you asked`,
+            detail: `Microsoft reports the relationship ended on ${endedOn}: ${partner} has no roles in your organisation through it any more.`,
+            style: 'good',
+          }
+        : {
+            headline: `${customer} ended ${id}`,
+            detail: `They revoked your delegated administration, and Microsoft reports the relationship ended on ${endedOn}.`,
+            style: 'warning',
+          },
+      revokedByPartner: toCustomer
+        ? {
+            headline: `${partner} ended ${id}`,
+            detail: `${partner} gave up delegated administration of your organisation, and Microsoft reports the relationship ended on ${endedOn}.`,
+            style: 'warning',
+            hint: 'You can always contact Microsoft support directly: type support.',
+          }
+        : {
+            headline: `${id} ended at Microsoft`,
+            detail: `Microsoft reports the relationship ended on ${endedOn}, as you asked. ${customer} has been told.`,
+            style: 'default',
+          },
       ended: {
         headline: `${id} ended`,
         detail: `Microsoft reports the relationship reached its end date on ${endedOn}.${toCustomer ? '' : ' Send a new request if they still need you.'}`,

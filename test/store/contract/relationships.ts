@@ -271,7 +271,7 @@ export function relationshipsContract(ctx: ContractContext): void {
       ]);
     });
 
-    it('listDue returns open and active relationships whose dueAt has come, earliest first, at most limit', async () => {
+    it('listDue returns open, active and Microsoft-followed relationships whose dueAt has come, earliest first, at most limit', async () => {
       const at = (minutes: number) => plus(T0, minutes);
       const awaiting = relationship({ dueAt: at(-300) });
       const pending = relationship({ state: 'approvalPending', dueAt: at(-200) });
@@ -280,18 +280,22 @@ export function relationshipsContract(ctx: ContractContext): void {
       const notYet = relationship({ dueAt: at(1) });
       const nothingDue = relationship({ kind: 'por', state: 'active' }); // partner of record: no end, no reminders
       expect(nothingDue.dueAt).toBeUndefined();
+      // Graph-backed delegations are still read from Graph after a decline in the chat (a Global Administrator can
+      // approve at Microsoft anyway) and while their end is asked for.
+      const graph = { displayName: 'Partner Offers D-TEST22' };
+      const declined = relationship({ state: 'declined', dueAt: at(-400), graph });
+      const ending = relationship({ state: 'terminationRequested', customerTenantId: undefined, dueAt: at(-50), graph });
       // Ended ones are never due, even with a dueAt left over.
-      const declined = relationship({ state: 'declined', dueAt: at(-400) });
       const expired = relationship({ state: 'expired', dueAt: at(-500) });
       const terminated = relationship({ state: 'terminated', dueAt: at(-600) });
-      for (const r of [dueNow, terminated, notYet, active, declined, nothingDue, awaiting, expired, pending]) await createStored(r);
+      for (const r of [dueNow, terminated, notYet, active, declined, nothingDue, awaiting, ending, expired, pending]) await createStored(r);
 
-      expect(await store.relationships.listDue(T0, 10)).toEqual([awaiting, pending, active, dueNow]);
-      expect(await store.relationships.listDue(T0, 2)).toEqual([awaiting, pending]);
+      expect(await store.relationships.listDue(T0, 10)).toEqual([declined, awaiting, pending, active, ending, dueNow]);
+      expect(await store.relationships.listDue(T0, 2)).toEqual([declined, awaiting]);
       expect(await store.relationships.listDue(T0, 0)).toEqual([]);
-      expect(await store.relationships.listDue(at(-250), 10)).toEqual([awaiting]);
+      expect(await store.relationships.listDue(at(-250), 10)).toEqual([declined, awaiting]);
       expect(await store.relationships.listDue(at(-1000), 10)).toEqual([]);
-      expect(await store.relationships.listDue(at(1), 10)).toEqual([awaiting, pending, active, dueNow, notYet]);
+      expect(await store.relationships.listDue(at(1), 10)).toEqual([declined, awaiting, pending, active, ending, dueNow, notYet]);
     });
 
     it("setCard remembers where the request's card landed without changing the version", async () => {
