@@ -10,14 +10,7 @@ export type RelationshipKind = 'delegation' | 'por';
  * bot asked Microsoft to end it (revoked, or replaced) and Graph has not yet reported it terminating.
  */
 export type RelationshipState =
-  | 'awaitingDelivery'
-  | 'approvalPending'
-  | 'active'
-  | 'terminationRequested'
-  | 'declined'
-  | 'expired'
-  | 'terminated'
-  | 'withdrawn';
+  'awaitingDelivery' | 'approvalPending' | 'active' | 'terminationRequested' | 'declined' | 'expired' | 'terminated' | 'withdrawn';
 
 export const OPEN_REQUEST_STATES: readonly RelationshipState[] = ['awaitingDelivery', 'approvalPending'];
 

@@ -16,7 +16,10 @@ import { idIn, startTestBot, type TestBot } from '../support/test-bot';
 const START = new Date('2026-11-25T09:00:00.000Z');
 const FABRIKAM_APP = '6f1c2a3b-4d5e-4f60-8a7b-9c0d1e2f3a4b';
 const NORTHWIND_APP = '2d4e6f80-1a3b-4c5d-8e9f-0a1b2c3d4e5f';
-const SECRETS = { FABRIKAM_GRAPH_CLIENT_SECRET: 'fabrikam-stand-in-secret-7Qx9', NORTHWIND_GRAPH_CLIENT_SECRET: 'northwind-stand-in-secret-4Kp2' };
+const SECRETS = {
+  FABRIKAM_GRAPH_CLIENT_SECRET: 'fabrikam-stand-in-secret-7Qx9',
+  NORTHWIND_GRAPH_CLIENT_SECRET: 'northwind-stand-in-secret-4Kp2',
+};
 const EXCHANGE_ADMIN = '29232cdf-9323-42fd-ade2-1d097af3e4de';
 const EXCHANGE_GROUP = '0c4f7a2e-5b1d-4e8a-9f3c-2d6b8a1e4f70';
 const NORTHWIND_GROUP = '5e6f7a8b-9c0d-4e1f-8a2b-3c4d5e6f7a8b';
@@ -143,7 +146,7 @@ describe('with Microsoft credentials, delegated administration is created, follo
     expect((await bot.store.relationships.get(fabrikamD))!.graph!.status).toBe('approvalPending');
   });
 
-  it('approved by the Global Administrator at Microsoft: recorded with Graph\'s confirmation, card active, partner and channel told', async () => {
+  it("approved by the Global Administrator at Microsoft: recorded with Graph's confirmation, card active, partner and channel told", async () => {
     const rel = graphOf(`Partner Offers ${fabrikamD}`)!;
     ms.control.approve(rel.id);
     ms.control.settle();
@@ -167,7 +170,10 @@ describe('with Microsoft credentials, delegated administration is created, follo
     const card = shown(megan, fabrikamD);
     expect(card).toMatch(/Active since 25 Nov 2026 until 25 Nov 2027/);
     expect(bot.cardFor(alex, fabrikamD)).toContain(`Megan Bowen approved ${fabrikamD} at Microsoft`);
-    const channel = bot.sink.sentTo(SALES.id).map((x) => bot.sink.textOf(x)).join('\n');
+    const channel = bot.sink
+      .sentTo(SALES.id)
+      .map((x) => bot.sink.textOf(x))
+      .join('\n');
     expect(channel).toContain(`approved delegated-admin relationship ${fabrikamD} at Microsoft`);
   });
 
@@ -188,7 +194,7 @@ describe('with Microsoft credentials, delegated administration is created, follo
     expect(graphOf(`Partner Offers ${fabrikamD}`)!.accessAssignments).toHaveLength(1);
   });
 
-  it("revoke admin asks Microsoft to end it; the cards say ended only once Graph reports it", async () => {
+  it('revoke admin asks Microsoft to end it; the cards say ended only once Graph reports it', async () => {
     await bot.say('revoke admin', megan);
     const confirm = await bot.click('delegation.revoke', { relationshipId: fabrikamD }, megan);
     expect(confirm.text).toContain('Ending: asked Microsoft, not confirmed yet');
@@ -201,9 +207,12 @@ describe('with Microsoft credentials, delegated administration is created, follo
     await tick(20_000);
     expect((await bot.store.relationships.get(fabrikamD))!.state).toBe('terminated');
     expect(shown(megan, fabrikamD)).toContain(`${fabrikamD} ended at Microsoft, as you asked`);
-    expect(bot.sink.updatesIn(megan.conversationId).map((x) => bot.sink.textOf(x)).at(-1)).toContain(
-      'Ended at Microsoft on 25 Nov 2026, as you asked',
-    );
+    expect(
+      bot.sink
+        .updatesIn(megan.conversationId)
+        .map((x) => bot.sink.textOf(x))
+        .at(-1),
+    ).toContain('Ended at Microsoft on 25 Nov 2026, as you asked');
     expect(bot.cardFor(alex, fabrikamD)).toContain(`Megan Bowen ended ${fabrikamD}`);
     const records = await bot.store.responses.forSubject(fabrikamD);
     expect(records.map((x) => [x.slot, x.decision])).toEqual([

@@ -14,15 +14,7 @@ import { relationshipOutbox, type ResponseBy } from '../outbox';
 import { end, refOf, withDue } from '../rules';
 import type { RelationshipsStore } from '../store';
 import type { GraphLink, Relationship } from '../types';
-import {
-  checkAfterMs,
-  displayNameFor,
-  FINAL_STATUSES,
-  LEASE_MS,
-  retryAfterFailureMs,
-  roleIdsFor,
-  SETUP_PROBLEM_RETRY_MS,
-} from './policy';
+import { checkAfterMs, displayNameFor, FINAL_STATUSES, LEASE_MS, retryAfterFailureMs, roleIdsFor, SETUP_PROBLEM_RETRY_MS } from './policy';
 
 export type FollowStores = {
   channels: ChannelsStore;
@@ -87,7 +79,10 @@ export function createGdapFollower({ store, graph, apps, clock, log, random }: F
     const next: Relationship = { ...r, graph: rest };
     const after = FINAL_STATUSES.has(rest.status ?? '') ? undefined : checkAfterMs(next, now);
     const { nextCheckAt: _old, ...link } = rest;
-    return withDue({ ...next, graph: after === undefined ? link : { ...link, nextCheckAt: new Date(now.getTime() + after).toISOString() } });
+    return withDue({
+      ...next,
+      graph: after === undefined ? link : { ...link, nextCheckAt: new Date(now.getTime() + after).toISOString() },
+    });
   }
 
   /** The "who" of a record that states what Microsoft reported: the customer's Global Administrator acted there. */

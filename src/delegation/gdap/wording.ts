@@ -90,7 +90,8 @@ export const confirmedWording: RelationshipWording = {
     const [partner, customer, id] = [r.partnerName, who(r), r.id];
     const endedOn = formatDate(r.endedAt);
     const toCustomer = audience === 'customer';
-    const replaced = r.replaced && otherPartner(r, r.replaced) ? ` It replaces ${r.replaced.partnerName}, whose relationship is being ended.` : '';
+    const replaced =
+      r.replaced && otherPartner(r, r.replaced) ? ` It replaces ${r.replaced.partnerName}, whose relationship is being ended.` : '';
     return {
       approved: {
         headline: `${customer} approved ${id} at Microsoft`,
@@ -178,7 +179,9 @@ export const confirmedWording: RelationshipWording = {
   revokeConfirm(r) {
     const open = r.state === 'active';
     return {
-      headline: open ? `End ${possessive(r.partnerName)} delegated administration?` : `${possessive(r.partnerName)} delegated administration`,
+      headline: open
+        ? `End ${possessive(r.partnerName)} delegated administration?`
+        : `${possessive(r.partnerName)} delegated administration`,
       detail: open
         ? `This asks Microsoft to end the relationship (${accessWords(r)}). ${r.partnerName} loses its roles in your organisation when Microsoft has ended it; you and ${r.partnerName} are told when Microsoft confirms.`
         : '',
