@@ -48,7 +48,12 @@ export interface AppDeps {
    * Partners that connected their Entra app for Microsoft Graph (from the partners file, by partner tenant id) and
    * where their secrets are read from. Without it every delegation is record-only.
    */
-  microsoft?: { apps: ReadonlyMap<string, MicrosoftApp>; sources: CredentialSources };
+  microsoft?: {
+    apps: ReadonlyMap<string, MicrosoftApp>;
+    sources: CredentialSources;
+    /** Overrides for tests: how long one Graph or token request may take (default 30 s). */
+    timeoutMs?: number;
+  };
   /** Overrides for tests: sweep on a timer (default), or only when the test calls `sweep`. */
   sweeper?: { enabled?: boolean };
 }
@@ -83,6 +88,7 @@ export function createApp({ config, store, catalog, clock, log, delivery, turnSe
           graphBaseUrl: config.microsoft.graphBaseUrl,
           log,
           sources: connected.sources,
+          ...(connected.timeoutMs ? { timeoutMs: connected.timeoutMs, tokenTimeoutMs: connected.timeoutMs } : {}),
         }),
         apps: connected.apps,
         clock,

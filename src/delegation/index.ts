@@ -229,7 +229,8 @@ export function registerDelegation(router: CommandRouter, verbs: VerbTable, mess
     const r = await existing(relationshipId);
     return cards.channelNotice(
       r,
-      (await service.responsesOf(r.id)).find((x) => x.slot === r.kind),
+      // A real relationship was approved at Microsoft: the record of Graph's confirmation says who and when.
+      (await service.responsesOf(r.id)).find((x) => x.slot === (r.graph ? 'activation' : r.kind)),
     );
   });
   messages.register(RELATIONSHIP_NOTICE, async ({ relationshipId, event, audience, daysLeft, by }) => {

@@ -43,8 +43,18 @@ export function rolesOf(r: Relationship, audience: Audience = 'customer'): Role[
     : roles.map((role) => ({ ...role, allows: role.allows.replaceAll('your organisation', "the customer's organisation") }));
 }
 
-/** The customer as a partner recognises it: the approver's email domain. */
-const customerOf = (r: Relationship): string => r.approverEmail.split('@')[1] ?? r.approverEmail;
+/** The customer as a partner recognises it: its name at Microsoft where the bot asked Graph, else the approver's email domain. */
+const customerOf = (r: Relationship): string => r.customerOrg?.displayName ?? r.approverEmail.split('@')[1] ?? r.approverEmail;
+/** The customer's organisation as Microsoft names it, when known: "Contoso (contoso.onmicrosoft.com)". */
+const organisation = (r: Relationship): Fact[] =>
+  r.customerOrg
+    ? [
+        {
+          title: 'Organisation',
+          value: `${literal(r.customerOrg.displayName)}${r.customerOrg.defaultDomainName ? ` (${r.customerOrg.defaultDomainName})` : ''}`,
+        },
+      ]
+    : [];
 const duration = (r: Relationship) => `${r.durationDays ?? DEFAULT_DURATION_DAYS} days from approval`;
 
 const card = (attachment: Attachment): Partial<Activity> => ({ type: 'message', attachments: [attachment] });
@@ -151,6 +161,7 @@ function facts(r: Relationship): Fact[] {
     { title: 'Id', value: r.id },
     { title: 'Kind', value: r.kind === 'delegation' ? 'Delegated administration' : 'Partner of record' },
     { title: 'Customer', value: r.approver ? `${literal(r.approver.name)} (${r.approverEmail})` : r.approverEmail },
+    ...organisation(r),
     { title: 'Status', value: stateLabel(r) },
   ];
   if (r.kind === 'delegation')
@@ -249,6 +260,7 @@ export function createDelegationMessages(cards: CardRenderer, adminCenter?: stri
         headline,
         facts: [
           { title: 'Customer', value: r.approver ? `${literal(r.approver.name)} (${r.approverEmail})` : r.approverEmail },
+          ...organisation(r),
           {
             title: r.kind === 'delegation' ? 'Approved by' : 'Designated by',
             value: response ? `${literal(response.by.name)}${response.by.upn ? ` (${response.by.upn})` : ''}` : who(r),

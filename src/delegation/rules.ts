@@ -206,7 +206,12 @@ export function end(r: Relationship, reason: EndReason, now: Date, replacedBy?: 
   });
 }
 
-export const refOf = (r: Relationship): PartnerRef => ({ id: r.id, partnerTenantId: r.partnerTenantId, partnerName: r.partnerName });
+export const refOf = (r: Relationship): PartnerRef => ({
+  id: r.id,
+  partnerTenantId: r.partnerTenantId,
+  partnerName: r.partnerName,
+  ...(atMicrosoft(r) ? { atMicrosoft: true } : {}),
+});
 
 export type DueEvent = { kind: 'requestExpired' } | { kind: 'ended' } | { kind: 'extended' } | { kind: 'reminder'; daysLeft: number };
 

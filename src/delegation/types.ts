@@ -66,6 +66,8 @@ export interface PartnerRef {
   id: string;
   partnerTenantId: string;
   partnerName: string;
+  /** The relationship was created at Microsoft (so ending it there is real, and confirmed by Graph). */
+  atMicrosoft?: boolean;
 }
 
 export interface Relationship extends Issued {
@@ -110,4 +112,6 @@ export interface Relationship extends Issued {
   pendingKey?: string;
   /** Delegation only, for a partner with Microsoft credentials: the real relationship at Microsoft. */
   graph?: GraphLink;
+  /** The customer's organisation as Microsoft names it (Graph's tenant information), where the partner is connected. */
+  customerOrg?: { displayName: string; defaultDomainName?: string };
 }

@@ -98,7 +98,7 @@ export async function startTestBot(
      * Connects the partners file's partners that name an Entra app to this Microsoft stand-in, with these secrets
      * (variable name -> value). Without it every partner is record-only, whatever the file says.
      */
-    microsoft?: { standIn: MicrosoftStandIn; secrets: Record<string, string> };
+    microsoft?: { standIn: MicrosoftStandIn; secrets: Record<string, string>; timeoutMs?: number };
     partnersFile?: string;
     /** Reuse this data folder (a restart): the caller removes it. */
     dataDir?: string;
@@ -127,7 +127,13 @@ export async function startTestBot(
     sweeper: { enabled: false },
     turnSendTimeoutMs: o.turnSendTimeoutMs,
     ...(o.microsoft
-      ? { microsoft: { apps: microsoftApps(partners), sources: { env: o.microsoft.secrets, readFile: (p) => readFileSync(p, 'utf8') } } }
+      ? {
+          microsoft: {
+            apps: microsoftApps(partners),
+            sources: { env: o.microsoft.secrets, readFile: (p) => readFileSync(p, 'utf8') },
+            ...(o.microsoft.timeoutMs ? { timeoutMs: o.microsoft.timeoutMs } : {}),
+          },
+        }
       : {}),
   });
   await seedPartners(store, partners, app.marketplace.seed);

@@ -11,7 +11,8 @@ import { GraphError, isGraphError } from '../graph/errors';
 import type { GdapAccessAssignment, GdapClient, GraphClient } from '../graph';
 import type { GdapRelationship } from '../graph/model';
 import { relationshipOutbox, type ResponseBy } from '../outbox';
-import { end, refOf, withDue } from '../rules';
+import { addDays } from '../../clock';
+import { end, refOf, REQUEST_VALIDITY_DAYS, withDue } from '../rules';
 import type { RelationshipsStore } from '../store';
 import type { GraphLink, Relationship } from '../types';
 import { checkAfterMs, displayNameFor, FINAL_STATUSES, LEASE_MS, retryAfterFailureMs, roleIdsFor, SETUP_PROBLEM_RETRY_MS } from './policy';
@@ -88,10 +89,28 @@ export function createGdapFollower({ store, graph, apps, clock, log, random }: F
   /** The "who" of a record that states what Microsoft reported: the customer's Global Administrator acted there. */
   const microsoftBy = (r: Relationship, customerTenantId: string): ResponseBy => ({
     aadObjectId: '',
-    name: `Global Administrator of ${r.approverEmail.split('@')[1] ?? 'the customer'} (Microsoft 365 admin center, reported by Microsoft Graph)`,
+    name: `A Global Administrator of ${r.customerOrg?.displayName ?? r.approverEmail.split('@')[1] ?? 'the customer'}, at Microsoft (reported by Microsoft Graph)`,
+    tenantId: customerTenantId,
+  });
+  /** The "who" of a record of what Microsoft did on its own word (an end, an expiry). */
+  const microsoft = (customerTenantId: string): ResponseBy => ({
+    aadObjectId: '',
+    name: 'Microsoft (reported by Microsoft Graph)',
     tenantId: customerTenantId,
   });
   const whereOf = (r: Relationship) => ({ conversationId: r.card?.conversationId ?? '', activityId: r.card?.activityId ?? '' });
+
+  /** The customer's name and domain as Microsoft has them; a nicety, so a failure only leaves the email domain shown. */
+  async function organisationOf(client: GdapClient, tenantId: string): Promise<Relationship['customerOrg']> {
+    try {
+      const info = await client.findTenantInformation(tenantId);
+      if (!info.displayName) return undefined;
+      return { displayName: info.displayName, ...(info.defaultDomainName ? { defaultDomainName: info.defaultDomainName } : {}) };
+    } catch (err) {
+      log.info({ tenantId, kind: isGraphError(err) ? err.kind : 'unknown' }, 'tenant information not available');
+      return undefined;
+    }
+  }
 
   async function createAndLock(r: Relationship, client: GdapClient, g: GraphLink): Promise<GdapRelationship> {
     let rel: GdapRelationship;
@@ -141,7 +160,14 @@ export function createGdapFollower({ store, graph, apps, clock, log, random }: F
   }
 
   /** What Graph's report means for our record of it. */
-  async function observe(r: Relationship, g: GraphLink, rel: GdapRelationship, client: GdapClient, app: MicrosoftApp): Promise<Step> {
+  async function observe(
+    r: Relationship,
+    g: GraphLink,
+    rel: GdapRelationship,
+    client: GdapClient,
+    app: MicrosoftApp,
+    org: Relationship['customerOrg'],
+  ): Promise<Step> {
     const now = clock();
     const at = now.toISOString();
     const seen: GraphLink = {
@@ -165,7 +191,18 @@ export function createGdapFollower({ store, graph, apps, clock, log, random }: F
       case 'approvalPending': {
         if ((r.state === 'approvalPending' || r.state === 'awaitingDelivery') && !g.cardQueued) {
           const conversation = r.approver ? await store.conversations.findPersonal(r.approver.tenantId, r.approver.aadObjectId) : null;
-          const next = settle({ ...r, version: r.version + 1 }, { ...seen, cardQueued: true, attentionAt: at }, now);
+          // Microsoft lets a request locked for approval wait 90 days: the card's "Answer by" is that date.
+          const locked = rel.lastModifiedDateTime ?? at;
+          const next = settle(
+            {
+              ...r,
+              version: r.version + 1,
+              requestExpiresAt: addDays(new Date(locked), REQUEST_VALIDITY_DAYS).toISOString(),
+              ...(org ? { customerOrg: org } : {}),
+            },
+            { ...seen, cardQueued: true, attentionAt: at },
+            now,
+          );
           return { kind: 'update', next, outbox: conversation ? [out.deliverCard(next, conversation.id)] : [] };
         }
         return { kind: 'update', next: settle({ ...r, version: r.version + 1 }, seen, now), outbox: [] };
@@ -223,7 +260,7 @@ export function createGdapFollower({ store, graph, apps, clock, log, random }: F
             kind: 'decide',
             next,
             responses: [
-              out.response(r, 'ended', 'expired', microsoftBy(r, customer), now, whereOf(r), customer, {
+              out.response(r, 'ended', 'expired', microsoft(customer), now, whereOf(r), customer, {
                 microsoft: confirmation('expired', rel.lastModifiedDateTime),
               }),
             ],
@@ -306,7 +343,7 @@ export function createGdapFollower({ store, graph, apps, clock, log, random }: F
     async function ended(r: Relationship, link: GraphLink, rel: GdapRelationship, now: Date): Promise<Step> {
       const reason = link.ending?.reason ?? 'endedAtMicrosoft';
       const next = settle(end(r, reason, now, link.ending?.by), link, now);
-      const by = microsoftBy(r, customer);
+      const by = microsoft(customer);
       // Whoever asked was told "not confirmed yet", so both sides hear Microsoft's confirmation.
       const told =
         reason === 'revokedByCustomer'
@@ -373,7 +410,9 @@ export function createGdapFollower({ store, graph, apps, clock, log, random }: F
       const client = graph.forPartner(app);
       const g = { ...mine.graph!, displayName: mine.graph!.displayName || displayNameFor(mine) };
       const rel = !g.id || g.status === 'created' ? await createAndLock(mine, client, g) : await client.getRelationship(g.id);
-      const step = await observe(mine, g, rel, client, app);
+      const org =
+        !mine.customerOrg && mine.customerTenantId && !g.cardQueued ? await organisationOf(client, mine.customerTenantId) : undefined;
+      const step = await observe(mine, g, rel, client, app, org);
       if (step.kind === 'update') {
         if (!(await store.relationships.update(step.next, mine.version, step.outbox))) return false;
       } else {
