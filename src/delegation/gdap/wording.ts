@@ -26,9 +26,11 @@ export const confirmedWording: RelationshipWording = {
     const replaced = r.replaced;
     const replaces = !replaced
       ? ''
-      : otherPartner(r, replaced)
-        ? ` It replaces ${replaced.partnerName}, whose relationship is being ended; you are told when Microsoft confirms it.`
-        : ` It replaces ${replaced.id}.`;
+      : !replaced.atMicrosoft
+        ? ` ${replaced.partnerName} was recorded here as your delegated-admin partner and is replaced here; any roles ${replaced.partnerName} holds at Microsoft stay until you remove them: ${removeRoles(replaced.partnerName)}.`
+        : otherPartner(r, replaced)
+          ? ` It replaces ${replaced.partnerName}, whose relationship is being ended at Microsoft; you are told when Microsoft confirms it.`
+          : ` It replaces ${replaced.id}, which is being ended at Microsoft.`;
     return {
       outcomeTitle: `Active since ${formatDate(r.activatedAt)} until ${formatDate(r.endsAt)}`,
       outcomeDetail: `Microsoft reports this relationship active: ${r.partnerName} has ${accessWords(r)} in your organisation until ${until(r)}.${replaces} To end it, type revoke admin, or ${removeRoles(r.partnerName)}.`,
@@ -91,7 +93,11 @@ export const confirmedWording: RelationshipWording = {
     const endedOn = formatDate(r.endedAt);
     const toCustomer = audience === 'customer';
     const replaced =
-      r.replaced && otherPartner(r, r.replaced) ? ` It replaces ${r.replaced.partnerName}, whose relationship is being ended.` : '';
+      r.replaced && otherPartner(r, r.replaced)
+        ? r.replaced.atMicrosoft
+          ? ` It replaces ${r.replaced.partnerName}, whose relationship is being ended at Microsoft.`
+          : ` It replaces ${r.replaced.partnerName}, recorded here as their delegated-admin partner until now.`
+        : '';
     return {
       approved: {
         headline: `${customer} approved ${id} at Microsoft`,
