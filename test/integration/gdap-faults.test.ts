@@ -104,6 +104,32 @@ describe('faults between the bot and Microsoft', () => {
     expect(verifyChain(await bot.store.responses.chain(CUSTOMER_TENANT))).toBe(true);
   });
 
+  it("auto-extended at Microsoft: the new end date is Graph's, and both sides are told", async () => {
+    await bot.say('delegate admin@contoso.com roles Exchange Administrator days 30 auto-extend', alex);
+    const d = idIn('D', bot.lastReply(alex))!;
+    await bot.drain();
+    const id = world.graphOf(d)!.id;
+    world.ms.control.approve(id);
+    world.ms.control.settle();
+    await tick(bot, world.ms, 20_000);
+    const firstEnd = (await bot.store.relationships.get(d))!.endsAt!;
+    expect(firstEnd).toBe(world.ms.control.relationship(id)!.graph.endDateTime);
+
+    await tick(bot, world.ms, 31 * 24 * 3_600_000);
+    const extended = world.ms.control.relationship(id)!.graph.endDateTime as string;
+    expect(extended > firstEnd).toBe(true);
+    const r = (await bot.store.relationships.get(d))!;
+    expect(r).toMatchObject({ state: 'active', endsAt: extended, extensions: 1 });
+    expect(bot.cardFor(alex, d)).toContain(`${d} extended at Microsoft`);
+    expect(bot.cardFor(megan, d)).toContain(`${d} extended at Microsoft`);
+
+    // Ended for the next tests (one active partner per customer).
+    await bot.say(`delegate revoke ${d}`, alex);
+    world.ms.control.settle();
+    await tick(bot, world.ms, 20_000);
+    expect((await bot.store.relationships.get(d))!.state).toBe('terminated');
+  });
+
   it("the partner's status names the customer as Microsoft does", async () => {
     await bot.say('delegate admin@contoso.com roles Helpdesk Administrator days 30', alex);
     const d = idIn('D', bot.lastReply(alex))!;

@@ -349,6 +349,24 @@ export function relationshipsContract(ctx: ContractContext): void {
         expect(sortedKeys((await store.outbox.forSubject(r.id)).filter((e) => !e.onSent).map(requested))).toEqual(sortedKeys(d.outbox));
       });
 
+      it("Graph's activation of a relationship at Microsoft: the record keeps Microsoft's confirmation as given, chained", async () => {
+        const graph = { displayName: 'Partner Offers D-TEST22', id: 'rel-1', status: 'active' };
+        const r = await createPending({ graph: { displayName: graph.displayName, id: 'rel-1', status: 'approvalPending' } });
+        clock.now = new Date(plus(T0, 90));
+        const base = approval(r, null);
+        const microsoft = { relationshipId: 'rel-1', status: 'active', reportedAt: '2026-11-25T09:01:00.000Z' };
+        const d: RelationshipDecision = {
+          ...base,
+          next: { ...base.next, graph },
+          responses: [{ ...base.responses[0]!, id: `${r.id}/activation`, slot: 'activation', microsoft }],
+        };
+        const [record] = await recorded(d);
+        expect(record).toMatchObject({ slot: 'activation', microsoft });
+        expect(await store.responses.forSubject(r.id)).toEqual([record]);
+        expect(verifyChain(await store.responses.chain(TENANT.contoso))).toBe(true);
+        expect((await store.relationships.get(r.id))?.graph).toEqual(graph);
+      });
+
       it('an approval replacing the active one ends it and activates the new one together; both responses chained in order', async () => {
         const old = await createStored(relationship({ ...otherPartner(1), state: 'active', createdAt: plusDays(T0, -100) }));
         const otherKind = await createStored(
