@@ -1,4 +1,5 @@
 import type { Relationship } from '../delegation/types';
+import { pendingLabel } from '../delegation/gdap/wording';
 import { standingLabel } from '../delegation/wording';
 import type { Offer } from '../offers/types';
 import type { ResponseRecord } from '../responses/types';
@@ -13,7 +14,8 @@ import type { PipelineItem, PipelineKind, PipelineState, PipelineSummary } from 
 export const STATUSES = {
   awaitingDelivery: { label: 'Awaiting delivery', states: ['awaitingDelivery'] },
   waiting: { label: 'Waiting for answer', states: ['sent', 'approvalPending'] },
-  accepted: { label: 'Accepted', states: ['accepted', 'active'] },
+  // Still active until Microsoft confirms the end it was asked for.
+  accepted: { label: 'Accepted', states: ['accepted', 'active', 'terminationRequested'] },
   declined: { label: 'Declined', states: ['declined'] },
   expired: { label: 'Expired', states: ['expired'] },
   withdrawn: { label: 'Withdrawn', states: ['withdrawn'] },
@@ -80,8 +82,8 @@ function relationshipRow(rel: Relationship): Row {
     kind: rel.kind,
     state: rel.state,
     status: statusOf(rel.state),
-    statusLabel: standingLabel(rel) ?? STATUSES[statusOf(rel.state)].label,
-    customer: rel.approverEmail,
+    statusLabel: standingLabel(rel) ?? pendingLabel(rel) ?? STATUSES[statusOf(rel.state)].label,
+    customer: rel.customerOrg ? `${rel.approverEmail} (${rel.customerOrg.displayName})` : rel.approverEmail,
     customerTenantId: rel.customerTenantId,
     what:
       rel.kind === 'delegation' && rel.durationDays ? `${what} (${rel.durationDays} days${rel.autoExtend ? ', auto-extend' : ''})` : what,

@@ -25,15 +25,22 @@ export const POR_TEXT = 'partner of record';
 const OFFER_KINDS: readonly OfferKind[] = ['trial', 'purchase'];
 const RELATIONSHIP_KINDS: readonly RelationshipKind[] = ['delegation', 'por'];
 const OFFER_STATES: readonly OfferState[] = ['awaitingDelivery', 'sent', 'accepted', 'declined', 'expired', 'withdrawn'];
-const RELATIONSHIP_STATES: readonly RelationshipState[] = [
+/** Every state, each once: the summary counts them all (a missing one would read as undefined). */
+const RELATIONSHIP_STATES = [
   'awaitingDelivery',
   'approvalPending',
   'active',
+  'terminationRequested',
   'declined',
   'expired',
   'terminated',
   'withdrawn',
-];
+] as const satisfies readonly RelationshipState[];
+// Fails to compile when a state is added to RelationshipState and not here.
+const _allStates: Record<RelationshipState, true> = Object.fromEntries(RELATIONSHIP_STATES.map((s) => [s, true])) as Record<
+  (typeof RELATIONSHIP_STATES)[number],
+  true
+>;
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -149,7 +156,7 @@ export function offerSearchText(o: Offer): string {
 export function relationshipSearchText(r: Relationship): string {
   const grants =
     r.kind === 'por' ? [POR_TEXT] : r.access?.kind === 'roles' ? r.access.roles : r.access?.kind === 'full' ? [FULL_ACCESS_TEXT] : [];
-  return fields([r.id, r.approverEmail, r.customerTenantId, r.issuedBy?.name, ...grants]);
+  return fields([r.id, r.approverEmail, r.customerTenantId, r.customerOrg?.displayName, r.issuedBy?.name, ...grants]);
 }
 
 const fields = (values: Array<string | undefined>): string =>

@@ -332,7 +332,7 @@ export function createDelegationMessages(cards: CardRenderer, adminCenter?: stri
         whoHeader: 'Customer',
         rows: relationships.map((r) => ({
           id: r.id,
-          who: r.approverEmail,
+          who: r.customerOrg ? `${r.approverEmail} (${literal(r.customerOrg.displayName)})` : r.approverEmail,
           what: r.kind === 'delegation' ? `Delegated admin: ${accessWords(r)}` : 'Partner of record',
           state: stateLabel(r),
           color: STATE_COLOR[r.state],
