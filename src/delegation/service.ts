@@ -254,8 +254,9 @@ export function createDelegationService({ store, clock, sovereignTenants, log, m
         };
         if (r.graph) {
           // Now the customer's tenant is known: the follower creates it at Microsoft, then sends the card.
+          // The partner hears it reached them once the card (with Microsoft's link) is queued, by the follower.
           const next = withGraph(delivered, true);
-          const ok = await store.relationships.update(next, r.version, notice(next, 'partner', 'delivered'));
+          const ok = await store.relationships.update(next, r.version, []);
           if (ok) await followNow(next.id);
           return ok;
         }

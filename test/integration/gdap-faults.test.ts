@@ -1,7 +1,7 @@
 import { verifyChain } from '../../src/store/chain';
 import { channelMessage, installationUpdate, SALES } from '../support/activities';
 import { shown, startMicrosoft, tick, type Microsoft } from '../support/microsoft';
-import { alex, CUSTOMER_TENANT, megan, nestor } from '../support/people';
+import { alex, CUSTOMER_TENANT, lee, megan, nestor } from '../support/people';
 import { idIn, type TestBot } from '../support/test-bot';
 
 /**
@@ -128,6 +128,21 @@ describe('faults between the bot and Microsoft', () => {
     world.ms.control.settle();
     await tick(bot, world.ms, 20_000);
     expect((await bot.store.relationships.get(d))!.state).toBe('terminated');
+  });
+
+  it('a request to someone without the app is created at Microsoft when they install it, pinned to their tenant', async () => {
+    bot.meet(lee);
+    await bot.say('delegate lee@contoso.com roles Global Reader days 30', alex);
+    const d = idIn('D', bot.lastReply(alex))!;
+    expect(bot.lastReply(alex)).toContain(`${d} is waiting for lee@contoso.com to install Partner Offers`);
+    await tick(bot, world.ms, 60_000);
+    expect(world.graphOf(d)).toBeUndefined();
+
+    await bot.post(installationUpdate('add', lee, bot.sink.url));
+    await bot.drain();
+    expect(world.graphOf(d)!.graph).toMatchObject({ status: 'approvalPending', customer: { tenantId: CUSTOMER_TENANT } });
+    expect(bot.cardFor(lee, d)).toContain('Review and approve in the Microsoft 365 admin center');
+    expect(bot.cardFor(alex, d)).toContain(`${d} reached Lee Gu`);
   });
 
   it("the partner's status names the customer as Microsoft does", async () => {

@@ -203,7 +203,16 @@ export function createGdapFollower({ store, graph, apps, clock, log, random }: F
             { ...seen, cardQueued: true, attentionAt: at },
             now,
           );
-          return { kind: 'update', next, outbox: conversation ? [out.deliverCard(next, conversation.id)] : [] };
+          // A request that waited for the approver to install the app: the partner hears it reached them now.
+          const waited = !!r.deliveredAt && r.deliveredAt !== r.createdAt;
+          return {
+            kind: 'update',
+            next,
+            outbox: [
+              ...(conversation ? [out.deliverCard(next, conversation.id)] : []),
+              ...(waited ? out.notice(next, 'partner', 'delivered') : []),
+            ],
+          };
         }
         return { kind: 'update', next: settle({ ...r, version: r.version + 1 }, seen, now), outbox: [] };
       }
@@ -366,6 +375,36 @@ export function createGdapFollower({ store, graph, apps, clock, log, random }: F
     }
   }
 
+  /**
+   * The relationship as Graph has it. One Graph no longer knows (deleted at Microsoft, which only a relationship that
+   * never became active can be) is read as expired: it can never be approved or grant anything.
+   */
+  async function readOrGone(client: GdapClient, id: string, now: Date): Promise<GdapRelationship> {
+    try {
+      return await client.getRelationship(id);
+    } catch (err) {
+      if (!isGraphError(err, 'notFound')) throw err;
+      log.warn({ graphId: id }, 'GDAP relationship no longer exists at Microsoft');
+      const at = now.toISOString();
+      return {
+        id,
+        displayName: '',
+        status: 'expired',
+        customerTenantId: null,
+        customerDisplayName: null,
+        roleIds: [],
+        duration: '',
+        durationDays: null,
+        autoExtendDuration: null,
+        autoExtends: false,
+        createdDateTime: null,
+        lastModifiedDateTime: at,
+        activatedDateTime: null,
+        endDateTime: null,
+      };
+    }
+  }
+
   /** Records a failure: when to try again, and what the partner's `status` shows. */
   async function failed(r: Relationship, err: unknown): Promise<void> {
     const now = clock();
@@ -409,7 +448,7 @@ export function createGdapFollower({ store, graph, apps, clock, log, random }: F
       }
       const client = graph.forPartner(app);
       const g = { ...mine.graph!, displayName: mine.graph!.displayName || displayNameFor(mine) };
-      const rel = !g.id || g.status === 'created' ? await createAndLock(mine, client, g) : await client.getRelationship(g.id);
+      const rel = !g.id || g.status === 'created' ? await createAndLock(mine, client, g) : await readOrGone(client, g.id, now);
       const org =
         !mine.customerOrg && mine.customerTenantId && !g.cardQueued ? await organisationOf(client, mine.customerTenantId) : undefined;
       const step = await observe(mine, g, rel, client, app, org);
