@@ -109,6 +109,7 @@ export function createApp({ config, store, catalog, clock, log, delivery, turnSe
     sovereignTenants: config.sovereignTenants,
     log,
     onClosed: delegation.closeAttached,
+    onAttachedReady: delegation.adoptAttached,
   });
   const linked = linkedRequests(delegation, delegationCards, clock);
   const installLink = `https://teams.microsoft.com/l/app/${config.teamsAppId}`;

@@ -77,6 +77,8 @@ export interface RequestPart extends Outcome {
   isOpen: boolean;
   /** Set when approval happens at Microsoft: the approve button opens this link instead of answering here. */
   approveUrl: string;
+  /** Open but not yet created at Microsoft: no approve button until its link exists. */
+  awaitingLink: boolean;
   approveTitle: string;
   approveVerb: string;
   declineTitle: string;

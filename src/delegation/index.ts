@@ -13,7 +13,6 @@ import type { AttachedRequest } from '../offers/index';
 import type { Offer } from '../offers/types';
 import { parseDelegate, parseRelationshipId } from './commands';
 import type { DelegationCards } from './messages';
-import { requestPart } from './messages';
 import { end, isOpen, isRequestExpired } from './rules';
 import {
   NOTICE_EVENTS,
@@ -60,7 +59,8 @@ function attachedNow(service: DelegationService, clock: () => Date) {
     return attached
       .sort((a, b) => order(a) - order(b))
       .map((r) =>
-        isOpen(r) && offerClosed
+        // A request at Microsoft outlives its offer (see closeAttached): it is shown as Microsoft has it.
+        isOpen(r) && offerClosed && !r.graph
           ? end(r, offer.state === 'withdrawn' ? 'withdrawn' : 'expired', clock())
           : isRequestExpired(r, clock())
             ? end(r, 'expired', clock())
@@ -70,13 +70,13 @@ function attachedNow(service: DelegationService, clock: () => Date) {
 }
 
 /** The sections an offer's card shows for the requests attached to it, as they are now. */
-export function offerParts(service: DelegationService, clock: () => Date) {
+export function offerParts(service: DelegationService, cards: DelegationCards, clock: () => Date) {
   const now = attachedNow(service, clock);
   return async (offer: Offer): Promise<RequestPart[]> =>
     Promise.all(
       (await now(offer)).map(async (shown) => {
         const replaces = isOpen(shown) ? await service.currentOther(shown, offer.approver?.tenantId) : null;
-        return requestPart(shown, replaces);
+        return cards.part(shown, replaces);
       }),
     );
 }
@@ -253,7 +253,7 @@ function assertKind(id: string, kind: RelationshipKind): void {
 /** What the offers capability's `status`, `offers` and cards need from this one. */
 export function linkedRequests(service: DelegationService, cards: DelegationCards, clock: () => Date) {
   return {
-    partsOf: offerParts(service, clock),
+    partsOf: offerParts(service, cards, clock),
     attachedTo: offerRequests(service, clock),
     isId: (raw: string) => RELATIONSHIP_ID_PATTERN.test(raw.trim().toUpperCase()),
     async status(raw: string, partner: Partner): Promise<Attachment> {

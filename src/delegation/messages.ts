@@ -119,6 +119,8 @@ export function requestPart(r: Relationship, replaces: Relationship | null, admi
   if (isOpen(r)) facts.push({ title: 'Answer by', value: formatDate(r.requestExpiresAt) });
   if (r.graph) facts.push({ title: 'Name at Microsoft', value: r.graph.displayName });
   const link = isOpen(r) && hasApprovalLink(r.graph) ? approvalLink(r.graph.id, adminCenter) : '';
+  // Being created at Microsoft: nothing to approve yet (the follower updates the card when the link exists).
+  const awaitingLink = isOpen(r) && !!r.graph && !link;
   return {
     relationshipId: r.id,
     partnerName: r.partnerName,
@@ -130,11 +132,15 @@ export function requestPart(r: Relationship, replaces: Relationship | null, admi
     facts,
     replacesNote: replaces && isOpen(r) ? wordingFor(r).replacesNote(r, replaces) : '',
     notes: [
+      ...(awaitingLink
+        ? [`${r.partnerName} is creating this request at Microsoft; its approval link appears here as soon as Microsoft has it.`]
+        : []),
       ...wordingFor(r).requestNotes(r),
       ...(delegation ? ['You can always contact Microsoft support directly, whoever your delegated admin is: type support.'] : []),
     ].map((text) => ({ text })),
     isOpen: isOpen(r),
     approveUrl: link,
+    awaitingLink,
     approveTitle: link
       ? 'Review and approve in the Microsoft 365 admin center'
       : replaces && replaces.partnerTenantId !== r.partnerTenantId
@@ -282,6 +288,8 @@ export function createDelegationMessages(cards: CardRenderer, adminCenter?: stri
   return {
     notice,
     channelNotice,
+    /** A request's section on an offer's card, with Microsoft's approval link where it has one. */
+    part: (r: Relationship, replaces: Relationship | null) => requestPart(r, replaces, adminCenter),
     /** The customer's card for a request on its own. */
     requestCard: (r: Relationship, replaces: Relationship | null) =>
       card(cards.attachment('delegation-request', requestCardData(r, replaces))),

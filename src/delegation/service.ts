@@ -171,12 +171,28 @@ export function createDelegationService({ store, clock, sovereignTenants, log, m
     if (!offer.attachments || (offer.state !== 'withdrawn' && offer.state !== 'expired')) return 0;
     let closed = 0;
     for (const r of await store.relationships.forOffer(offer.id)) {
-      if (!isOpen(r)) continue;
+      // One created at Microsoft (or being created) lives on there: Microsoft has no way to withdraw a request
+      // locked for approval, so it stays open and followed until Graph reports it approved or expired.
+      if (!isOpen(r) || r.graph) continue;
       const next = end(r, offer.state === 'withdrawn' ? 'withdrawn' : 'expired', clock());
       if (await store.relationships.update(next, r.version, [])) closed++;
     }
     if (closed) log.info({ offerId: offer.id, closed }, 'requests attached to a closed offer ended');
     return closed;
+  }
+
+  /**
+   * A connected partner's delegated-admin request travelling on an offer is created at Microsoft too, once the offer's
+   * approver (so the customer's tenant) is known: at issue, or when the offer reaches them. The offer's card shows
+   * Microsoft's approval link in the request's section once Graph has it (the follower updates the card).
+   */
+  async function adoptAttached(offer: Offer): Promise<void> {
+    if (!offer.approver || !connected(offer.partnerTenantId)) return;
+    for (const r of await store.relationships.forOffer(offer.id)) {
+      if (r.kind !== 'delegation' || !isOpen(r) || r.graph?.nextCheckAt || r.graph?.id) continue;
+      const next = withGraph({ ...r, version: r.version + 1, customerTenantId: offer.approver.tenantId }, true);
+      if (await store.relationships.update(next, r.version, [])) await followNow(next.id);
+    }
   }
 
   /** Who may answer: the addressed approver, who for an attached request is the offer's. */
@@ -307,7 +323,7 @@ export function createDelegationService({ store, clock, sovereignTenants, log, m
       const now = clock();
       if (isRequestExpired(r, now)) return { kind: 'closed', relationship: await runDue(r) };
       const offer = r.offerId ? await store.offers.get(r.offerId) : null;
-      if (offer && (offer.state === 'withdrawn' || offer.state === 'expired')) {
+      if (offer && (offer.state === 'withdrawn' || offer.state === 'expired') && !r.graph) {
         await closeAttached(offer);
         return { kind: 'closed', relationship: (await store.relationships.get(r.id)) ?? r };
       }
@@ -568,6 +584,7 @@ export function createDelegationService({ store, clock, sovereignTenants, log, m
   return {
     get: (id: string) => store.relationships.get(id),
     closeAttached,
+    adoptAttached,
     forOffer: (offerId: string) => store.relationships.forOffer(offerId),
     responsesOf: (id: string) => store.responses.forSubject(id),
     request,

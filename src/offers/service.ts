@@ -57,6 +57,8 @@ export interface OfferServiceDeps {
   log: Logger;
   /** After an offer is withdrawn or expires: the requests attached to it end with it. */
   onClosed?: (offer: Offer) => Promise<unknown>;
+  /** Told when an offer with attached requests is created and when it reaches its approver (both: the approver is known). */
+  onAttachedReady?: (offer: Offer) => Promise<unknown>;
 }
 
 export type OfferService = ReturnType<typeof createOfferService>;
@@ -81,7 +83,15 @@ function attachedRequests(
   ];
 }
 
-export function createOfferService({ store, catalog, clock, sovereignTenants, log, onClosed = async () => undefined }: OfferServiceDeps) {
+export function createOfferService({
+  store,
+  catalog,
+  clock,
+  sovereignTenants,
+  log,
+  onClosed = async () => undefined,
+  onAttachedReady = async () => undefined,
+}: OfferServiceDeps) {
   const toPartner = (offer: Offer, event: PartnerEvent): NewOutboxEntry => ({
     target: userTarget(offer.issuedBy),
     action: { kind: 'send', message: { kind: OFFER_NOTICE, args: { offerId: offer.id, event } } },
@@ -155,6 +165,7 @@ export function createOfferService({ store, catalog, clock, sovereignTenants, lo
       });
       const result = await store.offers.create(offer, found ? [deliverCard(offer, found.conversationId)] : [], attached);
       log.info({ offerId: result.offer.id, created: result.created, state: result.offer.state }, 'offer issued');
+      if (result.created && result.offer.attachments) await onAttachedReady(result.offer);
       return { offer: result.offer, duplicate: !result.created };
     });
   }
@@ -171,7 +182,9 @@ export function createOfferService({ store, catalog, clock, sovereignTenants, lo
           return false;
         }
         const next: Offer = { ...offer, state: 'sent', approver, deliveredAt: clock().toISOString(), version: offer.version + 1 };
-        return store.offers.update(next, offer.version, [deliverCard(next, conversation.id), toPartner(next, 'delivered')]);
+        const ok = await store.offers.update(next, offer.version, [deliverCard(next, conversation.id), toPartner(next, 'delivered')]);
+        if (ok && next.attachments) await onAttachedReady(next);
+        return ok;
       },
     );
     if (delivered) log.info({ delivered, tenantId: approver?.tenantId }, 'delivered offers that waited for install');

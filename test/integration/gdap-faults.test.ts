@@ -266,3 +266,60 @@ describe('two bot processes following the same relationships', () => {
     expect(posts).toHaveLength(1);
   });
 });
+
+describe("a connected partner's delegated-admin request on an offer", () => {
+  let world: Microsoft;
+  let bot: TestBot;
+
+  beforeAll(async () => {
+    world = await startMicrosoft();
+    bot = await world.start();
+    await meetEveryone(bot);
+  });
+  afterAll(async () => {
+    await bot.close();
+    await world.close();
+  });
+
+  it("is created at Microsoft; the offer card's section carries the approval link and turns active on Graph's word", async () => {
+    await bot.say('trial admin@contoso.com teams-essentials with admin', alex);
+    const t = idIn('T', bot.lastReply(alex))!;
+    const d = idIn('D', bot.lastReply(alex))!;
+    await bot.drain();
+    const rel = world.graphOf(d)!;
+    expect(rel.graph).toMatchObject({ status: 'approvalPending', customer: { tenantId: CUSTOMER_TENANT } });
+    const card = shown(bot, megan, t);
+    expect(card).toContain('Review and approve in the Microsoft 365 admin center');
+    expect(JSON.stringify(bot.sink.sentTo(megan.conversationId).map((x) => x.body))).toContain(`granularAdminRelationships/${rel.id}`);
+
+    // Accepting the trial does not approve the request: only Microsoft does.
+    await bot.click('offer.accept', { offerId: t }, megan);
+    expect((await bot.store.relationships.get(d))!.state).toBe('approvalPending');
+
+    world.ms.control.approve(rel.id);
+    world.ms.control.settle();
+    await tick(bot, world.ms, 20_000);
+    expect((await bot.store.relationships.get(d))!).toMatchObject({ state: 'active', approver: { aadObjectId: megan.aadObjectId } });
+    expect(shown(bot, megan, t)).toContain('Active since');
+    expect(
+      bot.sink
+        .sentTo(SALES.id)
+        .map((x) => bot.sink.textOf(x))
+        .join('\n'),
+    ).toContain(`${d} at Microsoft`);
+  });
+
+  it('outlives a withdrawn offer at Microsoft, where it can still be approved, and is recorded when it is', async () => {
+    await bot.say('trial admin@contoso.com teams-essentials with admin', alex);
+    const t = idIn('T', bot.lastReply(alex))!;
+    const d = idIn('D', bot.lastReply(alex))!;
+    await bot.drain();
+    await bot.say(`withdraw ${t}`, alex);
+    expect((await bot.store.relationships.get(d))!.state).toBe('approvalPending');
+    world.ms.control.approve(world.graphOf(d)!.id);
+    world.ms.control.settle();
+    await tick(bot, world.ms, 3_600_000);
+    expect((await bot.store.relationships.get(d))!.state).toBe('active');
+    expect((await bot.store.responses.forSubject(d)).map((x) => x.slot)).toEqual(['activation']);
+  });
+});

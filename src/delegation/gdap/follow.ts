@@ -205,14 +205,9 @@ export function createGdapFollower({ store, graph, apps, clock, log, random }: F
           );
           // A request that waited for the approver to install the app: the partner hears it reached them now.
           const waited = !!r.deliveredAt && r.deliveredAt !== r.createdAt;
-          return {
-            kind: 'update',
-            next,
-            outbox: [
-              ...(conversation ? [out.deliverCard(next, conversation.id)] : []),
-              ...(waited ? out.notice(next, 'partner', 'delivered') : []),
-            ],
-          };
+          // A request on an offer shows its link in the offer card's section: that card is updated, or rendered later.
+          const card = r.offerId ? await out.updateCard(next) : conversation ? [out.deliverCard(next, conversation.id)] : [];
+          return { kind: 'update', next, outbox: [...card, ...(waited ? out.notice(next, 'partner', 'delivered') : [])] };
         }
         return { kind: 'update', next: settle({ ...r, version: r.version + 1 }, seen, now), outbox: [] };
       }
@@ -289,9 +284,11 @@ export function createGdapFollower({ store, graph, apps, clock, log, random }: F
       const current = customer ? await store.relationships.activeFor(customer, 'delegation') : null;
       const other = current && current.id !== r.id ? current : null;
       const { pendingKey: _key, ...settledR } = r;
+      const approver = r.approver ?? (r.offerId ? (await store.offers.get(r.offerId))?.approver : undefined);
       const next = settle(
         {
           ...settledR,
+          ...(approver ? { approver } : {}),
           state: 'active',
           version: r.version + 1,
           customerTenantId: customer,
