@@ -74,8 +74,12 @@ export function renderSummary(target: HTMLElement, s: Summary, f: Format): void 
     el(
       'div',
       { className: 'tiles', ariaLabel: 'Delegated administration' },
-      // Recorded answers only: nothing here is confirmed by Microsoft, so no tile says "active".
-      tile('Approved (recorded)', f.number(s.relationships.active), 'delegated admin and partner of record, not confirmed by Microsoft'),
+      // Mixed: connected partners' delegations count once Microsoft reports them active, others are recorded answers.
+      tile(
+        'Approved',
+        f.number(s.relationships.active),
+        'delegated admin and partner of record: active at Microsoft where you connected your Entra app, otherwise recorded answers',
+      ),
       tile('Requests waiting', f.number(s.relationships.waiting)),
       tile('Consents ending in 30 days', f.number(e.within30), 'auto-extending ones renew then', e.within30 ? 'warn' : undefined),
       tile('in 7 days', f.number(e.within7), undefined, e.within7 ? 'warn' : undefined),

@@ -343,7 +343,16 @@ export function pipelineContract(ctx: ContractContext): void {
 
     describe('summary', () => {
       const noOffers = { awaitingDelivery: 0, sent: 0, accepted: 0, declined: 0, expired: 0, withdrawn: 0 };
-      const noRelationships = { awaitingDelivery: 0, approvalPending: 0, active: 0, declined: 0, expired: 0, terminated: 0, withdrawn: 0 };
+      const noRelationships = {
+        awaitingDelivery: 0,
+        approvalPending: 0,
+        active: 0,
+        terminationRequested: 0,
+        declined: 0,
+        expired: 0,
+        terminated: 0,
+        withdrawn: 0,
+      };
 
       it('is all zeros, every state present, for a partner with nothing', async () => {
         await seed();
