@@ -7,5 +7,7 @@ module.exports = {
   testTimeout: 240_000,
   maxWorkers: 1,
   // Finds Chromium and starts it once before anything else: without a browser the run ends at once, in one line.
+  // Then starts the local Microsoft stand-in for the whole run; the teardown stops it.
   globalSetup: '<rootDir>/test/e2e/support/global-setup.ts',
+  globalTeardown: '<rootDir>/test/e2e/support/global-teardown.ts',
 };

@@ -6,13 +6,16 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../support/free-port';
+import { playgroundTenantId } from '../../scripts/lib/stand-in.cjs';
 import {
   CUSTOMER_CONFIG_DIR,
+  PARTNER2_CONFIG_DIR,
   PARTNER_CONFIG_DIR,
   REPO_ROOT,
   clickCardButton,
   fillCardInput,
   launchBrowser,
+  openCardLink,
   openChannel,
   openPersonalChat,
   screenshot,
@@ -24,7 +27,8 @@ import {
   type E2EBrowser,
   type RunningPlayground,
 } from './support/playground';
-import type { Locator } from 'playwright-core';
+import { E2E_PARTNERS_FILE, microsoftStandIn, standInRelationship } from './support/stand-in';
+import type { Locator, Page } from 'playwright-core';
 
 /**
  * How a card's text blocks that read exactly one of `texts` are laid out: the lines each word takes (a word on two
@@ -66,13 +70,28 @@ async function expectPriceLinesReadable(card: Locator, names: string[], amounts:
   }
 }
 
-/** The built bot (`npm run build` output), started the way `npm start` starts it, on a fresh SQLite folder. */
+/** The title of the green Action.OpenUrl button on a connected partner's delegated-admin request. */
+const APPROVE_AT_MICROSOFT = 'Review and approve in the Microsoft 365 admin center';
+
+/**
+ * The built bot (`npm run build` output), started the way `npm start` starts it, on a fresh SQLite folder, with
+ * Microsoft's endpoints at the stand-in the global setup started and the connected partners' secrets it registered.
+ */
 async function startBot(): Promise<{ endpoint: string; stop(): Promise<void> }> {
   const dataDir = mkdtempSync(join(tmpdir(), 'partner-offers-e2e-'));
   const port = await freePort();
   const child: ChildProcess = spawn(process.execPath, ['dist/src/index.js'], {
     cwd: REPO_ROOT,
-    env: { ...process.env, PORT: String(port), DATA_DIR: dataDir, LOG_LEVEL: 'warn', MicrosoftAppId: '', MONGODB_URI: '' },
+    env: {
+      ...process.env,
+      ...microsoftStandIn().botEnv,
+      PARTNERS_FILE: E2E_PARTNERS_FILE,
+      PORT: String(port),
+      DATA_DIR: dataDir,
+      LOG_LEVEL: 'warn',
+      MicrosoftAppId: '',
+      MONGODB_URI: '',
+    },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   const base = `http://127.0.0.1:${port}`;
@@ -98,27 +117,33 @@ async function startBot(): Promise<{ endpoint: string; stop(): Promise<void> }> 
   };
 }
 
-describe('end to end in the Microsoft 365 Agents Playground: a partner tenant and a customer tenant', () => {
+describe('end to end in the Microsoft 365 Agents Playground: two partner tenants and a customer tenant', () => {
   let bot: Awaited<ReturnType<typeof startBot>>;
   let partner: RunningPlayground;
   let customer: RunningPlayground;
+  let partner2: RunningPlayground;
   let browser: E2EBrowser;
   /** Opened once: each page load installs the app again, and the later test continues the same chats. */
-  let customerPage: Awaited<ReturnType<E2EBrowser['open']>>;
-  let partnerPage: Awaited<ReturnType<E2EBrowser['open']>>;
+  let customerPage: Page;
+  let partnerPage: Page;
+  /** Northwind's (Nestor's) page, opened by the first test that needs it. */
+  let northwindPage: Page;
+  /** Northwind's recorded delegated-admin relationship, which Fabrikam's replaces. */
+  let northwindId: string;
 
   beforeAll(async () => {
     bot = await startBot();
-    [partner, customer] = await Promise.all([
+    [partner, customer, partner2] = await Promise.all([
       startPlayground({ configDir: PARTNER_CONFIG_DIR, port: 56150, botEndpoint: bot.endpoint, name: 'partner' }),
       startPlayground({ configDir: CUSTOMER_CONFIG_DIR, port: 56151, botEndpoint: bot.endpoint, name: 'customer' }),
+      startPlayground({ configDir: PARTNER2_CONFIG_DIR, port: 56152, botEndpoint: bot.endpoint, name: 'partner2' }),
     ]);
     browser = await launchBrowser();
   });
 
   afterAll(async () => {
     await browser?.close();
-    await Promise.all([partner?.stop(), customer?.stop()]);
+    await Promise.all([partner?.stop(), customer?.stop(), partner2?.stop()]);
     await bot?.stop();
   });
 
@@ -142,26 +167,6 @@ describe('end to end in the Microsoft 365 Agents Playground: a partner tenant an
 
     await waitForCardText(partnerPage, new RegExp(`Megan Bowen accepted ${offerId}`), 30_000);
     await screenshot(partnerPage, '4-partner-sees-outcome');
-  });
-
-  it('the partner asks for delegated administration, the customer approves it in the rendered card, and the partner sees it', async () => {
-    await sendMessage(partnerPage, 'delegate admin@contoso.com roles Exchange Administrator, User Administrator days 365');
-    const confirmation = await waitForCardText(partnerPage, /Delegated-admin request D-\w{6} sent to Megan Bowen/);
-    const id = /D-\w{6}/.exec(await confirmation.innerText())![0];
-    await screenshot(partnerPage, '5-partner-asks-for-delegated-admin');
-
-    const request = await waitForCardText(customerPage, /Fabrikam Cloud Partners asks for delegated administration/, 30_000);
-    await expect(request.innerText()).resolves.toMatch(
-      /Exchange Administrator[\s\S]*User Administrator[\s\S]*365 days from approval[\s\S]*contact Microsoft support directly/,
-    );
-    await screenshot(customerPage, '6-customer-receives-delegated-admin-request');
-
-    expect(await clickCardButton(customerPage, /Fabrikam Cloud Partners asks for delegated administration/, 'Approve')).toBe(200);
-    await waitForCardText(customerPage, /Approved on[\s\S]*your consent is recorded[\s\S]*Microsoft's approval link/);
-    await screenshot(customerPage, '7-customer-approved-delegated-admin');
-
-    await waitForCardText(partnerPage, new RegExp(`Megan Bowen approved ${id}`), 30_000);
-    await screenshot(partnerPage, '8-partner-sees-approval');
   });
 
   it('the partner chooses a team channel with notify here, and a customer acceptance posts the notification card there', async () => {
@@ -228,6 +233,114 @@ describe('end to end in the Microsoft 365 Agents Playground: a partner tenant an
     await expect(lead.locator('.ac-adaptiveCard').first().innerText()).resolves.toContain(note);
     await screenshot(partnerPage, '13-partner-sees-lead');
   });
+  it('a partner without Microsoft credentials (Northwind) asks for delegated administration, the customer approves it in the card, and it is recorded', async () => {
+    // Northwind has no `microsoft` entry in the partners file: its requests stay record-only, answered in the chat.
+    northwindPage = await browser.open(partner2.url);
+    await sendMessage(northwindPage, 'delegate admin@contoso.com roles Exchange Administrator, User Administrator days 365');
+    const confirmation = await waitForCardText(northwindPage, /Delegated-admin request D-\w{6} sent to Megan Bowen/);
+    const id = (northwindId = /D-\w{6}/.exec(await confirmation.innerText())![0]);
+    await screenshot(northwindPage, '5-partner-asks-for-delegated-admin');
+
+    const asks = new RegExp(`${id}[\\s\\S]*Northwind Managed Services asks for delegated administration`);
+    const request = await waitForCardText(customerPage, asks, 30_000);
+    await expect(request.innerText()).resolves.toMatch(
+      /Exchange Administrator[\s\S]*User Administrator[\s\S]*365 days from approval[\s\S]*contact Microsoft support directly/,
+    );
+    await screenshot(customerPage, '6-customer-receives-delegated-admin-request');
+
+    expect(await clickCardButton(customerPage, asks, 'Approve')).toBe(200);
+    await waitForCardText(
+      customerPage,
+      new RegExp(`${id}[\\s\\S]*Approved on[\\s\\S]*your consent is recorded[\\s\\S]*Microsoft's approval link`),
+    );
+    await screenshot(customerPage, '7-customer-approved-delegated-admin');
+
+    await waitForCardText(northwindPage, new RegExp(`Megan Bowen approved ${id}`), 30_000);
+    await screenshot(northwindPage, '8-partner-sees-approval');
+  });
+
+  it("a connected partner (Fabrikam) asks for delegated administration, the customer approves it in the Microsoft 365 admin center, the card turns active and the partner's channel hears it", async () => {
+    // Fabrikam's entry in the partners file names its Entra app: the bot creates a real GDAP relationship at
+    // Microsoft (here the stand-in), locks it for approval, and only then sends Megan the card with Microsoft's link.
+    const standIn = microsoftStandIn();
+    await openPersonalChat(partnerPage);
+    await sendMessage(partnerPage, 'delegate admin@contoso.com roles Exchange Administrator days 365');
+    const confirmation = await waitForCardText(
+      partnerPage,
+      /Delegated-admin request D-\w{6} created at Microsoft and sent to Megan Bowen/,
+      30_000,
+    );
+    const confirmed = await confirmation.innerText();
+    const id = /D-\w{6}/.exec(confirmed)![0];
+    const graphId = /Microsoft has it as ([0-9a-f-]{73})/.exec(confirmed)![1]!;
+    expect(await standInRelationship(graphId)).toMatchObject({
+      status: 'approvalPending',
+      partnerTenantId: '00000000-0000-0000-0000-0000000000001',
+      // The customer's tenant is the one its Playground sends (a GUID, or Graph refuses the relationship).
+      graph: {
+        displayName: `Partner Offers ${id}`,
+        customer: { tenantId: playgroundTenantId(join(CUSTOMER_CONFIG_DIR, '.m365agentsplayground.yml')) },
+      },
+    });
+    await screenshot(partnerPage, '18-partner-creates-gdap-request');
+
+    const asks = new RegExp(`${id}[\\s\\S]*Fabrikam Cloud Partners asks for delegated administration`);
+    const request = await waitForCardText(customerPage, asks, 30_000);
+    await expect(request.innerText()).resolves.toMatch(
+      /Exchange Administrator[\s\S]*365 days from approval[\s\S]*Only a Global Administrator of your organisation can approve this, in the Microsoft 365 admin center/,
+    );
+    // Megan's recorded delegated-admin partner is Northwind (the test above): the card says this one replaces it.
+    await expect(request.innerText()).resolves.toMatch(/Northwind Managed Services is recorded here as your delegated-admin partner/);
+    await request.getByRole('link', { name: APPROVE_AT_MICROSOFT, exact: true }).scrollIntoViewIfNeeded();
+    await screenshot(customerPage, '19-customer-receives-gdap-request');
+
+    // Watch the partner's notification channel (chosen with notify here above): the approval notice is a proactive post.
+    await openChannel(partnerPage, 'Announcements', { team: 'Partner Team' });
+
+    // The card's green button is an Action.OpenUrl to Microsoft's approval link: the admin center, here the stand-in's.
+    const link = await openCardLink(customerPage, asks, APPROVE_AT_MICROSOFT);
+    expect(link.url).toBe(`${standIn.url}/AdminPortal/Home#/partners/invitation/granularAdminRelationships/${graphId}`);
+    const admin = link.page;
+    try {
+      await admin.getByRole('heading', { name: 'Partner relationship request' }).waitFor({ timeout: 15_000 });
+      expect(admin.url()).toBe(`${standIn.url}/admin/partners/invitation/granularAdminRelationships/${graphId}`);
+      await expect(admin.locator('main').innerText()).resolves.toMatch(
+        new RegExp(`Fabrikam Cloud Partners[\\s\\S]*Partner Offers ${id}[\\s\\S]*Contoso[\\s\\S]*365 days[\\s\\S]*Exchange Administrator`),
+      );
+      await screenshot(admin, '20-admin-center-approval-page');
+      await admin.getByRole('button', { name: 'Approve', exact: true }).click();
+      await admin.getByRole('status').filter({ hasText: 'You approved this request' }).waitFor({ timeout: 15_000 });
+    } finally {
+      await admin.close();
+    }
+
+    // The bot reads Graph every 15 s after the card went out (its sweep runs every 5 s): active within a minute.
+    const active = await waitForCardText(
+      customerPage,
+      new RegExp(`${id}[\\s\\S]*Active since \\d{1,2} \\w{3} \\d{4} until \\d{1,2} \\w{3} \\d{4}`),
+      60_000,
+    );
+    await expect(active.innerText()).resolves.toContain('Microsoft reports this relationship active');
+    expect((await standInRelationship(graphId)).status).toBe('active');
+    await active.scrollIntoViewIfNeeded();
+    await screenshot(customerPage, '21-customer-gdap-active');
+
+    await waitForChannelPost(partnerPage, new RegExp(`approved delegated-admin relationship ${id} at Microsoft`), {
+      author: 'Partner Offers',
+      timeoutMs: 30_000,
+    });
+    await screenshot(partnerPage, '22-channel-gdap-active');
+
+    // The partner user who sent it hears it 1:1 too.
+    await openPersonalChat(partnerPage);
+    await waitForCardText(partnerPage, new RegExp(`Megan Bowen approved ${id} at Microsoft`), 30_000);
+    await screenshot(partnerPage, '23-partner-sees-gdap-active');
+
+    // Northwind's recorded consent is replaced here, and Nestor is told.
+    await waitForCardText(northwindPage, new RegExp(`replaced you as delegated-admin partner[\\s\\S]*${northwindId}`), 30_000);
+    await screenshot(northwindPage, '24-northwind-replaced');
+  });
+
   it('a purchase offer of several services reads line by line, at the Playground width and at a phone width', async () => {
     await openPersonalChat(partnerPage);
     await sendMessage(partnerPage, 'offer admin@contoso.com 25 m365-business-premium, 10 defender-business, 10 teams-essentials annual');

@@ -12,7 +12,7 @@ import type { GdapAccessAssignment, GdapClient, GraphClient } from '../graph';
 import type { GdapRelationship } from '../graph/model';
 import { relationshipOutbox, type ResponseBy } from '../outbox';
 import { addDays } from '../../clock';
-import { end, refOf, REQUEST_VALIDITY_DAYS, withDue } from '../rules';
+import { DEFAULT_DURATION_DAYS, end, refOf, REQUEST_VALIDITY_DAYS, withDue } from '../rules';
 import type { RelationshipsStore } from '../store';
 import type { GraphLink, Relationship } from '../types';
 import { checkAfterMs, displayNameFor, FINAL_STATUSES, LEASE_MS, retryAfterFailureMs, roleIdsFor, SETUP_PROBLEM_RETRY_MS } from './policy';
@@ -119,7 +119,7 @@ export function createGdapFollower({ store, graph, apps, clock, log, random }: F
         displayName: g.displayName,
         ...(r.customerTenantId ? { customerTenantId: r.customerTenantId } : {}),
         roleIds: roleIdsFor(r.access),
-        durationDays: r.durationDays ?? 730,
+        durationDays: r.durationDays ?? DEFAULT_DURATION_DAYS,
         autoExtend: !!r.autoExtend,
       });
       rel = relationship;

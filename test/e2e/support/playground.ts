@@ -21,9 +21,10 @@ import { CHROMIUM_ARGS, chromiumPath } from './browser-args';
 export const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
 /** Screenshots and Playground logs go here (git-ignored). Override with E2E_ARTIFACTS_DIR. */
 export const ARTIFACTS_DIR = process.env.E2E_ARTIFACTS_DIR ?? path.join(REPO_ROOT, 'test', 'e2e', 'artifacts');
-/** The two Playground configurations shipped with the repository. */
+/** The Playground configurations shipped with the repository (partner2: Northwind, the second sample partner). */
 export const PARTNER_CONFIG_DIR = path.join(REPO_ROOT, 'env', 'playground', 'partner');
 export const CUSTOMER_CONFIG_DIR = path.join(REPO_ROOT, 'env', 'playground', 'customer');
+export const PARTNER2_CONFIG_DIR = path.join(REPO_ROOT, 'env', 'playground', 'partner2');
 
 const CONFIG_FILE_NAME = '.m365agentsplayground.yml';
 const DEFAULT_START_TIMEOUT_MS = 60_000;
@@ -443,6 +444,32 @@ export async function clickCardButton(
   if (!(options.waitForInvoke ?? true)) return undefined;
   await waitForCount(invokes, before + 1, timeout);
   return lastLogStatus(page, 'invoke');
+}
+
+export interface CardLink {
+  /** The URL the button carries. */
+  url: string;
+  /** The page the Playground opened for it, loaded. */
+  page: Page;
+}
+
+/**
+ * Follows the Action.OpenUrl button titled `buttonTitle` on the newest card containing `cardContainingText`.
+ * Playground 0.2.28 renders it as `<button role="link" aria-label="<title>" title="<url>">` and opens the URL in a new
+ * window (`window.open`), caught here as a popup of the same browser context (so local-only routing applies too).
+ */
+export async function openCardLink(
+  page: Page,
+  cardContainingText: string | RegExp,
+  buttonTitle: string,
+  timeoutMs = DEFAULT_WAIT_MS,
+): Promise<CardLink> {
+  const card = await waitForCardText(page, cardContainingText, timeoutMs);
+  const link = card.getByRole('link', { name: buttonTitle, exact: true });
+  const url = (await link.getAttribute('title', { timeout: timeoutMs })) ?? '';
+  const [opened] = await Promise.all([page.waitForEvent('popup', { timeout: timeoutMs }), link.click({ timeout: timeoutMs })]);
+  await opened.waitForLoadState('domcontentloaded', { timeout: timeoutMs });
+  return { url, page: opened };
 }
 
 /**
