@@ -256,6 +256,14 @@ export function linkedRequests(service: DelegationService, cards: DelegationCard
     partsOf: offerParts(service, cards, clock),
     attachedTo: offerRequests(service, clock),
     isId: (raw: string) => RELATIONSHIP_ID_PATTERN.test(raw.trim().toUpperCase()),
+    async organisations(partner: Partner): Promise<Map<string, string>> {
+      // Only what this partner's own requests learnt from Microsoft, newest first wins.
+      const names = new Map<string, string>();
+      for (const r of await service.list(partner, 500)) {
+        if (r.customerTenantId && r.customerOrg && !names.has(r.customerTenantId)) names.set(r.customerTenantId, r.customerOrg.displayName);
+      }
+      return names;
+    },
     async status(raw: string, partner: Partner): Promise<Attachment> {
       const { relationship, responses } = await service.statusOf(parseRelationshipId(raw, 'status D-4K7P2Q'), partner);
       return cards.status(relationship, responses);

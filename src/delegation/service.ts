@@ -600,7 +600,7 @@ export function createDelegationService({ store, clock, sovereignTenants, log, m
     partnersOf,
     currentOther,
     approverOf,
-    list: (partner: Partner) => store.relationships.listByPartner(partner.tenantId, 20),
+    list: (partner: Partner, limit = 20) => store.relationships.listByPartner(partner.tenantId, limit),
     pendingFor: (person: { tenantId: string; aadObjectId: string }) => store.relationships.listPendingFor(person),
     kindName: (kind: RelationshipKind) => KIND_NAME[kind],
   };

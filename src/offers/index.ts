@@ -29,6 +29,8 @@ export interface LinkedRequests {
   isId(raw: string): boolean;
   status(raw: string, partner: Partner): Promise<Attachment>;
   pendingFor(person: { tenantId: string; aadObjectId: string }): Promise<Attachment[]>;
+  /** The customers' organisations as Microsoft names them, by tenant id, where this partner's requests learnt them. */
+  organisations(partner: Partner): Promise<Map<string, string>>;
 }
 
 /** A request attached to an offer: its kind in words, its id, its state as people read it, and its recorded answers. */
@@ -55,6 +57,7 @@ const NO_LINKED_REQUESTS: LinkedRequests = {
     throw new Error('no linked requests');
   },
   pendingFor: async () => [],
+  organisations: async () => new Map(),
 };
 
 export interface OffersDeps {
@@ -147,7 +150,11 @@ export function registerOffers(
     audience: 'partner',
     usage: 'customers',
     description: 'Everyone you have sent offers to, with what they answered.',
-    run: async (_args, ctx) => ({ attachments: [cards.customers(await service.customers(partnerOf(ctx)))] }),
+    run: async (_args, ctx) => {
+      const partner = partnerOf(ctx);
+      const [customers, names] = await Promise.all([service.customers(partner), linked.organisations(partner)]);
+      return { attachments: [cards.customers(customers, names)] };
+    },
   });
 
   router.register({

@@ -295,10 +295,14 @@ export function createOfferMessages(cards: CardRenderer) {
           color: STATE_COLOR[offer.state],
         })),
       }),
-    customers: (customers: CustomerSummary[]) =>
+    /** `names`: organisation names by tenant id, shown beside the address where Microsoft gave one. */
+    customers: (customers: CustomerSummary[], names: ReadonlyMap<string, string> = new Map()) =>
       cards.attachment('customers', {
         customers: customers.map((c) => ({
-          email: c.approverEmail,
+          email:
+            c.customerTenantId && names.has(c.customerTenantId)
+              ? `${c.approverEmail} (${literal(names.get(c.customerTenantId)!)})`
+              : c.approverEmail,
           summary: `${customerCounts(c)}. Last sent ${formatDate(c.lastActivityAt)}.`,
         })),
       }),

@@ -307,6 +307,10 @@ describe("a connected partner's delegated-admin request on an offer", () => {
         .map((x) => bot.sink.textOf(x))
         .join('\n'),
     ).toContain(`${d} at Microsoft`);
+
+    // The partner's customer list names the organisation as Microsoft does.
+    await bot.say('customers', alex);
+    expect(bot.lastReply(alex)).toContain('admin@contoso.com (Contoso Ltd)');
   });
 
   it('outlives a withdrawn offer at Microsoft, where it can still be approved, and is recorded when it is', async () => {
