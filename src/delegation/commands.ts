@@ -16,7 +16,7 @@ export const DelegateCommandSchema = z.object({
     .pipe(
       z.email({ error: (issue) => `${quoted(String(issue.input))} is not an email address. Put the customer approver's email first.` }),
     ),
-  /** Absent: full administration, the classic delegated admin. */
+  /** Absent: the partner's default roles (partners file `defaultAdminRoles`), else the least-privileged set. */
   roles: z
     .array(z.string().trim().min(1).max(80, 'That role name is too long.'))
     .min(1, 'Name at least one role after "roles", separated by commas.')

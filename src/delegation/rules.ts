@@ -61,18 +61,32 @@ export function assertAdminAgent(partner: Partner, actor: { email?: string; upn?
   }
 }
 
-/** Role names as typed -> the access to ask for; full administration when none are named. */
-export function resolveAccess(roles: string[] | undefined, autoExtend: boolean, example: string): Access {
-  if (!roles) {
-    if (autoExtend) {
-      throw new UserInputError(
-        'Full administration includes Global Administrator, which cannot be auto-extended. Name the roles you need instead, or leave out auto-extend.',
-        example,
-        'Auto-extend not allowed',
-      );
-    }
-    return { kind: 'full' };
-  }
+/**
+ * What a request asks for when the partner names no roles and its partners-file entry names no `defaultAdminRoles`:
+ * day-to-day Microsoft 365 administration without Global Administrator (Microsoft's advice for GDAP is the least
+ * privileged role per task; see learn.microsoft.com "Least privileged roles by task in Microsoft Entra ID" and Partner
+ * Center's "GDAP roles by workload"). Read everything, open support requests, reset passwords, manage users and
+ * licences; anything more is asked for by name.
+ */
+export const LEAST_PRIVILEGED_ROLES: readonly string[] = [
+  'Global Reader',
+  'Service Support Administrator',
+  'Helpdesk Administrator',
+  'User Administrator',
+  'License Administrator',
+];
+
+/** The partner's default role set (partners file `defaultAdminRoles`), else the least-privileged one above. */
+export const defaultRoles = (partner: Pick<Partner, 'defaultAdminRoles'>): string[] => [
+  ...(partner.defaultAdminRoles?.length ? partner.defaultAdminRoles : LEAST_PRIVILEGED_ROLES),
+];
+
+/**
+ * Role names as typed -> the access to ask for; the partner's default roles when none are named. Full administration
+ * (Global Administrator) only when it is named.
+ */
+export function resolveAccess(roles: string[] | undefined, autoExtend: boolean, example: string, defaults: string[]): Access {
+  roles ??= defaults;
   const names: string[] = [];
   for (const typed of roles) {
     const role = findRole(typed);

@@ -37,6 +37,7 @@ import {
   newRelationship,
   refOf,
   resolveAccess,
+  defaultRoles,
   type DueEvent,
 } from './rules';
 import type { Relationship, RelationshipKind } from './types';
@@ -219,7 +220,7 @@ export function createDelegationService({ store, clock, sovereignTenants, log, m
   async function request(cmd: DelegateCommand, partner: Partner, issuer: Person & { upn?: string }) {
     assertPartnerFeaturesAvailable(partner, sovereignTenants);
     assertCanDelegate(partner, issuer, DELEGATE_EXAMPLE);
-    const access = resolveAccess(cmd.roles, cmd.autoExtend, DELEGATE_EXAMPLE);
+    const access = resolveAccess(cmd.roles, cmd.autoExtend, DELEGATE_EXAMPLE, defaultRoles(partner));
     const found = await findApprover(store, cmd.approverEmail, partner, sovereignTenants, DELEGATE_EXAMPLE);
     const now = clock();
     return withFreshIds(async () => {

@@ -1,3 +1,4 @@
+import { findRole } from '../delegation/roles';
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import type { Catalog } from './catalog';
@@ -15,6 +16,11 @@ export const PartnerSchema = z.object({
   programs: z.array(z.enum(PROGRAMS)).default([]),
   authorizedServices: z.array(z.string()).min(1, 'a partner needs at least one authorized service'),
   adminAgents: z.array(z.string()).optional(),
+  /**
+   * The Entra roles a delegated-admin request asks for when the partner names none (`delegate` without roles, an
+   * offer's `with admin`); the least-privileged default set when absent. Checked against the built-in roles at startup.
+   */
+  defaultAdminRoles: z.array(z.string().trim().min(1)).min(1).optional(),
   /** Office 365 operated by 21Vianet: partner features are not available there. */
   cloud: z.enum(['global', '21vianet']).default('global'),
 });
@@ -63,10 +69,15 @@ export function readPartnersFile(file: string, catalog: Catalog): PartnerEntry[]
   for (const p of parsed.data.partners) {
     const unknown = p.authorizedServices.filter((id) => !catalog.services.some((s) => s.id === id));
     if (unknown.length) throw new Error(`Partners file ${file}: ${p.name} lists unknown services ${unknown.join(', ')}`);
+    const roles = (p.defaultAdminRoles ?? []).filter((name) => !findRole(name));
+    if (roles.length)
+      throw new Error(`Partners file ${file}: ${p.name} names unknown Entra roles in defaultAdminRoles: ${roles.join(', ')}`);
   }
-  return parsed.data.partners.map(({ microsoft, ...entry }) =>
-    microsoft ? { ...entry, microsoft: toMicrosoftApp(entry.tenantId, microsoft) } : entry,
-  );
+  return parsed.data.partners.map(({ microsoft, ...entry }) => {
+    // Role names as Entra spells them, so requests and cards show them the same way.
+    const named = entry.defaultAdminRoles ? { ...entry, defaultAdminRoles: entry.defaultAdminRoles.map((n) => findRole(n)!.name) } : entry;
+    return microsoft ? { ...named, microsoft: toMicrosoftApp(entry.tenantId, microsoft) } : named;
+  });
 }
 
 /** The partners that connected their Microsoft credentials, by partner tenant id. */

@@ -6,7 +6,7 @@ import { assertPartnerFeaturesAvailable } from '../directory/sovereign';
 import type { ConversationRecord } from '../directory/types';
 import { UserInputError } from '../errors';
 import { newShortId, withFreshIds } from '../ids';
-import { assertCanDelegate, DEFAULT_DURATION_DAYS, newRelationship } from '../delegation/rules';
+import { assertCanDelegate, DEFAULT_DURATION_DAYS, defaultRoles, newRelationship } from '../delegation/rules';
 import type { Relationship } from '../delegation/types';
 import type { Logger } from '../log';
 import { channelNotice } from '../notifications/channel';
@@ -74,7 +74,13 @@ function attachedRequests(
     ...(cmd.withAdmin
       ? [
           newRelationship(
-            { ...base, kind: 'delegation', access: { kind: 'full' }, durationDays: DEFAULT_DURATION_DAYS, autoExtend: false },
+            {
+              ...base,
+              kind: 'delegation',
+              access: { kind: 'roles', roles: defaultRoles(o.partner) },
+              durationDays: DEFAULT_DURATION_DAYS,
+              autoExtend: false,
+            },
             { ...made, id: newShortId('D') },
           ),
         ]

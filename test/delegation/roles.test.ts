@@ -11,7 +11,7 @@ import { delegation } from '../support/fixtures';
 function requested(command: string) {
   const parsed = parseDelegate(command);
   if (parsed.kind !== 'request') throw new Error(`not a request: ${command}`);
-  return resolveAccess(parsed.roles, parsed.autoExtend, 'ex');
+  return resolveAccess(parsed.roles, parsed.autoExtend, 'ex', []);
 }
 
 describe('the Entra built-in roles a partner can ask for', () => {

@@ -11,6 +11,8 @@ import {
   newRelationship,
   pendingKey,
   resolveAccess,
+  defaultRoles,
+  LEAST_PRIVILEGED_ROLES,
   withDue,
 } from '../../src/delegation/rules';
 import type { Relationship } from '../../src/delegation/types';
@@ -60,33 +62,38 @@ describe('roles and duration', () => {
     expect(new Set(ENTRA_ROLES.map((r) => r.id)).size).toBe(ENTRA_ROLES.length);
   });
 
-  it('defaults to full administration', () => {
-    expect(resolveAccess(undefined, false, 'ex')).toEqual({ kind: 'full' });
+  it("asks for the partner's default roles when none are named, else the least-privileged set: never Global Administrator unless named", () => {
+    expect(resolveAccess(undefined, false, 'ex', defaultRoles({}))).toEqual({ kind: 'roles', roles: [...LEAST_PRIVILEGED_ROLES] });
+    expect(LEAST_PRIVILEGED_ROLES).not.toContain('Global Administrator');
+    expect(resolveAccess(undefined, true, 'ex', defaultRoles({ defaultAdminRoles: ['Exchange Administrator'] }))).toEqual({
+      kind: 'roles',
+      roles: ['Exchange Administrator'],
+    });
   });
 
   it('resolves names in any case, once each, in the order given', () => {
-    expect(resolveAccess(['exchange administrator', 'User Administrator', 'Exchange Administrator'], true, 'ex')).toEqual({
+    expect(resolveAccess(['exchange administrator', 'User Administrator', 'Exchange Administrator'], true, 'ex', [])).toEqual({
       kind: 'roles',
       roles: ['Exchange Administrator', 'User Administrator'],
     });
   });
 
   it('suggests the closest role names for an unknown one', () => {
-    expect(message(() => resolveAccess(['Exchange Admin'], false, 'ex'))).toBe(
+    expect(message(() => resolveAccess(['Exchange Admin'], false, 'ex', []))).toBe(
       '"Exchange Admin" is not an Entra built-in role I know. Did you mean Exchange Administrator? Use the role\'s full name, like Exchange Administrator.',
     );
     expect(suggestRoles('Usr Administrator')).toContain('User Administrator');
     expect(suggestRoles('exchange')).toEqual(expect.arrayContaining(['Exchange Administrator', 'Exchange Recipient Administrator']));
   });
 
-  it('refuses auto-extend with Global Administrator, named or implied by full administration', () => {
-    expect(message(() => resolveAccess(['Global Administrator', 'User Administrator'], true, 'ex'))).toBe(
+  it('refuses auto-extend with Global Administrator, named or in the default roles', () => {
+    expect(message(() => resolveAccess(['Global Administrator', 'User Administrator'], true, 'ex', []))).toBe(
       'Auto-extend cannot be combined with Global Administrator. Remove one of them.',
     );
-    expect(message(() => resolveAccess(undefined, true, 'ex'))).toBe(
-      'Full administration includes Global Administrator, which cannot be auto-extended. Name the roles you need instead, or leave out auto-extend.',
+    expect(message(() => resolveAccess(undefined, true, 'ex', ['Global Administrator']))).toBe(
+      'Auto-extend cannot be combined with Global Administrator. Remove one of them.',
     );
-    expect(resolveAccess(['Global Administrator'], false, 'ex')).toEqual({ kind: 'roles', roles: ['Global Administrator'] });
+    expect(resolveAccess(['Global Administrator'], false, 'ex', [])).toEqual({ kind: 'roles', roles: ['Global Administrator'] });
   });
 });
 

@@ -118,6 +118,14 @@ describe('partners file: Microsoft credentials', () => {
     expect(microsoftApps(entries).get(PARTNER)?.clientId).toBe(CLIENT);
   });
 
+  it('names the default roles of its delegated-admin requests in Entra spelling, and refuses a role Entra does not have', () => {
+    const [entry] = read(undefined, { defaultAdminRoles: ['exchange administrator', 'Global Reader'] });
+    expect(entry!.defaultAdminRoles).toEqual(['Exchange Administrator', 'Global Reader']);
+    expect(problem(undefined, { defaultAdminRoles: ['Exchange Admin'] })).toMatch(
+      /Fabrikam names unknown Entra roles in defaultAdminRoles: Exchange Admin/,
+    );
+  });
+
   it('the sample file connects Fabrikam (secret in FABRIKAM_GRAPH_CLIENT_SECRET) and leaves Northwind record-only', () => {
     const apps = microsoftApps(readPartnersFile('env/partners.sample.json', catalog));
     expect([...apps.keys()]).toEqual(['00000000-0000-0000-0000-0000000000001']);

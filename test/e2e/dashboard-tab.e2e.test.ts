@@ -113,7 +113,8 @@ describe('partner dashboard tab in Teams', () => {
     expect(summary).toMatch(/1\s+Accepted/);
     expect(summary).toMatch(/1\s+Declined/);
     expect(summary).toMatch(/50%\s+Offer acceptance rate/);
-    expect(summary).toMatch(/1\s+Approved \(recorded\)/);
+    // The tab's data is record-only here (startTestBot connects no partner to Microsoft): the tile counts both kinds.
+    expect(summary).toMatch(/1\s+Approved\s+delegated admin and partner of record: active at Microsoft where you connected/);
     expect(await tableIds()).toEqual([ids.delegation, ids.waiting, ids.purchase, ids.trial]);
     await expect(tab.locator('#count').textContent()).resolves.toBe('Showing 4 of 4');
     const purchase = await tab.locator(`tr[data-id="${ids.purchase}"]`).innerText();

@@ -24,7 +24,6 @@ describe('delegated administration and partner of record over real HTTP', () => 
     it.each([
       ['delegate admin@contoso.com roles Exchange Admin', 'Did you mean Exchange Administrator?'],
       ['delegate admin@contoso.com roles Global Administrator auto-extend', 'Auto-extend cannot be combined with Global Administrator'],
-      ['delegate admin@contoso.com auto-extend', 'Full administration includes Global Administrator, which cannot be auto-extended'],
       ['delegate admin@contoso.com days 900', 'The duration is 1 to 730 days'],
       ['delegate alexw@example.com', 'alexw@example.com is in your own organisation'],
     ])('%s is refused with a message that says what to fix, and nothing is sent', async (text, expected) => {
@@ -34,6 +33,25 @@ describe('delegated administration and partner of record over real HTTP', () => 
       await bot.drain();
       expect(bot.replyCount(megan)).toBe(before);
       expect(await bot.store.relationships.listByPartner(alex.tenantId, 10)).toHaveLength(0);
+    });
+
+    it('asks for the least-privileged roles when none are named, and for Global Administrator only when named', async () => {
+      await bot.say('delegate admin@contoso.com days 30', alex);
+      const reply = bot.lastReply(alex);
+      const d = idIn('D', reply)!;
+      for (const role of [
+        'Global Reader',
+        'Service Support Administrator',
+        'Helpdesk Administrator',
+        'User Administrator',
+        'License Administrator',
+      ])
+        expect(reply).toContain(`**${role}**`);
+      expect(reply).not.toMatch(/Global Administrator\*\*|Full administration/);
+      await bot.drain();
+      expect(bot.cardFor(megan, d)).toContain('**License Administrator**: Assign and remove product licences');
+      // Not left waiting for the tests below.
+      await bot.click('delegation.decline', { relationshipId: d }, megan);
     });
 
     it('is refused for a partner outside Cloud Essentials, Accelerate and Deployment', async () => {
@@ -215,7 +233,7 @@ describe('delegated administration and partner of record over real HTTP', () => 
       attachedD = idIn('D', card)!;
       porId = idIn('R', card)!;
       expect(card).toMatch(
-        /Fabrikam Cloud Partners invites you to try[\s\S]*\[Accept\][\s\S]*Delegated administration · D-[\s\S]*Full administration[\s\S]*\[Replace Northwind Managed Services\][\s\S]*Partner of record · R-[\s\S]*\[Designate Fabrikam Cloud Partners\]/,
+        /Fabrikam Cloud Partners invites you to try[\s\S]*\[Accept\][\s\S]*Delegated administration · D-[\s\S]*Global Reader[\s\S]*License Administrator[\s\S]*\[Replace Northwind Managed Services\][\s\S]*Partner of record · R-[\s\S]*\[Designate Fabrikam Cloud Partners\]/,
       );
     });
 

@@ -84,7 +84,7 @@ describe('channel notifications and failed notifications over real HTTP', () => 
     expect(posts).toEqual([
       expect.stringMatching(
         new RegExp(
-          `DELEGATED ADMINISTRATION · CONSENT RECORDED[\\s\\S]*contoso.com approved delegated-admin request ${d}[\\s\\S]*Asked for: full administration[\\s\\S]*Duration: 730 days[\\s\\S]*Create the delegated admin relationship in Partner Center`,
+          `DELEGATED ADMINISTRATION · CONSENT RECORDED[\\s\\S]*contoso.com approved delegated-admin request ${d}[\\s\\S]*Asked for: Global Reader, Service Support Administrator, Helpdesk Administrator, User Administrator, License Administrator[\\s\\S]*Duration: 730 days[\\s\\S]*Create the delegated admin relationship in Partner Center`,
         ),
       ),
       expect.stringMatching(

@@ -54,17 +54,17 @@ describe('words a partner and a customer read', () => {
     expect(bot.lastReply(alex)).toMatch(new RegExp(`${id}: Approved \\(recorded\\)[\\s\\S]*Status: Approved \\(recorded\\)`));
   });
 
-  it("tells the partner whose organisation full administration covers; the customer's card says theirs", async () => {
-    await bot.sayLater('delegate admin@contoso.com', alex);
+  it("tells the partner whose organisation Global Administrator covers; the customer's card says theirs", async () => {
+    await bot.sayLater('delegate admin@contoso.com roles Global Administrator', alex);
     const id = bot.lastIdSentTo('D', alex);
-    expect(bot.lastReply(alex)).toMatch(/every setting, user, licence and service in the customer's organisation/);
+    expect(bot.lastReply(alex)).toMatch(/every setting, user, admin role, service and all data in the customer's organisation/);
     expect(bot.lastReply(alex)).not.toMatch(/your organisation/);
     await bot.drain();
     const card = bot.sink
       .sentTo(megan.conversationId)
       .map((r) => bot.sink.textOf(r))
       .find((t) => t.includes(id))!;
-    expect(card).toMatch(/every setting, user, licence and service in your organisation/);
+    expect(card).toMatch(/every setting, user, admin role, service and all data in your organisation/);
   });
 
   it('says on the edit form of a published listing that saving changes it at once, not that Publish is still to come', async () => {
