@@ -142,7 +142,7 @@ export function requestPart(r: Relationship, replaces: Relationship | null, admi
     approveUrl: link,
     awaitingLink,
     approveTitle: link
-      ? 'Review and approve in the Microsoft 365 admin center'
+      ? 'Review and approve in admin center'
       : replaces && replaces.partnerTenantId !== r.partnerTenantId
         ? `Replace ${replaces.partnerName}`
         : delegation

@@ -5,7 +5,7 @@ import type { Partner } from '../directory/partners';
 import { UserInputError, quoted } from '../errors';
 import type { Person } from '../offers/types';
 import { findRole, GLOBAL_ADMINISTRATOR, suggestRoles } from './roles';
-import type { Access, EndReason, PartnerRef, Relationship, RelationshipKind } from './types';
+import type { Access, EndReason, EndRequest, PartnerRef, Relationship, RelationshipKind } from './types';
 import { OPEN_REQUEST_STATES } from './types';
 
 /** An unanswered request expires after this long. */
@@ -217,6 +217,24 @@ export function end(r: Relationship, reason: EndReason, now: Date, replacedBy?: 
     endedAt: now.toISOString(),
     endReason: reason,
     ...(replacedBy ? { replacedBy } : {}),
+  });
+}
+
+/**
+ * A relationship at Microsoft that the bot asks Microsoft to end (revoked, or replaced by `by`): it stays in effect
+ * until Graph reports it terminating, and the follower sends Graph's terminate request at once.
+ */
+export function askMicrosoftToEnd(r: Relationship, reason: EndRequest, now: Date, by?: PartnerRef): Relationship {
+  return withDue({
+    ...r,
+    state: 'terminationRequested',
+    version: r.version + 1,
+    ...(by ? { replacedBy: by } : {}),
+    graph: {
+      ...r.graph!,
+      ending: { reason, requestedAt: now.toISOString(), ...(by ? { by } : {}) },
+      nextCheckAt: now.toISOString(),
+    },
   });
 }
 

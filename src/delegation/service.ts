@@ -33,6 +33,7 @@ import {
   isOpen,
   isRequestExpired,
   atMicrosoft,
+  askMicrosoftToEnd,
   KIND_NAME,
   newRelationship,
   refOf,
@@ -316,7 +317,7 @@ export function createDelegationService({ store, clock, sovereignTenants, log, m
         // Only the customer's Global Administrator approves a real relationship, at Microsoft: a click here (an old
         // card, a crafted payload) cannot, and must not record an approval Microsoft never saw.
         throw new UserInputError(
-          `${r.id} is approved at Microsoft, not here: a Global Administrator of your organisation opens "Review and approve in the Microsoft 365 admin center" on the request card. This card changes once Microsoft reports it approved.`,
+          `${r.id} is approved at Microsoft, not here: a Global Administrator of your organisation opens "Review and approve in admin center" on the request card. This card changes once Microsoft reports it approved.`,
           undefined,
           'Approve it at Microsoft',
         );
@@ -346,7 +347,12 @@ export function createDelegationService({ store, clock, sovereignTenants, log, m
         const current = await currentOther(r, customer);
         if ((current?.id ?? '') !== (input.replaces ?? '')) return { kind: 'activeChanged', relationship: r, active: current };
         const next = approve(r, approver, now, current ? refOf(current) : undefined);
-        const ended = current ? end(current, 'replaced', now, refOf(next)) : undefined;
+        // A replaced relationship at Microsoft is ended there (with its own partner's app), not just here.
+        const ended = !current
+          ? undefined
+          : atMicrosoft(current)
+            ? askMicrosoftToEnd(current, 'replaced', now, refOf(next))
+            : end(current, 'replaced', now, refOf(next));
         decision = {
           next,
           expectedVersion: r.version,
@@ -364,15 +370,18 @@ export function createDelegationService({ store, clock, sovereignTenants, log, m
               { kind: RELATIONSHIP_CHANNEL, args: { relationshipId: next.id } },
               subject(next),
             )),
-            // A partner renewing its own relationship hears "approved" only; another partner hears it was replaced.
+            // A partner renewing its own relationship hears "approved" only; another partner hears it was replaced
+            // (one at Microsoft once Microsoft confirms the end: the follower tells it).
             ...(ended ? await updateCard(ended) : []),
-            ...(ended && ended.partnerTenantId !== next.partnerTenantId
+            ...(ended && ended.state === 'terminated' && ended.partnerTenantId !== next.partnerTenantId
               ? notice(ended, 'partner', 'replaced', { by: input.actor.name })
               : []),
           ],
         };
       }
       const result = await store.relationships.decide(decision);
+      const endingId = decision.replaces?.ended?.next.state === 'terminationRequested' ? decision.replaces.ended.next.id : undefined;
+      if (result.status === 'recorded' && endingId) await followNow(endingId);
       switch (result.status) {
         case 'recorded':
           log.info(
@@ -408,12 +417,7 @@ export function createDelegationService({ store, clock, sovereignTenants, log, m
       const reason = by === 'customer' ? 'revokedByCustomer' : 'revokedByPartner';
       if (atMicrosoft(current)) {
         // Ended for real through Graph's terminate request; the cards say "ended" once Graph reports it (the follower).
-        const next = withDue({
-          ...current,
-          state: 'terminationRequested',
-          version: current.version + 1,
-          graph: { ...current.graph!, ending: { reason, requestedAt: now.toISOString() }, nextCheckAt: now.toISOString() },
-        });
+        const next = askMicrosoftToEnd(current, reason, now);
         const result = await store.relationships.decide({
           next,
           expectedVersion: current.version,

@@ -102,9 +102,11 @@ export const recordOnly: RelationshipWording = {
     }
     const replaces = !replaced
       ? ''
-      : otherPartner(r, replaced)
-        ? ` In this app it replaces ${replaced.partnerName}; any roles ${replaced.partnerName} holds stay until you remove them: ${removeRoles(replaced.partnerName)}.`
-        : ` It replaces your earlier approval, ${replaced.id}.`;
+      : replaced.atMicrosoft
+        ? ` It replaces ${replaced.partnerName}, whose delegated admin relationship this app is ending at Microsoft; you are told when Microsoft confirms it.`
+        : otherPartner(r, replaced)
+          ? ` In this app it replaces ${replaced.partnerName}; any roles ${replaced.partnerName} holds stay until you remove them: ${removeRoles(replaced.partnerName)}.`
+          : ` It replaces your earlier approval, ${replaced.id}.`;
     return {
       outcomeTitle: `Approved on ${formatDate(r.activatedAt)}: your consent is recorded`,
       outcomeDetail: `Nothing has changed in your organisation yet. ${r.partnerName} will create the delegated admin relationship in Partner Center and send you Microsoft's approval link; ${GLOBAL_ADMIN_APPROVES}.${replaces} Type revoke admin to withdraw your consent.`,
@@ -161,6 +163,9 @@ export const recordOnly: RelationshipWording = {
     if (current.partnerTenantId === r.partnerTenantId) {
       return `${r.partnerName} is recorded here as your ${ROLE[r.kind]} (since ${since}, ${current.id}). Approving replaces that relationship with this one.`;
     }
+    if (r.kind === 'delegation' && current.graph?.id) {
+      return `${current.partnerName} is your delegated-admin partner at Microsoft (since ${since}). Approving records ${r.partnerName} instead and asks Microsoft to end ${possessive(current.partnerName)} relationship; both are told.`;
+    }
     return r.kind === 'delegation'
       ? `${current.partnerName} is recorded here as your delegated-admin partner (since ${since}). Approving records ${r.partnerName} instead, and both are told; any roles ${current.partnerName} holds at Microsoft stay until you remove them.`
       : `${current.partnerName} is recorded here as your partner of record (since ${since}). Designating records ${r.partnerName} instead, and both are told.`;
@@ -185,9 +190,11 @@ export const recordOnly: RelationshipWording = {
     const replaced = r.replaced;
     const replaces = !replaced
       ? ''
-      : otherPartner(r, replaced)
-        ? ` This replaces ${replaced.partnerName} as their ${delegation ? 'delegated admin' : 'partner of record'} in this app only.`
-        : ` It replaces your ${replaced.id} here.`;
+      : replaced.atMicrosoft
+        ? ` This replaces ${replaced.partnerName}, whose relationship at Microsoft this app is ending.`
+        : otherPartner(r, replaced)
+          ? ` This replaces ${replaced.partnerName} as their ${delegation ? 'delegated admin' : 'partner of record'} in this app only.`
+          : ` It replaces your ${replaced.id} here.`;
     const toCustomer = audience === 'customer';
     const consent = toCustomer ? `the consent you gave ${partner} here` : `the consent ${customer} gave you here`;
     const Consent = consent[0]!.toUpperCase() + consent.slice(1);

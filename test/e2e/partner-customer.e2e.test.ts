@@ -71,7 +71,7 @@ async function expectPriceLinesReadable(card: Locator, names: string[], amounts:
 }
 
 /** The title of the green Action.OpenUrl button on a connected partner's delegated-admin request. */
-const APPROVE_AT_MICROSOFT = 'Review and approve in the Microsoft 365 admin center';
+const APPROVE_AT_MICROSOFT = 'Review and approve in admin center';
 
 /**
  * The built bot (`npm run build` output), started the way `npm start` starts it, on a fresh SQLite folder, with

@@ -46,7 +46,7 @@ describe('faults between the bot and Microsoft', () => {
     for (let i = 0; i < 10 && !world.graphOf(d); i++) await tick(bot, world.ms, 60_000);
     expect(world.ms.control.relationships().filter((r) => r.graph.displayName === `Partner Offers ${d}`)).toHaveLength(1);
     await tick(bot, world.ms, 20_000);
-    expect(bot.cardFor(megan, d)).toContain('Review and approve in the Microsoft 365 admin center');
+    expect(bot.cardFor(megan, d)).toContain('Review and approve in admin center');
   });
 
   it('Graph answers 5xx while the customer approves: the bot backs off and records the activation once', async () => {
@@ -72,7 +72,7 @@ describe('faults between the bot and Microsoft', () => {
     for (let i = 0; i < 5 && !(await bot.store.relationships.get(d))!.graph!.cardQueued; i++) await tick(bot, world.ms, 60_000);
     await bot.drain();
     expect(world.ms.control.relationships().filter((r) => r.graph.displayName === `Partner Offers ${d}`)).toHaveLength(1);
-    expect(bot.cardFor(megan, d)).toContain('Review and approve in the Microsoft 365 admin center');
+    expect(bot.cardFor(megan, d)).toContain('Review and approve in admin center');
   });
 
   it('the customer declines in the chat; a Global Administrator approves at Microsoft anyway: Graph is what counts', async () => {
@@ -141,7 +141,7 @@ describe('faults between the bot and Microsoft', () => {
     await bot.post(installationUpdate('add', lee, bot.sink.url));
     await bot.drain();
     expect(world.graphOf(d)!.graph).toMatchObject({ status: 'approvalPending', customer: { tenantId: CUSTOMER_TENANT } });
-    expect(bot.cardFor(lee, d)).toContain('Review and approve in the Microsoft 365 admin center');
+    expect(bot.cardFor(lee, d)).toContain('Review and approve in admin center');
     expect(bot.cardFor(alex, d)).toContain(`${d} reached Lee Gu`);
   });
 
@@ -227,6 +227,30 @@ describe('a record-only partner replaced by a connected one', () => {
     );
     expect(bot.cardFor(nestor, old)).toContain('Nothing changed at Microsoft');
   });
+
+  it("approving the record-only partner again ends the connected one's relationship at Microsoft, with its own app", async () => {
+    const fabrikam = (await bot.store.relationships.activeFor(CUSTOMER_TENANT, 'delegation'))!;
+    expect(fabrikam.graph?.id).toBeDefined();
+    await bot.say('delegate admin@contoso.com roles Helpdesk Administrator days 60', nestor);
+    const d = idIn('D', bot.lastReply(nestor))!;
+    await bot.drain();
+    expect(bot.cardFor(megan, d)).toContain(
+      "Approving records Northwind Managed Services instead and asks Microsoft to end Fabrikam Cloud Partners' relationship",
+    );
+    const approved = await bot.click('delegation.approve', { relationshipId: d, replaces: fabrikam.id }, megan);
+    expect(approved.text).toContain('whose delegated admin relationship this app is ending at Microsoft');
+    expect((await bot.store.relationships.get(fabrikam.id))!.state).toBe('terminationRequested');
+    expect(world.ms.control.relationship(fabrikam.graph!.id!)!.terminationRequestedBy).toBe('partner');
+    const terminate = world.ms.requests.filter((x) => x.method === 'POST' && x.path.endsWith(`${fabrikam.graph!.id!}/requests`)).at(-1)!;
+    expect(terminate.tenantId).toBe(fabrikam.partnerTenantId);
+    expect(bot.cardFor(alex, fabrikam.id)).not.toContain('replaced you');
+
+    world.ms.control.settle();
+    await tick(bot, world.ms, 20_000);
+    expect((await bot.store.relationships.get(fabrikam.id))!).toMatchObject({ state: 'terminated', endReason: 'replaced' });
+    expect(bot.cardFor(alex, fabrikam.id)).toContain('Megan Bowen replaced you as delegated-admin partner');
+    expect(shown(bot, megan, fabrikam.id)).toContain('Ended at Microsoft on 25 Nov 2026: replaced by Northwind Managed Services');
+  });
 });
 
 describe('two bot processes following the same relationships', () => {
@@ -289,7 +313,7 @@ describe("a connected partner's delegated-admin request on an offer", () => {
     const rel = world.graphOf(d)!;
     expect(rel.graph).toMatchObject({ status: 'approvalPending', customer: { tenantId: CUSTOMER_TENANT } });
     const card = shown(bot, megan, t);
-    expect(card).toContain('Review and approve in the Microsoft 365 admin center');
+    expect(card).toContain('Review and approve in admin center');
     expect(JSON.stringify(bot.sink.sentTo(megan.conversationId).map((x) => x.body))).toContain(`granularAdminRelationships/${rel.id}`);
 
     // Accepting the trial does not approve the request: only Microsoft does.

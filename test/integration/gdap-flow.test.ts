@@ -66,7 +66,7 @@ describe('with Microsoft credentials, delegated administration is created, follo
     const card = bot.cardFor(megan, fabrikamD);
     expect(card).toContain('Only a Global Administrator of your organisation can approve this, in the Microsoft 365 admin center');
     expect(card).toContain('Exchange Administrator');
-    expect(card).toContain('Review and approve in the Microsoft 365 admin center');
+    expect(card).toContain('Review and approve in admin center');
     // The button opens Microsoft's approval link for exactly this relationship (the stand-in's admin center here).
     expect(rawTo(megan)).toContain(`${world.ms.url}/AdminPortal/Home#/partners/invitation/granularAdminRelationships/${rel.id}`);
     expect(card).not.toMatch(/Active since|has Exchange Administrator/);
@@ -173,7 +173,7 @@ describe('with Microsoft credentials, delegated administration is created, follo
     const matches = world.ms.control.relationships().filter((r) => r.graph.displayName === `Partner Offers ${d}`);
     expect(matches).toHaveLength(1);
     expect(matches[0]!.status).toBe('approvalPending');
-    expect(bot.cardFor(megan, d)).toContain('Review and approve in the Microsoft 365 admin center');
+    expect(bot.cardFor(megan, d)).toContain('Review and approve in admin center');
   });
 
   it('throttled by Graph, the bot waits as Retry-After says and then creates it once', async () => {
@@ -187,7 +187,7 @@ describe('with Microsoft credentials, delegated administration is created, follo
     for (let i = 0; i < 6 && !graphOf(d); i++) await tick(60_000);
     expect(world.ms.control.relationships().filter((x) => x.graph.displayName === `Partner Offers ${d}`)).toHaveLength(1);
     await tick(20_000);
-    expect(bot.cardFor(megan, d)).toContain('Review and approve in the Microsoft 365 admin center');
+    expect(bot.cardFor(megan, d)).toContain('Review and approve in admin center');
   });
 
   it('a request nobody approves expires when Graph says so', async () => {

@@ -12,7 +12,7 @@ import type { GdapAccessAssignment, GdapClient, GraphClient } from '../graph';
 import type { GdapRelationship } from '../graph/model';
 import { relationshipOutbox, type ResponseBy } from '../outbox';
 import { addDays } from '../../clock';
-import { DEFAULT_DURATION_DAYS, end, refOf, REQUEST_VALIDITY_DAYS, withDue } from '../rules';
+import { askMicrosoftToEnd, atMicrosoft, DEFAULT_DURATION_DAYS, end, refOf, REQUEST_VALIDITY_DAYS, withDue } from '../rules';
 import type { RelationshipsStore } from '../store';
 import type { GraphLink, Relationship } from '../types';
 import { checkAfterMs, displayNameFor, FINAL_STATUSES, LEASE_MS, retryAfterFailureMs, roleIdsFor, SETUP_PROBLEM_RETRY_MS } from './policy';
@@ -305,19 +305,7 @@ export function createGdapFollower({ store, graph, apps, clock, log, random }: F
       let oldNext: Relationship | undefined;
       if (other) {
         // One delegated admin per customer (the seed's rule): the old one is ended at Microsoft when it is real.
-        oldNext = other.graph?.id
-          ? withDue({
-              ...other,
-              state: 'terminationRequested',
-              version: other.version + 1,
-              replacedBy: refOf(next),
-              graph: {
-                ...other.graph,
-                ending: { reason: 'replaced', requestedAt: now.toISOString(), by: refOf(next) },
-                nextCheckAt: now.toISOString(),
-              },
-            })
-          : end(other, 'replaced', now, refOf(next));
+        oldNext = atMicrosoft(other) ? askMicrosoftToEnd(other, 'replaced', now, refOf(next)) : end(other, 'replaced', now, refOf(next));
       }
       const responses = [
         out.response(next, 'activation', 'approved', by, activatedAt, whereOf(r), customer, {
@@ -339,7 +327,7 @@ export function createGdapFollower({ store, graph, apps, clock, log, random }: F
           ...(await out.channel(next)),
           // A record-only old partner is told now; a real one once Microsoft reports its relationship ended.
           ...(oldNext && oldNext.state === 'terminated'
-            ? [...(await out.updateCard(oldNext)), ...out.notice(oldNext, 'partner', 'replaced', { by: r.partnerName })]
+            ? [...(await out.updateCard(oldNext)), ...out.notice(oldNext, 'partner', 'replaced')]
             : []),
         ],
       };
@@ -357,7 +345,7 @@ export function createGdapFollower({ store, graph, apps, clock, log, random }: F
           : reason === 'revokedByPartner'
             ? [...out.notice(next, 'customer', 'revokedByPartner'), ...out.notice(next, 'partner', 'revokedByPartner')]
             : reason === 'replaced'
-              ? out.notice(next, 'partner', 'replaced', { by: next.replacedBy?.partnerName ?? '' })
+              ? out.notice(next, 'partner', 'replaced')
               : [...out.notice(next, 'partner', 'endedAtMicrosoft'), ...out.notice(next, 'customer', 'endedAtMicrosoft')];
       return {
         kind: 'decide',
