@@ -205,6 +205,7 @@ export class SqliteWorkerPool {
         listPendingFor: m('offers.listPendingFor'),
         listExpired: m('offers.listExpired'),
         setCard: m('offers.setCard'),
+        addCopy: m('offers.addCopy'),
       },
       relationships: {
         create: m('relationships.create'),
