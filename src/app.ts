@@ -114,6 +114,7 @@ export function createApp({ config, store, catalog, clock, log, delivery, turnSe
   const linked = linkedRequests(delegation, delegationCards, clock);
   const installLink = `https://teams.microsoft.com/l/app/${config.teamsAppId}`;
 
+  const marketplaceCards = createMarketplaceMessages(cards, catalog);
   const marketplace = createMarketplaceService({ store, catalog, clock, sovereignTenants: config.sovereignTenants, log, offers });
 
   const router = createCommandRouter();
@@ -126,7 +127,11 @@ export function createApp({ config, store, catalog, clock, log, delivery, turnSe
     cards: offerCards,
     installLink,
     linked,
-    statusSections: [linked.list, notifications.failedCard],
+    statusSections: [
+      linked.list,
+      async (partner) => marketplaceCards.leadList(await marketplace.leadsOf(partner)),
+      notifications.failedCard,
+    ],
   });
   registerDelegation(router, verbs, messages, {
     service: delegation,
@@ -139,7 +144,7 @@ export function createApp({ config, store, catalog, clock, log, delivery, turnSe
     },
   });
 
-  registerMarketplace(router, verbs, messages, { service: marketplace, cards: createMarketplaceMessages(cards, catalog), renderer: cards });
+  registerMarketplace(router, verbs, messages, { service: marketplace, cards: marketplaceCards, renderer: cards });
 
   const capture = createConversationCapture({
     store,
