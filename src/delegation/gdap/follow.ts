@@ -143,7 +143,7 @@ export function createGdapFollower({ store, graph, apps, clock, log, random }: F
       rel = await client.getRelationship(g.id);
     }
     if (rel.status === 'created') {
-      let refused: unknown;
+      let refused: GraphError | undefined;
       try {
         await client.lockForApproval(rel.id);
       } catch (err) {
