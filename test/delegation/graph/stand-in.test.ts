@@ -1,8 +1,8 @@
 import { generateKeyPairSync } from 'node:crypto';
 import type { MicrosoftApp } from '../../../src/directory/microsoft';
-import { approvalLink, createGraphClient, GraphError } from '../../../src/delegation/graph';
+import { approvalLink, createGraphClient } from '../../../src/delegation/graph';
 import { startMicrosoftStandIn, type MicrosoftStandIn } from '../../../stand-in';
-import { capturingLogger } from './tiny-server';
+import { capturingLogger, failure } from './tiny-server';
 
 /**
  * The Graph client against the local stand-in of Entra and Graph (stand-in/), over real HTTP: tokens through
@@ -56,16 +56,6 @@ function client(
     },
   });
   return { gdap: graph.forPartner(opts.microsoftApp ?? app()), lines };
-}
-
-async function failure(p: Promise<unknown>): Promise<GraphError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof GraphError) return err;
-    throw err;
-  }
-  throw new Error('expected a GraphError');
 }
 
 const tokenRequests = () => ms.requests.filter((r) => r.kind === 'token');
