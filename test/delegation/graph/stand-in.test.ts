@@ -265,7 +265,9 @@ describe('Graph GDAP client against the Microsoft stand-in', () => {
     ms.control.settle();
     const extra = await failure(gdap.createAccessAssignment(created.id, { securityGroupId: GROUP, roleIds: [USER_ADMIN] }));
     expect(extra.kind).toBe('invalid');
-    const missing = await failure(gdap.getRelationship(`${created.id.slice(0, -1)}0`));
+    // Change the last character to a different one, so the id surely names no relationship.
+    const other = created.id.endsWith('0') ? '1' : '0';
+    const missing = await failure(gdap.getRelationship(`${created.id.slice(0, -1)}${other}`));
     expect(missing.kind).toBe('notFound');
   });
 });
