@@ -18,6 +18,7 @@ async function main(): Promise<void> {
     JSON.stringify({
       url: standIn.url,
       graphBaseUrl: standIn.graphBaseUrl,
+      partnerCenterBaseUrl: standIn.partnerCenterBaseUrl,
       authorityHost: standIn.authorityHost,
       tokenEndpoint: standIn.tokenEndpoint('{tenantId}'),
       adminCenterLink: standIn.adminCenterLink('{relationshipId}'),

@@ -1,6 +1,7 @@
 /**
  * The control surface: what happens on Microsoft's side outside Graph (the customer's Global Administrator approves,
- * someone terminates from the admin center or Partner Center, time passes) and faults. The same operations are a
+ * someone terminates from the admin center or Partner Center, time passes, a customer accepts a reseller relationship,
+ * the catalog changes, checkout fails) and faults. The same operations are a
  * TypeScript API (`standIn.control`) and JSON routes under `/_control/` (see stand-in/README.md).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -11,6 +12,9 @@ import { progress, progressAll, setStatus } from './lifecycle';
 import { assignmentJson } from './assignments';
 import { relationshipJson, requestTermination } from './relationships';
 import type { Faults } from './faults';
+import { resellerInvitationLink } from './partner-center';
+import { cartJson, orderJson, subscriptionJson } from './pc-commerce';
+import type { PartnerCenterState } from './pc-state';
 import type { Fault, FaultSpec, RelationshipSnapshot, RequestLogEntry, StandInControl } from './types';
 import type { Relationship, World } from './world';
 import type { Clock } from './clock';
@@ -40,7 +44,7 @@ export function snapshot(rel: Relationship): RelationshipSnapshot {
   };
 }
 
-export function createControl(world: World, faults: Faults, log: { entries: RequestLogEntry[] }): ControlApi {
+export function createControl(world: World, faults: Faults, log: { entries: RequestLogEntry[] }, pc: PartnerCenterState): ControlApi {
   const clock = world.clock;
   const get = (id: string): Relationship => {
     progressAll(world);
@@ -135,6 +139,49 @@ export function createControl(world: World, faults: Faults, log: { entries: Requ
     clearRequests() {
       log.entries.length = 0;
     },
+    acceptResellerRelationship(partnerTenantId, customerTenantId) {
+      const partner = world.tenant(partnerTenantId);
+      const customer = world.tenant(customerTenantId);
+      if (partner?.kind !== 'partner') throw new ControlError(400, `${partnerTenantId} is not a registered partner tenant.`);
+      if (customer?.kind !== 'customer') throw new ControlError(400, `${customerTenantId} is not a registered customer tenant.`);
+      pc.addReseller(partner.tenantId, customer.tenantId);
+    },
+    endResellerRelationship: (partnerTenantId, customerTenantId) => pc.removeReseller(partnerTenantId, customerTenantId),
+    resellerInvitationLink(partnerTenantId) {
+      const partner = world.tenant(partnerTenantId);
+      if (partner?.kind !== 'partner') throw new ControlError(404, `${partnerTenantId} is not a registered partner tenant.`);
+      return resellerInvitationLink(partner.tenantId);
+    },
+    addProduct: (product) => pc.addProduct(product),
+    setSkuAvailability: (productId, skuId, country, available) => pc.setSkuAvailability(productId, skuId, country, available),
+    checkoutFault: (spec) => faults.add({ ...spec, target: 'partnercenter', method: 'POST', path: /\/carts\/[^/]+\/checkout\/?$/i }),
+    orderErrorOnCheckout(opts) {
+      const times = opts.times ?? 1;
+      if (times !== 'always' && (!Number.isInteger(times) || times < 1))
+        throw new ControlError(400, 'times is a positive integer or "always"');
+      pc.orderErrors.push({ code: opts.code, description: opts.description, remaining: times });
+    },
+    clearOrderErrors() {
+      pc.orderErrors = [];
+    },
+    partnerCenter() {
+      return {
+        resellers: [...pc.resellers].map((key) => {
+          const [partnerTenantId = '', customerTenantId = ''] = key.split('|');
+          return { partnerTenantId, customerTenantId };
+        }),
+        carts: [...pc.carts.values()].map((c) => ({
+          id: c.id,
+          partnerTenantId: c.partnerTenantId,
+          customerTenantId: c.customerTenantId,
+          status: c.status,
+          orderingCheckouts: c.orderingCheckouts,
+          json: cartJson(c),
+        })),
+        orders: [...pc.orders.values()].map((o) => orderJson(world, o)),
+        subscriptions: [...pc.subscriptions.values()].map(subscriptionJson),
+      };
+    },
   };
 }
 
@@ -157,10 +204,50 @@ const customerBody = z.object({
   displayName: z.string().min(1),
   defaultDomainName: z.string().min(1).optional(),
   federationBrandName: z.string().nullable().optional(),
+  country: z
+    .string()
+    .regex(/^[A-Za-z]{2}$/)
+    .optional(),
+});
+const termBody = z.object({ duration: z.string().min(1), billingCycle: z.string().min(1), description: z.string().optional() });
+const productBody = z.object({
+  id: z.string().min(1),
+  title: z.string().min(1),
+  description: z.string().optional(),
+  skus: z
+    .array(
+      z.object({
+        id: z.string().min(1),
+        title: z.string().min(1),
+        description: z.string().optional(),
+        isTrial: z.boolean().optional(),
+        minimumQuantity: z.number().int().positive().optional(),
+        maximumQuantity: z.number().int().positive().optional(),
+        availabilityId: z.string().min(1).optional(),
+        countries: z.array(z.string().regex(/^[A-Za-z]{2}$/)).optional(),
+        terms: z.array(termBody).optional(),
+      }),
+    )
+    .optional(),
+});
+const resellerBody = z.object({ partnerTenantId: z.string().min(1), customerTenantId: z.string().min(1) });
+const skuAvailabilityBody = z.object({ country: z.string().regex(/^[A-Za-z]{2}$/), available: z.boolean() });
+const checkoutFaultBody = z.object({
+  kind: z.enum(['throttle', 'error', 'hang', 'delay', 'drop', 'reset']),
+  times: z.union([z.number().int().positive(), z.literal('always')]).optional(),
+  retryAfterSeconds: z.number().nonnegative().optional(),
+  status: z.number().int().min(500).max(599).optional(),
+  delayMs: z.number().nonnegative().optional(),
+  afterProcessing: z.boolean().optional(),
+});
+const orderErrorBody = z.object({
+  code: z.number().int(),
+  description: z.string().min(1),
+  times: z.union([z.number().int().positive(), z.literal('always')]).optional(),
 });
 const faultBody = z.object({
   kind: z.enum(['throttle', 'error', 'hang', 'delay', 'drop', 'reset']),
-  target: z.enum(['graph', 'token', 'admin', 'any']).optional(),
+  target: z.enum(['graph', 'token', 'admin', 'partnercenter', 'any']).optional(),
   times: z.union([z.number().int().positive(), z.literal('always')]).optional(),
   method: z.string().optional(),
   path: z.string().optional(),
@@ -241,8 +328,30 @@ export async function handleControl(
           certificate: !!app.certificate,
         })),
         relationships: control.relationships(),
+        partnerCenter: control.partnerCenter(),
         faults: control.faults().map(faultSummary),
       });
+    }
+    if (a === 'partner-center') {
+      const [, , , d, e, f, g] = parts;
+      if (method === 'GET' && !b) return ok(control.partnerCenter());
+      if (b === 'reseller-relationships' && !c) {
+        const { partnerTenantId, customerTenantId } = await json(resellerBody);
+        if (method === 'POST') return ok((control.acceptResellerRelationship(partnerTenantId, customerTenantId), { accepted: true }));
+        if (method === 'DELETE') return ok((control.endResellerRelationship(partnerTenantId, customerTenantId), { ended: true }));
+      }
+      if (method === 'GET' && b === 'invitation-link' && c) return ok({ url: control.resellerInvitationLink(c) });
+      if (method === 'POST' && b === 'products' && !c) return ok((control.addProduct(defined(await json(productBody))), { added: true }));
+      if (method === 'POST' && b === 'products' && c && d === 'skus' && e && f === 'availability' && !g) {
+        const { country, available } = await json(skuAvailabilityBody);
+        return ok((control.setSkuAvailability(c, e, country, available), { productId: c, skuId: e, country, available }));
+      }
+      if (method === 'POST' && b === 'checkout-fault' && !c)
+        return ok(faultSummary(control.checkoutFault(defined(await json(checkoutFaultBody)))));
+      if (b === 'order-errors' && !c) {
+        if (method === 'POST') return ok((control.orderErrorOnCheckout(defined(await json(orderErrorBody))), { armed: true }));
+        if (method === 'DELETE') return ok((control.clearOrderErrors(), { cleared: true }));
+      }
     }
     if (method === 'POST' && a === 'partners' && !b)
       return ok((control.registerPartner(defined(await json(partnerBody))), { registered: true }));

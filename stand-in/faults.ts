@@ -1,15 +1,17 @@
 /**
  * Faults armed by tests: the next N matching requests are throttled (429 + Retry-After, fractional seconds allowed
  * as Graph sends them: https://learn.microsoft.com/en-us/graph/throttling), answer 5xx, hang, answer late, or lose
- * their connection. A fault is consumed by the request it hits, before authentication.
+ * their connection. A fault is consumed by the request it hits, before authentication. Partner Center's throttling
+ * answer follows https://learn.microsoft.com/en-us/partner-center/developer/api-throttling-guidance.
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { entraErrorBody, graphErrorBody, requestIds } from './http';
+import { pcErrorBody, pcIds } from './partner-center';
 import type { Fault, FaultSpec, RequestLogEntry } from './types';
 
 const KINDS = ['throttle', 'error', 'hang', 'delay', 'drop', 'reset'] as const;
-const TARGETS = ['graph', 'token', 'admin', 'any'] as const;
+const TARGETS = ['graph', 'token', 'admin', 'partnercenter', 'any'] as const;
 
 export class Faults {
   private list: Fault[] = [];
@@ -88,6 +90,20 @@ export function faultAnswer(
         )
       : entraErrorBody('temporarily_unavailable', 90033, 'A transient error has occurred. Please try again.', now);
     return { status, headers, body };
+  }
+  if (kind === 'partnercenter') {
+    // api-throttling-guidance: 429 `{ statusCode, message }` + Retry-After; other errors in error-codes' shape.
+    const ids = pcIds(req);
+    Object.assign(headers, { 'MS-RequestId': ids.requestId, 'MS-CorrelationId': ids.correlationId });
+    if (throttle)
+      return { status, headers, body: { statusCode: 429, message: `Rate limit is exceeded. Try again in ${retryAfter ?? 1} seconds.` } };
+    const description =
+      status === 503 ? 'The service is temporarily unavailable. Try again later.' : 'An unexpected error occurred. Try again later.';
+    return {
+      status,
+      headers,
+      body: pcErrorBody(status, description, status === 503 ? 'ServiceUnavailable' : 'InternalServerError', status),
+    };
   }
   const ids = requestIds(req);
   Object.assign(headers, { 'request-id': ids.requestId, 'client-request-id': ids.clientRequestId });

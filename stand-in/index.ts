@@ -1,7 +1,8 @@
 /**
  * A local stand-in of the Microsoft endpoints the bot uses for delegated admin (GDAP): Entra's token endpoint,
  * Microsoft Graph's delegatedAdminRelationships (with requests, accessAssignments, operations) and tenant
- * information, and the Microsoft 365 admin center's approval page, on one HTTP server on 127.0.0.1, with a control
+ * information, the Microsoft 365 admin center's approval page, and Partner Center's REST API (customers, catalog,
+ * carts, checkout, orders, subscriptions), on one HTTP server on 127.0.0.1, with a control
  * surface for tests and the playground. Shapes follow Microsoft's docs as collected in the research notes; each
  * route's module cites its doc page. See stand-in/README.md.
  */
@@ -12,6 +13,8 @@ import { Clock } from './clock';
 import { createControl, handleControl } from './control';
 import { faultAnswer, Faults } from './faults';
 import { handleGraph } from './graph';
+import { handlePartnerCenter, PARTNER_CENTER_PREFIX, pcIds } from './partner-center';
+import { PartnerCenterState } from './pc-state';
 import { BodyTooLarge, sendJson } from './http';
 import { handleToken, TOKEN_PATH } from './token';
 import { DEFAULT_DELAYS, World } from './world';
@@ -21,6 +24,8 @@ export type * from './types';
 export { rewriteApprovalLink } from './admin-page';
 export { parseIsoDuration } from './clock';
 export { GLOBAL_ADMINISTRATOR, roleName } from './roles';
+export { resellerInvitationLink } from './partner-center';
+export { DEFAULT_TERMS, TRIAL_TERMS } from './pc-state';
 
 /** Where msal-node would send a client-credentials request if not told otherwise (kept as the authority). */
 export const MICROSOFT_AUTHORITY_HOST = 'https://login.microsoftonline.com';
@@ -29,6 +34,8 @@ function classify(pathname: string): RequestLogEntry['kind'] | 'control' {
   if (/^\/_control(\/|$)/.test(pathname)) return 'control';
   if (TOKEN_PATH.test(pathname)) return 'token';
   if (/^\/v1\.0(\/|$)/i.test(pathname)) return 'graph';
+  if (pathname.toLowerCase() === PARTNER_CENTER_PREFIX || pathname.toLowerCase().startsWith(`${PARTNER_CENTER_PREFIX}/`))
+    return 'partnercenter';
   if (/^\/AdminPortal(\/|$)/i.test(pathname) || pathname.toLowerCase().startsWith(ADMIN_PAGE_PREFIX.toLowerCase().slice(0, 7)))
     return 'admin';
   return 'other';
@@ -46,9 +53,12 @@ export async function startMicrosoftStandIn(options: StandInOptions = {}): Promi
   );
   for (const p of options.partners ?? []) world.registerPartner(p);
   for (const c of options.customers ?? []) world.registerCustomer(c);
+  const pc = new PartnerCenterState(options.partnerCenter?.orderCompletionMs ?? 0);
+  for (const p of options.partnerCenter?.products ?? []) pc.addProduct(p);
+  for (const r of options.partnerCenter?.resellers ?? []) pc.addReseller(r.partnerTenantId, r.customerTenantId);
   const faults = new Faults();
   const log = { entries: [] as RequestLogEntry[] };
-  const control = createControl(world, faults, log);
+  const control = createControl(world, faults, log, pc);
   const sockets = new Set<Socket>();
   let base = '';
 
@@ -56,6 +66,7 @@ export async function startMicrosoftStandIn(options: StandInOptions = {}): Promi
     if (kind === 'token') return handleToken(world, req, res, url, entry);
     if (kind === 'graph') return handleGraph(world, req, res, url, entry);
     if (kind === 'admin') return handleAdmin(world, control, req, res, url, entry);
+    if (kind === 'partnercenter') return handlePartnerCenter(world, pc, req, res, url, entry);
     return sendJson(res, 404, { error: { code: 'NotFound', message: `Nothing is served at ${url.pathname} by the Microsoft stand-in.` } });
   };
 
@@ -66,6 +77,12 @@ export async function startMicrosoftStandIn(options: StandInOptions = {}): Promi
     const method = req.method ?? 'GET';
     const entry: RequestLogEntry = { at: clock.now().toISOString(), method, path: `${url.pathname}${url.search}`, kind };
     log.entries.push(entry);
+    if (kind === 'partnercenter') {
+      // Logged even when a fault answers: a client's retries should keep MS-RequestId (Partner Center's headers page).
+      const ids = pcIds(req);
+      if (ids.sentRequestId) entry.msRequestId = ids.sentRequestId;
+      if (ids.sentCorrelationId) entry.msCorrelationId = ids.sentCorrelationId;
+    }
     res.on('finish', () => {
       if (entry.status === undefined) entry.status = res.statusCode;
     });
@@ -122,6 +139,7 @@ export async function startMicrosoftStandIn(options: StandInOptions = {}): Promi
   return {
     url: base,
     graphBaseUrl: `${base}/v1.0`,
+    partnerCenterBaseUrl: `${base}${PARTNER_CENTER_PREFIX}`,
     authorityHost: MICROSOFT_AUTHORITY_HOST,
     tokenEndpoint,
     authorityMetadata: (tenantId) =>

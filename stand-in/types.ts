@@ -42,6 +42,63 @@ export interface StandInOptions {
   /** Tenants and apps to register before the server starts listening. */
   partners?: PartnerTenantInput[];
   customers?: CustomerTenantInput[];
+  /** Partner Center: catalog, reseller relationships, and how long a new order stays `pending` (ms, default 0). */
+  partnerCenter?: {
+    products?: PartnerCenterProductInput[];
+    resellers?: { partnerTenantId: string; customerTenantId: string }[];
+    orderCompletionMs?: number;
+  };
+}
+
+/** A term of an availability (new commerce): `duration` ISO 8601 (`P1M`, `P1Y`, `P3Y`), `billingCycle` as carts spell it. */
+export interface PartnerCenterTermInput {
+  duration: string;
+  /** `monthly`, `annual`, `triennial`, `none` (trials), ... */
+  billingCycle: string;
+  description?: string;
+}
+
+export interface PartnerCenterSkuInput {
+  /** Unique within its product, e.g. `0001`. */
+  id: string;
+  title: string;
+  description?: string;
+  /** A trial SKU (default terms then: `P1M` / `none`; quantity 25..25). */
+  isTrial?: boolean;
+  minimumQuantity?: number;
+  maximumQuantity?: number;
+  /** The availability id (third part of the catalogItemId); made up when absent. */
+  availabilityId?: string;
+  /** ISO 3166 alpha-2 countries where it is available (default `['US']`). */
+  countries?: string[];
+  /** Default: every new-commerce (duration, billing) pair; trials: `P1M` / `none`. */
+  terms?: PartnerCenterTermInput[];
+}
+
+export interface PartnerCenterProductInput {
+  /** e.g. `CFQ7TTC0LH18` */
+  id: string;
+  title: string;
+  description?: string;
+  skus?: PartnerCenterSkuInput[];
+}
+
+/** What Partner Center holds, for assertions (`control.partnerCenter()`). */
+export interface PartnerCenterSnapshot {
+  resellers: { partnerTenantId: string; customerTenantId: string }[];
+  carts: {
+    id: string;
+    partnerTenantId: string;
+    customerTenantId: string;
+    status: 'Active' | 'Ordered';
+    /** Checkouts of this cart that created orders: never more than 1. */
+    orderingCheckouts: number;
+    json: Record<string, unknown>;
+  }[];
+  /** Orders as `GET customers/{id}/orders/{id}` answers them. */
+  orders: Record<string, unknown>[];
+  /** Subscriptions as `GET customers/{id}/subscriptions/{id}` answers them. */
+  subscriptions: Record<string, unknown>[];
 }
 
 /** A certificate credential of an app: msal-node signs a client assertion with the private key. */
@@ -81,6 +138,8 @@ export interface CustomerTenantInput {
   displayName: string;
   defaultDomainName?: string;
   federationBrandName?: string | null;
+  /** Partner Center: the customer's billing country (ISO 3166 alpha-2, default `US`). */
+  country?: string;
 }
 
 /** What a fault does to a matching request. */
@@ -100,8 +159,8 @@ export type FaultKind =
 
 export interface FaultSpec {
   kind: FaultKind;
-  /** Which endpoint family: Graph (default), the token endpoint, the admin page, or any of them. */
-  target?: 'graph' | 'token' | 'admin' | 'any';
+  /** Which endpoint family: Graph (default), the token endpoint, the admin page, Partner Center, or any of them. */
+  target?: 'graph' | 'token' | 'admin' | 'partnercenter' | 'any';
   /** How many matching requests it hits (default 1); 'always' until removed. */
   times?: number | 'always';
   /** Only requests with this method (case-insensitive). */
@@ -135,7 +194,7 @@ export interface RequestLogEntry {
   method: string;
   /** Path and query string as received. */
   path: string;
-  kind: 'token' | 'graph' | 'admin' | 'other';
+  kind: 'token' | 'graph' | 'admin' | 'partnercenter' | 'other';
   /** The HTTP status answered; 'hang', 'drop' or 'reset' when no answer was sent; undefined while in progress. */
   status?: number | 'hang' | 'drop' | 'reset';
   /** Token route: the tenant in the path. Graph: the tenant of the bearer token, when it is a token the stand-in issued. */
@@ -144,6 +203,9 @@ export interface RequestLogEntry {
   clientId?: string;
   /** The fault applied to this request, if any. */
   fault?: FaultKind;
+  /** Partner Center: the `MS-RequestId` / `MS-CorrelationId` the client sent (absent when it sent none). */
+  msRequestId?: string;
+  msCorrelationId?: string;
 }
 
 /** Statuses exactly as Graph's delegatedAdminRelationshipStatus enum. */
@@ -214,6 +276,28 @@ export interface StandInControl {
   expireTokens(): void;
   clearRequests(): void;
   clock: StandInClock;
+
+  // Partner Center
+  /** The customer accepts the partner's reseller relationship invitation now: Partner Center knows it as a customer. */
+  acceptResellerRelationship(partnerTenantId: string, customerTenantId: string): void;
+  /** The relationship ends (the customer disappears from the partner's Partner Center again). */
+  endResellerRelationship(partnerTenantId: string, customerTenantId: string): void;
+  /** The partner's reseller invitation link, as `GET customers/relationshiprequests` answers it (DAP=false). */
+  resellerInvitationLink(partnerTenantId: string): string;
+  /** Add (or replace) a product and its SKUs in the catalog. */
+  addProduct(product: PartnerCenterProductInput): void;
+  /** Make a SKU available, or not, in a country ("SKU not available in this country"). */
+  setSkuAvailability(productId: string, skuId: string, country: string, available: boolean): void;
+  /** Arm a fault on `POST customers/{id}/carts/{id}/checkout` (target `partnercenter`, method POST). */
+  checkoutFault(spec: Omit<FaultSpec, 'target' | 'method' | 'path'>): Fault;
+  /**
+   * The next checkouts (default 1, or 'always' until cleared) create no order and answer `orderErrors` with this code
+   * and description (e.g. 900121 insufficient credit limit); the cart stays `Active` and may be checked out again.
+   */
+  orderErrorOnCheckout(opts: { code: number; description: string; times?: number | 'always' }): void;
+  clearOrderErrors(): void;
+  /** Carts, orders and subscriptions (brings orders up to the stand-in clock). */
+  partnerCenter(): PartnerCenterSnapshot;
 }
 
 export interface MicrosoftStandIn {
@@ -221,6 +305,8 @@ export interface MicrosoftStandIn {
   url: string;
   /** `<url>/v1.0`, the Graph base URL the client is configured with. */
   graphBaseUrl: string;
+  /** `<url>/partnercenter/v1`: what `https://api.partnercenter.microsoft.com/v1` is here. */
+  partnerCenterBaseUrl: string;
   /**
    * The authority host to configure msal-node with: `https://login.microsoftonline.com` (msal-node refuses an http
    * authority); pass `authorityMetadata(tenantId)` so its only request goes to `tokenEndpoint(tenantId)`.

@@ -26,6 +26,8 @@ export interface Tenant {
   defaultDomainName: string;
   federationBrandName: string | null;
   kind: 'partner' | 'customer';
+  /** Partner Center: the billing country (ISO 3166 alpha-2, upper case; `US` unless registered otherwise). */
+  country: string;
 }
 
 export interface App {
@@ -180,6 +182,8 @@ export class World {
 
   private addTenant(input: CustomerTenantInput, kind: Tenant['kind']): void {
     if (!input.tenantId || !input.displayName) throw new Error('A tenant needs a tenantId and a displayName');
+    if (input.country !== undefined && !/^[A-Za-z]{2}$/.test(input.country))
+      throw new Error(`Not an ISO 3166 alpha-2 country: ${input.country}`);
     const tenantId = input.tenantId.toLowerCase();
     const existing = this.tenants.get(tenantId);
     if (existing && existing.kind !== kind) throw new Error(`Tenant ${tenantId} is already registered as a ${existing.kind}`);
@@ -190,6 +194,7 @@ export class World {
         input.defaultDomainName ?? `${input.displayName.replace(/[^a-z0-9]/gi, '').toLowerCase() || 'tenant'}.onmicrosoft.com`,
       federationBrandName: input.federationBrandName ?? null,
       kind,
+      country: (input.country ?? existing?.country ?? 'US').toUpperCase(),
     });
   }
 }

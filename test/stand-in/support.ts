@@ -140,3 +140,50 @@ export function expectGraphError(a: Answer, status: number, code: string): void 
     }),
   });
 }
+
+export const PC_SCOPE = 'https://api.partnercenter.microsoft.com/.default';
+
+/** A Partner Center token straight from the token endpoint (client credentials, Partner Center's scope). */
+export async function pcTokenFor(ms: MicrosoftStandIn, tenant = PARTNER, clientId = APP, secret = SECRET): Promise<string> {
+  const a = await requestToken(
+    ms,
+    { client_id: clientId, client_secret: secret, grant_type: 'client_credentials', scope: PC_SCOPE },
+    tenant,
+  );
+  if (a.status !== 200) throw new Error(`token: ${a.status} ${JSON.stringify(a.body)}`);
+  return a.body.access_token as string;
+}
+
+export type PartnerCenter = ReturnType<typeof pcClient>;
+
+/** A minimal Partner Center client: paths relative to `<url>/partnercenter/v1/`. */
+export function pcClient(ms: MicrosoftStandIn, token: string | undefined) {
+  const call = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}, signal?: AbortSignal) =>
+    answer(
+      await fetch(`${ms.partnerCenterBaseUrl}/${path}`, {
+        method,
+        headers: {
+          Accept: 'application/json',
+          ...(token ? { Authorization: `Bearer ${token}` } : {}),
+          ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
+          ...headers,
+        },
+        ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
+        ...(signal ? { signal } : {}),
+      }),
+    );
+  return {
+    get: (path: string, headers?: Record<string, string>) => call('GET', path, undefined, headers),
+    post: (path: string, body?: unknown, headers?: Record<string, string>, signal?: AbortSignal) =>
+      call('POST', path, body, headers, signal),
+    put: (path: string, body: unknown, headers?: Record<string, string>) => call('PUT', path, body, headers),
+  };
+}
+
+/** Partner Center's error body (error-codes page): `{ code, description, data, source }` plus errorName/isRetryable. */
+export function expectPcError(a: Answer, status: number, code: number): void {
+  expect({ status: a.status, code: a.body?.code }).toEqual({ status, code });
+  expect(a.body).toEqual(
+    expect.objectContaining({ code, description: expect.any(String), data: [], source: 'PartnerFD', isRetryable: status >= 500 }),
+  );
+}
