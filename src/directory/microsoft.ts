@@ -37,38 +37,52 @@ const SecurityGroupSchema = z
   })
   .strict();
 
+/** Which Entra app, and where its credential is: shared by the Graph entry and the Partner Center entry. */
+const AppCredentialFields = {
+  tenantId: z.string().min(1).max(64).regex(TENANT_ID, 'must be an Entra tenant id').optional(),
+  clientId: z.guid("must be the Entra app registration's Application (client) ID, a GUID"),
+  clientSecretEnv: z
+    .string()
+    .regex(ENV_NAME, 'must be the NAME of the environment variable that holds the secret (letters, digits and _), not the secret')
+    .optional(),
+  clientSecretFile: z.string().min(1).optional(),
+  certificateFile: z.string().min(1).optional(),
+  certificateThumbprint: z
+    .string()
+    .transform((t) => t.replace(/:/g, ''))
+    .pipe(z.string().regex(/^([0-9a-fA-F]{40}|[0-9a-fA-F]{64})$/, 'must be the certificate thumbprint in hex (SHA-256, or SHA-1)'))
+    .optional(),
+};
+
+type CredentialFieldValues = {
+  clientSecretEnv?: string | undefined;
+  clientSecretFile?: string | undefined;
+  certificateFile?: string | undefined;
+  certificateThumbprint?: string | undefined;
+};
+
+/** Exactly one place to read the credential from. */
+function checkCredentialSource(app: CredentialFieldValues, ctx: z.RefinementCtx): void {
+  const sources = (['clientSecretEnv', 'clientSecretFile', 'certificateFile'] as const).filter((k) => app[k] !== undefined);
+  if (sources.length !== 1) {
+    ctx.addIssue({
+      code: 'custom',
+      message:
+        sources.length === 0
+          ? 'needs one of clientSecretEnv (an environment variable name), clientSecretFile or certificateFile (a file path)'
+          : `names ${sources.join(' and ')}: give only one place to read the credential from`,
+    });
+  }
+  if (app.certificateThumbprint && !app.certificateFile) {
+    ctx.addIssue({ code: 'custom', path: ['certificateThumbprint'], message: 'goes with certificateFile' });
+  }
+}
+
 export const MicrosoftAppSchema = z
-  .object({
-    tenantId: z.string().min(1).max(64).regex(TENANT_ID, 'must be an Entra tenant id').optional(),
-    clientId: z.guid("must be the Entra app registration's Application (client) ID, a GUID"),
-    clientSecretEnv: z
-      .string()
-      .regex(ENV_NAME, 'must be the NAME of the environment variable that holds the secret (letters, digits and _), not the secret')
-      .optional(),
-    clientSecretFile: z.string().min(1).optional(),
-    certificateFile: z.string().min(1).optional(),
-    certificateThumbprint: z
-      .string()
-      .transform((t) => t.replace(/:/g, ''))
-      .pipe(z.string().regex(/^([0-9a-fA-F]{40}|[0-9a-fA-F]{64})$/, 'must be the certificate thumbprint in hex (SHA-256, or SHA-1)'))
-      .optional(),
-    securityGroups: z.array(SecurityGroupSchema).optional(),
-  })
+  .object({ ...AppCredentialFields, securityGroups: z.array(SecurityGroupSchema).optional() })
   .strict()
   .superRefine((app, ctx) => {
-    const sources = (['clientSecretEnv', 'clientSecretFile', 'certificateFile'] as const).filter((k) => app[k] !== undefined);
-    if (sources.length !== 1) {
-      ctx.addIssue({
-        code: 'custom',
-        message:
-          sources.length === 0
-            ? 'needs one of clientSecretEnv (an environment variable name), clientSecretFile or certificateFile (a file path)'
-            : `names ${sources.join(' and ')}: give only one place to read the credential from`,
-      });
-    }
-    if (app.certificateThumbprint && !app.certificateFile) {
-      ctx.addIssue({ code: 'custom', path: ['certificateThumbprint'], message: 'goes with certificateFile' });
-    }
+    checkCredentialSource(app, ctx);
     for (const [i, group] of (app.securityGroups ?? []).entries()) {
       for (const [j, role] of group.roles.entries()) {
         if (!roleId(role)) {
@@ -81,6 +95,14 @@ export const MicrosoftAppSchema = z
       }
     }
   });
+
+/**
+ * The partner's Entra app registered in Partner Center (Account settings, App management) for its API. Often the same
+ * app as the Graph one, but named separately: Partner Center needs the app registered there, Graph does not.
+ */
+export const PartnerCenterAppSchema = z.object(AppCredentialFields).strict().superRefine(checkCredentialSource);
+export type PartnerCenterAppEntry = z.infer<typeof PartnerCenterAppSchema>;
+
 export type MicrosoftAppEntry = z.infer<typeof MicrosoftAppSchema>;
 
 const GUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
@@ -92,6 +114,21 @@ function roleId(role: string): string | undefined {
 
 /** The entry as the Graph client uses it: one credential source, role names turned into template ids. */
 export function toMicrosoftApp(partnerTenantId: string, entry: MicrosoftAppEntry): MicrosoftApp {
+  return {
+    ...toApp(partnerTenantId, entry),
+    securityGroups: (entry.securityGroups ?? []).map((g) => ({
+      groupId: g.groupId.toLowerCase(),
+      roleIds: [...new Set(g.roles.map((r) => roleId(r)!))],
+    })),
+  };
+}
+
+/** The Partner Center entry as the token source takes it (no security groups: Partner Center grants none). */
+export function toPartnerCenterApp(partnerTenantId: string, entry: PartnerCenterAppEntry): MicrosoftApp {
+  return { ...toApp(partnerTenantId, entry), securityGroups: [] };
+}
+
+function toApp(partnerTenantId: string, entry: PartnerCenterAppEntry): Omit<MicrosoftApp, 'securityGroups'> {
   const credential: MicrosoftCredentialSource = entry.clientSecretEnv
     ? { kind: 'secretEnv', name: entry.clientSecretEnv }
     : entry.clientSecretFile
@@ -101,15 +138,7 @@ export function toMicrosoftApp(partnerTenantId: string, entry: MicrosoftAppEntry
           path: entry.certificateFile!,
           ...(entry.certificateThumbprint ? { thumbprint: entry.certificateThumbprint.toLowerCase() } : {}),
         };
-  return {
-    tenantId: entry.tenantId ?? partnerTenantId,
-    clientId: entry.clientId.toLowerCase(),
-    credential,
-    securityGroups: (entry.securityGroups ?? []).map((g) => ({
-      groupId: g.groupId.toLowerCase(),
-      roleIds: [...new Set(g.roles.map((r) => roleId(r)!))],
-    })),
-  };
+  return { tenantId: entry.tenantId ?? partnerTenantId, clientId: entry.clientId.toLowerCase(), credential };
 }
 
 /** Keys that would hold a secret itself; the two that name where a secret is are fine. */

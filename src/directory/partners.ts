@@ -2,7 +2,15 @@ import { findRole } from '../delegation/roles';
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import type { Catalog } from './catalog';
-import { literalSecretMessage, literalSecretPaths, MicrosoftAppSchema, toMicrosoftApp, type MicrosoftApp } from './microsoft';
+import {
+  literalSecretMessage,
+  literalSecretPaths,
+  MicrosoftAppSchema,
+  PartnerCenterAppSchema,
+  toMicrosoftApp,
+  toPartnerCenterApp,
+  type MicrosoftApp,
+} from './microsoft';
 
 export const PROGRAMS = ['cloud-essentials', 'cloud-accelerate', 'cloud-deployment'] as const;
 
@@ -40,14 +48,21 @@ export type ListingSeed = z.infer<typeof ListingSeedSchema>;
 export type Partner = z.infer<typeof PartnerSchema>;
 
 /**
- * `microsoft`: the partner's own Entra app for Microsoft Graph (GDAP). It stays with the file's entry and is never part
- * of the stored partner record; a partner without it keeps the record-only behaviour.
+ * `microsoft`: the partner's own Entra app for Microsoft Graph (GDAP); `partnerCenter`: its app for the Partner Center
+ * API (orders and trials). They stay with the file's entry and are never part of the stored partner record; a partner
+ * without one keeps the record-only behaviour for that capability.
  */
 const PartnersFileSchema = z.object({
-  partners: z.array(PartnerSchema.extend({ listing: ListingSeedSchema.optional(), microsoft: MicrosoftAppSchema.optional() })),
+  partners: z.array(
+    PartnerSchema.extend({
+      listing: ListingSeedSchema.optional(),
+      microsoft: MicrosoftAppSchema.optional(),
+      partnerCenter: PartnerCenterAppSchema.optional(),
+    }),
+  ),
 });
 type PartnerFileEntry = z.infer<typeof PartnersFileSchema>['partners'][number];
-export type PartnerEntry = Omit<PartnerFileEntry, 'microsoft'> & { microsoft?: MicrosoftApp };
+export type PartnerEntry = Omit<PartnerFileEntry, 'microsoft' | 'partnerCenter'> & { microsoft?: MicrosoftApp; partnerCenter?: MicrosoftApp };
 
 /**
  * Reads the partner registry seed; every service id must exist in the catalog so a typo fails at startup, and a file
@@ -73,11 +88,20 @@ export function readPartnersFile(file: string, catalog: Catalog): PartnerEntry[]
     if (roles.length)
       throw new Error(`Partners file ${file}: ${p.name} names unknown Entra roles in defaultAdminRoles: ${roles.join(', ')}`);
   }
-  return parsed.data.partners.map(({ microsoft, ...entry }) => {
+  return parsed.data.partners.map(({ microsoft, partnerCenter, ...entry }) => {
     // Role names as Entra spells them, so requests and cards show them the same way.
     const named = entry.defaultAdminRoles ? { ...entry, defaultAdminRoles: entry.defaultAdminRoles.map((n) => findRole(n)!.name) } : entry;
-    return microsoft ? { ...named, microsoft: toMicrosoftApp(entry.tenantId, microsoft) } : named;
+    return {
+      ...named,
+      ...(microsoft ? { microsoft: toMicrosoftApp(entry.tenantId, microsoft) } : {}),
+      ...(partnerCenter ? { partnerCenter: toPartnerCenterApp(entry.tenantId, partnerCenter) } : {}),
+    };
   });
+}
+
+/** The partners that connected their Partner Center app, by partner tenant id. */
+export function partnerCenterApps(entries: PartnerEntry[]): Map<string, MicrosoftApp> {
+  return new Map(entries.flatMap((e) => (e.partnerCenter ? [[e.tenantId, e.partnerCenter] as const] : [])));
 }
 
 /** The partners that connected their Microsoft credentials, by partner tenant id. */

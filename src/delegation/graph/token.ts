@@ -19,6 +19,10 @@ export interface TokenSourceOptions {
   authorityHost: string;
   /** Graph's base URL (MICROSOFT_GRAPH_BASE_URL): the token's scope is its origin + `/.default`. */
   graphBaseUrl: string;
+  /** Another API's `.default` scope instead of Graph's (Partner Center's is fixed, whatever its base URL). */
+  scope?: string;
+  /** Which API the tokens are for, in log lines. Default "Graph". */
+  api?: string;
   log: Logger;
   /** How long one request to the token endpoint may take (msal-node sets no limit on it). Default 30 s. */
   timeoutMs?: number;
@@ -65,7 +69,7 @@ export class TokenSource {
   private readonly now: () => number;
 
   constructor(private readonly opts: TokenSourceOptions) {
-    this.scope = graphScope(opts.graphBaseUrl);
+    this.scope = opts.scope ?? graphScope(opts.graphBaseUrl);
     this.timeoutMs = opts.timeoutMs ?? 30_000;
     this.sources = opts.sources;
     this.now = opts.now ?? Date.now;
@@ -114,7 +118,7 @@ export class TokenSource {
         throw this.fail(app, { kind: 'transient' }, 'Entra answered without an access token.', this.withIds(details, entry));
       this.opts.log.debug(
         { partnerTenantId: app.tenantId, clientId: app.clientId, fromCache: result.fromCache, expiresOn: result.expiresOn?.toISOString() },
-        'Graph token',
+        `${this.opts.api ?? 'Graph'} token`,
       );
       return result.accessToken;
     } catch (err) {
@@ -193,7 +197,7 @@ export class TokenSource {
     }
     this.opts.log.warn(
       { partnerTenantId: app.tenantId, clientId: app.clientId, kind: problem.kind, ...details },
-      `Graph token: ${message}`,
+      `${this.opts.api ?? 'Graph'} token: ${message}`,
     );
     return new GraphError(problem, message, details, { cause });
   }
