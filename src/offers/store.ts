@@ -1,6 +1,7 @@
 import type { NewOutboxEntry } from '../notifications/types';
 import type { Relationship } from '../delegation/types';
 import type { NewResponse, ResponseRecord } from '../responses/types';
+import type { Fulfilment } from '../orders/types';
 import type { Offer } from './types';
 
 export type DecideResult =
@@ -39,8 +40,17 @@ export interface OffersStore {
   get(id: string): Promise<Offer | null>;
   /** Replaces the offer if its stored version is still `expectedVersion`, with its outbox entries; false if not. */
   update(next: Offer, expectedVersion: number, outbox: NewOutboxEntry[]): Promise<boolean>;
-  /** Records a decision: offer change, response record (chained) and outbox entries, all or nothing. */
-  decide(next: Offer, expectedVersion: number, response: NewResponse, outbox: NewOutboxEntry[]): Promise<DecideResult>;
+  /**
+   * Records a decision: offer change, response record (chained), outbox entries and, for an accepted offer of a partner
+   * connected to Partner Center, its fulfilment job, all or nothing.
+   */
+  decide(
+    next: Offer,
+    expectedVersion: number,
+    response: NewResponse,
+    outbox: NewOutboxEntry[],
+    fulfilment?: Fulfilment,
+  ): Promise<DecideResult>;
   listByPartner(query: OfferQuery): Promise<Offer[]>;
   customersOf(partnerTenantId: string): Promise<CustomerSummary[]>;
   listAwaitingDelivery(approverEmail: string): Promise<Offer[]>;

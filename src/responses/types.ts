@@ -9,11 +9,32 @@ export type SubjectKind = 'offer' | 'delegation' | 'por';
  * Graph-backed delegation the act that asked Microsoft to end it. Graph-backed delegations add what Microsoft
  * confirmed: `activation` (Graph reported it active) and `ended` (Graph reported it terminating, terminated or expired).
  */
-export type ResponseSlot = 'offer' | 'delegation' | 'por' | 'termination' | 'activation' | 'ended';
-export type ResponseDecision = Decision | 'approved' | 'revoked' | 'replaced' | 'terminated' | 'expired';
+export type ResponseSlot = 'offer' | 'delegation' | 'por' | 'termination' | 'activation' | 'ended' | 'order';
+export type ResponseDecision = Decision | 'approved' | 'revoked' | 'replaced' | 'terminated' | 'expired' | 'placed';
 
-/** What Microsoft Graph reported, on a record that states a fact about a real relationship. */
-export interface MicrosoftConfirmation {
+/**
+ * What Microsoft's API reported, on a record that states a fact about the real thing: a GDAP relationship (Graph), or
+ * the order Partner Center created for an accepted offer (slot `order`).
+ */
+export type MicrosoftConfirmation = GraphConfirmation | PartnerCenterConfirmation;
+
+/** What Partner Center answered to the checkout of an accepted offer's cart. */
+export interface PartnerCenterConfirmation {
+  api: 'partnerCenter';
+  cartId: string;
+  orderIds: string[];
+  /** Known once Partner Center completed the order; empty while it is still `pending`. */
+  subscriptionIds: string[];
+  /** The orders' status as Partner Center reported it (`pending`, `completed`). */
+  status: string;
+  /** The order's creation date as Partner Center gave it, else when the bot read it. */
+  reportedAt: string;
+  /** Order groups Partner Center refused in the same checkout, with its code and words. */
+  failed?: { code?: string; reason: string }[];
+}
+
+/** What Microsoft Graph reported about a delegated-admin relationship. */
+export interface GraphConfirmation {
   /** Graph's delegatedAdminRelationship id. */
   relationshipId: string;
   /** The status Graph reported. */

@@ -2,6 +2,7 @@ import type { ChannelsStore, OutboxStore } from '../notifications/store';
 import type { ConversationsStore, PartnersStore } from '../directory/store';
 import type { LeadsStore, ListingsStore } from '../marketplace/store';
 import type { OffersStore } from '../offers/store';
+import type { FulfilmentsStore } from '../orders/store';
 import type { PipelineStore } from '../dashboard/store';
 import type { RelationshipsStore } from '../delegation/store';
 import type { ResponsesStore } from '../responses/store';
@@ -20,6 +21,7 @@ export interface Store {
   partners: PartnersStore;
   conversations: ConversationsStore;
   offers: OffersStore;
+  fulfilments: FulfilmentsStore;
   relationships: RelationshipsStore;
   responses: ResponsesStore;
   listings: ListingsStore;

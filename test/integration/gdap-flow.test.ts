@@ -235,7 +235,7 @@ describe('with Microsoft credentials, delegated administration is created, follo
     expect(bot.cardFor(alex, r.id)).toContain(`${r.id} ended at Microsoft`);
     expect(bot.cardFor(megan, r.id)).toContain('outside this app');
     const ended = (await bot.store.responses.forSubject(r.id)).find((x) => x.slot === 'ended');
-    expect(ended?.microsoft?.relationshipId).toBe(active!.graph!.id);
+    expect(ended?.microsoft).toMatchObject({ relationshipId: active!.graph!.id });
   });
 
   it("approving another connected partner ends the old partner's relationship at Microsoft with the old partner's app", async () => {

@@ -5,6 +5,7 @@ import { chainResponse, verifyChain } from '../../src/store/chain';
 import { COLLECTIONS, openMongoStore } from '../../src/store/mongo';
 import { indexChanges, isRetryable, MAX_ATTEMPTS, openDb, prepare, RaceLost, retrying, type Mongo } from '../../src/store/mongo/db';
 import { mongoLeads } from '../../src/store/mongo/marketplace';
+import { mongoFulfilmentInsert } from '../../src/store/mongo/fulfilments';
 import { BY_PARTNER_SORT, mongoOffers, OFFER_COLLECTIONS } from '../../src/store/mongo/offers';
 import { mongoOutbox, mongoOutboxInsert } from '../../src/store/mongo/outbox';
 import { mongoRelationshipDocs, mongoRelationships } from '../../src/store/mongo/relationships';
@@ -380,7 +381,7 @@ if (uri || systemBinary) {
       const outbox = mongoOutboxInsert(flaky);
       const responses = mongoResponseWriter(flaky);
       const docs = mongoRelationshipDocs(flaky);
-      const offers = mongoOffers(flaky, { relationships: docs, responses, outbox });
+      const offers = mongoOffers(flaky, { relationships: docs, fulfilments: mongoFulfilmentInsert(flaky), responses, outbox });
       const relationships = mongoRelationships(flaky, { docs, responses, outbox });
       const leads = mongoLeads(flaky, outbox);
 

@@ -2,6 +2,7 @@ import type { Store } from '../types';
 import { CHANNEL_COLLECTIONS, mongoChannels } from './channels';
 import { CONVERSATION_COLLECTIONS, mongoConversations } from './conversations';
 import { openDb, type Warn } from './db';
+import { FULFILMENT_COLLECTIONS, mongoFulfilmentInsert, mongoFulfilments } from './fulfilments';
 import { MARKETPLACE_COLLECTIONS, mongoLeads, mongoListings } from './marketplace';
 import { mongoOffers, OFFER_COLLECTIONS } from './offers';
 import { mongoOutbox, mongoOutboxInsert, OUTBOX_COLLECTIONS } from './outbox';
@@ -16,6 +17,7 @@ export const COLLECTIONS = [
   ...CHANNEL_COLLECTIONS,
   ...CONVERSATION_COLLECTIONS,
   ...OFFER_COLLECTIONS,
+  ...FULFILMENT_COLLECTIONS,
   ...RELATIONSHIP_COLLECTIONS,
   ...PIPELINE_COLLECTIONS,
   ...RESPONSE_COLLECTIONS,
@@ -45,7 +47,8 @@ export async function openMongoStore(
     close,
     partners: mongoPartners(mongo),
     conversations: mongoConversations(mongo),
-    offers: mongoOffers(mongo, { relationships: relationshipDocs, responses, outbox }),
+    offers: mongoOffers(mongo, { relationships: relationshipDocs, fulfilments: mongoFulfilmentInsert(mongo), responses, outbox }),
+    fulfilments: mongoFulfilments(mongo, { responses, outbox }),
     relationships: mongoRelationships(mongo, { docs: relationshipDocs, responses, outbox }),
     responses: mongoResponses(mongo),
     listings: mongoListings(mongo),

@@ -3,6 +3,7 @@ import { checkAttachments } from '../../delegation/store';
 import { MAX_CARD_COPIES, type CustomerSummary, type DecideResult, type OfferQuery, type OffersStore } from '../../offers/store';
 import { PENDING_STATES, type Offer } from '../../offers/types';
 import { encode, fromDoc, fromDocs, int, limited, str, versionedDocs, type CollectionSpec, type Doc, type Mongo } from './db';
+import type { FulfilmentInsert } from './fulfilments';
 import type { OutboxInsert } from './outbox';
 import type { RelationshipDocs } from './relationships';
 import type { ResponseWriter } from './responses';
@@ -40,11 +41,12 @@ function offerDoc(o: Offer, ord = new ObjectId()): Doc {
 /** What an offer's create, update and decision write besides its own document, in their transaction. */
 export interface OfferWrites {
   relationships: RelationshipDocs;
+  fulfilments: FulfilmentInsert;
   responses: ResponseWriter;
   outbox: OutboxInsert;
 }
 
-export function mongoOffers(m: Mongo, { relationships, responses, outbox: insertOutbox }: OfferWrites): OffersStore {
+export function mongoOffers(m: Mongo, { relationships, fulfilments, responses, outbox: insertOutbox }: OfferWrites): OffersStore {
   const docs = versionedDocs<Offer>(m, 'offers', offerDoc);
   const offers = docs.collection;
 
@@ -70,7 +72,7 @@ export function mongoOffers(m: Mongo, { relationships, responses, outbox: insert
       return docs.update(next, expectedVersion, (session) => insertOutbox(session, entries));
     },
 
-    decide: async (next, expectedVersion, response, entries) => {
+    decide: async (next, expectedVersion, response, entries, fulfilment) => {
       const offerId = str(next.id, 'offer id');
       int(expectedVersion, 'expectedVersion');
       const subjectId = str(response.subjectId, 'subjectId');
@@ -91,6 +93,7 @@ export function mongoOffers(m: Mongo, { relationships, responses, outbox: insert
           }
           const record = await responses.append(session, response);
           await insertOutbox(session, entries);
+          if (fulfilment) await fulfilments(session, fulfilment);
           return { status: 'recorded', offer: next, response: record };
         },
       });

@@ -1,6 +1,7 @@
 import type { Store } from '../types';
 import { sqliteChannels } from './channels';
 import { sqliteConversations } from './conversations';
+import { sqliteFulfilmentInsert, sqliteFulfilments } from './fulfilments';
 import { openDb } from './db';
 import { sqliteLeads, sqliteListings } from './marketplace';
 import { sqliteOffers } from './offers';
@@ -29,7 +30,8 @@ export function openSqliteStore(file: string, now: () => Date = () => new Date()
     partners: sqlitePartners(db),
     channels: sqliteChannels(db),
     conversations: sqliteConversations(db),
-    offers: sqliteOffers(db, { relationships: relationshipRows, responses, outbox }),
+    offers: sqliteOffers(db, { relationships: relationshipRows, fulfilments: sqliteFulfilmentInsert(db), responses, outbox }),
+    fulfilments: sqliteFulfilments(db, { responses, outbox }),
     relationships: sqliteRelationships(db, { rows: relationshipRows, responses, outbox }),
     listings: sqliteListings(db),
     leads: sqliteLeads(db, outbox),

@@ -255,6 +255,21 @@ ${LISTING_FTS_ROW}
   `
   CREATE INDEX leads_partner_created ON leads (partner_tenant_id, created_at);
   `,
+  // 10: fulfilment jobs of accepted offers (Partner Center orders), one per offer, inserted with the decision; the
+  // sweep reads them by when they are due, the partner's views by partner.
+  `
+  CREATE TABLE fulfilments (
+    id TEXT PRIMARY KEY,
+    partner_tenant_id TEXT NOT NULL,
+    state TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    due_at TEXT,
+    created_at TEXT NOT NULL,
+    doc TEXT NOT NULL
+  );
+  CREATE INDEX fulfilments_due ON fulfilments (due_at) WHERE due_at IS NOT NULL;
+  CREATE INDEX fulfilments_partner_created ON fulfilments (partner_tenant_id, created_at);
+  `,
 ];
 
 /**

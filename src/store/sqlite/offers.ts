@@ -4,8 +4,10 @@ import type { Relationship } from '../../delegation/types';
 import type { NewOutboxEntry } from '../../notifications/types';
 import { MAX_CARD_COPIES, type CustomerSummary, type DecideResult, type OfferQuery, type OffersStore } from '../../offers/store';
 import type { Offer } from '../../offers/types';
+import type { Fulfilment } from '../../orders/types';
 import type { NewResponse } from '../../responses/types';
 import { isUniqueViolation, parse, parseAll, type Db, type Row } from './db';
+import type { FulfilmentInsert } from './fulfilments';
 import type { OutboxInsert } from './outbox';
 import type { RelationshipRows } from './relationships';
 import type { ResponseWriter } from './responses';
@@ -13,11 +15,12 @@ import type { ResponseWriter } from './responses';
 /** What an offer's create, update and decision write besides its own row, in their transaction. */
 export interface OfferWrites {
   relationships: RelationshipRows;
+  fulfilments: FulfilmentInsert;
   responses: ResponseWriter;
   outbox: OutboxInsert;
 }
 
-export function sqliteOffers(db: Db, { relationships, responses, outbox: insertOutbox }: OfferWrites): OffersStore {
+export function sqliteOffers(db: Db, { relationships, fulfilments, responses, outbox: insertOutbox }: OfferWrites): OffersStore {
   const q = {
     offerInsert: db.prepare(`INSERT INTO offers (id, partner_tenant_id, approver_email, approver_tenant_id, approver_aad_object_id,
         state, version, created_at, expires_at, pending_key, kind, search_text, doc)
@@ -89,25 +92,28 @@ export function sqliteOffers(db: Db, { relationships, responses, outbox: insertO
     return changed;
   });
 
-  const decideTx = db.transaction((next: Offer, expectedVersion: number, response: NewResponse, outbox: NewOutboxEntry[]): DecideResult => {
-    const existing = responses.recorded(response.subjectId, response.slot);
-    if (existing) return { status: 'already', offer: parse<Offer>(q.offerGet.get(response.subjectId))!, response: existing };
-    const changed = q.offerDecide.run({
-      id: next.id,
-      state: next.state,
-      version: next.version,
-      pendingKey: next.pendingKey ?? null,
-      searchText: offerSearchText(next),
-      doc: JSON.stringify(next),
-      expectedVersion,
-    }).changes;
-    if (changed !== 1) {
-      return { status: 'conflict', offer: parse<Offer>(q.offerGet.get(next.id)) };
-    }
-    const record = responses.append(response);
-    insertOutbox(outbox);
-    return { status: 'recorded', offer: next, response: record };
-  });
+  const decideTx = db.transaction(
+    (next: Offer, expectedVersion: number, response: NewResponse, outbox: NewOutboxEntry[], fulfilment?: Fulfilment): DecideResult => {
+      const existing = responses.recorded(response.subjectId, response.slot);
+      if (existing) return { status: 'already', offer: parse<Offer>(q.offerGet.get(response.subjectId))!, response: existing };
+      const changed = q.offerDecide.run({
+        id: next.id,
+        state: next.state,
+        version: next.version,
+        pendingKey: next.pendingKey ?? null,
+        searchText: offerSearchText(next),
+        doc: JSON.stringify(next),
+        expectedVersion,
+      }).changes;
+      if (changed !== 1) {
+        return { status: 'conflict', offer: parse<Offer>(q.offerGet.get(next.id)) };
+      }
+      const record = responses.append(response);
+      insertOutbox(outbox);
+      if (fulfilment) fulfilments(fulfilment);
+      return { status: 'recorded', offer: next, response: record };
+    },
+  );
 
   return {
     create: async (offer, outbox, attachments = []) => {
@@ -125,7 +131,8 @@ export function sqliteOffers(db: Db, { relationships, responses, outbox: insertO
     },
     get: async (id) => parse<Offer>(q.offerGet.get(id)),
     update: async (next, expectedVersion, outbox) => updateTx.immediate(next, expectedVersion, outbox),
-    decide: async (next, expectedVersion, response, outbox) => decideTx.immediate(next, expectedVersion, response, outbox),
+    decide: async (next, expectedVersion, response, outbox, fulfilment) =>
+      decideTx.immediate(next, expectedVersion, response, outbox, fulfilment),
     listByPartner: async ({ partnerTenantId, approverEmail, limit }: OfferQuery) =>
       parseAll<Offer>(
         approverEmail

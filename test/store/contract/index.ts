@@ -3,6 +3,7 @@ import { T0 } from '../support/fixtures';
 import { channelsContract } from './channels';
 import { contractContext, type StoreHarness } from './context';
 import { conversationsContract } from './conversations';
+import { fulfilmentsConcurrent, fulfilmentsContract } from './fulfilments';
 import { leadsConcurrent, leadsContract } from './leads';
 import { listingsContract } from './listings';
 import { offersConcurrent, offersContract } from './offers';
@@ -48,6 +49,7 @@ export function describeStoreContract(name: string, harness: StoreHarness): void
       });
       conversationsContract(ctx);
       offersContract(ctx);
+      fulfilmentsContract(ctx);
       relationshipsContract(ctx);
       listingsContract(ctx);
       leadsContract(ctx);
@@ -57,6 +59,7 @@ export function describeStoreContract(name: string, harness: StoreHarness): void
 
     describe('concurrent handles', () => {
       offersConcurrent(ctx);
+      fulfilmentsConcurrent(ctx);
       outboxConcurrent(ctx);
       relationshipsConcurrent(ctx);
       leadsConcurrent(ctx);

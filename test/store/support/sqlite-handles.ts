@@ -194,6 +194,13 @@ export class SqliteWorkerPool {
         findPersonalByEmail: m('conversations.findPersonalByEmail'),
         deactivate: m('conversations.deactivate'),
       },
+      fulfilments: {
+        get: m('fulfilments.get'),
+        forOffers: m('fulfilments.forOffers'),
+        update: m('fulfilments.update'),
+        listDue: m('fulfilments.listDue'),
+        listByPartner: m('fulfilments.listByPartner'),
+      },
       offers: {
         create: m('offers.create'),
         get: m('offers.get'),
