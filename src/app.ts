@@ -16,6 +16,9 @@ import { registerOffers } from './offers';
 import { createOfferMessages } from './offers/messages';
 import { createOfferService } from './offers/service';
 import { linkedRequests, registerDelegation } from './delegation';
+import { createFulfilment, offerOrders, registerOrders } from './orders';
+import { partnerCenterTerm } from './orders/plan';
+import { createPartnerCenterClient } from './orders/partner-center';
 import { createDelegationMessages } from './delegation/messages';
 import { createDelegationService } from './delegation/service';
 import { isSovereign } from './directory/sovereign';
@@ -53,6 +56,8 @@ export interface AppDeps {
     sources: CredentialSources;
     /** Overrides for tests: how long one Graph or token request may take (default 30 s). */
     timeoutMs?: number;
+    /** Partners that connected their Partner Center app, by partner tenant id. Without it every order is record-only. */
+    partnerCenterApps?: ReadonlyMap<string, MicrosoftApp>;
   };
   /** Overrides for tests: sweep on a timer (default), or only when the test calls `sweep`. */
   sweeper?: { enabled?: boolean };
@@ -102,6 +107,21 @@ export function createApp({ config, store, catalog, clock, log, delivery, turnSe
     log,
     microsoft: { apps: connected.apps, follower },
   });
+  const fulfilments = createFulfilment({
+    store,
+    partnerCenter: createPartnerCenterClient({
+      authorityHost: config.microsoft.authorityHost,
+      baseUrl: config.microsoft.partnerCenterBaseUrl,
+      log,
+      sources: connected.sources,
+      ...(connected.timeoutMs ? { timeoutMs: connected.timeoutMs, tokenTimeoutMs: connected.timeoutMs } : {}),
+    }),
+    apps: connected.partnerCenterApps ?? new Map(),
+    idsOf: (serviceId) => catalog.find(serviceId)?.partnerCenter,
+    termOf: partnerCenterTerm,
+    clock,
+    log,
+  });
   const offers = createOfferService({
     store,
     catalog,
@@ -110,6 +130,7 @@ export function createApp({ config, store, catalog, clock, log, delivery, turnSe
     log,
     onClosed: delegation.closeAttached,
     onAttachedReady: delegation.adoptAttached,
+    startFulfilment: fulfilments.start,
   });
   const linked = linkedRequests(delegation, delegationCards, clock);
   const installLink = `https://teams.microsoft.com/l/app/${config.teamsAppId}`;
@@ -127,6 +148,7 @@ export function createApp({ config, store, catalog, clock, log, delivery, turnSe
     cards: offerCards,
     installLink,
     linked,
+    orders: offerOrders(store),
     statusSections: [
       linked.list,
       async (partner) => marketplaceCards.leadList(await marketplace.leadsOf(partner)),
@@ -140,9 +162,11 @@ export function createApp({ config, store, catalog, clock, log, delivery, turnSe
     clock,
     offerCardJson: async (offerId) => {
       const offer = await offers.view(offerId);
-      return offerCards.offerCardJson(offer, await linked.partsOf(offer));
+      const order = offer.state === 'accepted' ? await offerOrders(store).viewOf(offer) : undefined;
+      return offerCards.offerCardJson(offer, await linked.partsOf(offer), order?.customer);
     },
   });
+  registerOrders(verbs, messages, { fulfilments, store, cards });
 
   registerMarketplace(router, verbs, messages, { service: marketplace, cards: marketplaceCards, renderer: cards });
 
@@ -191,7 +215,7 @@ export function createApp({ config, store, catalog, clock, log, delivery, turnSe
 
   // Expiries, reminders and extensions happen without anyone asking; both steps are compare-and-set, so several
   // processes sweeping at once do each step once.
-  const sweep = async () => (await offers.expireDue()) + (await delegation.sweep());
+  const sweep = async () => (await offers.expireDue()) + (await delegation.sweep()) + (await fulfilments.sweep());
   let sweeping_ = false;
   // Relationships at Microsoft are read every few seconds while someone may be approving them: the sweep finds them.
   const sweeper =
@@ -209,7 +233,7 @@ export function createApp({ config, store, catalog, clock, log, delivery, turnSe
               )
               .finally(() => (sweeping_ = false));
           },
-          connected.apps.size > 0 ? 5_000 : 60_000,
+          connected.apps.size > 0 || (connected.partnerCenterApps?.size ?? 0) > 0 ? 5_000 : 60_000,
         );
   sweeper?.unref();
 
@@ -220,6 +244,7 @@ export function createApp({ config, store, catalog, clock, log, delivery, turnSe
     offers,
     delegation,
     marketplace,
+    fulfilments,
     sweep,
     verbs,
     router,

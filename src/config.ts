@@ -39,6 +39,7 @@ const ConfigSchema = z
     ),
     MICROSOFT_GRAPH_BASE_URL: optional(z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' })),
     MICROSOFT_ADMIN_CENTER_URL: optional(z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' })),
+    PARTNER_CENTER_BASE_URL: optional(z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' })),
   })
   .superRefine((env, ctx) => {
     if (env.NODE_ENV === 'production' && !env.MicrosoftAppId) {
@@ -89,7 +90,12 @@ const ConfigSchema = z
     if (env.AAD_APP_ID_URI && !env.AAD_APP_CLIENT_ID) {
       ctx.addIssue({ code: 'custom', path: ['AAD_APP_CLIENT_ID'], message: 'is required with AAD_APP_ID_URI' });
     }
-    for (const key of ['MICROSOFT_AUTHORITY_HOST', 'MICROSOFT_GRAPH_BASE_URL', 'MICROSOFT_ADMIN_CENTER_URL'] as const) {
+    for (const key of [
+      'MICROSOFT_AUTHORITY_HOST',
+      'MICROSOFT_GRAPH_BASE_URL',
+      'MICROSOFT_ADMIN_CENTER_URL',
+      'PARTNER_CENTER_BASE_URL',
+    ] as const) {
       const url = env[key];
       if (!url?.startsWith('http:')) continue;
       if (env.NODE_ENV === 'production' || !isLoopback(url)) {
@@ -152,6 +158,8 @@ export interface Config {
     graphBaseUrl: string;
     /** Where approval links point: the Microsoft 365 admin center (a local stand-in's page in tests and the playground). */
     adminCenterUrl: string;
+    /** The Partner Center API's versioned base URL, without a trailing slash (its token scope stays Partner Center's). */
+    partnerCenterBaseUrl: string;
   };
 }
 
@@ -161,6 +169,7 @@ export const ENTRA_JWKS_URI = 'https://login.microsoftonline.com/common/discover
 export const MICROSOFT_AUTHORITY_HOST = 'https://login.microsoftonline.com';
 export const MICROSOFT_GRAPH_BASE_URL = 'https://graph.microsoft.com/v1.0';
 export const MICROSOFT_ADMIN_CENTER_URL = 'https://admin.microsoft.com';
+export const PARTNER_CENTER_BASE_URL = 'https://api.partnercenter.microsoft.com/v1';
 /** The Agents Playground's default tenant, which is the sample partner's: a local run's tab shows its data. */
 export const PLAYGROUND_TENANT_ID = '00000000-0000-0000-0000-0000000000001';
 
@@ -224,6 +233,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       authorityHost: (e.MICROSOFT_AUTHORITY_HOST ?? MICROSOFT_AUTHORITY_HOST).replace(/\/+$/, ''),
       graphBaseUrl: (e.MICROSOFT_GRAPH_BASE_URL ?? MICROSOFT_GRAPH_BASE_URL).replace(/\/+$/, ''),
       adminCenterUrl: (e.MICROSOFT_ADMIN_CENTER_URL ?? MICROSOFT_ADMIN_CENTER_URL).replace(/\/+$/, ''),
+      partnerCenterBaseUrl: (e.PARTNER_CENTER_BASE_URL ?? PARTNER_CENTER_BASE_URL).replace(/\/+$/, ''),
     },
   };
 }

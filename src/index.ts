@@ -2,7 +2,7 @@ import { systemClock } from './clock';
 import { ConfigError, loadConfig } from './config';
 import { createApp } from './app';
 import { loadCatalog } from './directory/catalog';
-import { microsoftApps, readPartnersFile } from './directory/partners';
+import { microsoftApps, partnerCenterApps, readPartnersFile } from './directory/partners';
 import { secretSources } from './delegation/graph';
 import { seedPartners } from './directory/seed';
 import { createLogger } from './log';
@@ -30,7 +30,7 @@ async function main(): Promise<void> {
     catalog,
     clock: systemClock,
     log,
-    microsoft: { apps: microsoftApps(partners), sources: secretSources(process.env) },
+    microsoft: { apps: microsoftApps(partners), partnerCenterApps: partnerCenterApps(partners), sources: secretSources(process.env) },
   });
   await seedPartners(store, partners, app.marketplace.seed);
   app.start();

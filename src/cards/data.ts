@@ -102,6 +102,10 @@ export interface OfferCardData extends Totals, Outcome {
   /** Accept and Decline while pending. */
   isPending: boolean;
   hasOutcome: boolean;
+  /** A link under the outcome (the reseller invitation the customer must accept before an order can be placed). */
+  hasOutcomeLink: boolean;
+  outcomeLinkTitle: string;
+  outcomeLinkUrl: string;
   parts: RequestPart[];
   /** Teams users whose client refreshes the card (offer.view): the approver only. */
   refreshUserIds: string[];
@@ -159,6 +163,23 @@ export interface RelationshipSummaryCardData {
 }
 
 /** channel-notice.json: an acceptance or approval, posted to the partner's notification channel. */
+/** order-notice.json: the partner user hears where an accepted offer's order stands at Partner Center. */
+export interface OrderNoticeCardData {
+  tag: string;
+  /** A TextBlock color: Good, Warning, Attention, Default. */
+  tagColor: string;
+  headline: string;
+  detail: string;
+  facts: Fact[];
+  lines: TextLine[];
+  offerId: string;
+  /** The job stopped on something the partner must fix: Retry puts it back to work. */
+  canRetry: boolean;
+  hasLink: boolean;
+  linkTitle: string;
+  linkUrl: string;
+}
+
 export interface ChannelNoticeCardData {
   tag: string;
   headline: string;
@@ -306,6 +327,7 @@ export interface CardData {
   'offer-list': OfferListCardData;
   'offer-summary': OfferSummaryCardData;
   offer: OfferCardData;
+  'order-notice': OrderNoticeCardData;
   partners: PartnersCardData;
   'relationship-summary': RelationshipSummaryCardData;
   'revoke-confirm': RevokeConfirmCardData;

@@ -11,6 +11,16 @@ const ServiceSchema = z
     minQuantity: z.number().int().min(1),
     maxQuantity: z.number().int().min(1),
     listPriceMonthly: z.number().min(0),
+    partnerCenter: z
+      .strictObject({
+        productId: z.string().regex(/^[A-Z0-9]{12}$/, 'a Partner Center product id is 12 capital letters and digits, like CFQ7TTC0LCHC'),
+        skuId: z.string().regex(/^[A-Z0-9]{4}$/, 'a Partner Center SKU id is 4 capital letters and digits, like 0002'),
+        trialSkuId: z
+          .string()
+          .regex(/^[A-Z0-9]{4}$/, 'a Partner Center SKU id is 4 capital letters and digits, like 0002')
+          .optional(),
+      })
+      .optional(),
   })
   .refine((s) => s.minQuantity <= s.maxQuantity, 'minQuantity must not exceed maxQuantity');
 
@@ -27,6 +37,15 @@ export interface Service {
   maxQuantity: number;
   /** List price per licence per month, in cents: money is counted in integers. */
   priceCentsMonthly: number;
+  partnerCenter?: PartnerCenterIds;
+}
+
+/** A service's Partner Center ids: what an order or a trial is placed for. */
+export interface PartnerCenterIds {
+  productId: string;
+  skuId: string;
+  /** Only where Microsoft offers a trial of the service. */
+  trialSkuId?: string;
 }
 
 export interface Catalog {

@@ -62,7 +62,10 @@ const PartnersFileSchema = z.object({
   ),
 });
 type PartnerFileEntry = z.infer<typeof PartnersFileSchema>['partners'][number];
-export type PartnerEntry = Omit<PartnerFileEntry, 'microsoft' | 'partnerCenter'> & { microsoft?: MicrosoftApp; partnerCenter?: MicrosoftApp };
+export type PartnerEntry = Omit<PartnerFileEntry, 'microsoft' | 'partnerCenter'> & {
+  microsoft?: MicrosoftApp;
+  partnerCenter?: MicrosoftApp;
+};
 
 /**
  * Reads the partner registry seed; every service id must exist in the catalog so a typo fails at startup, and a file

@@ -2,7 +2,7 @@ import type { Attachment } from 'botbuilder';
 import { z } from 'zod';
 import type { CommandRouter } from '../bot/commands';
 import { cardResponse, messageResponse, type VerbTable } from '../bot/verbs';
-import type { RequestPart } from '../cards/data';
+import type { Outcome, RequestPart } from '../cards/data';
 import { UserInputError, quoted } from '../errors';
 import { OFFER_ID_PATTERN, parseOfferId, parsePurchase, parseTrial } from './commands';
 import type { Partner } from '../directory/partners';
@@ -39,6 +39,26 @@ export interface AttachedRequest {
   id: string;
   state: string;
   responses: ResponseRecord[];
+  /** Lines shown under its answers (the order's lines and subscriptions, a failure's reasons). */
+  notes?: string[];
+}
+
+/**
+ * What Partner Center has done for an accepted offer, in the words each card uses (from the orders capability, for
+ * a partner connected to Partner Center; without one, the offer's own record-only words stand).
+ */
+export interface OrderView {
+  /** The accepted card's outcome, with the reseller invitation link while the customer must accept it. */
+  customer: Outcome & { link?: { title: string; url: string } };
+  /** What happens next, on the partner's acceptance notice and the channel's. */
+  next: string;
+  /** The order as the partner follows it, a part of its summaries. */
+  part: AttachedRequest;
+}
+
+/** The orders capability, as offers' cards and commands see it. */
+export interface OfferOrders {
+  viewOf(offer: Offer): Promise<OrderView | undefined>;
 }
 
 /** "1 offer is", "2 requests are", "3 offers and requests are". */
@@ -64,6 +84,7 @@ export interface OffersDeps {
   service: OfferService;
   cards: OfferCards;
   linked?: LinkedRequests;
+  orders?: OfferOrders;
   /** More of what `status` shows a partner, after its offers: requests, notifications that could not be delivered. */
   statusSections?: Array<(partner: Partner) => Promise<Attachment | undefined>>;
   /** Where a customer installs the app: sent to partners whose customer has not installed it yet. */
@@ -75,10 +96,16 @@ export function registerOffers(
   router: CommandRouter,
   verbs: VerbTable,
   messages: MessageRegistry,
-  { service, cards, installLink, linked = NO_LINKED_REQUESTS, statusSections = [] }: OffersDeps,
+  { service, cards, installLink, linked = NO_LINKED_REQUESTS, orders, statusSections = [] }: OffersDeps,
 ): void {
   const partnerOf = (ctx: { partner: Partner | null }) => ctx.partner!;
-  const cardJson = async (offer: Offer) => cards.offerCardJson(offer, await linked.partsOf(offer));
+  const orderOf = async (offer: Offer) => (offer.state === 'accepted' && orders ? orders.viewOf(offer) : undefined);
+  /** The requests attached to the offer, and its order at Microsoft: everything the partner follows with it. */
+  const attachedTo = async (offer: Offer): Promise<AttachedRequest[]> => {
+    const [attached, order] = await Promise.all([linked.attachedTo(offer), orderOf(offer)]);
+    return order ? [...attached, order.part] : attached;
+  };
+  const cardJson = async (offer: Offer) => cards.offerCardJson(offer, await linked.partsOf(offer), (await orderOf(offer))?.customer);
 
   for (const [name, parse, usage, description] of [
     ['trial', parseTrial, 'trial ‹customer-email› ‹service›[, ‹service›...]', 'Invite a customer to free trials.'],
@@ -96,7 +123,7 @@ export function registerOffers(
       description,
       run: async (args, ctx) => {
         const { offer, duplicate } = await service.issue(parse(args), partnerOf(ctx), ctx.actor);
-        const attached = await linked.attachedTo(offer);
+        const attached = await attachedTo(offer);
         return { attachments: [duplicate ? cards.duplicate(offer, attached) : cards.issued(offer, installLink, attached)] };
       },
     });
@@ -130,7 +157,7 @@ export function registerOffers(
         return { attachments: [cards.list(`Offers to ${email.data}`, offers, { empty: `You have sent nothing to ${email.data} yet.` })] };
       }
       const { offer, responses } = await service.statusOf(parseOfferId(args, 'status T-4K7P2Q'), partner);
-      return { attachments: [cards.status(offer, responses, await linked.attachedTo(offer))] };
+      return { attachments: [cards.status(offer, responses, await attachedTo(offer))] };
     },
   });
 
@@ -141,7 +168,7 @@ export function registerOffers(
     description: 'Take back an offer nobody has answered yet.',
     run: async (args, ctx) => {
       const offer = await service.withdraw(parseOfferId(args, 'withdraw T-4K7P2Q'), partnerOf(ctx));
-      return { attachments: [cards.withdrawn(offer, await linked.attachedTo(offer))] };
+      return { attachments: [cards.withdrawn(offer, await attachedTo(offer))] };
     },
   });
 
@@ -230,11 +257,11 @@ export function registerOffers(
   };
   messages.register(OFFER_CARD, async ({ offerId }) => {
     const offer = await existing(offerId);
-    return cards.offerCard(offer, await linked.partsOf(offer));
+    return cards.offerCard(offer, await linked.partsOf(offer), (await orderOf(offer))?.customer);
   });
   messages.register(OFFER_CHANNEL, async ({ offerId }) => {
     const offer = await existing(offerId);
-    return cards.channelNotice(offer, (await service.responsesOf(offer.id))[0]);
+    return cards.channelNotice(offer, (await service.responsesOf(offer.id))[0], await orderOf(offer));
   });
   messages.register(OFFER_NOTICE, async ({ offerId, event }) => {
     const offer = await existing(offerId);
@@ -242,6 +269,6 @@ export function registerOffers(
     if (!parsed.success) throw new PermanentDeliveryError(`unknown offer event "${event}"`);
     // The decline reason lives in the response record only; the outbox entry does not copy it.
     const comment = parsed.data === 'declined' ? (await service.responsesOf(offer.id))[0]?.comment : undefined;
-    return cards.partnerNotice(offer, parsed.data, comment, await linked.attachedTo(offer));
+    return cards.partnerNotice(offer, parsed.data, comment, await attachedTo(offer), await orderOf(offer));
   });
 }

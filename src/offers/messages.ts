@@ -5,7 +5,7 @@ import { formatDate, formatDateTime, formatMoney, literal } from '../cards/forma
 import type { ResponseRecord } from '../responses/types';
 import type { CustomerSummary } from './store';
 import { isPending, lineTotalCents, totalCents } from './rules';
-import type { AttachedRequest } from './index';
+import type { AttachedRequest, OrderView } from './index';
 import type { PartnerEvent } from './service';
 import type { Offer, OfferState } from './types';
 
@@ -94,7 +94,7 @@ const card = (attachment: Attachment): Partial<Activity> => ({ type: 'message', 
 const customerOf = (offer: Offer): string => offer.approverEmail.split('@')[1] ?? offer.approverEmail;
 
 export function createOfferMessages(cards: CardRenderer) {
-  const offerCardData = (offer: Offer, parts: RequestPart[]): OfferCardData => ({
+  const offerCardData = (offer: Offer, parts: RequestPart[], order?: OrderView['customer']): OfferCardData => ({
     offerId: offer.id,
     parts,
     // Upper-cased here: the template language's toUpper costs more than the rest of the card together.
@@ -118,6 +118,10 @@ export function createOfferMessages(cards: CardRenderer) {
     isPending: offer.state === 'sent' || offer.state === 'awaitingDelivery',
     hasOutcome: offer.state !== 'sent' && offer.state !== 'awaitingDelivery',
     ...outcome(offer),
+    ...(order ? { outcomeTitle: order.outcomeTitle, outcomeDetail: order.outcomeDetail, outcomeStyle: order.outcomeStyle } : {}),
+    hasOutcomeLink: !!order?.link,
+    outcomeLinkTitle: order?.link?.title ?? '',
+    outcomeLinkUrl: order?.link?.url ?? '',
     // Only the approver's Teams client auto-refreshes the card; everyone else sees the state it was last sent in.
     refreshUserIds: offer.approver ? [offer.approver.userId] : [],
   });
@@ -128,7 +132,11 @@ export function createOfferMessages(cards: CardRenderer) {
     }));
 
   const partsOf = (attached: AttachedRequest[]): SummaryPart[] =>
-    attached.map((a) => ({ title: `${a.kind} · ${a.id}`, state: a.state, answers: history(a.responses) }));
+    attached.map((a) => ({
+      title: `${a.kind} · ${a.id}`,
+      state: a.state,
+      answers: [...history(a.responses), ...(a.notes ?? []).map((text) => ({ text }))],
+    }));
 
   const summaryData = (
     offer: Offer,
@@ -156,18 +164,20 @@ export function createOfferMessages(cards: CardRenderer) {
 
   const messages = {
     /** The customer's card, actionable while pending, with the requests attached to it. */
-    offerCard: (offer: Offer, parts: RequestPart[] = []) => card(cards.attachment('offer', offerCardData(offer, parts))),
+    offerCard: (offer: Offer, parts: RequestPart[] = [], order?: OrderView['customer']) =>
+      card(cards.attachment('offer', offerCardData(offer, parts, order))),
     /** A 1:1 note to the issuing partner user about something that happened to the offer. */
-    partnerNotice: (offer: Offer, event: PartnerEvent, comment?: string, attached: AttachedRequest[] = []) => {
+    partnerNotice: (offer: Offer, event: PartnerEvent, comment?: string, attached: AttachedRequest[] = [], order?: OrderView) => {
       const who = offer.approver ? literal(offer.approver.name) : offer.approverEmail;
       const what = KIND_LABEL[offer.kind].toLowerCase();
       const texts = {
         accepted: {
           headline: `${who} accepted ${offer.id}`,
           detail:
-            offer.kind === 'trial'
+            order?.next ??
+            (offer.kind === 'trial'
               ? `Set up the trial for ${services(offer)} in Partner Center. It runs until ${formatDate(offer.trialEndsAt)}.`
-              : `Place the order for ${services(offer)} in Partner Center.`,
+              : `Place the order for ${services(offer)} in Partner Center.`),
           style: 'good',
         },
         declined: {
@@ -193,7 +203,7 @@ export function createOfferMessages(cards: CardRenderer) {
   return {
     ...messages,
     /** The partner channel's notice of an acceptance: who, what, and what to do next. */
-    channelNotice: (offer: Offer, response: ResponseRecord | undefined) =>
+    channelNotice: (offer: Offer, response: ResponseRecord | undefined, order?: OrderView) =>
       card(
         cards.attachment('channel-notice', {
           tag: `${KIND_LABEL[offer.kind].toUpperCase()} ACCEPTED`,
@@ -221,12 +231,14 @@ export function createOfferMessages(cards: CardRenderer) {
             ...(offer.kind === 'purchase' && offer.billing ? [{ name: totals(offer).totalLabel, detail: totals(offer).total }] : []),
           ],
           next:
-            offer.kind === 'trial'
+            order?.next ??
+            (offer.kind === 'trial'
               ? `Set up the trial of ${services(offer)} in Partner Center; it runs until ${formatDate(offer.trialEndsAt)}.`
-              : `Place the order for ${services(offer)} (${offer.billing} billing) in Partner Center and confirm to the customer.`,
+              : `Place the order for ${services(offer)} (${offer.billing} billing) in Partner Center and confirm to the customer.`),
         }),
       ),
-    offerCardJson: (offer: Offer, parts: RequestPart[] = []) => cards.render('offer', offerCardData(offer, parts)),
+    offerCardJson: (offer: Offer, parts: RequestPart[] = [], order?: OrderView['customer']) =>
+      cards.render('offer', offerCardData(offer, parts, order)),
     issued: (offer: Offer, installLink: string, attached: AttachedRequest[] = []) =>
       cards.attachment(
         'offer-summary',

@@ -19,6 +19,7 @@ import { OFFER_EXAMPLE, TRIAL_EXAMPLE, type PurchaseCommand, type TrialCommand }
 import { applyDecision, close, isExpired, isPending, newOffer, purchaseLines, trialLines, type OfferDraft } from './rules';
 import type { ResponseRecord } from '../responses/types';
 import type { Decision, Offer, Person } from './types';
+import type { Fulfilment } from '../orders/types';
 
 /** The stores this uses: nothing else of the database is in reach. */
 export type OfferStores = { channels: ChannelsStore; conversations: ConversationsStore; offers: OffersStore; responses: ResponsesStore };
@@ -59,6 +60,11 @@ export interface OfferServiceDeps {
   onClosed?: (offer: Offer) => Promise<unknown>;
   /** Told when an offer with attached requests is created and when it reaches its approver (both: the approver is known). */
   onAttachedReady?: (offer: Offer) => Promise<unknown>;
+  /**
+   * The fulfilment job an acceptance starts, for a partner connected to Partner Center: written in the decision's
+   * transaction, so an accepted offer never lacks its order job, whatever dies when.
+   */
+  startFulfilment?: (offer: Offer, now: Date) => Fulfilment | undefined;
 }
 
 export type OfferService = ReturnType<typeof createOfferService>;
@@ -113,6 +119,7 @@ export function createOfferService({
   log,
   onClosed = async () => undefined,
   onAttachedReady = async () => undefined,
+  startFulfilment = () => undefined,
 }: OfferServiceDeps) {
   const toPartner = (offer: Offer, event: PartnerEvent): NewOutboxEntry => ({
     target: userTarget(offer.issuedBy),
@@ -272,6 +279,7 @@ export function createOfferService({
               )
             : []),
         ],
+        input.decision === 'accepted' ? startFulfilment(next, now) : undefined,
       );
       if (result.status === 'recorded') {
         log.info({ offerId: offer.id, decision: input.decision }, 'decision recorded');

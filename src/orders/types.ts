@@ -22,6 +22,8 @@ export interface FulfilmentLine {
   termDuration: string;
   /** monthly, annual; `none` for trials. */
   billingCycle: string;
+  /** `{product}:{sku}:{availability}`: what the cart line buys. */
+  catalogItemId: string;
 }
 
 /** An order Partner Center created at checkout, as it last reported it. */
@@ -69,6 +71,8 @@ export interface Fulfilment {
   country?: string;
   /** The partner's reseller relationship invitation (while `waitingForCustomer`). */
   invitationLink?: string;
+  /** Since when the job waits for the customer to accept the reseller invitation. */
+  waitingSince?: string;
   orders?: PlacedOrder[];
   placedAt?: string;
   failure?: FulfilmentFailure;
@@ -76,6 +80,8 @@ export interface Fulfilment {
   retrying?: { reason: string; at: string };
   /** Failures in a row that may pass: the backoff grows with it. */
   attempts: number;
+  /** The partner was told the order keeps failing and is still being retried (once per run of failures). */
+  toldRetrying?: boolean;
   /** When the sweep should look next; absent when there is nothing left to do. */
   dueAt?: string;
   /** The process working on it, until when: another process leaves it alone until then. */

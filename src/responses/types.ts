@@ -9,8 +9,8 @@ export type SubjectKind = 'offer' | 'delegation' | 'por';
  * Graph-backed delegation the act that asked Microsoft to end it. Graph-backed delegations add what Microsoft
  * confirmed: `activation` (Graph reported it active) and `ended` (Graph reported it terminating, terminated or expired).
  */
-export type ResponseSlot = 'offer' | 'delegation' | 'por' | 'termination' | 'activation' | 'ended' | 'order';
-export type ResponseDecision = Decision | 'approved' | 'revoked' | 'replaced' | 'terminated' | 'expired' | 'placed';
+export type ResponseSlot = 'offer' | 'delegation' | 'por' | 'termination' | 'activation' | 'ended' | 'order' | 'subscriptions';
+export type ResponseDecision = Decision | 'approved' | 'revoked' | 'replaced' | 'terminated' | 'expired' | 'placed' | 'provisioned';
 
 /**
  * What Microsoft's API reported, on a record that states a fact about the real thing: a GDAP relationship (Graph), or

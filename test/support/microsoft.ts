@@ -2,7 +2,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from '../../src/log';
-import { startMicrosoftStandIn, type MicrosoftStandIn } from '../../stand-in';
+import { loadCatalog, type Catalog } from '../../src/directory/catalog';
+import { startMicrosoftStandIn, type MicrosoftStandIn, type PartnerCenterProductInput } from '../../stand-in';
 import { CUSTOMER_TENANT, NORTHWIND_TENANT, PARTNER_TENANT } from './people';
 import { startTestBot, type TestBot } from './test-bot';
 
@@ -24,7 +25,17 @@ export const NORTHWIND_GROUP = '5e6f7a8b-9c0d-4e1f-8a2b-3c4d5e6f7a8b';
  * Northwind's tenants and apps and the customer Contoso, its clock frozen at the bot's start, and a partners file in
  * which both partners are connected. `start` runs a bot against it (again on the same data folder for a restart).
  */
-export async function startMicrosoft(o: { connectNorthwind?: boolean; now?: Date } = {}) {
+export async function startMicrosoft(
+  o: {
+    connectNorthwind?: boolean;
+    now?: Date;
+    /**
+     * Fabrikam connects its Partner Center app too, and Partner Center sells the catalog's services (each with its
+     * Partner Center ids) in the US and GB. `resellerOf` lists the customers that already buy through Fabrikam.
+     */
+    partnerCenter?: { resellerOf?: string[] };
+  } = {},
+) {
   const dir = mkdtempSync(join(tmpdir(), 'microsoft-'));
   const sample = JSON.parse(readFileSync('env/partners.sample.json', 'utf8')) as { partners: Record<string, unknown>[] };
   const fabrikam = sample.partners.find((p) => p.tenantId === PARTNER_TENANT)!;
@@ -45,8 +56,10 @@ export async function startMicrosoft(o: { connectNorthwind?: boolean; now?: Date
       securityGroups: [{ groupId: NORTHWIND_GROUP, roles: ['Helpdesk Administrator'] }],
     };
   }
+  if (o.partnerCenter) fabrikam.partnerCenter = { clientId: FABRIKAM_APP, clientSecretEnv: 'FABRIKAM_GRAPH_CLIENT_SECRET' };
   const partnersFile = join(dir, 'partners.json');
   writeFileSync(partnersFile, JSON.stringify(sample));
+  const catalogFile = o.partnerCenter ? writeCatalogWithPartnerCenterIds(dir) : undefined;
 
   const ms: MicrosoftStandIn = await startMicrosoftStandIn({
     now: o.now ?? new Date('2026-11-25T09:00:00.000Z'),
@@ -64,6 +77,17 @@ export async function startMicrosoft(o: { connectNorthwind?: boolean; now?: Date
       },
     ],
     customers: [{ tenantId: CUSTOMER_TENANT, displayName: 'Contoso Ltd', defaultDomainName: 'contoso.onmicrosoft.com' }],
+    ...(o.partnerCenter
+      ? {
+          partnerCenter: {
+            products: partnerCenterProducts(loadCatalog(catalogFile)),
+            resellers: (o.partnerCenter.resellerOf ?? []).map((customerTenantId) => ({
+              partnerTenantId: PARTNER_TENANT,
+              customerTenantId,
+            })),
+          },
+        }
+      : {}),
   });
 
   return {
@@ -76,6 +100,7 @@ export async function startMicrosoft(o: { connectNorthwind?: boolean; now?: Date
         start: ms.control.clock.now(),
         microsoft: { standIn: ms, secrets: s.secrets ?? SECRETS, ...(s.timeoutMs ? { timeoutMs: s.timeoutMs } : {}) },
         partnersFile,
+        ...(catalogFile ? { catalogFile } : {}),
         dataDir: join(dir, 'data'),
         ...(s.log ? { log: s.log } : {}),
       }),
@@ -89,6 +114,44 @@ export async function startMicrosoft(o: { connectNorthwind?: boolean; now?: Date
 }
 
 export type Microsoft = Awaited<ReturnType<typeof startMicrosoft>>;
+
+/** Partner Center ids for a few services, as a partner's catalog file gives them (the built-in catalog may lack them). */
+const PC_IDS: Record<string, { productId: string; skuId: string; trialSkuId?: string }> = {
+  'm365-business-basic': { productId: 'CFQ7TTC0LH18', skuId: '0001', trialSkuId: '0002' },
+  'm365-business-standard': { productId: 'CFQ7TTC0LDPB', skuId: '0001', trialSkuId: '0002' },
+  'm365-business-premium': { productId: 'CFQ7TTC0LCHC', skuId: '0002', trialSkuId: '0003' },
+};
+
+/** The built-in catalog, with Partner Center ids where it has none, written where the bot can read it. */
+function writeCatalogWithPartnerCenterIds(dir: string): string {
+  const raw = JSON.parse(readFileSync('src/directory/default-catalog.json', 'utf8')) as {
+    services: Array<{ id: string; partnerCenter?: unknown }>;
+  };
+  for (const s of raw.services) s.partnerCenter ??= PC_IDS[s.id];
+  const file = join(dir, 'catalog.json');
+  writeFileSync(file, JSON.stringify(raw));
+  return file;
+}
+
+/** Partner Center's catalog as Microsoft sells the services: each SKU (and its trial) in the US and GB. */
+export function partnerCenterProducts(catalog: Catalog): PartnerCenterProductInput[] {
+  return catalog.services.flatMap((s) =>
+    s.partnerCenter
+      ? [
+          {
+            id: s.partnerCenter.productId,
+            title: s.name,
+            skus: [
+              { id: s.partnerCenter.skuId, title: s.name, countries: ['US', 'GB'] },
+              ...(s.partnerCenter.trialSkuId
+                ? [{ id: s.partnerCenter.trialSkuId, title: `${s.name} Trial`, isTrial: true, countries: ['US', 'GB'] }]
+                : []),
+            ],
+          },
+        ]
+      : [],
+  );
+}
 
 /** Time passes for both the bot and Microsoft; then the bot's sweep runs what is due and its outbox is delivered. */
 export async function tick(bot: TestBot, ms: MicrosoftStandIn, by = 60_000): Promise<void> {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { createApp, type App } from '../../src/app';
 import { loadConfig } from '../../src/config';
 import { loadCatalog } from '../../src/directory/catalog';
-import { microsoftApps, readPartnersFile } from '../../src/directory/partners';
+import { microsoftApps, partnerCenterApps, readPartnersFile } from '../../src/directory/partners';
 import { seedPartners } from '../../src/directory/seed';
 import { createLogger, type Logger } from '../../src/log';
 import { openSqliteStore } from '../../src/store/sqlite';
@@ -100,6 +100,8 @@ export async function startTestBot(
      */
     microsoft?: { standIn: MicrosoftStandIn; secrets: Record<string, string>; timeoutMs?: number };
     partnersFile?: string;
+    /** A catalog file other than the built-in one (CATALOG_FILE). */
+    catalogFile?: string;
     /** Reuse this data folder (a restart): the caller removes it. */
     dataDir?: string;
   } = {},
@@ -109,12 +111,19 @@ export async function startTestBot(
   const config = loadConfig({
     DATA_DIR: dir,
     LOG_LEVEL: 'silent',
-    ...(ms ? { MICROSOFT_AUTHORITY_HOST: ms.url, MICROSOFT_GRAPH_BASE_URL: ms.graphBaseUrl, MICROSOFT_ADMIN_CENTER_URL: ms.url } : {}),
+    ...(ms
+      ? {
+          MICROSOFT_AUTHORITY_HOST: ms.url,
+          MICROSOFT_GRAPH_BASE_URL: ms.graphBaseUrl,
+          MICROSOFT_ADMIN_CENTER_URL: ms.url,
+          PARTNER_CENTER_BASE_URL: ms.partnerCenterBaseUrl,
+        }
+      : {}),
     ...o.env,
   });
   const clock = { now: o.start ?? new Date('2026-11-25T09:00:00.000Z') };
   const store = openSqliteStore(join(dir, 'test.sqlite'), () => clock.now);
-  const catalog = loadCatalog();
+  const catalog = loadCatalog(o.catalogFile);
   const sink = await startConnectorSink();
   const partners = readPartnersFile(o.partnersFile ?? 'env/partners.sample.json', catalog);
   const app = createApp({
@@ -130,6 +139,7 @@ export async function startTestBot(
       ? {
           microsoft: {
             apps: microsoftApps(partners),
+            partnerCenterApps: partnerCenterApps(partners),
             sources: { env: o.microsoft.secrets, readFile: (p) => readFileSync(p, 'utf8') },
             ...(o.microsoft.timeoutMs ? { timeoutMs: o.microsoft.timeoutMs } : {}),
           },

@@ -5,7 +5,15 @@ import { TokenSource } from '../../delegation/graph/token';
 import type { Logger } from '../../log';
 import { isPartnerCenterError } from './errors';
 import { PartnerCenterHttp } from './http';
-import { AvailabilitiesSchema, CartSchema, CheckoutResultSchema, CustomerSchema, OrderSchema, RelationshipRequestSchema } from './schemas';
+import {
+  AvailabilitiesSchema,
+  CartSchema,
+  CheckoutResultSchema,
+  CustomerSchema,
+  OrderSchema,
+  RelationshipRequestSchema,
+  SkuSchema,
+} from './schemas';
 import type { z } from 'zod';
 
 /** Partner Center's public endpoint and the scope its tokens are for (partner-center-authentication). */
@@ -32,6 +40,14 @@ export interface PcCustomer {
   companyName?: string;
   /** ISO 3166 alpha-2, from the billing profile: where availabilities are looked up. */
   country?: string;
+}
+
+export interface PcSku {
+  id: string;
+  title?: string;
+  isTrial: boolean;
+  minimumQuantity?: number;
+  maximumQuantity?: number;
 }
 
 export interface PcTerm {
@@ -81,6 +97,8 @@ export interface PartnerCenterApi {
   getCustomer(tenantId: string): Promise<PcCustomer | null>;
   /** The partner's reseller relationship invitation link (delegated admin off: GDAP is asked for separately). */
   resellerInvitationLink(): Promise<string>;
+  /** A SKU as sold in a country: a trial's seat count is its minimum (and maximum) quantity. */
+  sku(productId: string, skuId: string, country: string): Promise<PcSku>;
   /** The SKU's availabilities in the customer's country; empty when Microsoft does not sell it there. */
   availabilities(customerTenantId: string, productId: string, skuId: string): Promise<PcAvailability[]>;
   /** `requestId` is stored before the call: a retry after a crash sends it again and gets the same cart. */
@@ -169,6 +187,17 @@ export function createPartnerCenterClient(opts: PartnerCenterClientOptions): Par
         },
         async resellerInvitationLink() {
           return (await call('resellerInvitationLink', 'GET', 'customers/relationshiprequests', RelationshipRequestSchema)).url;
+        },
+        async sku(productId, skuId, country) {
+          const path = `products/${seg(productId)}/skus/${seg(skuId)}?country=${seg(country)}`;
+          const s = await call('sku', 'GET', path, SkuSchema);
+          return {
+            id: s.id,
+            ...(s.title ? { title: s.title } : {}),
+            isTrial: s.isTrial ?? false,
+            ...(s.minimumQuantity !== undefined ? { minimumQuantity: s.minimumQuantity } : {}),
+            ...(s.maximumQuantity !== undefined ? { maximumQuantity: s.maximumQuantity } : {}),
+          };
         },
         async availabilities(customerTenantId, productId, skuId) {
           const path = `customers/${seg(customerTenantId)}/products/${seg(productId)}/skus/${seg(skuId)}/availabilities`;

@@ -21,6 +21,14 @@ export const CustomerSchema = z.looseObject({
 
 export const RelationshipRequestSchema = z.looseObject({ url: z.url() });
 
+export const SkuSchema = z.looseObject({
+  id: z.string(),
+  title: z.string().optional(),
+  isTrial: z.boolean().optional(),
+  minimumQuantity: z.number().optional(),
+  maximumQuantity: z.number().optional(),
+});
+
 export const AvailabilitySchema = z.looseObject({
   id: z.string(),
   productId: z.string().optional(),

@@ -24,6 +24,7 @@ function fulfilmentOf(offerId: string, at: string, o: Partial<Fulfilment> = {}):
         skuId: '0002',
         termDuration: 'P1Y',
         billingCycle: 'monthly',
+        catalogItemId: 'CFQ7TTC0LCHC:0002:CFQ7TTC0K5T9',
       },
     ],
     correlationId: `corr-${offerId}`,
