@@ -121,6 +121,7 @@ export function createApp({ config, store, catalog, clock, log, delivery, turnSe
     termOf: partnerCenterTerm,
     clock,
     log,
+    leaseMs: config.delivery.fulfilmentLeaseMs,
   });
   const offers = createOfferService({
     store,

@@ -24,6 +24,7 @@ const ConfigSchema = z
     LOG_LEVEL: optional(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])),
     DELIVERY_INSTANCES: optional(z.coerce.number().int('must be a whole number').min(1).max(50)),
     OUTBOX_LEASE_SECONDS: optional(z.coerce.number().int('must be a whole number').min(2).max(3600)),
+    FULFILMENT_LEASE_SECONDS: optional(z.coerce.number().int('must be a whole number').min(2).max(3600)),
     AAD_APP_CLIENT_ID: optional(z.guid("must be the tab's Entra app registration (client) ID, a GUID")),
     AAD_APP_ID_URI: optional(z.string().regex(/^api:\/\/\S+$/, 'must be the Application ID URI, api://<tab domain>/<client id>')),
     AAD_JWKS_URI: optional(z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' })),
@@ -140,6 +141,11 @@ export interface Config {
     instances: number;
     /** How long a claimed outbox entry stays with one process; after a crash another takes it over then. */
     leaseMs: number;
+    /**
+     * How long one process holds an order's fulfilment job while it talks to Partner Center; after a crash another
+     * takes it over then. Longer than a few slow Partner Center calls with their retries.
+     */
+    fulfilmentLeaseMs: number;
   };
   /** The partner dashboard tab. */
   tab: {
@@ -213,7 +219,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       .map((s) => s.trim())
       .filter(Boolean),
     logLevel: e.LOG_LEVEL ?? 'info',
-    delivery: { instances: e.DELIVERY_INSTANCES ?? 1, leaseMs: (e.OUTBOX_LEASE_SECONDS ?? 60) * 1000 },
+    delivery: {
+      instances: e.DELIVERY_INSTANCES ?? 1,
+      leaseMs: (e.OUTBOX_LEASE_SECONDS ?? 60) * 1000,
+      fulfilmentLeaseMs: (e.FULFILMENT_LEASE_SECONDS ?? 180) * 1000,
+    },
     tab: {
       sso: e.AAD_APP_CLIENT_ID
         ? {

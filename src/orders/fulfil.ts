@@ -32,6 +32,8 @@ export interface FulfilmentDeps {
   log: Logger;
   /** This process, as lease owner. */
   owner?: string;
+  /** How long a step may hold the job (FULFILMENT_LEASE_SECONDS); default LEASE_MS. */
+  leaseMs?: number;
   random?: () => number;
 }
 
@@ -57,6 +59,25 @@ const without = <T extends object, K extends keyof T>(o: T, ...keys: K[]): Omit<
   return copy;
 };
 
+/** A fresh job for an accepted offer: due at once, its Partner Center request ids made before any call. */
+export function newFulfilment(offer: Offer, now: Date): Fulfilment {
+  return {
+    id: offer.id,
+    version: 1,
+    partnerTenantId: offer.partnerTenantId,
+    customerTenantId: offer.approver!.tenantId,
+    kind: offer.kind,
+    state: 'ordering',
+    lines: [],
+    correlationId: randomUUID(),
+    cartRequestId: randomUUID(),
+    attempts: 0,
+    dueAt: iso(now),
+    createdAt: iso(now),
+    updatedAt: iso(now),
+  };
+}
+
 /**
  * Places the order (or starts the trial) an accepted offer asked for, through the partner's Partner Center app, and
  * follows it until Partner Center reports its subscriptions. Every step can be repeated without buying twice: the
@@ -72,24 +93,8 @@ export function createFulfilment(deps: FulfilmentDeps) {
   const connected = (partnerTenantId: string) => apps.has(partnerTenantId);
 
   /** The job an acceptance starts, for a partner connected to Partner Center; none otherwise. */
-  function start(offer: Offer, now: Date): Fulfilment | undefined {
-    if (!connected(offer.partnerTenantId) || !offer.approver) return undefined;
-    return {
-      id: offer.id,
-      version: 1,
-      partnerTenantId: offer.partnerTenantId,
-      customerTenantId: offer.approver.tenantId,
-      kind: offer.kind,
-      state: 'ordering',
-      lines: [],
-      correlationId: randomUUID(),
-      cartRequestId: randomUUID(),
-      attempts: 0,
-      dueAt: iso(now),
-      createdAt: iso(now),
-      updatedAt: iso(now),
-    };
-  }
+  const start = (offer: Offer, now: Date): Fulfilment | undefined =>
+    connected(offer.partnerTenantId) && offer.approver ? newFulfilment(offer, now) : undefined;
 
   const notice = (offer: Offer, event: OrderEvent): NewOutboxEntry => ({
     target: userTarget(offer.issuedBy),
@@ -146,7 +151,7 @@ export function createFulfilment(deps: FulfilmentDeps) {
 
   /** Takes the lease: a compare-and-set, so of several processes one gets it. The job is due again when it runs out. */
   async function claim(f: Fulfilment, now: Date): Promise<Fulfilment | null> {
-    const until = later(now, LEASE_MS);
+    const until = later(now, deps.leaseMs ?? LEASE_MS);
     const leased: Fulfilment = { ...f, version: f.version + 1, lease: { owner, until }, dueAt: until };
     return (await store.fulfilments.update(leased, f.version, [])) ? leased : null;
   }

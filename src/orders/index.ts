@@ -45,8 +45,8 @@ export function offerOrders(store: { fulfilments: FulfilmentsStore }): OfferOrde
 
 const card = (attachment: ReturnType<CardRenderer['attachment']>): Partial<Activity> => ({ type: 'message', attachments: [attachment] });
 
-/** What the issuing partner user is told, per event. */
-function noticeData(offer: Offer, f: Fulfilment, event: OrderEvent) {
+/** What the issuing partner user is told, per event (order-notice.json). */
+export function orderNoticeData(offer: Offer, f: Fulfilment, event: OrderEvent) {
   const view = orderView(offer, f);
   const who = offer.approver ? literal(offer.approver.name) : offer.approverEmail;
   const what = offer.kind === 'trial' ? 'trial' : 'order';
@@ -119,7 +119,7 @@ export function registerOrders(verbs: VerbTable, messages: MessageRegistry, { fu
     const parsed = z.enum(ORDER_EVENTS).safeParse(event);
     if (!parsed.success) throw new PermanentDeliveryError(`unknown order event "${event}"`);
     const { offer, f } = await loaded(offerId);
-    return card(cards.attachment('order-notice', noticeData(offer, f, parsed.data)));
+    return card(cards.attachment('order-notice', orderNoticeData(offer, f, parsed.data)));
   });
 
   messages.register(ORDER_CHANNEL, async ({ offerId }) => {
@@ -153,7 +153,7 @@ export function registerOrders(verbs: VerbTable, messages: MessageRegistry, { fu
       if (result.kind === 'none') return messageResponse(`${data.offerId} has no order at Partner Center to retry.`);
       const event: OrderEvent =
         result.fulfilment.state === 'placed' ? 'placed' : result.fulfilment.state === 'failed' ? 'failed' : 'retrying';
-      const data2 = noticeData(offer, result.fulfilment, event);
+      const data2 = orderNoticeData(offer, result.fulfilment, event);
       return cardResponse(
         cards.render('order-notice', {
           ...data2,

@@ -25,6 +25,9 @@ import { createMarketplaceMessages } from '../../src/marketplace/messages';
 import { registerMarketplace } from '../../src/marketplace';
 import type { MarketplaceService } from '../../src/marketplace/service';
 import { loadCatalog } from '../../src/directory/catalog';
+import { newFulfilment } from '../../src/orders/fulfil';
+import { orderNoticeData, orderView, registerOrders, type Fulfilments } from '../../src/orders';
+import type { Fulfilment } from '../../src/orders/types';
 
 // The ESM build of adaptivecards does not load in Node; the UMD bundle does (see PLATFORM-NOTES).
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -224,6 +227,66 @@ add(
     ids: '0b6a3c1e-8f7d-4c2b-9a1e-3d5f7b9c1a2e,1c7b4d2f-9e8a-4d3c-8b2f-4e6a8c0d2b3f',
   }),
 );
+// Orders at Partner Center: the customer's card with the reseller invitation, and the partner's notices.
+const orderOffer = decided(purchaseOffer(), 'accepted');
+const orderJob = (o: Partial<Fulfilment>): Fulfilment => ({
+  ...newFulfilment(orderOffer, new Date('2026-11-26T10:00:00Z')),
+  lines: [
+    {
+      serviceId: 'm365-business-premium',
+      serviceName: 'Microsoft 365 Business Premium',
+      quantity: 25,
+      productId: 'CFQ7TTC0LCHC',
+      skuId: '0002',
+      termDuration: 'P1Y',
+      billingCycle: 'monthly',
+      catalogItemId: 'CFQ7TTC0LCHC:0002:CFQ7TTC0K5T9',
+    },
+  ],
+  ...o,
+});
+const waiting = orderJob({
+  state: 'waitingForCustomer',
+  invitationLink:
+    'https://admin.microsoft.com/Adminportal/Home?invType=ResellerRelationship&partnerId=p1&DAP=false#/BillingAccounts/partner-invitation',
+});
+const placed = orderJob({
+  state: 'placed',
+  cartId: 'c1',
+  placedAt: '2026-11-26T10:00:05Z',
+  orders: [
+    {
+      id: 'fa1b2c3d4e5f',
+      status: 'completed',
+      createdAt: '2026-11-26T10:00:05Z',
+      lines: [{ catalogItemId: 'x', quantity: 25, subscriptionId: 'sub-1' }],
+    },
+  ],
+});
+const stopped = orderJob({
+  state: 'failed',
+  failure: { stage: 'checkout', reason: 'The partner has exceeded its credit limit.', code: '900121', at: '2026-11-26T10:00:05Z' },
+});
+add(
+  'offer waiting for reseller',
+  'offer',
+  content(offerCards.offerCard(orderOffer, [], orderView(orderOffer, waiting).customer).attachments![0]!),
+);
+add('offer order placed', 'offer', content(offerCards.offerCard(orderOffer, [], orderView(orderOffer, placed).customer).attachments![0]!));
+for (const [name, job, event] of [
+  ['order waiting', waiting, 'waitingForCustomer'],
+  ['order placed', placed, 'placed'],
+  ['order failed', stopped, 'failed'],
+  ['order retrying', orderJob({ retrying: { reason: 'HTTP 503', at: '2026-11-26T10:00:05Z' } }), 'retrying'],
+] as const) {
+  add(name, 'order-notice', cards.render('order-notice', orderNoticeData(orderOffer, job, event)));
+}
+add(
+  'order channel notice',
+  'channel-notice',
+  content(offerCards.channelNotice(orderOffer, undefined, orderView(orderOffer, placed)).attachments![0]!),
+);
+
 const marketCards = createMarketplaceMessages(cards, loadCatalog());
 const fabrikam = {
   tenantId: 'p1',
@@ -311,6 +374,7 @@ const TYPED: Record<keyof CardData, true> = {
   'offer-list': true,
   'offer-summary': true,
   offer: true,
+  'order-notice': true,
   partners: true,
   'relationship-summary': true,
   'revoke-confirm': true,
@@ -388,6 +452,7 @@ describe('card templates', () => {
       describe: () => '',
     });
     registerMarketplace(router, verbs, messages, { service: {} as MarketplaceService, cards: marketCards, renderer: cards });
+    registerOrders(verbs, messages, { fulfilments: {} as Fulfilments, store: {} as Store, cards });
     const used = new Set(rendered.flatMap((r) => [...verbsIn(r.json)]));
     expect([...used].sort()).toEqual([
       'delegation.approve',
@@ -409,6 +474,7 @@ describe('card templates', () => {
       'offer.accept',
       'offer.decline',
       'offer.view',
+      'order.retry',
       'por.accept',
       'por.decline',
       'por.view',

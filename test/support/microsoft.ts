@@ -95,6 +95,7 @@ export async function startMicrosoft(
     dir,
     dataDir: join(dir, 'data'),
     partnersFile,
+    catalogFile,
     start: (s: { log?: Logger; secrets?: Record<string, string>; timeoutMs?: number } = {}): Promise<TestBot> =>
       startTestBot({
         start: ms.control.clock.now(),
