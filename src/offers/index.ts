@@ -59,6 +59,10 @@ export interface OrderView {
 /** The orders capability, as offers' cards and commands see it. */
 export interface OfferOrders {
   viewOf(offer: Offer): Promise<OrderView | undefined>;
+  /** Where each of these offers' orders stands at Microsoft, by offer id (offers without one are left out). */
+  labels(offers: Offer[]): Promise<Map<string, string>>;
+  /** Per customer tenant, its orders at Microsoft in a sentence: counts by state and the value per month placed. */
+  byCustomer(partnerTenantId: string): Promise<Map<string, string>>;
 }
 
 /** "1 offer is", "2 requests are", "3 offers and requests are". */
@@ -138,12 +142,14 @@ export function registerOffers(
       const partner = partnerOf(ctx);
       if (!args) {
         const offers = await service.list(partner);
+        const orderLabels = (await orders?.labels(offers)) ?? new Map<string, string>();
         const more = (await Promise.all(statusSections.map((section) => section(partner)))).filter((a): a is Attachment => !!a);
         return {
           attachments: [
             cards.list(`${partner.name}: recent offers`, offers, {
               empty: 'No offers yet. Try: trial admin@contoso.com m365-business-premium',
               hint: 'Type status ‹id› for one offer and its recorded answers.',
+              orderLabels,
             }),
             ...more,
           ],
@@ -179,8 +185,12 @@ export function registerOffers(
     description: 'Everyone you have sent offers to, with what they answered.',
     run: async (_args, ctx) => {
       const partner = partnerOf(ctx);
-      const [customers, names] = await Promise.all([service.customers(partner), linked.organisations(partner)]);
-      return { attachments: [cards.customers(customers, names)] };
+      const [customers, names, ordered] = await Promise.all([
+        service.customers(partner),
+        linked.organisations(partner),
+        orders?.byCustomer(partner.tenantId) ?? new Map<string, string>(),
+      ]);
+      return { attachments: [cards.customers(customers, names, ordered)] };
     },
   });
 

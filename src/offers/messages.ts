@@ -293,7 +293,11 @@ export function createOfferMessages(cards: CardRenderer) {
           attached,
         ),
       ),
-    list: (title: string, offers: Offer[], o: { empty: string; hint?: string; forCustomer?: boolean }) =>
+    list: (
+      title: string,
+      offers: Offer[],
+      o: { empty: string; hint?: string; forCustomer?: boolean; orderLabels?: ReadonlyMap<string, string> },
+    ) =>
       cards.attachment('offer-list', {
         title,
         empty: o.empty,
@@ -303,19 +307,24 @@ export function createOfferMessages(cards: CardRenderer) {
           id: offer.id,
           who: o.forCustomer ? offer.partnerName : offer.approverEmail,
           what: `${KIND_LABEL[offer.kind]}: ${services(offer)}`,
-          state: STATE_LABEL[offer.state],
+          state: o.orderLabels?.has(offer.id) ? `${STATE_LABEL[offer.state]} · ${o.orderLabels.get(offer.id)}` : STATE_LABEL[offer.state],
           color: STATE_COLOR[offer.state],
         })),
       }),
     /** `names`: organisation names by tenant id, shown beside the address where Microsoft gave one. */
-    customers: (customers: CustomerSummary[], names: ReadonlyMap<string, string> = new Map()) =>
+    /** `orders`: per customer tenant, its orders at Microsoft in a sentence (partners connected to Partner Center). */
+    customers: (
+      customers: CustomerSummary[],
+      names: ReadonlyMap<string, string> = new Map(),
+      orders: ReadonlyMap<string, string> = new Map(),
+    ) =>
       cards.attachment('customers', {
         customers: customers.map((c) => ({
           email:
             c.customerTenantId && names.has(c.customerTenantId)
               ? `${c.approverEmail} (${literal(names.get(c.customerTenantId)!)})`
               : c.approverEmail,
-          summary: `${customerCounts(c)}. Last sent ${formatDate(c.lastActivityAt)}.`,
+          summary: `${customerCounts(c)}. Last sent ${formatDate(c.lastActivityAt)}.${c.customerTenantId && orders.has(c.customerTenantId) ? ` ${orders.get(c.customerTenantId)}` : ''}`,
         })),
       }),
   };

@@ -68,6 +68,8 @@ export function newFulfilment(offer: Offer, now: Date): Fulfilment {
     customerTenantId: offer.approver!.tenantId,
     kind: offer.kind,
     state: 'ordering',
+    valueCentsPerMonth: offer.kind === 'trial' ? 0 : offer.lines.reduce((sum, l) => sum + (l.quantity ?? 0) * (l.unitPriceCents ?? 0), 0),
+    currency: offer.currency,
     lines: [],
     correlationId: randomUUID(),
     cartRequestId: randomUUID(),

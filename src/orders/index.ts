@@ -2,7 +2,7 @@ import type { Activity } from 'botbuilder';
 import { z } from 'zod';
 import { cardResponse, messageResponse, type VerbTable } from '../bot/verbs';
 import type { Fact } from '../cards/data';
-import { formatDateTime, literal } from '../cards/format';
+import { formatDateTime, formatMoney, literal } from '../cards/format';
 import type { CardRenderer } from '../cards/render';
 import type { PartnersStore } from '../directory/store';
 import { UserInputError } from '../errors';
@@ -40,7 +40,32 @@ export function offerOrders(store: { fulfilments: FulfilmentsStore }): OfferOrde
       const f = await store.fulfilments.get(offer.id);
       return f ? orderView(offer, f) : undefined;
     },
+    labels: async (offers) => {
+      const accepted = offers.filter((o) => o.state === 'accepted').map((o) => o.id);
+      return new Map((await store.fulfilments.forOffers(accepted)).map((f) => [f.id, fulfilmentLabel(f)]));
+    },
+    byCustomer: async (partnerTenantId) => {
+      const byTenant = new Map<string, Fulfilment[]>();
+      for (const f of await store.fulfilments.listByPartner(partnerTenantId, 1_000)) {
+        byTenant.set(f.customerTenantId, [...(byTenant.get(f.customerTenantId) ?? []), f]);
+      }
+      return new Map([...byTenant].map(([tenant, jobs]) => [tenant, ordersSentence(jobs)]));
+    },
   };
+}
+
+/** "Orders at Microsoft: 2 placed (worth $1,234.00 a month), 1 waiting for the reseller invitation." */
+export function ordersSentence(jobs: Fulfilment[]): string {
+  const count = (state: Fulfilment['state']) => jobs.filter((f) => f.state === state).length;
+  const placed = jobs.filter((f) => f.state === 'placed');
+  const value = placed.reduce((sum, f) => sum + f.valueCentsPerMonth, 0);
+  const parts = [
+    ...(placed.length ? [`${placed.length} placed${value ? ` (worth ${formatMoney(value, placed[0]!.currency)} a month)` : ''}`] : []),
+    ...(count('ordering') ? [`${count('ordering')} being ordered`] : []),
+    ...(count('waitingForCustomer') ? [`${count('waitingForCustomer')} waiting for the reseller invitation`] : []),
+    ...(count('failed') ? [`${count('failed')} failed`] : []),
+  ];
+  return `Orders at Microsoft: ${parts.join(', ')}.`;
 }
 
 const card = (attachment: ReturnType<CardRenderer['attachment']>): Partial<Activity> => ({ type: 'message', attachments: [attachment] });

@@ -58,6 +58,9 @@ export interface Fulfilment {
   customerTenantId: string;
   kind: OfferKind;
   state: FulfilmentState;
+  /** The order's list value per month (quantity × list price per licence per month; 0 for a trial), in cents. */
+  valueCentsPerMonth: number;
+  currency: string;
   lines: FulfilmentLine[];
   /** MS-CorrelationId of every call made for this offer. */
   correlationId: string;

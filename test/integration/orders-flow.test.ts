@@ -92,6 +92,15 @@ describe('with a Partner Center app, an accepted offer is ordered through Partne
     expect(records[2]!.microsoft).toMatchObject({ subscriptionIds: order.lineItems.map((l) => l.subscriptionId) });
     expect(verifyChain(await bot.store.responses.chain(CUSTOMER_TENANT))).toBe(true);
 
+    // The partner follows it with status and customers: the order at Microsoft, and what it is worth a month.
+    await bot.say(`status ${id}`, alex);
+    expect(bot.lastReply(alex)).toContain(`Order at Microsoft · ${order.id}`);
+    expect(bot.lastReply(alex)).toContain('Subscriptions: ');
+    await bot.say('status', alex);
+    expect(bot.lastReply(alex)).toContain(`Accepted · Order placed: ${order.id}`);
+    await bot.say('customers', alex);
+    expect(bot.lastReply(alex)).toMatch(/Orders at Microsoft: 1 placed \(worth \$[\d,.]+ a month\)/);
+
     // Later sweeps buy nothing more.
     await tick(60_000);
     expect(ordersOf()).toHaveLength(before + 1);

@@ -15,6 +15,8 @@ function fulfilmentOf(offerId: string, at: string, o: Partial<Fulfilment> = {}):
     customerTenantId: megan.tenantId,
     kind: 'purchase',
     state: 'ordering',
+    valueCentsPerMonth: 55_000,
+    currency: 'USD',
     lines: [
       {
         serviceId: 'm365-business-premium',
