@@ -79,28 +79,28 @@ export function createApp({ config, store, catalog, clock, log, delivery, turnSe
   const cards = createCardRenderer();
   const offerCards = createOfferMessages(cards);
   const delegationCards = createDelegationMessages(cards, config.microsoft.adminCenterUrl);
-  const connected = microsoft && microsoft.apps.size > 0 ? microsoft : undefined;
-  const follower = connected
-    ? createGdapFollower({
-        store,
-        graph: createGraphClient({
-          authorityHost: config.microsoft.authorityHost,
-          graphBaseUrl: config.microsoft.graphBaseUrl,
-          log,
-          sources: connected.sources,
-          ...(connected.timeoutMs ? { timeoutMs: connected.timeoutMs, tokenTimeoutMs: connected.timeoutMs } : {}),
-        }),
-        apps: connected.apps,
-        clock,
-        log,
-      })
-    : undefined;
+  // The follower runs even with no partner connected: relationships created at Microsoft by a partner whose
+  // credentials were since removed are still due, and it tells that partner what is wrong instead of skipping them.
+  const connected = microsoft ?? { apps: new Map<string, MicrosoftApp>(), sources: { env: {}, readFile: () => '' } };
+  const follower = createGdapFollower({
+    store,
+    graph: createGraphClient({
+      authorityHost: config.microsoft.authorityHost,
+      graphBaseUrl: config.microsoft.graphBaseUrl,
+      log,
+      sources: connected.sources,
+      ...(connected.timeoutMs ? { timeoutMs: connected.timeoutMs, tokenTimeoutMs: connected.timeoutMs } : {}),
+    }),
+    apps: connected.apps,
+    clock,
+    log,
+  });
   const delegation = createDelegationService({
     store,
     clock,
     sovereignTenants: config.sovereignTenants,
     log,
-    ...(connected && follower ? { microsoft: { apps: connected.apps, follower } } : {}),
+    microsoft: { apps: connected.apps, follower },
   });
   const offers = createOfferService({
     store,
@@ -114,6 +114,7 @@ export function createApp({ config, store, catalog, clock, log, delivery, turnSe
   const linked = linkedRequests(delegation, delegationCards, clock);
   const installLink = `https://teams.microsoft.com/l/app/${config.teamsAppId}`;
 
+  const marketplaceCards = createMarketplaceMessages(cards, catalog);
   const marketplace = createMarketplaceService({ store, catalog, clock, sovereignTenants: config.sovereignTenants, log, offers });
 
   const router = createCommandRouter();
@@ -126,7 +127,11 @@ export function createApp({ config, store, catalog, clock, log, delivery, turnSe
     cards: offerCards,
     installLink,
     linked,
-    statusSections: [linked.list, notifications.failedCard],
+    statusSections: [
+      linked.list,
+      async (partner) => marketplaceCards.leadList(await marketplace.leadsOf(partner)),
+      notifications.failedCard,
+    ],
   });
   registerDelegation(router, verbs, messages, {
     service: delegation,
@@ -139,7 +144,7 @@ export function createApp({ config, store, catalog, clock, log, delivery, turnSe
     },
   });
 
-  registerMarketplace(router, verbs, messages, { service: marketplace, cards: createMarketplaceMessages(cards, catalog), renderer: cards });
+  registerMarketplace(router, verbs, messages, { service: marketplace, cards: marketplaceCards, renderer: cards });
 
   const capture = createConversationCapture({
     store,
@@ -204,7 +209,7 @@ export function createApp({ config, store, catalog, clock, log, delivery, turnSe
               )
               .finally(() => (sweeping_ = false));
           },
-          follower ? 5_000 : 60_000,
+          connected.apps.size > 0 ? 5_000 : 60_000,
         );
   sweeper?.unref();
 

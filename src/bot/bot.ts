@@ -125,8 +125,18 @@ export class PartnerOffersBot extends TeamsActivityHandler {
   }
 
   private async handleCommand(context: TurnContext): Promise<void> {
-    const reply = await this.reply(context, commandText(context));
-    await context.sendActivity({ type: 'message', text: reply.text, attachments: reply.attachments });
+    await this.send(context, await this.reply(context, commandText(context)));
+  }
+
+  /** A reply in this turn: its message, then each tracked card as its own message, whose place is then remembered. */
+  private async send(context: TurnContext, reply: Reply): Promise<void> {
+    if (reply.text || reply.attachments?.length) {
+      await context.sendActivity({ type: 'message', text: reply.text, attachments: reply.attachments });
+    }
+    for (const t of reply.tracked ?? []) {
+      const sent = await context.sendActivity({ type: 'message', attachments: [t.attachment] });
+      if (sent?.id) await t.sent(sent.id, context.activity.conversation.id);
+    }
   }
 
   /** What `text`, typed by this turn's person in this conversation, answers: a card action's command gets the same. */
@@ -221,6 +231,7 @@ export class PartnerOffersBot extends TeamsActivityHandler {
         trigger,
         post: async (activity) => void (await context.sendActivity(activity)),
         command: (text) => this.reply(context, text),
+        postReply: (reply) => this.send(context, reply),
       });
     } catch (err) {
       if (err instanceof UserInputError) return errorResponse(400, 'BadRequest', err.message);

@@ -28,6 +28,11 @@ export interface ChannelContext {
 export interface Reply {
   text?: string;
   attachments?: Attachment[];
+  /**
+   * Cards sent after the reply, one message each, whose place is remembered (`sent` gets the activity id) so they can
+   * be updated later like the original card: `offers` posts copies of cards that change when the offer does.
+   */
+  tracked?: { attachment: Attachment; sent(activityId: string, conversationId: string): Promise<void> }[];
 }
 
 export interface CommandSpec {

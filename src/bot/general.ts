@@ -58,7 +58,7 @@ export function registerSendCorrected(verbs: VerbTable): void {
       const cards = reply.attachments ?? [];
       // A single card (the confirmation, or what is still wrong) takes the error card's place, button and all.
       if (cards.length === 1 && !reply.text) return cardResponse(cards[0]!.content as Record<string, unknown>);
-      await ctx.post({ type: 'message', text: reply.text, attachments: reply.attachments });
+      await ctx.postReply(reply);
       return messageResponse(`Sent: ${command}`);
     },
   });

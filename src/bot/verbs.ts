@@ -19,6 +19,8 @@ export interface ActionContext {
    * refusal comes back as its error card, not thrown.
    */
   command(text: string): Promise<Reply>;
+  /** Sends a command's reply here as typing would: its message, then its tracked cards. */
+  postReply(reply: Reply): Promise<void>;
 }
 
 export interface VerbHandler<S extends z.ZodTypeAny = z.ZodTypeAny> {

@@ -248,6 +248,13 @@ export interface LeadCardData {
   serviceChoices: Choice[];
   /** The preselected choice: comma-separated service ids. */
   defaultServices: string;
+  /** A Teams deep link that opens a 1:1 chat with the person who asked. */
+  chatLink: string;
+  chatTitle: string;
+  /** Where the partner says it stands ("Contacted by Alex Wilber on 5 Dec 2026"), '' until marked. */
+  stage: string;
+  /** The marks not yet made: each a button with its verb (`lead.contacted`, `lead.won`, `lead.lost`). */
+  stageChoices: { title: string; verb: string }[];
 }
 
 /** find-more.json: how many results, and the next page's button. */

@@ -60,7 +60,7 @@ function attachedNow(service: DelegationService, clock: () => Date) {
       .sort((a, b) => order(a) - order(b))
       .map((r) =>
         // A request at Microsoft outlives its offer (see closeAttached): it is shown as Microsoft has it.
-        isOpen(r) && offerClosed && !r.graph
+        isOpen(r) && offerClosed && !r.graph?.id
           ? end(r, offer.state === 'withdrawn' ? 'withdrawn' : 'expired', clock())
           : isRequestExpired(r, clock())
             ? end(r, 'expired', clock())

@@ -1,7 +1,7 @@
 import { channelNotice } from '../notifications/channel';
 import type { ChannelsStore } from '../notifications/store';
 import { userTarget, type MessageRef, type NewOutboxEntry } from '../notifications/types';
-import { OFFER_CARD } from '../offers/service';
+import { offerCardUpdates } from '../offers/service';
 import type { OffersStore } from '../offers/store';
 import type { NewResponse } from '../responses/types';
 import type { Relationship } from './types';
@@ -65,16 +65,14 @@ export function relationshipOutbox(store: { offers: OffersStore; channels: Chann
     partnerTenantId: r.partnerTenantId,
   });
 
-  /** Updates the card the request is on, for everyone who sees it: its own card, or the offer's. */
+  /** Updates the card the request is on, for everyone who sees it: its own card, or the offer's (and its copies). */
   async function updateCard(r: Relationship, fallback?: { conversationId: string; activityId?: string }): Promise<NewOutboxEntry[]> {
     const offer = r.offerId ? await store.offers.get(r.offerId) : null;
+    if (offer) return offerCardUpdates(offer, fallback).map((e) => ({ ...e, subject: subject(r) }));
     const card =
-      (offer ? offer.card : r.card) ??
-      (fallback?.activityId ? { conversationId: fallback.conversationId, activityId: fallback.activityId } : undefined);
+      r.card ?? (fallback?.activityId ? { conversationId: fallback.conversationId, activityId: fallback.activityId } : undefined);
     if (!card) return [];
-    const message: MessageRef = offer
-      ? { kind: OFFER_CARD, args: { offerId: offer.id } }
-      : { kind: RELATIONSHIP_CARD, args: { relationshipId: r.id } };
+    const message: MessageRef = { kind: RELATIONSHIP_CARD, args: { relationshipId: r.id } };
     return [
       {
         target: { kind: 'conversation', conversationId: card.conversationId },

@@ -173,9 +173,9 @@ export function createDelegationService({ store, clock, sovereignTenants, log, m
     if (!offer.attachments || (offer.state !== 'withdrawn' && offer.state !== 'expired')) return 0;
     let closed = 0;
     for (const r of await store.relationships.forOffer(offer.id)) {
-      // One created at Microsoft (or being created) lives on there: Microsoft has no way to withdraw a request
-      // locked for approval, so it stays open and followed until Graph reports it approved or expired.
-      if (!isOpen(r) || r.graph) continue;
+      // One created at Microsoft lives on there: Microsoft has no way to withdraw a request locked for approval, so it
+      // stays open and followed until Graph reports it approved or expired. One not created yet never will be.
+      if (!isOpen(r) || atMicrosoft(r)) continue;
       const next = end(r, offer.state === 'withdrawn' ? 'withdrawn' : 'expired', clock());
       if (await store.relationships.update(next, r.version, [])) closed++;
     }
@@ -325,7 +325,7 @@ export function createDelegationService({ store, clock, sovereignTenants, log, m
       const now = clock();
       if (isRequestExpired(r, now)) return { kind: 'closed', relationship: await runDue(r) };
       const offer = r.offerId ? await store.offers.get(r.offerId) : null;
-      if (offer && (offer.state === 'withdrawn' || offer.state === 'expired') && !r.graph) {
+      if (offer && (offer.state === 'withdrawn' || offer.state === 'expired') && !atMicrosoft(r)) {
         await closeAttached(offer);
         return { kind: 'closed', relationship: (await store.relationships.get(r.id)) ?? r };
       }
@@ -380,8 +380,6 @@ export function createDelegationService({ store, clock, sovereignTenants, log, m
         };
       }
       const result = await store.relationships.decide(decision);
-      const endingId = decision.replaces?.ended?.next.state === 'terminationRequested' ? decision.replaces.ended.next.id : undefined;
-      if (result.status === 'recorded' && endingId) await followNow(endingId);
       switch (result.status) {
         case 'recorded':
           log.info(
@@ -426,7 +424,9 @@ export function createDelegationService({ store, clock, sovereignTenants, log, m
         });
         if (result.status === 'recorded') {
           log.info({ relationshipId: r.id, by }, 'relationship end asked of Microsoft');
-          const followed = (await followNow(r.id)) ?? result.relationship;
+          // A card click answers within Teams' few seconds: the sweep (every 5 s) sends the terminate. A typed
+          // command may wait for Graph, so the partner's reply already says what Microsoft answered.
+          const followed = by === 'partner' ? ((await followNow(r.id)) ?? result.relationship) : result.relationship;
           return { kind: 'recorded', relationship: followed, response: result.responses[0]! };
         }
         if (result.status === 'already') return { kind: 'already', relationship: result.relationship, response: result.response };
@@ -530,9 +530,14 @@ export function createDelegationService({ store, clock, sovereignTenants, log, m
   async function sweep(limit = 100): Promise<number> {
     const due = await store.relationships.listDue(clock().toISOString(), limit);
     for (const r of due) {
-      if (microsoft?.follower.isDue(r, clock())) await microsoft.follower.follow(r.id);
-      const now = (await store.relationships.get(r.id)) ?? r;
-      if (dueStep(now, clock())) await runDue(now);
+      try {
+        if (microsoft?.follower.isDue(r, clock())) await microsoft.follower.follow(r.id);
+        const now = (await store.relationships.get(r.id)) ?? r;
+        if (dueStep(now, clock())) await runDue(now);
+      } catch (err) {
+        // One relationship's failure must not keep the others waiting: it is due again at the next sweep.
+        log.error({ err, relationshipId: r.id }, 'sweep step failed');
+      }
     }
     return due.length;
   }

@@ -11,7 +11,7 @@ import { FIND_MAX, LEAD_ID_PATTERN, LISTING_ID_PATTERN, parseFind } from './comm
 import type { MarketplaceCards } from './messages';
 import { ListingFormSchema, NOTE_MAX } from './rules';
 import { LEAD_CARD, PAGE_SIZE, type MarketplaceService } from './service';
-import type { Listing } from './types';
+import { LEAD_STAGES, type Listing } from './types';
 
 const ListingRef = z.union([z.literal('new'), z.string().regex(LISTING_ID_PATTERN, 'not a listing id')]);
 
@@ -211,6 +211,19 @@ export function registerMarketplace(
       );
     },
   });
+
+  // One verb per mark: the card's data carries only the lead's id.
+  for (const stage of LEAD_STAGES) {
+    verbs.register(`lead.${stage}`, {
+      schema: z.object({ leadId: z.string().regex(LEAD_ID_PATTERN, 'not a lead id') }),
+      handle: async (data, ctx) => {
+        const partner = await partnerOf(ctx);
+        const lead = await service.markLead(data.leadId, stage, partner, ctx.actor);
+        const trial = lead.trialOfferId ? { offerId: lead.trialOfferId, state: await service.offerState(lead.trialOfferId) } : undefined;
+        return cardResponse(cards.leadCardJson(lead, await service.listingOf(lead), trial));
+      },
+    });
+  }
 
   messages.register(LEAD_CARD, async ({ leadId }) => {
     const lead = leadId ? await service.getLead(leadId) : null;

@@ -7,7 +7,7 @@ import type { Partner } from '../directory/partners';
 import type { OfferState } from '../offers/types';
 import { countryName } from './geo';
 import { describeCountries, describeLanguages, type ListingField, type ListingForm } from './rules';
-import type { Lead, Listing } from './types';
+import { LEAD_STAGES, type Lead, type Listing } from './types';
 
 const FIELDS: ListingField[] = [
   'headline',
@@ -134,6 +134,23 @@ export function createMarketplaceMessages(cards: CardRenderer, catalog: Catalog)
     leadCardJson: (lead: Lead, listing: Listing | null, trial?: { offerId: string; state?: OfferState }) =>
       leadCardJson(lead, listing, trial),
     countryName,
+    /** `status`: the partner's newest leads and where each stands; nothing when there are none. */
+    leadList: (leads: Lead[]) =>
+      leads.length === 0
+        ? undefined
+        : cards.attachment('offer-list', {
+            title: 'Leads',
+            empty: '',
+            hint: 'Open a lead card to chat with the person or mark it contacted, won or lost.',
+            whoHeader: 'From',
+            rows: leads.map((lead) => ({
+              id: lead.id,
+              who: `${literal(lead.requester.name)} (${lead.requester.email})`,
+              what: lead.trialOfferId ? `Trial sent: ${lead.trialOfferId}` : `Asked on ${formatDate(lead.createdAt)}`,
+              state: lead.stage ? STAGE_LABEL[lead.stage.value] : 'New',
+              color: lead.stage?.value === 'won' ? 'Good' : lead.stage?.value === 'lost' ? 'Attention' : 'Default',
+            })),
+          }),
   };
 
   function leadCardJson(lead: Lead, listing: Listing | null, trial?: { offerId: string; state?: OfferState }): CardJson {
@@ -147,8 +164,20 @@ export function createMarketplaceMessages(cards: CardRenderer, catalog: Catalog)
       canSendTrial: !trial && offered.length > 0,
       serviceChoices: serviceChoices(offered),
       defaultServices: offered.slice(0, 1).join(','),
+      chatLink: `https://teams.microsoft.com/l/chat/0/0?users=${encodeURIComponent(lead.requester.email)}`,
+      chatTitle: `Chat with ${literal(lead.requester.name)}`,
+      stage: lead.stage
+        ? `${STAGE_LABEL[lead.stage.value]} · marked by ${literal(lead.stage.by.name)} on ${formatDate(lead.stage.at)}`
+        : '',
+      stageChoices: LEAD_STAGES.filter((v) => v !== lead.stage?.value).map((value) => ({
+        title: `Mark ${STAGE_LABEL[value].toLowerCase()}`,
+        verb: `lead.${value}`,
+      })),
     });
   }
 }
 
 export type MarketplaceCards = ReturnType<typeof createMarketplaceMessages>;
+
+/** Where a lead stands, as the card and `status` say it. */
+export const STAGE_LABEL: Record<(typeof LEAD_STAGES)[number], string> = { contacted: 'Contacted', won: 'Won', lost: 'Lost' };

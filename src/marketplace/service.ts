@@ -15,7 +15,7 @@ import type { ChannelsStore } from '../notifications/store';
 import type { OffersStore } from '../offers/store';
 import type { FindCommand } from './commands';
 import { canDelegate, LEAD_DEDUPE_DAYS, missingForPublish, validateListing, type ListingField, type ListingForm } from './rules';
-import type { Lead, Listing } from './types';
+import type { Lead, LeadStage, Listing } from './types';
 
 /** The stores this uses: nothing else of the database is in reach. */
 export type MarketplaceStores = {
@@ -206,6 +206,16 @@ export function createMarketplaceService({ store, catalog, clock, sovereignTenan
     return lead;
   }
 
+  /** The partner marks where a lead stands (contacted, won, lost); the latest mark wins. */
+  async function markLead(leadId: string, value: LeadStage['value'], partner: Partner, by: Person): Promise<Lead> {
+    await leadFor(leadId, partner.tenantId);
+    const stage: LeadStage = { value, at: clock().toISOString(), by: { aadObjectId: by.aadObjectId, name: by.name } };
+    const lead = await store.leads.setStage(leadId, stage);
+    if (!lead) throw new UserInputError(`I can't find ${leadId}.`, undefined, 'Not found');
+    log.info({ leadId, stage: value }, 'lead marked');
+    return lead;
+  }
+
   /** "Send a trial invitation" from a lead: through the offers capability, to the person who asked. */
   async function sendTrial(
     leadId: string,
@@ -269,6 +279,8 @@ export function createMarketplaceService({ store, catalog, clock, sovereignTenan
     publishedListing,
     requestContact,
     leadFor,
+    markLead,
+    leadsOf: (partner: Partner, limit = 10) => store.leads.listByPartner(partner.tenantId, limit),
     getLead: (id: string) => store.leads.get(id),
     sendTrial,
     offerState: async (offerId: string) => (await store.offers.get(offerId))?.state,

@@ -1,5 +1,5 @@
 import type { NewOutboxEntry } from '../notifications/types';
-import type { Lead, Listing, ListingQuery } from './types';
+import type { Lead, LeadStage, Listing, ListingQuery } from './types';
 
 /** Where partners' marketplace listings are kept, with the full-text index customers' `find` searches. */
 export interface ListingsStore {
@@ -30,6 +30,10 @@ export interface LeadsStore {
   get(id: string): Promise<Lead | null>;
   /** Remembers the trial sent from this lead (first one wins); false if one was already recorded. */
   setTrial(id: string, offerId: string): Promise<boolean>;
+  /** Records where the lead stands (one atomic write; the latest wins) and returns the lead as it now is, or null. */
+  setStage(id: string, stage: LeadStage): Promise<Lead | null>;
+  /** A partner's leads, newest first. */
+  listByPartner(partnerTenantId: string, limit: number): Promise<Lead[]>;
 }
 
 // What both adapters share: the index weights, the checks a save, a query and a lead must pass, and search terms.

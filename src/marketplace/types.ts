@@ -52,4 +52,13 @@ export interface Lead {
   createdAt: string;
   /** Set once the partner sent a trial invitation from this lead. */
   trialOfferId?: string;
+  /** Where the partner says the lead stands, and who said so when; the latest mark wins. */
+  stage?: LeadStage;
+}
+
+export const LEAD_STAGES = ['contacted', 'won', 'lost'] as const;
+export interface LeadStage {
+  value: (typeof LEAD_STAGES)[number];
+  at: string;
+  by: { aadObjectId: string; name: string };
 }

@@ -169,12 +169,19 @@ export function registerOffers(
       if (total === 0)
         return { text: 'Nothing is waiting for your answer. Offers and requests from your partners appear here when they send them.' };
       const shown = pending.slice(-5);
-      const offerCards = await Promise.all(shown.map(async (o) => cards.offerCard(o, await linked.partsOf(o)).attachments![0]!));
+      // Each offer card goes as its own message whose place is remembered, so it changes when the offer does.
+      const tracked = await Promise.all(
+        shown.map(async (o) => ({
+          attachment: cards.offerCard(o, await linked.partsOf(o)).attachments![0]!,
+          sent: (activityId: string, conversationId: string) => service.rememberCopy(o.id, { conversationId, activityId }),
+        })),
+      );
       const shownRequests = requests.slice(-5);
       const count = shown.length + shownRequests.length;
       return {
         text: `${total} ${what(pending.length, requests.length)} waiting for your answer${total > count ? `; here are the latest ${count}` : ''}:`,
-        attachments: [...offerCards, ...shownRequests],
+        attachments: shownRequests,
+        tracked,
       };
     },
   });

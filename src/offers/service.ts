@@ -63,6 +63,22 @@ export interface OfferServiceDeps {
 
 export type OfferService = ReturnType<typeof createOfferService>;
 
+/**
+ * The outbox updates that redraw an offer's card wherever the customer sees it: the card itself (or, before its place
+ * is known, the message a click came from) and the copies `offers` posted.
+ */
+export function offerCardUpdates(offer: Offer, fallback?: { conversationId: string; activityId?: string }): NewOutboxEntry[] {
+  const card =
+    offer.card ?? (fallback?.activityId ? { conversationId: fallback.conversationId, activityId: fallback.activityId } : undefined);
+  const places = [...(card ? [card] : []), ...(offer.copies ?? []).filter((c) => c.activityId !== card?.activityId)];
+  return places.map((place) => ({
+    target: { kind: 'conversation', conversationId: place.conversationId },
+    action: { kind: 'update', activityId: place.activityId, message: { kind: OFFER_CARD, args: { offerId: offer.id } } },
+    subject: { kind: 'offer', id: offer.id },
+    partnerTenantId: offer.partnerTenantId,
+  }));
+}
+
 /** `with admin` and `as partner of record`: requests that ride on the offer's card, answered separately. */
 function attachedRequests(
   cmd: TrialCommand | PurchaseCommand,
@@ -113,20 +129,9 @@ export function createOfferService({
     partnerTenantId: offer.partnerTenantId,
   });
 
-  /** Updates the customer's card in place for everyone who sees it (other devices, other members). */
-  const updateCard = (offer: Offer, fallback?: { conversationId: string; activityId?: string }): NewOutboxEntry[] => {
-    const card =
-      offer.card ?? (fallback?.activityId ? { conversationId: fallback.conversationId, activityId: fallback.activityId } : undefined);
-    if (!card) return [];
-    return [
-      {
-        target: { kind: 'conversation', conversationId: card.conversationId },
-        action: { kind: 'update', activityId: card.activityId, message: { kind: OFFER_CARD, args: { offerId: offer.id } } },
-        subject: { kind: 'offer', id: offer.id },
-        partnerTenantId: offer.partnerTenantId,
-      },
-    ];
-  };
+  /** Updates the customer's card in place for everyone who sees it (other devices, other members), copies included. */
+  const updateCard = (offer: Offer, fallback?: { conversationId: string; activityId?: string }): NewOutboxEntry[] =>
+    offerCardUpdates(offer, fallback);
 
   /** Moves an offer whose time has passed to expired, telling both sides; returns the offer as it now is. */
   async function expire(offer: Offer): Promise<Offer> {
@@ -342,6 +347,8 @@ export function createOfferService({
     list: (partner: Partner, approverEmail?: string) =>
       store.offers.listByPartner({ partnerTenantId: partner.tenantId, approverEmail, limit: 20 }),
     customers: (partner: Partner) => store.offers.customersOf(partner.tenantId),
+    /** A copy of the offer's card was posted (by `offers`): it is updated with the card from now on. */
+    rememberCopy: (offerId: string, place: { conversationId: string; activityId: string }) => store.offers.addCopy(offerId, place),
     pendingFor: (person: { tenantId: string; aadObjectId: string }) => store.offers.listPendingFor(person),
   };
 }

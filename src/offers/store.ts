@@ -50,4 +50,9 @@ export interface OffersStore {
   listExpired(now: string, limit: number): Promise<Offer[]>;
   /** Remembers where the customer's card landed; not a state change, so it does not bump the version. */
   setCard(offerId: string, card: { conversationId: string; activityId: string }): Promise<void>;
+  /** Remembers a copy of the card (posted by `offers`), keeping the newest MAX_CARD_COPIES; the version stays. */
+  addCopy(offerId: string, card: { conversationId: string; activityId: string }): Promise<void>;
 }
+
+/** How many copies of an offer's card are kept up to date: the ones a customer is likely still to scroll back to. */
+export const MAX_CARD_COPIES = 5;

@@ -56,6 +56,8 @@ export interface Offer extends Issued {
   withdrawnAt?: string;
   /** Where the customer's card is, so it can be updated for everyone after a decision. */
   card?: { conversationId: string; activityId: string };
+  /** Copies of the card posted by `offers`, newest last (at most MAX_CARD_COPIES): updated with it. */
+  copies?: { conversationId: string; activityId: string }[];
   /** Set while pending: identical pending offers share it, and the store keeps it unique. */
   pendingKey?: string;
   /** Requests decided on this offer's card, each separately: delegated administration, partner of record. */

@@ -66,6 +66,8 @@ async function main(): Promise<void> {
 
   /** Answers to an older filter setting must not overwrite a newer one. */
   let generation = 0;
+  /** The counts' own: a table-only load (a filter change) does not make a Refresh's newer counts stale. */
+  let summaryGeneration = 0;
   /** Where "Load more" goes on from: the position, for the filters and generation it belongs to. */
   let more: { next: string; query: string; generation: number } | undefined;
   let me: Me | undefined;
@@ -132,11 +134,13 @@ async function main(): Promise<void> {
   /** The summary and the first page of rows for the current filters, in one request. */
   const loadOverview = async (): Promise<void> => {
     const mine = ++generation;
+    const mySummary = ++summaryGeneration;
     const query = filterQuery().toString();
     const overview = await getJson<Overview>(`/api/dashboard/overview?${query}`, tokens);
     showMe(overview.me);
+    // A filter change answered meanwhile owns the table, but not the counts: they come from this newer answer.
+    if (mySummary === summaryGeneration) renderSummary(ui.summary, overview.summary, f);
     if (mine !== generation) return;
-    renderSummary(ui.summary, overview.summary, f);
     showRows(overview.page, false, query);
     ui.updated.textContent = `Updated ${f.dateTime(new Date().toISOString())}`;
   };
@@ -232,11 +236,11 @@ async function main(): Promise<void> {
     const reading = ui.rows.querySelector('.history-row') || ui.rows.querySelectorAll('tr[data-id]').length > PAGE_SIZE;
     if (!reading) void refresh();
     else {
-      // A Refresh (or a filter change) started after this request answers with newer counts: then this one is stale.
-      const asked = generation;
+      // A Refresh started after this request answers with newer counts: then this one is stale.
+      const asked = ++summaryGeneration;
       getJson<Overview>(`/api/dashboard/overview?${filterQuery()}&limit=1`, tokens).then(
         (o) => {
-          if (asked === generation) renderSummary(ui.summary, o.summary, f);
+          if (asked === summaryGeneration) renderSummary(ui.summary, o.summary, f);
         },
         () => undefined,
       );

@@ -333,7 +333,7 @@ describe('end to end in the Microsoft 365 Agents Playground: two partner tenants
 
     // The partner user who sent it hears it 1:1 too.
     await openPersonalChat(partnerPage);
-    await waitForCardText(partnerPage, new RegExp(`Megan Bowen approved ${id} at Microsoft`), 30_000);
+    await waitForCardText(partnerPage, new RegExp(`Contoso approved ${id} at Microsoft`), 30_000);
     await screenshot(partnerPage, '23-partner-sees-gdap-active');
 
     // Northwind's recorded consent is replaced here, and Nestor is told.

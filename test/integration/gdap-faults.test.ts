@@ -49,6 +49,27 @@ describe('faults between the bot and Microsoft', () => {
     expect(bot.cardFor(megan, d)).toContain('Review and approve in admin center');
   });
 
+  it('a request declined while Microsoft was unreachable is never created there afterwards', async () => {
+    const down = world.ms.control.fault({
+      kind: 'error',
+      status: 503,
+      times: 'always',
+      method: 'POST',
+      path: /delegatedAdminRelationships$/,
+    });
+    await bot.say('trial admin@contoso.com teams-essentials with admin', alex);
+    const d = idIn('D', bot.lastReply(alex))!;
+    await bot.drain();
+    expect((await bot.store.relationships.get(d))!.graph?.problem).toBeDefined();
+    const declined = await bot.click('delegation.decline', { relationshipId: d }, megan);
+    expect(declined.status).toBe(200);
+    expect((await bot.store.relationships.get(d))!.state).toBe('declined');
+    world.ms.control.removeFault(down.id);
+    for (let i = 0; i < 4; i++) await tick(bot, world.ms, 60_000);
+    expect(world.graphOf(d)).toBeUndefined();
+    expect((await bot.store.relationships.get(d))!.graph?.nextCheckAt).toBeUndefined();
+  });
+
   it('Graph answers 5xx while the customer approves: the bot backs off and records the activation once', async () => {
     await bot.say('delegate admin@contoso.com roles Exchange Administrator days 60', alex);
     const d = idIn('D', bot.lastReply(alex))!;
@@ -240,6 +261,8 @@ describe('a record-only partner replaced by a connected one', () => {
     const approved = await bot.click('delegation.approve', { relationshipId: d, replaces: fabrikam.id }, megan);
     expect(approved.text).toContain('whose delegated admin relationship this app is ending at Microsoft');
     expect((await bot.store.relationships.get(fabrikam.id))!.state).toBe('terminationRequested');
+    // The click is answered at once; the next sweep sends the terminate, with Fabrikam's own app.
+    await tick(bot, world.ms, 5_000);
     expect(world.ms.control.relationship(fabrikam.graph!.id!)!.terminationRequestedBy).toBe('partner');
     const terminate = world.ms.requests.filter((x) => x.method === 'POST' && x.path.endsWith(`${fabrikam.graph!.id!}/requests`)).at(-1)!;
     expect(terminate.tenantId).toBe(fabrikam.partnerTenantId);

@@ -1,3 +1,4 @@
+import { formatDate } from '../../src/cards/format';
 import { addDays } from '../../src/clock';
 import type { Listing } from '../../src/marketplace/types';
 import { installationUpdate } from '../support/activities';
@@ -223,6 +224,37 @@ describe('marketplace over real HTTP', () => {
       );
       // Another partner cannot act on Fabrikam's lead.
       expect((await bot.click('lead.trial', { leadId, services: 'teams-essentials' }, nestor)).body.statusCode).toBe(400);
+    });
+
+    it('a lead card opens a chat with the person and is marked contacted, won or lost; status lists leads with it', async () => {
+      const card = JSON.stringify(bot.sink.sentTo(alex.conversationId).map((r) => r.body));
+      expect(card).toContain('https://teams.microsoft.com/l/chat/0/0?users=admin%40contoso.com');
+      const before = bot.sink.textOf(bot.sink.sentTo(alex.conversationId).find((r) => bot.sink.textOf(r).includes(leadId))!);
+      expect(before).toContain('[Chat with Megan Bowen]');
+      expect(before).toMatch(/\[Mark contacted\][\s\S]*\[Mark won\][\s\S]*\[Mark lost\]/);
+
+      const contacted = await bot.click('lead.contacted', { leadId }, alex);
+      expect(contacted.text).toContain(`Contacted · marked by Alex Wilber on ${formatDate(bot.clock.now.toISOString())}`);
+      expect(contacted.text).not.toContain('[Mark contacted]');
+      expect(contacted.text).toMatch(/\[Mark won\][\s\S]*\[Mark lost\]/);
+      const won = await bot.click('lead.won', { leadId }, alex);
+      expect(won.text).toContain('Won · marked by Alex Wilber');
+      expect((await bot.store.leads.get(leadId))?.stage?.value).toBe('won');
+
+      await bot.say('status', alex);
+      const leads = bot.sink
+        .sentTo(alex.conversationId)
+        .map((r) => bot.sink.textOf(r))
+        .filter((t) => t.includes('Leads'))
+        .at(-1)!;
+      expect(leads).toMatch(new RegExp(`${leadId}[\\s\\S]*Megan Bowen \\(admin@contoso.com\\)[\\s\\S]*Won`));
+
+      // Another partner cannot mark Fabrikam's lead, and a malformed id is refused.
+      expect((await bot.click('lead.lost', { leadId }, nestor)).status).toBe(400);
+      const bad = await bot.click('lead.won', { leadId: 'not-a-lead' }, alex);
+      expect(bad.status).toBe(400);
+      expect(JSON.stringify(bad.body)).toContain('not a lead id');
+      expect((await bot.store.leads.get(leadId))?.stage?.value).toBe('won');
     });
   });
 

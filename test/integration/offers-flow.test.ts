@@ -166,14 +166,37 @@ describe('offers over real HTTP: a partner tenant and a customer tenant', () => 
   it('gives customers offers, support and help', async () => {
     await bot.say('trial admin@contoso.com intune-p1', alex);
     await bot.drain();
+    const before = bot.replyCount(megan);
     await bot.say('offers', megan);
-    expect(bot.lastReply(megan)).toMatch(/1 offer is waiting for your answer/);
-    expect(bot.lastReply(megan)).toMatch(/Microsoft Intune Plan 1/);
+    const [intro, card] = bot.repliesSince(megan, before);
+    expect(intro).toMatch(/1 offer is waiting for your answer/);
+    expect(card).toMatch(/Microsoft Intune Plan 1/);
     await bot.say('support', megan);
     expect(bot.lastReply(megan)).toMatch(/contact Microsoft support yourself/);
     await bot.say('help', megan);
     expect(bot.lastReply(megan)).toMatch(/offers\nTrial invitations, purchase offers and requests waiting for your answer/);
     expect(bot.lastReply(megan)).not.toMatch(/withdraw/);
+  });
+
+  it('a copy of the card posted by offers changes with the offer: withdrawn, its buttons are gone there too', async () => {
+    await bot.say('trial admin@contoso.com exchange-online-p1', alex);
+    const id = idIn('[TP]', bot.lastReply(alex))!;
+    await bot.drain();
+    await bot.say('offers', megan);
+    const copy = bot.sink.sentTo(megan.conversationId).at(-1)!;
+    expect(bot.sink.textOf(copy)).toContain(id);
+    expect(bot.sink.textOf(copy)).toContain('[Accept]');
+    const copyId = (await bot.store.offers.get(id))!.copies!.at(-1)!.activityId;
+
+    await bot.say(`withdraw ${id}`, alex);
+    await bot.drain();
+    const updates = bot.sink.updatesIn(megan.conversationId).filter((u) => u.activityId === copyId);
+    expect(updates).toHaveLength(1);
+    expect(bot.sink.textOf(updates[0]!)).toMatch(/withdrew this trial invitation/);
+    expect(bot.sink.textOf(updates[0]!)).not.toContain('[Accept]');
+    // The original card was updated as well.
+    const original = (await bot.store.offers.get(id))!.card!.activityId;
+    expect(bot.sink.updatesIn(megan.conversationId).some((u) => u.activityId === original)).toBe(true);
   });
 
   it('expires offers at their expiry date: the buttons stop working and say why', async () => {

@@ -15,7 +15,16 @@ import { addDays } from '../../clock';
 import { askMicrosoftToEnd, atMicrosoft, DEFAULT_DURATION_DAYS, end, refOf, REQUEST_VALIDITY_DAYS, withDue } from '../rules';
 import type { RelationshipsStore } from '../store';
 import type { GraphLink, Relationship } from '../types';
-import { checkAfterMs, displayNameFor, FINAL_STATUSES, LEASE_MS, retryAfterFailureMs, roleIdsFor, SETUP_PROBLEM_RETRY_MS } from './policy';
+import {
+  checkAfterMs,
+  displayNameFor,
+  FINAL_STATUSES,
+  LEASE_MS,
+  retryAfterFailureMs,
+  roleIdsFor,
+  SETUP_PROBLEM_RETRY_MS,
+  TERMINATE_AGAIN_MS,
+} from './policy';
 
 export type FollowStores = {
   channels: ChannelsStore;
@@ -112,7 +121,12 @@ export function createGdapFollower({ store, graph, apps, clock, log, random }: F
     }
   }
 
-  async function createAndLock(r: Relationship, client: GdapClient, g: GraphLink): Promise<GdapRelationship> {
+  async function createAndLock(
+    r: Relationship,
+    client: GdapClient,
+    g: GraphLink,
+    created: (id: string) => void,
+  ): Promise<GdapRelationship> {
     let rel: GdapRelationship;
     if (!g.id) {
       const { relationship, recovered } = await client.createOrRecover({
@@ -123,18 +137,23 @@ export function createGdapFollower({ store, graph, apps, clock, log, random }: F
         autoExtend: !!r.autoExtend,
       });
       rel = relationship;
+      created(rel.id);
       log.info({ relationshipId: r.id, graphId: rel.id, recovered, status: rel.status }, 'GDAP relationship created at Microsoft');
     } else {
       rel = await client.getRelationship(g.id);
     }
     if (rel.status === 'created') {
+      let refused: GraphError | undefined;
       try {
         await client.lockForApproval(rel.id);
       } catch (err) {
         // Locked already by an attempt whose answer was lost: Graph refuses a second lock. Read what it is now.
         if (!isGraphError(err, 'invalid') && !isGraphError(err, 'conflict')) throw err;
+        refused = err;
       }
       rel = await client.getRelationship(rel.id);
+      // Refused and still not locked: the refusal was real, and it is recorded as a failure like any other.
+      if (refused && rel.status === 'created') throw refused;
     }
     return rel;
   }
@@ -145,7 +164,8 @@ export function createGdapFollower({ store, graph, apps, clock, log, random }: F
     const wanted = app.securityGroups
       .map((group) => ({ groupId: group.groupId, roleIds: group.roleIds.filter((id) => granted.has(id)) }))
       .filter((group) => group.roleIds.length > 0);
-    const live = (a: GdapAccessAssignment) => a.status !== 'deleted' && a.status !== 'deleting' && a.status !== 'error';
+    // One in `error` stays as it is (and `status` shows it): posting another would fail the same way.
+    const live = (a: GdapAccessAssignment) => a.status !== 'deleted' && a.status !== 'deleting';
     let existing = (await client.listAccessAssignments(rel.id)).filter(live);
     for (const group of wanted) {
       if (existing.some((a) => a.securityGroupId === group.groupId)) continue;
@@ -214,7 +234,9 @@ export function createGdapFollower({ store, graph, apps, clock, log, random }: F
 
       case 'active': {
         if (r.state === 'approvalPending' || r.state === 'declined' || r.state === 'awaitingDelivery') return activate(r, seen, rel, now);
-        if (r.state === 'terminationRequested' && !g.ending?.sentAt) {
+        // Asked, and Graph still says active after a while: the request failed at Microsoft, so it is asked again.
+        const askAgain = !!g.ending?.sentAt && now.getTime() - new Date(g.ending.sentAt).getTime() > TERMINATE_AGAIN_MS;
+        if (r.state === 'terminationRequested' && (!g.ending?.sentAt || askAgain)) {
           await client.terminate(rel.id);
           log.info({ relationshipId: r.id, graphId: rel.id, reason: g.ending?.reason }, 'asked Microsoft to end the GDAP relationship');
           const after = await client.getRelationship(rel.id);
@@ -326,7 +348,7 @@ export function createGdapFollower({ store, graph, apps, clock, log, random }: F
           ...out.notice(next, 'partner', 'approved'),
           ...(await out.channel(next)),
           // A record-only old partner is told now; a real one once Microsoft reports its relationship ended.
-          ...(oldNext && oldNext.state === 'terminated'
+          ...(oldNext && oldNext.state === 'terminated' && oldNext.partnerTenantId !== next.partnerTenantId
             ? [...(await out.updateCard(oldNext)), ...out.notice(oldNext, 'partner', 'replaced')]
             : []),
         ],
@@ -345,7 +367,10 @@ export function createGdapFollower({ store, graph, apps, clock, log, random }: F
           : reason === 'revokedByPartner'
             ? [...out.notice(next, 'customer', 'revokedByPartner'), ...out.notice(next, 'partner', 'revokedByPartner')]
             : reason === 'replaced'
-              ? out.notice(next, 'partner', 'replaced')
+              ? // A partner that renewed its own relationship already heard the new one is active.
+                next.replacedBy?.partnerTenantId === next.partnerTenantId
+                ? []
+                : out.notice(next, 'partner', 'replaced')
               : [...out.notice(next, 'partner', 'endedAtMicrosoft'), ...out.notice(next, 'customer', 'endedAtMicrosoft')];
       return {
         kind: 'decide',
@@ -364,11 +389,12 @@ export function createGdapFollower({ store, graph, apps, clock, log, random }: F
    * The relationship as Graph has it. One Graph no longer knows (deleted at Microsoft, which only a relationship that
    * never became active can be) is read as expired: it can never be approved or grant anything.
    */
-  async function readOrGone(client: GdapClient, id: string, now: Date): Promise<GdapRelationship> {
+  async function readOrGone(r: Relationship, client: GdapClient, id: string, now: Date): Promise<GdapRelationship> {
     try {
       return await client.getRelationship(id);
     } catch (err) {
-      if (!isGraphError(err, 'notFound')) throw err;
+      // Graph deletes only relationships that never became active: for anything that did, a 404 is a fault to retry.
+      if (!isGraphError(err, 'notFound') || r.state === 'active' || r.state === 'terminationRequested') throw err;
       log.warn({ graphId: id }, 'GDAP relationship no longer exists at Microsoft');
       const at = now.toISOString();
       return {
@@ -391,9 +417,10 @@ export function createGdapFollower({ store, graph, apps, clock, log, random }: F
   }
 
   /** Records a failure: when to try again, and what the partner's `status` shows. */
-  async function failed(r: Relationship, err: unknown): Promise<void> {
+  async function failed(r: Relationship, err: unknown, createdId?: string): Promise<void> {
     const now = clock();
-    const g = r.graph!;
+    // A relationship created in this step keeps its id, so the next step reads it instead of creating it again.
+    const g: GraphLink = createdId && !r.graph!.id ? { ...r.graph!, id: createdId, status: 'created' } : r.graph!;
     const failures = (g.failures ?? 0) + 1;
     const graphErr = err instanceof GraphError ? err : undefined;
     const setup = graphErr?.kind === 'unauthorized';
@@ -423,6 +450,7 @@ export function createGdapFollower({ store, graph, apps, clock, log, random }: F
     const mine = await claim(r, now);
     if (!mine) return false;
     const app = apps.get(mine.partnerTenantId);
+    let createdId: string | undefined;
     try {
       if (!app) {
         throw new GraphError(
@@ -433,7 +461,16 @@ export function createGdapFollower({ store, graph, apps, clock, log, random }: F
       }
       const client = graph.forPartner(app);
       const g = { ...mine.graph!, displayName: mine.graph!.displayName || displayNameFor(mine) };
-      const rel = !g.id || g.status === 'created' ? await createAndLock(mine, client, g) : await readOrGone(client, g.id, now);
+      if (!g.id && !(await stillWanted(mine))) {
+        // Declined, withdrawn or expired before Microsoft had it: nothing to create, nothing left to follow.
+        const { leaseUntil: _lease, nextCheckAt: _next, ...link } = g;
+        await store.relationships.update(withDue({ ...mine, version: mine.version + 1, graph: link }), mine.version, []);
+        return false;
+      }
+      const rel =
+        !g.id || g.status === 'created'
+          ? await createAndLock(mine, client, g, (id) => (createdId = id))
+          : await readOrGone(mine, client, g.id, now);
       const org =
         !mine.customerOrg && mine.customerTenantId && !g.cardQueued ? await organisationOf(client, mine.customerTenantId) : undefined;
       const step = await observe(mine, g, rel, client, app, org);
@@ -457,9 +494,17 @@ export function createGdapFollower({ store, graph, apps, clock, log, random }: F
       log.info({ relationshipId: mine.id, graphId: rel.id, status: rel.status }, 'GDAP relationship read');
       return true;
     } catch (err) {
-      await failed(mine, err);
+      await failed(mine, err, createdId);
       return false;
     }
+  }
+
+  /** Whether a request not yet at Microsoft should still be created there: open, and its offer (if any) too. */
+  async function stillWanted(r: Relationship): Promise<boolean> {
+    if (r.state !== 'approvalPending' && r.state !== 'awaitingDelivery') return false;
+    if (!r.offerId) return true;
+    const offer = await store.offers.get(r.offerId);
+    return !!offer && offer.state !== 'withdrawn' && offer.state !== 'expired';
   }
 
   return { follow, isDue };

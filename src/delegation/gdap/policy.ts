@@ -42,7 +42,10 @@ export function checkAfterMs(r: Relationship, now: Date): number | undefined {
   if (!g.id || (g.status && MOVING.has(g.status))) return 10 * SECOND;
   if (r.state === 'terminationRequested') return 10 * SECOND;
   // Just activated (no assignments made yet) or assignments still pending: soon; settled: hourly.
-  if (r.state === 'active') return !g.assignments || g.assignments.some((a) => a.status !== 'active') ? 10 * SECOND : HOUR;
+  if (r.state === 'active') {
+    const pending = !g.assignments || g.assignments.some((a) => a.status !== 'active' && a.status !== 'error');
+    return pending ? 10 * SECOND : HOUR;
+  }
   if (g.status === 'approvalPending') {
     if (r.state === 'declined') return HOUR;
     const since = g.attentionAt ? now.getTime() - new Date(g.attentionAt).getTime() : Infinity;
@@ -66,6 +69,9 @@ export function retryAfterFailureMs(failures: number, retryAfterMs: number | und
   const jittered = exponential / 2 + random() * (exponential / 2);
   return Math.max(retryAfterMs ?? 0, Math.round(jittered));
 }
+
+/** A terminate Graph accepted but never acted on (still `active` this long after) is asked again. */
+export const TERMINATE_AGAIN_MS = 10 * MINUTE;
 
 /** A failure only the partner can fix (credentials, permissions): read again rarely, and say so once. */
 export const SETUP_PROBLEM_RETRY_MS = 15 * MINUTE;

@@ -100,13 +100,14 @@ export const confirmedWording: RelationshipWording = {
         : '';
     return {
       approved: {
-        headline: `${customer} approved ${id} at Microsoft`,
+        // Graph does not say which Global Administrator approved: the organisation did.
+        headline: `${r.customerOrg?.displayName ?? `${customer}'s organisation`} approved ${id} at Microsoft`,
         detail: `Microsoft reports the relationship active since ${formatDate(r.activatedAt)}, with ${accessWords(r)} until ${until(r)}. I'm creating the access assignments for your security groups; type status ${id} to see them.${replaced}`,
         style: 'good',
       },
       replaced: {
         headline: `${o.by ? o.by : customer} replaced you as delegated-admin partner`,
-        detail: `They approved ${r.replacedBy?.partnerName ?? 'another partner'} at Microsoft, so this app asked Microsoft to end ${id}. Microsoft reports it ended on ${endedOn}.`,
+        detail: `They chose ${r.replacedBy?.partnerName ?? 'another partner'}${r.replacedBy?.atMicrosoft ? ' at Microsoft' : ' in this app'}, so this app asked Microsoft to end ${id}. Microsoft reports it ended on ${endedOn}.`,
         style: 'warning',
       },
       revokedByCustomer: toCustomer

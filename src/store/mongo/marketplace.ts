@@ -10,7 +10,20 @@ import {
   type ListingsStore,
 } from '../../marketplace/store';
 import type { Lead, Listing } from '../../marketplace/types';
-import { encode, fromDoc, isDuplicateKey, RaceLost, retrying, str, strings, type CollectionSpec, type Doc, type Mongo } from './db';
+import {
+  encode,
+  fromDoc,
+  fromDocs,
+  isDuplicateKey,
+  limited,
+  RaceLost,
+  retrying,
+  str,
+  strings,
+  type CollectionSpec,
+  type Doc,
+  type Mongo,
+} from './db';
 import type { OutboxInsert } from './outbox';
 
 /** Which version of `termText` a listing's `_ft` was made with; a change of the rule bumps it, and the backfill redoes them. */
@@ -104,6 +117,8 @@ export const MARKETPLACE_COLLECTIONS: CollectionSpec[] = [
         key: { 'requester.tenantId': 1, 'requester.aadObjectId': 1, partnerTenantId: 1, createdAt: -1, _ord: -1 },
         name: 'requester_partner_created',
       },
+      // A partner's leads, newest first (`status`).
+      { key: { partnerTenantId: 1, createdAt: -1, _ord: -1 }, name: 'partner_created' },
     ],
   },
   // One document per (requester, partner) that asked: the point where concurrent lead creates serialise (leads.create).
@@ -225,5 +240,17 @@ export function mongoLeads(m: Mongo, insertOutbox: OutboxInsert): LeadsStore {
           { $set: { trialOfferId: str(offerId, 'offer id') } },
         )
       ).matchedCount === 1,
+    setStage: async (id, stage) =>
+      fromDoc<Lead>(
+        await leads.findOneAndUpdate({ _id: str(id, 'lead id') }, { $set: { stage: encode(stage) } }, { returnDocument: 'after' }),
+      ),
+    listByPartner: async (partnerTenantId, limit) =>
+      limited(limit, (n) =>
+        leads
+          .find({ partnerTenantId: str(partnerTenantId, 'partnerTenantId') })
+          .sort({ createdAt: -1, _ord: -1 })
+          .limit(n)
+          .toArray(),
+      ).then(fromDocs<Lead>),
   };
 }

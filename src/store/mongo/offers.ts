@@ -1,6 +1,6 @@
 import { ObjectId, type ClientSession } from 'mongodb';
 import { checkAttachments } from '../../delegation/store';
-import type { CustomerSummary, DecideResult, OfferQuery, OffersStore } from '../../offers/store';
+import { MAX_CARD_COPIES, type CustomerSummary, type DecideResult, type OfferQuery, type OffersStore } from '../../offers/store';
 import { PENDING_STATES, type Offer } from '../../offers/types';
 import { encode, fromDoc, fromDocs, int, limited, str, versionedDocs, type CollectionSpec, type Doc, type Mongo } from './db';
 import type { OutboxInsert } from './outbox';
@@ -160,5 +160,12 @@ export function mongoOffers(m: Mongo, { relationships, responses, outbox: insert
     },
 
     setCard: async (offerId, card) => void (await offers.updateOne({ _id: str(offerId, 'offer id') }, { $set: { card: encode(card) } })),
+    addCopy: async (offerId, card) =>
+      // One atomic update (a pipeline): append, keep the newest few; the version stays.
+      void (await offers.updateOne({ _id: str(offerId, 'offer id') }, [
+        {
+          $set: { copies: { $slice: [{ $concatArrays: [{ $ifNull: ['$copies', []] }, [{ $literal: encode(card) }]] }, -MAX_CARD_COPIES] } },
+        },
+      ])),
   };
 }

@@ -9,7 +9,7 @@ import {
 } from '../../marketplace/store';
 import type { Lead, Listing, ListingQuery } from '../../marketplace/types';
 import type { NewOutboxEntry } from '../../notifications/types';
-import { parse, type Db, type Row } from './db';
+import { parse, parseAll, type Db, type Row } from './db';
 import type { OutboxInsert } from './outbox';
 
 type ScoredRow = Row & { score: number };
@@ -126,6 +126,10 @@ export function sqliteLeads(db: Db, insertOutbox: OutboxInsert): LeadsStore {
       MARKETPLACE_SQL.leadLatest,
     ),
     // First one wins: the condition is the guard, in one statement.
+    leadSetStage: db.prepare<{ id: string; stage: string }>(`UPDATE leads SET doc = json_set(doc, '$.stage', json(@stage)) WHERE id = @id`),
+    leadsByPartner: db.prepare<[string, number], Row>(
+      'SELECT doc FROM leads WHERE partner_tenant_id = ? ORDER BY created_at DESC, rowid DESC LIMIT ?',
+    ),
     leadSetTrial: db.prepare<{ id: string; offerId: string }>(
       `UPDATE leads SET doc = json_set(doc, '$.trialOfferId', @offerId) WHERE id = @id AND json_type(doc, '$.trialOfferId') IS NULL`,
     ),
@@ -148,5 +152,10 @@ export function sqliteLeads(db: Db, insertOutbox: OutboxInsert): LeadsStore {
     create: async (lead, outbox, since) => leadCreateTx.immediate(lead, outbox, since),
     get: async (id) => parse<Lead>(q.leadGet.get(id)),
     setTrial: async (id, offerId) => q.leadSetTrial.run({ id, offerId }).changes === 1,
+    setStage: async (id, stage) => {
+      if (q.leadSetStage.run({ id, stage: JSON.stringify(stage) }).changes !== 1) return null;
+      return parse<Lead>(q.leadGet.get(id));
+    },
+    listByPartner: async (partnerTenantId, limit) => parseAll<Lead>(q.leadsByPartner.all(partnerTenantId, limit)),
   };
 }

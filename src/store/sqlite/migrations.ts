@@ -251,6 +251,10 @@ ${LISTING_FTS_ROW}
   CREATE INDEX relationships_due ON relationships (due_at)
     WHERE state IN ('awaitingDelivery', 'approvalPending', 'active', 'terminationRequested', 'declined');
   `,
+  // 9: a partner's leads, newest first (\`status\` lists them with where each stands).
+  `
+  CREATE INDEX leads_partner_created ON leads (partner_tenant_id, created_at);
+  `,
 ];
 
 /**

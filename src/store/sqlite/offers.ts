@@ -2,7 +2,7 @@ import { offerSearchText } from '../../dashboard/store';
 import { checkAttachments } from '../../delegation/store';
 import type { Relationship } from '../../delegation/types';
 import type { NewOutboxEntry } from '../../notifications/types';
-import type { CustomerSummary, DecideResult, OfferQuery, OffersStore } from '../../offers/store';
+import { MAX_CARD_COPIES, type CustomerSummary, type DecideResult, type OfferQuery, type OffersStore } from '../../offers/store';
 import type { Offer } from '../../offers/types';
 import type { NewResponse } from '../../responses/types';
 import { isUniqueViolation, parse, parseAll, type Db, type Row } from './db';
@@ -59,7 +59,18 @@ export function sqliteOffers(db: Db, { relationships, responses, outbox: insertO
       `SELECT doc FROM offers WHERE state IN ('awaitingDelivery', 'sent') AND expires_at <= ? ORDER BY expires_at LIMIT ?`,
     ),
     setCard: db.prepare<{ id: string; card: string }>(`UPDATE offers SET doc = json_set(doc, '$.card', json(@card)) WHERE id = @id`),
+    copiesGet: db.prepare<[string], { copies: string | null }>(`SELECT json_extract(doc, '$.copies') AS copies FROM offers WHERE id = ?`),
+    copiesSet: db.prepare<{ id: string; copies: string }>(
+      `UPDATE offers SET doc = json_set(doc, '$.copies', json(@copies)) WHERE id = @id`,
+    ),
   };
+
+  const addCopyTx = db.transaction((offerId: string, card: { conversationId: string; activityId: string }) => {
+    const row = q.copiesGet.get(offerId);
+    if (!row) return;
+    const copies = [...((row.copies ? JSON.parse(row.copies) : []) as (typeof card)[]), card].slice(-MAX_CARD_COPIES);
+    q.copiesSet.run({ id: offerId, copies: JSON.stringify(copies) });
+  });
 
   const createTx = db.transaction((offer: Offer, outbox: NewOutboxEntry[], attachments: Relationship[]) => {
     if (offer.pendingKey) {
@@ -127,6 +138,7 @@ export function sqliteOffers(db: Db, { relationships, responses, outbox: insertO
     listPendingFor: async ({ tenantId, aadObjectId }) => parseAll<Offer>(q.pendingFor.all(tenantId, aadObjectId)),
     listExpired: async (at, limit) => parseAll<Offer>(q.expired.all(at, limit)),
     setCard: async (offerId, card) => void q.setCard.run({ id: offerId, card: JSON.stringify(card) }),
+    addCopy: async (offerId, card) => void addCopyTx.immediate(offerId, card),
   };
 }
 

@@ -1,7 +1,7 @@
 import type { MicrosoftApp } from '../../../src/directory/microsoft';
 import { approvalLink, createGraphClient, GraphError, relationshipBody, type GdapClient } from '../../../src/delegation/graph';
 import { freePort } from '../../support/free-port';
-import { capturingLogger, tinyServer, tokenEndpoint, type Reply, type Seen } from './tiny-server';
+import { capturingLogger, tinyServer, tokenEndpoint, type Reply, type Seen, failure } from './tiny-server';
 
 const PARTNER = '8a1b2c3d-0000-4000-8000-00000000f001';
 const CUSTOMER = '4b827261-d21f-4aa9-b7db-7fa1f56fb163';
@@ -56,16 +56,6 @@ async function rig(graph: GraphHandler, opts: { timeoutMs?: number } = {}) {
   });
   const graphCalls = () => server.seen.filter((s) => s.url.pathname.startsWith('/v1.0/'));
   return { server, client: graphClient.forPartner(app), lines, graphCalls, tokenCount: () => tokenCount };
-}
-
-async function failure(p: Promise<unknown>): Promise<GraphError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof GraphError) return err;
-    throw err;
-  }
-  throw new Error('expected a GraphError');
 }
 
 async function using<T>(r: Awaited<ReturnType<typeof rig>>, run: (client: GdapClient) => Promise<T>): Promise<T> {

@@ -1,8 +1,8 @@
 import { generateKeyPairSync } from 'node:crypto';
 import type { MicrosoftApp } from '../../../src/directory/microsoft';
-import { approvalLink, createGraphClient, GraphError } from '../../../src/delegation/graph';
+import { approvalLink, createGraphClient } from '../../../src/delegation/graph';
 import { startMicrosoftStandIn, type MicrosoftStandIn } from '../../../stand-in';
-import { capturingLogger } from './tiny-server';
+import { capturingLogger, failure } from './tiny-server';
 
 /**
  * The Graph client against the local stand-in of Entra and Graph (stand-in/), over real HTTP: tokens through
@@ -56,16 +56,6 @@ function client(
     },
   });
   return { gdap: graph.forPartner(opts.microsoftApp ?? app()), lines };
-}
-
-async function failure(p: Promise<unknown>): Promise<GraphError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof GraphError) return err;
-    throw err;
-  }
-  throw new Error('expected a GraphError');
 }
 
 const tokenRequests = () => ms.requests.filter((r) => r.kind === 'token');
@@ -275,7 +265,9 @@ describe('Graph GDAP client against the Microsoft stand-in', () => {
     ms.control.settle();
     const extra = await failure(gdap.createAccessAssignment(created.id, { securityGroupId: GROUP, roleIds: [USER_ADMIN] }));
     expect(extra.kind).toBe('invalid');
-    const missing = await failure(gdap.getRelationship(`${created.id.slice(0, -1)}0`));
+    // Change the last character to a different one, so the id surely names no relationship.
+    const other = created.id.endsWith('0') ? '1' : '0';
+    const missing = await failure(gdap.getRelationship(`${created.id.slice(0, -1)}${other}`));
     expect(missing.kind).toBe('notFound');
   });
 });

@@ -1,3 +1,4 @@
+import { GraphError } from '../../../src/delegation/graph';
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import pino from 'pino';
@@ -87,4 +88,15 @@ export function tokenEndpoint(secret: string, accessToken = () => `eyJ0eXAi.${Ma
     }
     return { status: 200, body: { token_type: 'Bearer', expires_in: 3599, ext_expires_in: 3599, access_token: accessToken() } };
   };
+}
+
+/** The GraphError a call fails with; anything else (or success) fails the test. */
+export async function failure(p: Promise<unknown>): Promise<GraphError> {
+  try {
+    await p;
+  } catch (err) {
+    if (err instanceof GraphError) return err;
+    throw err;
+  }
+  throw new Error('expected a GraphError');
 }

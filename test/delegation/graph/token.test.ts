@@ -4,11 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { MicrosoftApp } from '../../../src/directory/microsoft';
 import { msalAuthority } from '../../../src/delegation/graph/authority';
-import { GraphError } from '../../../src/delegation/graph/errors';
 import { secretSources } from '../../../src/delegation/graph/credentials';
 import { TokenSource } from '../../../src/delegation/graph/token';
 import { freePort } from '../../support/free-port';
-import { capturingLogger, tinyServer, tokenEndpoint, type Reply, type Seen } from './tiny-server';
+import { capturingLogger, tinyServer, tokenEndpoint, type Reply, type Seen, failure } from './tiny-server';
 
 const TENANT = '8a1b2c3d-0000-4000-8000-00000000f001';
 const SECRET = 'abc8Q~not-a-real-secret-but-shaped-like-one_x';
@@ -44,16 +43,6 @@ async function rig(
   });
   const tokenRequests = () => server.seen.filter((s) => s.url.pathname.endsWith('/oauth2/v2.0/token'));
   return { server, tokens, lines, files, tokenRequests };
-}
-
-async function failure(p: Promise<unknown>): Promise<GraphError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof GraphError) return err;
-    throw err;
-  }
-  throw new Error('expected a GraphError');
 }
 
 describe('Graph tokens through msal-node (client credentials, one app per partner)', () => {

@@ -114,6 +114,33 @@ export function leadsContract(ctx: ContractContext): void {
       expect(await store.leads.setTrial(ld.id, 'T-4K7P2Q')).toBe(false);
       expect(await store.leads.get(ld.id)).toEqual({ ...ld, trialOfferId: 'T-3NRW8K' });
     });
+
+    it('setStage records where the lead stands (the latest wins) and returns it; an unknown lead is null', async () => {
+      const ld = lead(listed, requester());
+      await store.leads.create(ld, [], windowFrom(T0));
+      const by = { aadObjectId: 'a-1', name: 'Alex Wilber' };
+      expect(await store.leads.setStage('C-NQPE23', { value: 'won', at: T0, by })).toBeNull();
+      const contacted = { value: 'contacted' as const, at: T0, by };
+      expect(await store.leads.setStage(ld.id, contacted)).toEqual({ ...ld, stage: contacted });
+      const lost = { value: 'lost' as const, at: plus(T0, 60), by };
+      expect(await store.leads.setStage(ld.id, lost)).toEqual({ ...ld, stage: lost });
+      expect(await store.leads.get(ld.id)).toEqual({ ...ld, stage: lost });
+    });
+
+    it("listByPartner returns a partner's leads newest first, at most limit, and no other partner's", async () => {
+      const leads: Lead[] = [];
+      for (let i = 0; i < 4; i++) {
+        clock.now = new Date(plus(T0, i));
+        const ld = lead(listed, requester({ aadObjectId: `req-${i}` }), { createdAt: nowIso() });
+        await store.leads.create(ld, [], windowFrom(nowIso()));
+        leads.push(ld);
+      }
+      const elsewhere = lead(listing(), requester({ aadObjectId: 'req-x' }), { createdAt: nowIso() });
+      await store.leads.create(elsewhere, [], windowFrom(nowIso()));
+      expect(await store.leads.listByPartner(listed.partnerTenantId, 10)).toEqual([...leads].reverse());
+      expect(await store.leads.listByPartner(listed.partnerTenantId, 2)).toEqual([leads[3], leads[2]]);
+      expect(await store.leads.listByPartner('00000000-0000-0000-0000-00000000dead', 10)).toEqual([]);
+    });
   });
 }
 

@@ -254,6 +254,17 @@ export function offersContract(ctx: ContractContext): void {
       expect(await store.offers.get(o.id)).toEqual(withdrawn);
       expect(withdrawn.card).toEqual(card);
     });
+
+    it('addCopy remembers copies of the card, the newest five, in order, without changing the version', async () => {
+      const o = await createSent();
+      const copy = (n: number) => ({ conversationId: 'a:1personal-megan', activityId: `1:17325252000${n}` });
+      for (let n = 1; n <= 7; n++) await store.offers.addCopy(o.id, copy(n));
+      const stored = await store.offers.get(o.id);
+      expect(stored).toEqual({ ...o, copies: [3, 4, 5, 6, 7].map(copy) });
+      expect(stored?.version).toBe(o.version);
+      await store.offers.addCopy('T-NOPE22', copy(1));
+      expect(await store.offers.get('T-NOPE22')).toBeNull();
+    });
   });
 
   describe('decide', () => {
@@ -434,6 +445,15 @@ export function offersConcurrent(ctx: ContractContext): void {
     }
     return made;
   };
+
+  it('copies of a card posted at once from several processes are all kept: each append is one atomic write', async () => {
+    handles = await harness.openHandles(4);
+    const [o] = await createSentOffers(1);
+    const copy = (n: number) => ({ conversationId: 'a:1personal-megan', activityId: `1:racer-${n}` });
+    await together(handles.map((h, i) => () => h.offers.addCopy(o!.id, copy(i))));
+    const copies = (await handles[0]!.offers.get(o!.id))?.copies ?? [];
+    expect(copies.map((c) => c.activityId).sort()).toEqual([0, 1, 2, 3].map((n) => copy(n).activityId));
+  });
 
   it.each([
     [2, 25],

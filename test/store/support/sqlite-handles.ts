@@ -205,6 +205,7 @@ export class SqliteWorkerPool {
         listPendingFor: m('offers.listPendingFor'),
         listExpired: m('offers.listExpired'),
         setCard: m('offers.setCard'),
+        addCopy: m('offers.addCopy'),
       },
       relationships: {
         create: m('relationships.create'),
@@ -229,6 +230,8 @@ export class SqliteWorkerPool {
         create: m('leads.create'),
         get: m('leads.get'),
         setTrial: m('leads.setTrial'),
+        setStage: m('leads.setStage'),
+        listByPartner: m('leads.listByPartner'),
       },
       pipeline: { page: m('pipeline.page'), summary: m('pipeline.summary') },
       responses: { forSubject: m('responses.forSubject'), chain: m('responses.chain') },
