@@ -6,7 +6,7 @@
 //   second partner  (env/playground/partner2/.m365agentsplayground.yml) on PARTNER2_PLAYGROUND_PORT (56152),
 //     so one customer can replace its delegated-admin partner by another
 // and the local Microsoft stand-in (stand-in/, from dist: run `npm run build` or `npm start` first) on
-// STAND_IN_PORT (default: the port of MICROSOFT_AUTHORITY_HOST in env/.env.local, 4100), with the partners file's
+// STAND_IN_PORT (default: the port of MICROSOFT_AUTHORITY_HOST in env/local.env, 4100), with the partners file's
 // connected partners (a `microsoft` entry: Fabrikam, its secret from FABRIKAM_GRAPH_CLIENT_SECRET as the bot reads it)
 // and the customer instance's tenant (Contoso) registered, so Fabrikam's `delegate` creates a real (stand-in) GDAP
 // relationship that Megan approves on the stand-in's admin center page. It prints the URLs to open. Ctrl-C stops all.
@@ -31,7 +31,7 @@ function flag(name) {
   return i > 0 ? process.argv[i + 1] : undefined;
 }
 
-/** What `npm start` gives the bot: env/.env.local, the environment winning (as `node --env-file` does). */
+/** What `npm start` gives the bot: env/local.env, the environment winning (as `node --env-file` does). */
 const botEnv = standInLib.botEnvironment(repoRoot);
 const botPort = Number(botEnv.PORT || 3978);
 const endpoint = flag('endpoint') || process.env.BOT_ENDPOINT || `http://127.0.0.1:${botPort}/api/messages`;
@@ -214,7 +214,7 @@ function settingsAdvice(url) {
   const wrong = Object.entries(wanted).filter(([k, v]) => (botEnv[k] ?? '').replace(/\/+$/, '') !== v);
   if (wrong.length === 0) return [];
   return [
-    `  The bot's settings (env/.env.local and the environment) do not point at this stand-in: start it with`,
+    `  The bot's settings (env/local.env and the environment) do not point at this stand-in: start it with`,
     `    ${wrong.map(([k, v]) => `${k}=${v}`).join(' ')} npm start`,
   ];
 }

@@ -113,6 +113,12 @@ const ConfigSchema = z
     }
   });
 
+/**
+ * Every environment variable the bot reads, by name. infra/azure.bicep may set only these as the bot's App Service
+ * settings (test/toolkit/infra.test.ts checks it), so a key added here needs a decision for Azure too.
+ */
+export const CONFIG_KEYS: readonly string[] = Object.keys(ConfigSchema.shape);
+
 const isLoopback = (url: string) => URL.canParse(url) && ['127.0.0.1', 'localhost', '[::1]'].includes(new URL(url).hostname);
 
 export interface Config {
@@ -184,7 +190,7 @@ export const DEVELOPMENT_TEAMS_APP_ID = '00000000-0000-4000-8000-00000000a991';
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
-    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}\nSee env/.env.example for every key.`);
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}\nSee env/example.env for every key.`);
     this.name = 'ConfigError';
   }
 }

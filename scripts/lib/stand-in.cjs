@@ -15,7 +15,7 @@ const fs = require('node:fs');
 const path = require('node:path');
 const util = require('node:util');
 
-/** Where `npm run playground` starts the stand-in unless told otherwise (env/.env.local points the bot here). */
+/** Where `npm run playground` starts the stand-in unless told otherwise (env/local.env points the bot here). */
 const DEFAULT_STAND_IN_PORT = 4100;
 
 /** The Playground's customer instance (its `tenantId` is read from the config, the rest is the sample's Contoso). */
@@ -31,9 +31,9 @@ function readEnvFile(file) {
   }
 }
 
-/** The environment `npm start` gives the bot: env/.env.local, with what is already set in the environment winning. */
+/** The environment `npm start` gives the bot: env/local.env, with what is already set in the environment winning. */
 function botEnvironment(repoRoot, env = process.env) {
-  return { ...readEnvFile(path.join(repoRoot, 'env', '.env.local')), ...env };
+  return { ...readEnvFile(path.join(repoRoot, 'env', 'local.env')), ...env };
 }
 
 /** The top-level `tenantId` of an Agents Playground config (`.m365agentsplayground.yml`). */

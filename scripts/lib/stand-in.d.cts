@@ -1,11 +1,11 @@
 // Types for stand-in.cjs (kept in step with its JSDoc), so the TypeScript end-to-end support can import it.
 
-/** Where `npm run playground` starts the stand-in unless told otherwise (env/.env.local points the bot here). */
+/** Where `npm run playground` starts the stand-in unless told otherwise (env/local.env points the bot here). */
 export declare const DEFAULT_STAND_IN_PORT: 4100;
 
 export declare function readEnvFile(file: string): Record<string, string>;
 
-/** The environment `npm start` gives the bot: env/.env.local, with what is already set in the environment winning. */
+/** The environment `npm start` gives the bot: env/local.env, with what is already set in the environment winning. */
 export declare function botEnvironment(repoRoot: string, env?: NodeJS.ProcessEnv): Record<string, string | undefined>;
 
 /** The top-level `tenantId` of an Agents Playground config (`.m365agentsplayground.yml`). */
