@@ -79,6 +79,10 @@ param logLevel string = 'info'
 @maxValue(3600)
 param outboxLeaseSeconds int = 60
 
+@minValue(2)
+@maxValue(3600)
+param fulfilmentLeaseSeconds int = 180
+
 @description('Entra\'s login host for connected partners\' Graph tokens.')
 param microsoftAuthorityHost string = 'https://login.microsoftonline.com'
 
@@ -88,7 +92,10 @@ param microsoftGraphBaseUrl string = 'https://graph.microsoft.com/v1.0'
 @description('The Microsoft 365 admin center, where approval links point.')
 param microsoftAdminCenterUrl string = 'https://admin.microsoft.com'
 
-@description('Names of the variables holding connected partners\' Graph client secrets: each partner\'s clientSecretEnv in the partners file (FABRIKAM_GRAPH_CLIENT_SECRET, say). Each becomes an app setting that reads the Key Vault secret of that name with - for _ (FABRIKAM-GRAPH-CLIENT-SECRET), which you set yourself (infra/README.md).')
+@description('The Partner Center API (orders and trials of connected partners).')
+param partnerCenterBaseUrl string = 'https://api.partnercenter.microsoft.com/v1'
+
+@description('Names of the variables holding connected partners\' Graph and Partner Center client secrets: each partner\'s clientSecretEnv in the partners file (FABRIKAM_GRAPH_CLIENT_SECRET, say). Each becomes an app setting that reads the Key Vault secret of that name with - for _ (FABRIKAM-GRAPH-CLIENT-SECRET), which you set yourself (infra/README.md).')
 param partnerSecretNames array = []
 
 var keyVaultName = take('kv${resourceBaseName}${uniqueString(resourceGroup().id)}', 24)
@@ -193,11 +200,13 @@ var botSettings = {
   LOG_LEVEL: logLevel
   DELIVERY_INSTANCES: string(instanceCount)
   OUTBOX_LEASE_SECONDS: string(outboxLeaseSeconds)
+  FULFILMENT_LEASE_SECONDS: string(fulfilmentLeaseSeconds)
   AAD_APP_CLIENT_ID: tabAppClientId
   AAD_APP_ID_URI: 'api://${webApp.properties.defaultHostName}/${tabAppClientId}'
   MICROSOFT_AUTHORITY_HOST: microsoftAuthorityHost
   MICROSOFT_GRAPH_BASE_URL: microsoftGraphBaseUrl
   MICROSOFT_ADMIN_CENTER_URL: microsoftAdminCenterUrl
+  PARTNER_CENTER_BASE_URL: partnerCenterBaseUrl
 }
 
 // Connected partners' Graph client secrets, one Key Vault reference each.

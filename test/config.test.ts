@@ -57,8 +57,12 @@ describe('configuration', () => {
   });
 
   it('reads the delivery share and lease, with defaults of one instance and 60 s', () => {
-    expect(loadConfig({}).delivery).toEqual({ instances: 1, leaseMs: 60_000 });
-    expect(loadConfig({ DELIVERY_INSTANCES: '3', OUTBOX_LEASE_SECONDS: '5' }).delivery).toEqual({ instances: 3, leaseMs: 5_000 });
+    expect(loadConfig({}).delivery).toEqual({ instances: 1, leaseMs: 60_000, fulfilmentLeaseMs: 180_000 });
+    expect(loadConfig({ DELIVERY_INSTANCES: '3', OUTBOX_LEASE_SECONDS: '5', FULFILMENT_LEASE_SECONDS: '4' }).delivery).toEqual({
+      instances: 3,
+      leaseMs: 5_000,
+      fulfilmentLeaseMs: 4_000,
+    });
     expect(() => loadConfig({ DELIVERY_INSTANCES: '0' })).toThrow(/DELIVERY_INSTANCES/);
     expect(() => loadConfig({ OUTBOX_LEASE_SECONDS: '1.5' })).toThrow(/OUTBOX_LEASE_SECONDS must be a whole number/);
   });
@@ -68,6 +72,7 @@ describe('configuration', () => {
       authorityHost: 'https://login.microsoftonline.com',
       graphBaseUrl: 'https://graph.microsoft.com/v1.0',
       adminCenterUrl: 'https://admin.microsoft.com',
+      partnerCenterBaseUrl: 'https://api.partnercenter.microsoft.com/v1',
     });
     expect(
       loadConfig({ MICROSOFT_AUTHORITY_HOST: 'http://127.0.0.1:5050/', MICROSOFT_GRAPH_BASE_URL: 'http://localhost:5050/v1.0/' }).microsoft,
@@ -75,9 +80,16 @@ describe('configuration', () => {
       authorityHost: 'http://127.0.0.1:5050',
       graphBaseUrl: 'http://localhost:5050/v1.0',
       adminCenterUrl: 'https://admin.microsoft.com',
+      partnerCenterBaseUrl: 'https://api.partnercenter.microsoft.com/v1',
     });
     // Approval links on the cards point at the stand-in's admin center page in tests and the playground.
     expect(loadConfig({ MICROSOFT_ADMIN_CENTER_URL: 'http://127.0.0.1:5050/' }).microsoft.adminCenterUrl).toBe('http://127.0.0.1:5050');
+    expect(loadConfig({ PARTNER_CENTER_BASE_URL: 'http://127.0.0.1:5050/partnercenter/v1/' }).microsoft.partnerCenterBaseUrl).toBe(
+      'http://127.0.0.1:5050/partnercenter/v1',
+    );
+    expect(() => loadConfig({ PARTNER_CENTER_BASE_URL: 'http://partnercenter.example.test/v1' })).toThrow(
+      /PARTNER_CENTER_BASE_URL must be https, except for a local stand-in/,
+    );
     expect(() => loadConfig({ MICROSOFT_ADMIN_CENTER_URL: 'http://admin.example.test' })).toThrow(
       /MICROSOFT_ADMIN_CENTER_URL must be https, except for a local stand-in/,
     );

@@ -90,6 +90,7 @@ describe('infra/azure.bicep: the App Service, its settings, the Key Vault and th
       authorityHost: 'https://login.microsoftonline.com',
       graphBaseUrl: 'https://graph.microsoft.com/v1.0',
       adminCenterUrl: 'https://admin.microsoft.com',
+      partnerCenterBaseUrl: 'https://api.partnercenter.microsoft.com/v1',
     });
     expect(config.mongo?.dbName).toBe('partnerOffers');
   });

@@ -297,6 +297,7 @@ describe('the Agents Toolkit lifecycle files: m365agents.yml, m365agents.local.y
         authorityHost: 'https://login.microsoftonline.com',
         graphBaseUrl: 'https://graph.microsoft.com/v1.0',
         adminCenterUrl: 'https://admin.microsoft.com',
+        partnerCenterBaseUrl: 'https://api.partnercenter.microsoft.com/v1',
       });
     });
   });
