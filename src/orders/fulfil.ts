@@ -59,6 +59,13 @@ const without = <T extends object, K extends keyof T>(o: T, ...keys: K[]): Omit<
   return copy;
 };
 
+/**
+ * The partner's reseller relationship invitation, without delegated admin (GDAP is asked for on its own), in the shape
+ * Partner Center's "Request a reseller relationship" gives it.
+ */
+export const resellerInvitationLink = (partnerTenantId: string): string =>
+  `https://admin.microsoft.com/Adminportal/Home?invType=ResellerRelationship&partnerId=${encodeURIComponent(partnerTenantId)}&msppId=0&DAP=false#/BillingAccounts/partner-invitation`;
+
 /** A fresh job for an accepted offer: due at once, its Partner Center request ids made before any call. */
 export function newFulfilment(offer: Offer, now: Date): Fulfilment {
   return {
@@ -183,7 +190,12 @@ export function createFulfilment(deps: FulfilmentDeps) {
         if (f.state === 'waitingForCustomer' && f.invitationLink) {
           return { next: settled(f, {}, later(now, customerCheckMs(f, now)), now), outbox: [], responses: [] };
         }
-        const invitationLink = await pc.resellerInvitationLink();
+        const invitationLink = await pc.resellerInvitationLink().catch((err: unknown) => {
+          // Partner Center documents this call for App+User tokens only; with the app's own token it may refuse it.
+          // The link it gives has a documented shape, so the partner's own is made from its tenant id then.
+          if (isPartnerCenterError(err, 'unauthorized')) return resellerInvitationLink(f.partnerTenantId);
+          throw err;
+        });
         const next = settled(
           f,
           { state: 'waitingForCustomer', invitationLink, waitingSince: iso(now), attempts: 0, ...clearRetrying() },
