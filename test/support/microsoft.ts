@@ -56,7 +56,9 @@ export async function startMicrosoft(
       securityGroups: [{ groupId: NORTHWIND_GROUP, roles: ['Helpdesk Administrator'] }],
     };
   }
+  // The sample connects Fabrikam to Partner Center too; here only the tests about orders do.
   if (o.partnerCenter) fabrikam.partnerCenter = { clientId: FABRIKAM_APP, clientSecretEnv: 'FABRIKAM_GRAPH_CLIENT_SECRET' };
+  else delete fabrikam.partnerCenter;
   const partnersFile = join(dir, 'partners.json');
   writeFileSync(partnersFile, JSON.stringify(sample));
   const catalogFile = o.partnerCenter ? writeCatalogWithPartnerCenterIds(dir) : undefined;
