@@ -219,6 +219,7 @@ export class SqliteWorkerPool {
         listPendingFor: m('relationships.listPendingFor'),
         listDue: m('relationships.listDue'),
         setCard: m('relationships.setCard'),
+        addCopy: m('relationships.addCopy'),
       },
       listings: {
         get: m('listings.get'),
