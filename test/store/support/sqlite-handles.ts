@@ -234,7 +234,7 @@ export class SqliteWorkerPool {
         setStage: m('leads.setStage'),
         listByPartner: m('leads.listByPartner'),
       },
-      pipeline: { page: m('pipeline.page'), summary: m('pipeline.summary') },
+      pipeline: { page: m('pipeline.page'), summary: m('pipeline.summary'), monthlyValue: m('pipeline.monthlyValue') },
       responses: { forSubject: m('responses.forSubject'), chain: m('responses.chain') },
       outbox: {
         claim: m('outbox.claim'),
