@@ -118,6 +118,8 @@ export function mongoPipeline({ db }: Mongo): PipelineStore {
               partnerTenantId: q.partner,
               state: { $in: [VALUE_STATES.accepted, ...VALUE_STATES.pending] },
               kind: 'purchase',
+              // Answered by its expiry at the latest: one that expired before the first month counts in none.
+              expiresAt: { $gte: q.since },
               currency: q.currency,
             },
           },

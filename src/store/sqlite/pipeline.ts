@@ -55,7 +55,10 @@ export const PIPELINE_SQL = {
     FROM relationships
     WHERE partner_tenant_id = @partner AND kind = 'delegation' AND state = 'active' AND ends_at > @now AND ends_at <= @within30`,
   // Purchase offers accepted (by the month of the decision) and pending (by the month they were made), each line's
-  // quantity × list price per licence per month summed; the rows come off `offers_partner_state`.
+  // quantity × list price per licence per month summed; the rows come off `offers_partner_state`. `expires_at >=
+  // @since` reads no document: an offer is answered by its expiry at the latest, so one that expired before the first
+  // month was neither accepted nor made in it, and the documents of a partner's older accepted offers are never parsed.
+  // (`YYYY-MM` sorts before every time in that month.)
   monthlyValue: `SELECT month, accepted, sum(cents) AS cents FROM (
       SELECT substr(CASE WHEN o.state = 'accepted' THEN coalesce(json_extract(o.doc, '$.decidedAt'), o.created_at) ELSE o.created_at END, 1, 7)
           AS month,
@@ -63,7 +66,7 @@ export const PIPELINE_SQL = {
         coalesce(json_extract(l.value, '$.quantity'), 0) * coalesce(json_extract(l.value, '$.unitPriceCents'), 0) AS cents
       FROM offers AS o, json_each(o.doc, '$.lines') AS l
       WHERE o.partner_tenant_id = @partner AND o.state IN ('accepted', 'sent', 'awaitingDelivery') AND o.kind = 'purchase'
-        AND json_extract(o.doc, '$.currency') = @currency)
+        AND o.expires_at >= @since AND json_extract(o.doc, '$.currency') = @currency)
     WHERE month >= @since
     GROUP BY month, accepted`,
 } as const;

@@ -416,6 +416,20 @@ export function pipelineContract(ctx: ContractContext): void {
         expect(await value()).toEqual([{ month: '2026-11', accepted: 22_000, pending: 0 }]);
       });
 
+      it('counts an offer sent before the first month and accepted in it (on its last day) in that month', async () => {
+        await create(
+          offer({
+            state: 'accepted',
+            lines: [line(2, 2_200)],
+            createdAt: '2026-08-20T09:00:00.000Z',
+            expiresAt: '2026-09-19T09:00:00.000Z',
+            decidedAt: '2026-09-19T08:59:00.000Z',
+          }),
+        );
+        await create(offer({ state: 'expired', lines: [line(2, 2_200)], createdAt: '2026-08-20T09:00:00.000Z' }));
+        expect(await value()).toEqual([{ month: '2026-09', accepted: 4_400, pending: 0 }]);
+      });
+
       it('refuses a query that is not what the types say', async () => {
         await expect(store.pipeline.monthlyValue({ $ne: '' } as unknown as string, 'USD', '2026-01')).rejects.toThrow(/partnerTenantId/);
         await expect(store.pipeline.monthlyValue(TENANT.fabrikam, 'usd', '2026-01')).rejects.toThrow(/currency/);
