@@ -1,6 +1,6 @@
 import type { Attachment } from 'botbuilder';
 import { z } from 'zod';
-import type { CommandRouter } from '../bot/commands';
+import type { CommandRouter, TrackedCard } from '../bot/commands';
 import { cardResponse, messageResponse, type VerbTable } from '../bot/verbs';
 import type { RequestPart } from '../cards/data';
 import { UserInputError, quoted } from '../errors';
@@ -28,7 +28,8 @@ export interface LinkedRequests {
   /** True for ids `status` should hand over (D-, R-). */
   isId(raw: string): boolean;
   status(raw: string, partner: Partner): Promise<Attachment>;
-  pendingFor(person: { tenantId: string; aadObjectId: string }): Promise<Attachment[]>;
+  /** The customer's open requests as cards to post, each tracked like an offer's copy. */
+  pendingFor(person: { tenantId: string; aadObjectId: string }): Promise<TrackedCard[]>;
   /** The customers' organisations as Microsoft names them, by tenant id, where this partner's requests learnt them. */
   organisations(partner: Partner): Promise<Map<string, string>>;
 }
@@ -169,7 +170,7 @@ export function registerOffers(
       if (total === 0)
         return { text: 'Nothing is waiting for your answer. Offers and requests from your partners appear here when they send them.' };
       const shown = pending.slice(-5);
-      // Each offer card goes as its own message whose place is remembered, so it changes when the offer does.
+      // Each card goes as its own message whose place is remembered, so it changes when the offer or request does.
       const tracked = await Promise.all(
         shown.map(async (o) => ({
           attachment: cards.offerCard(o, await linked.partsOf(o)).attachments![0]!,
@@ -180,8 +181,7 @@ export function registerOffers(
       const count = shown.length + shownRequests.length;
       return {
         text: `${total} ${what(pending.length, requests.length)} waiting for your answer${total > count ? `; here are the latest ${count}` : ''}:`,
-        attachments: shownRequests,
-        tracked,
+        tracked: [...shownRequests, ...tracked],
       };
     },
   });

@@ -341,6 +341,34 @@ describe('end to end in the Microsoft 365 Agents Playground: two partner tenants
     await screenshot(northwindPage, '24-northwind-replaced');
   });
 
+  it("the partner's help card lists every partner command with its placeholders as Teams shows them", async () => {
+    await openPersonalChat(partnerPage);
+    await sendMessage(partnerPage, 'help');
+    const help = await waitForCardText(partnerPage, /Partner Offers for Fabrikam Cloud Partners/);
+    const text = await help.innerText();
+    // ‹…› placeholders survive Teams' rendering, where <customer-email> would be stripped as an HTML tag.
+    for (const usage of [
+      'trial ‹customer-email› ‹service›[, ‹service›...]',
+      'offer ‹customer-email› ‹qty› ‹service›[, ‹qty› ‹service›...] monthly|annual',
+      'delegate ‹customer-email› [roles ‹role›, ‹role›] [days ‹1-730›] [auto-extend]',
+      'status [‹id›|‹customer-email›]',
+      'withdraw ‹id›',
+      'find ‹words› [in ‹country›] [language ‹code›]',
+    ]) {
+      expect(text).toContain(usage);
+    }
+    expect(text).not.toMatch(/<[a-z-]+>/);
+    // The whole card in one picture: a window tall enough for it, then back.
+    const wide = partnerPage.viewportSize()!;
+    await partnerPage.setViewportSize({ width: wide.width, height: 1500 });
+    try {
+      await help.scrollIntoViewIfNeeded();
+      await screenshot(partnerPage, '26-partner-help');
+    } finally {
+      await partnerPage.setViewportSize(wide);
+    }
+  });
+
   it('a purchase offer of several services reads line by line, at the Playground width and at a phone width', async () => {
     await openPersonalChat(partnerPage);
     await sendMessage(partnerPage, 'offer admin@contoso.com 25 m365-business-premium, 10 defender-business, 10 teams-essentials annual');

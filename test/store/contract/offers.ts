@@ -446,14 +446,18 @@ export function offersConcurrent(ctx: ContractContext): void {
     return made;
   };
 
-  it('copies of a card posted at once from several processes are all kept: each append is one atomic write', async () => {
-    handles = await harness.openHandles(4);
-    const [o] = await createSentOffers(1);
-    const copy = (n: number) => ({ conversationId: 'a:1personal-megan', activityId: `1:racer-${n}` });
-    await together(handles.map((h, i) => () => h.offers.addCopy(o!.id, copy(i))));
-    const copies = (await handles[0]!.offers.get(o!.id))?.copies ?? [];
-    expect(copies.map((c) => c.activityId).sort()).toEqual([0, 1, 2, 3].map((n) => copy(n).activityId));
-  });
+  it(
+    'copies of a card posted at once from several processes are all kept: each append is one atomic write',
+    async () => {
+      handles = await harness.openHandles(4);
+      const [o] = await createSentOffers(1);
+      const copy = (n: number) => ({ conversationId: 'a:1personal-megan', activityId: `1:racer-${n}` });
+      await together(handles.map((h, i) => () => h.offers.addCopy(o!.id, copy(i))));
+      const copies = (await handles[0]!.offers.get(o!.id))?.copies ?? [];
+      expect(copies.map((c) => c.activityId).sort()).toEqual([0, 1, 2, 3].map((n) => copy(n).activityId));
+    },
+    RACE_TIMEOUT_MS,
+  );
 
   it.each([
     [2, 25],
