@@ -86,8 +86,8 @@ export function registerOffers(
     [
       'offer',
       parsePurchase,
-      'offer ‹customer-email› ‹qty› ‹service›[, ‹qty› ‹service›...] monthly|annual',
-      'Send a customer a purchase offer with quantities and list prices.',
+      'offer ‹customer-email› ‹qty› ‹service›[, ‹qty› ‹service›...] term ‹1 month|1 year|3 years› billing ‹monthly|annual›',
+      'Send a customer a purchase offer with quantities, list prices and totals per month or year. Short forms: monthly for a 1-month term billed monthly, annual for a 1-year term billed annually. A 1-month term is billed monthly only.',
     ],
   ] as const) {
     router.register({

@@ -375,11 +375,13 @@ describe('end to end in the Microsoft 365 Agents Playground: two partner tenants
     const confirmation = await waitForCardText(partnerPage, /Purchase offer P-\w{6} sent to Megan Bowen/);
     const offerId = /P-\w{6}/.exec(await confirmation.innerText())![0];
     const names = ['Microsoft 365 Business Premium', 'Microsoft Defender for Business', 'Microsoft Teams Essentials'];
-    const amounts = ['$6,600.00/year', '$360.00/year', '$480.00/year'];
+    const amounts = ['$6,600.00 per year', '$360.00 per year', '$480.00 per year'];
     await expectPriceLinesReadable(confirmation, names, amounts);
 
     const offer = await waitForCardText(customerPage, new RegExp(`${offerId}[\\s\\S]*Fabrikam Cloud Partners offers you`), 30_000);
-    await expect(offer.innerText()).resolves.toMatch(/25 × \$22\.00\/licence\/month[\s\S]*Total per year\s+\$7,440\.00/);
+    await expect(offer.innerText()).resolves.toMatch(
+      /25 × \$264\.00 per licence per year\s+1-year term, billed annually[\s\S]*Total per year\s+\$7,440\.00/,
+    );
     await expectPriceLinesReadable(offer, names, [...amounts, '$7,440.00']);
     await offer.scrollIntoViewIfNeeded();
     await screenshot(customerPage, '16-customer-receives-purchase-offer');

@@ -50,6 +50,33 @@ export function offersContract(ctx: ContractContext): void {
       expect(await store.offers.get('T-22222Z')).toBeNull();
     });
 
+    it.each([
+      ['P1M', 'monthly'],
+      ['P1Y', 'monthly'],
+      ['P1Y', 'annual'],
+      ['P3Y', 'monthly'],
+      ['P3Y', 'annual'],
+    ] as const)("keeps a purchase offer's term %s and billing %s through create, update and every read", async (term, billing) => {
+      const o = offer({ state: 'sent', term, billing });
+      await store.offers.create(o, []);
+      expect(await store.offers.get(o.id)).toEqual(o);
+      const next = close(o, 'withdrawn', clock.now);
+      expect(await store.offers.update(next, o.version, [])).toBe(true);
+      expect(await store.offers.get(o.id)).toMatchObject({ term, billing, state: 'withdrawn' });
+      expect((await store.offers.listByPartner({ partnerTenantId: TENANT.fabrikam, limit: 10 })).find((x) => x.id === o.id)).toMatchObject({
+        term,
+        billing,
+      });
+    });
+
+    it('reads an offer stored before terms existed as it was: a billing and no term', async () => {
+      const { term: _term, ...stored } = offer({ state: 'sent', billing: 'annual' });
+      await store.offers.create(stored, []);
+      const read = await store.offers.get(stored.id);
+      expect(read).toEqual(stored);
+      expect(read).not.toHaveProperty('term');
+    });
+
     it('duplicate guard: a second create with the same pendingKey returns the first offer and stores nothing', async () => {
       const first = offer();
       await store.offers.create(first, [notifyIssuer(first, 'first')]);
