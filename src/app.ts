@@ -211,7 +211,7 @@ export function createApp({ config, store, catalog, clock, log, delivery, turnSe
     log,
     afterTurn: () => deliverer.kick(),
     turnSendTimeoutMs,
-    routes: (s) => registerDashboard(s, { config, store, clock, log }),
+    routes: (s) => registerDashboard(s, { config, store, currency: catalog.currency, clock, log }),
   });
 
   // Expiries, reminders and extensions happen without anyone asking; both steps are compare-and-set, so several

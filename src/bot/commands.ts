@@ -32,7 +32,13 @@ export interface Reply {
    * Cards sent after the reply, one message each, whose place is remembered (`sent` gets the activity id) so they can
    * be updated later like the original card: `offers` posts copies of cards that change when the offer does.
    */
-  tracked?: { attachment: Attachment; sent(activityId: string, conversationId: string): Promise<void> }[];
+  tracked?: TrackedCard[];
+}
+
+/** A card sent as its own message whose place is remembered (`sent` gets the activity id), to be updated later. */
+export interface TrackedCard {
+  attachment: Attachment;
+  sent(activityId: string, conversationId: string): Promise<void>;
 }
 
 export interface CommandSpec {

@@ -17,13 +17,15 @@ export interface Line {
 }
 
 /**
- * An offer's service line. The name gets the row's width and the quantity × unit price sits under it, so the right
- * column holds only the short amount: a long detail there took the width and broke the name mid-word.
+ * An offer's service line. The name gets the row's width and the quantity × unit price and the term sit under it, so
+ * the right column holds only the short amount: a long detail there took the width and broke the name mid-word.
  */
 export interface PriceLine {
   name: string;
-  /** Quantity × unit price, in small text under the name; '' for a trial. */
+  /** Quantity × price per licence per billing period, in small text under the name; '' for a trial. */
   note: string;
+  /** The term and billing in words ("1-year term, billed monthly"), under the note; '' for a trial. */
+  terms: string;
   /** What the line costs per billing period, or the trial's length: short, shown unwrapped. */
   amount: string;
 }

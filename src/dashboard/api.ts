@@ -7,14 +7,18 @@ import type { PipelineStore } from './store';
 import type { RelationshipsStore } from '../delegation/store';
 import type { OffersStore } from '../offers/store';
 import type { ResponsesStore } from '../responses/store';
+import type { LeadsStore, ListingsStore } from '../marketplace/store';
 import type { TabAuth, TabIdentity } from './auth';
 import { csvHeader, csvLine } from './csv';
-import { STATUS_NAMES, STATUSES, toHistory, toRow, toSummary } from './rows';
+import { STATUS_NAMES, STATUSES, toHistory, toLeadRow, toRow, toSummary, toValue } from './rows';
+import { recentMonths } from './store';
 import { PIPELINE_KINDS, type PipelineCursor, type PipelineQuery } from './types';
 import type { Partner } from '../directory/partners';
 
 /** The stores this uses: nothing else of the database is in reach. */
 export type DashboardStores = {
+  leads: LeadsStore;
+  listings: ListingsStore;
   offers: OffersStore;
   pipeline: PipelineStore;
   relationships: RelationshipsStore;
@@ -22,6 +26,10 @@ export type DashboardStores = {
 };
 
 export const PAGE_SIZE = 50;
+/** The Leads view lists a partner's newest leads, this many at most (older ones stay in the store, never deleted). */
+export const LEADS_LIMIT = 200;
+/** How many calendar months the summary's pipeline value shows: this one and the five before it. */
+export const VALUE_MONTHS = 6;
 const MAX_PAGE_SIZE = 200;
 /** A partner's export is one file a person opens in a spreadsheet; beyond this they should filter first. */
 export const EXPORT_MAX_ROWS = 100_000;
@@ -96,6 +104,8 @@ const badRequest = (error: z.ZodError): ApiError =>
 
 export interface DashboardApiDeps {
   store: DashboardStores;
+  /** The catalog's currency: what offers are priced in, and so what the pipeline value is summed in. */
+  currency: string;
   auth: TabAuth;
   clock: Clock;
   log: Logger;
@@ -107,7 +117,7 @@ type Handler = (ctx: { req: restify.Request; res: restify.Response; partner: Par
  * The tab's JSON API under /api/dashboard. Every route authenticates first and then reads only the signed-in
  * partner's rows: the partner comes from the token, never from the request.
  */
-export function registerDashboardApi(server: restify.Server, { store, auth, clock, log }: DashboardApiDeps): void {
+export function registerDashboardApi(server: restify.Server, { store, currency, auth, clock, log }: DashboardApiDeps): void {
   const query = restify.plugins.queryParser({ mapParams: false });
 
   const send = (res: restify.Response, status: number, body: unknown) => {
@@ -151,8 +161,11 @@ export function registerDashboardApi(server: restify.Server, { store, auth, cloc
   // Everything the first paint needs in one answer: each request from the tab costs a browser round trip.
   route('/api/dashboard/overview', async ({ req, partner, identity }) => {
     const p = parse(PageSchema, req.query);
-    const [summary, page] = await Promise.all([
-      store.pipeline.summary(partner.tenantId, clock().toISOString()),
+    const now = clock();
+    const months = recentMonths(now, VALUE_MONTHS);
+    const [summary, value, page] = await Promise.all([
+      store.pipeline.summary(partner.tenantId, now.toISOString()),
+      store.pipeline.monthlyValue(partner.tenantId, currency, months[0]!),
       rowsPage(partner.tenantId, p),
     ]);
     return {
@@ -162,7 +175,7 @@ export function registerDashboardApi(server: restify.Server, { store, auth, cloc
         partner: { name: partner.name, tenantId: partner.tenantId },
         statuses: STATUS_NAMES.map((s) => ({ value: s, label: STATUSES[s].label })),
       },
-      summary: toSummary(summary),
+      summary: toSummary(summary, toValue(value, months, currency)),
       page,
     };
   });
@@ -177,6 +190,15 @@ export function registerDashboardApi(server: restify.Server, { store, auth, cloc
       throw new ApiError(404, 'notFound', `There is no offer or request ${id} from your organisation.`);
     }
     return { id, records: toHistory(await store.responses.forSubject(id)) };
+  });
+
+  // The signed-in partner's leads, newest first: the partner comes from the token, so no other partner's are in reach.
+  route('/api/dashboard/leads', async ({ partner }) => {
+    const [leads, listing] = await Promise.all([
+      store.leads.listByPartner(partner.tenantId, LEADS_LIMIT + 1),
+      store.listings.get(partner.tenantId),
+    ]);
+    return { leads: leads.slice(0, LEADS_LIMIT).map((lead) => toLeadRow(lead, listing)), more: leads.length > LEADS_LIMIT };
   });
 
   route('/api/dashboard/customers', async ({ partner }) => ({

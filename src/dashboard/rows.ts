@@ -3,7 +3,10 @@ import { pendingLabel } from '../delegation/gdap/wording';
 import { standingLabel } from '../delegation/wording';
 import type { Offer } from '../offers/types';
 import type { ResponseRecord } from '../responses/types';
-import type { PipelineItem, PipelineKind, PipelineState, PipelineSummary } from './types';
+import { STAGE_LABEL } from '../marketplace/messages';
+import { chatLink } from '../marketplace/rules';
+import type { Lead, LeadStage, Listing } from '../marketplace/types';
+import type { MonthlyValue, PipelineItem, PipelineKind, PipelineState, PipelineSummary } from './types';
 
 /**
  * What the table filters by: offers and relationships name the same moments differently (an offer is `sent` while a
@@ -128,9 +131,26 @@ export interface SummaryView {
   /** Accepted ÷ (accepted + declined + expired): of the offers customers let close, how many they took. null: none closed yet. */
   acceptanceRate: number | null;
   relationships: { active: number; waiting: number; expiring: PipelineSummary['expiring'] };
+  /** Pipeline value: purchase offers' monthly-equivalent list value (cents) per recent month, oldest first. */
+  value: ValueView;
 }
 
-export function toSummary(s: PipelineSummary): SummaryView {
+export interface ValueView {
+  /** The catalog's currency: offers are priced in it. */
+  currency: string;
+  /** Every month asked for, in order; a month without offers is zeros. */
+  months: MonthlyValue[];
+}
+
+/** The store's months (only those with offers) spread over every month the summary shows. */
+export function toValue(found: MonthlyValue[], months: string[], currency: string): ValueView {
+  return {
+    currency,
+    months: months.map((month) => found.find((m) => m.month === month) ?? { month, accepted: 0, pending: 0 }),
+  };
+}
+
+export function toSummary(s: PipelineSummary, value: ValueView): SummaryView {
   const o = s.offers;
   const closed = o.accepted + o.declined + o.expired;
   return {
@@ -149,5 +169,43 @@ export function toSummary(s: PipelineSummary): SummaryView {
       waiting: s.relationships.approvalPending + s.relationships.awaitingDelivery,
       expiring: s.expiring,
     },
+    value,
+  };
+}
+
+/**
+ * A lead as the Leads view shows it: who asked (as they are stored: name, address, and their organisation as the
+ * lead card names it, by the address's domain), what about (their note, the listing they found, a trial sent from
+ * it), when, where it stands (the latest mark, who made it and when), and the Teams deep link to chat with them.
+ */
+export interface LeadRow {
+  id: string;
+  name: string;
+  email: string;
+  organisation: string;
+  note?: string;
+  /** The headline of the listing they found the partner by. */
+  found?: string;
+  trialOfferId?: string;
+  createdAt: string;
+  /** `new` until someone marks it. */
+  stage: { value: LeadStage['value'] | 'new'; label: string; by?: string; at?: string };
+  chatLink: string;
+}
+
+export function toLeadRow(lead: Lead, listing: Listing | null): LeadRow {
+  return {
+    id: lead.id,
+    name: lead.requester.name,
+    email: lead.requester.email,
+    organisation: lead.requester.email.split('@')[1] ?? '',
+    ...(lead.note ? { note: lead.note } : {}),
+    ...(listing && listing.id === lead.listingId && listing.headline ? { found: listing.headline } : {}),
+    ...(lead.trialOfferId ? { trialOfferId: lead.trialOfferId } : {}),
+    createdAt: lead.createdAt,
+    stage: lead.stage
+      ? { value: lead.stage.value, label: STAGE_LABEL[lead.stage.value], by: lead.stage.by.name, at: lead.stage.at }
+      : { value: 'new', label: 'New' },
+    chatLink: chatLink(lead.requester.email),
   };
 }

@@ -1,6 +1,6 @@
 import type { Relationship, RelationshipKind, RelationshipState } from '../delegation/types';
 import type { Offer, OfferKind, OfferState } from '../offers/types';
-import type { PipelineCursor, PipelineItem, PipelinePage, PipelineQuery, PipelineSummary } from './types';
+import type { MonthlyValue, PipelineCursor, PipelineItem, PipelinePage, PipelineQuery, PipelineSummary } from './types';
 
 /** A partner's view of its offers and relationships together, for the dashboard tab. */
 export interface PipelineStore {
@@ -8,6 +8,12 @@ export interface PipelineStore {
   page(query: PipelineQuery): Promise<PipelinePage>;
   /** Counts for the summary; `now` decides what is expiring. */
   summary(partnerTenantId: string, now: string): Promise<PipelineSummary>;
+  /**
+   * The partner's purchase offers in `currency` by calendar month (UTC) from `since` (`YYYY-MM`) on, oldest first,
+   * months with none left out: accepted ones by the month of the decision, pending ones (sent or awaiting delivery)
+   * by the month they were made. Trials, and offers declined, expired or withdrawn, count nowhere.
+   */
+  monthlyValue(partnerTenantId: string, currency: string, since: string): Promise<MonthlyValue[]>;
 }
 
 /*
@@ -185,6 +191,48 @@ export function pipelineSummary(
     return out;
   };
   return { offers: count(OFFER_STATES, offers), relationships: count(RELATIONSHIP_STATES, relationships), expiring };
+}
+
+/*
+ * Why an accepted offer counts in the month of its decision and a pending one in the month it was made: a partner
+ * reads "accepted in November" as the business won in November (an offer sent on 28 October and accepted on
+ * 3 November is November's), the way bookings are counted; a pending offer has no decision yet, so the month it went
+ * out is the only date it has, and it leaves that month's pending value the day it is answered, expires or is
+ * withdrawn.
+ */
+/** The offer states the value counts: accepted, and pending (the two states of an offer nobody has answered). */
+export const VALUE_STATES = { accepted: 'accepted', pending: ['sent', 'awaitingDelivery'] } as const;
+
+/** Checks a monthly-value query: every value reaches a database filter, so each must be what the types say. */
+export function planMonthlyValue(partnerTenantId: unknown, currency: unknown, since: unknown) {
+  const partner = text(partnerTenantId, 'partnerTenantId');
+  if (typeof currency !== 'string' || !/^[A-Z]{3}$/.test(currency))
+    throw new TypeError(`store: pipeline value currency must be an ISO 4217 code, got ${String(currency)}`);
+  if (typeof since !== 'string' || !/^\d{4}-(0[1-9]|1[0-2])$/.test(since))
+    throw new TypeError(`store: pipeline value since must be a month YYYY-MM, got ${String(since)}`);
+  return { partner, currency, since };
+}
+
+/** The adapters' sums (one per month and accepted-or-pending, any order) as months, oldest first. */
+export function monthlyValues(rows: Array<{ month: string; accepted: boolean | number; cents: number }>): MonthlyValue[] {
+  const byMonth = new Map<string, MonthlyValue>();
+  for (const r of rows) {
+    const m = byMonth.get(r.month) ?? { month: r.month, accepted: 0, pending: 0 };
+    if (r.accepted) m.accepted += Number(r.cents);
+    else m.pending += Number(r.cents);
+    byMonth.set(r.month, m);
+  }
+  return [...byMonth.values()].sort((a, b) => (a.month < b.month ? -1 : 1));
+}
+
+/** The `count` calendar months (UTC) up to and including the month of `now`, oldest first, as `YYYY-MM`. */
+export function recentMonths(now: Date, count: number): string[] {
+  const months: string[] = [];
+  for (let i = count - 1; i >= 0; i--) {
+    const d = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - i, 1));
+    months.push(d.toISOString().slice(0, 7));
+  }
+  return months;
 }
 
 function text(value: unknown, what: string): string {

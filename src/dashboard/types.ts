@@ -52,3 +52,16 @@ export interface PipelineSummary {
   /** Active delegations whose end (or automatic extension) is within 1, 7 and 30 days of `now`, not yet past. */
   expiring: { within1: number; within7: number; within30: number };
 }
+
+/**
+ * The monthly-equivalent list value of one calendar month's purchase offers, in cents of one currency: per line,
+ * quantity × list price per licence per month, whatever the billing (an annual offer counts its monthly share).
+ * `accepted`: offers accepted in that month; `pending`: offers sent (or waiting for delivery) in that month and not
+ * answered yet.
+ */
+export interface MonthlyValue {
+  /** `YYYY-MM`, UTC. */
+  month: string;
+  accepted: number;
+  pending: number;
+}

@@ -1,6 +1,6 @@
 import { CardFactory, type Attachment } from 'botbuilder';
 import { z } from 'zod';
-import type { CommandContext, CommandRouter } from '../bot/commands';
+import type { CommandContext, CommandRouter, TrackedCard } from '../bot/commands';
 import { cardResponse, messageResponse, type ActionContext, type VerbTable } from '../bot/verbs';
 import type { RequestPart } from '../cards/data';
 import type { CardJson } from '../cards/render';
@@ -272,12 +272,16 @@ export function linkedRequests(service: DelegationService, cards: DelegationCard
       const rs = await service.list(partner);
       return rs.length ? cards.list(rs) : undefined;
     },
-    async pendingFor(person: { tenantId: string; aadObjectId: string }): Promise<Attachment[]> {
+    /** The customer's open requests as cards, each to be posted as its own message and then updated with the request. */
+    async pendingFor(person: { tenantId: string; aadObjectId: string }): Promise<TrackedCard[]> {
       const rs = await service.pendingFor(person);
       return Promise.all(
         rs.map(async (r) => {
           const { relationship, replaces } = await service.view(r.id);
-          return cards.requestCard(relationship, replaces).attachments![0]!;
+          return {
+            attachment: cards.requestCard(relationship, replaces).attachments![0]!,
+            sent: (activityId: string, conversationId: string) => service.rememberCopy(r.id, { conversationId, activityId }),
+          };
         }),
       );
     },

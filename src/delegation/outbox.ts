@@ -65,22 +65,23 @@ export function relationshipOutbox(store: { offers: OffersStore; channels: Chann
     partnerTenantId: r.partnerTenantId,
   });
 
-  /** Updates the card the request is on, for everyone who sees it: its own card, or the offer's (and its copies). */
+  /**
+   * Updates the card the request is on, for everyone who sees it: its own card (or, before its place is known, the
+   * message a click came from) and the copies `offers` posted, or the offer's card and its copies.
+   */
   async function updateCard(r: Relationship, fallback?: { conversationId: string; activityId?: string }): Promise<NewOutboxEntry[]> {
     const offer = r.offerId ? await store.offers.get(r.offerId) : null;
     if (offer) return offerCardUpdates(offer, fallback).map((e) => ({ ...e, subject: subject(r) }));
     const card =
       r.card ?? (fallback?.activityId ? { conversationId: fallback.conversationId, activityId: fallback.activityId } : undefined);
-    if (!card) return [];
+    const places = [...(card ? [card] : []), ...(r.copies ?? []).filter((c) => c.activityId !== card?.activityId)];
     const message: MessageRef = { kind: RELATIONSHIP_CARD, args: { relationshipId: r.id } };
-    return [
-      {
-        target: { kind: 'conversation', conversationId: card.conversationId },
-        action: { kind: 'update', activityId: card.activityId, message },
-        subject: subject(r),
-        partnerTenantId: r.partnerTenantId,
-      },
-    ];
+    return places.map((place) => ({
+      target: { kind: 'conversation', conversationId: place.conversationId },
+      action: { kind: 'update', activityId: place.activityId, message },
+      subject: subject(r),
+      partnerTenantId: r.partnerTenantId,
+    }));
   }
 
   const channel = (r: Relationship) =>

@@ -612,6 +612,8 @@ export function createDelegationService({ store, clock, sovereignTenants, log, m
     approverOf,
     list: (partner: Partner, limit = 20) => store.relationships.listByPartner(partner.tenantId, limit),
     pendingFor: (person: { tenantId: string; aadObjectId: string }) => store.relationships.listPendingFor(person),
+    /** A copy of the request's own card, posted by `offers`: it is updated with the card from now on. */
+    rememberCopy: (id: string, place: { conversationId: string; activityId: string }) => store.relationships.addCopy(id, place),
     kindName: (kind: RelationshipKind) => KIND_NAME[kind],
   };
 }

@@ -54,6 +54,11 @@ export interface RelationshipsStore {
   listDue(now: string, limit: number): Promise<Relationship[]>;
   /** Remembers where the request's own card landed; not a state change, so the version stays. */
   setCard(id: string, card: { conversationId: string; activityId: string }): Promise<void>;
+  /**
+   * Remembers a copy of the request's own card (posted by `offers`), keeping the newest MAX_CARD_COPIES (as an
+   * offer's copies); not a state change, so the version stays. An unknown id changes nothing.
+   */
+  addCopy(id: string, card: { conversationId: string; activityId: string }): Promise<void>;
 }
 
 // What a relationship write must satisfy, and the error for what the database refuses: checked by both adapters.

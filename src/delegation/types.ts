@@ -108,6 +108,8 @@ export interface Relationship extends Issued {
   dueAt?: string;
   /** Where its own card is (requests not attached to an offer), to update it for everyone. */
   card?: { conversationId: string; activityId: string };
+  /** Copies of its own card posted by `offers`, newest last (at most MAX_CARD_COPIES): updated with it. */
+  copies?: { conversationId: string; activityId: string }[];
   /** Set while an unattached request is open: identical open requests share it, and the store keeps it unique. */
   pendingKey?: string;
   /** Delegation only, for a partner with Microsoft credentials: the real relationship at Microsoft. */

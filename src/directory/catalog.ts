@@ -1,7 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { distance } from 'fastest-levenshtein';
 import { z } from 'zod';
+import { TERMS } from '../offers/terms';
+import type { Term } from '../offers/types';
 import defaultCatalog from './default-catalog.json';
+
+/** A list price in the catalog's currency, per licence per month. */
+const Price = z.number().min(0).max(1_000_000);
 
 const ServiceSchema = z
   .object({
@@ -10,7 +15,16 @@ const ServiceSchema = z
     trialDays: z.number().int().min(1).max(365),
     minQuantity: z.number().int().min(1),
     maxQuantity: z.number().int().min(1),
-    listPriceMonthly: z.number().min(0),
+    /** Per licence per month, for each term the service is sold on (a 1-month term costs more than a 1-year one). */
+    listPrices: z
+      .strictObject({ P1M: Price.optional(), P1Y: Price.optional(), P3Y: Price.optional() }, { error: 'terms are P1M, P1Y and P3Y' })
+      .refine((p) => Object.values(p).some((v) => v !== undefined), 'needs the price of at least one term: P1M, P1Y or P3Y')
+      .optional(),
+    /**
+     * Catalogs written before terms: one price per licence per month, which the bot then charged for monthly and annual
+     * offers alike. It stays exactly that: the price of the 1-month and the 1-year term; no 3-year term.
+     */
+    listPriceMonthly: Price.optional(),
     partnerCenter: z
       .strictObject({
         productId: z.string().regex(/^[A-Z0-9]{12}$/, 'a Partner Center product id is 12 capital letters and digits, like CFQ7TTC0LCHC'),
@@ -22,23 +36,15 @@ const ServiceSchema = z
       })
       .optional(),
   })
-  .refine((s) => s.minQuantity <= s.maxQuantity, 'minQuantity must not exceed maxQuantity');
+  .refine((s) => s.minQuantity <= s.maxQuantity, 'minQuantity must not exceed maxQuantity')
+  .refine((s) => (s.listPrices === undefined) !== (s.listPriceMonthly === undefined), {
+    error: 'needs its prices: listPrices per term (like { "P1M": 26.4, "P1Y": 22.0 }), or the older listPriceMonthly, not both',
+  });
 
 const CatalogSchema = z.object({
   currency: z.string().regex(/^[A-Z]{3}$/),
   services: z.array(ServiceSchema).min(1),
 });
-
-export interface Service {
-  id: string;
-  name: string;
-  trialDays: number;
-  minQuantity: number;
-  maxQuantity: number;
-  /** List price per licence per month, in cents: money is counted in integers. */
-  priceCentsMonthly: number;
-  partnerCenter?: PartnerCenterIds;
-}
 
 /** A service's Partner Center ids: what an order or a trial is placed for. */
 export interface PartnerCenterIds {
@@ -47,6 +53,23 @@ export interface PartnerCenterIds {
   /** Only where Microsoft offers a trial of the service. */
   trialSkuId?: string;
 }
+
+export interface Service {
+  id: string;
+  name: string;
+  trialDays: number;
+  minQuantity: number;
+  maxQuantity: number;
+  /**
+   * List price per licence per month for each term the service is sold on, in cents (money is counted in integers);
+   * a term missing here is not sold.
+   */
+  priceCents: Partial<Record<Term, number>>;
+  partnerCenter?: PartnerCenterIds;
+}
+
+/** Catalog prices are in currency units; the bot counts cents. */
+const cents = (price: number): number => Math.round(price * 100);
 
 export interface Catalog {
   currency: string;
@@ -96,7 +119,12 @@ export function loadCatalog(file?: string): Catalog {
   }
   return createCatalog(
     parsed.data.currency,
-    parsed.data.services.map((s) => ({ ...s, priceCentsMonthly: Math.round(s.listPriceMonthly * 100) })),
+    parsed.data.services.map(({ listPrices, listPriceMonthly, partnerCenter, ...s }): Service => {
+      const priceCents: Service['priceCents'] = {};
+      if (listPrices) for (const t of TERMS) if (listPrices[t] !== undefined) priceCents[t] = cents(listPrices[t]);
+      if (listPriceMonthly !== undefined) priceCents.P1M = priceCents.P1Y = cents(listPriceMonthly);
+      return { ...s, priceCents, ...(partnerCenter ? { partnerCenter } : {}) };
+    }),
   );
 }
 

@@ -6,7 +6,7 @@ import type { Catalog } from '../directory/catalog';
 import type { Partner } from '../directory/partners';
 import type { OfferState } from '../offers/types';
 import { countryName } from './geo';
-import { describeCountries, describeLanguages, type ListingField, type ListingForm } from './rules';
+import { chatLink, describeCountries, describeLanguages, type ListingField, type ListingForm } from './rules';
 import { LEAD_STAGES, type Lead, type Listing } from './types';
 
 const FIELDS: ListingField[] = [
@@ -164,7 +164,7 @@ export function createMarketplaceMessages(cards: CardRenderer, catalog: Catalog)
       canSendTrial: !trial && offered.length > 0,
       serviceChoices: serviceChoices(offered),
       defaultServices: offered.slice(0, 1).join(','),
-      chatLink: `https://teams.microsoft.com/l/chat/0/0?users=${encodeURIComponent(lead.requester.email)}`,
+      chatLink: chatLink(lead.requester.email),
       chatTitle: `Chat with ${literal(lead.requester.name)}`,
       stage: lead.stage
         ? `${STAGE_LABEL[lead.stage.value]} · marked by ${literal(lead.stage.by.name)} on ${formatDate(lead.stage.at)}`

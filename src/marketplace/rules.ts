@@ -131,3 +131,9 @@ export const canDelegate = (partner: Partner): boolean =>
 
 export const describeCountries = (codes: string[]): string => codes.map((c) => `${countryName(c)} (${c})`).join(', ');
 export const describeLanguages = (codes: string[]): string => codes.map((c) => languageName(c)).join(', ');
+
+/**
+ * A Teams deep link that opens a 1:1 chat with this address (the Teams client asks whether to start one): the lead
+ * card's "Chat with ‹name›" and the Offers tab's Leads view both use it.
+ */
+export const chatLink = (email: string): string => `https://teams.microsoft.com/l/chat/0/0?users=${encodeURIComponent(email)}`;

@@ -1,9 +1,12 @@
 import { z } from 'zod';
 import { UserInputError, quoted } from '../errors';
 import { SHORT_ID_PATTERN } from '../ids';
+import { BILLINGS_OF, TERM_ADJECTIVE, readBilling, readTerm } from './terms';
 
 export const TRIAL_EXAMPLE = 'trial admin@contoso.com m365-business-premium, teams-essentials';
 export const OFFER_EXAMPLE = 'offer admin@contoso.com 25 m365-business-premium, 10 exchange-online-p1 annual';
+/** The example for a mistake in the term or billing: the long form. */
+export const TERMS_EXAMPLE = 'offer admin@contoso.com 25 m365-business-premium term 1 year billing monthly';
 
 const ApproverEmail = z
   .string()
@@ -29,21 +32,87 @@ export const TrialCommandSchema = z.object({
 });
 export type TrialCommand = z.infer<typeof TrialCommandSchema>;
 
-export const PurchaseCommandSchema = z.object({
-  kind: z.literal('purchase'),
-  approverEmail: ApproverEmail,
-  lines: z
-    .array(
-      z.object({
-        quantity: z.number().int().min(1, 'Quantities start at 1.').max(1_000_000, 'That quantity is too large.'),
-        service: z.string().trim().min(1).max(120, 'That service name is too long.'),
-      }),
-    )
-    .min(1, 'Name at least one service with its quantity, like "25 m365-business-premium".')
-    .max(20, 'A purchase offer can hold at most 20 lines.'),
-  billing: z.enum(['monthly', 'annual']),
-  ...Asks,
-});
+/** What a partner typed after `term`: one of the terms Microsoft sells, however it is spelt. */
+const TermSchema = z
+  .string()
+  .trim()
+  .min(1, 'Say the term after "term": monthly (1 month), annual (1 year) or 3 years.')
+  .transform((typed, ctx) => {
+    const term = readTerm(typed);
+    if (!term) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `${quoted(typed)} is not a term Microsoft sells. Say term monthly (1 month), term annual (1 year) or term 3 years.`,
+      });
+      return z.NEVER;
+    }
+    return term;
+  });
+
+/** What a partner typed after `billing`. */
+const BillingSchema = z
+  .string()
+  .trim()
+  .min(1, 'Say how often the customer pays after "billing": monthly or annual.')
+  .transform((typed, ctx) => {
+    const billing = readBilling(typed);
+    if (!billing) {
+      ctx.addIssue({ code: 'custom', message: `${quoted(typed)} is not a billing frequency. Say billing monthly or billing annual.` });
+      return z.NEVER;
+    }
+    return billing;
+  });
+
+export const PurchaseCommandSchema = z
+  .object({
+    kind: z.literal('purchase'),
+    approverEmail: ApproverEmail,
+    lines: z
+      .array(
+        z.object({
+          quantity: z.number().int().min(1, 'Quantities start at 1.').max(1_000_000, 'That quantity is too large.'),
+          service: z.string().trim().min(1).max(120, 'That service name is too long.'),
+        }),
+      )
+      .min(1, 'Name at least one service with its quantity, like "25 m365-business-premium".')
+      .max(20, 'A purchase offer can hold at most 20 lines.'),
+    /** As typed; the short forms `monthly` and `annual` name the term and the billing at once. */
+    term: TermSchema.optional(),
+    billing: BillingSchema.optional(),
+    ...Asks,
+  })
+  // The term decides which billing frequencies are possible: a month's term is paid monthly, so it needs no billing.
+  .transform((cmd, ctx) => {
+    const { term, billing } = cmd;
+    if (!term) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['term'],
+        message: `Say the term too: term monthly (1 month), term annual (1 year) or term 3 years, then billing ${billing ?? 'monthly'}.`,
+      });
+      return z.NEVER;
+    }
+    const allowed = BILLINGS_OF[term];
+    const chosen = billing ?? (allowed.length === 1 ? allowed[0] : undefined);
+    if (!chosen) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['billing'],
+        message: `A ${TERM_ADJECTIVE[term]} term can be billed monthly or annually: add billing monthly or billing annual.`,
+      });
+      return z.NEVER;
+    }
+    if (!allowed.includes(chosen)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['billing'],
+        message:
+          'A 1-month term cannot be billed annually: it is billed monthly (write just monthly). To bill annually, choose a longer term: term 1 year billing annual, or term 3 years billing annual.',
+      });
+      return z.NEVER;
+    }
+    return { ...cmd, term, billing: chosen };
+  });
 export type PurchaseCommand = z.infer<typeof PurchaseCommandSchema>;
 
 function firstIssue(error: z.ZodError): string {
@@ -88,19 +157,59 @@ export function parseTrial(args: string): TrialCommand {
   return parsed.data;
 }
 
-/** `offer <customer-email> <qty> <service>[, <qty> <service>...] monthly|annual [with admin] [as partner of record]` */
+/** The words that start the term and the billing at the end of an offer. */
+const TERMS_KEYWORD = /^(term|billing)$/i;
+
+/**
+ * Takes the term and billing off the end of an offer: `term <term> [billing <billing>]` (either order), or the short
+ * form `monthly` or `annual`, which names both. They follow the last line, so only the text after the last comma is
+ * searched: a word in a service name earlier on is never read as one.
+ */
+function splitTerms(rest: string): { body: string; term?: string; billing?: string; found: boolean } {
+  const lastComma = rest.lastIndexOf(',');
+  const head = rest.slice(0, lastComma + 1);
+  const words = rest.slice(lastComma + 1).split(/(\s+)/);
+  const start = words.findIndex((w) => TERMS_KEYWORD.test(w));
+  if (start >= 0) {
+    const clause: Record<string, string[]> = {};
+    let key = '';
+    for (const w of words.slice(start)) {
+      if (!w.trim()) continue;
+      if (TERMS_KEYWORD.test(w)) {
+        key = w.toLowerCase();
+        if (clause[key]) throw new UserInputError(`Say the ${key} once: "${key}" comes twice at the end of the offer.`, TERMS_EXAMPLE);
+        clause[key] = [];
+      } else clause[key]!.push(w);
+    }
+    return {
+      body: head + words.slice(0, start).join(''),
+      ...(clause.term ? { term: clause.term.join(' ') } : {}),
+      ...(clause.billing ? { billing: clause.billing.join(' ') } : {}),
+      found: true,
+    };
+  }
+  const short = /\s*\b(monthly|annual|annually)\s*$/i.exec(rest);
+  if (!short) return { body: rest, found: false };
+  // `monthly`: a 1-month term billed monthly; `annual`: a 1-year term billed annually. Both read the same word.
+  const word = short[1]!.toLowerCase() === 'monthly' ? 'monthly' : 'annual';
+  return { body: rest.slice(0, short.index), term: word, billing: word, found: true };
+}
+
+/**
+ * `offer <customer-email> <qty> <service>[, <qty> <service>...] monthly|annual|term <term> billing <billing>
+ * [with admin] [as partner of record]`
+ */
 export function parsePurchase(args: string): PurchaseCommand {
   const { body: command, ...asks } = splitAsks(args);
   const [email, rest] = splitFirst(command);
-  const billingMatch = /\s*\b(monthly|annual)\s*$/i.exec(rest);
-  if (!billingMatch && email.includes('@')) {
+  const terms = splitTerms(rest);
+  if (!terms.found && email.includes('@')) {
     throw new UserInputError(
-      'Say how the customer pays: end the offer with monthly or annual (then with admin or as partner of record, if you want those).',
-      OFFER_EXAMPLE,
+      'Say the term and how the customer pays: end the offer with monthly (a 1-month term, billed monthly), annual (a 1-year term, billed annually), or a term and billing like term 1 year billing monthly (then with admin or as partner of record, if you want those).',
+      TERMS_EXAMPLE,
     );
   }
-  const body = billingMatch ? rest.slice(0, billingMatch.index) : rest;
-  const lines = splitList(body).map((item) => {
+  const lines = splitList(terms.body).map((item) => {
     const m = /^(\S+)\s+(.+)$/.exec(item);
     if (!m || !/^\d+$/.test(m[1]!)) {
       throw new UserInputError(
@@ -114,10 +223,15 @@ export function parsePurchase(args: string): PurchaseCommand {
     kind: 'purchase',
     approverEmail: email,
     lines,
-    billing: billingMatch?.[1]?.toLowerCase(),
+    term: terms.term,
+    billing: terms.billing,
     ...asks,
   });
-  if (!parsed.success) throw new UserInputError(firstIssue(parsed.error), OFFER_EXAMPLE);
+  if (!parsed.success) {
+    const [issue] = parsed.error.issues;
+    const aboutTerms = issue?.path[0] === 'term' || issue?.path[0] === 'billing';
+    throw new UserInputError(firstIssue(parsed.error), aboutTerms ? TERMS_EXAMPLE : OFFER_EXAMPLE);
+  }
   return parsed.data;
 }
 

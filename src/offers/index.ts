@@ -1,6 +1,6 @@
 import type { Attachment } from 'botbuilder';
 import { z } from 'zod';
-import type { CommandRouter } from '../bot/commands';
+import type { CommandRouter, TrackedCard } from '../bot/commands';
 import { cardResponse, messageResponse, type VerbTable } from '../bot/verbs';
 import type { Outcome, RequestPart } from '../cards/data';
 import { UserInputError, quoted } from '../errors';
@@ -28,7 +28,8 @@ export interface LinkedRequests {
   /** True for ids `status` should hand over (D-, R-). */
   isId(raw: string): boolean;
   status(raw: string, partner: Partner): Promise<Attachment>;
-  pendingFor(person: { tenantId: string; aadObjectId: string }): Promise<Attachment[]>;
+  /** The customer's open requests as cards to post, each tracked like an offer's copy. */
+  pendingFor(person: { tenantId: string; aadObjectId: string }): Promise<TrackedCard[]>;
   /** The customers' organisations as Microsoft names them, by tenant id, where this partner's requests learnt them. */
   organisations(partner: Partner): Promise<Map<string, string>>;
 }
@@ -116,8 +117,8 @@ export function registerOffers(
     [
       'offer',
       parsePurchase,
-      'offer ‹customer-email› ‹qty› ‹service›[, ‹qty› ‹service›...] monthly|annual',
-      'Send a customer a purchase offer with quantities and list prices.',
+      'offer ‹customer-email› ‹qty› ‹service›[, ‹qty› ‹service›...] term ‹1 month|1 year|3 years› billing ‹monthly|annual›',
+      'Send a customer a purchase offer with quantities, list prices and totals per month or year. Short forms: monthly for a 1-month term billed monthly, annual for a 1-year term billed annually. A 1-month term is billed monthly only.',
     ],
   ] as const) {
     router.register({
@@ -206,7 +207,7 @@ export function registerOffers(
       if (total === 0)
         return { text: 'Nothing is waiting for your answer. Offers and requests from your partners appear here when they send them.' };
       const shown = pending.slice(-5);
-      // Each offer card goes as its own message whose place is remembered, so it changes when the offer does.
+      // Each card goes as its own message whose place is remembered, so it changes when the offer or request does.
       const tracked = await Promise.all(
         shown.map(async (o) => ({
           attachment: cards.offerCard(o, await linked.partsOf(o)).attachments![0]!,
@@ -217,8 +218,7 @@ export function registerOffers(
       const count = shown.length + shownRequests.length;
       return {
         text: `${total} ${what(pending.length, requests.length)} waiting for your answer${total > count ? `; here are the latest ${count}` : ''}:`,
-        attachments: shownRequests,
-        tracked,
+        tracked: [...shownRequests, ...tracked],
       };
     },
   });

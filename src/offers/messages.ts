@@ -4,7 +4,9 @@ import type { CardRenderer } from '../cards/render';
 import { formatDate, formatDateTime, formatMoney, literal } from '../cards/format';
 import type { ResponseRecord } from '../responses/types';
 import type { CustomerSummary } from './store';
-import { isPending, lineTotalCents, totalCents } from './rules';
+import { BILLING_MONTHS, licencePeriodCents, linePeriodCents, offerTotals } from './pricing';
+import { isPending } from './rules';
+import { PERIOD, TERM_ADJECTIVE, TERM_MONTHS, TERM_TYPED, termsInWords } from './terms';
 import type { AttachedRequest, OrderView } from './index';
 import type { PartnerEvent } from './service';
 import type { Offer, OfferState } from './types';
@@ -29,27 +31,44 @@ const STATE_COLOR: Record<OfferState, string> = {
   withdrawn: 'Default',
 };
 
-const PERIOD = { monthly: 'month', annual: 'year' } as const;
-
 function lines(offer: Offer): PriceLine[] {
+  const totals = offerTotals(offer);
   return offer.lines.map((l) => {
-    if (offer.kind === 'trial') return { name: l.serviceName, note: '', amount: `${l.trialDays}-day free trial` };
-    const unit = formatMoney(l.unitPriceCents ?? 0, offer.currency);
+    if (offer.kind === 'trial' || !totals) return { name: l.serviceName, note: '', terms: '', amount: `${l.trialDays}-day free trial` };
+    const { term, billing } = totals;
     return {
       name: l.serviceName,
-      note: `${l.quantity} × ${unit}/licence/month`,
-      amount: `${formatMoney(lineTotalCents(l, offer.billing!), offer.currency)}/${PERIOD[offer.billing!]}`,
+      note: `${l.quantity} × ${formatMoney(licencePeriodCents(l, billing), offer.currency)} per licence per ${PERIOD[billing]}`,
+      terms: termsInWords(term, billing),
+      amount: `${formatMoney(linePeriodCents(l, billing), offer.currency)} per ${PERIOD[billing]}`,
     };
   });
 }
 
 function totals(offer: Offer): Totals {
-  if (offer.kind !== 'purchase' || !offer.billing) return { hasTotal: false, totalLabel: '', total: '' };
-  return {
-    hasTotal: true,
-    totalLabel: `Total per ${PERIOD[offer.billing]}`,
-    total: formatMoney(totalCents(offer.lines, offer.billing), offer.currency),
-  };
+  const t = offerTotals(offer);
+  if (offer.kind !== 'purchase' || !t) return { hasTotal: false, totalLabel: '', total: '' };
+  return { hasTotal: true, totalLabel: `Total per ${PERIOD[t.billing]}`, total: formatMoney(t.periodCents, offer.currency) };
+}
+
+/** "1-year term, billed monthly" for a purchase offer; '' for a trial. */
+function termsOf(offer: Offer): string {
+  const t = offerTotals(offer);
+  return offer.kind === 'purchase' && t ? termsInWords(t.term, t.billing) : '';
+}
+
+/** How long the customer commits for, in the customer's words. */
+function commitment(offer: Offer): string {
+  const t = offerTotals(offer)!;
+  const how = `(a ${termsInWords(t.term, t.billing)})`;
+  return t.term === 'P1M' ? `runs month to month ${how}` : `commits you for ${TERM_TYPED[t.term]} ${how}`;
+}
+
+/** What the whole term comes to, when it is more than one billing period: the customer sees the full commitment. */
+function termTotal(offer: Offer): string {
+  const t = offerTotals(offer);
+  if (!t || TERM_MONTHS[t.term] <= BILLING_MONTHS[t.billing]) return '';
+  return ` Over the whole ${TERM_ADJECTIVE[t.term]} term: ${formatMoney(t.termCents, offer.currency)}.`;
 }
 
 const services = (offer: Offer) => offer.lines.map((l) => (l.quantity ? `${l.quantity} ${l.serviceName}` : l.serviceName)).join(', ');
@@ -107,13 +126,13 @@ export function createOfferMessages(cards: CardRenderer) {
     intro:
       offer.kind === 'trial'
         ? `Hello ${offer.approver ? literal(offer.approver.name) : offer.approverEmail}, accept to start free trials of:`
-        : `Hello ${offer.approver ? literal(offer.approver.name) : offer.approverEmail}, this offer is billed ${offer.billing === 'annual' ? 'annually (annual commitment)' : 'monthly'}:`,
+        : `Hello ${offer.approver ? literal(offer.approver.name) : offer.approverEmail}, this offer ${commitment(offer)}:`,
     lines: lines(offer),
     ...totals(offer),
     fineprint:
       offer.kind === 'trial'
         ? 'Free of charge; nothing is bought when the trial ends unless you decide to. Accepting records your consent; your partner then sets the trial up.'
-        : `List prices in ${offer.currency}, before tax. Accepting records your intent to buy; ${offer.partnerName} places the order and you can still review it.`,
+        : `List prices in ${offer.currency}, before tax.${termTotal(offer)} Accepting records your intent to buy; ${offer.partnerName} places the order and you can still review it.`,
     expiresOn: formatDate(offer.expiresAt),
     isPending: offer.state === 'sent' || offer.state === 'awaitingDelivery',
     hasOutcome: offer.state !== 'sent' && offer.state !== 'awaitingDelivery',
@@ -147,7 +166,7 @@ export function createOfferMessages(cards: CardRenderer) {
     detail: o.detail ?? '',
     style: o.style ?? 'default',
     offerId: offer.id,
-    kindLabel: KIND_LABEL[offer.kind] + (offer.billing ? ` (${offer.billing} billing)` : ''),
+    kindLabel: KIND_LABEL[offer.kind] + (termsOf(offer) ? ` (${termsOf(offer)})` : ''),
     customer: offer.approver ? `${literal(offer.approver.name)} (${offer.approverEmail})` : offer.approverEmail,
     stateLabel: STATE_LABEL[offer.state],
     createdOn: formatDate(offer.createdAt),
@@ -177,7 +196,7 @@ export function createOfferMessages(cards: CardRenderer) {
             order?.next ??
             (offer.kind === 'trial'
               ? `Set up the trial for ${services(offer)} in Partner Center. It runs until ${formatDate(offer.trialEndsAt)}.`
-              : `Place the order for ${services(offer)} in Partner Center.`),
+              : `Place the order for ${services(offer)} (${termsOf(offer)}) in Partner Center.`),
           style: 'good',
         },
         declined: {
@@ -219,7 +238,7 @@ export function createOfferMessages(cards: CardRenderer) {
             { title: 'When', value: response ? formatDateTime(response.at) : formatDate(offer.decidedAt) },
             {
               title: 'What',
-              value: KIND_LABEL[offer.kind] + (offer.billing ? `, billed ${offer.billing === 'annual' ? 'annually' : 'monthly'}` : ''),
+              value: KIND_LABEL[offer.kind] + (termsOf(offer) ? `, ${termsOf(offer)}` : ''),
             },
             ...(offer.trialEndsAt ? [{ title: 'Trial ends', value: formatDate(offer.trialEndsAt) }] : []),
             { title: 'Sent by', value: literal(offer.issuedBy.name) },
@@ -228,13 +247,13 @@ export function createOfferMessages(cards: CardRenderer) {
           lines: [
             // The notice's rows have no line under the name, so the quantity × unit price follows it there.
             ...lines(offer).map((l) => ({ name: l.note ? `${l.name}, ${l.note}` : l.name, detail: l.amount })),
-            ...(offer.kind === 'purchase' && offer.billing ? [{ name: totals(offer).totalLabel, detail: totals(offer).total }] : []),
+            ...(totals(offer).hasTotal ? [{ name: totals(offer).totalLabel, detail: totals(offer).total }] : []),
           ],
           next:
             order?.next ??
             (offer.kind === 'trial'
               ? `Set up the trial of ${services(offer)} in Partner Center; it runs until ${formatDate(offer.trialEndsAt)}.`
-              : `Place the order for ${services(offer)} (${offer.billing} billing) in Partner Center and confirm to the customer.`),
+              : `Place the order for ${services(offer)} (${termsOf(offer)}) in Partner Center and confirm to the customer.`),
         }),
       ),
     offerCardJson: (offer: Offer, parts: RequestPart[] = [], order?: OrderView['customer']) =>

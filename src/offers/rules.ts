@@ -4,7 +4,8 @@ import type { Catalog, Service } from '../directory/catalog';
 import type { Partner } from '../directory/partners';
 import { UserInputError, quoted } from '../errors';
 import type { PurchaseCommand, TrialCommand } from './commands';
-import type { Billing, Decision, Offer, OfferLine, OfferState, Person } from './types';
+import { BILLINGS_OF, TERM_ADJECTIVE, termsCommand, termsList, termsOffered } from './terms';
+import { termOf, type Billing, type Decision, type Offer, type OfferLine, type OfferState, type Person, type Term } from './types';
 import { PENDING_STATES } from './types';
 
 /** How long a customer has to answer a trial invitation or purchase offer. */
@@ -71,19 +72,27 @@ export function trialLines(cmd: Pick<TrialCommand, 'services'>, catalog: Catalog
   return lines;
 }
 
+/** The term the service is sold on to suggest instead: one that may have the billing asked for, if any. */
+function nearestTerms(service: Service, billing: Billing): { term: Term; billing: Billing } {
+  const offered = termsOffered(service);
+  const term = offered.find((t) => BILLINGS_OF[t].includes(billing)) ?? offered[0]!;
+  return { term, billing: BILLINGS_OF[term].includes(billing) ? billing : BILLINGS_OF[term][0]! };
+}
+
 export function purchaseLines(
-  cmd: Pick<PurchaseCommand, 'lines'> & Partial<Pick<PurchaseCommand, 'billing'>>,
+  cmd: Pick<PurchaseCommand, 'lines' | 'term' | 'billing'>,
   catalog: Catalog,
   partner: Partner,
   example: string,
 ): OfferLine[] {
+  const { term, billing } = cmd;
   const lines = cmd.lines.map(({ quantity, service: key }): OfferLine => {
     const s = resolveService(
       catalog,
       partner,
       key,
       example,
-      (id) => `offer ‹customer-email› ${quantity} ${id} ${cmd.billing ?? 'monthly'}`,
+      (id) => `offer ‹customer-email› ${quantity} ${id} ${termsCommand(term, billing)}`,
     );
     if (quantity < s.minQuantity || quantity > s.maxQuantity) {
       throw new UserInputError(
@@ -92,24 +101,25 @@ export function purchaseLines(
         'Quantity out of range',
       );
     }
-    return { serviceId: s.id, serviceName: s.name, quantity, unitPriceCents: s.priceCentsMonthly };
+    const unitPriceCents = s.priceCents[term];
+    if (unitPriceCents === undefined) {
+      const instead = nearestTerms(s, billing);
+      throw new UserInputError(
+        `${s.name} is not sold on a ${TERM_ADJECTIVE[term]} term. It is sold on ${termsList(termsOffered(s))}.`,
+        `offer ‹customer-email› ${quantity} ${s.id} ${termsCommand(instead.term, instead.billing)}`,
+        'Term not offered',
+      );
+    }
+    return { serviceId: s.id, serviceName: s.name, quantity, unitPriceCents };
   });
   assertDistinct(lines, example);
   return lines;
 }
 
-/** Total per billing period in cents: a month for monthly billing, a year for annual. */
-export function lineTotalCents(line: OfferLine, billing: Billing): number {
-  return (line.quantity ?? 0) * (line.unitPriceCents ?? 0) * (billing === 'annual' ? 12 : 1);
-}
-
-export function totalCents(lines: OfferLine[], billing: Billing): number {
-  return lines.reduce((sum, l) => sum + lineTotalCents(l, billing), 0);
-}
-
 /**
- * Identical pending offers (same partner, approver, kind, services, quantities and billing) share this key,
- * so the store refuses a second one and the partner gets the first one's id.
+ * Identical pending offers (same partner, approver, kind, services, quantities, term and billing) share this key,
+ * so the store refuses a second one and the partner gets the first one's id. The term is in the key only where it is
+ * not billing's own (`monthly` a 1-month term, `annual` a 1-year one), so an offer made before terms existed keeps its key.
  */
 export function pendingKey(o: OfferDraft, attachments: Offer['attachments'] = {}): string {
   const lines = o.lines
@@ -118,13 +128,18 @@ export function pendingKey(o: OfferDraft, attachments: Offer['attachments'] = {}
     .join(',');
   const asks = [attachments.delegationId ? 'admin' : '', attachments.porId ? 'por' : ''].join('');
   return createHash('sha256')
-    .update([o.kind, o.partnerTenantId, o.approverEmail, lines, o.billing ?? '', ...(asks ? [asks] : [])].join('|'))
+    .update([o.kind, o.partnerTenantId, o.approverEmail, lines, o.billing ?? '', ...(asks ? [asks] : []), ...ownTerm(o)].join('|'))
     .digest('hex');
+}
+
+/** The offer's term when the billing alone would not say it (a 1-year term billed monthly, any 3-year term). */
+function ownTerm(o: Pick<Offer, 'term' | 'billing'>): string[] {
+  return o.term && o.term !== termOf({ billing: o.billing }) ? [`term:${o.term}`] : [];
 }
 
 export const expiryFrom = (now: Date): string => addDays(now, OFFER_VALIDITY_DAYS).toISOString();
 
-export type OfferDraft = Pick<Offer, 'kind' | 'partnerTenantId' | 'approverEmail' | 'lines' | 'billing'>;
+export type OfferDraft = Pick<Offer, 'kind' | 'partnerTenantId' | 'approverEmail' | 'lines' | 'billing' | 'term'>;
 
 /** A new offer: sent at once when its approver is known, otherwise waiting for them to install the app. */
 export function newOffer(

@@ -164,7 +164,7 @@ export function createOfferService({
       partnerTenantId: partner.tenantId,
       approverEmail: cmd.approverEmail,
       lines,
-      billing: cmd.kind === 'purchase' ? cmd.billing : undefined,
+      ...(cmd.kind === 'purchase' ? { billing: cmd.billing, term: cmd.term } : {}),
     };
     if (cmd.withAdmin) assertCanDelegate(partner, issuer, example);
     return withFreshIds(async () => {

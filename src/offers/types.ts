@@ -1,6 +1,12 @@
 export type OfferKind = 'trial' | 'purchase';
 export type OfferState = 'awaitingDelivery' | 'sent' | 'accepted' | 'declined' | 'expired' | 'withdrawn';
+/** How often the customer pays: every month, or once a year (Partner Center's `billingCycle`). */
 export type Billing = 'monthly' | 'annual';
+/**
+ * How long the customer commits for, as an ISO 8601 duration: exactly Partner Center's `termDuration` (one month, one
+ * year, three years). Kept apart from billing: a 1-year term may be billed monthly or annually.
+ */
+export type Term = 'P1M' | 'P1Y' | 'P3Y';
 export type Decision = 'accepted' | 'declined';
 
 export const PENDING_STATES: readonly OfferState[] = ['awaitingDelivery', 'sent'];
@@ -10,7 +16,7 @@ export interface OfferLine {
   serviceName: string;
   /** Purchase offers only. */
   quantity?: number;
-  /** Purchase offers only: list price per licence per month, in cents. */
+  /** Purchase offers only: list price per licence per month for the offer's term, in cents (annual billing pays 12 of them at once). */
   unitPriceCents?: number;
   /** Trials only. */
   trialDays?: number;
@@ -46,7 +52,10 @@ export interface Offer extends Issued {
   kind: OfferKind;
   state: OfferState;
   lines: OfferLine[];
+  /** Purchase offers only. */
   billing?: Billing;
+  /** Purchase offers only; an offer stored before terms existed has none: read it with `termOf`. */
+  term?: Term;
   currency: string;
   createdAt: string;
   expiresAt: string;
@@ -62,4 +71,14 @@ export interface Offer extends Issued {
   pendingKey?: string;
   /** Requests decided on this offer's card, each separately: delegated administration, partner of record. */
   attachments?: { delegationId?: string; porId?: string };
+}
+
+/**
+ * The term of a purchase offer; undefined for a trial. Offers stored before terms existed have only a billing, whose
+ * meaning then was the term too: monthly a 1-month term, annual a 1-year term. Read an offer's term only through this.
+ */
+export function termOf(offer: Pick<Offer, 'term' | 'billing'>): Term | undefined {
+  if (offer.term) return offer.term;
+  if (!offer.billing) return undefined;
+  return offer.billing === 'annual' ? 'P1Y' : 'P1M';
 }

@@ -1,8 +1,8 @@
 /** The partner dashboard: connects to Teams, then shows the summary and the pipeline table from /api/dashboard. */
 import { ApiError, download, getJson, type TokenSource } from './api.js';
 import { connectTeams, type TeamsConnection, type Theme } from './teams.js';
-import type { History, Me, Overview, Row, RowsPage } from './types.js';
-import { byId, createFormat, el, historyElement, renderSummary, rowElement, type Format } from './view.js';
+import type { History, LeadsPage, Me, Overview, Row, RowsPage } from './types.js';
+import { byId, createFormat, el, historyElement, leadElement, renderSummary, rowElement, type Format } from './view.js';
 
 const COLUMNS = 8;
 const AUTO_REFRESH_MS = 60_000;
@@ -28,7 +28,15 @@ const ui = {
   exportCsv: byId<HTMLButtonElement>('export'),
   exportStatus: byId<HTMLElement>('export-status'),
   error: byId<HTMLElement>('error'),
+  viewPipeline: byId<HTMLButtonElement>('view-pipeline'),
+  viewLeads: byId<HTMLButtonElement>('view-leads'),
+  pipelineView: byId<HTMLElement>('pipeline-view'),
+  leadsView: byId<HTMLElement>('leads-view'),
+  leads: byId<HTMLTableSectionElement>('leads'),
+  leadsCount: byId<HTMLElement>('leads-count'),
 };
+
+const LEAD_COLUMNS = 5;
 
 function applyTheme(theme: Theme): void {
   document.documentElement.dataset.theme = theme;
@@ -158,7 +166,7 @@ async function main(): Promise<void> {
     ui.error.hidden = true;
     ui.refresh.disabled = true;
     try {
-      await loadOverview();
+      await Promise.all([loadOverview(), ...(leadsOpen() ? [loadLeads()] : [])]);
       return true;
     } catch (err) {
       showError(err);
@@ -195,6 +203,48 @@ async function main(): Promise<void> {
       ui.more.disabled = false;
     }
   }
+  // The Leads view: loaded when it is first opened, and again by Refresh (and the minute's refresh) while it is open.
+  let leadsGeneration = 0;
+  const leadsOpen = () => !ui.leadsView.hidden;
+  const loadLeads = async (): Promise<void> => {
+    const mine = ++leadsGeneration;
+    const page = await getJson<LeadsPage>('/api/dashboard/leads', tokens);
+    if (mine !== leadsGeneration) return;
+    const openChat = (url: string, event: MouseEvent) => {
+      if (teams.openLink(url)) event.preventDefault();
+    };
+    ui.leads.replaceChildren(...page.leads.map((l) => leadElement(l, f, openChat)));
+    if (!page.leads.length) {
+      ui.leads.append(
+        el(
+          'tr',
+          {},
+          el(
+            'td',
+            { colSpan: LEAD_COLUMNS, className: 'muted' },
+            'No leads yet. Publish your listing (type listing in a chat with the bot) so customers can find you with find.',
+          ),
+        ),
+      );
+    }
+    ui.leadsCount.textContent = page.more
+      ? `Showing the newest ${f.number(page.leads.length)} leads`
+      : `${f.number(page.leads.length)} lead${page.leads.length === 1 ? '' : 's'}`;
+    document.body.dataset.leads = 'ready';
+  };
+  const showView = (leads: boolean) => {
+    ui.leadsView.hidden = !leads;
+    ui.pipelineView.hidden = leads;
+    ui.viewLeads.setAttribute('aria-pressed', String(leads));
+    ui.viewPipeline.setAttribute('aria-pressed', String(!leads));
+    if (leads) {
+      delete document.body.dataset.leads;
+      void loadLeads().catch(showError);
+    }
+  };
+  ui.viewPipeline.addEventListener('click', () => showView(false));
+  ui.viewLeads.addEventListener('click', () => showView(true));
+
   ui.refresh.addEventListener('click', () => void refresh());
   ui.exportCsv.addEventListener('click', () => void exportCsv());
   async function exportCsv(): Promise<void> {

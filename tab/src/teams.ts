@@ -21,6 +21,11 @@ export interface TeamsConnection {
   onThemeChange(handler: (theme: Theme) => void): void;
   /** Tells Teams the tab has loaded (or failed to, with the reason), so it stops showing its own loading state. */
   loaded(failure?: string): void;
+  /**
+   * Opens a Teams deep link in the Teams client (a chat, for example). False outside Teams: the link's own href
+   * opens it then (a browser tab, which offers to open Teams).
+   */
+  openLink(url: string): boolean;
 }
 
 /** Teams answers the handshake in well under a second; a page framed by something else must not wait forever. */
@@ -48,6 +53,7 @@ function outsideTeams(): TeamsConnection {
     ssoProblem: () => undefined,
     onThemeChange: () => undefined,
     loaded: () => undefined,
+    openLink: () => false,
   };
 }
 
@@ -92,6 +98,11 @@ export async function connectTeams(): Promise<TeamsConnection> {
     ssoProblem: () => problem,
     onThemeChange: (handler) => app.registerOnThemeChangeHandler((t) => handler(asTheme(t))),
     loaded: (failure) => void (failure ? app.notifyFailure({ reason: app.FailedReason.Other, message: failure }) : app.notifySuccess()),
+    openLink(url) {
+      // Teams refusing it (an older client, a link it does not know) is not the page's error: nothing else to do.
+      app.openLink(url).catch(() => undefined);
+      return true;
+    },
   };
   // The context and the first token are asked for together: each is a round trip to Teams.
   const [context] = await Promise.all([app.getContext().catch(() => undefined), connection.tokens(false)]);

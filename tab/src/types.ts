@@ -19,6 +19,8 @@ export interface Summary {
   };
   acceptanceRate: number | null;
   relationships: { active: number; waiting: number; expiring: { within1: number; within7: number; within30: number } };
+  /** Purchase offers' monthly-equivalent list value in cents, per month (`YYYY-MM`), oldest first. */
+  value: { currency: string; months: Array<{ month: string; accepted: number; pending: number }> };
 }
 
 export interface Row {
@@ -52,4 +54,24 @@ export interface Overview {
   me: Me;
   summary: Summary;
   page: RowsPage;
+}
+
+export interface Lead {
+  id: string;
+  name: string;
+  email: string;
+  organisation: string;
+  note?: string;
+  found?: string;
+  trialOfferId?: string;
+  createdAt: string;
+  stage: { value: 'new' | 'contacted' | 'won' | 'lost'; label: string; by?: string; at?: string };
+  /** A Teams deep link to a 1:1 chat with them. */
+  chatLink: string;
+}
+
+export interface LeadsPage {
+  leads: Lead[];
+  /** More leads exist than the page holds. */
+  more: boolean;
 }

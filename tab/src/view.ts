@@ -1,5 +1,5 @@
 /** DOM rendering. Data only ever goes into textContent, never into HTML: names and comments come from other organisations. */
-import type { History, Row, Summary } from './types.js';
+import type { History, Lead, Row, Summary } from './types.js';
 
 export const KIND_LABELS: Record<Row['kind'], string> = {
   trial: 'Trial',
@@ -37,7 +37,17 @@ export function createFormat(locale: string | undefined) {
   // Dates read as they do on the cards (4 Dec 2026, 09:15 UTC), whatever the locale: partner and customer compare them.
   const date = new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'short', year: 'numeric', timeZone: 'UTC' });
   const time = new Intl.DateTimeFormat('en-GB', { hour: '2-digit', minute: '2-digit', hourCycle: 'h23', timeZone: 'UTC' });
+  // Money reads as it does on the offer cards ($7,440.00): the partner compares the two.
+  const money = new Map<string, Intl.NumberFormat>();
+  const month = new Intl.DateTimeFormat('en-GB', { month: 'short', year: 'numeric', timeZone: 'UTC' });
   return {
+    money: (cents: number, currency: string) => {
+      let m = money.get(currency);
+      if (!m) money.set(currency, (m = new Intl.NumberFormat('en-US', { style: 'currency', currency })));
+      return m.format(cents / 100);
+    },
+    /** `2026-11` as "Nov 2026". */
+    month: (yyyyMm: string) => month.format(new Date(`${yyyyMm}-01T00:00:00Z`)),
     number: (n: number) => number.format(n),
     percent: (r: number | null) => (r === null ? '–' : `${Math.round(r * 100)}%`),
     date: (iso?: string) => (iso ? date.format(new Date(iso)) : ''),
@@ -85,7 +95,81 @@ export function renderSummary(target: HTMLElement, s: Summary, f: Format): void 
       tile('in 7 days', f.number(e.within7), undefined, e.within7 ? 'warn' : undefined),
       tile('in 1 day', f.number(e.within1), undefined, e.within1 ? 'alert' : undefined),
     ),
+    valueTable(s.value, f),
   );
+}
+
+/** Pipeline value: one column per recent month, the accepted and the pending purchase offers' monthly list value. */
+function valueTable(v: Summary['value'], f: Format): HTMLElement {
+  const months = v.months;
+  const row = (label: string, hint: string, cents: (m: Summary['value']['months'][number]) => number) =>
+    el(
+      'tr',
+      {},
+      el('th', { scope: 'row' }, label, el('span', { className: 'tile-hint' }, ` ${hint}`)),
+      ...months.map((m) => el('td', { className: 'money' }, f.money(cents(m), v.currency))),
+    );
+  const table = el(
+    'table',
+    { className: 'value-table' },
+    el(
+      'caption',
+      {},
+      el('strong', {}, 'Pipeline value'),
+      ` · purchase offers at list price per month (quantity × price per licence per month), ${v.currency}`,
+    ),
+    el(
+      'thead',
+      {},
+      el('tr', {}, el('th', {}, 'Month'), ...months.map((m) => el('th', { scope: 'col', className: 'money' }, f.month(m.month)))),
+    ),
+    el(
+      'tbody',
+      {},
+      row('Accepted', 'in the month the customer accepted', (m) => m.accepted),
+      row('Pending', 'sent that month, not answered yet', (m) => m.pending),
+    ),
+  );
+  const wrap = el('div', { className: 'table-wrap value' }, table);
+  wrap.setAttribute('aria-label', 'Pipeline value');
+  return wrap;
+}
+
+/**
+ * One lead: who, what about, when, where it stands, and the chat action. `onChat` opens the Teams deep link (inside
+ * Teams through teams-js, so the Teams client opens the chat instead of a browser tab).
+ */
+export function leadElement(l: Lead, f: Format, onChat: (url: string, event: MouseEvent) => void): HTMLTableRowElement {
+  const chat = el('a', { href: l.chatLink, target: '_blank', rel: 'noopener noreferrer', className: 'action' }, `Chat with ${l.name}`);
+  chat.addEventListener('click', (event) => onChat(l.chatLink, event));
+  const about = [
+    ...(l.note ? [el('q', {}, l.note)] : []),
+    ...(l.found ? [el('div', { className: 'muted' }, `Found: ${l.found}`)] : []),
+    ...(l.trialOfferId ? [el('div', {}, `Trial sent: ${l.trialOfferId}`)] : []),
+  ];
+  const tr = el(
+    'tr',
+    { className: `stage-${l.stage.value}` },
+    el(
+      'td',
+      {},
+      el('strong', {}, l.name),
+      el('div', {}, l.email),
+      el('div', { className: 'muted' }, l.organisation),
+      el('div', { className: 'muted' }, l.id),
+    ),
+    el('td', {}, ...(about.length ? about : [el('span', { className: 'muted' }, 'No note')])),
+    el('td', {}, f.dateTime(l.createdAt)),
+    el(
+      'td',
+      {},
+      el('span', { className: `badge badge-lead-${l.stage.value}` }, l.stage.label),
+      ...(l.stage.by && l.stage.at ? [el('div', { className: 'muted' }, `by ${l.stage.by}, ${f.date(l.stage.at)}`)] : []),
+    ),
+    el('td', {}, chat),
+  );
+  tr.dataset.lead = l.id;
+  return tr;
 }
 
 /** One table row; `onOpen` shows its history beneath it. */

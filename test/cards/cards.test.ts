@@ -10,7 +10,7 @@ import { createMessageRegistry } from '../../src/notifications/messages';
 import { registerOffers } from '../../src/offers';
 import { createOfferMessages } from '../../src/offers/messages';
 import type { OfferService } from '../../src/offers/service';
-import type { Offer, OfferState } from '../../src/offers/types';
+import type { Billing, Offer, OfferState, Term } from '../../src/offers/types';
 import type { ResponseRecord } from '../../src/responses/types';
 import { cardText } from '../support/connector-sink';
 import { approverPerson, delegation, partnerOfRecord, purchaseOffer, trialOffer } from '../support/fixtures';
@@ -59,8 +59,17 @@ const rendered: { name: string; template: string; json: CardJson }[] = [];
 const add = (name: string, template: string, json: CardJson) => rendered.push({ name, template, json });
 const content = (a: { content?: unknown }) => a.content as CardJson;
 
-for (const base of [trialOffer(), purchaseOffer(), purchaseOffer({ billing: 'monthly', id: 'P-9M3N5R' })]) {
-  const label = `${base.kind}${base.billing ? ` ${base.billing}` : ''}`;
+/** An offer stored before terms existed: a billing and no term. */
+const { term: _term, ...storedBeforeTerms } = purchaseOffer({ billing: 'monthly', id: 'P-7K2M4N' });
+for (const base of <Offer[]>[
+  trialOffer(),
+  purchaseOffer(),
+  purchaseOffer({ billing: 'monthly', id: 'P-9M3N5R' }),
+  purchaseOffer({ term: 'P1M', billing: 'monthly', id: 'P-9M3N5S' }),
+  purchaseOffer({ term: 'P3Y', billing: 'annual', id: 'P-9M3N5T' }),
+  storedBeforeTerms,
+]) {
+  const label = `${base.kind}${base.billing ? ` ${base.term ?? 'no term'} ${base.billing}` : ''}`;
   for (const state of STATES) {
     add(`offer ${label} ${state}`, 'offer', offerCards.offerCardJson(decided(base, state)));
     add(`status ${label} ${state}`, 'offer-summary', content(offerCards.status(decided(base, state), [])));
@@ -565,15 +574,17 @@ describe('card templates', () => {
       expect(rows).toHaveLength(3);
       for (const row of rows) {
         const [name, amount] = row.columns!;
-        expect(name).toMatchObject({ width: 'stretch', items: [{ wrap: true }, { wrap: true }] });
+        expect(name).toMatchObject({ width: 'stretch', items: [{ wrap: true }, { wrap: true }, { wrap: true }] });
         expect(amount!.width).toBe('auto');
         for (const block of amount!.items!) {
           expect(block.wrap).toBe(false);
           expect(block.text!.length).toBeLessThanOrEqual(20);
         }
       }
-      // Every figure is still there: quantity × unit price under the name, the amount beside it.
-      expect(cardText(json)).toMatch(/Microsoft Defender for Office 365 \(Plan 2\)\n300 × \$5\.00\/licence\/month\n\$18,000\.00\/year/);
+      // Every figure is still there: quantity × price per licence and the term under the name, the amount beside it.
+      expect(cardText(json)).toMatch(
+        /Microsoft Defender for Office 365 \(Plan 2\)\n300 × \$60\.00 per licence per year\n1-year term, billed annually\n\$18,000\.00 per year/,
+      );
     }
     expect(cardText(customer)).toMatch(/Total per year\n\$25,080\.00/);
   });
@@ -600,6 +611,110 @@ describe('card templates', () => {
       };
       visit(r.json);
     }
+  });
+});
+
+describe('a purchase offer card says the term, the billing and what is paid each billing period', () => {
+  /** 12 Business Premium, 5 E3 and 40 Teams Essentials at the default catalog's list prices for a term. */
+  const offerOn = (term: Term, billing: Billing, [bp, e3, te]: [number, number, number]) =>
+    purchaseOffer({
+      term,
+      billing,
+      lines: [
+        { serviceId: 'm365-business-premium', serviceName: 'Microsoft 365 Business Premium', quantity: 12, unitPriceCents: bp },
+        { serviceId: 'm365-e3', serviceName: 'Microsoft 365 E3', quantity: 5, unitPriceCents: e3 },
+        { serviceId: 'teams-essentials', serviceName: 'Microsoft Teams Essentials', quantity: 40, unitPriceCents: te },
+      ],
+    });
+
+  it.each([
+    [
+      'P1M',
+      'monthly',
+      [2640, 4320, 480],
+      'runs month to month (a 1-month term, billed monthly)',
+      ['12 × $26.40 per licence per month', '5 × $43.20 per licence per month', '40 × $4.80 per licence per month'],
+      ['$316.80 per month', '$216.00 per month', '$192.00 per month'],
+      'Total per month\n$724.80',
+      '',
+    ],
+    [
+      'P1Y',
+      'monthly',
+      [2200, 3600, 400],
+      'commits you for 1 year (a 1-year term, billed monthly)',
+      ['12 × $22.00 per licence per month', '5 × $36.00 per licence per month', '40 × $4.00 per licence per month'],
+      ['$264.00 per month', '$180.00 per month', '$160.00 per month'],
+      'Total per month\n$604.00',
+      'Over the whole 1-year term: $7,248.00.',
+    ],
+    [
+      'P1Y',
+      'annual',
+      [2200, 3600, 400],
+      'commits you for 1 year (a 1-year term, billed annually)',
+      ['12 × $264.00 per licence per year', '5 × $432.00 per licence per year', '40 × $48.00 per licence per year'],
+      ['$3,168.00 per year', '$2,160.00 per year', '$1,920.00 per year'],
+      'Total per year\n$7,248.00',
+      '',
+    ],
+    [
+      'P3Y',
+      'monthly',
+      [2200, 3600, 400],
+      'commits you for 3 years (a 3-year term, billed monthly)',
+      ['12 × $22.00 per licence per month', '5 × $36.00 per licence per month', '40 × $4.00 per licence per month'],
+      ['$264.00 per month', '$180.00 per month', '$160.00 per month'],
+      'Total per month\n$604.00',
+      'Over the whole 3-year term: $21,744.00.',
+    ],
+    [
+      'P3Y',
+      'annual',
+      [2200, 3600, 400],
+      'commits you for 3 years (a 3-year term, billed annually)',
+      ['12 × $264.00 per licence per year', '5 × $432.00 per licence per year', '40 × $48.00 per licence per year'],
+      ['$3,168.00 per year', '$2,160.00 per year', '$1,920.00 per year'],
+      'Total per year\n$7,248.00',
+      'Over the whole 3-year term: $21,744.00.',
+    ],
+  ] as const)(
+    "%s billed %s: the customer's card and the partner's copy",
+    (term, billing, prices, intro, perLicence, amounts, total, whole) => {
+      const offer = offerOn(term, billing, [...prices]);
+      const words = `${term === 'P1M' ? '1-month' : term === 'P1Y' ? '1-year' : '3-year'} term, billed ${billing === 'annual' ? 'annually' : 'monthly'}`;
+      const names = ['Microsoft 365 Business Premium', 'Microsoft 365 E3', 'Microsoft Teams Essentials'];
+      const customer = cardText(offerCards.offerCardJson(offer));
+      expect(customer).toContain(`Hello Megan Bowen, this offer ${intro}:`);
+      names.forEach((name, i) => expect(customer).toContain(`${name}\n${perLicence[i]}\n${words}\n${amounts[i]}`));
+      expect(customer).toContain(total);
+      if (whole) expect(customer).toContain(`List prices in USD, before tax. ${whole} Accepting records your intent to buy`);
+      else expect(customer).not.toContain('Over the whole');
+
+      const partner = cardText(content(offerCards.status(offer, [])));
+      expect(partner).toContain(`Kind: Purchase offer (${words})`);
+      names.forEach((name, i) => expect(partner).toContain(`${name}\n${perLicence[i]}\n${words}\n${amounts[i]}`));
+      expect(partner).toContain(total.replace('\n', ': '));
+
+      const channel = cardText(content(offerCards.channelNotice(decided(offer, 'accepted'), undefined).attachments![0]!));
+      expect(channel).toContain(`What: Purchase offer, ${words}`);
+      expect(channel).toContain(`(${words}) in Partner Center`);
+    },
+  );
+
+  it('shows an offer stored before terms existed on the term its billing meant, at its stored prices', () => {
+    const text = cardText(offerCards.offerCardJson(storedBeforeTerms));
+    expect(text).toContain('runs month to month (a 1-month term, billed monthly)');
+    expect(text).toContain(
+      'Microsoft 365 Business Premium\n25 × $22.00 per licence per month\n1-month term, billed monthly\n$550.00 per month',
+    );
+    expect(text).toContain('Total per month\n$590.00');
+  });
+
+  it('shows a trial without a price or a term: each service with its trial length', () => {
+    const text = cardText(offerCards.offerCardJson(trialOffer()));
+    expect(text).toContain('Microsoft 365 Business Premium\n30-day free trial');
+    expect(text).not.toMatch(/term|\$|per licence/);
   });
 });
 

@@ -28,7 +28,7 @@ const as = (u: TeamsUser) => ({ tenantId: u.tenantId, aadObjectId: u.aadObjectId
 describe('dashboard API', () => {
   let bot: TestBot;
   let idp: IdentityProvider;
-  const ids = {} as Record<'accepted' | 'declined' | 'waiting' | 'delegation' | 'northwind', string>;
+  const ids = {} as Record<'accepted' | 'declined' | 'waiting' | 'delegation' | 'northwind' | 'meganLead' | 'leeLead', string>;
 
   const get = async (path: string, token?: string) => {
     const res = await fetch(`${bot.url}${path}`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
@@ -64,8 +64,21 @@ describe('dashboard API', () => {
     await bot.post(cardAction('offer.accept', { offerId: ids.accepted }, megan, bot.sink.url));
     await bot.post(cardAction('offer.decline', { offerId: ids.declined, reason: '=HYPERLINK("http://evil")' }, megan, bot.sink.url));
     await bot.post(cardAction('delegation.approve', { relationshipId: ids.delegation, replaces: '' }, megan, bot.sink.url));
+
+    // Leads: Megan asks Fabrikam to get in touch (Alex marks it contacted), Lee asks Northwind.
+    const listingOf = async (u: TeamsUser) => (await bot.store.listings.get(u.tenantId))!.id;
+    const fabrikamListing = await listingOf(alex);
+    const asked = await bot.click(
+      'lead.request',
+      { listingId: fabrikamListing, [`note_${fabrikamListing}`]: '=HYPERLINK("http://evil") 40 users, moving from Google' },
+      megan,
+    );
+    ids.meganLead = /C-\w{6}/.exec(asked.text)![0];
+    await bot.click('lead.contacted', { leadId: ids.meganLead }, alex);
+    ids.leeLead = /C-\w{6}/.exec((await bot.click('lead.request', { listingId: await listingOf(nestor) }, lee)).text)![0];
     await bot.drain();
-  });
+    // Two dozen requests through the whole bot: more than jest's default 5 s on a busy machine.
+  }, 60_000);
   afterAll(async () => {
     await bot.close();
     await idp.close();
@@ -192,6 +205,11 @@ describe('dashboard API', () => {
         offers: { total: 3, awaitingDelivery: 0, waiting: 1, accepted: 1, declined: 1, expired: 0, withdrawn: 0 },
         acceptanceRate: 0.5,
         relationships: { active: 1, waiting: 0, expiring: { within1: 0, within7: 0, within30: 0 } },
+        // A declined purchase offer and an accepted trial have no pipeline value: six months of zeros, this one last.
+        value: {
+          currency: 'USD',
+          months: ['2026-06', '2026-07', '2026-08', '2026-09', '2026-10', '2026-11'].map((month) => ({ month, accepted: 0, pending: 0 })),
+        },
       });
     });
 
@@ -213,6 +231,61 @@ describe('dashboard API', () => {
       } finally {
         bot.clock.now = new Date('2026-11-25T10:00:00.000Z');
       }
+    });
+  });
+
+  describe('leads', () => {
+    interface LeadView {
+      id: string;
+      name: string;
+      email: string;
+      organisation: string;
+      note?: string;
+      found?: string;
+      createdAt: string;
+      stage: { value: string; label: string; by?: string; at?: string };
+      chatLink: string;
+    }
+    const leads = async (token: string) =>
+      (await get('/api/dashboard/leads', token)).body as unknown as { leads: LeadView[]; more: boolean };
+
+    it('lists who asked, what about, when, where it stands, and the Teams link to chat with them', async () => {
+      const { leads: shown, more } = await leads(await idp.token(as(alex)));
+      expect(more).toBe(false);
+      expect(shown).toEqual([
+        {
+          id: ids.meganLead,
+          name: 'Megan Bowen',
+          email: 'admin@contoso.com',
+          organisation: 'contoso.com',
+          // What they typed, as they typed it: the page puts it in text, never in markup.
+          note: '=HYPERLINK("http://evil") 40 users, moving from Google',
+          found: 'Microsoft 365 for small businesses: security, Exchange migrations and Teams',
+          createdAt: expect.stringMatching(/^2026-11-25T/),
+          stage: { value: 'contacted', label: 'Contacted', by: 'Alex Wilber', at: expect.stringMatching(/^2026-11-25T/) },
+          chatLink: 'https://teams.microsoft.com/l/chat/0/0?users=admin%40contoso.com',
+        },
+      ]);
+      // The same link as the lead card's "Chat with Megan Bowen".
+      const card = bot.sink.sentTo(alex.conversationId).find((r) => bot.sink.textOf(r).includes(`NEW LEAD · ${ids.meganLead}`))!;
+      expect(JSON.stringify(bot.sink.cards(card))).toContain(shown[0]!.chatLink);
+    });
+
+    it('shows each partner only its own leads, whoever in it asks', async () => {
+      const northwind = await leads(
+        await idp.token({ tenantId: NORTHWIND_TENANT, aadObjectId: 'c1', name: 'Jo Nis', upn: 'jonis@northwind.example' }),
+      );
+      expect(northwind.leads.map((l) => l.id)).toEqual([ids.leeLead]);
+      expect(northwind.leads[0]).toMatchObject({ name: 'Lee Gu', stage: { value: 'new', label: 'New' } });
+      expect((await leads(await idp.token(as(alex)))).leads.map((l) => l.id)).not.toContain(ids.leeLead);
+    });
+
+    it('refuses without a valid token, and a customer tenant', async () => {
+      expect((await get('/api/dashboard/leads')).status).toBe(401);
+      expect((await get('/api/dashboard/leads', await idp.token(as(alex), { forged: true }))).status).toBe(401);
+      const customer = await get('/api/dashboard/leads', await idp.token(as(megan)));
+      expect(customer.status).toBe(403);
+      expect(customer.body.leads).toBeUndefined();
     });
   });
 
@@ -342,6 +415,55 @@ describe('dashboard API', () => {
       }
     });
   });
+});
+
+describe('dashboard API: pipeline value per month', () => {
+  it("sums the partner's accepted purchase offers by the month of acceptance and its pending ones by the month sent", async () => {
+    const idp = await startIdentityProvider();
+    const bot = await startTestBot({ env: idp.env, start: new Date('2026-10-30T09:00:00.000Z') });
+    try {
+      bot.meet(alex, megan, lee, nestor);
+      for (const u of [alex, megan, lee, nestor]) await bot.post(installationUpdate('add', u, bot.sink.url));
+      // October: 10 × $22 sent to Megan (she accepts it in November), 5 × $3 billed annually to Lee (counts $15 a month).
+      await bot.sayLater('offer admin@contoso.com 10 m365-business-premium monthly', alex);
+      const accepted = bot.lastIdSentTo('P', alex);
+      await bot.sayLater('offer lee@contoso.com 5 defender-business annual', alex);
+      // November: 2 × $22 to Lee, waiting; a trial, and another partner's offer, count nowhere.
+      bot.clock.now = new Date('2026-11-02T09:00:00.000Z');
+      await bot.sayLater('offer lee@contoso.com 2 m365-business-premium monthly', alex);
+      await bot.sayLater('trial admin@contoso.com teams-essentials', alex);
+      await bot.sayLater('offer admin@contoso.com 100 m365-e3 monthly', nestor);
+      await bot.drain();
+      await bot.click('offer.accept', { offerId: accepted }, megan);
+
+      const value = async (u: TeamsUser) =>
+        (
+          (await (
+            await fetch(`${bot.url}/api/dashboard/overview`, { headers: { authorization: `Bearer ${await idp.token(as(u))}` } })
+          ).json()) as {
+            summary: { value: unknown };
+          }
+        ).summary.value;
+      const zero = (month: string) => ({ month, accepted: 0, pending: 0 });
+      expect(await value(alex)).toEqual({
+        currency: 'USD',
+        months: [
+          zero('2026-06'),
+          zero('2026-07'),
+          zero('2026-08'),
+          zero('2026-09'),
+          { month: '2026-10', accepted: 0, pending: 1_500 },
+          { month: '2026-11', accepted: 22_000, pending: 4_400 },
+        ],
+      });
+      expect((await value(nestor)) as { months: unknown[] }).toMatchObject({
+        months: expect.arrayContaining([{ month: '2026-11', accepted: 0, pending: 360_000 }]),
+      });
+    } finally {
+      await bot.close();
+      await idp.close();
+    }
+  }, 60_000);
 });
 
 describe("dashboard API when Entra's keys cannot be fetched", () => {

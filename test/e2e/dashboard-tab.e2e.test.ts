@@ -29,7 +29,7 @@ describe('partner dashboard tab in Teams', () => {
   let tabUrl = '';
   let token = '';
   let errors: string[] = [];
-  const ids = {} as Record<'trial' | 'purchase' | 'waiting' | 'delegation', string>;
+  const ids = {} as Record<'trial' | 'purchase' | 'waiting' | 'delegation' | 'lead' | 'northwindLead', string>;
   const tableIds = async () => tab.locator('#rows tr[data-id]').evaluateAll((trs) => trs.map((tr) => (tr as HTMLElement).dataset.id));
   const waitForIds = async (expected: string[]) => {
     await tab.waitForFunction(
@@ -54,6 +54,8 @@ describe('partner dashboard tab in Teams', () => {
           entityId: 'offers-dashboard',
         },
         token,
+        // Teams opens a deep link it is asked to (app.openLink) and says so.
+        responses: { executeDeepLink: [true] },
       }),
     );
     bot = await startTestBot({ env: { ...idp.env, TAB_HOST_ORIGINS: host.origin } });
@@ -75,6 +77,17 @@ describe('partner dashboard tab in Teams', () => {
     await bot.post(cardAction('offer.accept', { offerId: ids.trial }, megan, bot.sink.url));
     await bot.post(cardAction('offer.decline', { offerId: ids.purchase, reason: 'Budget is frozen until April' }, megan, bot.sink.url));
     await bot.post(cardAction('delegation.approve', { relationshipId: ids.delegation, replaces: '' }, megan, bot.sink.url));
+    // Leads: Megan asks Fabrikam to get in touch and Alex marks it won; Lee asks Northwind (never on Fabrikam's tab).
+    const listingOf = async (tenantId: string) => (await bot.store.listings.get(tenantId))!.id;
+    const fabrikamListing = await listingOf(alex.tenantId);
+    const asked = await bot.click(
+      'lead.request',
+      { listingId: fabrikamListing, [`note_${fabrikamListing}`]: 'We are 40 people moving from Google Workspace; <b>call</b> us.' },
+      megan,
+    );
+    ids.lead = /C-\w{6}/.exec(asked.text)![0];
+    await bot.click('lead.won', { leadId: ids.lead }, alex);
+    ids.northwindLead = /C-\w{6}/.exec((await bot.click('lead.request', { listingId: await listingOf(nestor.tenantId) }, lee)).text)![0];
     await bot.drain();
 
     browser = await chromium.launch({ executablePath: chromiumPath(), headless: true, args: [...CHROMIUM_ARGS] });
@@ -201,6 +214,64 @@ describe('partner dashboard tab in Teams', () => {
     expect(await tab.locator('#more').isHidden()).toBe(true);
     await tab.selectOption('#filter-kind', '');
     await tab.waitForFunction(() => document.querySelector('#count')?.textContent === 'Showing 50 of 53');
+  });
+
+  it('shows the pipeline value per month in money: accepted purchase offers by acceptance, pending ones by when they were sent', async () => {
+    await bot.sayLater('offer admin@contoso.com 10 m365-business-premium monthly', alex);
+    const accepted = bot.lastIdSentTo('P', alex);
+    await bot.sayLater('offer lee@contoso.com 2 m365-business-premium annual', alex);
+    await bot.drain();
+    await bot.click('offer.accept', { offerId: accepted }, megan);
+    await tab.click('#refresh');
+    await tab.waitForFunction(() => document.querySelector('.value-table tbody')?.textContent?.includes('$220.00'));
+    const table = await tab
+      .locator('.value-table tr')
+      .evaluateAll((trs) => trs.map((tr) => [...tr.children].map((c) => (c.firstChild?.textContent ?? '').trim())));
+    expect(table).toEqual([
+      // As the tab's dates read (en-GB, whose short September is "Sept" in recent ICU versions, "Sep" in older ones).
+      ['Month', 'Jun 2026', 'Jul 2026', 'Aug 2026', expect.stringMatching(/^Sept? 2026$/), 'Oct 2026', 'Nov 2026'],
+      // 10 × $22.00 a month; the declined purchase offer (25 × $22.00) counts nowhere.
+      ['Accepted', '$0.00', '$0.00', '$0.00', '$0.00', '$0.00', '$220.00'],
+      // 2 × $22.00: billed annually, counted at its monthly list value.
+      ['Pending', '$0.00', '$0.00', '$0.00', '$0.00', '$0.00', '$44.00'],
+    ]);
+    await expect(tab.locator('.value-table caption').innerText()).resolves.toContain('USD');
+  });
+
+  it("shows the partner's leads: who, what about, when, the stage, and a chat that opens in Teams", async () => {
+    await tab.click('#view-leads');
+    await tab.waitForSelector('body[data-leads="ready"]');
+    expect(await tab.locator('#pipeline-view').isHidden()).toBe(true);
+    const rows = tab.locator('#leads tr[data-lead]');
+    expect(await rows.evaluateAll((trs) => trs.map((tr) => (tr as HTMLElement).dataset.lead))).toEqual([ids.lead]);
+    const lead = await rows.first().innerText();
+    expect(lead).toMatch(/Megan Bowen\s+admin@contoso\.com\s+contoso\.com/);
+    // The note as typed, markup and all, shown as text.
+    expect(lead).toContain('We are 40 people moving from Google Workspace; <b>call</b> us.');
+    expect(lead).toContain('Found: Microsoft 365 for small businesses: security, Exchange migrations and Teams');
+    expect(lead).toMatch(/Won\s+by Alex Wilber, \d{1,2} [A-Z][a-z]{2} \d{4}/);
+    expect(lead).toMatch(/\d{1,2} [A-Z][a-z]{2} \d{4}, \d\d:\d\d UTC/);
+    expect(lead).not.toContain('Lee Gu');
+    await expect(tab.locator('#leads-count').textContent()).resolves.toBe('1 lead');
+
+    const chat = rows.first().getByRole('link', { name: 'Chat with Megan Bowen' });
+    const deepLink = 'https://teams.microsoft.com/l/chat/0/0?users=admin%40contoso.com';
+    expect(await chat.getAttribute('href')).toBe(deepLink);
+    await page.screenshot({ path: join(SCREENSHOTS, '25-dashboard-leads.png') });
+    await chat.click();
+    // Teams is asked to open the chat (teams-js app.openLink); the tab itself stays where it is.
+    await page.waitForFunction(
+      (url) =>
+        (window as unknown as { __teamsHost: { messages: Array<{ func: string; args: unknown[] }> } }).__teamsHost.messages.some(
+          (m) => m.func === 'executeDeepLink' && m.args[0] === url,
+        ),
+      deepLink,
+    );
+    expect(tab.url()).toBe(tabUrl);
+
+    await tab.click('#view-pipeline');
+    expect(await tab.locator('#leads-view').isHidden()).toBe(true);
+    expect(await tab.locator('#pipeline-view').isVisible()).toBe(true);
   });
 
   it('follows the Teams theme when it changes', async () => {

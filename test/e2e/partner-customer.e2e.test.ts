@@ -341,17 +341,47 @@ describe('end to end in the Microsoft 365 Agents Playground: two partner tenants
     await screenshot(northwindPage, '24-northwind-replaced');
   });
 
+  it("the partner's help card lists every partner command with its placeholders as Teams shows them", async () => {
+    await openPersonalChat(partnerPage);
+    await sendMessage(partnerPage, 'help');
+    const help = await waitForCardText(partnerPage, /Partner Offers for Fabrikam Cloud Partners/);
+    const text = await help.innerText();
+    // ‹…› placeholders survive Teams' rendering, where <customer-email> would be stripped as an HTML tag.
+    for (const usage of [
+      'trial ‹customer-email› ‹service›[, ‹service›...]',
+      'offer ‹customer-email› ‹qty› ‹service›[, ‹qty› ‹service›...] monthly|annual',
+      'delegate ‹customer-email› [roles ‹role›, ‹role›] [days ‹1-730›] [auto-extend]',
+      'status [‹id›|‹customer-email›]',
+      'withdraw ‹id›',
+      'find ‹words› [in ‹country›] [language ‹code›]',
+    ]) {
+      expect(text).toContain(usage);
+    }
+    expect(text).not.toMatch(/<[a-z-]+>/);
+    // The whole card in one picture: a window tall enough for it, then back.
+    const wide = partnerPage.viewportSize()!;
+    await partnerPage.setViewportSize({ width: wide.width, height: 1500 });
+    try {
+      await help.scrollIntoViewIfNeeded();
+      await screenshot(partnerPage, '26-partner-help');
+    } finally {
+      await partnerPage.setViewportSize(wide);
+    }
+  });
+
   it('a purchase offer of several services reads line by line, at the Playground width and at a phone width', async () => {
     await openPersonalChat(partnerPage);
     await sendMessage(partnerPage, 'offer admin@contoso.com 25 m365-business-premium, 10 defender-business, 10 teams-essentials annual');
     const confirmation = await waitForCardText(partnerPage, /Purchase offer P-\w{6} sent to Megan Bowen/);
     const offerId = /P-\w{6}/.exec(await confirmation.innerText())![0];
     const names = ['Microsoft 365 Business Premium', 'Microsoft Defender for Business', 'Microsoft Teams Essentials'];
-    const amounts = ['$6,600.00/year', '$360.00/year', '$480.00/year'];
+    const amounts = ['$6,600.00 per year', '$360.00 per year', '$480.00 per year'];
     await expectPriceLinesReadable(confirmation, names, amounts);
 
     const offer = await waitForCardText(customerPage, new RegExp(`${offerId}[\\s\\S]*Fabrikam Cloud Partners offers you`), 30_000);
-    await expect(offer.innerText()).resolves.toMatch(/25 × \$22\.00\/licence\/month[\s\S]*Total per year\s+\$7,440\.00/);
+    await expect(offer.innerText()).resolves.toMatch(
+      /25 × \$264\.00 per licence per year\s+1-year term, billed annually[\s\S]*Total per year\s+\$7,440\.00/,
+    );
     await expectPriceLinesReadable(offer, names, [...amounts, '$7,440.00']);
     await offer.scrollIntoViewIfNeeded();
     await screenshot(customerPage, '16-customer-receives-purchase-offer');

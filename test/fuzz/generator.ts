@@ -65,6 +65,10 @@ const WORDS = [
   'record',
   'monthly',
   'annual',
+  'term',
+  'billing',
+  'years',
+  'constructor',
   'auto-extend',
 ];
 const NASTY = [

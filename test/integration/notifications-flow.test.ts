@@ -53,8 +53,9 @@ describe('channel notifications and failed notifications over real HTTP', () => 
     expect(posts[0]).toContain(`contoso.com accepted ${id}`);
     expect(posts[0]).toContain('Accepted by: Megan Bowen (admin@contoso.com)');
     expect(posts[0]).toContain('When: 25 Nov 2026, 09:00 UTC');
-    expect(posts[0]).toContain('Microsoft 365 Business Premium, 25 × $22.00/licence/month\n$6,600.00/year');
-    expect(posts[0]).toContain('Place the order for 25 Microsoft 365 Business Premium (annual billing) in Partner Center');
+    expect(posts[0]).toContain('What: Purchase offer, 1-year term, billed annually');
+    expect(posts[0]).toContain('Microsoft 365 Business Premium, 25 × $264.00 per licence per year\n$6,600.00 per year');
+    expect(posts[0]).toContain('Place the order for 25 Microsoft 365 Business Premium (1-year term, billed annually) in Partner Center');
     // The partner user who sent it still hears 1:1.
     expect(bot.lastReply(alex)).toContain(`Megan Bowen accepted ${id}`);
   });

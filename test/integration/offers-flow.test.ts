@@ -102,8 +102,10 @@ describe('offers over real HTTP: a partner tenant and a customer tenant', () => 
     expect(confirmation).toMatch(new RegExp(`Purchase offer ${purchaseId} sent to Megan Bowen`));
     await bot.drain();
     const card = bot.sink.textOf(bot.sink.sentTo(megan.conversationId).find((r) => bot.sink.textOf(r).includes(purchaseId))!);
-    expect(card).toMatch(/Microsoft 365 Business Premium\n25 × \$22\.00\/licence\/month\n\$6,600\.00\/year/);
-    expect(card).toMatch(/10 × \$4\.00\/licence\/month\n\$480\.00\/year/);
+    expect(card).toContain(
+      'Microsoft 365 Business Premium\n25 × $264.00 per licence per year\n1-year term, billed annually\n$6,600.00 per year',
+    );
+    expect(card).toContain('10 × $48.00 per licence per year\n1-year term, billed annually\n$480.00 per year');
     expect(card).toMatch(/Total per year\n\$7,080\.00/);
     expect(card).toMatch(/billed annually/);
   });
@@ -396,6 +398,78 @@ describe('service names typed the way people say them', () => {
       expect(reply).toContain(line);
     }
     expect(reply).toContain('trial ‹customer-email› m365-business-basic');
+    expect(await bot.store.offers.listByPartner({ partnerTenantId: alex.tenantId, limit: 50 })).toHaveLength(before);
+  });
+});
+
+describe('purchase offers on a term and billing of their own, over real HTTP', () => {
+  let bot: TestBot;
+  beforeAll(async () => {
+    bot = await startTestBot();
+    bot.meet(alex, megan);
+    for (const u of [alex, megan]) await bot.say('help', u);
+  });
+  afterAll(() => bot.close());
+
+  /** The card the customer received for the offer whose id the partner's last reply names. */
+  const customerCard = async () => {
+    const id = idIn('[TP]', bot.lastReply(alex))!;
+    await bot.drain();
+    return { id, card: bot.sink.textOf(bot.sink.sentTo(megan.conversationId).find((r) => bot.sink.textOf(r).includes(id))!) };
+  };
+
+  it('sends a 3-year term billed monthly: the customer reads the term, the price per licence per month, the totals', async () => {
+    await bot.say('offer admin@contoso.com 20 m365-business-premium, 5 Microsoft 365 E3 term 3 years billing monthly', alex);
+    expect(bot.lastReply(alex)).toMatch(
+      /Purchase offer P-\w{6} sent to Megan Bowen[\s\S]*Kind: Purchase offer \(3-year term, billed monthly\)/,
+    );
+    const { id, card } = await customerCard();
+    expect(card).toContain('Hello Megan Bowen, this offer commits you for 3 years (a 3-year term, billed monthly):');
+    expect(card).toContain(
+      'Microsoft 365 Business Premium\n20 × $22.00 per licence per month\n3-year term, billed monthly\n$440.00 per month',
+    );
+    expect(card).toContain('Microsoft 365 E3\n5 × $36.00 per licence per month\n3-year term, billed monthly\n$180.00 per month');
+    expect(card).toContain('Total per month\n$620.00');
+    expect(card).toContain('Over the whole 3-year term: $22,320.00.');
+    expect(await bot.store.offers.get(id)).toMatchObject({
+      term: 'P3Y',
+      billing: 'monthly',
+      lines: [
+        { serviceId: 'm365-business-premium', quantity: 20, unitPriceCents: 2200 },
+        { serviceId: 'm365-e3', quantity: 5, unitPriceCents: 3600 },
+      ],
+    });
+  });
+
+  it('sends month to month at the 1-month term list price, 20% over the 1-year term', async () => {
+    await bot.say('offer admin@contoso.com 20 m365-business-premium monthly', alex);
+    const { id, card } = await customerCard();
+    expect(card).toContain('runs month to month (a 1-month term, billed monthly)');
+    expect(card).toContain(
+      'Microsoft 365 Business Premium\n20 × $26.40 per licence per month\n1-month term, billed monthly\n$528.00 per month',
+    );
+    expect(await bot.store.offers.get(id)).toMatchObject({ term: 'P1M', billing: 'monthly' });
+  });
+
+  it('is not fooled by the same services on another term: that is another offer, not a duplicate', async () => {
+    await bot.say('offer admin@contoso.com 20 m365-business-premium term 1 year billing monthly', alex);
+    expect(bot.lastReply(alex)).toMatch(/Purchase offer P-\w{6} sent to Megan Bowen/);
+    await bot.say('offer admin@contoso.com 20 m365-business-premium term 1 year billing monthly', alex);
+    expect(bot.lastReply(alex)).toMatch(/You already sent this/);
+  });
+
+  it('refuses a term or billing that cannot be, saying what is allowed, and sends nothing', async () => {
+    const before = (await bot.store.offers.listByPartner({ partnerTenantId: alex.tenantId, limit: 50 })).length;
+    await bot.say('offer admin@contoso.com 5 m365-business-premium term 1 month billing annual', alex);
+    expect(bot.lastReply(alex)).toMatch(/A 1-month term cannot be billed annually: it is billed monthly/);
+    expect(bot.lastReply(alex)).toMatch(/For example:\noffer admin@contoso\.com 25 m365-business-premium term 1 year billing monthly/);
+    await bot.say('offer admin@contoso.com 5 copilot-m365 monthly', alex);
+    expect(bot.lastReply(alex)).toMatch(/Microsoft 365 Copilot is not sold on a 1-month term\. It is sold on a 1-year term\./);
+    expect(bot.lastReply(alex)).toMatch(/offer ‹customer-email› 5 copilot-m365 term 1 year billing monthly/);
+    await bot.say('offer admin@contoso.com 5 exchange-online-p1 term 3 years billing annual', alex);
+    expect(bot.lastReply(alex)).toMatch(
+      /Exchange Online \(Plan 1\) is not sold on a 3-year term\. It is sold on 1-month and 1-year terms\./,
+    );
     expect(await bot.store.offers.listByPartner({ partnerTenantId: alex.tenantId, limit: 50 })).toHaveLength(before);
   });
 });

@@ -1,17 +1,8 @@
 import { assertPartnerFeaturesAvailable } from '../../src/directory/sovereign';
 import { loadCatalog } from '../../src/directory/catalog';
 import type { Partner } from '../../src/directory/partners';
-import {
-  applyDecision,
-  close,
-  expiryFrom,
-  isExpired,
-  lineTotalCents,
-  pendingKey,
-  purchaseLines,
-  totalCents,
-  trialLines,
-} from '../../src/offers/rules';
+import { applyDecision, close, expiryFrom, isExpired, pendingKey, purchaseLines, trialLines } from '../../src/offers/rules';
+import { termOf } from '../../src/offers/types';
 import { errorOf } from '../support/errors';
 import { purchaseOffer, trialOffer } from '../support/fixtures';
 
@@ -20,7 +11,7 @@ const partner: Partner = {
   tenantId: 'p1',
   name: 'Fabrikam Cloud Partners',
   programs: ['cloud-essentials'],
-  authorizedServices: ['m365-business-premium', 'teams-essentials', 'exchange-online-p1'],
+  authorizedServices: ['m365-business-premium', 'teams-essentials', 'exchange-online-p1', 'copilot-m365'],
   cloud: 'global',
 };
 /** The message of the UserInputError `fn` throws. */
@@ -113,7 +104,7 @@ describe('offer rules', () => {
         'Type its id or its full name, like: trial ‹customer-email› m365-business-basic',
       ].join('\n'),
     );
-    const cmd = { lines: [{ quantity: 25, service: 'E3' }], billing: 'annual' as const };
+    const cmd = { lines: [{ quantity: 25, service: 'E3' }], term: 'P1Y' as const, billing: 'annual' as const };
     expect(message(() => purchaseLines(cmd, catalog, partner, 'ex'))).toBe(
       [
         '"E3" fits 2 services. Which one do you mean?',
@@ -136,7 +127,7 @@ describe('offer rules', () => {
 
   it('refuses services the partner is not authorized for, listing what it may offer', () => {
     expect(message(() => trialLines({ services: ['m365-e5'] }, catalog, partner, 'ex'))).toBe(
-      'Fabrikam Cloud Partners is not authorized to provide Microsoft 365 E5. You can offer: m365-business-premium, teams-essentials, exchange-online-p1.',
+      'Fabrikam Cloud Partners is not authorized to provide Microsoft 365 E5. You can offer: m365-business-premium, teams-essentials, exchange-online-p1, copilot-m365.',
     );
   });
 
@@ -150,6 +141,7 @@ describe('offer rules', () => {
     const cmd = (quantity: number) => ({
       kind: 'purchase' as const,
       approverEmail: 'a@b.c',
+      term: 'P1Y' as const,
       billing: 'annual' as const,
       lines: [{ quantity, service: 'm365-business-premium' }],
     });
@@ -159,22 +151,58 @@ describe('offer rules', () => {
     );
   });
 
-  it('totals per billing period in whole cents', () => {
-    const offer = purchaseOffer();
-    expect(lineTotalCents(offer.lines[0]!, 'annual')).toBe(25 * 2200 * 12);
-    expect(totalCents(offer.lines, 'annual')).toBe(708_000);
-    expect(totalCents(offer.lines, 'monthly')).toBe(59_000);
-    expect(totalCents([{ serviceId: 'x', serviceName: 'x', quantity: 3, unitPriceCents: 825 }], 'monthly')).toBe(2475);
+  it.each([
+    ['P1M', 'monthly', 2640],
+    ['P1Y', 'monthly', 2200],
+    ['P1Y', 'annual', 2200],
+    ['P3Y', 'monthly', 2200],
+    ['P3Y', 'annual', 2200],
+  ] as const)("prices a line at the catalog's list price for the term (%s, billed %s)", (term, billing, unitPriceCents) => {
+    const lines = purchaseLines({ lines: [{ quantity: 25, service: 'm365-business-premium' }], term, billing }, catalog, partner, 'ex');
+    expect(lines).toEqual([
+      { serviceId: 'm365-business-premium', serviceName: 'Microsoft 365 Business Premium', quantity: 25, unitPriceCents },
+    ]);
   });
 
-  it('gives identical offers the same duplicate key regardless of line order, and different offers different keys', () => {
-    const a = purchaseOffer();
-    const reordered = { ...a, lines: [...a.lines].reverse() };
-    expect(pendingKey(reordered)).toBe(pendingKey(a));
-    expect(pendingKey({ ...a, billing: 'monthly' })).not.toBe(pendingKey(a));
-    expect(pendingKey({ ...a, approverEmail: 'other@contoso.com' })).not.toBe(pendingKey(a));
-    expect(pendingKey({ ...a, lines: [{ ...a.lines[0]!, quantity: 26 }, a.lines[1]!] })).not.toBe(pendingKey(a));
-    expect(pendingKey({ ...a, partnerTenantId: 'p2' })).not.toBe(pendingKey(a));
+  it('refuses a term the service is not sold on, naming the terms it is, with an example on one of them', () => {
+    const copilot = errorOf(() =>
+      purchaseLines({ lines: [{ quantity: 5, service: 'copilot-m365' }], term: 'P1M', billing: 'monthly' }, catalog, partner, 'ex'),
+    );
+    expect(copilot.title).toBe('Term not offered');
+    expect(copilot.message).toBe('Microsoft 365 Copilot is not sold on a 1-month term. It is sold on a 1-year term.');
+    expect(copilot.example).toBe('offer ‹customer-email› 5 copilot-m365 term 1 year billing monthly');
+    const exchange = errorOf(() =>
+      purchaseLines(
+        {
+          lines: [
+            { quantity: 25, service: 'm365-business-premium' },
+            { quantity: 10, service: 'exchange-online-p1' },
+          ],
+          term: 'P3Y',
+          billing: 'annual',
+        },
+        catalog,
+        partner,
+        'ex',
+      ),
+    );
+    expect(exchange.message).toBe('Exchange Online (Plan 1) is not sold on a 3-year term. It is sold on 1-month and 1-year terms.');
+    expect(exchange.example).toBe('offer ‹customer-email› 10 exchange-online-p1 annual');
+  });
+
+  it('reads the term of an offer stored before terms existed from its billing: monthly a 1-month term, annual a 1-year term', () => {
+    const { term: _term, ...stored } = purchaseOffer();
+    expect(termOf({ ...stored, billing: 'monthly' })).toBe('P1M');
+    expect(termOf({ ...stored, billing: 'annual' })).toBe('P1Y');
+    expect(termOf(purchaseOffer({ term: 'P3Y', billing: 'monthly' }))).toBe('P3Y');
+    expect(termOf(trialOffer())).toBeUndefined();
+  });
+
+  it('keeps the duplicate key of an offer stored before terms existed: the short forms meant those terms', () => {
+    const { term: _term, ...annual } = purchaseOffer({ billing: 'annual' });
+    expect(pendingKey({ ...annual, term: 'P1Y' })).toBe(pendingKey(annual));
+    const monthly = { ...annual, billing: 'monthly' as const };
+    expect(pendingKey({ ...monthly, term: 'P1M' })).toBe(pendingKey(monthly));
   });
 
   it('expires offers 30 days after they are sent, at the exact instant', () => {

@@ -9,6 +9,8 @@ export interface SinkRequest {
   conversationId: string;
   /** The activity id in the path: the message replied to (POST) or updated (PUT). */
   activityId?: string;
+  /** The id the sink gave a message it took (POST): what the bot updates it by later. */
+  sentId?: string;
   body: Record<string, unknown>;
   /** When it arrived, in `performance.now()` milliseconds (the same clock as the deliverer's in one process). */
   at: number;
@@ -185,7 +187,8 @@ export async function startConnectorSink() {
       }
       record.status = create ? 201 : 200;
       if (create) return json(201, { id: record.conversationId, activityId: `act-${++n}` });
-      json(200, { id: req.method === 'PUT' ? record.activityId : `act-${++n}` });
+      if (req.method !== 'PUT') record.sentId = `act-${++n}`;
+      json(200, { id: req.method === 'PUT' ? record.activityId : record.sentId });
     };
     answer(faultFor(record));
   };

@@ -39,6 +39,7 @@ export function purchaseOffer(over: Partial<Offer> = {}): Offer {
   return trialOffer({
     id: 'P-8M3N5R',
     kind: 'purchase',
+    term: 'P1Y',
     billing: 'annual',
     lines: [
       { serviceId: 'm365-business-premium', serviceName: 'Microsoft 365 Business Premium', quantity: 25, unitPriceCents: 2200 },

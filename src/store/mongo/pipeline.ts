@@ -3,9 +3,12 @@ import {
   expiryBounds,
   FULL_ACCESS_TEXT,
   mergePipeline,
+  monthlyValues,
   pipelineSummary,
+  planMonthlyValue,
   planPipeline,
   POR_TEXT,
+  VALUE_STATES,
   type PipelineStore,
   type SourceQuery,
 } from '../../dashboard/store';
@@ -104,6 +107,41 @@ export function mongoPipeline({ db }: Mongo): PipelineStore {
   const offers = db.collection<Doc>('offers');
   const relationships = db.collection<Doc>('relationships');
   return {
+    monthlyValue: async (partnerTenantId, currency, since) => {
+      const q = planMonthlyValue(partnerTenantId, currency, since);
+      const isAccepted = { $eq: ['$state', VALUE_STATES.accepted] };
+      const rows = await offers
+        .aggregate<{ _id: { month: string; accepted: boolean }; cents: number }>([
+          // Off partner_state_kind, as SQLite's off offers_partner_state.
+          {
+            $match: {
+              partnerTenantId: q.partner,
+              state: { $in: [VALUE_STATES.accepted, ...VALUE_STATES.pending] },
+              kind: 'purchase',
+              // Answered by its expiry at the latest: one that expired before the first month counts in none.
+              expiresAt: { $gte: q.since },
+              currency: q.currency,
+            },
+          },
+          {
+            $project: {
+              accepted: isAccepted,
+              month: { $substrBytes: [{ $cond: [isAccepted, { $ifNull: ['$decidedAt', '$createdAt'] }, '$createdAt'] }, 0, 7] },
+              lines: 1,
+            },
+          },
+          { $match: { month: { $gte: q.since } } },
+          { $unwind: '$lines' },
+          {
+            $group: {
+              _id: { month: '$month', accepted: '$accepted' },
+              cents: { $sum: { $multiply: [{ $ifNull: ['$lines.quantity', 0] }, { $ifNull: ['$lines.unitPriceCents', 0] }] } },
+            },
+          },
+        ])
+        .toArray();
+      return monthlyValues(rows.map((r) => ({ month: r._id.month, accepted: r._id.accepted, cents: r.cents })));
+    },
     page: async (query) => {
       const plan = planPipeline(query);
       const [o, r] = await Promise.all([

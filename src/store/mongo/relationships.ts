@@ -7,6 +7,7 @@ import {
   type RelationshipsStore,
 } from '../../delegation/store';
 import type { Relationship } from '../../delegation/types';
+import { MAX_CARD_COPIES } from '../../offers/store';
 import type { ResponseRecord } from '../../responses/types';
 import {
   encode,
@@ -255,5 +256,12 @@ export function mongoRelationships(m: Mongo, { docs: inserts, responses, outbox:
 
     setCard: async (id, card) =>
       void (await relationships.updateOne({ _id: str(id, 'relationship id') }, { $set: { card: encode(card) } })),
+    addCopy: async (id, card) =>
+      // One atomic update (a pipeline), as an offer's copies: append, keep the newest few; the version stays.
+      void (await relationships.updateOne({ _id: str(id, 'relationship id') }, [
+        {
+          $set: { copies: { $slice: [{ $concatArrays: [{ $ifNull: ['$copies', []] }, [{ $literal: encode(card) }]] }, -MAX_CARD_COPIES] } },
+        },
+      ])),
   };
 }

@@ -1,5 +1,14 @@
 import type Database from 'better-sqlite3';
-import { expiryBounds, mergePipeline, pipelineSummary, planPipeline, type PipelineStore, type SourceQuery } from '../../dashboard/store';
+import {
+  expiryBounds,
+  mergePipeline,
+  monthlyValues,
+  pipelineSummary,
+  planMonthlyValue,
+  planPipeline,
+  type PipelineStore,
+  type SourceQuery,
+} from '../../dashboard/store';
 import type { PipelinePage, PipelineQuery, PipelineSummary } from '../../dashboard/types';
 import type { Relationship } from '../../delegation/types';
 import type { Offer } from '../../offers/types';
@@ -45,6 +54,21 @@ export const PIPELINE_SQL = {
   expiring: `SELECT count(*) AS within30, coalesce(sum(ends_at <= @within7), 0) AS within7, coalesce(sum(ends_at <= @within1), 0) AS within1
     FROM relationships
     WHERE partner_tenant_id = @partner AND kind = 'delegation' AND state = 'active' AND ends_at > @now AND ends_at <= @within30`,
+  // Purchase offers accepted (by the month of the decision) and pending (by the month they were made), each line's
+  // quantity × list price per licence per month summed; the rows come off `offers_partner_state`. `expires_at >=
+  // @since` reads no document: an offer is answered by its expiry at the latest, so one that expired before the first
+  // month was neither accepted nor made in it, and the documents of a partner's older accepted offers are never parsed.
+  // (`YYYY-MM` sorts before every time in that month.)
+  monthlyValue: `SELECT month, accepted, sum(cents) AS cents FROM (
+      SELECT substr(CASE WHEN o.state = 'accepted' THEN coalesce(json_extract(o.doc, '$.decidedAt'), o.created_at) ELSE o.created_at END, 1, 7)
+          AS month,
+        o.state = 'accepted' AS accepted,
+        coalesce(json_extract(l.value, '$.quantity'), 0) * coalesce(json_extract(l.value, '$.unitPriceCents'), 0) AS cents
+      FROM offers AS o, json_each(o.doc, '$.lines') AS l
+      WHERE o.partner_tenant_id = @partner AND o.state IN ('accepted', 'sent', 'awaitingDelivery') AND o.kind = 'purchase'
+        AND o.expires_at >= @since AND json_extract(o.doc, '$.currency') = @currency)
+    WHERE month >= @since
+    GROUP BY month, accepted`,
 } as const;
 
 /** The partner dashboard's pipeline: offers and relationships read together, each page from one snapshot. */
@@ -97,6 +121,11 @@ export function sqlitePipeline(db: Db): PipelineStore {
   });
 
   return {
+    monthlyValue: async (partnerTenantId, currency, since) => {
+      const q = planMonthlyValue(partnerTenantId, currency, since);
+      const rows = pipelineStatement(PIPELINE_SQL.monthlyValue).all(q) as Array<{ month: string; accepted: number; cents: number }>;
+      return monthlyValues(rows);
+    },
     page: async (query) => pipelinePageTx.deferred(query),
     summary: async (partnerTenantId, at) => {
       if (typeof partnerTenantId !== 'string') throw new TypeError('store: pipeline partnerTenantId must be a string');

@@ -9,6 +9,7 @@ import {
 } from '../../delegation/store';
 import type { Relationship } from '../../delegation/types';
 import type { NewOutboxEntry } from '../../notifications/types';
+import { MAX_CARD_COPIES } from '../../offers/store';
 import { isUniqueViolation, parse, parseAll, type Db, type Row } from './db';
 import type { OutboxInsert } from './outbox';
 import type { ResponseWriter } from './responses';
@@ -66,7 +67,21 @@ export function sqliteRelationships(db: Db, { rows, responses, outbox: insertOut
     relSetCard: db.prepare<{ id: string; card: string }>(
       `UPDATE relationships SET doc = json_set(doc, '$.card', json(@card)) WHERE id = @id`,
     ),
+    relCopiesGet: db.prepare<[string], { copies: string | null }>(
+      `SELECT json_extract(doc, '$.copies') AS copies FROM relationships WHERE id = ?`,
+    ),
+    relCopiesSet: db.prepare<{ id: string; copies: string }>(
+      `UPDATE relationships SET doc = json_set(doc, '$.copies', json(@copies)) WHERE id = @id`,
+    ),
   };
+
+  // Read and write under one BEGIN IMMEDIATE: copies posted at once from several processes are all kept.
+  const addCopyTx = db.transaction((id: string, card: { conversationId: string; activityId: string }) => {
+    const row = q.relCopiesGet.get(id);
+    if (!row) return;
+    const copies = [...((row.copies ? JSON.parse(row.copies) : []) as (typeof card)[]), card].slice(-MAX_CARD_COPIES);
+    q.relCopiesSet.run({ id, copies: JSON.stringify(copies) });
+  });
 
   const getRel = (id: string) => parse<Relationship>(q.relGet.get(id));
 
@@ -160,6 +175,7 @@ export function sqliteRelationships(db: Db, { rows, responses, outbox: insertOut
     listPendingFor: async ({ tenantId, aadObjectId }) => parseAll<Relationship>(q.relPendingFor.all(tenantId, aadObjectId)),
     listDue: async (at, limit) => parseAll<Relationship>(q.relDue.all(at, limit)),
     setCard: async (id, card) => void q.relSetCard.run({ id, card: JSON.stringify(card) }),
+    addCopy: async (id, card) => void addCopyTx.immediate(id, card),
   };
 }
 

@@ -50,6 +50,33 @@ export function offersContract(ctx: ContractContext): void {
       expect(await store.offers.get('T-22222Z')).toBeNull();
     });
 
+    it.each([
+      ['P1M', 'monthly'],
+      ['P1Y', 'monthly'],
+      ['P1Y', 'annual'],
+      ['P3Y', 'monthly'],
+      ['P3Y', 'annual'],
+    ] as const)("keeps a purchase offer's term %s and billing %s through create, update and every read", async (term, billing) => {
+      const o = offer({ state: 'sent', term, billing });
+      await store.offers.create(o, []);
+      expect(await store.offers.get(o.id)).toEqual(o);
+      const next = close(o, 'withdrawn', clock.now);
+      expect(await store.offers.update(next, o.version, [])).toBe(true);
+      expect(await store.offers.get(o.id)).toMatchObject({ term, billing, state: 'withdrawn' });
+      expect((await store.offers.listByPartner({ partnerTenantId: TENANT.fabrikam, limit: 10 })).find((x) => x.id === o.id)).toMatchObject({
+        term,
+        billing,
+      });
+    });
+
+    it('reads an offer stored before terms existed as it was: a billing and no term', async () => {
+      const { term: _term, ...stored } = offer({ state: 'sent', billing: 'annual' });
+      await store.offers.create(stored, []);
+      const read = await store.offers.get(stored.id);
+      expect(read).toEqual(stored);
+      expect(read).not.toHaveProperty('term');
+    });
+
     it('duplicate guard: a second create with the same pendingKey returns the first offer and stores nothing', async () => {
       const first = offer();
       await store.offers.create(first, [notifyIssuer(first, 'first')]);
@@ -446,14 +473,18 @@ export function offersConcurrent(ctx: ContractContext): void {
     return made;
   };
 
-  it('copies of a card posted at once from several processes are all kept: each append is one atomic write', async () => {
-    handles = await harness.openHandles(4);
-    const [o] = await createSentOffers(1);
-    const copy = (n: number) => ({ conversationId: 'a:1personal-megan', activityId: `1:racer-${n}` });
-    await together(handles.map((h, i) => () => h.offers.addCopy(o!.id, copy(i))));
-    const copies = (await handles[0]!.offers.get(o!.id))?.copies ?? [];
-    expect(copies.map((c) => c.activityId).sort()).toEqual([0, 1, 2, 3].map((n) => copy(n).activityId));
-  });
+  it(
+    'copies of a card posted at once from several processes are all kept: each append is one atomic write',
+    async () => {
+      handles = await harness.openHandles(4);
+      const [o] = await createSentOffers(1);
+      const copy = (n: number) => ({ conversationId: 'a:1personal-megan', activityId: `1:racer-${n}` });
+      await together(handles.map((h, i) => () => h.offers.addCopy(o!.id, copy(i))));
+      const copies = (await handles[0]!.offers.get(o!.id))?.copies ?? [];
+      expect(copies.map((c) => c.activityId).sort()).toEqual([0, 1, 2, 3].map((n) => copy(n).activityId));
+    },
+    RACE_TIMEOUT_MS,
+  );
 
   it.each([
     [2, 25],

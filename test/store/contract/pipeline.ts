@@ -341,6 +341,103 @@ export function pipelineContract(ctx: ContractContext): void {
       await expect(store.pipeline.summary(TENANT.fabrikam, 'soon')).rejects.toThrow(/now/);
     });
 
+    describe('monthlyValue', () => {
+      const line = (quantity: number, unitPriceCents: number) => ({
+        serviceId: 'm365-business-premium',
+        serviceName: 'Microsoft 365 Business Premium',
+        quantity,
+        unitPriceCents,
+      });
+      const value = (partner: string = TENANT.fabrikam, currency = 'USD', since = '2026-09') =>
+        store.pipeline.monthlyValue(partner, currency, since);
+
+      it('sums quantity × monthly list price of accepted offers by decision month and pending ones by creation month', async () => {
+        const rows = [
+          // Pending, made in November: two lines, annual billing counts its monthly share all the same.
+          offer({ state: 'sent', billing: 'annual', lines: [line(25, 2_200), line(10, 300)], createdAt: '2026-11-02T10:00:00.000Z' }),
+          offer({ state: 'awaitingDelivery', lines: [line(4, 1_000)], createdAt: '2026-11-30T23:59:59.000Z' }),
+          // Accepted: counted in the month of the decision, not the month it was sent.
+          offer({
+            state: 'accepted',
+            lines: [line(10, 2_200)],
+            createdAt: '2026-10-28T09:00:00.000Z',
+            decidedAt: '2026-11-03T09:00:00.000Z',
+          }),
+          offer({
+            state: 'accepted',
+            lines: [line(3, 600)],
+            createdAt: '2026-10-01T00:00:00.000Z',
+            decidedAt: '2026-10-05T00:00:00.000Z',
+          }),
+          // Pending since September.
+          offer({ state: 'sent', lines: [line(1, 500)], createdAt: '2026-09-30T23:59:59.999Z' }),
+          // Before `since`: left out, whichever date counts.
+          offer({ state: 'accepted', lines: [line(7, 100)], createdAt: '2026-08-01T00:00:00.000Z', decidedAt: '2026-08-31T23:59:59.000Z' }),
+          offer({ state: 'sent', lines: [line(7, 100)], createdAt: '2026-08-31T23:59:59.999Z' }),
+          // Counted nowhere: trials, answered or closed without a sale, another currency, another partner.
+          offer({ kind: 'trial', state: 'accepted', createdAt: '2026-11-01T00:00:00.000Z', decidedAt: '2026-11-02T00:00:00.000Z' }),
+          offer({ state: 'declined', lines: [line(50, 2_200)], createdAt: '2026-11-01T00:00:00.000Z' }),
+          offer({ state: 'expired', lines: [line(50, 2_200)], createdAt: '2026-10-01T00:00:00.000Z' }),
+          offer({ state: 'withdrawn', lines: [line(50, 2_200)], createdAt: '2026-10-01T00:00:00.000Z' }),
+          offer({ state: 'sent', currency: 'EUR', lines: [line(2, 1_000)], createdAt: '2026-11-01T00:00:00.000Z' }),
+          offer({ ...NORTHWIND, state: 'sent', lines: [line(9, 9_000)], createdAt: '2026-11-01T00:00:00.000Z' }),
+          offer({
+            ...NORTHWIND,
+            state: 'accepted',
+            lines: [line(9, 9_000)],
+            createdAt: '2026-11-01T00:00:00.000Z',
+            decidedAt: '2026-11-01T00:00:00.000Z',
+          }),
+        ];
+        for (const row of rows) await create(row);
+
+        expect(await value()).toEqual([
+          { month: '2026-09', accepted: 0, pending: 500 },
+          { month: '2026-10', accepted: 1_800, pending: 0 },
+          { month: '2026-11', accepted: 22_000, pending: 55_000 + 3_000 + 4_000 },
+        ]);
+        expect(await value(TENANT.fabrikam, 'EUR')).toEqual([{ month: '2026-11', accepted: 0, pending: 2_000 }]);
+        expect(await value(TENANT.fabrikam, 'USD', '2026-08')).toEqual([
+          { month: '2026-08', accepted: 700, pending: 700 },
+          { month: '2026-09', accepted: 0, pending: 500 },
+          { month: '2026-10', accepted: 1_800, pending: 0 },
+          { month: '2026-11', accepted: 22_000, pending: 62_000 },
+        ]);
+        expect(await value(TENANT.northwind)).toEqual([{ month: '2026-11', accepted: 81_000, pending: 81_000 }]);
+        expect(await value(TENANT.litware)).toEqual([]);
+      });
+
+      it('follows decisions: a pending offer accepted moves to the month of the decision', async () => {
+        const o = await create(offer({ state: 'sent', lines: [line(10, 2_200)], createdAt: '2026-10-30T09:00:00.000Z' }));
+        expect(await value()).toEqual([{ month: '2026-10', accepted: 0, pending: 22_000 }]);
+        clock.now = new Date('2026-11-02T09:00:00.000Z');
+        const accepted = { ...o, state: 'accepted' as const, version: o.version + 1, decidedAt: nowIso(), pendingKey: undefined };
+        expect(await store.offers.update(accepted, o.version, [])).toBe(true);
+        expect(await value()).toEqual([{ month: '2026-11', accepted: 22_000, pending: 0 }]);
+      });
+
+      it('counts an offer sent before the first month and accepted in it (on its last day) in that month', async () => {
+        await create(
+          offer({
+            state: 'accepted',
+            lines: [line(2, 2_200)],
+            createdAt: '2026-08-20T09:00:00.000Z',
+            expiresAt: '2026-09-19T09:00:00.000Z',
+            decidedAt: '2026-09-19T08:59:00.000Z',
+          }),
+        );
+        await create(offer({ state: 'expired', lines: [line(2, 2_200)], createdAt: '2026-08-20T09:00:00.000Z' }));
+        expect(await value()).toEqual([{ month: '2026-09', accepted: 4_400, pending: 0 }]);
+      });
+
+      it('refuses a query that is not what the types say', async () => {
+        await expect(store.pipeline.monthlyValue({ $ne: '' } as unknown as string, 'USD', '2026-01')).rejects.toThrow(/partnerTenantId/);
+        await expect(store.pipeline.monthlyValue(TENANT.fabrikam, 'usd', '2026-01')).rejects.toThrow(/currency/);
+        await expect(store.pipeline.monthlyValue(TENANT.fabrikam, 'USD', '2026-13')).rejects.toThrow(/since/);
+        await expect(store.pipeline.monthlyValue(TENANT.fabrikam, 'USD', { $gt: '' } as unknown as string)).rejects.toThrow(/since/);
+      });
+    });
+
     describe('summary', () => {
       const noOffers = { awaitingDelivery: 0, sent: 0, accepted: 0, declined: 0, expired: 0, withdrawn: 0 };
       const noRelationships = {

@@ -314,6 +314,24 @@ export function relationshipsContract(ctx: ContractContext): void {
       expect(d.next.card).toEqual(card);
     });
 
+    it('addCopy remembers copies of the card, the newest five, in order, without changing the version; a decision keeps them', async () => {
+      const r = await createPending();
+      const copy = (n: number) => ({ conversationId: 'a:1personal-megan', activityId: `1:17325252000${n}` });
+      for (let n = 1; n <= 7; n++) await store.relationships.addCopy(r.id, copy(n));
+      const stored = await store.relationships.get(r.id);
+      expect(stored).toEqual({ ...r, copies: [3, 4, 5, 6, 7].map(copy) });
+      expect(stored?.version).toBe(r.version);
+
+      // A decision made from the stored request carries its copies, so its card updates can reach them.
+      clock.now = new Date(plus(T0, 5));
+      const d = refusal(stored!);
+      await recorded(d);
+      expect((await store.relationships.get(r.id))?.copies).toEqual([3, 4, 5, 6, 7].map(copy));
+
+      await store.relationships.addCopy('D-NOPE22', copy(1));
+      expect(await store.relationships.get('D-NOPE22')).toBeNull();
+    });
+
     describe('decide', () => {
       it('a decline is recorded: request declined, one response chained, outbox stored; nothing becomes active', async () => {
         const r = await createPending();
@@ -608,6 +626,19 @@ export function relationshipsConcurrent(ctx: ContractContext): void {
           Array.from({ length: racers }, (_, i) => handles[0]!.relationships.listByPartner(otherPartner(i).partnerTenantId, 10_000)),
         )
       ).flat();
+
+    it(
+      'copies of a request card posted at once from several processes are all kept: each append is one atomic write',
+      async () => {
+        handles = await harness.openHandles(4);
+        const [r] = await createRequests(1, newCustomer());
+        const copy = (n: number) => ({ conversationId: 'a:1personal-megan', activityId: `1:racer-${n}` });
+        await together(handles.map((h, i) => () => h.relationships.addCopy(r!.id, copy(i))));
+        const copies = (await handles[0]!.relationships.get(r!.id))?.copies ?? [];
+        expect(copies.map((c) => c.activityId).sort()).toEqual([0, 1, 2, 3].map((n) => copy(n).activityId));
+      },
+      RACE_TIMEOUT_MS,
+    );
 
     it.each([
       ['delegation', 2, 25],

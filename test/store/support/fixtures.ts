@@ -149,7 +149,7 @@ export function offer(o: Partial<Offer> = {}): Offer {
     issuedBy: alex,
     approverEmail: 'admin@contoso.com',
     lines: kind === 'trial' ? TRIAL_LINES : [purchaseLine()],
-    ...(kind === 'purchase' ? { billing: 'monthly' as const } : {}),
+    ...(kind === 'purchase' ? { term: 'P1M' as const, billing: 'monthly' as const } : {}),
     currency: 'USD',
     createdAt,
     expiresAt: plusDays(createdAt, 30),

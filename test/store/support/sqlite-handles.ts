@@ -226,6 +226,7 @@ export class SqliteWorkerPool {
         listPendingFor: m('relationships.listPendingFor'),
         listDue: m('relationships.listDue'),
         setCard: m('relationships.setCard'),
+        addCopy: m('relationships.addCopy'),
       },
       listings: {
         get: m('listings.get'),
@@ -240,7 +241,7 @@ export class SqliteWorkerPool {
         setStage: m('leads.setStage'),
         listByPartner: m('leads.listByPartner'),
       },
-      pipeline: { page: m('pipeline.page'), summary: m('pipeline.summary') },
+      pipeline: { page: m('pipeline.page'), summary: m('pipeline.summary'), monthlyValue: m('pipeline.monthlyValue') },
       responses: { forSubject: m('responses.forSubject'), chain: m('responses.chain') },
       outbox: {
         claim: m('outbox.claim'),
