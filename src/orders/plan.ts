@@ -1,6 +1,7 @@
 import type { PartnerCenterIds } from '../directory/catalog';
-import type { Offer } from '../offers/types';
+import { termOf, type Offer } from '../offers/types';
 import type { PartnerCenterApi } from './partner-center';
+import { termWords } from './wording';
 import type { FulfilmentLine } from './types';
 
 /** Why an offer cannot be bought as it stands: the catalog or Partner Center's catalog says no. Retrying will not help. */
@@ -58,7 +59,7 @@ export async function planLines(input: PlanInput): Promise<FulfilmentLine[]> {
       problems.push({
         serviceName: line.serviceName,
         reason: availabilities.length
-          ? `Partner Center does not sell ${line.serviceName} on a ${term.termDuration} term billed ${term.billingCycle} in ${input.country}`
+          ? `Partner Center does not sell ${line.serviceName} on a ${termWords(term.termDuration, term.billingCycle)}, in ${input.country}`
           : `Partner Center does not sell ${line.serviceName} (${ids.productId}:${skuId}) in ${input.country}, the customer's billing country`,
       });
       continue;
@@ -85,12 +86,7 @@ export async function planLines(input: PlanInput): Promise<FulfilmentLine[]> {
   return lines;
 }
 
-/**
- * The offer's term and billing as Partner Center spells them: its term (P1M, P1Y, P3Y) and billing cycle. An offer
- * made before terms existed has only its billing, which then also names the term.
- */
+/** The offer's term and billing as Partner Center spells them (`termDuration`, `billingCycle`). */
 export function partnerCenterTerm(offer: Offer): { termDuration: string; billingCycle: string } {
-  const billing = offer.billing ?? 'monthly';
-  const term = (offer as Offer & { term?: string }).term ?? (billing === 'annual' ? 'P1Y' : 'P1M');
-  return { termDuration: term, billingCycle: billing };
+  return { termDuration: termOf(offer) ?? 'P1M', billingCycle: offer.billing ?? 'monthly' };
 }

@@ -11,13 +11,17 @@ import type { Fulfilment } from './types';
 const TERM_WORDS: Record<string, string> = { P1M: '1-month term', P1Y: '1-year term', P3Y: '3-year term' };
 const BILLING_WORDS: Record<string, string> = { monthly: 'billed monthly', annual: 'billed annually', triennial: 'billed every 3 years' };
 
+/** "1-year term, billed annually", from Partner Center's spellings. */
+export const termWords = (termDuration: string, billingCycle: string): string =>
+  `${TERM_WORDS[termDuration] ?? termDuration}, ${BILLING_WORDS[billingCycle] ?? billingCycle}`;
+
 /** "25 × Microsoft 365 Business Premium, 1-year term, billed monthly"; a trial: "25 licences of … (trial)". */
 function lineWords(f: Fulfilment, offer: Offer): string[] {
   if (f.lines.length) {
     return f.lines.map((l) =>
       offer.kind === 'trial'
         ? `${l.quantity} × ${l.serviceName} (trial, ${offer.lines.find((o) => o.serviceId === l.serviceId)?.trialDays ?? 30} days)`
-        : `${l.quantity} × ${l.serviceName}, ${TERM_WORDS[l.termDuration] ?? l.termDuration}, ${BILLING_WORDS[l.billingCycle] ?? l.billingCycle}`,
+        : `${l.quantity} × ${l.serviceName}, ${termWords(l.termDuration, l.billingCycle)}`,
     );
   }
   return offer.lines.map((l) => (l.quantity ? `${l.quantity} × ${l.serviceName}` : l.serviceName));

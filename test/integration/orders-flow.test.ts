@@ -116,7 +116,7 @@ describe('with a Partner Center app, an accepted offer is ordered through Partne
     const id = await accepted('trial admin@contoso.com m365-business-basic');
     await tick(5_000);
     const [order] = ordersOf().slice(before);
-    expect(order!.lineItems).toEqual([expect.objectContaining({ offerId: expect.stringMatching(/^CFQ7TTC0LH18:0002:/), quantity: 25 })]);
+    expect(order!.lineItems).toEqual([expect.objectContaining({ offerId: expect.stringMatching(/^CFQ7TTC0LH18:0005:/), quantity: 25 })]);
     expect(pc().subscriptions.find((s) => s.orderId === order!.id)).toMatchObject({ isTrial: true, billingCycle: 'none' });
     expect(shown(megan, id)).toContain(`Trial started on`);
     expect(shown(megan, id)).toContain(`Microsoft confirmed order ${order!.id}`);

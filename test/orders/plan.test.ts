@@ -34,7 +34,7 @@ const premium = { serviceId: 'm365-business-premium', serviceName: 'Microsoft 36
 
 describe('an accepted offer as Partner Center cart lines', () => {
   it('buys each service’s SKU on the offer’s term and billing, at the availability Partner Center sells it', async () => {
-    await expect(plan(purchaseOffer({ lines: [premium], billing: 'annual' }))).resolves.toEqual([
+    await expect(plan(purchaseOffer({ lines: [premium], term: 'P1Y', billing: 'annual' }))).resolves.toEqual([
       expect.objectContaining({
         catalogItemId: 'CFQ7TTC0LCHC:0002:CFQ7TTC0K5T9',
         quantity: 25,
@@ -42,9 +42,19 @@ describe('an accepted offer as Partner Center cart lines', () => {
         billingCycle: 'annual',
       }),
     ]);
-    await expect(plan(purchaseOffer({ lines: [premium], billing: 'monthly' }))).resolves.toEqual([
+    await expect(plan(purchaseOffer({ lines: [premium], term: 'P1Y', billing: 'monthly' }))).resolves.toEqual([
+      expect.objectContaining({ termDuration: 'P1Y', billingCycle: 'monthly' }),
+    ]);
+    await expect(plan(purchaseOffer({ lines: [premium], term: 'P1M', billing: 'monthly' }))).resolves.toEqual([
       expect.objectContaining({ termDuration: 'P1M', billingCycle: 'monthly' }),
     ]);
+    // An offer made before terms existed: its billing names the term too.
+    const { term: _t, ...old } = purchaseOffer({ lines: [premium], billing: 'monthly' });
+    await expect(plan(old)).resolves.toEqual([expect.objectContaining({ termDuration: 'P1M', billingCycle: 'monthly' })]);
+    // Here Partner Center sells no three-year term of it.
+    await expect(plan(purchaseOffer({ lines: [premium], term: 'P3Y', billing: 'annual' }))).rejects.toThrow(
+      'does not sell Microsoft 365 Business Premium on a 3-year term, billed annually, in US',
+    );
   });
 
   it('a trial buys the trial SKU, one month billed nothing, with the SKU’s own seat count', async () => {
@@ -64,6 +74,7 @@ describe('an accepted offer as Partner Center cart lines', () => {
 
   it('collects every problem for the partner: no ids in the catalog, no trial SKU, not sold in the country', async () => {
     const offer = purchaseOffer({
+      term: 'P1Y',
       billing: 'annual',
       lines: [
         premium,

@@ -90,7 +90,6 @@ describe('crash: kill -9 while an accepted offer is being ordered', () => {
 
   const botEnv = (w: Microsoft) => ({
     PARTNERS_FILE: w.partnersFile,
-    CATALOG_FILE: w.catalogFile!,
     MICROSOFT_AUTHORITY_HOST: w.ms.url,
     MICROSOFT_GRAPH_BASE_URL: w.ms.graphBaseUrl,
     MICROSOFT_ADMIN_CENTER_URL: w.ms.url,

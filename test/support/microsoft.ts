@@ -61,7 +61,6 @@ export async function startMicrosoft(
   else delete fabrikam.partnerCenter;
   const partnersFile = join(dir, 'partners.json');
   writeFileSync(partnersFile, JSON.stringify(sample));
-  const catalogFile = o.partnerCenter ? writeCatalogWithPartnerCenterIds(dir) : undefined;
 
   const ms: MicrosoftStandIn = await startMicrosoftStandIn({
     now: o.now ?? new Date('2026-11-25T09:00:00.000Z'),
@@ -82,7 +81,7 @@ export async function startMicrosoft(
     ...(o.partnerCenter
       ? {
           partnerCenter: {
-            products: partnerCenterProducts(loadCatalog(catalogFile)),
+            products: partnerCenterProducts(loadCatalog()),
             resellers: (o.partnerCenter.resellerOf ?? []).map((customerTenantId) => ({
               partnerTenantId: PARTNER_TENANT,
               customerTenantId,
@@ -97,13 +96,11 @@ export async function startMicrosoft(
     dir,
     dataDir: join(dir, 'data'),
     partnersFile,
-    catalogFile,
     start: (s: { log?: Logger; secrets?: Record<string, string>; timeoutMs?: number } = {}): Promise<TestBot> =>
       startTestBot({
         start: ms.control.clock.now(),
         microsoft: { standIn: ms, secrets: s.secrets ?? SECRETS, ...(s.timeoutMs ? { timeoutMs: s.timeoutMs } : {}) },
         partnersFile,
-        ...(catalogFile ? { catalogFile } : {}),
         dataDir: join(dir, 'data'),
         ...(s.log ? { log: s.log } : {}),
       }),
@@ -117,24 +114,6 @@ export async function startMicrosoft(
 }
 
 export type Microsoft = Awaited<ReturnType<typeof startMicrosoft>>;
-
-/** Partner Center ids for a few services, as a partner's catalog file gives them (the built-in catalog may lack them). */
-const PC_IDS: Record<string, { productId: string; skuId: string; trialSkuId?: string }> = {
-  'm365-business-basic': { productId: 'CFQ7TTC0LH18', skuId: '0001', trialSkuId: '0002' },
-  'm365-business-standard': { productId: 'CFQ7TTC0LDPB', skuId: '0001', trialSkuId: '0002' },
-  'm365-business-premium': { productId: 'CFQ7TTC0LCHC', skuId: '0002', trialSkuId: '0003' },
-};
-
-/** The built-in catalog, with Partner Center ids where it has none, written where the bot can read it. */
-function writeCatalogWithPartnerCenterIds(dir: string): string {
-  const raw = JSON.parse(readFileSync('src/directory/default-catalog.json', 'utf8')) as {
-    services: Array<{ id: string; partnerCenter?: unknown }>;
-  };
-  for (const s of raw.services) s.partnerCenter ??= PC_IDS[s.id];
-  const file = join(dir, 'catalog.json');
-  writeFileSync(file, JSON.stringify(raw));
-  return file;
-}
 
 /** Partner Center's catalog as Microsoft sells the services: each SKU (and its trial) in the US and GB. */
 export function partnerCenterProducts(catalog: Catalog): PartnerCenterProductInput[] {
