@@ -10,6 +10,8 @@ import type { ResponsesStore } from '../responses/store';
 import type { LeadsStore, ListingsStore } from '../marketplace/store';
 import type { TabAuth, TabIdentity } from './auth';
 import { csvHeader, csvLine } from './csv';
+import type { FulfilmentsStore } from '../orders/store';
+import type { PipelineItem } from './types';
 import { STATUS_NAMES, STATUSES, toHistory, toLeadRow, toRow, toSummary, toValue } from './rows';
 import { recentMonths } from './store';
 import { PIPELINE_KINDS, type PipelineCursor, type PipelineQuery } from './types';
@@ -17,6 +19,7 @@ import type { Partner } from '../directory/partners';
 
 /** The stores this uses: nothing else of the database is in reach. */
 export type DashboardStores = {
+  fulfilments: FulfilmentsStore;
   leads: LeadsStore;
   listings: ListingsStore;
   offers: OffersStore;
@@ -153,9 +156,20 @@ export function registerDashboardApi(server: restify.Server, { store, currency, 
     return parsed.data;
   };
 
+  /** The order jobs of the accepted offers among the items, by offer id: one read for the page. */
+  const ordersOf = async (items: PipelineItem[]) => {
+    const accepted = items.flatMap((i) => (i.type === 'offer' && i.offer.state === 'accepted' ? [i.offer.id] : []));
+    return new Map((await store.fulfilments.forOffers(accepted)).map((f) => [f.id, f]));
+  };
+
   const rowsPage = async (partnerTenantId: string, p: z.infer<typeof PageSchema>) => {
     const page = await store.pipeline.page({ ...toQuery(partnerTenantId, p), after: p.after, limit: p.limit });
-    return { rows: page.items.map(toRow), total: page.total, next: page.next ? encodeCursor(page.next) : undefined };
+    const orders = await ordersOf(page.items);
+    return {
+      rows: page.items.map((item) => toRow(item, orders)),
+      total: page.total,
+      next: page.next ? encodeCursor(page.next) : undefined,
+    };
   };
 
   // Everything the first paint needs in one answer: each request from the tab costs a browser round trip.
@@ -163,9 +177,10 @@ export function registerDashboardApi(server: restify.Server, { store, currency, 
     const p = parse(PageSchema, req.query);
     const now = clock();
     const months = recentMonths(now, VALUE_MONTHS);
-    const [summary, value, page] = await Promise.all([
+    const [summary, value, placed, page] = await Promise.all([
       store.pipeline.summary(partner.tenantId, now.toISOString()),
       store.pipeline.monthlyValue(partner.tenantId, currency, months[0]!),
+      store.fulfilments.placedValue(partner.tenantId, currency, months[0]!),
       rowsPage(partner.tenantId, p),
     ]);
     return {
@@ -175,7 +190,7 @@ export function registerDashboardApi(server: restify.Server, { store, currency, 
         partner: { name: partner.name, tenantId: partner.tenantId },
         statuses: STATUS_NAMES.map((s) => ({ value: s, label: STATUSES[s].label })),
       },
-      summary: toSummary(summary, toValue(value, months, currency)),
+      summary: toSummary(summary, toValue(value, placed, months, currency)),
       page,
     };
   });
@@ -228,7 +243,8 @@ export function registerDashboardApi(server: restify.Server, { store, currency, 
     // A byte-order mark so spreadsheet programs read the names as UTF-8.
     res.write(`\uFEFF${csvHeader()}`);
     for (;;) {
-      const chunk = page.items.map((item) => csvLine(toRow(item))).join('');
+      const orders = await ordersOf(page.items);
+      const chunk = page.items.map((item) => csvLine(toRow(item, orders))).join('');
       // Wait for the socket to take the chunk before reading the next: a slow download must not fill memory.
       if (!res.write(chunk)) await new Promise((resolve) => res.once('drain', resolve).once('close', resolve));
       if (gone || !page.next) break;

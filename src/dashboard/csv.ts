@@ -13,6 +13,7 @@ const COLUMNS: Array<[header: string, value: (r: Row) => string | undefined]> = 
   ['Decided (UTC)', (r) => r.decidedAt],
   ['Answer by (UTC)', (r) => r.expiresAt],
   ['Ends (UTC)', (r) => r.endsAt],
+  ['Order at Microsoft', (r) => r.order],
 ];
 
 /**

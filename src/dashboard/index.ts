@@ -6,6 +6,7 @@ import type { PipelineStore } from './store';
 import type { RelationshipsStore } from '../delegation/store';
 import type { PartnersStore } from '../directory/store';
 import type { OffersStore } from '../offers/store';
+import type { FulfilmentsStore } from '../orders/store';
 import type { ResponsesStore } from '../responses/store';
 import type { LeadsStore, ListingsStore } from '../marketplace/store';
 import { registerDashboardApi } from './api';
@@ -15,6 +16,7 @@ import { registerTabPage } from './page';
 export interface DashboardDeps {
   config: Pick<Config, 'localMode' | 'sovereignTenants' | 'tab'>;
   store: {
+    fulfilments: FulfilmentsStore;
     leads: LeadsStore;
     listings: ListingsStore;
     offers: OffersStore;

@@ -7,6 +7,8 @@ import { STAGE_LABEL } from '../marketplace/messages';
 import { chatLink } from '../marketplace/rules';
 import type { Lead, LeadStage, Listing } from '../marketplace/types';
 import type { MonthlyValue, PipelineItem, PipelineKind, PipelineState, PipelineSummary } from './types';
+import { fulfilmentLabel } from '../orders/wording';
+import type { Fulfilment } from '../orders/types';
 
 /**
  * What the table filters by: offers and relationships name the same moments differently (an offer is `sent` while a
@@ -55,6 +57,11 @@ export interface Row {
   expiresAt?: string;
   /** When an approved delegation's recorded consent ends (or is extended). */
   endsAt?: string;
+  /** An accepted offer's order at Microsoft (partners connected to Partner Center): where it stands, with its ids. */
+  order?: string;
+  /** That order's list value per month, in cents of `currency` (0 for a trial). */
+  orderValueCents?: number;
+  currency?: string;
 }
 
 function offerRow(offer: Offer): Row {
@@ -99,7 +106,13 @@ function relationshipRow(rel: Relationship): Row {
   };
 }
 
-export const toRow = (item: PipelineItem): Row => (item.type === 'offer' ? offerRow(item.offer) : relationshipRow(item.relationship));
+/** `orders`: the fulfilment jobs of the offers among the items, by offer id. */
+export const toRow = (item: PipelineItem, orders: ReadonlyMap<string, Fulfilment> = new Map()): Row => {
+  if (item.type !== 'offer') return relationshipRow(item.relationship);
+  const row = offerRow(item.offer);
+  const order = orders.get(item.offer.id);
+  return order ? { ...row, order: fulfilmentLabel(order), orderValueCents: order.valueCentsPerMonth, currency: order.currency } : row;
+};
 
 /** A response record as the row's history shows it: never the hash chain's internals, only what happened. */
 export interface HistoryEntry {
@@ -138,15 +151,21 @@ export interface SummaryView {
 export interface ValueView {
   /** The catalog's currency: offers are priced in it. */
   currency: string;
-  /** Every month asked for, in order; a month without offers is zeros. */
-  months: MonthlyValue[];
+  /**
+   * Every month asked for, in order; a month without offers is zeros. `placed`: the orders Partner Center placed that
+   * month for accepted offers (partners connected to it), at the same monthly list value.
+   */
+  months: (MonthlyValue & { placed: number })[];
 }
 
-/** The store's months (only those with offers) spread over every month the summary shows. */
-export function toValue(found: MonthlyValue[], months: string[], currency: string): ValueView {
+/** The store's months (only those with offers or orders) spread over every month the summary shows. */
+export function toValue(found: MonthlyValue[], placed: { month: string; cents: number }[], months: string[], currency: string): ValueView {
   return {
     currency,
-    months: months.map((month) => found.find((m) => m.month === month) ?? { month, accepted: 0, pending: 0 }),
+    months: months.map((month) => ({
+      ...(found.find((m) => m.month === month) ?? { month, accepted: 0, pending: 0 }),
+      placed: placed.find((p) => p.month === month)?.cents ?? 0,
+    })),
   };
 }
 

@@ -16,4 +16,9 @@ export interface FulfilmentsStore {
   listDue(now: string, limit: number): Promise<Fulfilment[]>;
   /** A partner's jobs, newest first. */
   listByPartner(partnerTenantId: string, limit: number): Promise<Fulfilment[]>;
+  /**
+   * The monthly list value of the orders Partner Center placed for the partner, per calendar month (UTC) of placing,
+   * from `fromMonth` (`YYYY-MM`) on, in one currency; months without any are left out.
+   */
+  placedValue(partnerTenantId: string, currency: string, fromMonth: string): Promise<{ month: string; cents: number }[]>;
 }

@@ -20,7 +20,7 @@ export interface Summary {
   acceptanceRate: number | null;
   relationships: { active: number; waiting: number; expiring: { within1: number; within7: number; within30: number } };
   /** Purchase offers' monthly-equivalent list value in cents, per month (`YYYY-MM`), oldest first. */
-  value: { currency: string; months: Array<{ month: string; accepted: number; pending: number }> };
+  value: { currency: string; months: Array<{ month: string; accepted: number; pending: number; placed: number }> };
 }
 
 export interface Row {
@@ -37,6 +37,10 @@ export interface Row {
   decidedAt?: string;
   expiresAt?: string;
   endsAt?: string;
+  /** An accepted offer's order at Microsoft, where it stands (partners connected to Partner Center). */
+  order?: string;
+  orderValueCents?: number;
+  currency?: string;
 }
 
 export interface RowsPage {

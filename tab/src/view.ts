@@ -128,6 +128,7 @@ function valueTable(v: Summary['value'], f: Format): HTMLElement {
       {},
       row('Accepted', 'in the month the customer accepted', (m) => m.accepted),
       row('Pending', 'sent that month, not answered yet', (m) => m.pending),
+      row('Placed at Microsoft', 'orders Partner Center placed that month', (m) => m.placed),
     ),
   );
   const wrap = el('div', { className: 'table-wrap value' }, table);
@@ -182,7 +183,21 @@ export function rowElement(r: Row, f: Format, onOpen: (row: Row, tr: HTMLTableRo
     { className: `status-${r.status}` },
     el('td', {}, button),
     el('td', {}, KIND_LABELS[r.kind]),
-    el('td', {}, el('span', { className: `badge badge-${r.status}` }, r.statusLabel)),
+    el(
+      'td',
+      {},
+      el('span', { className: `badge badge-${r.status}` }, r.statusLabel),
+      ...(r.order
+        ? [
+            el(
+              'div',
+              { className: 'order' },
+              r.order,
+              r.orderValueCents && r.currency ? ` · ${f.money(r.orderValueCents, r.currency)} a month` : '',
+            ),
+          ]
+        : []),
+    ),
     el('td', {}, r.customer),
     el('td', {}, r.what),
     el('td', {}, r.issuedBy),

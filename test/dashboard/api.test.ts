@@ -208,7 +208,12 @@ describe('dashboard API', () => {
         // A declined purchase offer and an accepted trial have no pipeline value: six months of zeros, this one last.
         value: {
           currency: 'USD',
-          months: ['2026-06', '2026-07', '2026-08', '2026-09', '2026-10', '2026-11'].map((month) => ({ month, accepted: 0, pending: 0 })),
+          months: ['2026-06', '2026-07', '2026-08', '2026-09', '2026-10', '2026-11'].map((month) => ({
+            month,
+            accepted: 0,
+            pending: 0,
+            placed: 0,
+          })),
         },
       });
     });
@@ -344,7 +349,7 @@ describe('dashboard API', () => {
         .trimEnd()
         .split('\r\n');
       expect(lines[0]).toBe(
-        'Id,Kind,Status,Customer,Customer tenant,What,Issued by,Created (UTC),Decided (UTC),Answer by (UTC),Ends (UTC)',
+        'Id,Kind,Status,Customer,Customer tenant,What,Issued by,Created (UTC),Decided (UTC),Answer by (UTC),Ends (UTC),Order at Microsoft',
       );
       expect(lines.slice(1).map((l) => l.split(',')[0])).toEqual([ids.waiting, ids.declined, ids.accepted]);
       expect(lines[2]).toContain(
@@ -424,15 +429,16 @@ describe('dashboard API: pipeline value per month', () => {
     try {
       bot.meet(alex, megan, lee, nestor);
       for (const u of [alex, megan, lee, nestor]) await bot.post(installationUpdate('add', u, bot.sink.url));
-      // October: 10 × $22 sent to Megan (she accepts it in November), 5 × $3 billed annually to Lee (counts $15 a month).
-      await bot.sayLater('offer admin@contoso.com 10 m365-business-premium monthly', alex);
+      // October: 10 × $22 (a 1-year term billed monthly) sent to Megan (she accepts it in November), 5 × $3 billed
+      // annually to Lee (counts $15 a month).
+      await bot.sayLater('offer admin@contoso.com 10 m365-business-premium term annual billing monthly', alex);
       const accepted = bot.lastIdSentTo('P', alex);
       await bot.sayLater('offer lee@contoso.com 5 defender-business annual', alex);
       // November: 2 × $22 to Lee, waiting; a trial, and another partner's offer, count nowhere.
       bot.clock.now = new Date('2026-11-02T09:00:00.000Z');
-      await bot.sayLater('offer lee@contoso.com 2 m365-business-premium monthly', alex);
+      await bot.sayLater('offer lee@contoso.com 2 m365-business-premium term annual billing monthly', alex);
       await bot.sayLater('trial admin@contoso.com teams-essentials', alex);
-      await bot.sayLater('offer admin@contoso.com 100 m365-e3 monthly', nestor);
+      await bot.sayLater('offer admin@contoso.com 100 m365-e3 term annual billing monthly', nestor);
       await bot.drain();
       await bot.click('offer.accept', { offerId: accepted }, megan);
 
@@ -444,7 +450,8 @@ describe('dashboard API: pipeline value per month', () => {
             summary: { value: unknown };
           }
         ).summary.value;
-      const zero = (month: string) => ({ month, accepted: 0, pending: 0 });
+      // No partner here is connected to Partner Center, so nothing is placed at Microsoft.
+      const zero = (month: string) => ({ month, accepted: 0, pending: 0, placed: 0 });
       expect(await value(alex)).toEqual({
         currency: 'USD',
         months: [
@@ -452,12 +459,12 @@ describe('dashboard API: pipeline value per month', () => {
           zero('2026-07'),
           zero('2026-08'),
           zero('2026-09'),
-          { month: '2026-10', accepted: 0, pending: 1_500 },
-          { month: '2026-11', accepted: 22_000, pending: 4_400 },
+          { month: '2026-10', accepted: 0, pending: 1_500, placed: 0 },
+          { month: '2026-11', accepted: 22_000, pending: 4_400, placed: 0 },
         ],
       });
       expect((await value(nestor)) as { months: unknown[] }).toMatchObject({
-        months: expect.arrayContaining([{ month: '2026-11', accepted: 0, pending: 360_000 }]),
+        months: expect.arrayContaining([{ month: '2026-11', accepted: 0, pending: 360_000, placed: 0 }]),
       });
     } finally {
       await bot.close();

@@ -101,6 +101,15 @@ describe('with a Partner Center app, an accepted offer is ordered through Partne
     await bot.say('customers', alex);
     expect(bot.lastReply(alex)).toMatch(/Orders at Microsoft: 1 placed \(worth \$[\d,.]+ a month\)/);
 
+    // The Offers tab (here as the local development identity, Fabrikam): the row's order, and its value as placed.
+    const overview = (await (await fetch(`${bot.url}/api/dashboard/overview?kind=purchase`)).json()) as {
+      page: { rows: { id: string; order?: string; orderValueCents?: number }[] };
+      summary: { value: { months: { month: string; placed: number; accepted: number }[] } };
+    };
+    expect(overview.page.rows.find((r) => r.id === id)).toMatchObject({ order: `Order placed: ${order.id}`, orderValueCents: 25 * 2200 });
+    const thisMonth = overview.summary.value.months.at(-1)!;
+    expect(thisMonth).toMatchObject({ placed: 25 * 2200, accepted: 25 * 2200 });
+
     // Later sweeps buy nothing more.
     await tick(60_000);
     expect(ordersOf()).toHaveLength(before + 1);

@@ -68,6 +68,24 @@ export function mongoFulfilments(m: Mongo, writes: { responses: ResponseWriter; 
           .toArray(),
       ).then(fromDocs<Fulfilment>),
 
+    placedValue: async (partnerTenantId, currency, fromMonth) => {
+      const rows = await fulfilments
+        .aggregate<{ _id: string; cents: number }>([
+          {
+            $match: {
+              partnerTenantId: str(partnerTenantId, 'partnerTenantId'),
+              state: 'placed',
+              currency: str(currency, 'currency'),
+              placedAt: { $gte: str(fromMonth, 'month') },
+            },
+          },
+          { $group: { _id: { $substrBytes: ['$placedAt', 0, 7] }, cents: { $sum: '$valueCentsPerMonth' } } },
+          { $sort: { _id: 1 } },
+        ])
+        .toArray();
+      return rows.map((r) => ({ month: r._id, cents: r.cents }));
+    },
+
     listByPartner: async (partnerTenantId, limit) =>
       limited(limit, (n) =>
         fulfilments

@@ -31,6 +31,13 @@ export function sqliteFulfilments(db: Db, writes: { responses: ResponseWriter; o
     update: db.prepare(`UPDATE fulfilments SET state = @state, version = @version, due_at = @dueAt, doc = @doc
       WHERE id = @id AND version = @expectedVersion`),
     due: db.prepare<[string, number], Row>('SELECT doc FROM fulfilments WHERE due_at IS NOT NULL AND due_at <= ? ORDER BY due_at LIMIT ?'),
+    // The partner's rows off fulfilments_partner_created; placed jobs are a few per offer accepted, read in one pass.
+    placedValue: db.prepare<[string, string, string], { month: string; cents: number }>(
+      `SELECT substr(json_extract(doc, '$.placedAt'), 1, 7) AS month, sum(json_extract(doc, '$.valueCentsPerMonth')) AS cents
+       FROM fulfilments
+       WHERE partner_tenant_id = ? AND state = 'placed' AND json_extract(doc, '$.currency') = ? AND json_extract(doc, '$.placedAt') >= ?
+       GROUP BY month ORDER BY month`,
+    ),
     byPartner: db.prepare<[string, number], Row>(
       'SELECT doc FROM fulfilments WHERE partner_tenant_id = ? ORDER BY created_at DESC, id LIMIT ?',
     ),
@@ -61,5 +68,6 @@ export function sqliteFulfilments(db: Db, writes: { responses: ResponseWriter; o
     update: async (next, expectedVersion, outbox, responses = []) => updateTx.immediate(next, expectedVersion, outbox, responses),
     listDue: async (now, limit) => parseAll<Fulfilment>(q.due.all(now, limit)),
     listByPartner: async (partnerTenantId, limit) => parseAll<Fulfilment>(q.byPartner.all(partnerTenantId, limit)),
+    placedValue: async (partnerTenantId, currency, fromMonth) => q.placedValue.all(partnerTenantId, currency, fromMonth),
   };
 }

@@ -85,6 +85,27 @@ export function fulfilmentsContract(ctx: ContractContext): void {
       expect(await store.fulfilments.listDue(f.dueAt!, 10)).toEqual([f]);
     });
 
+    it('placedValue sums the monthly value of placed orders per month of placing, in one currency, from a month on', async () => {
+      const { f } = await accepted();
+      const place = async (job: Fulfilment, placedAt: string, valueCentsPerMonth: number, currency = 'USD') => {
+        const next: Fulfilment = { ...job, version: job.version + 1, state: 'placed', placedAt, valueCentsPerMonth, currency };
+        expect(await store.fulfilments.update(next, job.version, [])).toBe(true);
+      };
+      await place(f, '2026-11-30T23:59:59.000Z', 55_000);
+      const second = await accepted();
+      await place(second.f, '2026-12-01T00:00:00.000Z', 1_250);
+      const third = await accepted();
+      await place(third.f, '2026-12-02T10:00:00.000Z', 800, 'EUR');
+      await accepted(); // still ordering: not counted
+      expect(await store.fulfilments.placedValue(TENANT.fabrikam, 'USD', '2026-11')).toEqual([
+        { month: '2026-11', cents: 55_000 },
+        { month: '2026-12', cents: 1_250 },
+      ]);
+      expect(await store.fulfilments.placedValue(TENANT.fabrikam, 'USD', '2026-12')).toEqual([{ month: '2026-12', cents: 1_250 }]);
+      expect(await store.fulfilments.placedValue(TENANT.fabrikam, 'EUR', '2026-01')).toEqual([{ month: '2026-12', cents: 800 }]);
+      expect(await store.fulfilments.placedValue(TENANT.northwind, 'USD', '2026-01')).toEqual([]);
+    });
+
     it('a decision that fails as a whole writes no job (all or nothing), and one that lost its race writes none either', async () => {
       const o = offer({ state: 'sent', lines: [purchaseLine(25)] });
       await store.offers.create(o, []);

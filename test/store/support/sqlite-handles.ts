@@ -200,6 +200,7 @@ export class SqliteWorkerPool {
         update: m('fulfilments.update'),
         listDue: m('fulfilments.listDue'),
         listByPartner: m('fulfilments.listByPartner'),
+        placedValue: m('fulfilments.placedValue'),
       },
       offers: {
         create: m('offers.create'),
