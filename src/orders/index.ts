@@ -14,7 +14,7 @@ import type { Offer } from '../offers/types';
 import { ORDER_CHANNEL, ORDER_EVENTS, ORDER_NOTICE, type Fulfilments, type OrderEvent } from './fulfil';
 import type { FulfilmentsStore } from './store';
 import type { Fulfilment } from './types';
-import { fulfilmentLabel, orderView } from './wording';
+import { fulfilmentLabel, lineWords, orderView, startDate } from './wording';
 
 export { createFulfilment, type Fulfilments } from './fulfil';
 export { fulfilmentLabel, orderView } from './wording';
@@ -109,7 +109,7 @@ export function orderNoticeData(offer: Offer, f: Fulfilment, event: OrderEvent) 
         tag: offer.kind === 'trial' ? 'TRIAL STARTED' : 'ORDER PLACED',
         tagColor: 'Good',
         headline: `${offer.id}: Partner Center placed order ${(f.orders ?? []).map((o) => o.id).join(', ')}`,
-        detail: `${who} accepted on ${formatDateTime(offer.decidedAt ?? f.createdAt)}; Partner Center confirmed the ${what}. ${view.customer.outcomeDetail}`,
+        detail: `${who} accepted on ${formatDateTime(offer.decidedAt ?? f.createdAt)}, and Partner Center placed ${lineWords(f, offer).join('; ')}, starting ${startDate(f)}. Their card shows the order number.`,
       };
     case 'failed':
       return {

@@ -16,7 +16,7 @@ export const termWords = (termDuration: string, billingCycle: string): string =>
   `${TERM_WORDS[termDuration] ?? termDuration}, ${BILLING_WORDS[billingCycle] ?? billingCycle}`;
 
 /** "25 × Microsoft 365 Business Premium, 1-year term, billed monthly"; a trial: "25 licences of … (trial)". */
-function lineWords(f: Fulfilment, offer: Offer): string[] {
+export function lineWords(f: Fulfilment, offer: Offer): string[] {
   if (f.lines.length) {
     return f.lines.map((l) =>
       offer.kind === 'trial'
@@ -30,7 +30,7 @@ function lineWords(f: Fulfilment, offer: Offer): string[] {
 const orderIds = (f: Fulfilment) => (f.orders ?? []).map((o) => o.id).join(', ');
 const provisioned = (f: Fulfilment) =>
   (f.orders ?? []).length > 0 && f.orders!.every((o) => o.status === 'completed' && o.lines.every((l) => l.subscriptionId));
-const startDate = (f: Fulfilment) => formatDate(f.orders?.[0]?.createdAt ?? f.placedAt);
+export const startDate = (f: Fulfilment) => formatDate(f.orders?.[0]?.createdAt ?? f.placedAt);
 
 /** Where the job stands, in a few words: the partner's status, the customers list, the tab. */
 export function fulfilmentLabel(f: Fulfilment): string {

@@ -349,7 +349,7 @@ describe('end to end in the Microsoft 365 Agents Playground: two partner tenants
     // ‹…› placeholders survive Teams' rendering, where <customer-email> would be stripped as an HTML tag.
     for (const usage of [
       'trial ‹customer-email› ‹service›[, ‹service›...]',
-      'offer ‹customer-email› ‹qty› ‹service›[, ‹qty› ‹service›...] monthly|annual',
+      'offer ‹customer-email› ‹qty› ‹service›[, ‹qty› ‹service›...] term ‹1 month|1 year|3 years› billing ‹monthly|annual›',
       'delegate ‹customer-email› [roles ‹role›, ‹role›] [days ‹1-730›] [auto-extend]',
       'status [‹id›|‹customer-email›]',
       'withdraw ‹id›',
@@ -399,5 +399,33 @@ describe('end to end in the Microsoft 365 Agents Playground: two partner tenants
       await offer.evaluate((card) => card.style.removeProperty('width'));
       await customerPage.setViewportSize(wide);
     }
+  });
+  it('the customer accepts a purchase offer; once Partner Center placed it, both sides read the order number', async () => {
+    await openPersonalChat(partnerPage);
+    await sendMessage(partnerPage, 'offer admin@contoso.com 25 m365-business-standard term annual billing monthly');
+    const confirmation = await waitForCardText(partnerPage, /Purchase offer P-\w{6} sent to Megan Bowen/);
+    const offerId = /P-\w{6}/.exec(await confirmation.innerText())![0];
+
+    const offer = new RegExp(`${offerId}[\\s\\S]*Fabrikam Cloud Partners offers you`);
+    await waitForCardText(customerPage, offer, 30_000);
+    expect(await clickCardButton(customerPage, offer, 'Accept')).toBe(200);
+    // The bot's sweep places it through Partner Center (the stand-in); only then does the card say so.
+    const placed = await waitForCardText(customerPage, new RegExp(`${offerId}[\\s\\S]*Microsoft confirmed order \\S+:`), 60_000);
+    const text = await placed.innerText();
+    const orderId = /Microsoft confirmed order (\S+?):/.exec(text)![1]!;
+    expect(text).toMatch(/Order placed on/);
+    expect(text).toContain('25 × Microsoft 365 Business Standard, 1-year term, billed monthly');
+    const partnerCenter = (await (await fetch(`${microsoftStandIn().url}/_control/partner-center`)).json()) as {
+      orders: { id: string; lineItems: { quantity: number }[] }[];
+    };
+    expect(partnerCenter.orders.filter((o) => o.id === orderId)).toEqual([
+      expect.objectContaining({ lineItems: [expect.objectContaining({ quantity: 25 })] }),
+    ]);
+    await placed.scrollIntoViewIfNeeded();
+    await screenshot(customerPage, '27-customer-order-placed');
+
+    const notice = await waitForCardText(partnerPage, new RegExp(`Partner Center placed order ${orderId}`), 60_000);
+    await notice.scrollIntoViewIfNeeded();
+    await screenshot(partnerPage, '28-partner-order-placed');
   });
 });
