@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { formatDate } from '../cards/format';
 import type { Clock } from '../clock';
 import type { MicrosoftApp } from '../directory/microsoft';
 import type { Logger } from '../log';
@@ -42,6 +43,11 @@ interface Step {
   next: Fulfilment;
   outbox: NewOutboxEntry[];
   responses: NewResponse[];
+}
+
+/** What one run of a job knows of it: the version it wrote last (a later version means another run took over). */
+interface RunState {
+  version: number;
 }
 
 /** Refused by Partner Center or by the catalog in a way retrying will not fix: the job stops and the partner is told. */
@@ -155,6 +161,9 @@ export function createFulfilment(deps: FulfilmentDeps) {
     })),
   });
 
+  /** Order statuses after which Partner Center changes nothing more. */
+  const FINAL_ORDER = new Set(['completed', 'cancelled']);
+
   const provisioned = (orders: PlacedOrder[]) =>
     orders.length > 0 && orders.every((o) => o.status === 'completed' && o.lines.every((l) => l.subscriptionId));
 
@@ -165,10 +174,22 @@ export function createFulfilment(deps: FulfilmentDeps) {
     return (await store.fulfilments.update(leased, f.version, [])) ? leased : null;
   }
 
-  /** Stores a step reached while still holding the lease (the cart id, before checkout); false if the lease was lost. */
-  async function keep(f: Fulfilment, change: Partial<Fulfilment>, outbox: NewOutboxEntry[] = []): Promise<Fulfilment | null> {
-    const next: Fulfilment = { ...f, ...change, version: f.version + 1, updatedAt: iso(clock()) };
-    return (await store.fulfilments.update(next, f.version, outbox)) ? next : null;
+  /**
+   * Stores a step reached while still holding the lease (the cart id, before checkout), and renews the lease for the
+   * steps still to come; null if the lease was lost meanwhile (another process has the job: this run stops).
+   */
+  async function keep(
+    run: RunState,
+    f: Fulfilment,
+    change: Partial<Fulfilment>,
+    outbox: NewOutboxEntry[] = [],
+  ): Promise<Fulfilment | null> {
+    const now = clock();
+    const until = later(now, deps.leaseMs ?? LEASE_MS);
+    const next: Fulfilment = { ...f, ...change, version: f.version + 1, lease: { owner, until }, dueAt: until, updatedAt: iso(now) };
+    if (!(await store.fulfilments.update(next, f.version, outbox))) return null;
+    run.version = next.version;
+    return next;
   }
 
   /** The job as stored after a step: lease released, next look scheduled (none when there is nothing left to do). */
@@ -179,7 +200,7 @@ export function createFulfilment(deps: FulfilmentDeps) {
     return next;
   };
 
-  async function run(f0: Fulfilment, offer: Offer, pc: PartnerCenterApi, now: Date): Promise<Step | null> {
+  async function run(state: RunState, f0: Fulfilment, offer: Offer, pc: PartnerCenterApi, now: Date): Promise<Step | null> {
     let f = f0;
     if (f.state === 'placed') return followOrders(f, offer, pc, now);
 
@@ -212,6 +233,7 @@ export function createFulfilment(deps: FulfilmentDeps) {
       }
       // Accepted the invitation: the card moves from "waiting" to "ordering".
       const kept = await keep(
+        state,
         f,
         { state: 'ordering', country: customer.country },
         f.state === 'waitingForCustomer' ? offerCardUpdates(offer) : [],
@@ -247,7 +269,7 @@ export function createFulfilment(deps: FulfilmentDeps) {
         })),
         f.cartRequestId,
       );
-      const kept = await keep(f, { lines, cartId: cart.id });
+      const kept = await keep(state, f, { lines, cartId: cart.id });
       if (!kept) return null;
       f = kept;
       const refused = cart.lines.filter((l) => l.error);
@@ -265,16 +287,23 @@ export function createFulfilment(deps: FulfilmentDeps) {
     }
 
     // 3. Checkout: idempotent per cart, so a repeat after a crash or a lost answer gets the first checkout's orders.
+    if (!f.checkoutAttemptedAt) {
+      const kept = await keep(state, f, { checkoutAttemptedAt: iso(now) });
+      if (!kept) return null;
+      f = kept;
+    }
     let checkout;
     try {
       checkout = await pc.checkout(f.customerTenantId, f.cartId!);
     } catch (err) {
       if (isPartnerCenterError(err, 'notFound')) {
-        // The cart is gone without an order (carts expire seven days after creation): a new one next time.
-        const next = settled(f, { cartId: undefined, cartRequestId: randomUUID() }, later(now, 1_000), now);
-        delete next.cartId;
-        log.warn({ offerId: f.id, cartId: f.cartId }, 'Partner Center no longer has the cart; a new one is created');
-        return { next, outbox: [], responses: [] };
+        // Carts expire seven days after creation, checked out or not. Checked out before (its answer lost), it may have
+        // made an order: a new cart could buy twice, so the partner looks first, and Retry then builds a new cart.
+        throw new Stop({
+          stage: 'cart',
+          reason: `Partner Center no longer has cart ${f.cartId}, checked out on ${formatDate(f.checkoutAttemptedAt)} without an answer the bot received. Look in Partner Center for an order for this customer from that day before pressing Retry, which orders again`,
+          ...(err.details.code ? { code: err.details.code } : {}),
+        });
       }
       throw err;
     }
@@ -320,16 +349,23 @@ export function createFulfilment(deps: FulfilmentDeps) {
   /** After checkout: the orders until Partner Center reports them completed with their subscriptions. */
   async function followOrders(f: Fulfilment, offer: Offer, pc: PartnerCenterApi, now: Date): Promise<Step> {
     const orders: PlacedOrder[] = [];
-    for (const o of f.orders ?? []) orders.push(o.status === 'completed' ? o : placedOrder(await pc.getOrder(f.customerTenantId, o.id)));
+    for (const o of f.orders ?? []) orders.push(FINAL_ORDER.has(o.status) ? o : placedOrder(await pc.getOrder(f.customerTenantId, o.id)));
     const done = provisioned(orders);
-    const next = settled(f, { orders }, done ? undefined : later(now, orderCheckMs(f, now)), now);
-    return { next, outbox: done ? offerCardUpdates(offer) : [], responses: done ? [record(offer, next, 'subscriptions', now)] : [] };
+    // Completed (or cancelled) orders change no more: nothing left to follow, whether or not each has its subscription.
+    const final = orders.every((o) => FINAL_ORDER.has(o.status));
+    const next = settled(f, { orders, attempts: 0, ...clearRetrying() }, final ? undefined : later(now, orderCheckMs(f, now)), now);
+    return {
+      next,
+      outbox: final ? offerCardUpdates(offer) : [],
+      responses: done ? [record(offer, next, 'subscriptions', now)] : [],
+    };
   }
 
   const clearRetrying = () => ({ retrying: undefined, toldRetrying: undefined });
   const clean = (f: Fulfilment): Fulfilment => {
     const copy = { ...f };
-    for (const k of ['retrying', 'toldRetrying', 'failure', 'cartId'] as const) if (copy[k] === undefined) delete copy[k];
+    for (const k of ['retrying', 'toldRetrying', 'failure', 'cartId', 'checkoutAttemptedAt'] as const)
+      if (copy[k] === undefined) delete copy[k];
     return copy;
   };
 
@@ -342,10 +378,12 @@ export function createFulfilment(deps: FulfilmentDeps) {
     if (!mine) return false;
     const offer = await store.offers.get(mine.id);
     if (!offer?.approver) {
-      await store.fulfilments.update(settled(mine, {}, undefined, now), mine.version, []);
+      const failure = { stage: 'connection' as const, reason: 'the accepted offer is no longer in the store', at: iso(now) };
+      await store.fulfilments.update(settled(mine, { state: 'failed', failure }, undefined, now), mine.version, []);
       log.error({ offerId: mine.id }, 'fulfilment job without its offer; stopped');
       return false;
     }
+    const state: RunState = { version: mine.version };
     let step: Step | null;
     try {
       const app = apps.get(mine.partnerTenantId);
@@ -355,9 +393,9 @@ export function createFulfilment(deps: FulfilmentDeps) {
           reason: `${offer.partnerName} has no Partner Center connection in the partners file any more, so the bot cannot place this order`,
         });
       }
-      step = await run(mine, offer, deps.partnerCenter.forPartner(app, mine.correlationId), now);
+      step = await run(state, mine, offer, deps.partnerCenter.forPartner(app, mine.correlationId), now);
     } catch (err) {
-      step = await failed(err, await store.fulfilments.get(mine.id), offer, now);
+      step = await failed(err, await store.fulfilments.get(mine.id), state, offer, now);
     }
     if (!step) return false;
     const written = await store.fulfilments.update(clean(step.next), step.next.version - 1, step.outbox, step.responses);
@@ -366,18 +404,28 @@ export function createFulfilment(deps: FulfilmentDeps) {
   }
 
   /** A step that threw: stopped for the partner to fix, or retried later. Null when the lease was lost meanwhile. */
-  async function failed(err: unknown, current: Fulfilment | null, offer: Offer, now: Date): Promise<Step | null> {
-    if (!current || current.lease?.owner !== owner) return null;
+  async function failed(err: unknown, current: Fulfilment | null, state: RunState, offer: Offer, now: Date): Promise<Step | null> {
+    // Only the run that wrote the job last may settle it: a run whose lease ran out (even in this process) stops here.
+    if (!current || current.version !== state.version || current.lease?.owner !== owner) return null;
+    // After checkout, an answer that is not what Partner Center documents (or a conflict with a concurrent checkout)
+    // leaves the outcome unknown: asked again, checkout answers the orders it made, so it is retried, never stopped.
+    const outcomeUnknown =
+      isPartnerCenterError(err) &&
+      !!current.checkoutAttemptedAt &&
+      (err.kind === 'conflict' || (err.kind === 'invalid' && (err.details.status ?? 0) >= 200 && (err.details.status ?? 0) < 300));
+    // A placed order stays placed: failing to read it back changes nothing at Microsoft, so that is only retried.
     const stop =
-      err instanceof Stop
-        ? err.failure
-        : isPartnerCenterError(err) && !err.retryable
-          ? {
-              stage: stageOf(current),
-              reason: err.description ?? err.message,
-              ...(err.details.code ? { code: err.details.code } : {}),
-            }
-          : undefined;
+      current.state === 'placed' || outcomeUnknown
+        ? undefined
+        : err instanceof Stop
+          ? err.failure
+          : isPartnerCenterError(err) && !err.retryable
+            ? {
+                stage: stageOf(current),
+                reason: err.description ?? err.message,
+                ...(err.details.code ? { code: err.details.code } : {}),
+              }
+            : undefined;
     if (stop) {
       log.warn({ offerId: current.id, stage: stop.stage, code: stop.code }, `order stopped: ${stop.reason}`);
       const next = settled(
@@ -393,7 +441,7 @@ export function createFulfilment(deps: FulfilmentDeps) {
     if (!isPartnerCenterError(err)) log.error({ err, offerId: current.id }, 'fulfilment step failed unexpectedly');
     const attempts = current.attempts + 1;
     const retryAfter = isPartnerCenterError(err) ? err.retryAfterMs : undefined;
-    const tell = attempts >= TELL_PARTNER_AFTER_ATTEMPTS && !current.toldRetrying;
+    const tell = attempts >= TELL_PARTNER_AFTER_ATTEMPTS && !current.toldRetrying && current.state !== 'placed';
     const next = settled(
       current,
       { attempts, retrying: { reason, at: iso(now) }, ...(tell ? { toldRetrying: true } : {}) },
@@ -442,7 +490,10 @@ export function createFulfilment(deps: FulfilmentDeps) {
         now,
       );
       delete next.failure;
-      if (newCart) delete next.cartId;
+      if (newCart) {
+        delete next.cartId;
+        delete next.checkoutAttemptedAt;
+      }
       if (await store.fulfilments.update(next, f.version, offer ? offerCardUpdates(offer) : []))
         return { kind: 'retrying', fulfilment: next };
     }

@@ -117,7 +117,7 @@ export function orderNoticeData(offer: Offer, f: Fulfilment, event: OrderEvent) 
         tag: `${what.toUpperCase()} NOT PLACED`,
         tagColor: 'Attention',
         headline: `${offer.id}: Partner Center refused the ${what}`,
-        detail: `${f.failure?.reason ?? 'Partner Center refused it.'}${f.failure?.code ? ` (code ${f.failure.code})` : ''}. Fix it in Partner Center or in the catalog, then press Retry. ${who} was told only that you will follow up.`,
+        detail: `${(f.failure?.reason ?? 'Partner Center refused it').replace(/[.\s]+$/, '')}${f.failure?.code ? ` (code ${f.failure.code})` : ''}. Fix it in Partner Center or in the catalog, then press Retry. ${who} was told only that you will follow up.`,
         canRetry: true,
       };
     case 'retrying':

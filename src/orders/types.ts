@@ -70,6 +70,11 @@ export interface Fulfilment {
    */
   cartRequestId: string;
   cartId?: string;
+  /**
+   * Set (and stored) before the cart's first checkout: from then on an order may exist for the cart even if no answer
+   * said so, so a cart Partner Center no longer has is never replaced without the partner checking first.
+   */
+  checkoutAttemptedAt?: string;
   /** The customer's billing country in Partner Center (where availabilities are looked up). */
   country?: string;
   /** The partner's reseller relationship invitation (while `waitingForCustomer`). */

@@ -105,7 +105,7 @@ export function orderView(offer: Offer, f: Fulfilment): OrderView {
     waitingForCustomer: `The bot is placing the ${what} through Partner Center, but ${offer.approverEmail} must first accept ${possessive(partner)} reseller invitation; their card has the link, and the ${what} is placed when they do.`,
     ordering: `The bot is placing the ${what} through Partner Center; you are told the order number when Microsoft confirms it.`,
     placed: `Partner Center placed order ${orderIds(f)}. Nothing more to do.`,
-    failed: `Partner Center refused the ${what}: ${f.failure?.reason ?? ''}. Fix it, then press Retry on the bot's message.`,
+    failed: `Partner Center refused the ${what}: ${(f.failure?.reason ?? '').replace(/[.\s]+$/, '')}. Fix it, then press Retry on the bot's message.`,
   }[f.state];
 
   return {

@@ -227,7 +227,7 @@ export function createPartnerCenterClient(opts: PartnerCenterClientOptions): Par
             orders: (result.orders ?? []).map(toOrder),
             errors: (result.orderErrors ?? []).map((e) => ({
               ...(e.orderGroupId ? { orderGroupId: e.orderGroupId } : {}),
-              ...(e.code !== undefined ? { code: String(e.code) } : {}),
+              ...(e.code !== undefined && e.code !== null ? { code: String(e.code) } : {}),
               ...(e.description ? { description: e.description } : {}),
             })),
           };

@@ -59,10 +59,10 @@ export const CartSchema = z.looseObject({
 
 export const OrderSchema = z.looseObject({
   id: z.string(),
-  status: z.string().optional(),
-  creationDate: z.string().optional(),
-  billingCycle: z.string().optional(),
-  currencyCode: z.string().optional(),
+  status: z.string().nullish(),
+  creationDate: z.string().nullish(),
+  billingCycle: z.string().nullish(),
+  currencyCode: z.string().nullish(),
   lineItems: z.array(
     z.looseObject({
       lineItemNumber: z.number(),
@@ -81,8 +81,8 @@ export const CheckoutResultSchema = z.looseObject({
     .array(
       z.looseObject({
         orderGroupId: z.string().nullish(),
-        code: z.union([z.number(), z.string()]).optional(),
-        description: z.string().optional(),
+        code: z.union([z.number(), z.string()]).nullish(),
+        description: z.string().nullish(),
       }),
     )
     .nullish(),
