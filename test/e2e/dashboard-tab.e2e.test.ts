@@ -217,7 +217,7 @@ describe('partner dashboard tab in Teams', () => {
   });
 
   it('shows the pipeline value per month in money: accepted purchase offers by acceptance, pending ones by when they were sent', async () => {
-    await bot.sayLater('offer admin@contoso.com 10 m365-business-premium monthly', alex);
+    await bot.sayLater('offer admin@contoso.com 10 m365-business-premium term annual billing monthly', alex);
     const accepted = bot.lastIdSentTo('P', alex);
     await bot.sayLater('offer lee@contoso.com 2 m365-business-premium annual', alex);
     await bot.drain();
@@ -230,10 +230,12 @@ describe('partner dashboard tab in Teams', () => {
     expect(table).toEqual([
       // As the tab's dates read (en-GB, whose short September is "Sept" in recent ICU versions, "Sep" in older ones).
       ['Month', 'Jun 2026', 'Jul 2026', 'Aug 2026', expect.stringMatching(/^Sept? 2026$/), 'Oct 2026', 'Nov 2026'],
-      // 10 × $22.00 a month; the declined purchase offer (25 × $22.00) counts nowhere.
+      // 10 × $22.00 a month (a 1-year term billed monthly); the declined purchase offer (25 × $22.00) counts nowhere.
       ['Accepted', '$0.00', '$0.00', '$0.00', '$0.00', '$0.00', '$220.00'],
       // 2 × $22.00: billed annually, counted at its monthly list value.
       ['Pending', '$0.00', '$0.00', '$0.00', '$0.00', '$0.00', '$44.00'],
+      // This bot's partners are not connected to Partner Center: nothing was ordered at Microsoft.
+      ['Placed at Microsoft', '$0.00', '$0.00', '$0.00', '$0.00', '$0.00', '$0.00'],
     ]);
     await expect(tab.locator('.value-table caption').innerText()).resolves.toContain('USD');
   });
