@@ -50,7 +50,6 @@ function partnerCenter(script: { checkout: () => Promise<PcCheckout>; getOrder?:
       carts.push(requestId);
       return { id: `cart-${carts.length}`, status: 'Active', lines: [] };
     },
-    getCart: async () => null,
     checkout: script.checkout,
     getOrder: script.getOrder ?? (async () => order('completed', 'sub-1')),
   } satisfies PartnerCenterApi;

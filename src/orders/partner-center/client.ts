@@ -103,8 +103,6 @@ export interface PartnerCenterApi {
   availabilities(customerTenantId: string, productId: string, skuId: string): Promise<PcAvailability[]>;
   /** `requestId` is stored before the call: a retry after a crash sends it again and gets the same cart. */
   createCart(customerTenantId: string, lines: PcCartLineInput[], requestId: string): Promise<PcCart>;
-  /** Null when the cart is gone (expired seven days after creation without checkout, or unknown). */
-  getCart(customerTenantId: string, cartId: string): Promise<PcCart | null>;
   /** Idempotent per cart: checking out an Ordered cart again answers the first checkout's orders. */
   checkout(customerTenantId: string, cartId: string): Promise<PcCheckout>;
   getOrder(customerTenantId: string, orderId: string): Promise<PcOrder>;
@@ -211,14 +209,6 @@ export function createPartnerCenterClient(opts: PartnerCenterClientOptions): Par
         async createCart(customerTenantId, lines, requestId) {
           const body = { lineItems: lines };
           return toCart(await call('createCart', 'POST', `customers/${seg(customerTenantId)}/carts`, CartSchema, { body, requestId }));
-        },
-        async getCart(customerTenantId, cartId) {
-          try {
-            return toCart(await call('getCart', 'GET', `customers/${seg(customerTenantId)}/carts/${seg(cartId)}`, CartSchema));
-          } catch (err) {
-            if (isPartnerCenterError(err, 'notFound')) return null;
-            throw err;
-          }
         },
         async checkout(customerTenantId, cartId) {
           const path = `customers/${seg(customerTenantId)}/carts/${seg(cartId)}/checkout`;
