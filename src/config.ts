@@ -145,7 +145,10 @@ export interface Config {
   delivery: {
     /** How many bot processes share one store: each sends within 1/N of Teams' rate limits. */
     instances: number;
-    /** How long a claimed outbox entry stays with one process; after a crash another takes it over then. */
+    /**
+     * How long a claimed outbox entry stays with one process unless renewed; the deliverer renews it every quarter of
+     * this while it works, so after a crash another process takes the entry over within this.
+     */
     leaseMs: number;
     /**
      * How long one process holds an order's fulfilment job while it talks to Partner Center; after a crash another
@@ -227,7 +230,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: e.LOG_LEVEL ?? 'info',
     delivery: {
       instances: e.DELIVERY_INSTANCES ?? 1,
-      leaseMs: (e.OUTBOX_LEASE_SECONDS ?? 60) * 1000,
+      leaseMs: (e.OUTBOX_LEASE_SECONDS ?? 8) * 1000,
       fulfilmentLeaseMs: (e.FULFILMENT_LEASE_SECONDS ?? 180) * 1000,
     },
     tab: {

@@ -56,8 +56,8 @@ describe('configuration', () => {
     });
   });
 
-  it('reads the delivery share and lease, with defaults of one instance and 60 s', () => {
-    expect(loadConfig({}).delivery).toEqual({ instances: 1, leaseMs: 60_000, fulfilmentLeaseMs: 180_000 });
+  it('reads the delivery share and lease, with defaults of one instance and 8 s', () => {
+    expect(loadConfig({}).delivery).toEqual({ instances: 1, leaseMs: 8_000, fulfilmentLeaseMs: 180_000 });
     expect(loadConfig({ DELIVERY_INSTANCES: '3', OUTBOX_LEASE_SECONDS: '5', FULFILMENT_LEASE_SECONDS: '4' }).delivery).toEqual({
       instances: 3,
       leaseMs: 5_000,

@@ -7,6 +7,7 @@ import type { ConversationsStore } from '../directory/store';
 import type { OutboxStore } from './store';
 import type { OffersStore } from '../offers/store';
 import { createHolds } from './delivery-holds';
+import { createDeliveryLeases } from './delivery-leases';
 import { planAfterSend, planSlot, type SendAnswer } from './delivery-policy';
 import { createWakes } from './delivery-wakes';
 import { createRateLimiter, type RateLimiter, type Reservation } from './rate-limit';
@@ -30,7 +31,10 @@ export interface DelivererOptions {
   log: Logger;
   /** How often to look for due entries when nothing kicked us (default 1 s). */
   pollMs?: number;
-  /** How long a claimed entry stays ours; a process that dies mid-send gives it up when this runs out (default 60 s). */
+  /**
+   * How long a claimed entry stays ours unless renewed (default 8 s). Leases are renewed every quarter of this while
+   * the entry is in hand, so a process that dies gives its entries up within one lease (see delivery-leases.ts).
+   */
   leaseMs?: number;
   /** Claimed entries held at most (default 100): more are claimed as these are settled. */
   batch?: number;
@@ -42,7 +46,10 @@ export interface DelivererOptions {
   concurrency?: number;
   /** Processes sharing Teams' limits: each uses 1/instances of every window (default 1). Ignored with `limiter`. */
   instances?: number;
-  /** A request not answered in this long is abandoned and retried (default 30 s; at most half the lease). */
+  /**
+   * A request not answered in this long is abandoned and retried (default 30 s). It may outlast the lease as long as
+   * renewals succeed; a request whose lease cannot be renewed is abandoned before the lease runs out.
+   */
   sendTimeoutMs?: number;
   /** A rate-limit slot at most this far away is waited for; a later one gives the entry back until then (default 2 s). */
   horizonMs?: number;
@@ -130,8 +137,6 @@ interface Item {
   entry: OutboxEntry;
   route?: Route;
   routeError?: unknown;
-  /** Monotonic time the lease on the entry runs out. */
-  leaseEnds: number;
 }
 
 /** One conversation's queue, worked by one loop at a time so its entries go out in order. */
@@ -163,12 +168,11 @@ const min = (a: number | undefined, b: number) => (a === undefined ? b : Math.mi
 export function createDeliverer(options: DelivererOptions): Deliverer {
   const { store, send, clock, log } = options;
   const pollMs = options.pollMs ?? 1000;
-  const leaseMs = options.leaseMs ?? 60_000;
+  const leaseMs = options.leaseMs ?? 8_000;
   const batch = options.batch ?? 100;
   const maxAttempts = options.maxAttempts ?? 12;
   const horizonMs = options.horizonMs ?? 2000;
-  // A send must end (or be abandoned) well inside the lease, or another process could take the entry mid-send.
-  const sendTimeoutMs = Math.min(options.sendTimeoutMs ?? 30_000, leaseMs / 2);
+  const sendTimeoutMs = options.sendTimeoutMs ?? 30_000;
   const mono = options.monotonic ?? (() => performance.now());
   const random = options.random ?? Math.random;
   let notBefore = 0;
@@ -179,6 +183,7 @@ export function createDeliverer(options: DelivererOptions): Deliverer {
   const route: Router = send.route ?? (async (entry) => ({ ...targetKey(entry.target), send: () => send(entry) }));
 
   const owner = randomUUID();
+  const leases = createDeliveryLeases({ owner, store: store.outbox, clock, monotonic: mono, log, leaseMs });
   const conversations = new Map<string, Conversation>();
   const holds = createHolds();
   const wakes = createWakes({ pollMs, monotonic: mono, wake: () => void run() });
@@ -278,33 +283,53 @@ export function createDeliverer(options: DelivererOptions): Deliverer {
     else if (entry.onSent?.kind === 'relationshipCard') await store.relationships.setCard(entry.onSent.relationshipId, card);
   }
 
-  /** Sends under the timeout: the bot sender aborts its request; any other sender is at least no longer waited for. */
-  async function sendNow(route: Route): Promise<SendResult> {
+  /**
+   * Sends under the timeout, and only while the entry's lease holds: the bot sender aborts its request; any other
+   * sender is at least no longer waited for.
+   */
+  async function sendNow(route: Route, id: string): Promise<SendResult> {
     const controller = new AbortController();
     let timer: NodeJS.Timeout | undefined;
+    let unwatch: (() => void) | undefined;
+    const started = mono();
+    /** How long it waited for an answer: the timeout, or less when the lease could not be renewed. */
+    let waitedMs = sendTimeoutMs;
     const timedOut = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
         controller.abort();
-        reject(new SendTimeoutError(sendTimeoutMs));
+        reject(new SendTimeoutError(waitedMs));
       }, sendTimeoutMs);
+      unwatch = leases.watch(id, () => {
+        waitedMs = Math.round(mono() - started);
+        controller.abort();
+        reject(new SendTimeoutError(waitedMs));
+      });
     });
     try {
       return await Promise.race([route.send(controller.signal), timedOut]);
     } catch (err) {
-      throw controller.signal.aborted ? new SendTimeoutError(sendTimeoutMs) : err;
+      throw controller.signal.aborted ? new SendTimeoutError(waitedMs) : err;
     } finally {
       clearTimeout(timer);
+      unwatch?.();
     }
   }
 
-  async function attempt(entry: OutboxEntry, route: Route, leaseEnds: number): Promise<Outcome> {
+  async function attempt(entry: OutboxEntry, route: Route): Promise<Outcome> {
     const keys = { conversation: route.conversationKey, tenant: route.tenantId };
     // drain() waits for any slot the lease allows rather than give entries back: it must not return before they go.
     const horizon = draining > 0 ? Infinity : horizonMs;
     let slot: Reservation = limiter.reserve(keys, earliest());
     for (;;) {
       const now = mono();
-      const plan = planSlot({ slotAt: slot.at, now, horizonMs: horizon, sendTimeoutMs, leaseEnds, stopping: closing.signal.aborted });
+      const plan = planSlot({
+        slotAt: slot.at,
+        now,
+        horizonMs: horizon,
+        leaseNeededMs: leases.startMs,
+        leaseEnds: leases.endsAt(entry.id),
+        stopping: closing.signal.aborted,
+      });
       if (plan.kind === 'defer') {
         slot.cancel();
         const dueAt = storeTimeIn(plan.inMs);
@@ -319,7 +344,7 @@ export function createDeliverer(options: DelivererOptions): Deliverer {
         continue;
       }
       const release = await slots.acquire();
-      if (closing.signal.aborted || mono() + sendTimeoutMs > leaseEnds) {
+      if (closing.signal.aborted || mono() + leases.startMs > leases.endsAt(entry.id)) {
         release();
         continue;
       }
@@ -335,7 +360,7 @@ export function createDeliverer(options: DelivererOptions): Deliverer {
       }
       let answer: SendAnswer;
       try {
-        answer = { kind: 'sent', result: await sendNow(route) };
+        answer = { kind: 'sent', result: await sendNow(route, entry.id) };
       } catch (error) {
         answer = { kind: 'error', error };
       }
@@ -348,6 +373,8 @@ export function createDeliverer(options: DelivererOptions): Deliverer {
   async function deliver(conversation: Conversation, item: Item, run: Run): Promise<void> {
     const { entry } = item;
     const key = conversation.key;
+    // A renewal found it settled or taken over by another process: it is that process's to send now.
+    if (leases.lost(entry.id)) return log.debug(metaOf(entry, key), 'outbox entry left to the new holder of its lease');
     if (closing.signal.aborted) return defer(entry, storeTimeIn(0), 'stopping', key);
     if (conversation.gone !== undefined) {
       await store.outbox.markFailed(entry.id, owner, conversation.gone);
@@ -357,9 +384,7 @@ export function createDeliverer(options: DelivererOptions): Deliverer {
     }
     const hold = holds.until(key, entry.subject?.id, clock().toISOString());
     if (hold) return defer(entry, hold, 'keeps its place behind an earlier entry', key);
-    const outcome = item.route
-      ? await attempt(entry, item.route, item.leaseEnds)
-      : await settle(entry, key, { kind: 'error', error: item.routeError });
+    const outcome = item.route ? await attempt(entry, item.route) : await settle(entry, key, { kind: 'error', error: item.routeError });
     if (outcome.kind === 'gone') conversation.gone = outcome.reason;
     if (outcome.kind !== 'later') serverFailures.delete(entry.id);
     if (outcome.kind !== 'later') {
@@ -382,6 +407,7 @@ export function createDeliverer(options: DelivererOptions): Deliverer {
         // The store failed us: the lease runs out and the entry is claimed again, so nothing is lost.
         log.error({ err, ...metaOf(item.entry, conversation.key) }, 'outbox entry could not be settled');
       } finally {
+        leases.release(item.entry.id);
         inHand--;
         nudge();
       }
@@ -393,13 +419,17 @@ export function createDeliverer(options: DelivererOptions): Deliverer {
     const now = clock();
     const leaseEnds = mono() + leaseMs;
     const entries = await store.outbox.claim(owner, now.toISOString(), new Date(now.getTime() + leaseMs).toISOString(), room);
+    leases.hold(
+      entries.map((e) => e.id),
+      leaseEnds,
+    );
     inHand += entries.length;
     const items = await Promise.all(
       entries.map(async (entry): Promise<Item> => {
         try {
-          return { entry, route: await route(entry), leaseEnds };
+          return { entry, route: await route(entry) };
         } catch (routeError) {
-          return { entry, routeError, leaseEnds };
+          return { entry, routeError };
         }
       }),
     );
@@ -485,6 +515,7 @@ export function createDeliverer(options: DelivererOptions): Deliverer {
       closing.abort();
       nudge();
       await running;
+      leases.stop();
     },
   };
 }

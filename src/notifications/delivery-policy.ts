@@ -127,8 +127,9 @@ export interface SlotFacts {
   now: number;
   /** A slot at most this far away is waited for. */
   horizonMs: number;
-  sendTimeoutMs: number;
-  /** When the lease on the entry runs out. */
+  /** The lease a send needs left when it leaves (renewals extend it while it is in flight). */
+  leaseNeededMs: number;
+  /** When the lease on the entry runs out, as far as this process knows (-Infinity once lost). */
   leaseEnds: number;
   stopping: boolean;
 }
@@ -139,8 +140,8 @@ export type SlotPlan = { kind: 'send' } | { kind: 'wait'; ms: number } | { kind:
 export function planSlot(f: SlotFacts): SlotPlan {
   if (f.stopping) return { kind: 'defer', why: 'stopping', inMs: 0 };
   const wait = f.slotAt - f.now;
-  // Give the entry back rather than hold it past the point where its lease could run out mid-send.
-  if (wait > f.horizonMs || Math.max(f.slotAt, f.now) + f.sendTimeoutMs > f.leaseEnds)
+  // Give the entry back rather than send it on a lease that may run out before the send is under way.
+  if (wait > f.horizonMs || Math.max(f.slotAt, f.now) + f.leaseNeededMs > f.leaseEnds)
     return { kind: 'defer', why: 'rate', inMs: Math.max(0, wait) };
   return wait > 0 ? { kind: 'wait', ms: wait } : { kind: 'send' };
 }

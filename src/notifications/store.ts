@@ -14,6 +14,13 @@ export interface OutboxStats {
 export interface OutboxStore {
   /** Leases up to `limit` due entries to `owner` until `leaseUntil`; expired leases are taken over. */
   claim(owner: string, now: string, leaseUntil: string, limit: number): Promise<OutboxEntry[]>;
+  /**
+   * The deliverer's heartbeat: extends to `leaseUntil` the lease of each of `ids` that is still pending and leased to
+   * `owner` (a compare-and-set on the lease owner, whether or not the lease has run out meanwhile: if nobody took the
+   * entry over, it is still only this owner's). Returns the ids renewed; any other was settled or taken over by another
+   * owner, and is no longer the caller's to send.
+   */
+  renew(owner: string, ids: string[], leaseUntil: string): Promise<string[]>;
   markSent(id: string, owner: string): Promise<void>;
   retryLater(id: string, owner: string, at: string, error: string): Promise<void>;
   markFailed(id: string, owner: string, error: string): Promise<void>;

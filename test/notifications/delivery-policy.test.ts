@@ -146,7 +146,7 @@ describe('the delivery policy: what an answer from Teams means for the entry', (
 });
 
 describe('the delivery policy: when the rate limiter says "not yet"', () => {
-  const slot = { now: 10_000, horizonMs: 2000, sendTimeoutMs: 30_000, leaseEnds: 70_000, stopping: false };
+  const slot = { now: 10_000, horizonMs: 2000, leaseNeededMs: 30_000, leaseEnds: 70_000, stopping: false };
 
   it('sends when the slot has come', () => {
     expect(planSlot({ ...slot, slotAt: 10_000 })).toEqual({ kind: 'send' });
@@ -161,9 +161,11 @@ describe('the delivery policy: when the rate limiter says "not yet"', () => {
     expect(planSlot({ ...slot, slotAt: 15_000 })).toEqual({ kind: 'defer', why: 'rate', inMs: 5000 });
   });
 
-  it('gives the entry back rather than let its lease run out mid-send', () => {
+  it('gives the entry back rather than send it on a lease with too little left, or one lost to another process', () => {
     expect(planSlot({ ...slot, slotAt: 11_000, leaseEnds: 40_000 })).toEqual({ kind: 'defer', why: 'rate', inMs: 1000 });
     expect(planSlot({ ...slot, slotAt: 9_000, leaseEnds: 39_999 })).toEqual({ kind: 'defer', why: 'rate', inMs: 0 });
+    expect(planSlot({ ...slot, slotAt: 9_000, leaseEnds: 40_000 })).toEqual({ kind: 'send' });
+    expect(planSlot({ ...slot, slotAt: 9_000, leaseEnds: -Infinity })).toEqual({ kind: 'defer', why: 'rate', inMs: 0 });
   });
 
   it('gives everything back at once when stopping', () => {

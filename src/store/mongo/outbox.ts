@@ -93,6 +93,22 @@ export function mongoOutbox(m: Mongo): OutboxStore {
       }
       return claimed.sort((a, b) => (dueKey(a) < dueKey(b) ? -1 : 1)).map(toOutbox);
     },
+    /**
+     * One conditional update for all the ids (owner and state are the compare-and-set), then one read of which of
+     * them now carry this very lease: none of those can change hands before `leaseUntil`, and one this process settled
+     * meanwhile is rightly not reported as held.
+     */
+    renew: async (owner, ids, leaseUntil) => {
+      const list = strings(ids, 'outbox ids');
+      str(owner, 'owner');
+      str(leaseUntil, 'leaseUntil');
+      if (!list.length) return [];
+      const mine = { _id: { $in: list }, state: 'pending', 'lease.owner': owner };
+      await outbox.updateMany(mine, { $set: { 'lease.until': leaseUntil } });
+      const held = await outbox.find({ ...mine, 'lease.until': leaseUntil }, { projection: { _id: 1 } }).toArray();
+      const ok = new Set(held.map((d) => String(d._id)));
+      return list.filter((id) => ok.has(id));
+    },
     markSent: async (id, owner) => settle(id, owner, { $set: { state: 'sent' }, $unset: { lease: '' }, $inc: { attempts: 1 } }),
     retryLater: async (id, owner, at, error) =>
       settle(id, owner, {

@@ -39,6 +39,10 @@ export function sqliteOutbox(db: Db): OutboxStore {
     outboxLease: db.prepare<{ id: string; owner: string; until: string }>(
       'UPDATE outbox SET lease_owner = @owner, lease_until = @until WHERE id = @id',
     ),
+    // Only the owner's pending entries: one settled, given back or taken over by another process stays as it is.
+    outboxRenew: db.prepare<{ id: string; owner: string; until: string }>(
+      `UPDATE outbox SET lease_until = @until WHERE id = @id AND lease_owner = @owner AND state = 'pending'`,
+    ),
     outboxGet: db.prepare<[string], OutboxRow>('SELECT * FROM outbox WHERE id = ?'),
     outboxSent: db.prepare<{ id: string; owner: string }>(
       `UPDATE outbox SET state = 'sent', lease_owner = NULL, lease_until = NULL,
@@ -88,6 +92,11 @@ export function sqliteOutbox(db: Db): OutboxStore {
     return ids.map((id) => fromOutboxRow(q.outboxGet.get(id)!));
   });
 
+  /** One transaction per heartbeat, however many entries the process holds. */
+  const renewTx = db.transaction((owner: string, ids: string[], until: string) =>
+    ids.filter((id) => q.outboxRenew.run({ id, owner, until }).changes > 0),
+  );
+
   /** One BEGIN IMMEDIATE for all the ids: two concurrent calls serialize, and the second finds them pending already. */
   const requeueTx = db.transaction((partnerTenantId: string, ids: string[], at: string) => {
     let requeued = 0;
@@ -97,6 +106,7 @@ export function sqliteOutbox(db: Db): OutboxStore {
 
   return {
     claim: async (owner, at, leaseUntil, limit) => claimTx.immediate(owner, at, leaseUntil, limit),
+    renew: async (owner, ids, until) => (ids.length ? renewTx.immediate(owner, ids, until) : []),
     markSent: async (id, owner) => void q.outboxSent.run({ id, owner }),
     retryLater: async (id, owner, at, error) => void q.outboxRetry.run({ id, owner, at, error }),
     markFailed: async (id, owner, error) => void q.outboxFail.run({ id, owner, error }),

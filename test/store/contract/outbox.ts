@@ -79,6 +79,59 @@ export function outboxContract(ctx: ContractContext): void {
       expect(sent!.lease).toBeUndefined();
     });
 
+    it('renew extends the lease of the entries still leased to the owner and returns their ids; a non-owner changes nothing', async () => {
+      const { offer: o, entries } = await enqueue(notices(3, 'n'));
+      const [a, b, c] = entries.map((e) => e.id) as [string, string, string];
+      await store.outbox.claim('worker-1', plus(T0, 1), plus(T0, 2), 10);
+      const leases = async () => (await store.outbox.forSubject(o.id)).map((e) => [e.id, e.state, e.lease]);
+      const before = await leases();
+
+      // Another owner's renewal is refused, every id, and nothing is stored.
+      expect(await store.outbox.renew('worker-2', [a, b, c], plus(T0, 9))).toEqual([]);
+      expect(await leases()).toEqual(before);
+
+      // The owner's: the lease now ends later, so the entry is not claimable when the old lease would have run out.
+      await store.outbox.markSent(c, 'worker-1');
+      expect(await store.outbox.renew('worker-1', [a, b, c, 'no-such-id'], plus(T0, 4))).toEqual([a, b]);
+      expect(await leases()).toEqual([
+        [a, 'pending', { owner: 'worker-1', until: plus(T0, 4) }],
+        [b, 'pending', { owner: 'worker-1', until: plus(T0, 4) }],
+        [c, 'sent', undefined],
+      ]);
+      expect(await store.outbox.claim('worker-2', plus(T0, 3), plus(T0, 9), 10)).toEqual([]);
+      expect(await store.outbox.renew('worker-1', [], plus(T0, 5))).toEqual([]);
+
+      // A lease that ran out with nobody taking the entry over is still the owner's to renew (its compare-and-set is
+      // on the owner); one given back is not.
+      await store.outbox.defer(b, 'worker-1', plus(T0, 4));
+      expect(await store.outbox.renew('worker-1', [a, b], plus(T0, 8))).toEqual([a]);
+      expect((await store.outbox.forSubject(o.id)).map((e) => e.lease)).toEqual([
+        { owner: 'worker-1', until: plus(T0, 8) },
+        undefined,
+        undefined,
+      ]);
+    });
+
+    it('an expired lease taken over by another owner cannot be renewed by the old one', async () => {
+      const { entries } = await enqueue(notices(2, 'n'));
+      const [a, b] = entries.map((e) => e.id) as [string, string];
+      await store.outbox.claim('worker-1', plus(T0, 1), plus(T0, 2), 10);
+      const taken = await store.outbox.claim('worker-2', plus(T0, 3), plus(T0, 5), 1);
+      expect(taken.map((e) => e.id)).toEqual([a]);
+
+      expect(await store.outbox.renew('worker-1', [a, b], plus(T0, 10))).toEqual([b]);
+      const byId = new Map((await store.outbox.forSubject(entries[0]!.subject!.id)).map((e) => [e.id, e.lease]));
+      expect(byId.get(a)).toEqual({ owner: 'worker-2', until: plus(T0, 5) });
+      expect(byId.get(b)).toEqual({ owner: 'worker-1', until: plus(T0, 10) });
+      // The new owner's renewal works; its report is the one that counts, the old owner's changes nothing.
+      expect(await store.outbox.renew('worker-2', [a], plus(T0, 6))).toEqual([a]);
+      await store.outbox.markSent(a, 'worker-1');
+      expect((await store.outbox.forSubject(entries[0]!.subject!.id)).find((e) => e.id === a)).toMatchObject({
+        state: 'pending',
+        lease: { owner: 'worker-2', until: plus(T0, 6) },
+      });
+    });
+
     it('markSent, retryLater and markFailed change an entry only for its lease owner', async () => {
       const { offer: o, entries } = await enqueue(notices(3, 'n'));
       await store.outbox.claim('worker-1', plus(T0, 1), plus(T0, 10), 10);

@@ -246,6 +246,7 @@ export class SqliteWorkerPool {
       responses: { forSubject: m('responses.forSubject'), chain: m('responses.chain') },
       outbox: {
         claim: m('outbox.claim'),
+        renew: m('outbox.renew'),
         markSent: m('outbox.markSent'),
         retryLater: m('outbox.retryLater'),
         markFailed: m('outbox.markFailed'),
