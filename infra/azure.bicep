@@ -77,7 +77,8 @@ param logLevel string = 'info'
 
 @minValue(2)
 @maxValue(3600)
-param outboxLeaseSeconds int = 60
+@description('Seconds an outbox entry stays with one process unless renewed (every quarter of this): after a crash, another process takes it over within this.')
+param outboxLeaseSeconds int = 8
 
 @minValue(2)
 @maxValue(3600)
