@@ -4,13 +4,16 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import pino from 'pino';
 import { loadConfig } from '../../src/config';
+import { channelNotice } from '../../src/notifications/channel';
 import type { OutboxEntry } from '../../src/notifications/types';
+import { applyDecision } from '../../src/offers/rules';
+import { OFFER_CHANNEL } from '../../src/offers/service';
 import { openStore } from '../../src/store/open';
 import type { Store } from '../../src/store/types';
 import { startConnectorSink, type ConnectorSink, type SinkRequest } from '../support/connector-sink';
 import { freePort } from '../support/free-port';
 import { trialOffer } from '../support/fixtures';
-import { deliverCard, shortId } from '../store/support/fixtures';
+import { deliverCard, newResponse, notificationChannel, shortId } from '../store/support/fixtures';
 import { channelConversation, sleep } from '../notifications/support';
 
 export const REPO_ROOT = resolve(__dirname, '../..');
@@ -217,6 +220,60 @@ export async function seedOffers(
       expiresAt: new Date(now.getTime() + 30 * 86_400_000).toISOString(),
     });
     await store.offers.create(offer, [deliverCard(offer, c.id)]);
+    seeded.push({ offerId: offer.id, conversationId: c.id, tenantId: c.tenantId });
+  }
+  return seeded;
+}
+
+/**
+ * `partners` partners' notification channels, each a team channel in the partner's own tenant whose serviceUrl is the
+ * sink, stored as `notify here` stores them (the conversation record and the partner's chosen channel).
+ */
+export async function seedPartnerChannels(store: Store, sink: ConnectorSink, partners: number) {
+  const channels = Array.from({ length: partners }, (_, i) => ({
+    id: `19:resilience-partner-${i}@thread.tacv2`,
+    tenantId: `00000000-0000-4000-9000-${String(1 + i).padStart(12, '0')}`,
+  }));
+  for (const c of channels) {
+    await store.conversations.upsert(channelConversation(c, sink.url));
+    await store.channels.set(c.tenantId, notificationChannel({ conversationId: c.id, tenantId: c.tenantId, serviceUrl: sink.url }));
+  }
+  return channels;
+}
+
+/**
+ * `count` accepted offers, round robin over the partners whose `channels` these are, each accepted through the store's
+ * real `offers.decide` with the notice the offer service queues with an acceptance for the partner's chosen channel
+ * (`channelNotice`): one `offer.channel` outbox entry per offer, which the bot renders when it sends it.
+ */
+export async function seedAcceptedOffers(store: Store, channels: { id: string; tenantId: string }[], count: number): Promise<Seeded[]> {
+  const now = new Date();
+  const seeded: Seeded[] = [];
+  for (let i = 0; i < count; i++) {
+    const c = channels[i % channels.length]!;
+    const offer = trialOffer({
+      id: shortId('T'),
+      partnerTenantId: c.tenantId,
+      pendingKey: undefined,
+      createdAt: now.toISOString(),
+      deliveredAt: now.toISOString(),
+      expiresAt: new Date(now.getTime() + 30 * 86_400_000).toISOString(),
+    });
+    await store.offers.create(offer, []);
+    const notice = await channelNotice(
+      store,
+      c.tenantId,
+      { kind: OFFER_CHANNEL, args: { offerId: offer.id } },
+      { kind: 'offer', id: offer.id },
+    );
+    if (notice.length !== 1) throw new Error(`no channel notice for partner ${c.tenantId}`);
+    const result = await store.offers.decide(
+      applyDecision(offer, 'accepted', now),
+      offer.version,
+      newResponse(offer, 'accepted', { at: now.toISOString() }),
+      notice,
+    );
+    if (result.status !== 'recorded') throw new Error(`offer ${offer.id}: the acceptance was not recorded (${result.status})`);
     seeded.push({ offerId: offer.id, conversationId: c.id, tenantId: c.tenantId });
   }
   return seeded;
