@@ -451,6 +451,50 @@ export function outboxConcurrent(ctx: ContractContext): void {
     [2, 10],
     [8, 5],
   ])(
+    '%i handles, one renewing its expired leases while the others claim them (x%i rounds): each entry ends with one owner, the one whose call says so',
+    async (racers, rounds) => {
+      handles = await harness.openHandles(racers);
+      const problems: string[] = [];
+      for (let round = 0; round < rounds; round++) {
+        const o = offer({ createdAt: T0 });
+        await handles[0]!.offers.create(
+          o,
+          Array.from({ length: 8 }, (_, i) => notifyIssuer(o, `round ${round} notice ${i}`)),
+        );
+        // worker-0 holds them on a lease that has run out by `now`: claimable by anyone, renewable by worker-0 only
+        // while nobody took them. The workers' clocks are real, so earlier rounds' entries are claimable too; each
+        // round looks at its own.
+        const now = new Date(Date.now() + 60_000).toISOString();
+        const until = new Date(Date.now() + 3_600_000 * (round + 2)).toISOString();
+        const held = (await handles[0]!.outbox.claim('worker-0', now, now, 1_000)).filter((e) => e.subject?.id === o.id).map((e) => e.id);
+        if (held.length !== 8) throw new Error(`setup: worker-0 holds ${held.length} of 8`);
+        const results = await together<string[] | OutboxEntry[]>(
+          handles.map(
+            (h, i) => () => (i === 0 ? h.outbox.renew('worker-0', held, until) : h.outbox.claim(`worker-${i}`, now, until, 1_000)),
+          ),
+        );
+        const owners = new Map<string, string[]>();
+        const say = (id: string, who: string) => owners.set(id, [...(owners.get(id) ?? []), who]);
+        for (const id of results[0] as string[]) say(id, 'worker-0');
+        results.slice(1).forEach((claimed, i) => {
+          for (const e of claimed as OutboxEntry[]) if (e.subject?.id === o.id) say(e.id, `worker-${i + 1}`);
+        });
+        for (const e of await handles[0]!.outbox.forSubject(o.id)) {
+          const said = owners.get(e.id) ?? [];
+          if (said.length !== 1) problems.push(`round ${round}: ${e.id} reported as held by ${said.join(' and ') || 'nobody'}`);
+          else if (e.lease?.owner !== said[0] || e.lease?.until !== until)
+            problems.push(`round ${round}: ${e.id} stored with lease ${key(e.lease)}, reported held by ${said[0]}`);
+        }
+      }
+      expect(problems).toEqual([]);
+    },
+    RACE_TIMEOUT_MS,
+  );
+
+  it.each([
+    [2, 10],
+    [8, 5],
+  ])(
     '%i handles requeue the same failed entries at once (x%i rounds): each entry is requeued once in all',
     async (racers, rounds) => {
       handles = await harness.openHandles(racers);
