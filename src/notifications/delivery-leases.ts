@@ -50,6 +50,8 @@ export interface DeliveryLeasesOptions {
 interface Held {
   endsAt: number;
   lost: boolean;
+  /** Lost and still held a heartbeat later: logged once. */
+  reported?: boolean;
 }
 
 export function createDeliveryLeases(o: DeliveryLeasesOptions): DeliveryLeases {
@@ -70,6 +72,11 @@ export function createDeliveryLeases(o: DeliveryLeasesOptions): DeliveryLeases {
   async function renew(): Promise<void> {
     if (renewing || held.size === 0) return;
     renewing = true;
+    // Reported a heartbeat after the renewal that found them gone: an entry this process was settling as the renewal
+    // ran (its lease given up a moment before it left our hands) has been released by then, and is no news.
+    const lostNow = [...held.values()].filter((h) => h.lost && !h.reported);
+    for (const h of lostNow) h.reported = true;
+    if (lostNow.length) log.warn({ owner, lost: lostNow.length }, 'outbox leases lost: those entries are left to whoever holds them now');
     // The records as they are now: an entry released and claimed again while the store answers gets a new record,
     // which this answer must not touch.
     const asked = new Map([...held].filter(([, h]) => !h.lost));
@@ -77,18 +84,15 @@ export function createDeliveryLeases(o: DeliveryLeasesOptions): DeliveryLeases {
     const until = new Date(Math.ceil(clock().getTime() + leaseMs)).toISOString();
     try {
       const renewed = new Set(await store.renew(owner, [...asked.keys()], until));
-      let lost = 0;
       for (const [id, h] of asked) {
         if (held.get(id) !== h) continue;
         if (renewed.has(id)) h.endsAt = Math.max(h.endsAt, started + leaseMs);
         else {
           h.lost = true;
           h.endsAt = -Infinity;
-          lost++;
           watching.get(id)?.();
         }
       }
-      if (lost) log.warn({ owner, lost }, 'outbox leases lost: those entries are left to whoever holds them now');
     } catch (err) {
       // Nothing renewed: the leases run down, and what cannot be sent safely in time is not sent (see startMs).
       log.warn({ err, owner, held: asked.size }, 'outbox leases could not be renewed');

@@ -148,6 +148,33 @@ describe('the outbox deliverer: leases renewed while it works', () => {
     expect(Date.parse(sentUnder.get('m1')!)).toBeGreaterThan(Date.parse(claims[0]!.until));
   });
 
+  it('after its event loop stalled for longer than a lease, it sends nothing on a lease that ran out meanwhile', async () => {
+    const first = await queue(1);
+    const second = await queue(1, 1);
+    const sends: { text: string; leaseLeftMs: number }[] = [];
+    await createDeliverer({
+      store: live,
+      send: async (e) => {
+        const [held] = await live.outbox.forSubject(e.subject!.id);
+        sends.push({ text: textOf(e)!, leaseLeftMs: Date.parse(held!.lease!.until) - Date.now() });
+        // The first send blocks the event loop for longer than the lease: no heartbeat can run meanwhile.
+        if (e.subject!.id === first) for (const end = Date.now() + 1000; Date.now() < end;);
+        return { conversationId: 'a:slow' };
+      },
+      clock: () => new Date(),
+      log,
+      leaseMs: 600,
+      quietStartMs: 0,
+    }).drain();
+    expect((await Promise.all([first, second].map((id) => live.outbox.forSubject(id)))).flat().map((e) => [e.state, e.attempts])).toEqual([
+      ['sent', 1],
+      ['sent', 1],
+    ]);
+    // Each left under a lease that still held when it left (the second was renewed or claimed again after the stall).
+    expect(sends.map((x) => x.text)).toEqual(['m0', 'm1']);
+    for (const x of sends) expect(x.leaseLeftMs).toBeGreaterThan(0);
+  });
+
   it('entries a renewal finds taken over are left to their new owner: the request out is abandoned, the rest not sent', async () => {
     const subject = await queue(3);
     const sends: string[] = [];
