@@ -271,7 +271,7 @@ export function registerOffers(
   });
   /** The offers a coalesced entry stands for, those still stored (an offer is never deleted, but a digest must not fail for one). */
   const digestOf = async (title: (n: number) => string, items: Array<Record<string, string>>) => {
-    const offers = (await Promise.all(items.map((i) => (i.offerId ? service.get(i.offerId) : null)))).filter((o): o is Offer => !!o);
+    const offers = (await Promise.all(items.map(async (i) => (i.offerId ? service.get(i.offerId) : null)))).filter((o): o is Offer => !!o);
     if (!offers.length) throw new PermanentDeliveryError(`none of the ${items.length} offers of this digest exists any more`);
     return cards.answersDigest(title(offers.length), offers);
   };
