@@ -30,10 +30,10 @@ export type OutboxInsert = (session: ClientSession, entries: NewOutboxEntry[]) =
 export function mongoOutboxInsert({ db, now }: Mongo): OutboxInsert {
   const outbox = db.collection<Doc>('outbox');
   /**
-   * Appends the entry's message to the newest entry of its coalesce key still waiting, not leased and not full, in
-   * one conditional update: a deliverer's claim that leases that entry first makes it not match (or, inside the
-   * caller's transaction, makes it a write conflict the driver re-runs), so an item is never added to an entry
-   * already in a deliverer's hands.
+   * Appends the entry's message to the newest pending entry of its coalesce key if that one is not leased and not
+   * full. The append is one conditional update: a deliverer's claim that leases the entry first makes it not match
+   * (or, inside the caller's transaction, makes it a write conflict the driver re-runs), so an item is never added to
+   * an entry already in a deliverer's hands.
    */
   const join = async (session: ClientSession, e: NewOutboxEntry): Promise<boolean> => {
     if (!e.coalesce) return false;
