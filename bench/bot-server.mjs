@@ -2,16 +2,19 @@
 // createApp, deliverer started, restify listening), from the compiled dist/ code. Started by bench/card-action.mjs,
 // twice on the same DATA_DIR:
 //
-// 1. BENCH_SEED=<n>: seeds the store through the store API with n distinct offers in state 'sent', addressed to Megan
-//    (who has installed the app: her personal chat is stored with her email, so conversation capture needs no roster
-//    lookup), issued by Alex (whose personal chat is stored too, so the partner notice goes there). Each offer's card
-//    is known (as after delivery), so an Accept queues a card update plus the partner's 1:1 notice. Reports the offer
-//    ids and exits. Seeding runs in its own process so its garbage and SQLite pages are not in the server's RSS.
+// 1. BENCH_SEED=<n>: seeds the store through the store API with n distinct offers in state 'sent', at production
+//    shape: addressed to BENCH_APPROVERS approvers in BENCH_TENANTS customer tenants (offer i to approver i mod
+//    approvers), issued by BENCH_STAFF partner users spread over the partners of env/partners.sample.json (an issuer
+//    belongs to the offer's partner). Every approver and partner user has installed the app: their personal chats are
+//    stored with their email, so conversation capture needs no roster lookup and the partner notice goes to the
+//    issuer's chat. Each offer's card is known (as after delivery), so an Accept queues a card update in the
+//    approver's chat plus the partner's notice. Reports the offer ids with their approver and exits. Seeding runs in
+//    its own process so its garbage and SQLite pages are not in the server's RSS.
 // 2. Without BENCH_SEED: opens that store and serves, like `npm start`.
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { serveIpc } from './child-ipc.mjs';
-import { alex, megan, BOT } from './users.mjs';
+import { approvers, partnerStaff, BOT } from './users.mjs';
 
 const require = createRequire(import.meta.url);
 const { TurnContext } = require('botbuilder');
@@ -28,6 +31,11 @@ const { trialLines, purchaseLines, pendingKey, newOffer } = require('../dist/src
 const sinkUrl = process.env.BENCH_SINK_URL;
 const dataDir = process.env.BENCH_DATA_DIR;
 const count = Number(process.env.BENCH_SEED ?? 0);
+const shape = {
+  approvers: Number(process.env.BENCH_APPROVERS ?? 2_000),
+  tenants: Number(process.env.BENCH_TENANTS ?? 200),
+  staff: Number(process.env.BENCH_STAFF ?? 20),
+};
 if (!sinkUrl || !dataDir) throw new Error('BENCH_SINK_URL and BENCH_DATA_DIR are required (run bench/card-action.mjs)');
 
 // As src/index.ts: loadConfig, then everything from config. Only these keys are set, so nothing from the shell leaks in.
@@ -48,10 +56,13 @@ if (count) {
 
 // --- seed ------------------------------------------------------------------------------------------------------
 async function seed(count) {
-  const partner = partners.find((p) => p.tenantId === alex.tenantId);
-  if (!partner) throw new Error(`env/partners.sample.json has no partner in tenant ${alex.tenantId}`);
   const seedStarted = performance.now();
   const now = systemClock();
+  const staff = partnerStaff(
+    partners.map((p) => p.tenantId),
+    shape.staff,
+  );
+  const buyers = approvers(shape.approvers, shape.tenants);
 
   /** A personal chat as conversation capture stores it after the user's first message (roster lookup done). */
   async function personalChat(user) {
@@ -75,8 +86,7 @@ async function seed(count) {
       updatedAt: now.toISOString(),
     });
   }
-  await personalChat(alex);
-  await personalChat(megan);
+  for (const u of [...staff, ...buyers]) await personalChat(u);
 
   const person = (u) => ({
     aadObjectId: u.aadObjectId,
@@ -86,39 +96,48 @@ async function seed(count) {
     email: u.email,
     serviceUrl: sinkUrl,
   });
-  const issuer = person(alex);
-  const approver = person(megan);
+
+  // Per partner: the services an offer may carry, and every distinct trial set (mixed in while they last).
+  const forPartner = new Map(
+    partners.map((partner) => {
+      const bigServices = catalog.services
+        .filter((s) => s.maxQuantity >= 10_000 && partner.authorizedServices.includes(s.id))
+        .map((s) => s.id);
+      const trialServices = partner.authorizedServices;
+      const trialSets = [];
+      for (let a = 0; a < trialServices.length; a++) {
+        trialSets.push([trialServices[a]]);
+        for (let b = a + 1; b < trialServices.length; b++) trialSets.push([trialServices[a], trialServices[b]]);
+      }
+      return [partner.tenantId, { partner, bigServices, trialSets, nextTrial: 0 }];
+    }),
+  );
 
   // Realistic offers: mostly purchase offers of two lines (quantities vary, so each has its own duplicate key), with
-  // trial invitations of one to three services mixed in while distinct service sets last.
-  const bigServices = catalog.services.filter((s) => s.maxQuantity >= 10_000 && partner.authorizedServices.includes(s.id)).map((s) => s.id);
-  const trialServices = partner.authorizedServices;
-  const trialSets = [];
-  for (let a = 0; a < trialServices.length; a++) {
-    trialSets.push([trialServices[a]]);
-    for (let b = a + 1; b < trialServices.length; b++) {
-      trialSets.push([trialServices[a], trialServices[b]]);
-      for (let c = b + 1; c < trialServices.length; c++) trialSets.push([trialServices[a], trialServices[b], trialServices[c]]);
-    }
-  }
-
-  const offerIds = [];
+  // trial invitations mixed in. Offer i goes to approver i mod approvers from staff member i mod staff, so consecutive
+  // Accepts land in different customers' chats and tell different partner users.
+  const offers = [];
   const ids = new Set();
   const keys = new Set();
-  let nextTrial = 0;
-  for (let i = 0; offerIds.length < count; i++) {
-    const trial = i % 10 === 0 && nextTrial < trialSets.length;
+  for (let i = 0; offers.length < count; i++) {
+    const n = offers.length;
+    const buyer = buyers[n % buyers.length];
+    const issuerUser = staff[n % staff.length];
+    const p = forPartner.get(issuerUser.tenantId);
+    const { partner, bigServices } = p;
+    const trial = i % 10 === 0 && p.nextTrial < p.trialSets.length;
     const lines = trial
-      ? trialLines({ kind: 'trial', approverEmail: megan.email, services: trialSets[nextTrial++] }, catalog, partner, '')
+      ? trialLines({ kind: 'trial', approverEmail: buyer.email, services: p.trialSets[p.nextTrial++] }, catalog, partner, '')
       : purchaseLines(
           {
             kind: 'purchase',
-            approverEmail: megan.email,
+            approverEmail: buyer.email,
             lines: [
               { quantity: 1 + (i % 9_000), service: bigServices[0] },
               { quantity: 1 + Math.floor(i / 9_000), service: bigServices[1 + (i % (bigServices.length - 1))] },
             ],
             billing: i % 3 === 0 ? 'annual' : 'monthly',
+            term: 'P1Y',
           },
           catalog,
           partner,
@@ -127,9 +146,9 @@ async function seed(count) {
     const draft = {
       kind: trial ? 'trial' : 'purchase',
       partnerTenantId: partner.tenantId,
-      approverEmail: megan.email,
+      approverEmail: buyer.email,
       lines,
-      billing: trial ? undefined : i % 3 === 0 ? 'annual' : 'monthly',
+      ...(trial ? {} : { billing: i % 3 === 0 ? 'annual' : 'monthly', term: 'P1Y' }),
     };
     const key = pendingKey(draft);
     if (keys.has(key)) continue;
@@ -137,17 +156,24 @@ async function seed(count) {
     do id = newShortId(trial ? 'T' : 'P');
     while (ids.has(id));
     const offer = {
-      ...newOffer(draft, { id, partnerName: partner.name, issuedBy: issuer, approver, currency: catalog.currency, now }),
+      ...newOffer(draft, {
+        id,
+        partnerName: partner.name,
+        issuedBy: person(issuerUser),
+        approver: person(buyer),
+        currency: catalog.currency,
+        now,
+      }),
       // Where the delivered card landed (the deliverer's setCard after sending it).
-      card: { conversationId: megan.conversationId, activityId: `card-${id}` },
+      card: { conversationId: buyer.conversationId, activityId: `card-${id}` },
     };
     const result = await store.offers.create(offer, []);
     if (!result.created) throw new Error(`seeding: offer ${id} collided with ${result.offer.id}`);
     ids.add(id);
     keys.add(key);
-    offerIds.push(id);
+    offers.push([id, n % buyers.length, n % staff.length]);
   }
-  return { offerIds, seedMs: Math.round(performance.now() - seedStarted) };
+  return { offers, shape, seedMs: Math.round(performance.now() - seedStarted) };
 }
 
 // --- serve, as src/index.ts does ---------------------------------------------------------------------------------

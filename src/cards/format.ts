@@ -1,18 +1,44 @@
 /** Dates are shown in UTC with the month spelled out, so "03/04" is never ambiguous across locales. */
 const dateFormat = new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'short', year: 'numeric', timeZone: 'UTC' });
 
-export const formatDate = (iso: string | undefined): string => (iso ? dateFormat.format(new Date(iso)) : '');
+/**
+ * Intl's format costs several microseconds a call and a card shows several dates and amounts, while the same few days
+ * and prices come back all the time: each formatter remembers what it wrote, forgetting everything now and then so
+ * the memory stays bounded.
+ */
+function remembered<K>(max: number, format: (key: K) => string): (key: K) => string {
+  const seen = new Map<K, string>();
+  return (key) => {
+    let text = seen.get(key);
+    if (text === undefined) {
+      text = format(key);
+      if (seen.size >= max) seen.clear();
+      seen.set(key, text);
+    }
+    return text;
+  };
+}
+
+/** A UTC timestamp as stored (toISOString): its day alone decides what is shown. */
+const UTC_ISO = /^\d{4}-\d{2}-\d{2}T[\d:.]+Z$/;
+const formatDay = remembered(2_000, (day: string) => dateFormat.format(new Date(`${day}T00:00:00.000Z`)));
+
+export const formatDate = (iso: string | undefined): string => {
+  if (!iso) return '';
+  return UTC_ISO.test(iso) ? formatDay(iso.slice(0, 10)) : dateFormat.format(new Date(iso));
+};
 
 export const formatDateTime = (iso: string): string => `${formatDate(iso)}, ${new Date(iso).toISOString().slice(11, 16)} UTC`;
 
-const moneyFormats = new Map<string, Intl.NumberFormat>();
+const moneyFormats = new Map<string, (cents: number) => string>();
 export function formatMoney(cents: number, currency: string): string {
   let f = moneyFormats.get(currency);
   if (!f) {
-    f = new Intl.NumberFormat('en-US', { style: 'currency', currency });
+    const format = new Intl.NumberFormat('en-US', { style: 'currency', currency });
+    f = remembered(5_000, (c: number) => format.format(c / 100));
     moneyFormats.set(currency, f);
   }
-  return f.format(cents / 100);
+  return f(cents);
 }
 
 /**

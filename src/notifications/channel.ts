@@ -20,13 +20,15 @@ export const FAILED_SHOWN = 10;
 
 /**
  * The partner's channel notification for an outcome, if the partner has chosen a channel: written to the outbox in
- * the same transaction as the decision it reports, like every other notification.
+ * the same transaction as the decision it reports, like every other notification. With `coalesceMax`, notices of the
+ * same kind queued while an earlier one to the channel still waits join it (up to that many), delivered as one digest.
  */
 export async function channelNotice(
   store: { channels: ChannelsStore },
   partnerTenantId: string,
   message: MessageRef,
   subject: NonNullable<NewOutboxEntry['subject']>,
+  coalesceMax?: number,
 ): Promise<NewOutboxEntry[]> {
   const channel = await store.channels.get(partnerTenantId);
   if (!channel) return [];
@@ -36,6 +38,7 @@ export async function channelNotice(
       action: { kind: 'send', message },
       subject,
       partnerTenantId,
+      ...(coalesceMax ? { coalesce: { key: `${message.kind}:${channel.conversationId}`, max: coalesceMax } } : {}),
     },
   ];
 }

@@ -9,7 +9,8 @@ export class PermanentDeliveryError extends Error {
   }
 }
 
-export type MessageBuilder = (args: Record<string, string>) => Promise<Partial<Activity>>;
+/** `items`: on a coalesced entry, the args of each message it stands for (see `MessageRef.items`). */
+export type MessageBuilder = (args: Record<string, string>, items?: Array<Record<string, string>>) => Promise<Partial<Activity>>;
 
 export interface MessageRegistry {
   /** Each capability registers the messages it puts in the outbox; one builder per kind. */
@@ -27,7 +28,7 @@ export function createMessageRegistry(): MessageRegistry {
     build(ref) {
       const builder = builders.get(ref.kind);
       if (!builder) throw new PermanentDeliveryError(`no message builder for "${ref.kind}"`);
-      return builder(ref.args);
+      return builder(ref.args, ref.items);
     },
   };
 }

@@ -20,6 +20,23 @@ export const userTarget = (p: { tenantId: string; aadObjectId: string; userId: s
 export interface MessageRef {
   kind: string;
   args: Record<string, string>;
+  /**
+   * On an entry that can coalesce: the args of every message it stands for, in the order they were queued (the first
+   * is `args`). More than one means the builder renders them as one digest.
+   */
+  items?: Array<Record<string, string>>;
+}
+
+/**
+ * Lets a new entry join one already queued for the same place instead of adding another message: Teams allows one
+ * conversation about 2 messages a second, so a partner whose customers answer faster than that would otherwise wait
+ * minutes for one notice per answer. The entry joins the newest pending entry with the same `key` if that one is not
+ * leased (not yet in a deliverer's hands) and holds fewer than `max` items; otherwise it is queued as usual, so items
+ * go out in the order they were queued.
+ */
+export interface Coalesce {
+  key: string;
+  max: number;
 }
 
 export type OutboxAction = { kind: 'send'; message: MessageRef } | { kind: 'update'; activityId: string; message: MessageRef };
@@ -40,6 +57,13 @@ export interface OutboxEntry {
   nextAttemptAt: string;
   lease?: { owner: string; until: string };
   lastError?: string;
+  coalesce?: Coalesce;
 }
 
-export type NewOutboxEntry = Pick<OutboxEntry, 'target' | 'action' | 'onSent' | 'subject' | 'partnerTenantId'>;
+export type NewOutboxEntry = Pick<OutboxEntry, 'target' | 'action' | 'onSent' | 'subject' | 'partnerTenantId' | 'coalesce'>;
+
+/** How a coalescing entry is first stored: its message lists itself as the first item, so later ones can be appended. */
+export function withFirstItem(e: NewOutboxEntry): NewOutboxEntry {
+  if (!e.coalesce) return e;
+  return { ...e, action: { ...e.action, message: { ...e.action.message, items: [e.action.message.args] } } };
+}

@@ -269,11 +269,19 @@ export function registerOffers(
     const offer = await existing(offerId);
     return cards.offerCard(offer, await linked.partsOf(offer), (await orderOf(offer))?.customer);
   });
-  messages.register(OFFER_CHANNEL, async ({ offerId }) => {
+  /** The offers a coalesced entry stands for, those still stored (an offer is never deleted, but a digest must not fail for one). */
+  const digestOf = async (title: (n: number) => string, items: Array<Record<string, string>>) => {
+    const offers = (await Promise.all(items.map(async (i) => (i.offerId ? service.get(i.offerId) : null)))).filter((o): o is Offer => !!o);
+    if (!offers.length) throw new PermanentDeliveryError(`none of the ${items.length} offers of this digest exists any more`);
+    return cards.answersDigest(title(offers.length), offers);
+  };
+  messages.register(OFFER_CHANNEL, async ({ offerId }, items) => {
+    if (items && items.length > 1) return digestOf((n) => `${n} offers accepted`, items);
     const offer = await existing(offerId);
     return cards.channelNotice(offer, (await service.responsesOf(offer.id))[0], await orderOf(offer));
   });
-  messages.register(OFFER_NOTICE, async ({ offerId, event }) => {
+  messages.register(OFFER_NOTICE, async ({ offerId, event }, items) => {
+    if (items && items.length > 1) return digestOf((n) => `Your customers answered ${n} offers`, items);
     const offer = await existing(offerId);
     const parsed = z.enum(PARTNER_EVENTS).safeParse(event);
     if (!parsed.success) throw new PermanentDeliveryError(`unknown offer event "${event}"`);

@@ -256,6 +256,26 @@ export function createOfferMessages(cards: CardRenderer) {
               : `Place the order for ${services(offer)} (${termsOf(offer)}) in Partner Center and confirm to the customer.`),
         }),
       ),
+    /**
+     * Answers that queued up for one partner chat or channel while Teams' per-conversation limit held the first one
+     * back: one message listing each offer (customer, id, what, how it was answered) instead of one message each.
+     */
+    answersDigest: (title: string, offers: Offer[]) =>
+      card(
+        cards.attachment('offer-list', {
+          title,
+          empty: '',
+          hint: 'Type status ‹id› for one offer and its recorded answers.',
+          whoHeader: 'Customer',
+          rows: offers.map((offer) => ({
+            id: offer.id,
+            who: offer.approver ? `${literal(offer.approver.name)} (${offer.approverEmail})` : offer.approverEmail,
+            what: `${KIND_LABEL[offer.kind]}: ${services(offer)}`,
+            state: STATE_LABEL[offer.state],
+            color: STATE_COLOR[offer.state],
+          })),
+        }),
+      ),
     offerCardJson: (offer: Offer, parts: RequestPart[] = [], order?: OrderView['customer']) =>
       cards.render('offer', offerCardData(offer, parts, order)),
     issued: (offer: Offer, installLink: string, attached: AttachedRequest[] = []) =>

@@ -33,6 +33,12 @@ export const OFFER_NOTICE = 'offer.notice';
 /** The partner's notification channel hears of acceptances. */
 export const OFFER_CHANNEL = 'offer.channel';
 
+/**
+ * The most answers one partner message lists: queued answers beyond it start another message, so a digest stays far
+ * inside Teams' message size and readable in a chat.
+ */
+export const DIGEST_MAX = 25;
+
 export type DecisionOutcome =
   | { kind: 'recorded' | 'already'; offer: Offer; response: ResponseRecord }
   /** Not pending any more without an answer: withdrawn or expired. */
@@ -126,6 +132,11 @@ export function createOfferService({
     action: { kind: 'send', message: { kind: OFFER_NOTICE, args: { offerId: offer.id, event } } },
     subject: { kind: 'offer', id: offer.id },
     partnerTenantId: offer.partnerTenantId,
+    // Answers can come far faster than Teams lets one chat receive messages (about 2 a second): those queued while an
+    // earlier one still waits go out with it, as one digest.
+    ...(event === 'accepted' || event === 'declined'
+      ? { coalesce: { key: `${OFFER_NOTICE}:${offer.issuedBy.tenantId}:${offer.issuedBy.aadObjectId}`, max: DIGEST_MAX } }
+      : {}),
   });
 
   const deliverCard = (offer: Offer, conversationId: string): NewOutboxEntry => ({
@@ -276,6 +287,7 @@ export function createOfferService({
                 offer.partnerTenantId,
                 { kind: OFFER_CHANNEL, args: { offerId: offer.id } },
                 { kind: 'offer', id: offer.id },
+                DIGEST_MAX,
               )
             : []),
         ],

@@ -494,6 +494,20 @@ describe('card templates', () => {
     );
   });
 
+  it('gives an offer card rendered again from the same state as a card of its own, equal to the first; another state, another card', () => {
+    const accepted = decided(trialOffer(), 'accepted');
+    const first = offerCards.offerCardJson(accepted);
+    const again = offerCards.offerCardJson(accepted);
+    expect(again).toEqual(first);
+    expect(again).not.toBe(first);
+    // Whoever changes the card they got changes no one else's.
+    (first.body as unknown[]).length = 0;
+    first.refresh = 'changed';
+    expect(offerCards.offerCardJson(accepted)).toEqual(again);
+    expect(cardText(again)).toContain('Accepted on');
+    expect(cardText(offerCards.offerCardJson(decided(trialOffer(), 'declined')))).not.toContain('Accepted on');
+  });
+
   it('shows the approver Accept and Decline only while the offer is pending, and refreshes only for the approver', () => {
     const pending = offerCards.offerCardJson(trialOffer());
     expect(cardText(pending)).toMatch(/\[Accept\][\s\S]*\[Decline\]/);

@@ -71,6 +71,46 @@ describe('channel notifications and failed notifications over real HTTP', () => 
     expect(bot.lastReply(alex)).toContain(`Megan Bowen declined ${id}`);
   });
 
+  it('answers queued while the first notice waits reach the partner as one digest naming every offer, and the channel as one of the acceptances', async () => {
+    const ids: string[] = [];
+    for (const seats of [3, 4, 5]) {
+      await bot.say(`offer admin@contoso.com ${seats} m365-business-premium annual`, alex);
+      ids.push(idIn('P', bot.lastReply(alex))!);
+    }
+    await bot.drain();
+    const [toAlex, toChannel] = [bot.replyCount(alex), channelPosts().length];
+    // Three answers before the deliverer runs: the first notice is still waiting when the others are queued.
+    await bot.click('offer.accept', { offerId: ids[0] }, megan);
+    await bot.click('offer.decline', { offerId: ids[1], reason: 'later' }, megan);
+    await bot.click('offer.accept', { offerId: ids[2] }, megan);
+    await bot.drain();
+
+    const notices = bot.repliesSince(alex, toAlex);
+    expect(notices).toHaveLength(1);
+    expect(notices[0]).toContain('Your customers answered 3 offers');
+    /** Each offer's row: from its id to the next offer's id. */
+    const rows = (text: string) =>
+      ids.filter((id) => text.includes(id)).map((id) => text.slice(text.indexOf(id) + id.length).split(/\bP-/)[0]);
+    expect(rows(notices[0]!)).toEqual([
+      expect.stringMatching(/Megan Bowen \(admin@contoso.com\)[\s\S]*Purchase offer: 3 Microsoft 365 Business Premium[\s\S]*Accepted/),
+      expect.stringMatching(/Megan Bowen \(admin@contoso.com\)[\s\S]*Purchase offer: 4 Microsoft 365 Business Premium[\s\S]*Declined/),
+      expect.stringMatching(/Megan Bowen \(admin@contoso.com\)[\s\S]*Purchase offer: 5 Microsoft 365 Business Premium[\s\S]*Accepted/),
+    ]);
+    const posts = channelPosts().slice(toChannel);
+    expect(posts).toHaveLength(1);
+    expect(posts[0]).toContain('2 offers accepted');
+    expect(ids.filter((id) => posts[0]!.includes(id))).toEqual([ids[0], ids[2]]);
+
+    // Once the digest is out, the next answer is a notice of its own again, worded as always.
+    await bot.say('offer admin@contoso.com 6 m365-business-premium annual', alex);
+    const next = idIn('P', bot.lastReply(alex))!;
+    await bot.drain();
+    await bot.click('offer.accept', { offerId: next }, megan);
+    await bot.drain();
+    expect(bot.lastReply(alex)).toContain(`Megan Bowen accepted ${next}`);
+    expect(channelPosts().at(-1)).toContain(`contoso.com accepted ${next}`);
+  });
+
   it('approved delegated administration and a partner-of-record designation are posted too', async () => {
     await bot.say('trial admin@contoso.com m365-business-premium with admin as partner of record', alex);
     const trial = idIn('T', bot.lastReply(alex))!;

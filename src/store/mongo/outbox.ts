@@ -1,7 +1,7 @@
-import { ObjectId, type ClientSession } from 'mongodb';
+import { ObjectId, type ClientSession, type Document } from 'mongodb';
 import { newId } from '../../ids';
 import { outboxRow, type OutboxStore } from '../../notifications/store';
-import type { NewOutboxEntry, OutboxEntry } from '../../notifications/types';
+import { withFirstItem, type NewOutboxEntry, type OutboxEntry } from '../../notifications/types';
 import { encode, fromDoc, int, limited, str, strings, type CollectionSpec, type Doc, type Mongo } from './db';
 
 export const OUTBOX_COLLECTIONS: CollectionSpec[] = [
@@ -15,6 +15,8 @@ export const OUTBOX_COLLECTIONS: CollectionSpec[] = [
       { key: { partnerTenantId: 1, createdAt: -1, _ord: -1 }, name: 'partner_failed', partialFilterExpression: { state: 'failed' } },
       // Readiness's oldest pending entry: one index entry read, instead of every pending document fetched and sorted.
       { key: { createdAt: 1 }, name: 'pending_created', partialFilterExpression: { state: 'pending' } },
+      // issue 18 (perf-card): coalescing notices find the newest waiting entry of their key (pending ones only).
+      { key: { 'coalesce.key': 1, _ord: -1 }, name: 'coalesce', partialFilterExpression: { state: 'pending' } },
     ],
   },
 ];
@@ -27,11 +29,40 @@ export type OutboxInsert = (session: ClientSession, entries: NewOutboxEntry[]) =
 
 export function mongoOutboxInsert({ db, now }: Mongo): OutboxInsert {
   const outbox = db.collection<Doc>('outbox');
+  /**
+   * Appends the entry's message to the newest pending entry of its coalesce key if that one is not leased and not
+   * full. The append is one conditional update: a deliverer's claim that leases the entry first makes it not match
+   * (or, inside the caller's transaction, makes it a write conflict the driver re-runs), so an item is never added to
+   * an entry already in a deliverer's hands.
+   */
+  const join = async (session: ClientSession, e: NewOutboxEntry): Promise<boolean> => {
+    if (!e.coalesce) return false;
+    const newest = await outbox.findOne(
+      { 'coalesce.key': str(e.coalesce.key, 'coalesce key'), state: 'pending' },
+      { session, sort: { _ord: -1 }, projection: { _id: 1 } },
+    );
+    if (!newest) return false;
+    const max = Math.max(1, Math.trunc(e.coalesce.max));
+    const joined = await outbox.findOneAndUpdate(
+      {
+        _id: newest._id,
+        state: 'pending',
+        $or: [{ lease: { $exists: false } }, { lease: null }],
+        // Fewer items than the smaller of its own cap and this entry's.
+        $expr: { $lt: [{ $size: { $ifNull: ['$action.message.items', []] } }, { $min: [{ $ifNull: ['$coalesce.max', max] }, max] }] },
+      },
+      // As a plain document: the driver's typing of $push cannot see into the dotted path of an untyped collection.
+      { $push: { 'action.message.items': encode(e.action.message.args) } } as Document,
+      { session, projection: { _id: 1 } },
+    );
+    return joined !== null;
+  };
   return async (session, entries) => {
     const at = now().toISOString();
     // One after the other: a transaction's operations must not run in parallel.
     for (const e of entries) {
-      const row = outboxRow(e, newId(), at);
+      if (await join(session, e)) continue;
+      const row = outboxRow(withFirstItem(e), newId(), at);
       await outbox.insertOne({ _id: row.id, ...encode(row), _ord: new ObjectId() }, { session });
     }
   };

@@ -270,6 +270,13 @@ ${LISTING_FTS_ROW}
   CREATE INDEX fulfilments_due ON fulfilments (due_at) WHERE due_at IS NOT NULL;
   CREATE INDEX fulfilments_partner_created ON fulfilments (partner_tenant_id, created_at);
   `,
+  // issue 18 (perf-card)
+  // 11: coalescing notices (a partner's notices of answers queued while an earlier one still waits join it): the
+  // insert finds the newest waiting entry of a key by this partial index, which holds only pending coalescing entries.
+  `
+  ALTER TABLE outbox ADD COLUMN coalesce_key TEXT;
+  CREATE INDEX outbox_coalesce ON outbox (coalesce_key) WHERE state = 'pending' AND coalesce_key IS NOT NULL;
+  `,
 ];
 
 /**

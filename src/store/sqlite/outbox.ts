@@ -1,6 +1,6 @@
 import { newId } from '../../ids';
 import { outboxRow, type OutboxStore } from '../../notifications/store';
-import type { NewOutboxEntry, OutboxEntry } from '../../notifications/types';
+import { withFirstItem, type NewOutboxEntry, type OutboxEntry } from '../../notifications/types';
 import type { Db } from './db';
 
 /**
@@ -11,12 +11,32 @@ export type OutboxInsert = (entries: NewOutboxEntry[]) => void;
 
 export function sqliteOutboxInsert(db: Db, now: () => Date): OutboxInsert {
   const insert = db.prepare(`INSERT INTO outbox (id, state, next_attempt_at, lease_owner, lease_until, subject_id, partner_tenant_id,
-        created_at, doc)
-      VALUES (@id, @state, @nextAttemptAt, NULL, NULL, @subjectId, @partnerTenantId, @createdAt, @doc)`);
+        created_at, coalesce_key, doc)
+      VALUES (@id, @state, @nextAttemptAt, NULL, NULL, @subjectId, @partnerTenantId, @createdAt, @coalesceKey, @doc)`);
+  // The newest entry of the key still waiting in the queue. It is joined only if it is not in a deliverer's hands (a
+  // deliverer renders what it claimed, so an item added after the claim would never be sent) and not full; otherwise
+  // a new entry starts, so items go out in the order they were queued.
+  const newest = db.prepare<{ key: string }, { id: string; leased: number; items: number; max: number }>(
+    `SELECT id, lease_owner IS NOT NULL AS leased, json_array_length(doc, '$.action.message.items') AS items,
+       json_extract(doc, '$.coalesce.max') AS max
+     FROM outbox WHERE coalesce_key = @key AND state = 'pending' ORDER BY rowid DESC LIMIT 1`,
+  );
+  const append = db.prepare<{ id: string; item: string }>(
+    `UPDATE outbox SET doc = json_insert(doc, '$.action.message.items[#]', json(@item)) WHERE id = @id`,
+  );
+  // Runs inside the caller's transaction (BEGIN IMMEDIATE): the lookup and the append see no claim in between.
+  const join = (e: NewOutboxEntry): boolean => {
+    if (!e.coalesce) return false;
+    const found = newest.get({ key: e.coalesce.key });
+    if (!found || found.leased || found.items >= Math.min(found.max, e.coalesce.max)) return false;
+    append.run({ id: found.id, item: JSON.stringify(e.action.message.args) });
+    return true;
+  };
   return (entries) => {
     const at = now().toISOString();
     for (const e of entries) {
-      const row = outboxRow(e, newId(), at);
+      if (join(e)) continue;
+      const row = outboxRow(withFirstItem(e), newId(), at);
       insert.run({
         id: row.id,
         state: row.state,
@@ -24,6 +44,7 @@ export function sqliteOutboxInsert(db: Db, now: () => Date): OutboxInsert {
         subjectId: row.subject?.id ?? null,
         partnerTenantId: row.partnerTenantId ?? null,
         createdAt: at,
+        coalesceKey: row.coalesce?.key ?? null,
         doc: JSON.stringify(row),
       });
     }

@@ -390,6 +390,80 @@ export function outboxContract(ctx: ContractContext): void {
       expect(await store.outbox.retryFailed(TENANT.fabrikam, [f1.id], plus(T0, 30))).toBe(1);
       expect((await byId()).get(f1.id)).toMatchObject({ state: 'pending', attempts: 0, nextAttemptAt: plus(T0, 30) });
     });
+
+    describe('coalescing entries', () => {
+      /** A partner notice that may join one queued under `key`: its event is the label the test follows. */
+      const joining = (o: Offer, label: string, key = 'chat-1', max = 3): NewOutboxEntry => ({
+        ...partnerNotice(o, label),
+        coalesce: { key, max },
+      });
+      /** Queues one such notice with a new offer (as a decision would); returns the offer. */
+      const queue = async (label: string, key?: string, max?: number) => {
+        const o = offer({ createdAt: nowIso() });
+        await store.offers.create(o, [joining(o, label, key, max)]);
+        return o;
+      };
+      /** The labels of the items of each entry about these offers, in the order the offers were created. */
+      const itemsOf = async (offers: Offer[]) =>
+        (await Promise.all(offers.map((o) => store.outbox.forSubject(o.id)))).flat().map((e) => ({
+          subject: e.subject!.id,
+          labels: (e.action.message.items ?? []).map((i) => i.event),
+        }));
+
+      it('an entry joins the newest pending entry of its key while that holds fewer than max items, then another starts', async () => {
+        const a = await queue('a');
+        const b = await queue('b');
+        const other = await queue('x', 'chat-2');
+        const d = await queue('d');
+        const e = await queue('e');
+        const plain = offer({ createdAt: nowIso() });
+        await store.offers.create(plain, [partnerNotice(plain, 'plain')]);
+        const g = await queue('g');
+
+        expect(await itemsOf([a, b, other, d, e, plain, g])).toEqual([
+          { subject: a.id, labels: ['a', 'b', 'd'] },
+          { subject: other.id, labels: ['x'] },
+          { subject: e.id, labels: ['e', 'g'] },
+          // An entry without a coalesce key neither joins nor is joined, and carries no items.
+          { subject: plain.id, labels: [] },
+        ]);
+        const [first] = await store.outbox.forSubject(a.id);
+        // The first message stays the entry's own (a single item renders as it always did); the items carry the rest.
+        expect(first!.action.message.args).toMatchObject({ offerId: a.id, event: 'a' });
+        expect(first!.action.message.items!.map((i) => i.offerId)).toEqual([a.id, b.id, d.id]);
+        expect(first).toMatchObject({ state: 'pending', attempts: 0, coalesce: { key: 'chat-1', max: 3 } });
+      });
+
+      it("an entry in a deliverer's hands is never joined: what it claimed is what it sends; given back, it is joined again", async () => {
+        const a = await queue('a', 'chat-1', 25);
+        const [claimed] = await store.outbox.claim('worker-1', nowIso(), plus(T0, 60), 10);
+        expect(claimed!.action.message.items!.map((i) => i.event)).toEqual(['a']);
+        const b = await queue('b', 'chat-1', 25);
+        const c = await queue('c', 'chat-1', 25);
+        expect(await itemsOf([a, b, c])).toEqual([
+          { subject: a.id, labels: ['a'] },
+          { subject: b.id, labels: ['b', 'c'] },
+        ]);
+
+        // The rate limiter's "not yet" gives b's entry back: it waits in the queue again and is joined.
+        const [second] = await store.outbox.claim('worker-1', nowIso(), plus(T0, 60), 10);
+        expect(second!.subject!.id).toBe(b.id);
+        await store.outbox.defer(second!.id, 'worker-1', plus(T0, 2));
+        const d = await queue('d', 'chat-1', 25);
+        const [again] = await store.outbox.claim('worker-2', plus(T0, 3), plus(T0, 60), 10);
+        expect(again!.action.message.items!.map((i) => i.event)).toEqual(['b', 'c', 'd']);
+
+        // Sent entries are never joined either.
+        await store.outbox.markSent(claimed!.id, 'worker-1');
+        await store.outbox.markSent(again!.id, 'worker-2');
+        const e = await queue('e', 'chat-1', 25);
+        expect(await itemsOf([a, b, d, e])).toEqual([
+          { subject: a.id, labels: ['a'] },
+          { subject: b.id, labels: ['b', 'c', 'd'] },
+          { subject: e.id, labels: ['e'] },
+        ]);
+      });
+    });
   });
 }
 
@@ -541,6 +615,55 @@ export function outboxConcurrent(ctx: ContractContext): void {
       }
       expect(problems).toEqual([]);
       expect((await handles[0]!.outbox.failedFor(TENANT.northwind, 1_000)).length).toBe(rounds);
+    },
+    RACE_TIMEOUT_MS,
+  );
+
+  it.each([
+    [3, 20],
+    [6, 8],
+  ])(
+    "%i decisions at once race the deliverer's claim (x%i rounds): every coalesced notice is in exactly one claimed entry",
+    async (deciders, rounds) => {
+      handles = await harness.openHandles(deciders + 1);
+      const deliverer = handles[deciders]!;
+      const queued: string[] = [];
+      const delivered = new Map<string, number>();
+      const problems: string[] = [];
+      const far = () => new Date(Date.now() + 3_600_000).toISOString();
+      const at = () => new Date(Date.now() + 60_000).toISOString();
+      /** What the deliverer sends: the items of what it claimed, as they were at the claim; then it marks them sent. */
+      const send = async (claimed: OutboxEntry[]) => {
+        for (const e of claimed) {
+          for (const item of e.action.message.items ?? []) delivered.set(item.offerId!, (delivered.get(item.offerId!) ?? 0) + 1);
+          await deliverer.outbox.markSent(e.id, 'deliverer');
+        }
+        return claimed.length;
+      };
+      for (let round = 0; round < rounds; round++) {
+        const offers = Array.from({ length: deciders }, () => offer({ state: 'sent', createdAt: T0 }));
+        for (const o of offers) await handles[0]!.offers.create(o, []);
+        const decisions = offers.map((o, i) => {
+          const d = ctx.decision(o, 'accepted', { activityId: `1:round-${round}-${i}` });
+          // The partner notice coalesces, as the offers service queues it.
+          return { ...d, outbox: [{ ...notifyIssuer(d.next, 'accepted'), coalesce: { key: 'partner-chat', max: 4 } }] };
+        });
+        const results = await together<unknown>([
+          ...decisions.map((d, i) => () => handles[i]!.offers.decide(d.next, d.expectedVersion, d.response, d.outbox)),
+          () => deliverer.outbox.claim('deliverer', at(), far(), -1),
+        ]);
+        results.slice(0, deciders).forEach((r, i) => {
+          if ((r as { status: string }).status !== 'recorded') problems.push(`round ${round}: decision ${i} ${JSON.stringify(r)}`);
+          else queued.push(offers[i]!.id);
+        });
+        await send(results[deciders] as OutboxEntry[]);
+      }
+      while (await send(await deliverer.outbox.claim('deliverer', at(), far(), -1)));
+      const twice = [...delivered].filter(([, n]) => n > 1).map(([id]) => id);
+      const missing = queued.filter((id) => !delivered.has(id));
+      expect(problems).toEqual([]);
+      expect({ twice, missing }).toEqual({ twice: [], missing: [] });
+      expect(delivered.size).toBe(deciders * rounds);
     },
     RACE_TIMEOUT_MS,
   );
