@@ -168,6 +168,8 @@ async function seed({ run, tenants, conversations, perConversation, orderSeed, s
               { quantity: 5 + n * 7, service: big[conv.t % big.length] },
               { quantity: 1 + conv.c, service: big[(conv.t + 1 + (n % (big.length - 1))) % big.length] },
             ],
+            // A 1-year term is sold billed either way (a purchase offer names its term since the terms change).
+            term: 'P1Y',
             billing: n % 3 === 0 ? 'annual' : 'monthly',
           };
     chosenId = offerIds[key];

@@ -126,6 +126,9 @@ type Outcome =
   | { kind: 'gone'; reason: string }
   | { kind: 'later'; why: 'retry' | 'rate' | 'stopping'; until: number; dueAt: string };
 
+/** What `settle` decided: an outcome, or `again`: the retry is due soon enough to wait for in hand, until `until` (monotonic). */
+type Settled = Outcome | { kind: 'again'; until: number };
+
 interface Item {
   entry: OutboxEntry;
   route?: Route;
@@ -183,10 +186,15 @@ export function createDeliverer(options: DelivererOptions): Deliverer {
   const holds = createHolds();
   const wakes = createWakes({ pollMs, monotonic: mono, wake: () => void run() });
   /**
-   * Consecutive server-side failures per entry in hand, for the policy's backoff. In memory: after a restart an entry
+   * The last server-failure backoff per entry in hand, for the policy's next one. In memory: after a restart an entry
    * starts again from the first retry's window.
    */
-  const serverFailures = new Map<string, number>();
+  const lastBackoff = new Map<string, number>();
+  /**
+   * Entries answered 2xx wait here for one commit with every other entry answered in the same turn of the event loop
+   * (`markSentMany`), instead of a commit each. Each caller still waits for its own entry's commit.
+   */
+  let sentQueue: { id: string; attempts: number; resolve: () => void; reject: (err: unknown) => void }[] = [];
   /** Claim only when this many fit (or nothing is in hand): one claim transaction per entry would cost more than it sends. */
   const minClaim = Math.min(options.minClaim ?? 25, batch);
   let inHand = 0;
@@ -226,47 +234,84 @@ export function createDeliverer(options: DelivererOptions): Deliverer {
     attempt: entry.attempts + 1,
   });
 
-  async function defer(entry: OutboxEntry, dueAt: string, why: string, key?: string): Promise<void> {
-    await store.outbox.defer(entry.id, owner, dueAt);
+  /** `tries`: requests already made for it in hand under this lease, counted now. */
+  async function defer(entry: OutboxEntry, dueAt: string, why: string, key?: string, tries = 0): Promise<void> {
+    await store.outbox.defer(entry.id, owner, dueAt, tries);
     log.debug({ ...metaOf(entry, key), dueAt, why }, 'outbox entry given back unsent');
   }
 
-  /** Asks the policy what the answer means and carries that out. */
-  async function settle(entry: OutboxEntry, key: string | undefined, answer: SendAnswer): Promise<Outcome> {
+  async function flushSent(): Promise<void> {
+    const batch = sentQueue;
+    sentQueue = [];
+    try {
+      await store.outbox.markSentMany(
+        owner,
+        batch.map(({ id, attempts }) => ({ id, attempts })),
+      );
+      for (const b of batch) b.resolve();
+    } catch (err) {
+      for (const b of batch) b.reject(err);
+    }
+  }
+
+  /** Resolves once the entry is marked sent, in one commit with the others answered in the same turn. */
+  const markSent = (id: string, attempts: number) =>
+    new Promise<void>((resolve, reject) => {
+      if (sentQueue.length === 0) setImmediate(() => void flushSent());
+      sentQueue.push({ id, attempts, resolve, reject });
+    });
+
+  /**
+   * Asks the policy what the answer means and carries that out. `hand`: the entry was sent under its lease by this
+   * loop, `tries` requests before this one, so a retry due within the horizon (a 429's Retry-After of a second, a
+   * 503's backoff of a few hundred ms) is waited for in hand rather than written back and claimed again behind every
+   * entry due earlier, as long as the lease covers the wait and the send after it.
+   */
+  async function settle(
+    entry: OutboxEntry,
+    key: string | undefined,
+    answer: SendAnswer,
+    hand?: { tries: number; leaseEnds: number },
+  ): Promise<Settled> {
     const meta = metaOf(entry, key);
+    const attempts = (hand?.tries ?? 0) + 1;
     const plan = planAfterSend(answer, {
       entry,
       maxAttempts,
-      serverFailures: serverFailures.get(entry.id) ?? 0,
+      lastBackoffMs: lastBackoff.get(entry.id),
       nowMs: Date.now(),
       random,
     });
     if (plan.kind === 'markSent') {
       if (answer.kind === 'sent') await recordCard(entry, answer.result);
-      await store.outbox.markSent(entry.id, owner);
+      await markSent(entry.id, attempts);
       log.info(meta, 'outbox entry delivered');
       return { kind: 'sent' };
     }
     const { reason } = plan;
     if (plan.kind === 'fail') {
       if (plan.deactivate) await store.conversations.deactivate(plan.deactivate, reason, clock().toISOString());
-      await store.outbox.markFailed(entry.id, owner, reason);
+      await store.outbox.markFailed(entry.id, owner, reason, attempts);
       log.warn({ ...meta, reason }, plan.gone ? 'outbox entry failed: the bot can no longer post there' : 'outbox entry failed');
       return plan.gone ? { kind: 'gone', reason } : { kind: 'failed' };
     }
-    if (plan.serverFailures !== undefined) {
+    if (plan.backoffMs !== undefined) {
       // Entries another process finished are never settled here: forget them all now and then (it only resets backoffs).
-      if (serverFailures.size > 10_000) serverFailures.clear();
-      serverFailures.set(entry.id, plan.serverFailures);
+      if (lastBackoff.size > 10_000) lastBackoff.clear();
+      lastBackoff.set(entry.id, plan.backoffMs);
     }
     const until = mono() + plan.inMs;
-    const dueAt = storeTimeIn(plan.inMs);
     if (plan.blockConversation && key) limiter.block(key, until);
-    await store.outbox.retryLater(entry.id, owner, dueAt, reason);
-    log.info(
-      { ...meta, reason, retryInMs: Math.round(plan.inMs), ...(plan.mayHaveArrived ? { mayHaveArrived: true } : {}) },
-      'outbox entry will be retried',
-    );
+    const retried = { ...meta, reason, retryInMs: Math.round(plan.inMs), ...(plan.mayHaveArrived ? { mayHaveArrived: true } : {}) };
+    // drain() leaves retries pending with their due time (see Deliverer.drain); stopping gives everything back.
+    const inHand = hand && draining === 0 && !closing.signal.aborted && plan.inMs <= horizonMs && until + sendTimeoutMs <= hand.leaseEnds;
+    if (inHand) {
+      log.info({ ...retried, inHand: true }, 'outbox entry will be retried');
+      return { kind: 'again', until };
+    }
+    const dueAt = storeTimeIn(plan.inMs);
+    await store.outbox.retryLater(entry.id, owner, dueAt, reason, attempts);
+    log.info(retried, 'outbox entry will be retried');
     return { kind: 'later', why: 'retry', until, dueAt };
   }
 
@@ -297,7 +342,7 @@ export function createDeliverer(options: DelivererOptions): Deliverer {
     }
   }
 
-  async function attempt(entry: OutboxEntry, route: Route, leaseEnds: number): Promise<Outcome> {
+  async function attempt(entry: OutboxEntry, route: Route, leaseEnds: number, tries: number): Promise<Settled> {
     const keys = { conversation: route.conversationKey, tenant: route.tenantId };
     // drain() waits for any slot the lease allows rather than give entries back: it must not return before they go.
     const horizon = draining > 0 ? Infinity : horizonMs;
@@ -308,7 +353,7 @@ export function createDeliverer(options: DelivererOptions): Deliverer {
       if (plan.kind === 'defer') {
         slot.cancel();
         const dueAt = storeTimeIn(plan.inMs);
-        await defer(entry, dueAt, plan.why === 'rate' ? 'rate limit' : 'stopping', route.conversationKey);
+        await defer(entry, dueAt, plan.why === 'rate' ? 'rate limit' : 'stopping', route.conversationKey, tries);
         return { kind: 'later', why: plan.why, until: now + plan.inMs, dueAt };
       }
       if (plan.kind === 'wait') {
@@ -341,7 +386,7 @@ export function createDeliverer(options: DelivererOptions): Deliverer {
       }
       slot.done(mono());
       release();
-      return settle(entry, route.conversationKey, answer);
+      return settle(entry, route.conversationKey, answer, { tries, leaseEnds });
     }
   }
 
@@ -357,11 +402,18 @@ export function createDeliverer(options: DelivererOptions): Deliverer {
     }
     const hold = holds.until(key, entry.subject?.id, clock().toISOString());
     if (hold) return defer(entry, hold, 'keeps its place behind an earlier entry', key);
-    const outcome = item.route
-      ? await attempt(entry, item.route, item.leaseEnds)
-      : await settle(entry, key, { kind: 'error', error: item.routeError });
+    let outcome: Settled;
+    // A retry waited for in hand keeps its place: the conversation's loop waits with it, so nothing behind it overtakes.
+    for (let tries = 0; ; tries++) {
+      const current = tries ? { ...entry, attempts: entry.attempts + tries } : entry;
+      outcome = item.route
+        ? await attempt(current, item.route, item.leaseEnds, tries)
+        : await settle(current, key, { kind: 'error', error: item.routeError });
+      if (outcome.kind !== 'again') break;
+      await sleep(outcome.until - mono(), closing.signal);
+    }
     if (outcome.kind === 'gone') conversation.gone = outcome.reason;
-    if (outcome.kind !== 'later') serverFailures.delete(entry.id);
+    if (outcome.kind !== 'later') lastBackoff.delete(entry.id);
     if (outcome.kind !== 'later') {
       run.handled++;
       return;

@@ -15,13 +15,23 @@ export interface OutboxStore {
   /** Leases up to `limit` due entries to `owner` until `leaseUntil`; expired leases are taken over. */
   claim(owner: string, now: string, leaseUntil: string, limit: number): Promise<OutboxEntry[]>;
   markSent(id: string, owner: string): Promise<void>;
-  retryLater(id: string, owner: string, at: string, error: string): Promise<void>;
-  markFailed(id: string, owner: string, error: string): Promise<void>;
   /**
-   * Gives a leased entry back unsent, due again at `at`, without counting an attempt: the rate limiter said not yet.
-   * Only the lease owner can.
+   * Marks several entries sent in one write (one transaction), each only if `owner` still holds its lease: the
+   * deliverer settles everything answered in the same moment together instead of committing once per entry.
+   * `attempts`: the requests this lease made for the entry, counted onto it (default 1). Returns how many it marked.
    */
-  defer(id: string, owner: string, at: string): Promise<void>;
+  markSentMany(owner: string, sent: { id: string; attempts?: number }[]): Promise<number>;
+  /**
+   * Pending again at `at`, lease given back. `attempts` (default 1): the requests this lease made for it, retries the
+   * deliverer waited for in hand included, so `maxAttempts` counts every request whoever made it.
+   */
+  retryLater(id: string, owner: string, at: string, error: string, attempts?: number): Promise<void>;
+  markFailed(id: string, owner: string, error: string, attempts?: number): Promise<void>;
+  /**
+   * Gives a leased entry back unsent, due again at `at`: the rate limiter said not yet. Only the lease owner can.
+   * `attempts` (default 0): requests this lease already made for it (retried in hand) that are counted now.
+   */
+  defer(id: string, owner: string, at: string, attempts?: number): Promise<void>;
   /** Failed entries about one partner's business (`partnerTenantId`), newest first. */
   failedFor(partnerTenantId: string, limit: number): Promise<OutboxEntry[]>;
   /**

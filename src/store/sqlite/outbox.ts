@@ -40,25 +40,27 @@ export function sqliteOutbox(db: Db): OutboxStore {
       'UPDATE outbox SET lease_owner = @owner, lease_until = @until WHERE id = @id',
     ),
     outboxGet: db.prepare<[string], OutboxRow>('SELECT * FROM outbox WHERE id = ?'),
-    outboxSent: db.prepare<{ id: string; owner: string }>(
+    outboxSent: db.prepare<{ id: string; owner: string; attempts: number }>(
       `UPDATE outbox SET state = 'sent', lease_owner = NULL, lease_until = NULL,
-         doc = json_set(doc, '$.attempts', json_extract(doc, '$.attempts') + 1)
+         doc = json_set(doc, '$.attempts', json_extract(doc, '$.attempts') + @attempts)
        WHERE id = @id AND lease_owner = @owner`,
     ),
-    outboxRetry: db.prepare<{ id: string; owner: string; at: string; error: string }>(
+    outboxRetry: db.prepare<{ id: string; owner: string; at: string; error: string; attempts: number }>(
       `UPDATE outbox SET next_attempt_at = @at, lease_owner = NULL, lease_until = NULL,
-         doc = json_set(doc, '$.attempts', json_extract(doc, '$.attempts') + 1, '$.lastError', @error)
+         doc = json_set(doc, '$.attempts', json_extract(doc, '$.attempts') + @attempts, '$.lastError', @error)
        WHERE id = @id AND lease_owner = @owner`,
     ),
-    outboxFail: db.prepare<{ id: string; owner: string; error: string }>(
+    outboxFail: db.prepare<{ id: string; owner: string; error: string; attempts: number }>(
       `UPDATE outbox SET state = 'failed', lease_owner = NULL, lease_until = NULL,
-         doc = json_set(doc, '$.attempts', json_extract(doc, '$.attempts') + 1, '$.lastError', @error)
+         doc = json_set(doc, '$.attempts', json_extract(doc, '$.attempts') + @attempts, '$.lastError', @error)
        WHERE id = @id AND lease_owner = @owner`,
     ),
-    // The rate limiter's "not yet": the lease is given back and the entry is due at @at, but no attempt is counted and
-    // the last error stays what it was.
-    outboxDefer: db.prepare<{ id: string; owner: string; at: string }>(
-      `UPDATE outbox SET next_attempt_at = @at, lease_owner = NULL, lease_until = NULL WHERE id = @id AND lease_owner = @owner`,
+    // The rate limiter's "not yet": the lease is given back and the entry is due at @at; only attempts already made in
+    // hand are counted, and the last error stays what it was.
+    outboxDefer: db.prepare<{ id: string; owner: string; at: string; attempts: number }>(
+      `UPDATE outbox SET next_attempt_at = @at, lease_owner = NULL, lease_until = NULL,
+         doc = CASE WHEN @attempts = 0 THEN doc ELSE json_set(doc, '$.attempts', json_extract(doc, '$.attempts') + @attempts) END
+       WHERE id = @id AND lease_owner = @owner`,
     ),
     // Read backwards off the partial index outbox_partner_failed, whose last key is the rowid: no sort.
     outboxFailedFor: db.prepare<{ partnerTenantId: string; limit: number }, OutboxRow>(
@@ -88,6 +90,13 @@ export function sqliteOutbox(db: Db): OutboxStore {
     return ids.map((id) => fromOutboxRow(q.outboxGet.get(id)!));
   });
 
+  /** One commit for all of them: each row is still changed only under its owner's lease. */
+  const sentManyTx = db.transaction((owner: string, sent: { id: string; attempts?: number }[]) => {
+    let marked = 0;
+    for (const { id, attempts = 1 } of sent) marked += q.outboxSent.run({ id, owner, attempts }).changes;
+    return marked;
+  });
+
   /** One BEGIN IMMEDIATE for all the ids: two concurrent calls serialize, and the second finds them pending already. */
   const requeueTx = db.transaction((partnerTenantId: string, ids: string[], at: string) => {
     let requeued = 0;
@@ -97,10 +106,11 @@ export function sqliteOutbox(db: Db): OutboxStore {
 
   return {
     claim: async (owner, at, leaseUntil, limit) => claimTx.immediate(owner, at, leaseUntil, limit),
-    markSent: async (id, owner) => void q.outboxSent.run({ id, owner }),
-    retryLater: async (id, owner, at, error) => void q.outboxRetry.run({ id, owner, at, error }),
-    markFailed: async (id, owner, error) => void q.outboxFail.run({ id, owner, error }),
-    defer: async (id, owner, at) => void q.outboxDefer.run({ id, owner, at }),
+    markSent: async (id, owner) => void q.outboxSent.run({ id, owner, attempts: 1 }),
+    markSentMany: async (owner, sent) => (sent.length ? sentManyTx.immediate(owner, sent) : 0),
+    retryLater: async (id, owner, at, error, attempts = 1) => void q.outboxRetry.run({ id, owner, at, error, attempts }),
+    markFailed: async (id, owner, error, attempts = 1) => void q.outboxFail.run({ id, owner, error, attempts }),
+    defer: async (id, owner, at, attempts = 0) => void q.outboxDefer.run({ id, owner, at, attempts }),
     failedFor: async (partnerTenantId, limit) => q.outboxFailedFor.all({ partnerTenantId, limit }).map(fromOutboxRow),
     retryFailed: async (partnerTenantId, ids, at) => (ids.length ? requeueTx.immediate(partnerTenantId, ids, at) : 0),
     stats: async () => {

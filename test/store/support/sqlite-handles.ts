@@ -247,6 +247,7 @@ export class SqliteWorkerPool {
       outbox: {
         claim: m('outbox.claim'),
         markSent: m('outbox.markSent'),
+        markSentMany: m('outbox.markSentMany'),
         retryLater: m('outbox.retryLater'),
         markFailed: m('outbox.markFailed'),
         defer: m('outbox.defer'),
