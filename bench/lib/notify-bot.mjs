@@ -202,6 +202,8 @@ async function seed({ run, tenants, conversations, perConversation, orderSeed, s
     us: Number(process.hrtime.bigint() / 1000n),
     cpuMs: (cpu.user + cpu.system) / 1000,
     machineMs: machineBusyMs(),
+    // After the collection above: the bot idle with the whole backlog queued, the larger run's RSS baseline.
+    rssMb: process.memoryUsage.rss() / 2 ** 20,
   };
   app.deliverer.kick();
   return { entries, seedMs: Math.round(performance.now() - t0), issueMs: Math.round(issueMs), queued, leasedBeforeKick, kick };

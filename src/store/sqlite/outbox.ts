@@ -32,14 +32,13 @@ export function sqliteOutboxInsert(db: Db, now: () => Date): OutboxInsert {
 
 export function sqliteOutbox(db: Db): OutboxStore {
   const q = {
-    outboxDue: db.prepare<{ now: string; limit: number }, { id: string }>(
-      `SELECT id FROM outbox WHERE state = 'pending' AND next_attempt_at <= @now AND (lease_until IS NULL OR lease_until <= @now)
+    outboxDue: db.prepare<{ now: string; limit: number }, OutboxRow>(
+      `SELECT * FROM outbox WHERE state = 'pending' AND next_attempt_at <= @now AND (lease_until IS NULL OR lease_until <= @now)
        ORDER BY next_attempt_at, rowid LIMIT @limit`,
     ),
     outboxLease: db.prepare<{ id: string; owner: string; until: string }>(
       'UPDATE outbox SET lease_owner = @owner, lease_until = @until WHERE id = @id',
     ),
-    outboxGet: db.prepare<[string], OutboxRow>('SELECT * FROM outbox WHERE id = ?'),
     outboxSent: db.prepare<{ id: string; owner: string; attempts: number }>(
       `UPDATE outbox SET state = 'sent', lease_owner = NULL, lease_until = NULL,
          doc = json_set(doc, '$.attempts', json_extract(doc, '$.attempts') + @attempts)
@@ -84,10 +83,12 @@ export function sqliteOutbox(db: Db): OutboxStore {
     outboxForSubject: db.prepare<[string], OutboxRow>('SELECT * FROM outbox WHERE subject_id = ? ORDER BY created_at, rowid'),
   };
 
+  // The rows are read once, with the due ids: inside the transaction nothing else changes them between the read and
+  // the lease, so the entry returned is the row as leased.
   const claimTx = db.transaction((owner: string, at: string, leaseUntil: string, limit: number) => {
-    const ids = q.outboxDue.all({ now: at, limit }).map((r) => r.id);
-    for (const id of ids) q.outboxLease.run({ id, owner, until: leaseUntil });
-    return ids.map((id) => fromOutboxRow(q.outboxGet.get(id)!));
+    const rows = q.outboxDue.all({ now: at, limit });
+    for (const row of rows) q.outboxLease.run({ id: row.id, owner, until: leaseUntil });
+    return rows.map((row) => fromOutboxRow({ ...row, lease_owner: owner, lease_until: leaseUntil }));
   });
 
   /** One commit for all of them: each row is still changed only under its owner's lease. */
