@@ -127,7 +127,13 @@ type Outcome =
   | { kind: 'later'; why: 'retry' | 'rate' | 'stopping'; until: number; dueAt: string };
 
 /** What `settle` decided: an outcome, or `again`: the retry is due soon enough to wait for in hand, until `until` (monotonic). */
-type Settled = Outcome | { kind: 'again'; until: number };
+type Settled = Outcome | { kind: 'again'; until: number; reason: string };
+
+/** Requests made for an entry in hand under this lease before the current one, and why the last of them failed. */
+interface InHand {
+  tries: number;
+  lastError?: string;
+}
 
 interface Item {
   entry: OutboxEntry;
@@ -194,7 +200,7 @@ export function createDeliverer(options: DelivererOptions): Deliverer {
    * Entries answered 2xx wait here for one commit with every other entry answered in the same turn of the event loop
    * (`markSentMany`), instead of a commit each. Each caller still waits for its own entry's commit.
    */
-  let sentQueue: { id: string; attempts: number; resolve: () => void; reject: (err: unknown) => void }[] = [];
+  let sentQueue: { id: string; attempts: number; lastError?: string; resolve: () => void; reject: (err: unknown) => void }[] = [];
   /** Claim only when this many fit (or nothing is in hand): one claim transaction per entry would cost more than it sends. */
   const minClaim = Math.min(options.minClaim ?? 25, batch);
   let inHand = 0;
@@ -234,9 +240,9 @@ export function createDeliverer(options: DelivererOptions): Deliverer {
     attempt: entry.attempts + 1,
   });
 
-  /** `tries`: requests already made for it in hand under this lease, counted now. */
-  async function defer(entry: OutboxEntry, dueAt: string, why: string, key?: string, tries = 0): Promise<void> {
-    await store.outbox.defer(entry.id, owner, dueAt, tries);
+  /** `hand`: requests already made for it in hand under this lease, counted now, and why the last failed. */
+  async function defer(entry: OutboxEntry, dueAt: string, why: string, key?: string, hand?: InHand): Promise<void> {
+    await store.outbox.defer(entry.id, owner, dueAt, hand?.tries ?? 0, hand?.lastError);
     log.debug({ ...metaOf(entry, key), dueAt, why }, 'outbox entry given back unsent');
   }
 
@@ -246,7 +252,7 @@ export function createDeliverer(options: DelivererOptions): Deliverer {
     try {
       await store.outbox.markSentMany(
         owner,
-        batch.map(({ id, attempts }) => ({ id, attempts })),
+        batch.map(({ id, attempts, lastError }) => ({ id, attempts, ...(lastError === undefined ? {} : { lastError }) })),
       );
       for (const b of batch) b.resolve();
     } catch (err) {
@@ -255,10 +261,10 @@ export function createDeliverer(options: DelivererOptions): Deliverer {
   }
 
   /** Resolves once the entry is marked sent, in one commit with the others answered in the same turn. */
-  const markSent = (id: string, attempts: number) =>
+  const markSent = (id: string, attempts: number, lastError: string | undefined) =>
     new Promise<void>((resolve, reject) => {
       if (sentQueue.length === 0) setImmediate(() => void flushSent());
-      sentQueue.push({ id, attempts, resolve, reject });
+      sentQueue.push({ id, attempts, lastError, resolve, reject });
     });
 
   /**
@@ -271,7 +277,7 @@ export function createDeliverer(options: DelivererOptions): Deliverer {
     entry: OutboxEntry,
     key: string | undefined,
     answer: SendAnswer,
-    hand?: { tries: number; leaseEnds: number },
+    hand?: InHand & { leaseEnds: number },
   ): Promise<Settled> {
     const meta = metaOf(entry, key);
     const attempts = (hand?.tries ?? 0) + 1;
@@ -284,7 +290,7 @@ export function createDeliverer(options: DelivererOptions): Deliverer {
     });
     if (plan.kind === 'markSent') {
       if (answer.kind === 'sent') await recordCard(entry, answer.result);
-      await markSent(entry.id, attempts);
+      await markSent(entry.id, attempts, hand?.lastError);
       log.info(meta, 'outbox entry delivered');
       return { kind: 'sent' };
     }
@@ -307,7 +313,7 @@ export function createDeliverer(options: DelivererOptions): Deliverer {
     const inHand = hand && draining === 0 && !closing.signal.aborted && plan.inMs <= horizonMs && until + sendTimeoutMs <= hand.leaseEnds;
     if (inHand) {
       log.info({ ...retried, inHand: true }, 'outbox entry will be retried');
-      return { kind: 'again', until };
+      return { kind: 'again', until, reason };
     }
     const dueAt = storeTimeIn(plan.inMs);
     await store.outbox.retryLater(entry.id, owner, dueAt, reason, attempts);
@@ -342,7 +348,7 @@ export function createDeliverer(options: DelivererOptions): Deliverer {
     }
   }
 
-  async function attempt(entry: OutboxEntry, route: Route, leaseEnds: number, tries: number): Promise<Settled> {
+  async function attempt(entry: OutboxEntry, route: Route, leaseEnds: number, hand: InHand): Promise<Settled> {
     const keys = { conversation: route.conversationKey, tenant: route.tenantId };
     // drain() waits for any slot the lease allows rather than give entries back: it must not return before they go.
     const horizon = draining > 0 ? Infinity : horizonMs;
@@ -353,7 +359,7 @@ export function createDeliverer(options: DelivererOptions): Deliverer {
       if (plan.kind === 'defer') {
         slot.cancel();
         const dueAt = storeTimeIn(plan.inMs);
-        await defer(entry, dueAt, plan.why === 'rate' ? 'rate limit' : 'stopping', route.conversationKey, tries);
+        await defer(entry, dueAt, plan.why === 'rate' ? 'rate limit' : 'stopping', route.conversationKey, hand);
         return { kind: 'later', why: plan.why, until: now + plan.inMs, dueAt };
       }
       if (plan.kind === 'wait') {
@@ -386,7 +392,7 @@ export function createDeliverer(options: DelivererOptions): Deliverer {
       }
       slot.done(mono());
       release();
-      return settle(entry, route.conversationKey, answer, { tries, leaseEnds });
+      return settle(entry, route.conversationKey, answer, { ...hand, leaseEnds });
     }
   }
 
@@ -404,12 +410,15 @@ export function createDeliverer(options: DelivererOptions): Deliverer {
     if (hold) return defer(entry, hold, 'keeps its place behind an earlier entry', key);
     let outcome: Settled;
     // A retry waited for in hand keeps its place: the conversation's loop waits with it, so nothing behind it overtakes.
-    for (let tries = 0; ; tries++) {
-      const current = tries ? { ...entry, attempts: entry.attempts + tries } : entry;
+    const hand: InHand = { tries: 0 };
+    for (;;) {
+      const current = hand.tries ? { ...entry, attempts: entry.attempts + hand.tries } : entry;
       outcome = item.route
-        ? await attempt(current, item.route, item.leaseEnds, tries)
+        ? await attempt(current, item.route, item.leaseEnds, hand)
         : await settle(current, key, { kind: 'error', error: item.routeError });
       if (outcome.kind !== 'again') break;
+      hand.tries++;
+      hand.lastError = outcome.reason;
       await sleep(outcome.until - mono(), closing.signal);
     }
     if (outcome.kind === 'gone') conversation.gone = outcome.reason;

@@ -314,9 +314,9 @@ describe('the outbox deliverer', () => {
       expect(sent.map(([t]) => t)).toEqual(['one', 'two']);
       // The Retry-After (200 ms) and then the first backoff (200 ms with this draw) were both waited out.
       expect(sent[0]![1]).toBeGreaterThanOrEqual(400);
-      expect((await store.outbox.forSubject(subject)).map((e) => [e.state, e.attempts])).toEqual([
-        ['sent', 3],
-        ['sent', 1],
+      expect((await store.outbox.forSubject(subject)).map((e) => [e.state, e.attempts, e.lastError])).toEqual([
+        ['sent', 3, '503: HTTP 503'],
+        ['sent', 1, undefined],
       ]);
     });
 

@@ -101,10 +101,14 @@ export function mongoOutbox(m: Mongo): OutboxStore {
     markSentMany: async (owner, sent) => {
       str(owner, 'owner');
       if (!sent.length) return 0;
-      const ops = sent.map(({ id, attempts = 1 }) => ({
+      const ops = sent.map(({ id, attempts = 1, lastError }) => ({
         updateOne: {
           filter: { _id: str(id, 'outbox id'), 'lease.owner': owner },
-          update: { $set: { state: 'sent' }, $unset: { lease: '' }, $inc: { attempts: int(attempts, 'attempts') } },
+          update: {
+            $set: { state: 'sent', ...(lastError === undefined ? {} : { lastError: str(lastError, 'error') }) },
+            $unset: { lease: '' },
+            $inc: { attempts: int(attempts, 'attempts') },
+          },
         },
       }));
       return (await outbox.bulkWrite(ops, { ordered: false })).modifiedCount;
@@ -122,9 +126,9 @@ export function mongoOutbox(m: Mongo): OutboxStore {
         $inc: { attempts: int(attempts, 'attempts') },
       }),
     // The rate limiter's "not yet": the lease goes back, only attempts already made in hand are counted, the last error stays.
-    defer: async (id, owner, at, attempts = 0) =>
+    defer: async (id, owner, at, attempts = 0, lastError) =>
       settle(id, owner, {
-        $set: { nextAttemptAt: str(at, 'time') },
+        $set: { nextAttemptAt: str(at, 'time'), ...(lastError === undefined ? {} : { lastError: str(lastError, 'error') }) },
         $unset: { lease: '' },
         ...(attempts ? { $inc: { attempts: int(attempts, 'attempts') } } : {}),
       }),

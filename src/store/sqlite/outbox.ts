@@ -39,9 +39,11 @@ export function sqliteOutbox(db: Db): OutboxStore {
     outboxLease: db.prepare<{ id: string; owner: string; until: string }>(
       'UPDATE outbox SET lease_owner = @owner, lease_until = @until WHERE id = @id',
     ),
-    outboxSent: db.prepare<{ id: string; owner: string; attempts: number }>(
+    // A last error is written only when there is one: json_set would store a JSON null for an absent one.
+    outboxSent: db.prepare<{ id: string; owner: string; attempts: number; lastError: string | null }>(
       `UPDATE outbox SET state = 'sent', lease_owner = NULL, lease_until = NULL,
-         doc = json_set(doc, '$.attempts', json_extract(doc, '$.attempts') + @attempts)
+         doc = CASE WHEN @lastError IS NULL THEN json_set(doc, '$.attempts', json_extract(doc, '$.attempts') + @attempts)
+           ELSE json_set(doc, '$.attempts', json_extract(doc, '$.attempts') + @attempts, '$.lastError', @lastError) END
        WHERE id = @id AND lease_owner = @owner`,
     ),
     outboxRetry: db.prepare<{ id: string; owner: string; at: string; error: string; attempts: number }>(
@@ -56,9 +58,12 @@ export function sqliteOutbox(db: Db): OutboxStore {
     ),
     // The rate limiter's "not yet": the lease is given back and the entry is due at @at; only attempts already made in
     // hand are counted, and the last error stays what it was.
-    outboxDefer: db.prepare<{ id: string; owner: string; at: string; attempts: number }>(
+    outboxDefer: db.prepare<{ id: string; owner: string; at: string; attempts: number; lastError: string | null }>(
       `UPDATE outbox SET next_attempt_at = @at, lease_owner = NULL, lease_until = NULL,
-         doc = CASE WHEN @attempts = 0 THEN doc ELSE json_set(doc, '$.attempts', json_extract(doc, '$.attempts') + @attempts) END
+         doc = CASE WHEN @lastError IS NOT NULL
+             THEN json_set(doc, '$.attempts', json_extract(doc, '$.attempts') + @attempts, '$.lastError', @lastError)
+           WHEN @attempts = 0 THEN doc
+           ELSE json_set(doc, '$.attempts', json_extract(doc, '$.attempts') + @attempts) END
        WHERE id = @id AND lease_owner = @owner`,
     ),
     // Read backwards off the partial index outbox_partner_failed, whose last key is the rowid: no sort.
@@ -92,9 +97,10 @@ export function sqliteOutbox(db: Db): OutboxStore {
   });
 
   /** One commit for all of them: each row is still changed only under its owner's lease. */
-  const sentManyTx = db.transaction((owner: string, sent: { id: string; attempts?: number }[]) => {
+  const sentManyTx = db.transaction((owner: string, sent: { id: string; attempts?: number; lastError?: string }[]) => {
     let marked = 0;
-    for (const { id, attempts = 1 } of sent) marked += q.outboxSent.run({ id, owner, attempts }).changes;
+    for (const { id, attempts = 1, lastError } of sent)
+      marked += q.outboxSent.run({ id, owner, attempts, lastError: lastError ?? null }).changes;
     return marked;
   });
 
@@ -107,11 +113,12 @@ export function sqliteOutbox(db: Db): OutboxStore {
 
   return {
     claim: async (owner, at, leaseUntil, limit) => claimTx.immediate(owner, at, leaseUntil, limit),
-    markSent: async (id, owner) => void q.outboxSent.run({ id, owner, attempts: 1 }),
+    markSent: async (id, owner) => void q.outboxSent.run({ id, owner, attempts: 1, lastError: null }),
     markSentMany: async (owner, sent) => (sent.length ? sentManyTx.immediate(owner, sent) : 0),
     retryLater: async (id, owner, at, error, attempts = 1) => void q.outboxRetry.run({ id, owner, at, error, attempts }),
     markFailed: async (id, owner, error, attempts = 1) => void q.outboxFail.run({ id, owner, error, attempts }),
-    defer: async (id, owner, at, attempts = 0) => void q.outboxDefer.run({ id, owner, at, attempts }),
+    defer: async (id, owner, at, attempts = 0, lastError) =>
+      void q.outboxDefer.run({ id, owner, at, attempts, lastError: lastError ?? null }),
     failedFor: async (partnerTenantId, limit) => q.outboxFailedFor.all({ partnerTenantId, limit }).map(fromOutboxRow),
     retryFailed: async (partnerTenantId, ids, at) => (ids.length ? requeueTx.immediate(partnerTenantId, ids, at) : 0),
     stats: async () => {
