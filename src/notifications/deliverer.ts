@@ -391,8 +391,14 @@ export function createDeliverer(options: DelivererOptions): Deliverer {
         answer = { kind: 'error', error };
       }
       slot.done(mono());
-      release();
-      return settle(entry, route.conversationKey, answer, { ...hand, leaseEnds });
+      // The request slot is held until the answer is recorded: an entry answered but not yet marked sent (its commit
+      // waits for the others answered in the same turn) would be sent again after a crash, so it counts as in flight,
+      // and duplicates stay within `concurrency`.
+      try {
+        return await settle(entry, route.conversationKey, answer, { ...hand, leaseEnds });
+      } finally {
+        release();
+      }
     }
   }
 

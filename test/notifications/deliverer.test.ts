@@ -511,6 +511,40 @@ describe('the outbox deliverer', () => {
     for (const id of ids) expect(order.get(id)).toEqual([`${id}-1`, `${id}-2`]);
   });
 
+  it('counts an entry answered but not yet marked sent as in flight: what a crash could send twice stays within concurrency', async () => {
+    const ids = Array.from({ length: 20 }, (_, i) => `a:c${i}`);
+    for (const id of ids)
+      await store.conversations.upsert({ id, tenantId: 't', kind: 'channel', reference: {}, active: true, updatedAt: now.toISOString() });
+    await enqueue(
+      store,
+      ids.map((id) => textEntry({ kind: 'conversation', conversationId: id }, id)),
+    );
+    // Requests sent whose entry is not marked sent yet: in flight, or answered and waiting for the commit.
+    const unmarked = new Set<string>();
+    let peak = 0;
+    const outbox = store.outbox;
+    const slowCommit: typeof outbox.markSentMany = async (owner, sent) => {
+      await sleep(30);
+      const marked = await outbox.markSentMany(owner, sent);
+      for (const { id } of sent) unmarked.delete(id);
+      return marked;
+    };
+    await createDeliverer({
+      store: { ...store, outbox: { ...outbox, markSentMany: slowCommit } },
+      send: async (e) => {
+        unmarked.add(e.id);
+        peak = Math.max(peak, unmarked.size);
+        await sleep(5);
+        return { conversationId: e.target.kind === 'conversation' ? e.target.conversationId : '' };
+      },
+      clock: () => now,
+      log,
+      concurrency: 4,
+    }).drain();
+    expect(unmarked.size).toBe(0);
+    expect(peak).toBe(4);
+  });
+
   it('logs each outcome with the entry and the reason, never the content', async () => {
     const { log: captured, lines } = capturedLog();
     await enqueue(store, [toMegan('secret comment: please call me')]);
