@@ -168,6 +168,8 @@ async function seed({ run, tenants, conversations, perConversation, orderSeed, s
               { quantity: 5 + n * 7, service: big[conv.t % big.length] },
               { quantity: 1 + conv.c, service: big[(conv.t + 1 + (n % (big.length - 1))) % big.length] },
             ],
+            // A 1-year term is sold billed either way (a purchase offer names its term since the terms change).
+            term: 'P1Y',
             billing: n % 3 === 0 ? 'annual' : 'monthly',
           };
     chosenId = offerIds[key];
@@ -200,6 +202,8 @@ async function seed({ run, tenants, conversations, perConversation, orderSeed, s
     us: Number(process.hrtime.bigint() / 1000n),
     cpuMs: (cpu.user + cpu.system) / 1000,
     machineMs: machineBusyMs(),
+    // After the collection above: the bot idle with the whole backlog queued, the larger run's RSS baseline.
+    rssMb: process.memoryUsage.rss() / 2 ** 20,
   };
   app.deliverer.kick();
   return { entries, seedMs: Math.round(performance.now() - t0), issueMs: Math.round(issueMs), queued, leasedBeforeKick, kick };

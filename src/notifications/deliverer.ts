@@ -133,6 +133,15 @@ type Outcome =
   | { kind: 'gone'; reason: string }
   | { kind: 'later'; why: 'retry' | 'rate' | 'stopping'; until: number; dueAt: string };
 
+/** What `settle` decided: an outcome, or `again`: the retry is due soon enough to wait for in hand, until `until` (monotonic). */
+type Settled = Outcome | { kind: 'again'; until: number; reason: string };
+
+/** Requests made for an entry in hand under this lease before the current one, and why the last of them failed. */
+interface InHand {
+  tries: number;
+  lastError?: string;
+}
+
 interface Item {
   entry: OutboxEntry;
   route?: Route;
@@ -188,10 +197,15 @@ export function createDeliverer(options: DelivererOptions): Deliverer {
   const holds = createHolds();
   const wakes = createWakes({ pollMs, monotonic: mono, wake: () => void run() });
   /**
-   * Consecutive server-side failures per entry in hand, for the policy's backoff. In memory: after a restart an entry
+   * The last server-failure backoff per entry in hand, for the policy's next one. In memory: after a restart an entry
    * starts again from the first retry's window.
    */
-  const serverFailures = new Map<string, number>();
+  const lastBackoff = new Map<string, number>();
+  /**
+   * Entries answered 2xx wait here for one commit with every other entry answered in the same turn of the event loop
+   * (`markSentMany`), instead of a commit each. Each caller still waits for its own entry's commit.
+   */
+  let sentQueue: { id: string; attempts: number; lastError?: string; resolve: () => void; reject: (err: unknown) => void }[] = [];
   /** Claim only when this many fit (or nothing is in hand): one claim transaction per entry would cost more than it sends. */
   const minClaim = Math.min(options.minClaim ?? 25, batch);
   let inHand = 0;
@@ -231,47 +245,85 @@ export function createDeliverer(options: DelivererOptions): Deliverer {
     attempt: entry.attempts + 1,
   });
 
-  async function defer(entry: OutboxEntry, dueAt: string, why: string, key?: string): Promise<void> {
-    await store.outbox.defer(entry.id, owner, dueAt);
+  /** `hand`: requests already made for it in hand under this lease, counted now, and why the last failed. */
+  async function defer(entry: OutboxEntry, dueAt: string, why: string, key?: string, hand?: InHand): Promise<void> {
+    await store.outbox.defer(entry.id, owner, dueAt, hand?.tries ?? 0, hand?.lastError);
     log.debug({ ...metaOf(entry, key), dueAt, why }, 'outbox entry given back unsent');
   }
 
-  /** Asks the policy what the answer means and carries that out. */
-  async function settle(entry: OutboxEntry, key: string | undefined, answer: SendAnswer): Promise<Outcome> {
+  async function flushSent(): Promise<void> {
+    const batch = sentQueue;
+    sentQueue = [];
+    try {
+      await store.outbox.markSentMany(
+        owner,
+        batch.map(({ id, attempts, lastError }) => ({ id, attempts, ...(lastError === undefined ? {} : { lastError }) })),
+      );
+      for (const b of batch) b.resolve();
+    } catch (err) {
+      for (const b of batch) b.reject(err);
+    }
+  }
+
+  /** Resolves once the entry is marked sent, in one commit with the others answered in the same turn. */
+  const markSent = (id: string, attempts: number, lastError: string | undefined) =>
+    new Promise<void>((resolve, reject) => {
+      if (sentQueue.length === 0) setImmediate(() => void flushSent());
+      sentQueue.push({ id, attempts, lastError, resolve, reject });
+    });
+
+  /**
+   * Asks the policy what the answer means and carries that out. `hand`: the entry was sent under its lease by this
+   * loop, `tries` requests before this one, so a retry due within the horizon (a 429's Retry-After of a second, a
+   * 503's backoff of a few hundred ms) is waited for in hand rather than written back and claimed again behind every
+   * entry due earlier, as long as the lease (renewed while the entry is in hand) covers the wait and the start of the
+   * send after it.
+   */
+  async function settle(
+    entry: OutboxEntry,
+    key: string | undefined,
+    answer: SendAnswer,
+    hand?: InHand,
+  ): Promise<Settled> {
     const meta = metaOf(entry, key);
+    const attempts = (hand?.tries ?? 0) + 1;
     const plan = planAfterSend(answer, {
       entry,
       maxAttempts,
-      serverFailures: serverFailures.get(entry.id) ?? 0,
+      lastBackoffMs: lastBackoff.get(entry.id),
       nowMs: Date.now(),
       random,
     });
     if (plan.kind === 'markSent') {
       if (answer.kind === 'sent') await recordCard(entry, answer.result);
-      await store.outbox.markSent(entry.id, owner);
+      await markSent(entry.id, attempts, hand?.lastError);
       log.info(meta, 'outbox entry delivered');
       return { kind: 'sent' };
     }
     const { reason } = plan;
     if (plan.kind === 'fail') {
       if (plan.deactivate) await store.conversations.deactivate(plan.deactivate, reason, clock().toISOString());
-      await store.outbox.markFailed(entry.id, owner, reason);
+      await store.outbox.markFailed(entry.id, owner, reason, attempts);
       log.warn({ ...meta, reason }, plan.gone ? 'outbox entry failed: the bot can no longer post there' : 'outbox entry failed');
       return plan.gone ? { kind: 'gone', reason } : { kind: 'failed' };
     }
-    if (plan.serverFailures !== undefined) {
+    if (plan.backoffMs !== undefined) {
       // Entries another process finished are never settled here: forget them all now and then (it only resets backoffs).
-      if (serverFailures.size > 10_000) serverFailures.clear();
-      serverFailures.set(entry.id, plan.serverFailures);
+      if (lastBackoff.size > 10_000) lastBackoff.clear();
+      lastBackoff.set(entry.id, plan.backoffMs);
     }
     const until = mono() + plan.inMs;
-    const dueAt = storeTimeIn(plan.inMs);
     if (plan.blockConversation && key) limiter.block(key, until);
-    await store.outbox.retryLater(entry.id, owner, dueAt, reason);
-    log.info(
-      { ...meta, reason, retryInMs: Math.round(plan.inMs), ...(plan.mayHaveArrived ? { mayHaveArrived: true } : {}) },
-      'outbox entry will be retried',
-    );
+    const retried = { ...meta, reason, retryInMs: Math.round(plan.inMs), ...(plan.mayHaveArrived ? { mayHaveArrived: true } : {}) };
+    // drain() leaves retries pending with their due time (see Deliverer.drain); stopping gives everything back.
+    const inHand = hand && draining === 0 && !closing.signal.aborted && plan.inMs <= horizonMs && until + leases.startMs <= leases.endsAt(entry.id);
+    if (inHand) {
+      log.info({ ...retried, inHand: true }, 'outbox entry will be retried');
+      return { kind: 'again', until, reason };
+    }
+    const dueAt = storeTimeIn(plan.inMs);
+    await store.outbox.retryLater(entry.id, owner, dueAt, reason, attempts);
+    log.info(retried, 'outbox entry will be retried');
     return { kind: 'later', why: 'retry', until, dueAt };
   }
 
@@ -315,7 +367,7 @@ export function createDeliverer(options: DelivererOptions): Deliverer {
     }
   }
 
-  async function attempt(entry: OutboxEntry, route: Route): Promise<Outcome> {
+  async function attempt(entry: OutboxEntry, route: Route, hand: InHand): Promise<Settled> {
     const keys = { conversation: route.conversationKey, tenant: route.tenantId };
     // drain() waits for any slot the lease allows rather than give entries back: it must not return before they go.
     const horizon = draining > 0 ? Infinity : horizonMs;
@@ -333,7 +385,7 @@ export function createDeliverer(options: DelivererOptions): Deliverer {
       if (plan.kind === 'defer') {
         slot.cancel();
         const dueAt = storeTimeIn(plan.inMs);
-        await defer(entry, dueAt, plan.why === 'rate' ? 'rate limit' : 'stopping', route.conversationKey);
+        await defer(entry, dueAt, plan.why === 'rate' ? 'rate limit' : 'stopping', route.conversationKey, hand);
         return { kind: 'later', why: plan.why, until: now + plan.inMs, dueAt };
       }
       if (plan.kind === 'wait') {
@@ -365,8 +417,14 @@ export function createDeliverer(options: DelivererOptions): Deliverer {
         answer = { kind: 'error', error };
       }
       slot.done(mono());
-      release();
-      return settle(entry, route.conversationKey, answer);
+      // The request slot is held until the answer is recorded: an entry answered but not yet marked sent (its commit
+      // waits for the others answered in the same turn) would be sent again after a crash, so it counts as in flight,
+      // and duplicates stay within `concurrency`.
+      try {
+        return await settle(entry, route.conversationKey, answer, hand);
+      } finally {
+        release();
+      }
     }
   }
 
@@ -384,9 +442,21 @@ export function createDeliverer(options: DelivererOptions): Deliverer {
     }
     const hold = holds.until(key, entry.subject?.id, clock().toISOString());
     if (hold) return defer(entry, hold, 'keeps its place behind an earlier entry', key);
-    const outcome = item.route ? await attempt(entry, item.route) : await settle(entry, key, { kind: 'error', error: item.routeError });
+    let outcome: Settled;
+    // A retry waited for in hand keeps its place: the conversation's loop waits with it, so nothing behind it overtakes.
+    const hand: InHand = { tries: 0 };
+    for (;;) {
+      const current = hand.tries ? { ...entry, attempts: entry.attempts + hand.tries } : entry;
+      outcome = item.route
+        ? await attempt(current, item.route, hand)
+        : await settle(current, key, { kind: 'error', error: item.routeError });
+      if (outcome.kind !== 'again') break;
+      hand.tries++;
+      hand.lastError = outcome.reason;
+      await sleep(outcome.until - mono(), closing.signal);
+    }
     if (outcome.kind === 'gone') conversation.gone = outcome.reason;
-    if (outcome.kind !== 'later') serverFailures.delete(entry.id);
+    if (outcome.kind !== 'later') lastBackoff.delete(entry.id);
     if (outcome.kind !== 'later') {
       run.handled++;
       return;

@@ -7,14 +7,25 @@ import type { OutboxEntry } from './types';
  * plan out through the store, the rate limiter and its timers.
  */
 
-const BACKOFF_BASE_MS = 1000;
-const BACKOFF_CAP_MS = 300_000;
+/**
+ * The first server-failure retry waits 100–300 ms: a 503 from Teams is usually over in well under a second, and the
+ * wait holds the rest of the conversation behind it. Each later one waits up to three times the previous (decorrelated
+ * jitter), so a service that keeps failing is backed off from about as fast as by doubling, without the long tail of
+ * a full-jitter draw from [0, 2^n s).
+ */
+export const BACKOFF_BASE_MS = 100;
+export const BACKOFF_CAP_MS = 300_000;
 /** Teams' error codes that mean the bot can no longer post in that conversation, whatever the request was. */
 const GONE_CODES = new Set(['BotNotInConversationRoster', 'ConversationBlockedByUser', 'ConversationNotFound']);
 
-/** Exponential backoff with full jitter: uniform in [0, min(cap, 1 s · 2^attempt)], so the first retry is ~0.5 s. */
-export const backoffMs = (attempt: number, random: () => number = Math.random): number =>
-  random() * Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** attempt);
+/**
+ * Capped decorrelated jitter: uniform in [base, 3 × the previous wait), at most the cap; the first (no previous wait)
+ * in [base, 3 × base). Grows about twofold per failure on average, never past the cap, never below the base.
+ */
+export const backoffMs = (previousMs: number | undefined, random: () => number = Math.random): number => {
+  const high = Math.min(BACKOFF_CAP_MS, 3 * Math.max(BACKOFF_BASE_MS, previousMs ?? BACKOFF_BASE_MS));
+  return Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS + random() * (high - BACKOFF_BASE_MS));
+};
 
 const statusOf = (err: unknown): number | undefined => {
   const e = err as { statusCode?: number; status?: number; response?: { status?: number } };
@@ -69,10 +80,10 @@ export interface SendFacts {
   entry: Pick<OutboxEntry, 'attempts' | 'action' | 'target'>;
   maxAttempts: number;
   /**
-   * Consecutive server-side failures (5xx, timeouts, network) of this entry so far, for the backoff's exponent: a 429
-   * is waited out by its own Retry-After and must not make the next 5xx wait longer.
+   * The backoff waited after this entry's previous consecutive server-side failure (5xx, timeout, network), if any: the
+   * next one grows from it. A 429 is waited out by its own Retry-After and must not make the next 5xx wait longer.
    */
-  serverFailures: number;
+  lastBackoffMs?: number;
   /** Wall-clock milliseconds, for a Retry-After given as an HTTP date. */
   nowMs: number;
   /** For backoff jitter. */
@@ -87,10 +98,10 @@ export type SendPlan =
    */
   | { kind: 'fail'; reason: string; gone: boolean; deactivate?: string }
   /**
-   * Pending again in `inMs`. `serverFailures`: the count to remember from now on (absent: unchanged).
+   * Pending again in `inMs`. `backoffMs`: the server-failure backoff to remember from now on (absent: unchanged).
    * `blockConversation`: Teams throttles the conversation, not the entry, so nothing else goes there sooner.
    */
-  | { kind: 'retry'; reason: string; inMs: number; serverFailures?: number; blockConversation: boolean; mayHaveArrived: boolean };
+  | { kind: 'retry'; reason: string; inMs: number; backoffMs?: number; blockConversation: boolean; mayHaveArrived: boolean };
 
 export function planAfterSend(answer: SendAnswer, facts: SendFacts): SendPlan {
   if (answer.kind === 'sent') return { kind: 'markSent' };
@@ -108,13 +119,14 @@ export function planAfterSend(answer: SendAnswer, facts: SendFacts): SendPlan {
   }
   if (verdict === 'fail' || entry.attempts + 1 >= facts.maxAttempts) return { kind: 'fail', reason, gone: false };
   const throttled = verdict === 'throttled';
-  const failures = throttled ? 0 : facts.serverFailures;
-  const inMs = (throttled ? retryAfterMs(error, facts.nowMs) : undefined) ?? backoffMs(failures, facts.random);
+  // A 429 without Retry-After backs off from the first window, whatever server failures came before.
+  const inMs =
+    (throttled ? retryAfterMs(error, facts.nowMs) : undefined) ?? backoffMs(throttled ? undefined : facts.lastBackoffMs, facts.random);
   return {
     kind: 'retry',
     reason,
     inMs,
-    ...(throttled ? {} : { serverFailures: failures + 1 }),
+    ...(throttled ? {} : { backoffMs: inMs }),
     blockConversation: throttled,
     mayHaveArrived: error instanceof SendTimeoutError,
   };

@@ -22,13 +22,25 @@ export interface OutboxStore {
    */
   renew(owner: string, ids: string[], leaseUntil: string): Promise<string[]>;
   markSent(id: string, owner: string): Promise<void>;
-  retryLater(id: string, owner: string, at: string, error: string): Promise<void>;
-  markFailed(id: string, owner: string, error: string): Promise<void>;
   /**
-   * Gives a leased entry back unsent, due again at `at`, without counting an attempt: the rate limiter said not yet.
-   * Only the lease owner can.
+   * Marks several entries sent in one write (one transaction), each only if `owner` still holds its lease: the
+   * deliverer settles everything answered in the same moment together instead of committing once per entry.
+   * `attempts`: the requests this lease made for the entry, counted onto it (default 1); `lastError`: why the last of
+   * those that failed did (retried in hand), kept as retryLater would have. Returns how many it marked.
    */
-  defer(id: string, owner: string, at: string): Promise<void>;
+  markSentMany(owner: string, sent: { id: string; attempts?: number; lastError?: string }[]): Promise<number>;
+  /**
+   * Pending again at `at`, lease given back. `attempts` (default 1): the requests this lease made for it, retries the
+   * deliverer waited for in hand included, so `maxAttempts` counts every request whoever made it.
+   */
+  retryLater(id: string, owner: string, at: string, error: string, attempts?: number): Promise<void>;
+  markFailed(id: string, owner: string, error: string, attempts?: number): Promise<void>;
+  /**
+   * Gives a leased entry back unsent, due again at `at`: the rate limiter said not yet. Only the lease owner can.
+   * `attempts` (default 0): requests this lease already made for it (retried in hand) that are counted now, and
+   * `lastError` why the last of them failed.
+   */
+  defer(id: string, owner: string, at: string, attempts?: number, lastError?: string): Promise<void>;
   /** Failed entries about one partner's business (`partnerTenantId`), newest first. */
   failedFor(partnerTenantId: string, limit: number): Promise<OutboxEntry[]>;
   /**

@@ -86,24 +86,33 @@ describe('the outbox deliverer', () => {
     expect(retryAfterMs(httpError(429, 'soon'))).toBeUndefined();
   });
 
-  it('backs off exponentially with full jitter: uniform up to 1 s, 2 s, 4 s … capped at 5 minutes', () => {
-    expect(backoffMs(0, () => 0.5)).toBe(500);
-    expect(backoffMs(1, () => 0.5)).toBe(1000);
-    expect(backoffMs(3, () => 1)).toBe(8000);
-    expect(backoffMs(30, () => 1)).toBe(300_000);
-    expect(backoffMs(2, () => 0)).toBe(0);
+  it('backs off with capped decorrelated jitter: the first in [100, 300) ms, then up to 3× the previous, never over 5 minutes', () => {
+    expect(backoffMs(undefined, () => 0)).toBe(100);
+    expect(backoffMs(undefined, () => 0.5)).toBe(200);
+    expect(backoffMs(undefined, () => 1)).toBe(300);
+    expect(backoffMs(1000, () => 0.5)).toBe(1550);
+    expect(backoffMs(1000, () => 0)).toBe(100);
+    expect(backoffMs(200_000, () => 1)).toBe(300_000);
+    expect(backoffMs(300_000, () => 0.99)).toBeLessThanOrEqual(300_000);
+    // Whatever the draws, it never falls under the base or overshoots the cap.
+    let previous: number | undefined;
+    for (let i = 0; i < 200; i++) {
+      previous = backoffMs(previous);
+      expect(previous).toBeGreaterThanOrEqual(100);
+      expect(previous).toBeLessThanOrEqual(300_000);
+    }
   });
 
   it('backs off on 429 without Retry-After', async () => {
     await deliverWith(async () => Promise.reject(httpError(429)), now, { random: () => 0.25 });
-    expect(await only()).toMatchObject({ state: 'pending', attempts: 1, nextAttemptAt: '2026-11-25T09:00:00.250Z' });
+    expect(await only()).toMatchObject({ state: 'pending', attempts: 1, nextAttemptAt: '2026-11-25T09:00:00.150Z' });
   });
 
   it.each([412, 500, 502, 503, 504])('retries %i later with backoff', async (code) => {
     await deliverWith(async () => Promise.reject(httpError(code)), now, { random: () => 0.5 });
     const e = await only();
     expect(e).toMatchObject({ state: 'pending', attempts: 1, lastError: `${code}: HTTP ${code}` });
-    expect(Date.parse(e.nextAttemptAt) - now.getTime()).toBe(500);
+    expect(Date.parse(e.nextAttemptAt) - now.getTime()).toBe(200);
   });
 
   it('retries network errors (no answer at all) with backoff', async () => {
@@ -125,7 +134,7 @@ describe('the outbox deliverer', () => {
     expect(Date.now() - started).toBeLessThan(2000);
     expect(calls).toBe(1);
     expect(await only()).toMatchObject({ state: 'pending', attempts: 1, lastError: 'timeout: no answer from the connector within 100 ms' });
-    expect(lines.find((l) => l.msg === 'outbox entry will be retried')).toMatchObject({ mayHaveArrived: true, retryInMs: 500 });
+    expect(lines.find((l) => l.msg === 'outbox entry will be retried')).toMatchObject({ mayHaveArrived: true, retryInMs: 200 });
     expect(new SendTimeoutError(5).message).toBe('no answer from the connector within 5 ms');
   });
 
@@ -206,11 +215,11 @@ describe('the outbox deliverer', () => {
     expect(sent).toEqual(['one']);
     const [one, two, three, four] = await store.outbox.forSubject(subject);
     expect(one).toMatchObject({ state: 'sent', attempts: 1 });
-    expect(two).toMatchObject({ state: 'pending', attempts: 1, nextAttemptAt: '2026-11-25T09:00:00.500Z' });
-    expect(three).toMatchObject({ state: 'pending', attempts: 0, nextAttemptAt: '2026-11-25T09:00:00.500Z' });
-    expect(four).toMatchObject({ state: 'pending', attempts: 0, nextAttemptAt: '2026-11-25T09:00:00.500Z' });
+    expect(two).toMatchObject({ state: 'pending', attempts: 1, nextAttemptAt: '2026-11-25T09:00:00.200Z' });
+    expect(three).toMatchObject({ state: 'pending', attempts: 0, nextAttemptAt: '2026-11-25T09:00:00.200Z' });
+    expect(four).toMatchObject({ state: 'pending', attempts: 0, nextAttemptAt: '2026-11-25T09:00:00.200Z' });
 
-    await deliverWith(async (e) => (sent.push(textOf(e)!), { conversationId: 'a:megan' }), new Date('2026-11-25T09:00:00.500Z'));
+    await deliverWith(async (e) => (sent.push(textOf(e)!), { conversationId: 'a:megan' }), new Date('2026-11-25T09:00:00.200Z'));
     expect(sent).toEqual(['one', 'two', 'three', 'four']);
   });
 
@@ -230,8 +239,8 @@ describe('the outbox deliverer', () => {
     );
     expect(sent).toEqual(['three']);
     expect((await store.outbox.forSubject(first)).map((e) => [e.state, e.attempts, e.nextAttemptAt])).toEqual([
-      ['pending', 1, '2026-11-25T09:00:00.500Z'],
-      ['pending', 0, '2026-11-25T09:00:00.500Z'],
+      ['pending', 1, '2026-11-25T09:00:00.200Z'],
+      ['pending', 0, '2026-11-25T09:00:00.200Z'],
     ]);
     expect((await store.outbox.forSubject(second))[0]).toMatchObject({ state: 'sent' });
   });
@@ -250,11 +259,92 @@ describe('the outbox deliverer', () => {
     expect(await only()).toMatchObject({ attempts: 1, nextAttemptAt: '2026-11-25T09:00:01.000Z' });
     at += 1000;
     await deliverer.drain();
-    // The first server failure: the first retry's window (up to 1 s), as if the 429 had not happened.
-    expect(await only()).toMatchObject({ attempts: 2, nextAttemptAt: '2026-11-25T09:00:01.500Z' });
-    at += 500;
+    // The first server failure: the first retry's window ([100, 300) ms), as if the 429 had not happened.
+    expect(await only()).toMatchObject({ attempts: 2, nextAttemptAt: '2026-11-25T09:00:01.200Z' });
+    at += 200;
     await deliverer.drain();
-    expect(await only()).toMatchObject({ attempts: 3, nextAttemptAt: '2026-11-25T09:00:02.500Z' });
+    // The second grows from the first: in [100, 600) ms.
+    expect(await only()).toMatchObject({ attempts: 3, nextAttemptAt: '2026-11-25T09:00:01.550Z' });
+  });
+
+  describe('retries due soon, while it runs (not drain)', () => {
+    /** Runs a started deliverer with the real clocks until every entry of `subject` is settled. */
+    const runUntilSettled = async (subject: string, o: Partial<DelivererOptions> & Pick<DelivererOptions, 'send'>) => {
+      const writes: string[] = [];
+      const outbox = store.outbox;
+      const spied = {
+        ...outbox,
+        retryLater: (...a: Parameters<typeof outbox.retryLater>) => (writes.push('retryLater'), outbox.retryLater(...a)),
+        defer: (...a: Parameters<typeof outbox.defer>) => (writes.push('defer'), outbox.defer(...a)),
+      };
+      const deliverer = createDeliverer({
+        store: { ...store, outbox: spied },
+        clock: () => new Date(),
+        log,
+        pollMs: 50,
+        quietStartMs: 0,
+        random: () => 0.5,
+        ...o,
+      });
+      deliverer.start();
+      deliverer.kick();
+      try {
+        await until(async () => (await store.outbox.forSubject(subject)).every((e) => e.state !== 'pending'), 5_000, 'all settled');
+      } finally {
+        await deliverer.stop();
+      }
+      return writes;
+    };
+
+    it('waits for a 429 and a 503 in hand, keeps the conversation in order, and counts every attempt', async () => {
+      await deliverWith(async () => ({ conversationId: 'a:megan' })); // the offer card from beforeEach
+      const subject = await enqueue(store, ['one', 'two'].map(toMegan));
+      const answers = [httpError(429, '0.2'), httpError(503)];
+      const sent: [string, number][] = [];
+      const started = Date.now();
+      const writes = await runUntilSettled(subject, {
+        send: async (e) => {
+          if (textOf(e) === 'one' && answers.length) throw answers.shift()!;
+          sent.push([textOf(e)!, Date.now() - started]);
+          return { conversationId: 'a:megan' };
+        },
+      });
+      // Never written back and claimed again: no retryLater, no deferral.
+      expect(writes).toEqual([]);
+      expect(sent.map(([t]) => t)).toEqual(['one', 'two']);
+      // The Retry-After (200 ms) and then the first backoff (200 ms with this draw) were both waited out.
+      expect(sent[0]![1]).toBeGreaterThanOrEqual(400);
+      expect((await store.outbox.forSubject(subject)).map((e) => [e.state, e.attempts, e.lastError])).toEqual([
+        ['sent', 3, '503: HTTP 503'],
+        ['sent', 1, undefined],
+      ]);
+    });
+
+    it('writes a retry back to the store when the wait is past the horizon or the lease would not cover it', async () => {
+      await deliverWith(async () => ({ conversationId: 'a:megan' })); // the offer card from beforeEach
+      const subject = await enqueue(store, ['one'].map(toMegan));
+      let calls = 0;
+      const send = async () => {
+        if (calls++ === 0) throw httpError(429, '0.3');
+        return { conversationId: 'a:megan' };
+      };
+      expect(await runUntilSettled(subject, { send, horizonMs: 100 })).toEqual(['retryLater']);
+      expect((await store.outbox.forSubject(subject))[0]).toMatchObject({ state: 'sent', attempts: 2 });
+
+      const other = await enqueue(store, ['two'].map(toMegan));
+      calls = 0;
+      // A 0.3 s wait plus a 0.5 s send timeout does not fit in a 0.6 s lease.
+      expect(await runUntilSettled(other, { send, leaseMs: 600, sendTimeoutMs: 300 })).toEqual(['retryLater']);
+      expect((await store.outbox.forSubject(other))[0]).toMatchObject({ state: 'sent', attempts: 2 });
+    });
+
+    it('fails an entry after its last attempt even when the attempts were made in hand', async () => {
+      await deliverWith(async () => ({ conversationId: 'a:megan' })); // the offer card from beforeEach
+      const subject = await enqueue(store, ['one'].map(toMegan));
+      const writes = await runUntilSettled(subject, { send: async () => Promise.reject(httpError(503)), maxAttempts: 3 });
+      expect(writes).toEqual([]);
+      expect((await store.outbox.forSubject(subject))[0]).toMatchObject({ state: 'failed', attempts: 3, lastError: '503: HTTP 503' });
+    });
   });
 
   it('wakes up for every entry it gave back, not only the earliest, without waiting for the poll', async () => {
@@ -421,6 +511,40 @@ describe('the outbox deliverer', () => {
     for (const id of ids) expect(order.get(id)).toEqual([`${id}-1`, `${id}-2`]);
   });
 
+  it('counts an entry answered but not yet marked sent as in flight: what a crash could send twice stays within concurrency', async () => {
+    const ids = Array.from({ length: 20 }, (_, i) => `a:c${i}`);
+    for (const id of ids)
+      await store.conversations.upsert({ id, tenantId: 't', kind: 'channel', reference: {}, active: true, updatedAt: now.toISOString() });
+    await enqueue(
+      store,
+      ids.map((id) => textEntry({ kind: 'conversation', conversationId: id }, id)),
+    );
+    // Requests sent whose entry is not marked sent yet: in flight, or answered and waiting for the commit.
+    const unmarked = new Set<string>();
+    let peak = 0;
+    const outbox = store.outbox;
+    const slowCommit: typeof outbox.markSentMany = async (owner, sent) => {
+      await sleep(30);
+      const marked = await outbox.markSentMany(owner, sent);
+      for (const { id } of sent) unmarked.delete(id);
+      return marked;
+    };
+    await createDeliverer({
+      store: { ...store, outbox: { ...outbox, markSentMany: slowCommit } },
+      send: async (e) => {
+        unmarked.add(e.id);
+        peak = Math.max(peak, unmarked.size);
+        await sleep(5);
+        return { conversationId: e.target.kind === 'conversation' ? e.target.conversationId : '' };
+      },
+      clock: () => now,
+      log,
+      concurrency: 4,
+    }).drain();
+    expect(unmarked.size).toBe(0);
+    expect(peak).toBe(4);
+  });
+
   it('logs each outcome with the entry and the reason, never the content', async () => {
     const { log: captured, lines } = capturedLog();
     await enqueue(store, [toMegan('secret comment: please call me')]);
@@ -433,7 +557,7 @@ describe('the outbox deliverer', () => {
     const delivered = lines.find((l) => l.msg === 'outbox entry delivered');
     const retried = lines.find((l) => l.msg === 'outbox entry will be retried');
     expect(delivered).toMatchObject({ entryId: expect.any(String), subject: 'T-4K7P2Q', conversation: 'a:megan', attempt: 1 });
-    expect(retried).toMatchObject({ entryId: expect.any(String), reason: '503: HTTP 503', retryInMs: 500, attempt: 1 });
+    expect(retried).toMatchObject({ entryId: expect.any(String), reason: '503: HTTP 503', retryInMs: 200, attempt: 1 });
     expect(JSON.stringify(lines)).not.toContain('secret comment');
   });
 

@@ -20,14 +20,14 @@ const update: OutboxEntry['action'] = { kind: 'update', activityId: 'act-1', mes
 const now = Date.parse('2026-11-25T09:00:00.000Z');
 
 const plan = (error: unknown, facts: Partial<SendFacts> = {}) =>
-  planAfterSend({ kind: 'error', error }, { entry: toMegan, maxAttempts: 12, serverFailures: 0, nowMs: now, random: () => 0.5, ...facts });
+  planAfterSend({ kind: 'error', error }, { entry: toMegan, maxAttempts: 12, nowMs: now, random: () => 0.5, ...facts });
 
 describe('the delivery policy: what an answer from Teams means for the entry', () => {
   it('marks a delivered entry sent', () => {
     expect(
       planAfterSend(
         { kind: 'sent', result: { conversationId: 'a:megan' } },
-        { entry: toMegan, maxAttempts: 12, serverFailures: 0, nowMs: now, random: Math.random },
+        { entry: toMegan, maxAttempts: 12, nowMs: now, random: Math.random },
       ),
     ).toEqual({
       kind: 'markSent',
@@ -35,7 +35,7 @@ describe('the delivery policy: what an answer from Teams means for the entry', (
   });
 
   it('waits exactly the Retry-After of a 429 (1 s: 1000 ms), holding back the whole conversation, with no backoff counted', () => {
-    expect(plan(answered(429, { retryAfter: '1' }), { serverFailures: 3 })).toEqual({
+    expect(plan(answered(429, { retryAfter: '1' }), { lastBackoffMs: 2000 })).toEqual({
       kind: 'retry',
       reason: '429: HTTP 429',
       inMs: 1000,
@@ -46,33 +46,35 @@ describe('the delivery policy: what an answer from Teams means for the entry', (
   });
 
   it("backs off a 429 without Retry-After from the first retry's window, whatever server failures came before", () => {
-    expect(plan(answered(429), { serverFailures: 3, random: () => 0.25 })).toEqual({
+    expect(plan(answered(429), { lastBackoffMs: 2000, random: () => 0.25 })).toEqual({
       kind: 'retry',
       reason: '429: HTTP 429',
-      inMs: 250,
+      inMs: 150,
       blockConversation: true,
       mayHaveArrived: false,
     });
   });
 
-  it.each([408, 412, 500, 503])('retries %i with a backoff that grows with consecutive server failures', (status) => {
+  it.each([408, 412, 500, 503])('retries %i with a backoff that grows from the previous one (decorrelated jitter)', (status) => {
+    // The first: in [100, 300) ms.
     expect(plan(answered(status))).toEqual({
       kind: 'retry',
       reason: `${status}: HTTP ${status}`,
-      inMs: 500,
-      serverFailures: 1,
+      inMs: 200,
+      backoffMs: 200,
       blockConversation: false,
       mayHaveArrived: false,
     });
-    expect(plan(answered(status), { serverFailures: 2 })).toMatchObject({ inMs: 2000, serverFailures: 3 });
+    // After a wait of 1 s: in [100 ms, 3 s).
+    expect(plan(answered(status), { lastBackoffMs: 1000 })).toMatchObject({ inMs: 1550, backoffMs: 1550 });
   });
 
   it('retries a send that got no answer in time, noting it may have arrived', () => {
     expect(plan(new SendTimeoutError(100))).toEqual({
       kind: 'retry',
       reason: 'timeout: no answer from the connector within 100 ms',
-      inMs: 500,
-      serverFailures: 1,
+      inMs: 200,
+      backoffMs: 200,
       blockConversation: false,
       mayHaveArrived: true,
     });
@@ -83,7 +85,7 @@ describe('the delivery policy: what an answer from Teams means for the entry', (
     expect(plan(reset)).toMatchObject({
       kind: 'retry',
       reason: 'error ECONNRESET: socket hang up',
-      serverFailures: 1,
+      backoffMs: 200,
       mayHaveArrived: false,
     });
   });

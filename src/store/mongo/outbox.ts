@@ -141,16 +141,44 @@ export function mongoOutbox(m: Mongo): OutboxStore {
       return list.filter((id) => ok.has(id));
     },
     markSent: async (id, owner) => settle(id, owner, { $set: { state: 'sent' }, $unset: { lease: '' }, $inc: { attempts: 1 } }),
-    retryLater: async (id, owner, at, error) =>
+    /**
+     * One bulk write, unordered: each update is guarded by its own lease, so they need no transaction to be right, and
+     * one round trip instead of one per entry is the saving.
+     */
+    markSentMany: async (owner, sent) => {
+      str(owner, 'owner');
+      if (!sent.length) return 0;
+      const ops = sent.map(({ id, attempts = 1, lastError }) => ({
+        updateOne: {
+          filter: { _id: str(id, 'outbox id'), 'lease.owner': owner },
+          update: {
+            $set: { state: 'sent', ...(lastError === undefined ? {} : { lastError: str(lastError, 'error') }) },
+            $unset: { lease: '' },
+            $inc: { attempts: int(attempts, 'attempts') },
+          },
+        },
+      }));
+      return (await outbox.bulkWrite(ops, { ordered: false })).modifiedCount;
+    },
+    retryLater: async (id, owner, at, error, attempts = 1) =>
       settle(id, owner, {
         $set: { nextAttemptAt: str(at, 'time'), lastError: str(error, 'error') },
         $unset: { lease: '' },
-        $inc: { attempts: 1 },
+        $inc: { attempts: int(attempts, 'attempts') },
       }),
-    markFailed: async (id, owner, error) =>
-      settle(id, owner, { $set: { state: 'failed', lastError: str(error, 'error') }, $unset: { lease: '' }, $inc: { attempts: 1 } }),
-    // The rate limiter's "not yet": the lease goes back, no attempt is counted, the last error stays.
-    defer: async (id, owner, at) => settle(id, owner, { $set: { nextAttemptAt: str(at, 'time') }, $unset: { lease: '' } }),
+    markFailed: async (id, owner, error, attempts = 1) =>
+      settle(id, owner, {
+        $set: { state: 'failed', lastError: str(error, 'error') },
+        $unset: { lease: '' },
+        $inc: { attempts: int(attempts, 'attempts') },
+      }),
+    // The rate limiter's "not yet": the lease goes back, only attempts already made in hand are counted, the last error stays.
+    defer: async (id, owner, at, attempts = 0, lastError) =>
+      settle(id, owner, {
+        $set: { nextAttemptAt: str(at, 'time'), ...(lastError === undefined ? {} : { lastError: str(lastError, 'error') }) },
+        $unset: { lease: '' },
+        ...(attempts ? { $inc: { attempts: int(attempts, 'attempts') } } : {}),
+      }),
     failedFor: async (partnerTenantId, limit) => {
       const filter = { state: 'failed', partnerTenantId: str(partnerTenantId, 'partnerTenantId') };
       return limited(limit, (n) => outbox.find(filter).sort({ createdAt: -1, _ord: -1 }).limit(n).toArray()).then((docs) =>

@@ -53,8 +53,8 @@ export function sqliteOutboxInsert(db: Db, now: () => Date): OutboxInsert {
 
 export function sqliteOutbox(db: Db): OutboxStore {
   const q = {
-    outboxDue: db.prepare<{ now: string; limit: number }, { id: string }>(
-      `SELECT id FROM outbox WHERE state = 'pending' AND next_attempt_at <= @now AND (lease_until IS NULL OR lease_until <= @now)
+    outboxDue: db.prepare<{ now: string; limit: number }, OutboxRow>(
+      `SELECT * FROM outbox WHERE state = 'pending' AND next_attempt_at <= @now AND (lease_until IS NULL OR lease_until <= @now)
        ORDER BY next_attempt_at, rowid LIMIT @limit`,
     ),
     outboxLease: db.prepare<{ id: string; owner: string; until: string }>(
@@ -64,26 +64,32 @@ export function sqliteOutbox(db: Db): OutboxStore {
     outboxRenew: db.prepare<{ id: string; owner: string; until: string }>(
       `UPDATE outbox SET lease_until = @until WHERE id = @id AND lease_owner = @owner AND state = 'pending'`,
     ),
-    outboxGet: db.prepare<[string], OutboxRow>('SELECT * FROM outbox WHERE id = ?'),
-    outboxSent: db.prepare<{ id: string; owner: string }>(
+    // A last error is written only when there is one: json_set would store a JSON null for an absent one.
+    outboxSent: db.prepare<{ id: string; owner: string; attempts: number; lastError: string | null }>(
       `UPDATE outbox SET state = 'sent', lease_owner = NULL, lease_until = NULL,
-         doc = json_set(doc, '$.attempts', json_extract(doc, '$.attempts') + 1)
+         doc = CASE WHEN @lastError IS NULL THEN json_set(doc, '$.attempts', json_extract(doc, '$.attempts') + @attempts)
+           ELSE json_set(doc, '$.attempts', json_extract(doc, '$.attempts') + @attempts, '$.lastError', @lastError) END
        WHERE id = @id AND lease_owner = @owner`,
     ),
-    outboxRetry: db.prepare<{ id: string; owner: string; at: string; error: string }>(
+    outboxRetry: db.prepare<{ id: string; owner: string; at: string; error: string; attempts: number }>(
       `UPDATE outbox SET next_attempt_at = @at, lease_owner = NULL, lease_until = NULL,
-         doc = json_set(doc, '$.attempts', json_extract(doc, '$.attempts') + 1, '$.lastError', @error)
+         doc = json_set(doc, '$.attempts', json_extract(doc, '$.attempts') + @attempts, '$.lastError', @error)
        WHERE id = @id AND lease_owner = @owner`,
     ),
-    outboxFail: db.prepare<{ id: string; owner: string; error: string }>(
+    outboxFail: db.prepare<{ id: string; owner: string; error: string; attempts: number }>(
       `UPDATE outbox SET state = 'failed', lease_owner = NULL, lease_until = NULL,
-         doc = json_set(doc, '$.attempts', json_extract(doc, '$.attempts') + 1, '$.lastError', @error)
+         doc = json_set(doc, '$.attempts', json_extract(doc, '$.attempts') + @attempts, '$.lastError', @error)
        WHERE id = @id AND lease_owner = @owner`,
     ),
-    // The rate limiter's "not yet": the lease is given back and the entry is due at @at, but no attempt is counted and
-    // the last error stays what it was.
-    outboxDefer: db.prepare<{ id: string; owner: string; at: string }>(
-      `UPDATE outbox SET next_attempt_at = @at, lease_owner = NULL, lease_until = NULL WHERE id = @id AND lease_owner = @owner`,
+    // The rate limiter's "not yet": the lease is given back and the entry is due at @at; only attempts already made in
+    // hand are counted, and the last error stays what it was.
+    outboxDefer: db.prepare<{ id: string; owner: string; at: string; attempts: number; lastError: string | null }>(
+      `UPDATE outbox SET next_attempt_at = @at, lease_owner = NULL, lease_until = NULL,
+         doc = CASE WHEN @lastError IS NOT NULL
+             THEN json_set(doc, '$.attempts', json_extract(doc, '$.attempts') + @attempts, '$.lastError', @lastError)
+           WHEN @attempts = 0 THEN doc
+           ELSE json_set(doc, '$.attempts', json_extract(doc, '$.attempts') + @attempts) END
+       WHERE id = @id AND lease_owner = @owner`,
     ),
     // Read backwards off the partial index outbox_partner_failed, whose last key is the rowid: no sort.
     outboxFailedFor: db.prepare<{ partnerTenantId: string; limit: number }, OutboxRow>(
@@ -107,10 +113,20 @@ export function sqliteOutbox(db: Db): OutboxStore {
     outboxForSubject: db.prepare<[string], OutboxRow>('SELECT * FROM outbox WHERE subject_id = ? ORDER BY created_at, rowid'),
   };
 
+  // The rows are read once, with the due ids: inside the transaction nothing else changes them between the read and
+  // the lease, so the entry returned is the row as leased.
   const claimTx = db.transaction((owner: string, at: string, leaseUntil: string, limit: number) => {
-    const ids = q.outboxDue.all({ now: at, limit }).map((r) => r.id);
-    for (const id of ids) q.outboxLease.run({ id, owner, until: leaseUntil });
-    return ids.map((id) => fromOutboxRow(q.outboxGet.get(id)!));
+    const rows = q.outboxDue.all({ now: at, limit });
+    for (const row of rows) q.outboxLease.run({ id: row.id, owner, until: leaseUntil });
+    return rows.map((row) => fromOutboxRow({ ...row, lease_owner: owner, lease_until: leaseUntil }));
+  });
+
+  /** One commit for all of them: each row is still changed only under its owner's lease. */
+  const sentManyTx = db.transaction((owner: string, sent: { id: string; attempts?: number; lastError?: string }[]) => {
+    let marked = 0;
+    for (const { id, attempts = 1, lastError } of sent)
+      marked += q.outboxSent.run({ id, owner, attempts, lastError: lastError ?? null }).changes;
+    return marked;
   });
 
   /** One transaction per heartbeat, however many entries the process holds. */
@@ -128,10 +144,12 @@ export function sqliteOutbox(db: Db): OutboxStore {
   return {
     claim: async (owner, at, leaseUntil, limit) => claimTx.immediate(owner, at, leaseUntil, limit),
     renew: async (owner, ids, until) => (ids.length ? renewTx.immediate(owner, ids, until) : []),
-    markSent: async (id, owner) => void q.outboxSent.run({ id, owner }),
-    retryLater: async (id, owner, at, error) => void q.outboxRetry.run({ id, owner, at, error }),
-    markFailed: async (id, owner, error) => void q.outboxFail.run({ id, owner, error }),
-    defer: async (id, owner, at) => void q.outboxDefer.run({ id, owner, at }),
+    markSent: async (id, owner) => void q.outboxSent.run({ id, owner, attempts: 1, lastError: null }),
+    markSentMany: async (owner, sent) => (sent.length ? sentManyTx.immediate(owner, sent) : 0),
+    retryLater: async (id, owner, at, error, attempts = 1) => void q.outboxRetry.run({ id, owner, at, error, attempts }),
+    markFailed: async (id, owner, error, attempts = 1) => void q.outboxFail.run({ id, owner, error, attempts }),
+    defer: async (id, owner, at, attempts = 0, lastError) =>
+      void q.outboxDefer.run({ id, owner, at, attempts, lastError: lastError ?? null }),
     failedFor: async (partnerTenantId, limit) => q.outboxFailedFor.all({ partnerTenantId, limit }).map(fromOutboxRow),
     retryFailed: async (partnerTenantId, ids, at) => (ids.length ? requeueTx.immediate(partnerTenantId, ids, at) : 0),
     stats: async () => {

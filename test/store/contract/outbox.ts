@@ -170,6 +170,49 @@ export function outboxContract(ctx: ContractContext): void {
       expect((await store.outbox.forSubject(o.id)).find((e) => e.id === s)).toMatchObject({ state: 'sent', attempts: 1 });
     });
 
+    it('markSentMany marks every entry the owner still holds, in one call, counting the attempts each lease made', async () => {
+      const { offer: o, entries } = await enqueue(notices(4, 'n'));
+      const [a, b, c, d] = entries.map((e) => e.id) as [string, string, string, string];
+      await store.outbox.claim('worker-1', plus(T0, 1), plus(T0, 2), 3); // a, b, c
+      await store.outbox.claim('worker-2', plus(T0, 1), plus(T0, 10), 10); // d
+      // worker-1's leases ran out and worker-2 took a, b and c: worker-1's report must change nothing.
+      await store.outbox.claim('worker-2', plus(T0, 3), plus(T0, 10), 10);
+      expect(await store.outbox.markSentMany('worker-1', [{ id: a }, { id: b, attempts: 3 }, { id: c }, { id: d }])).toBe(0);
+      expect(await store.outbox.markSentMany('worker-2', [])).toBe(0);
+      expect(await store.outbox.markSentMany('worker-2', [{ id: a }, { id: b, attempts: 3, lastError: 'HTTP 429' }, { id: c }])).toBe(3);
+      const byId = new Map((await store.outbox.forSubject(o.id)).map((e) => [e.id, e]));
+      // The last error of the attempts retried in hand is kept; none is written for an entry sent at its first try.
+      expect(byId.get(b)?.lastError).toBe('HTTP 429');
+      expect(byId.get(a)).not.toHaveProperty('lastError');
+      expect([a, b, c, d].map((id) => [byId.get(id)?.state, byId.get(id)?.attempts, byId.get(id)?.lease?.owner])).toEqual([
+        ['sent', 1, undefined],
+        ['sent', 3, undefined],
+        ['sent', 1, undefined],
+        ['pending', 0, 'worker-2'],
+      ]);
+      // Once sent, an entry is not marked again.
+      expect(await store.outbox.markSentMany('worker-2', [{ id: a }])).toBe(0);
+    });
+
+    it('retryLater, markFailed and defer count the attempts a lease made in hand (defer with its last error); defer alone counts none', async () => {
+      const { offer: o, entries } = await enqueue(notices(4, 'n'));
+      const [r, f, d, z] = entries.map((e) => e.id) as [string, string, string, string];
+      await store.outbox.claim('worker-1', plus(T0, 1), plus(T0, 10), 10);
+      await store.outbox.retryLater(r, 'worker-1', plus(T0, 30), 'HTTP 503', 2);
+      await store.outbox.markFailed(f, 'worker-1', 'HTTP 503', 3);
+      await store.outbox.defer(d, 'worker-1', plus(T0, 5), 2, 'HTTP 503');
+      await store.outbox.defer(z, 'worker-1', plus(T0, 5));
+      const byId = new Map((await store.outbox.forSubject(o.id)).map((e) => [e.id, e]));
+      expect([r, f, d, z].map((id) => [byId.get(id)?.state, byId.get(id)?.attempts, byId.get(id)?.lease])).toEqual([
+        ['pending', 2, undefined],
+        ['failed', 3, undefined],
+        ['pending', 2, undefined],
+        ['pending', 0, undefined],
+      ]);
+      expect(byId.get(d)).toMatchObject({ nextAttemptAt: plus(T0, 5), lastError: 'HTTP 503' });
+      expect(byId.get(z)).not.toHaveProperty('lastError');
+    });
+
     it('retryLater pushes nextAttemptAt: the entry is not due before it, then is claimed again with its attempts counted', async () => {
       const { entries } = await enqueue(notices(1, 'n'));
       const id = entries[0]!.id;

@@ -248,6 +248,7 @@ export class SqliteWorkerPool {
         claim: m('outbox.claim'),
         renew: m('outbox.renew'),
         markSent: m('outbox.markSent'),
+        markSentMany: m('outbox.markSentMany'),
         retryLater: m('outbox.retryLater'),
         markFailed: m('outbox.markFailed'),
         defer: m('outbox.defer'),
