@@ -15,7 +15,17 @@ export const OUTBOX_COLLECTIONS: CollectionSpec[] = [
       { key: { partnerTenantId: 1, createdAt: -1, _ord: -1 }, name: 'partner_failed', partialFilterExpression: { state: 'failed' } },
       // Readiness's oldest pending entry: one index entry read, instead of every pending document fetched and sorted.
       { key: { createdAt: 1 }, name: 'pending_created', partialFilterExpression: { state: 'pending' } },
+      // issue 18: retention (`pruneSent`) reads the oldest sent entries off this index, as SQLite's outbox_sent. Not a
+      // TTL index: the retention period is configuration (OUTBOX_RETENTION_DAYS) read by the sweep, while a TTL index
+      // fixes it in the index definition; the sweep's bounded deletes do the same job in both stores, on the same rule.
+      { key: { _sentAt: 1 }, name: 'sent', partialFilterExpression: { state: 'sent' } },
     ],
+    // Entries marked sent before `_sentAt` existed would never be pruned: their creation time stands in (they were sent
+    // at or after it). Cheap when none need it: they are the `sent` index's null keys.
+    backfill: async (db) =>
+      void (await db
+        .collection<Doc>('outbox')
+        .updateMany({ state: 'sent', _sentAt: null }, [{ $set: { _sentAt: { $dateFromString: { dateString: '$createdAt' } } } }])),
   },
 ];
 
@@ -93,7 +103,8 @@ export function mongoOutbox(m: Mongo): OutboxStore {
       }
       return claimed.sort((a, b) => (dueKey(a) < dueKey(b) ? -1 : 1)).map(toOutbox);
     },
-    markSent: async (id, owner) => settle(id, owner, { $set: { state: 'sent' }, $unset: { lease: '' }, $inc: { attempts: 1 } }),
+    markSent: async (id, owner) =>
+      settle(id, owner, { $set: { state: 'sent', _sentAt: m.now() }, $unset: { lease: '' }, $inc: { attempts: 1 } }),
     retryLater: async (id, owner, at, error) =>
       settle(id, owner, {
         $set: { nextAttemptAt: str(at, 'time'), lastError: str(error, 'error') },
@@ -133,5 +144,20 @@ export function mongoOutbox(m: Mongo): OutboxStore {
           .sort({ createdAt: 1, _ord: 1 })
           .toArray()
       ).map(toOutbox),
+    pruneSent: async (sentBefore, limit) => {
+      const before = new Date(str(sentBefore, 'time'));
+      if (Number.isNaN(before.getTime())) throw new Error(`store: sentBefore must be an ISO time, got ${sentBefore}`);
+      if (int(limit, 'limit') <= 0) return 0;
+      // The oldest first, off the `sent` index; the delete repeats the state condition, so only sent entries ever go.
+      const ids = (
+        await outbox
+          .find({ state: 'sent', _sentAt: { $lt: before } }, { projection: { _id: 1 } })
+          .sort({ _sentAt: 1 })
+          .limit(limit)
+          .toArray()
+      ).map((d) => d._id);
+      if (!ids.length) return 0;
+      return (await outbox.deleteMany({ _id: { $in: ids }, state: 'sent' })).deletedCount;
+    },
   };
 }

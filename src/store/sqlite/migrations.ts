@@ -270,6 +270,15 @@ ${LISTING_FTS_ROW}
   CREATE INDEX fulfilments_due ON fulfilments (due_at) WHERE due_at IS NOT NULL;
   CREATE INDEX fulfilments_partner_created ON fulfilments (partner_tenant_id, created_at);
   `,
+  // issue 18 (perf-scale)
+  // 11: outbox retention. `sent_at` is when an entry was marked sent (markSent sets it); the sweep deletes entries
+  // sent more than OUTBOX_RETENTION_DAYS ago, oldest first, in bounded batches off this partial index. Entries sent
+  // before this step have no sent time: their creation time stands in (they were sent at or after it).
+  `
+  ALTER TABLE outbox ADD COLUMN sent_at TEXT;
+  UPDATE outbox SET sent_at = created_at WHERE state = 'sent';
+  CREATE INDEX outbox_sent ON outbox (sent_at) WHERE state = 'sent';
+  `,
 ];
 
 /**

@@ -30,7 +30,7 @@ export function sqliteOutboxInsert(db: Db, now: () => Date): OutboxInsert {
   };
 }
 
-export function sqliteOutbox(db: Db): OutboxStore {
+export function sqliteOutbox(db: Db, now: () => Date = () => new Date()): OutboxStore {
   const q = {
     outboxDue: db.prepare<{ now: string; limit: number }, { id: string }>(
       `SELECT id FROM outbox WHERE state = 'pending' AND next_attempt_at <= @now AND (lease_until IS NULL OR lease_until <= @now)
@@ -40,8 +40,8 @@ export function sqliteOutbox(db: Db): OutboxStore {
       'UPDATE outbox SET lease_owner = @owner, lease_until = @until WHERE id = @id',
     ),
     outboxGet: db.prepare<[string], OutboxRow>('SELECT * FROM outbox WHERE id = ?'),
-    outboxSent: db.prepare<{ id: string; owner: string }>(
-      `UPDATE outbox SET state = 'sent', lease_owner = NULL, lease_until = NULL,
+    outboxSent: db.prepare<{ id: string; owner: string; sentAt: string }>(
+      `UPDATE outbox SET state = 'sent', sent_at = @sentAt, lease_owner = NULL, lease_until = NULL,
          doc = json_set(doc, '$.attempts', json_extract(doc, '$.attempts') + 1)
        WHERE id = @id AND lease_owner = @owner`,
     ),
@@ -80,6 +80,11 @@ export function sqliteOutbox(db: Db): OutboxStore {
          (SELECT min(created_at) FROM outbox WHERE state = 'pending') AS oldest`,
     ),
     outboxForSubject: db.prepare<[string], OutboxRow>('SELECT * FROM outbox WHERE subject_id = ? ORDER BY created_at, rowid'),
+    // Retention: the oldest sent entries off the partial index outbox_sent (migration 11), at most @limit at a time.
+    outboxPruneSent: db.prepare<{ before: string; limit: number }>(
+      `DELETE FROM outbox WHERE rowid IN (
+         SELECT rowid FROM outbox WHERE state = 'sent' AND sent_at < @before ORDER BY sent_at LIMIT @limit)`,
+    ),
   };
 
   const claimTx = db.transaction((owner: string, at: string, leaseUntil: string, limit: number) => {
@@ -97,7 +102,7 @@ export function sqliteOutbox(db: Db): OutboxStore {
 
   return {
     claim: async (owner, at, leaseUntil, limit) => claimTx.immediate(owner, at, leaseUntil, limit),
-    markSent: async (id, owner) => void q.outboxSent.run({ id, owner }),
+    markSent: async (id, owner) => void q.outboxSent.run({ id, owner, sentAt: now().toISOString() }),
     retryLater: async (id, owner, at, error) => void q.outboxRetry.run({ id, owner, at, error }),
     markFailed: async (id, owner, error) => void q.outboxFail.run({ id, owner, error }),
     defer: async (id, owner, at) => void q.outboxDefer.run({ id, owner, at }),
@@ -108,6 +113,7 @@ export function sqliteOutbox(db: Db): OutboxStore {
       return { pending: s.pending ?? 0, failed: s.failed ?? 0, oldestPendingAt: s.oldest ?? undefined };
     },
     forSubject: async (subjectId) => q.outboxForSubject.all(subjectId).map(fromOutboxRow),
+    pruneSent: async (sentBefore, limit) => (limit > 0 ? q.outboxPruneSent.run({ before: sentBefore, limit }).changes : 0),
   };
 }
 
