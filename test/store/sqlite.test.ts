@@ -7,6 +7,7 @@ import type { Offer } from '../../src/offers/types';
 import { openSqliteStore } from '../../src/store/sqlite';
 import { MARKETPLACE_SQL } from '../../src/store/sqlite/marketplace';
 import { MIGRATIONS } from '../../src/store/sqlite/migrations';
+import { OUTBOX_RETENTION_SQL } from '../../src/store/sqlite/outbox';
 import { PIPELINE_SQL } from '../../src/store/sqlite/pipeline';
 import type { Store } from '../../src/store/types';
 import { describeStoreContract } from './contract';
@@ -390,6 +391,50 @@ describe('SQLite migration 7 (the partner dashboard pipeline)', () => {
       ]);
     } finally {
       db.close();
+    }
+  });
+});
+
+describe('SQLite migration 11 (outbox retention)', () => {
+  afterEach(() => harness.cleanup());
+
+  it('upgrades a version 10 file: entries sent before it count as sent when written; retention reads the sent-time index', async () => {
+    const file = harness.file();
+    const old = new Database(file);
+    for (const step of MIGRATIONS.slice(0, 10)) old.exec(step);
+    old.pragma('user_version = 10');
+    const insert = old.prepare(`INSERT INTO outbox (id, state, next_attempt_at, subject_id, partner_tenant_id, created_at, doc)
+      VALUES (@id, @state, @at, 'T-SUBJ23', @partner, @at, @doc)`);
+    const row = (id: string, state: OutboxEntry['state'], at: string) =>
+      insert.run({ id, state, at, partner: TENANT.fabrikam, doc: JSON.stringify({ id, state, createdAt: at, nextAttemptAt: at }) });
+    row('sent-early', 'sent', T0);
+    row('sent-later', 'sent', plusDays(T0, 3));
+    row('failed', 'failed', T0);
+    row('pending', 'pending', T0);
+    old.close();
+
+    const store = openSqliteStore(file);
+    try {
+      expect(await store.outbox.pruneSent(plusDays(T0, 1), 10)).toBe(1);
+      expect((await store.outbox.forSubject('T-SUBJ23')).map((e) => e.id).sort()).toEqual(['failed', 'pending', 'sent-later']);
+    } finally {
+      await store.close();
+    }
+    const after = new Database(file, { readonly: true });
+    try {
+      expect(after.prepare('SELECT id, sent_at AS sentAt FROM outbox ORDER BY id').all()).toEqual([
+        { id: 'failed', sentAt: null },
+        { id: 'pending', sentAt: null },
+        { id: 'sent-later', sentAt: plusDays(T0, 3) },
+      ]);
+      // The oldest sent entries come off the partial index in its order: no scan of the outbox, no sort.
+      const plan = (
+        after.prepare(`EXPLAIN QUERY PLAN ${OUTBOX_RETENTION_SQL}`).all({ before: T0, limit: 1 }) as Array<{ detail: string }>
+      ).map((r) => r.detail);
+      expect(plan).toContain('SEARCH outbox USING COVERING INDEX outbox_sent (sent_at<?)');
+      expect(plan.filter((d) => /^SCAN outbox|TEMP B-TREE/.test(d))).toEqual([]);
+    } finally {
+      after.close();
     }
   });
 });

@@ -30,6 +30,13 @@ export function sqliteOutboxInsert(db: Db, now: () => Date): OutboxInsert {
   };
 }
 
+/**
+ * Retention (issue 18): the oldest sent entries off the partial index outbox_sent (migration 11), at most @limit at a
+ * time; exported so the query-plan test checks this very statement.
+ */
+export const OUTBOX_RETENTION_SQL = `DELETE FROM outbox WHERE rowid IN (
+  SELECT rowid FROM outbox WHERE state = 'sent' AND sent_at < @before ORDER BY sent_at LIMIT @limit)`;
+
 export function sqliteOutbox(db: Db, now: () => Date = () => new Date()): OutboxStore {
   const q = {
     outboxDue: db.prepare<{ now: string; limit: number }, { id: string }>(
@@ -80,11 +87,7 @@ export function sqliteOutbox(db: Db, now: () => Date = () => new Date()): Outbox
          (SELECT min(created_at) FROM outbox WHERE state = 'pending') AS oldest`,
     ),
     outboxForSubject: db.prepare<[string], OutboxRow>('SELECT * FROM outbox WHERE subject_id = ? ORDER BY created_at, rowid'),
-    // Retention: the oldest sent entries off the partial index outbox_sent (migration 11), at most @limit at a time.
-    outboxPruneSent: db.prepare<{ before: string; limit: number }>(
-      `DELETE FROM outbox WHERE rowid IN (
-         SELECT rowid FROM outbox WHERE state = 'sent' AND sent_at < @before ORDER BY sent_at LIMIT @limit)`,
-    ),
+    outboxPruneSent: db.prepare<{ before: string; limit: number }>(OUTBOX_RETENTION_SQL),
   };
 
   const claimTx = db.transaction((owner: string, at: string, leaseUntil: string, limit: number) => {
