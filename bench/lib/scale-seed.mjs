@@ -409,7 +409,11 @@ export async function seedScale({ dataDir, now = new Date(), log = () => undefin
       kind,
       partnerTenantId: partner.tenantId,
       approverEmail: customer.email,
-      ...(kind === 'delegation' ? { access: { kind: 'roles', roles: ['Exchange Administrator'] }, durationDays: 90 } : {}),
+      // 90 days for the active ones (their reminder timing), 180 for the rest: an open request's duplicate guard (its
+      // pendingKey includes the duration) never meets the request of an active one.
+      ...(kind === 'delegation'
+        ? { access: { kind: 'roles', roles: ['Exchange Administrator'] }, durationDays: state === 'active' ? 90 : 180 }
+        : {}),
     };
     const request = () =>
       newRelationship(draft, {
@@ -442,6 +446,7 @@ export async function seedScale({ dataDir, now = new Date(), log = () => undefin
     // An open request like one the customer has open already is not created twice (the duplicate guard): the next
     // customer gets it.
     for (let k = 1; !(await store.relationships.create(r, state === 'awaitingDelivery' ? [] : [relCard(r)])).created; k++) {
+      if (!open) throw new Error(`scale seed: ${r.id} (${state}) met an open request like it`);
       if (k > SCALE.customersPerPartner) throw new Error(`scale seed: no customer of ${partner.name} without this request open`);
       customer = customerOf(pi, (Math.floor(random() * SCALE.customersPerPartner) + k) % SCALE.customersPerPartner);
       draft.approverEmail = customer.email;
