@@ -443,10 +443,11 @@ export async function seedScale({ dataDir, now = new Date(), log = () => undefin
       counts.relationships++;
       return;
     }
-    // An open request like one the customer has open already is not created twice (the duplicate guard): the next
-    // customer gets it.
+    // A request like one the customer has open already is not created twice (the duplicate guard): another customer
+    // gets it.
     for (let k = 1; !(await store.relationships.create(r, state === 'awaitingDelivery' ? [] : [relCard(r)])).created; k++) {
-      if (!open) throw new Error(`scale seed: ${r.id} (${state}) met an open request like it`);
+      // An active delegation's request is like no open one (its own duration): another customer would have one active.
+      if (state === 'active') throw new Error(`scale seed: ${r.id} (${state}) met an open request like it`);
       if (k > SCALE.customersPerPartner) throw new Error(`scale seed: no customer of ${partner.name} without this request open`);
       customer = customerOf(pi, (Math.floor(random() * SCALE.customersPerPartner) + k) % SCALE.customersPerPartner);
       draft.approverEmail = customer.email;
