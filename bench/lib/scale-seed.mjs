@@ -36,7 +36,8 @@ const { userTarget } = require(join(dist, 'notifications/types.js'));
 export const FACTOR = Number(process.env.BENCH_SCALE_FACTOR ?? 1);
 const scaled = (n) => Math.round(n * FACTOR);
 export const SCALE = {
-  partners: 500,
+  // BENCH_SCALE_PARTNERS: development only (one partner's share alone, say).
+  partners: Number(process.env.BENCH_SCALE_PARTNERS ?? 500),
   customersPerPartner: 40,
   offers: scaled(200_000),
   relationships: scaled(50_000),

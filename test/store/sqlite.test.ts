@@ -8,6 +8,7 @@ import { openSqliteStore } from '../../src/store/sqlite';
 import { MARKETPLACE_SQL } from '../../src/store/sqlite/marketplace';
 import { MIGRATIONS } from '../../src/store/sqlite/migrations';
 import { OUTBOX_RETENTION_SQL } from '../../src/store/sqlite/outbox';
+import { FULFILMENT_PLACED_VALUE_SQL } from '../../src/store/sqlite/fulfilments';
 import { PIPELINE_SQL } from '../../src/store/sqlite/pipeline';
 import type { Store } from '../../src/store/types';
 import { describeStoreContract } from './contract';
@@ -433,6 +434,59 @@ describe('SQLite migration 11 (outbox retention)', () => {
       ).map((r) => r.detail);
       expect(plan).toContain('SEARCH outbox USING COVERING INDEX outbox_sent (sent_at<?)');
       expect(plan.filter((d) => /^SCAN outbox|TEMP B-TREE/.test(d))).toEqual([]);
+    } finally {
+      after.close();
+    }
+  });
+});
+
+describe('SQLite migration 12 (orders placed per month)', () => {
+  afterEach(() => harness.cleanup());
+
+  it("upgrades a version 11 file: placed orders keep counting by their month; the query reads only the partner's orders placed since", async () => {
+    const file = harness.file();
+    const old = new Database(file);
+    for (const step of MIGRATIONS.slice(0, 11)) old.exec(step);
+    old.pragma('user_version = 11');
+    const job = (id: string, state: string, placedAt: string | undefined, cents: number) => ({
+      id,
+      partnerTenantId: TENANT.fabrikam,
+      state,
+      version: 2,
+      currency: 'USD',
+      valueCentsPerMonth: cents,
+      ...(placedAt ? { placedAt } : {}),
+      createdAt: T0,
+    });
+    const insert = old.prepare(`INSERT INTO fulfilments (id, partner_tenant_id, state, version, created_at, doc)
+      VALUES (@id, @partnerTenantId, @state, @version, @createdAt, @doc)`);
+    for (const f of [
+      job('P-OLD234', 'placed', '2026-05-31T23:00:00.000Z', 100),
+      job('P-JUN234', 'placed', '2026-06-02T10:00:00.000Z', 200),
+      job('P-JUL234', 'placed', '2026-07-15T10:00:00.000Z', 400),
+      job('P-ORD234', 'ordering', undefined, 800),
+    ])
+      insert.run({ ...f, doc: JSON.stringify(f) });
+    old.close();
+
+    const store = openSqliteStore(file);
+    try {
+      expect(await store.fulfilments.placedValue(TENANT.fabrikam, 'USD', '2026-06')).toEqual([
+        { month: '2026-06', cents: 200 },
+        { month: '2026-07', cents: 400 },
+      ]);
+      expect(await store.fulfilments.placedValue(TENANT.fabrikam, 'EUR', '2026-06')).toEqual([]);
+    } finally {
+      await store.close();
+    }
+    const after = new Database(file, { readonly: true });
+    try {
+      const plan = (
+        after.prepare(`EXPLAIN QUERY PLAN ${FULFILMENT_PLACED_VALUE_SQL}`).all(TENANT.fabrikam, '2026-06', 'USD') as Array<{
+          detail: string;
+        }>
+      ).map((r) => r.detail);
+      expect(plan[0]).toBe('SEARCH fulfilments USING INDEX fulfilments_partner_placed (partner_tenant_id=? AND placed_at>?)');
     } finally {
       after.close();
     }
