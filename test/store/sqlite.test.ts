@@ -492,3 +492,22 @@ describe('SQLite migration 12 (orders placed per month)', () => {
     }
   });
 });
+
+describe('SQLite migration 13 (pipeline value by expiry)', () => {
+  it("reads only the partner's offers expiring since the first month shown, and the summary's counts still from the index alone", () => {
+    const db = new Database(':memory:');
+    try {
+      for (const step of MIGRATIONS) db.exec(step);
+      const plan = (sql: string, params: object) =>
+        (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(params) as Array<{ detail: string }>).map((r) => r.detail);
+      expect(plan(PIPELINE_SQL.monthlyValue, { partner: TENANT.fabrikam, currency: 'USD', since: '2026-06' })[0]).toBe(
+        'SEARCH o USING INDEX offers_partner_state (partner_tenant_id=? AND state=? AND kind=? AND expires_at>?)',
+      );
+      expect(plan(PIPELINE_SQL.byState('offers'), { partner: TENANT.fabrikam })).toEqual([
+        'SEARCH offers USING COVERING INDEX offers_partner_state (partner_tenant_id=?)',
+      ]);
+    } finally {
+      db.close();
+    }
+  });
+});
