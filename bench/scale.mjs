@@ -238,8 +238,11 @@ async function measureStore(name, { dataDir, sinkUrl, token, expectTotal, large,
       const all = await bot.ask('pruneAll');
       const after = await bot.ask('fileStats');
       const statsAfter = await bot.ask('stats');
-      if (step.deleted !== 10_000 || step.batches !== 10)
-        problems.push(`one sweep's retention step deleted ${step.deleted} in ${step.batches} batches, expected 10,000 in 10`);
+      const bound = step.batchSize * step.maxBatches;
+      if (step.deleted !== Math.min(bound, sentOutbox) || step.batches > step.maxBatches)
+        problems.push(
+          `one sweep's retention step deleted ${step.deleted} in ${step.batches} batches, expected ${bound} in ${step.maxBatches}`,
+        );
       if (before.outboxSent !== sentOutbox)
         problems.push(`retention found ${before.outboxSent} sent entries, the seed wrote ${sentOutbox}`);
       if (step.deleted + all.deleted !== before.outboxSent)
@@ -325,7 +328,7 @@ async function main() {
         large.dueSweeps?.map((s) => s.handled).join(' / ') ?? 'n/a',
       ],
       [
-        `retention: one sweep's step deleted at most ${int(10_000)} (10 batches of 1,000); all ${int(want.sentOutbox)} sent entries past retention were deleted, no pending one`,
+        `retention: one sweep's step deleted no more than its bound (${large.retention ? `${large.retention.step.maxBatches} batches of ${large.retention.step.batchSize}` : 'n/a'}); all ${int(want.sentOutbox)} sent entries past retention were deleted, no pending one`,
         !large.problems.some((p) => p.startsWith('one sweep') || p.startsWith('retention') || p.includes('sent entries left')),
         large.retention
           ? `${int(large.retention.step.deleted)} + ${int(large.retention.all.deleted)} deleted, ${int(large.retention.after.outboxSent)} left`
@@ -398,7 +401,7 @@ async function main() {
       ? [
           ['Sent entries past retention (clock moved 10 days)', int(ret.before.outboxSent)],
           [
-            `One sweep's retention step (10 batches of 1,000, a turn of the event loop between them)`,
+            `One sweep's retention step (${ret.step.maxBatches} batches of ${ret.step.batchSize}, a turn of the event loop between them)`,
             `${int(ret.step.deleted)} deleted in ${fmt(ret.step.wallMs, 0)} ms`,
           ],
           [

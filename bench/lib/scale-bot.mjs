@@ -25,7 +25,7 @@ const { openStore } = require(join(dist, 'store/open.js'));
 const { newShortId } = require(join(dist, 'ids.js'));
 const { purchaseLines, newOffer } = require(join(dist, 'offers/rules.js'));
 const { verifyChain } = require(join(dist, 'store/chain.js'));
-const { RETENTION_BATCH } = require(join(dist, 'notifications/retention.js'));
+const { RETENTION_BATCH, RETENTION_BATCHES_PER_SWEEP } = require(join(dist, 'notifications/retention.js'));
 
 const dataDir = process.env.BENCH_DATA_DIR;
 const sinkUrl = process.env.BENCH_SINK_URL;
@@ -158,7 +158,7 @@ serveIpc(
     pruneStep: async () => {
       const t0 = performance.now();
       const r = await app.pruneOutbox();
-      return { ...r, wallMs: performance.now() - t0 };
+      return { ...r, wallMs: performance.now() - t0, batchSize: RETENTION_BATCH, maxBatches: RETENTION_BATCHES_PER_SWEEP };
     },
     /**
      * Works off every sent entry past retention in the sweep's batches (the store call the sweep makes), timing each
