@@ -217,11 +217,12 @@ export function createApp({ config, store, catalog, clock, log, delivery, turnSe
 
   // Expiries, reminders and extensions happen without anyone asking; both steps are compare-and-set, so several
   // processes sweeping at once do each step once. Then retention: delivered outbox entries past OUTBOX_RETENTION_DAYS
-  // go, in bounded batches (they are not work for the deliverer, so they are not counted).
+  // go, in bounded batches (they are not work for the deliverer, so they are not counted; a failure there is logged
+  // and never keeps the expiries and reminders just written from being delivered).
   const pruneOutbox = createOutboxRetention({ outbox: store.outbox, clock, days: config.outboxRetentionDays });
   const sweep = async () => {
     const done = (await offers.expireDue()) + (await delegation.sweep()) + (await fulfilments.sweep());
-    await pruneOutbox();
+    await pruneOutbox().catch((err: unknown) => log.error({ err }, 'outbox retention failed'));
     return done;
   };
   let sweeping_ = false;

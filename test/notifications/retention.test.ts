@@ -1,7 +1,11 @@
+import { addDays } from '../../src/clock';
 import { createOutboxRetention } from '../../src/notifications/retention';
 import { openSqliteStore } from '../../src/store/sqlite';
 import type { Store } from '../../src/store/types';
 import { T0, notifyIssuer, offer, plusDays } from '../store/support/fixtures';
+import { installationUpdate } from '../support/activities';
+import { alex, megan } from '../support/people';
+import { startTestBot, type TestBot } from '../support/test-bot';
 
 describe('outbox retention', () => {
   const clock = { now: new Date(T0) };
@@ -64,5 +68,39 @@ describe('outbox retention', () => {
     expect(await prune()).toEqual({ deleted: 0, batches: 1 });
     clock.now = new Date(plusDays(T0, 12.5));
     expect(await prune()).toEqual({ deleted: 1, batches: 1 });
+  });
+});
+
+describe('retention in the sweep', () => {
+  let bot: TestBot;
+  beforeAll(async () => {
+    bot = await startTestBot();
+    bot.meet(alex, megan);
+    for (const u of [alex, megan]) await bot.post(installationUpdate('add', u, bot.sink.url));
+  });
+  afterAll(() => bot.close());
+
+  it('deletes the notifications it delivered once they are past the retention, and a retention failure never fails the sweep', async () => {
+    await bot.say('trial admin@contoso.com teams-essentials', alex);
+    await bot.drain();
+    const offerId = bot.lastIdSentTo('T', megan);
+    const delivered = await bot.store.outbox.forSubject(offerId);
+    expect(delivered.length).toBeGreaterThan(0);
+    expect(delivered.every((e) => e.state === 'sent')).toBe(true);
+
+    bot.clock.now = addDays(bot.clock.now, 6);
+    await bot.app.sweep();
+    expect(await bot.store.outbox.forSubject(offerId)).toHaveLength(delivered.length);
+    bot.clock.now = addDays(bot.clock.now, 2);
+    await bot.app.sweep();
+    expect(await bot.store.outbox.forSubject(offerId)).toEqual([]);
+
+    const pruneSent = jest.spyOn(bot.store.outbox, 'pruneSent').mockRejectedValue(new Error('disk I/O error'));
+    try {
+      await expect(bot.app.sweep()).resolves.toBe(0);
+      expect(pruneSent).toHaveBeenCalled();
+    } finally {
+      pruneSent.mockRestore();
+    }
   });
 });
