@@ -84,6 +84,11 @@ param outboxLeaseSeconds int = 8
 @maxValue(3600)
 param fulfilmentLeaseSeconds int = 180
 
+@description('Days a delivered notification is kept in the outbox before the sweep deletes it.')
+@minValue(1)
+@maxValue(3650)
+param outboxRetentionDays int = 7
+
 @description('Entra\'s login host for connected partners\' Graph tokens.')
 param microsoftAuthorityHost string = 'https://login.microsoftonline.com'
 
@@ -202,6 +207,7 @@ var botSettings = {
   DELIVERY_INSTANCES: string(instanceCount)
   OUTBOX_LEASE_SECONDS: string(outboxLeaseSeconds)
   FULFILMENT_LEASE_SECONDS: string(fulfilmentLeaseSeconds)
+  OUTBOX_RETENTION_DAYS: string(outboxRetentionDays)
   AAD_APP_CLIENT_ID: tabAppClientId
   AAD_APP_ID_URI: 'api://${webApp.properties.defaultHostName}/${tabAppClientId}'
   MICROSOFT_AUTHORITY_HOST: microsoftAuthorityHost

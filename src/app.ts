@@ -30,6 +30,7 @@ import { describeMessage } from './notifications/describe';
 import { createDeliverer } from './notifications/deliverer';
 import { createMessageRegistry } from './notifications/messages';
 import { createBotSender } from './notifications/sender';
+import { createOutboxRetention } from './notifications/retention';
 import { registerDashboard } from './dashboard';
 import { createServer } from './server';
 import type { Store } from './store/types';
@@ -215,8 +216,15 @@ export function createApp({ config, store, catalog, clock, log, delivery, turnSe
   });
 
   // Expiries, reminders and extensions happen without anyone asking; both steps are compare-and-set, so several
-  // processes sweeping at once do each step once.
-  const sweep = async () => (await offers.expireDue()) + (await delegation.sweep()) + (await fulfilments.sweep());
+  // processes sweeping at once do each step once. Then retention: delivered outbox entries past OUTBOX_RETENTION_DAYS
+  // go, in bounded batches (they are not work for the deliverer, so they are not counted; a failure there is logged
+  // and never keeps the expiries and reminders just written from being delivered).
+  const pruneOutbox = createOutboxRetention({ outbox: store.outbox, clock, days: config.outboxRetentionDays });
+  const sweep = async () => {
+    const done = (await offers.expireDue()) + (await delegation.sweep()) + (await fulfilments.sweep());
+    await pruneOutbox().catch((err: unknown) => log.error({ err }, 'outbox retention failed'));
+    return done;
+  };
   let sweeping_ = false;
   // Relationships at Microsoft are read every few seconds while someone may be approving them: the sweep finds them.
   const sweeper =
@@ -247,6 +255,7 @@ export function createApp({ config, store, catalog, clock, log, delivery, turnSe
     marketplace,
     fulfilments,
     sweep,
+    pruneOutbox,
     verbs,
     router,
     cards,

@@ -25,6 +25,7 @@ const ConfigSchema = z
     DELIVERY_INSTANCES: optional(z.coerce.number().int('must be a whole number').min(1).max(50)),
     OUTBOX_LEASE_SECONDS: optional(z.coerce.number().int('must be a whole number').min(2).max(3600)),
     FULFILMENT_LEASE_SECONDS: optional(z.coerce.number().int('must be a whole number').min(2).max(3600)),
+    OUTBOX_RETENTION_DAYS: optional(z.coerce.number().int('must be a whole number').min(1).max(3650)),
     AAD_APP_CLIENT_ID: optional(z.guid("must be the tab's Entra app registration (client) ID, a GUID")),
     AAD_APP_ID_URI: optional(z.string().regex(/^api:\/\/\S+$/, 'must be the Application ID URI, api://<tab domain>/<client id>')),
     AAD_JWKS_URI: optional(z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' })),
@@ -156,6 +157,11 @@ export interface Config {
      */
     fulfilmentLeaseMs: number;
   };
+  /**
+   * How long a delivered (sent) outbox entry is kept: the sweep deletes older ones. Nothing in the bot reads a sent
+   * entry after it was sent; failed entries are kept until the partner retries them.
+   */
+  outboxRetentionDays: number;
   /** The partner dashboard tab. */
   tab: {
     /** Teams SSO (absent: not configured; in local mode the tab then runs as the development identity). */
@@ -233,6 +239,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       leaseMs: (e.OUTBOX_LEASE_SECONDS ?? 8) * 1000,
       fulfilmentLeaseMs: (e.FULFILMENT_LEASE_SECONDS ?? 180) * 1000,
     },
+    outboxRetentionDays: e.OUTBOX_RETENTION_DAYS ?? 7,
     tab: {
       sso: e.AAD_APP_CLIENT_ID
         ? {

@@ -67,6 +67,13 @@ describe('configuration', () => {
     expect(() => loadConfig({ OUTBOX_LEASE_SECONDS: '1.5' })).toThrow(/OUTBOX_LEASE_SECONDS must be a whole number/);
   });
 
+  it('keeps delivered outbox entries 7 days unless OUTBOX_RETENTION_DAYS says otherwise (whole days, at least 1)', () => {
+    expect(loadConfig({}).outboxRetentionDays).toBe(7);
+    expect(loadConfig({ OUTBOX_RETENTION_DAYS: '30' }).outboxRetentionDays).toBe(30);
+    expect(() => loadConfig({ OUTBOX_RETENTION_DAYS: '0' })).toThrow(/OUTBOX_RETENTION_DAYS/);
+    expect(() => loadConfig({ OUTBOX_RETENTION_DAYS: '2.5' })).toThrow(/OUTBOX_RETENTION_DAYS must be a whole number/);
+  });
+
   it('points partners’ Microsoft calls at Entra and Graph, or at a local stand-in (http on this machine only, never in production)', () => {
     expect(loadConfig({}).microsoft).toEqual({
       authorityHost: 'https://login.microsoftonline.com',

@@ -51,6 +51,12 @@ export interface OutboxStore {
   stats(): Promise<OutboxStats>;
   /** For tests and status: entries about one subject. */
   forSubject(subjectId: string): Promise<OutboxEntry[]>;
+  /**
+   * Retention (OUTBOX_RETENTION_DAYS): deletes up to `limit` delivered entries marked sent before `sentBefore`, oldest
+   * first, and returns how many (a limit of 0 or less deletes nothing). Pending and failed entries are never deleted.
+   * Bounded, so a caller (the sweep) can spread a large backlog over several short calls.
+   */
+  pruneSent(sentBefore: string, limit: number): Promise<number>;
 }
 
 /**

@@ -7,6 +7,8 @@ import type { Offer } from '../../src/offers/types';
 import { openSqliteStore } from '../../src/store/sqlite';
 import { MARKETPLACE_SQL } from '../../src/store/sqlite/marketplace';
 import { MIGRATIONS } from '../../src/store/sqlite/migrations';
+import { OUTBOX_RETENTION_SQL } from '../../src/store/sqlite/outbox';
+import { FULFILMENT_PLACED_VALUE_SQL } from '../../src/store/sqlite/fulfilments';
 import { PIPELINE_SQL } from '../../src/store/sqlite/pipeline';
 import type { Store } from '../../src/store/types';
 import { describeStoreContract } from './contract';
@@ -387,6 +389,122 @@ describe('SQLite migration 7 (the partner dashboard pipeline)', () => {
       }
       expect(plan(PIPELINE_SQL.expiring)).toEqual([
         'SEARCH relationships USING COVERING INDEX relationships_expiring (partner_tenant_id=? AND ends_at>? AND ends_at<?)',
+      ]);
+    } finally {
+      db.close();
+    }
+  });
+});
+
+describe('SQLite migration 12 (outbox retention)', () => {
+  afterEach(() => harness.cleanup());
+
+  it('upgrades a version 10 file: entries sent before it count as sent when written; retention reads the sent-time index', async () => {
+    const file = harness.file();
+    const old = new Database(file);
+    for (const step of MIGRATIONS.slice(0, 11)) old.exec(step);
+    old.pragma('user_version = 11');
+    const insert = old.prepare(`INSERT INTO outbox (id, state, next_attempt_at, subject_id, partner_tenant_id, created_at, doc)
+      VALUES (@id, @state, @at, 'T-SUBJ23', @partner, @at, @doc)`);
+    const row = (id: string, state: OutboxEntry['state'], at: string) =>
+      insert.run({ id, state, at, partner: TENANT.fabrikam, doc: JSON.stringify({ id, state, createdAt: at, nextAttemptAt: at }) });
+    row('sent-early', 'sent', T0);
+    row('sent-later', 'sent', plusDays(T0, 3));
+    row('failed', 'failed', T0);
+    row('pending', 'pending', T0);
+    old.close();
+
+    const store = openSqliteStore(file);
+    try {
+      expect(await store.outbox.pruneSent(plusDays(T0, 1), 10)).toBe(1);
+      expect((await store.outbox.forSubject('T-SUBJ23')).map((e) => e.id).sort()).toEqual(['failed', 'pending', 'sent-later']);
+    } finally {
+      await store.close();
+    }
+    const after = new Database(file, { readonly: true });
+    try {
+      expect(after.prepare('SELECT id, sent_at AS sentAt FROM outbox ORDER BY id').all()).toEqual([
+        { id: 'failed', sentAt: null },
+        { id: 'pending', sentAt: null },
+        { id: 'sent-later', sentAt: plusDays(T0, 3) },
+      ]);
+      // The oldest sent entries come off the partial index in its order: no scan of the outbox, no sort.
+      const plan = (
+        after.prepare(`EXPLAIN QUERY PLAN ${OUTBOX_RETENTION_SQL}`).all({ before: T0, limit: 1 }) as Array<{ detail: string }>
+      ).map((r) => r.detail);
+      expect(plan).toContain('SEARCH outbox USING COVERING INDEX outbox_sent (sent_at<?)');
+      expect(plan.filter((d) => /^SCAN outbox|TEMP B-TREE/.test(d))).toEqual([]);
+    } finally {
+      after.close();
+    }
+  });
+});
+
+describe('SQLite migration 13 (orders placed per month)', () => {
+  afterEach(() => harness.cleanup());
+
+  it("upgrades a version 11 file: placed orders keep counting by their month; the query reads only the partner's orders placed since", async () => {
+    const file = harness.file();
+    const old = new Database(file);
+    for (const step of MIGRATIONS.slice(0, 12)) old.exec(step);
+    old.pragma('user_version = 12');
+    const job = (id: string, state: string, placedAt: string | undefined, cents: number) => ({
+      id,
+      partnerTenantId: TENANT.fabrikam,
+      state,
+      version: 2,
+      currency: 'USD',
+      valueCentsPerMonth: cents,
+      ...(placedAt ? { placedAt } : {}),
+      createdAt: T0,
+    });
+    const insert = old.prepare(`INSERT INTO fulfilments (id, partner_tenant_id, state, version, created_at, doc)
+      VALUES (@id, @partnerTenantId, @state, @version, @createdAt, @doc)`);
+    for (const f of [
+      job('P-OLD234', 'placed', '2026-05-31T23:00:00.000Z', 100),
+      job('P-JUN234', 'placed', '2026-06-02T10:00:00.000Z', 200),
+      job('P-JUL234', 'placed', '2026-07-15T10:00:00.000Z', 400),
+      job('P-ORD234', 'ordering', undefined, 800),
+    ])
+      insert.run({ ...f, doc: JSON.stringify(f) });
+    old.close();
+
+    const store = openSqliteStore(file);
+    try {
+      expect(await store.fulfilments.placedValue(TENANT.fabrikam, 'USD', '2026-06')).toEqual([
+        { month: '2026-06', cents: 200 },
+        { month: '2026-07', cents: 400 },
+      ]);
+      expect(await store.fulfilments.placedValue(TENANT.fabrikam, 'EUR', '2026-06')).toEqual([]);
+    } finally {
+      await store.close();
+    }
+    const after = new Database(file, { readonly: true });
+    try {
+      const plan = (
+        after.prepare(`EXPLAIN QUERY PLAN ${FULFILMENT_PLACED_VALUE_SQL}`).all(TENANT.fabrikam, '2026-06', 'USD') as Array<{
+          detail: string;
+        }>
+      ).map((r) => r.detail);
+      expect(plan[0]).toBe('SEARCH fulfilments USING INDEX fulfilments_partner_placed (partner_tenant_id=? AND placed_at>?)');
+    } finally {
+      after.close();
+    }
+  });
+});
+
+describe('SQLite migration 14 (pipeline value by expiry)', () => {
+  it("reads only the partner's offers expiring since the first month shown, and the summary's counts still from the index alone", () => {
+    const db = new Database(':memory:');
+    try {
+      for (const step of MIGRATIONS) db.exec(step);
+      const plan = (sql: string, params: object) =>
+        (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(params) as Array<{ detail: string }>).map((r) => r.detail);
+      expect(plan(PIPELINE_SQL.monthlyValue, { partner: TENANT.fabrikam, currency: 'USD', since: '2026-06' })[0]).toBe(
+        'SEARCH o USING INDEX offers_partner_state (partner_tenant_id=? AND state=? AND kind=? AND expires_at>?)',
+      );
+      expect(plan(PIPELINE_SQL.byState('offers'), { partner: TENANT.fabrikam })).toEqual([
+        'SEARCH offers USING COVERING INDEX offers_partner_state (partner_tenant_id=?)',
       ]);
     } finally {
       db.close();

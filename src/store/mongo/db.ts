@@ -22,9 +22,10 @@ export interface Doc extends Document {
 
 /**
  * Top-level fields only the adapter writes; never part of a domain object: `_ord` insertion order, `_email`/`_upn`
- * lower-cased lookups, `_score` a search's text score, `_ft` a listing's text as search terms (marketplace.ts).
+ * lower-cased lookups, `_score` a search's text score, `_ft` a listing's text as search terms (marketplace.ts), `_sentAt`
+ * when an outbox entry was marked sent (a Date, for retention: outbox.ts).
  */
-const ADAPTER_FIELDS = ['_id', '_ord', '_email', '_upn', '_score', '_ft'] as const;
+const ADAPTER_FIELDS = ['_id', '_ord', '_email', '_upn', '_score', '_ft', '_sentAt'] as const;
 
 /** What every capability's file is given: the database, the clock, and transactions on the client it came from. */
 export interface Mongo {

@@ -12,6 +12,9 @@ export const FULFILMENT_COLLECTIONS: CollectionSpec[] = [
       // Only jobs with work left carry dueAt: the sweep's index holds nothing else.
       { key: { dueAt: 1 }, name: 'due', partialFilterExpression: { dueAt: { $exists: true } } },
       { key: { partnerTenantId: 1, createdAt: -1, _id: 1 }, name: 'partner_created' },
+      // issue 18: the Offers tab's orders placed per month (`placedValue`) read only the orders placed since the first
+      // month shown, not every order the partner ever placed (SQLite: fulfilments_partner_placed).
+      { key: { partnerTenantId: 1, placedAt: 1 }, name: 'partner_placed', partialFilterExpression: { state: 'placed' } },
     ],
   },
 ];

@@ -25,7 +25,10 @@ export const OFFER_COLLECTIONS: CollectionSpec[] = [
       { key: { partnerTenantId: 1, approverEmail: 1, ...BY_PARTNER_SORT }, name: 'partner_approver_created' },
       { key: { approverEmail: 1, state: 1 }, name: 'approver_state' },
       { key: { 'approver.tenantId': 1, 'approver.aadObjectId': 1, state: 1 }, name: 'approver_user_state' },
-      { key: { state: 1, expiresAt: 1 }, name: 'state_expires' },
+      // The sweep's expiries (`listExpired`: pending states, by expiresAt then insertion): with `_ord` in the key each
+      // state's range is already in the sort's order, so the server merges them and stops at the limit instead of
+      // fetching and sorting every due offer in memory (issue 18). Renamed, so the old index is replaced.
+      { key: { state: 1, expiresAt: 1, _ord: 1 }, name: 'state_expires_ord' },
     ],
   },
 ];

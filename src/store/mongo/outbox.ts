@@ -15,9 +15,19 @@ export const OUTBOX_COLLECTIONS: CollectionSpec[] = [
       { key: { partnerTenantId: 1, createdAt: -1, _ord: -1 }, name: 'partner_failed', partialFilterExpression: { state: 'failed' } },
       // Readiness's oldest pending entry: one index entry read, instead of every pending document fetched and sorted.
       { key: { createdAt: 1 }, name: 'pending_created', partialFilterExpression: { state: 'pending' } },
-      // issue 18 (perf-card): coalescing notices find the newest waiting entry of their key (pending ones only).
+      // Coalescing notices find the newest waiting entry of their key (pending ones only).
       { key: { 'coalesce.key': 1, _ord: -1 }, name: 'coalesce', partialFilterExpression: { state: 'pending' } },
+      // issue 18: retention (`pruneSent`) reads the oldest sent entries off this index, as SQLite's outbox_sent. Not a
+      // TTL index: the retention period is configuration (OUTBOX_RETENTION_DAYS) read by the sweep, while a TTL index
+      // fixes it in the index definition; the sweep's bounded deletes do the same job in both stores, on the same rule.
+      { key: { _sentAt: 1 }, name: 'sent', partialFilterExpression: { state: 'sent' } },
     ],
+    // Entries marked sent before `_sentAt` existed would never be pruned: their creation time stands in (they were sent
+    // at or after it). Cheap when none need it: they are the `sent` index's null keys.
+    backfill: async (db) =>
+      void (await db
+        .collection<Doc>('outbox')
+        .updateMany({ state: 'sent', _sentAt: null }, [{ $set: { _sentAt: { $dateFromString: { dateString: '$createdAt' } } } }])),
   },
 ];
 
@@ -140,7 +150,8 @@ export function mongoOutbox(m: Mongo): OutboxStore {
       const ok = new Set(held.map((d) => String(d._id)));
       return list.filter((id) => ok.has(id));
     },
-    markSent: async (id, owner) => settle(id, owner, { $set: { state: 'sent' }, $unset: { lease: '' }, $inc: { attempts: 1 } }),
+    markSent: async (id, owner) =>
+      settle(id, owner, { $set: { state: 'sent', _sentAt: m.now() }, $unset: { lease: '' }, $inc: { attempts: 1 } }),
     /**
      * One bulk write, unordered: each update is guarded by its own lease, so they need no transaction to be right, and
      * one round trip instead of one per entry is the saving.
@@ -148,11 +159,12 @@ export function mongoOutbox(m: Mongo): OutboxStore {
     markSentMany: async (owner, sent) => {
       str(owner, 'owner');
       if (!sent.length) return 0;
+      const sentAt = m.now();
       const ops = sent.map(({ id, attempts = 1, lastError }) => ({
         updateOne: {
           filter: { _id: str(id, 'outbox id'), 'lease.owner': owner },
           update: {
-            $set: { state: 'sent', ...(lastError === undefined ? {} : { lastError: str(lastError, 'error') }) },
+            $set: { state: 'sent', _sentAt: sentAt, ...(lastError === undefined ? {} : { lastError: str(lastError, 'error') }) },
             $unset: { lease: '' },
             $inc: { attempts: int(attempts, 'attempts') },
           },
@@ -208,5 +220,20 @@ export function mongoOutbox(m: Mongo): OutboxStore {
           .sort({ createdAt: 1, _ord: 1 })
           .toArray()
       ).map(toOutbox),
+    pruneSent: async (sentBefore, limit) => {
+      const before = new Date(str(sentBefore, 'time'));
+      if (Number.isNaN(before.getTime())) throw new Error(`store: sentBefore must be an ISO time, got ${sentBefore}`);
+      if (int(limit, 'limit') <= 0) return 0;
+      // The oldest first, off the `sent` index; the delete repeats the state condition, so only sent entries ever go.
+      const ids = (
+        await outbox
+          .find({ state: 'sent', _sentAt: { $lt: before } }, { projection: { _id: 1 } })
+          .sort({ _sentAt: 1 })
+          .limit(limit)
+          .toArray()
+      ).map((d) => d._id);
+      if (!ids.length) return 0;
+      return (await outbox.deleteMany({ _id: { $in: ids }, state: 'sent' })).deletedCount;
+    },
   };
 }

@@ -32,7 +32,12 @@ const STATE_KIND_INDEX = { key: { partnerTenantId: 1, state: 1, kind: 1 }, name:
 
 /** The pipeline's indexes on the collections it reads; offers.ts and relationships.ts declare the rest of theirs. */
 export const PIPELINE_COLLECTIONS: CollectionSpec[] = [
-  { name: 'offers', indexes: [{ ...PIPELINE_INDEX }, { ...STATE_KIND_INDEX }] },
+  // On offers, expiresAt follows: the pipeline value (`monthlyValue`) reads only offers expiring since its first month,
+  // not every accepted offer the partner ever had (issue 18; SQLite's offers_partner_state the same).
+  {
+    name: 'offers',
+    indexes: [{ ...PIPELINE_INDEX }, { key: { partnerTenantId: 1, state: 1, kind: 1, expiresAt: 1 }, name: 'partner_state_kind_expires' }],
+  },
   {
     name: 'relationships',
     indexes: [
@@ -112,7 +117,7 @@ export function mongoPipeline({ db }: Mongo): PipelineStore {
       const isAccepted = { $eq: ['$state', VALUE_STATES.accepted] };
       const rows = await offers
         .aggregate<{ _id: { month: string; accepted: boolean }; cents: number }>([
-          // Off partner_state_kind, as SQLite's off offers_partner_state.
+          // Off partner_state_kind_expires, as SQLite's off offers_partner_state.
           {
             $match: {
               partnerTenantId: q.partner,

@@ -15,29 +15,33 @@ const params = (f: Fulfilment) => ({
   state: f.state,
   version: f.version,
   dueAt: f.dueAt ?? null,
+  placedAt: f.placedAt ?? null,
   createdAt: f.createdAt,
   doc: JSON.stringify(f),
 });
 
 export function sqliteFulfilmentInsert(db: Db): FulfilmentInsert {
-  const insert = db.prepare(`INSERT INTO fulfilments (id, partner_tenant_id, state, version, due_at, created_at, doc)
-    VALUES (@id, @partnerTenantId, @state, @version, @dueAt, @createdAt, @doc)`);
+  const insert = db.prepare(`INSERT INTO fulfilments (id, partner_tenant_id, state, version, due_at, placed_at, created_at, doc)
+    VALUES (@id, @partnerTenantId, @state, @version, @dueAt, @placedAt, @createdAt, @doc)`);
   return (f) => void insert.run(params(f));
 }
+
+/**
+ * Orders placed per month since the first month shown (partner, from month, currency): only those orders, off the
+ * partial index fulfilments_partner_placed (migration 13), in month order; exported for the query-plan test.
+ */
+export const FULFILMENT_PLACED_VALUE_SQL = `SELECT substr(placed_at, 1, 7) AS month, sum(json_extract(doc, '$.valueCentsPerMonth')) AS cents
+  FROM fulfilments
+  WHERE partner_tenant_id = ? AND state = 'placed' AND placed_at >= ? AND json_extract(doc, '$.currency') = ?
+  GROUP BY month ORDER BY month`;
 
 export function sqliteFulfilments(db: Db, writes: { responses: ResponseWriter; outbox: OutboxInsert }): FulfilmentsStore {
   const q = {
     get: db.prepare<[string], Row>('SELECT doc FROM fulfilments WHERE id = ?'),
-    update: db.prepare(`UPDATE fulfilments SET state = @state, version = @version, due_at = @dueAt, doc = @doc
+    update: db.prepare(`UPDATE fulfilments SET state = @state, version = @version, due_at = @dueAt, placed_at = @placedAt, doc = @doc
       WHERE id = @id AND version = @expectedVersion`),
     due: db.prepare<[string, number], Row>('SELECT doc FROM fulfilments WHERE due_at IS NOT NULL AND due_at <= ? ORDER BY due_at LIMIT ?'),
-    // The partner's rows off fulfilments_partner_created; placed jobs are a few per offer accepted, read in one pass.
-    placedValue: db.prepare<[string, string, string], { month: string; cents: number }>(
-      `SELECT substr(json_extract(doc, '$.placedAt'), 1, 7) AS month, sum(json_extract(doc, '$.valueCentsPerMonth')) AS cents
-       FROM fulfilments
-       WHERE partner_tenant_id = ? AND state = 'placed' AND json_extract(doc, '$.currency') = ? AND json_extract(doc, '$.placedAt') >= ?
-       GROUP BY month ORDER BY month`,
-    ),
+    placedValue: db.prepare<[string, string, string], { month: string; cents: number }>(FULFILMENT_PLACED_VALUE_SQL),
     byPartner: db.prepare<[string, number], Row>(
       'SELECT doc FROM fulfilments WHERE partner_tenant_id = ? ORDER BY created_at DESC, id LIMIT ?',
     ),
@@ -68,6 +72,6 @@ export function sqliteFulfilments(db: Db, writes: { responses: ResponseWriter; o
     update: async (next, expectedVersion, outbox, responses = []) => updateTx.immediate(next, expectedVersion, outbox, responses),
     listDue: async (now, limit) => parseAll<Fulfilment>(q.due.all(now, limit)),
     listByPartner: async (partnerTenantId, limit) => parseAll<Fulfilment>(q.byPartner.all(partnerTenantId, limit)),
-    placedValue: async (partnerTenantId, currency, fromMonth) => q.placedValue.all(partnerTenantId, currency, fromMonth),
+    placedValue: async (partnerTenantId, currency, fromMonth) => q.placedValue.all(partnerTenantId, fromMonth, currency),
   };
 }

@@ -37,6 +37,6 @@ export function openSqliteStore(file: string, now: () => Date = () => new Date()
     leads: sqliteLeads(db, outbox),
     pipeline: sqlitePipeline(db),
     responses: sqliteResponses(db),
-    outbox: sqliteOutbox(db),
+    outbox: sqliteOutbox(db, now),
   };
 }

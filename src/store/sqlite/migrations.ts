@@ -270,12 +270,35 @@ ${LISTING_FTS_ROW}
   CREATE INDEX fulfilments_due ON fulfilments (due_at) WHERE due_at IS NOT NULL;
   CREATE INDEX fulfilments_partner_created ON fulfilments (partner_tenant_id, created_at);
   `,
-  // issue 18 (perf-card)
   // 11: coalescing notices (a partner's notices of answers queued while an earlier one still waits join it): the
   // insert finds the newest waiting entry of a key by this partial index, which holds only pending coalescing entries.
   `
   ALTER TABLE outbox ADD COLUMN coalesce_key TEXT;
   CREATE INDEX outbox_coalesce ON outbox (coalesce_key) WHERE state = 'pending' AND coalesce_key IS NOT NULL;
+  `,
+  // 12: outbox retention. `sent_at` is when an entry was marked sent (markSent sets it); the sweep deletes entries
+  // sent more than OUTBOX_RETENTION_DAYS ago, oldest first, in bounded batches off this partial index. Entries sent
+  // before this step have no sent time: their creation time stands in (they were sent at or after it).
+  `
+  ALTER TABLE outbox ADD COLUMN sent_at TEXT;
+  UPDATE outbox SET sent_at = created_at WHERE state = 'sent';
+  CREATE INDEX outbox_sent ON outbox (sent_at) WHERE state = 'sent';
+  `,
+  // 13: the Offers tab's orders placed per month read only the partner's orders placed since the first month shown,
+  // off this index, instead of every order the partner ever placed (each document parsed for its placedAt): a column
+  // the adapter fills from the document, like the others.
+  `
+  ALTER TABLE fulfilments ADD COLUMN placed_at TEXT;
+  UPDATE fulfilments SET placed_at = json_extract(doc, '$.placedAt') WHERE json_type(doc, '$.placedAt') = 'text';
+  CREATE INDEX fulfilments_partner_placed ON fulfilments (partner_tenant_id, placed_at) WHERE state = 'placed';
+  `,
+  // 14: the Offers tab's pipeline value (`monthlyValue`: accepted and pending purchase offers expiring since the first
+  // month shown) reads only those offers' rows: with expires_at in the key, the range stops at it instead of visiting
+  // every accepted offer the partner ever had to test its expiry. Same name, same count of indexes on offers (a
+  // decision rewrites this entry anyway, for its change of state); the summary's counts still read its prefix.
+  `
+  DROP INDEX offers_partner_state;
+  CREATE INDEX offers_partner_state ON offers (partner_tenant_id, state, kind, expires_at);
   `,
 ];
 

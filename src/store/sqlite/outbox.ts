@@ -51,7 +51,14 @@ export function sqliteOutboxInsert(db: Db, now: () => Date): OutboxInsert {
   };
 }
 
-export function sqliteOutbox(db: Db): OutboxStore {
+/**
+ * Retention (issue 18): the oldest sent entries off the partial index outbox_sent (migration 12), at most @limit at a
+ * time; exported so the query-plan test checks this very statement.
+ */
+export const OUTBOX_RETENTION_SQL = `DELETE FROM outbox WHERE rowid IN (
+  SELECT rowid FROM outbox WHERE state = 'sent' AND sent_at < @before ORDER BY sent_at LIMIT @limit)`;
+
+export function sqliteOutbox(db: Db, now: () => Date = () => new Date()): OutboxStore {
   const q = {
     outboxDue: db.prepare<{ now: string; limit: number }, OutboxRow>(
       `SELECT * FROM outbox WHERE state = 'pending' AND next_attempt_at <= @now AND (lease_until IS NULL OR lease_until <= @now)
@@ -65,8 +72,8 @@ export function sqliteOutbox(db: Db): OutboxStore {
       `UPDATE outbox SET lease_until = @until WHERE id = @id AND lease_owner = @owner AND state = 'pending'`,
     ),
     // A last error is written only when there is one: json_set would store a JSON null for an absent one.
-    outboxSent: db.prepare<{ id: string; owner: string; attempts: number; lastError: string | null }>(
-      `UPDATE outbox SET state = 'sent', lease_owner = NULL, lease_until = NULL,
+    outboxSent: db.prepare<{ id: string; owner: string; attempts: number; lastError: string | null; sentAt: string }>(
+      `UPDATE outbox SET state = 'sent', sent_at = @sentAt, lease_owner = NULL, lease_until = NULL,
          doc = CASE WHEN @lastError IS NULL THEN json_set(doc, '$.attempts', json_extract(doc, '$.attempts') + @attempts)
            ELSE json_set(doc, '$.attempts', json_extract(doc, '$.attempts') + @attempts, '$.lastError', @lastError) END
        WHERE id = @id AND lease_owner = @owner`,
@@ -111,6 +118,7 @@ export function sqliteOutbox(db: Db): OutboxStore {
          (SELECT min(created_at) FROM outbox WHERE state = 'pending') AS oldest`,
     ),
     outboxForSubject: db.prepare<[string], OutboxRow>('SELECT * FROM outbox WHERE subject_id = ? ORDER BY created_at, rowid'),
+    outboxPruneSent: db.prepare<{ before: string; limit: number }>(OUTBOX_RETENTION_SQL),
   };
 
   // The rows are read once, with the due ids: inside the transaction nothing else changes them between the read and
@@ -124,8 +132,9 @@ export function sqliteOutbox(db: Db): OutboxStore {
   /** One commit for all of them: each row is still changed only under its owner's lease. */
   const sentManyTx = db.transaction((owner: string, sent: { id: string; attempts?: number; lastError?: string }[]) => {
     let marked = 0;
+    const sentAt = now().toISOString();
     for (const { id, attempts = 1, lastError } of sent)
-      marked += q.outboxSent.run({ id, owner, attempts, lastError: lastError ?? null }).changes;
+      marked += q.outboxSent.run({ id, owner, attempts, lastError: lastError ?? null, sentAt }).changes;
     return marked;
   });
 
@@ -144,7 +153,7 @@ export function sqliteOutbox(db: Db): OutboxStore {
   return {
     claim: async (owner, at, leaseUntil, limit) => claimTx.immediate(owner, at, leaseUntil, limit),
     renew: async (owner, ids, until) => (ids.length ? renewTx.immediate(owner, ids, until) : []),
-    markSent: async (id, owner) => void q.outboxSent.run({ id, owner, attempts: 1, lastError: null }),
+    markSent: async (id, owner) => void q.outboxSent.run({ id, owner, attempts: 1, lastError: null, sentAt: now().toISOString() }),
     markSentMany: async (owner, sent) => (sent.length ? sentManyTx.immediate(owner, sent) : 0),
     retryLater: async (id, owner, at, error, attempts = 1) => void q.outboxRetry.run({ id, owner, at, error, attempts }),
     markFailed: async (id, owner, error, attempts = 1) => void q.outboxFail.run({ id, owner, error, attempts }),
@@ -157,6 +166,7 @@ export function sqliteOutbox(db: Db): OutboxStore {
       return { pending: s.pending ?? 0, failed: s.failed ?? 0, oldestPendingAt: s.oldest ?? undefined };
     },
     forSubject: async (subjectId) => q.outboxForSubject.all(subjectId).map(fromOutboxRow),
+    pruneSent: async (sentBefore, limit) => (limit > 0 ? q.outboxPruneSent.run({ before: sentBefore, limit }).changes : 0),
   };
 }
 

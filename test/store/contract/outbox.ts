@@ -254,6 +254,32 @@ export function outboxContract(ctx: ContractContext): void {
       expect(await store.outbox.stats()).toEqual({ pending: 2, failed: 1, oldestPendingAt: plus(T0, 10) });
     });
 
+    it('pruneSent deletes sent entries by when they were marked sent (not created), oldest first, at most limit; pending and failed stay', async () => {
+      const { offer: o, entries } = await enqueue(notices(5, 'n'));
+      await store.outbox.claim('worker-1', plus(T0, 1), plusDays(T0, 1), 4);
+      // Sent in the order 2, 0, 1 (a minute apart), 3 failed, 4 still pending.
+      for (const [i, minute] of [
+        [2, 2],
+        [0, 3],
+        [1, 4],
+      ] as const) {
+        clock.now = new Date(plus(T0, minute));
+        await store.outbox.markSent(entries[i]!.id, 'worker-1');
+      }
+      await store.outbox.markFailed(entries[3]!.id, 'worker-1', 'HTTP 403');
+      const left = async () => (await store.outbox.forSubject(o.id)).map(textOf).sort();
+      const keysOf = (...i: number[]) => i.map((n) => textOf(entries[n]!)).sort();
+
+      expect(await store.outbox.pruneSent(plus(T0, 2), 10)).toBe(0); // strictly before
+      expect(await store.outbox.pruneSent(plus(T0, 10), 0)).toBe(0);
+      expect(await store.outbox.pruneSent(plus(T0, 3.5), 10)).toBe(2); // the ones sent at minutes 2 and 3
+      expect(await left()).toEqual(keysOf(1, 3, 4));
+      expect(await store.outbox.pruneSent(plusDays(T0, 30), 1)).toBe(1);
+      expect(await left()).toEqual(keysOf(3, 4));
+      expect(await store.outbox.pruneSent(plusDays(T0, 30), 10)).toBe(0);
+      expect(await store.outbox.stats()).toEqual({ pending: 1, failed: 1, oldestPendingAt: T0 });
+    });
+
     it('forSubject returns the entries about one subject and no others', async () => {
       const a = await enqueue(notices(2, 'a'));
       const b = await enqueue(notices(1, 'b'));

@@ -256,6 +256,7 @@ export class SqliteWorkerPool {
         retryFailed: m('outbox.retryFailed'),
         stats: m('outbox.stats'),
         forSubject: m('outbox.forSubject'),
+        pruneSent: m('outbox.pruneSent'),
       },
     };
   }
