@@ -279,12 +279,7 @@ export function createDeliverer(options: DelivererOptions): Deliverer {
    * entry due earlier, as long as the lease (renewed while the entry is in hand) covers the wait and the start of the
    * send after it.
    */
-  async function settle(
-    entry: OutboxEntry,
-    key: string | undefined,
-    answer: SendAnswer,
-    hand?: InHand,
-  ): Promise<Settled> {
+  async function settle(entry: OutboxEntry, key: string | undefined, answer: SendAnswer, hand?: InHand): Promise<Settled> {
     const meta = metaOf(entry, key);
     const attempts = (hand?.tries ?? 0) + 1;
     const plan = planAfterSend(answer, {
@@ -316,7 +311,8 @@ export function createDeliverer(options: DelivererOptions): Deliverer {
     if (plan.blockConversation && key) limiter.block(key, until);
     const retried = { ...meta, reason, retryInMs: Math.round(plan.inMs), ...(plan.mayHaveArrived ? { mayHaveArrived: true } : {}) };
     // drain() leaves retries pending with their due time (see Deliverer.drain); stopping gives everything back.
-    const inHand = hand && draining === 0 && !closing.signal.aborted && plan.inMs <= horizonMs && until + leases.startMs <= leases.endsAt(entry.id);
+    const inHand =
+      hand && draining === 0 && !closing.signal.aborted && plan.inMs <= horizonMs && until + leases.startMs <= leases.endsAt(entry.id);
     if (inHand) {
       log.info({ ...retried, inHand: true }, 'outbox entry will be retried');
       return { kind: 'again', until, reason };
