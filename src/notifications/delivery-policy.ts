@@ -10,8 +10,9 @@ import type { OutboxEntry } from './types';
 /**
  * The first server-failure retry waits 100–300 ms: a 503 from Teams is usually over in well under a second, and the
  * wait holds the rest of the conversation behind it. Each later one waits up to three times the previous (decorrelated
- * jitter), so a service that keeps failing is backed off from about as fast as by doubling, without the long tail of
- * a full-jitter draw from [0, 2^n s).
+ * jitter), without the long tail of a full-jitter draw from [0, 2^n s). The n-th failure in a row never waits less
+ * than 100 ms × 2^(n-1), whatever was drawn before or which process drew it: the 11 retries `maxAttempts` allows then
+ * span at least 3.4 minutes (about 7 on average), so a Teams or network outage of a few minutes does not fail entries.
  */
 export const BACKOFF_BASE_MS = 100;
 export const BACKOFF_CAP_MS = 300_000;
@@ -19,12 +20,13 @@ export const BACKOFF_CAP_MS = 300_000;
 const GONE_CODES = new Set(['BotNotInConversationRoster', 'ConversationBlockedByUser', 'ConversationNotFound']);
 
 /**
- * Capped decorrelated jitter: uniform in [base, 3 × the previous wait), at most the cap; the first (no previous wait)
- * in [base, 3 × base). Grows about twofold per failure on average, never past the cap, never below the base.
+ * Capped decorrelated jitter with an exponential floor: uniform in [floor, 3 × max(floor, the previous wait)), at most
+ * the cap, where the floor is base × 2^(failures - 1) for the `failures`-th failed request in a row (base when unknown).
  */
-export const backoffMs = (previousMs: number | undefined, random: () => number = Math.random): number => {
-  const high = Math.min(BACKOFF_CAP_MS, 3 * Math.max(BACKOFF_BASE_MS, previousMs ?? BACKOFF_BASE_MS));
-  return Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS + random() * (high - BACKOFF_BASE_MS));
+export const backoffMs = (previousMs: number | undefined, random: () => number = Math.random, failures = 1): number => {
+  const floor = Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** Math.max(0, failures - 1));
+  const high = Math.min(BACKOFF_CAP_MS, 3 * Math.max(floor, previousMs ?? floor));
+  return Math.min(BACKOFF_CAP_MS, floor + random() * (high - floor));
 };
 
 const statusOf = (err: unknown): number | undefined => {
@@ -121,7 +123,8 @@ export function planAfterSend(answer: SendAnswer, facts: SendFacts): SendPlan {
   const throttled = verdict === 'throttled';
   // A 429 without Retry-After backs off from the first window, whatever server failures came before.
   const inMs =
-    (throttled ? retryAfterMs(error, facts.nowMs) : undefined) ?? backoffMs(throttled ? undefined : facts.lastBackoffMs, facts.random);
+    (throttled ? retryAfterMs(error, facts.nowMs) : undefined) ??
+    backoffMs(throttled ? undefined : facts.lastBackoffMs, facts.random, throttled ? 1 : entry.attempts + 1);
   return {
     kind: 'retry',
     reason,

@@ -245,7 +245,7 @@ describe('the outbox deliverer', () => {
     expect((await store.outbox.forSubject(second))[0]).toMatchObject({ state: 'sent' });
   });
 
-  it("backs off from consecutive server failures only: a 429 before a 503 does not lengthen the 503's wait", async () => {
+  it("backs off a 503 from the entry's failed attempts, not from a 429's Retry-After before it", async () => {
     let at = now.getTime();
     const answers = [httpError(429, '1'), httpError(503), httpError(503)];
     const deliverer = createDeliverer({
@@ -259,12 +259,12 @@ describe('the outbox deliverer', () => {
     expect(await only()).toMatchObject({ attempts: 1, nextAttemptAt: '2026-11-25T09:00:01.000Z' });
     at += 1000;
     await deliverer.drain();
-    // The first server failure: the first retry's window ([100, 300) ms), as if the 429 had not happened.
-    expect(await only()).toMatchObject({ attempts: 2, nextAttemptAt: '2026-11-25T09:00:01.200Z' });
-    at += 200;
+    // The second failed attempt: its floor is 200 ms, and the 429's 1 s wait is not grown from: in [200, 600) ms.
+    expect(await only()).toMatchObject({ attempts: 2, nextAttemptAt: '2026-11-25T09:00:01.400Z' });
+    at += 400;
     await deliverer.drain();
-    // The second grows from the first: in [100, 600) ms.
-    expect(await only()).toMatchObject({ attempts: 3, nextAttemptAt: '2026-11-25T09:00:01.550Z' });
+    // The third grows from the second, over a floor of 400 ms: in [400, 1200) ms.
+    expect(await only()).toMatchObject({ attempts: 3, nextAttemptAt: '2026-11-25T09:00:02.200Z' });
   });
 
   describe('retries due soon, while it runs (not drain)', () => {

@@ -34,6 +34,27 @@ describe('the delivery policy: what an answer from Teams means for the entry', (
     });
   });
 
+  it('keeps retrying a Teams outage of a few minutes: the 12 attempts of an entry answered 503 every time span at least 3.4 minutes', () => {
+    let waited = 0;
+    let lastBackoffMs: number | undefined;
+    for (let attempts = 0; attempts < 11; attempts++) {
+      // The unluckiest draws (the floor every time), and a restart after every failure (no previous wait remembered).
+      const p = plan(answered(503), {
+        entry: { ...toMegan, attempts },
+        random: () => 0,
+        lastBackoffMs: attempts % 2 ? undefined : lastBackoffMs,
+      });
+      expect(p.kind).toBe('retry');
+      if (p.kind !== 'retry') return;
+      waited += p.inMs;
+      lastBackoffMs = p.backoffMs;
+    }
+    expect(waited).toBeGreaterThanOrEqual(204_000);
+    expect(plan(answered(503), { entry: { ...toMegan, attempts: 11 } }).kind).toBe('fail');
+    // The first retries stay quick: a 503 is usually over in well under a second.
+    expect(plan(answered(503), { random: () => 1 })).toMatchObject({ inMs: 300 });
+  });
+
   it('waits exactly the Retry-After of a 429 (1 s: 1000 ms), holding back the whole conversation, with no backoff counted', () => {
     expect(plan(answered(429, { retryAfter: '1' }), { lastBackoffMs: 2000 })).toEqual({
       kind: 'retry',

@@ -27,8 +27,9 @@ export const OFFER_COLLECTIONS: CollectionSpec[] = [
       { key: { 'approver.tenantId': 1, 'approver.aadObjectId': 1, state: 1 }, name: 'approver_user_state' },
       // The sweep's expiries (`listExpired`: pending states, by expiresAt then insertion): with `_ord` in the key each
       // state's range is already in the sort's order, so the server merges them and stops at the limit instead of
-      // fetching and sorting every due offer in memory (issue 18). Renamed, so the old index is replaced.
-      { key: { state: 1, expiresAt: 1, _ord: 1 }, name: 'state_expires_ord' },
+      // fetching and sorting every due offer in memory (issue 18). Same name as the key it replaces, so a deployed
+      // database's old definition is dropped and rebuilt rather than kept beside it.
+      { key: { state: 1, expiresAt: 1, _ord: 1 }, name: 'state_expires' },
     ],
   },
 ];

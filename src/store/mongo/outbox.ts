@@ -40,8 +40,8 @@ export type OutboxInsert = (session: ClientSession, entries: NewOutboxEntry[]) =
 export function mongoOutboxInsert({ db, now }: Mongo): OutboxInsert {
   const outbox = db.collection<Doc>('outbox');
   /**
-   * Appends the entry's message to the newest pending entry of its coalesce key if that one is not leased and not
-   * full. The append is one conditional update: a deliverer's claim that leases the entry first makes it not match
+   * Appends the entry's message to the newest pending entry of its coalesce key if that one is not leased, never
+   * tried and not full. The append is one conditional update: a deliverer's claim that leases the entry first makes it not match
    * (or, inside the caller's transaction, makes it a write conflict the driver re-runs), so an item is never added to
    * an entry already in a deliverer's hands.
    */
@@ -58,6 +58,8 @@ export function mongoOutboxInsert({ db, now }: Mongo): OutboxInsert {
         _id: newest._id,
         state: 'pending',
         $or: [{ lease: { $exists: false } }, { lease: null }],
+        // Never tried: a retried entry's due time, attempts and hold are its own offer's (as SQLite's insert).
+        attempts: 0,
         // Fewer items than the smaller of its own cap and this entry's.
         $expr: { $lt: [{ $size: { $ifNull: ['$action.message.items', []] } }, { $min: [{ $ifNull: ['$coalesce.max', max] }, max] }] },
       },

@@ -33,10 +33,11 @@ const STATE_KIND_INDEX = { key: { partnerTenantId: 1, state: 1, kind: 1 }, name:
 /** The pipeline's indexes on the collections it reads; offers.ts and relationships.ts declare the rest of theirs. */
 export const PIPELINE_COLLECTIONS: CollectionSpec[] = [
   // On offers, expiresAt follows: the pipeline value (`monthlyValue`) reads only offers expiring since its first month,
-  // not every accepted offer the partner ever had (issue 18; SQLite's offers_partner_state the same).
+  // not every accepted offer the partner ever had (issue 18; SQLite's offers_partner_state the same). The name stays
+  // partner_state_kind, so a deployed database's old definition is dropped and rebuilt rather than kept beside it.
   {
     name: 'offers',
-    indexes: [{ ...PIPELINE_INDEX }, { key: { partnerTenantId: 1, state: 1, kind: 1, expiresAt: 1 }, name: 'partner_state_kind_expires' }],
+    indexes: [{ ...PIPELINE_INDEX }, { key: { partnerTenantId: 1, state: 1, kind: 1, expiresAt: 1 }, name: 'partner_state_kind' }],
   },
   {
     name: 'relationships',
@@ -117,7 +118,7 @@ export function mongoPipeline({ db }: Mongo): PipelineStore {
       const isAccepted = { $eq: ['$state', VALUE_STATES.accepted] };
       const rows = await offers
         .aggregate<{ _id: { month: string; accepted: boolean }; cents: number }>([
-          // Off partner_state_kind_expires, as SQLite's off offers_partner_state.
+          // Off partner_state_kind (with expiresAt), as SQLite's off offers_partner_state.
           {
             $match: {
               partnerTenantId: q.partner,

@@ -15,10 +15,11 @@ export function sqliteOutboxInsert(db: Db, now: () => Date): OutboxInsert {
       VALUES (@id, @state, @nextAttemptAt, NULL, NULL, @subjectId, @partnerTenantId, @createdAt, @coalesceKey, @doc)`);
   // The newest entry of the key still waiting in the queue. It is joined only if it is not in a deliverer's hands (a
   // deliverer renders what it claimed, so an item added after the claim would never be sent) and not full; otherwise
-  // a new entry starts, so items go out in the order they were queued.
-  const newest = db.prepare<{ key: string }, { id: string; leased: number; items: number; max: number }>(
-    `SELECT id, lease_owner IS NOT NULL AS leased, json_array_length(doc, '$.action.message.items') AS items,
-       json_extract(doc, '$.coalesce.max') AS max
+  // a new entry starts, so items go out in the order they were queued. Nor is one already tried: its retry time,
+  // attempts and the hold on its subject are its own offer's, and a newcomer must not inherit them.
+  const newest = db.prepare<{ key: string }, { id: string; leased: number; tried: number; items: number; max: number }>(
+    `SELECT id, lease_owner IS NOT NULL AS leased, json_extract(doc, '$.attempts') > 0 AS tried,
+       json_array_length(doc, '$.action.message.items') AS items, json_extract(doc, '$.coalesce.max') AS max
      FROM outbox WHERE coalesce_key = @key AND state = 'pending' ORDER BY rowid DESC LIMIT 1`,
   );
   const append = db.prepare<{ id: string; item: string }>(
@@ -28,7 +29,7 @@ export function sqliteOutboxInsert(db: Db, now: () => Date): OutboxInsert {
   const join = (e: NewOutboxEntry): boolean => {
     if (!e.coalesce) return false;
     const found = newest.get({ key: e.coalesce.key });
-    if (!found || found.leased || found.items >= Math.min(found.max, e.coalesce.max)) return false;
+    if (!found || found.leased || found.tried || found.items >= Math.min(found.max, e.coalesce.max)) return false;
     append.run({ id: found.id, item: JSON.stringify(e.action.message.args) });
     return true;
   };

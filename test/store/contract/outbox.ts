@@ -532,6 +532,21 @@ export function outboxContract(ctx: ContractContext): void {
           { subject: e.id, labels: ['e'] },
         ]);
       });
+
+      it("an entry already tried is never joined: its retry time and attempts are its own offer's", async () => {
+        const a = await queue('a', 'chat-1', 25);
+        const [claimed] = await store.outbox.claim('worker-1', nowIso(), plus(T0, 60), 10);
+        await store.outbox.retryLater(claimed!.id, 'worker-1', plus(T0, 30), '503: Service Unavailable');
+        const b = await queue('b', 'chat-1', 25);
+        const c = await queue('c', 'chat-1', 25);
+        expect(await itemsOf([a, b, c])).toEqual([
+          { subject: a.id, labels: ['a'] },
+          { subject: b.id, labels: ['b', 'c'] },
+        ]);
+        // b's entry is due now, not when a's retry is.
+        const [fresh] = await store.outbox.claim('worker-2', nowIso(), plus(T0, 60), 10);
+        expect(fresh).toMatchObject({ subject: { id: b.id }, attempts: 0 });
+      });
     });
   });
 }
