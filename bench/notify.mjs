@@ -204,11 +204,14 @@ function idealEntries(seeded, waitsByKey) {
 
 // --- one run -----------------------------------------------------------------------------------------------------
 
+/** Every offer id handed out in this process: the runs share one store, so a later run must not reuse an earlier's. */
+const usedOfferIds = new Set();
+
 /** Offer ids for a run, by logical key: the usual shape (T- for trials, P- for purchase offers), distinct. */
 function offerIdsFor(run, tenants) {
   const alphabet = '23456789ABCDEFGHJKMNPQRSTUVWXYZ';
   const out = {};
-  const used = new Set();
+  const used = usedOfferIds;
   let x = 0x9e3779b9 ^ [...run].reduce((h, ch) => Math.imul(h ^ ch.charCodeAt(0), 0x01000193), 0x811c9dc5);
   const next = () => {
     x ^= x << 13;

@@ -109,15 +109,17 @@ async function seedPartner(store, catalog, partner, { offers, relationships, now
     const created = new Date(now.getTime() - ((offers - made) / offers) * 365 * DAY - random() * DAY);
     const customer = pick(customers);
     const trial = random() < 0.3;
+    // A 1-year term, billed monthly or annually (every built-in service is sold on it).
+    const billing = i % 3 ? 'monthly' : 'annual';
     const lines = trial
       ? trialLines({ services: [pick(services)] }, catalog, partner, '')
-      : purchaseLines({ lines: [{ quantity: 1 + (i % 300), service: pick(services) }] }, catalog, partner, '');
+      : purchaseLines({ lines: [{ quantity: 1 + (i % 300), service: pick(services) }], term: 'P1Y', billing }, catalog, partner, '');
     const draft = {
       kind: trial ? 'trial' : 'purchase',
       partnerTenantId: partner.tenantId,
       approverEmail: customer.email,
       lines,
-      billing: trial ? undefined : i % 3 ? 'monthly' : 'annual',
+      ...(trial ? {} : { term: 'P1Y', billing }),
     };
     const state = stateOf();
     let offer = newOffer(draft, {
