@@ -1,5 +1,6 @@
 import { TurnContext, type Activity, type ConversationParameters, type ConversationReference } from 'botbuilder';
 import { AuthenticationConstants, ClaimsIdentity, type BotFrameworkAuthentication, type ConnectorClient } from 'botframework-connector';
+import { activityPoster, clientPoster, proxyConfigured, type ActivityPoster } from '../edge/activity-poster';
 import { withoutRetries } from '../edge/connector';
 import type { ConversationsStore } from '../directory/store';
 import { PermanentDeliveryError, type MessageRegistry } from './messages';
@@ -52,6 +53,11 @@ export type Sender = ((entry: OutboxEntry) => Promise<SendResult>) & { route?: R
 export interface BotSenderOptions {
   /** Abandons a request the connector has not answered in this long, when the caller passes no signal of its own. */
   sendTimeoutMs?: number;
+  /**
+   * Posts messages and card updates through the ConnectorClient's own pipeline instead of as plain JSON (see
+   * activity-poster.ts). The default: only when an outbound proxy is configured, which only that pipeline honours.
+   */
+  viaClient?: boolean;
 }
 
 /** Names the conversation a connector error came from, so a 403/404 marks the right one stale. */
@@ -69,14 +75,15 @@ export const targetKey = (target: OutboxEntry['target']): { conversationKey: str
 /**
  * Sends outbox entries through the Bot Connector. One connector client per service URL is built once and reused
  * (it caches its own tokens): building one per message, as `continueConversationAsync` does, costs more than the
- * send itself. Proactive sends need no turn context, so none is made.
+ * send itself. Proactive sends need no turn context, so none is made. Messages and card updates are posted as plain
+ * JSON signed by that client's credentials (activity-poster.ts); the rare new 1:1 chat goes through the client.
  */
 export function createBotSender(
   auth: BotFrameworkAuthentication,
   appId: string,
   store: { conversations: ConversationsStore },
   messages: MessageRegistry,
-  { sendTimeoutMs = 30_000 }: BotSenderOptions = {},
+  { sendTimeoutMs = 30_000, viaClient = proxyConfigured() }: BotSenderOptions = {},
 ): Sender & { route: Router } {
   const identity = new ClaimsIdentity(
     [
@@ -86,12 +93,15 @@ export function createBotSender(
     true,
   );
   const factory = auth.createConnectorFactory(identity);
-  const clients = new Map<string, Promise<ConnectorClient>>();
+  const clients = new Map<string, Promise<{ client: ConnectorClient; poster: ActivityPoster }>>();
   const clientFor = (serviceUrl: string) => {
     let client = clients.get(serviceUrl);
     if (!client) {
       // One request per call: the deliverer decides about every retry, within the rate limiter and visible in the outbox.
-      client = factory.create(serviceUrl).then(withoutRetries);
+      client = factory.create(serviceUrl).then((created) => {
+        const client = withoutRetries(created);
+        return { client, poster: viaClient ? clientPoster(client) : activityPoster(client) };
+      });
       client.catch(() => clients.delete(serviceUrl));
       clients.set(serviceUrl, client);
     }
@@ -105,9 +115,9 @@ export function createBotSender(
     return signal;
   };
   /** Runs one connector call under the signal, turning its abort into the retryable timeout. */
-  const timed = async <T>(signal: AbortSignal, call: (options: { abortSignal: AbortSignal }) => Promise<T>): Promise<T> => {
+  const timed = async <T>(signal: AbortSignal, call: (signal: AbortSignal) => Promise<T>): Promise<T> => {
     try {
-      return await call({ abortSignal: signal });
+      return await call(signal);
     } catch (err) {
       if (signal.aborted) throw new SendTimeoutError(ownTimeouts.has(signal) ? sendTimeoutMs : undefined);
       throw err;
@@ -120,7 +130,7 @@ export function createBotSender(
     tenantId: string | undefined,
     signal: AbortSignal,
   ): Promise<SendResult> {
-    const client = await clientFor(reference.serviceUrl!);
+    const { poster } = await clientFor(reference.serviceUrl!);
     const conversationId = reference.conversation!.id;
     const activity = TurnContext.applyConversationReference({ ...(await messages.build(entry.action.message)) }, reference) as Activity;
     // References captured from Teams carry the tenant; older or hand-made ones may not, and Teams routes by it.
@@ -128,14 +138,10 @@ export function createBotSender(
       activity.conversation = { ...activity.conversation, tenantId };
     if (entry.action.kind === 'update') {
       const activityId = entry.action.activityId;
-      await timed(signal, (o) => client.conversations.updateActivity(conversationId, activityId, { ...activity, id: activityId }, o)).catch(
-        from(conversationId),
-      );
+      await timed(signal, (s) => poster.update(conversationId, activityId, { ...activity, id: activityId }, s)).catch(from(conversationId));
       return { conversationId, activityId };
     }
-    const sent = await timed(signal, (o) => client.conversations.sendToConversation(conversationId, activity, o)).catch(
-      from(conversationId),
-    );
+    const sent = await timed(signal, (s) => poster.send(conversationId, activity, s)).catch(from(conversationId));
     return { conversationId, activityId: sent.id };
   }
 
@@ -168,7 +174,7 @@ export function createBotSender(
       // No 1:1 chat stored (the user only ever wrote in a channel): ask the connector to open one.
       async send(signal = defaultSignal()) {
         const bot = { id: appId ? `28:${appId}` : 'bot', name: 'Partner Offers' };
-        const client = await clientFor(target.serviceUrl);
+        const { client } = await clientFor(target.serviceUrl);
         const parameters = {
           isGroup: false,
           bot,
@@ -176,7 +182,7 @@ export function createBotSender(
           tenantId: target.tenantId,
           channelData: { tenant: { id: target.tenantId } },
         } as ConversationParameters;
-        const created = await timed(signal, (o) => client.conversations.createConversation(parameters, o));
+        const created = await timed(signal, (abortSignal) => client.conversations.createConversation(parameters, { abortSignal }));
         const reference: Partial<ConversationReference> = {
           channelId: 'msteams',
           serviceUrl: target.serviceUrl,

@@ -12,6 +12,8 @@ export interface SinkRequest {
   /** The id the sink gave a message it took (POST): what the bot updates it by later. */
   sentId?: string;
   body: Record<string, unknown>;
+  /** The request's headers (Authorization, User-Agent, Content-Type), as Node lower-cases them. */
+  headers: Record<string, string | string[] | undefined>;
   /** When it arrived, in `performance.now()` milliseconds (the same clock as the deliverer's in one process). */
   at: number;
   /** The tenant the bot named: the activity's conversation.tenantId, else channelData.tenant.id (or a CREATE's tenantId). */
@@ -148,6 +150,7 @@ export async function startConnectorSink() {
       conversationId: create ? `created-${++n}` : (parts[2] ?? ''),
       activityId: create ? undefined : parts[4],
       body,
+      headers: req.headers,
       at,
       tenantId: tenantOf(method, body),
       accepted: true,
