@@ -119,8 +119,8 @@ export function activityPoster(client: ConnectorClient): ActivityPoster {
 export function clientPoster(client: ConnectorClient): ActivityPoster {
   return {
     send: (conversationId, activity, signal) =>
-      client.conversations.sendToConversation(conversationId, activity as Activity, { abortSignal: signal }),
+      client.conversations.sendToConversation(conversationId, activity, { abortSignal: signal }),
     update: (conversationId, activityId, activity, signal) =>
-      client.conversations.updateActivity(conversationId, activityId, activity as Activity, { abortSignal: signal }),
+      client.conversations.updateActivity(conversationId, activityId, activity, { abortSignal: signal }),
   };
 }
