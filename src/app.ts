@@ -28,6 +28,7 @@ import { createMarketplaceMessages } from './marketplace/messages';
 import { createMarketplaceService } from './marketplace/service';
 import { describeMessage } from './notifications/describe';
 import { createDeliverer } from './notifications/deliverer';
+import { createForeground } from './edge/foreground';
 import { createMessageRegistry } from './notifications/messages';
 import { createBotSender } from './notifications/sender';
 import { createOutboxRetention } from './notifications/retention';
@@ -195,6 +196,8 @@ export function createApp({ config, store, catalog, clock, log, delivery, turnSe
         : "Hi, I'm Partner Offers. Your Microsoft cloud partners send you trial invitations, purchase offers and delegated-administration requests here, and you answer them with the card buttons. Type help to see what I can do.",
   });
 
+  // Teams invokes and tab requests are answered before background deliveries use the event loop.
+  const foreground = createForeground();
   const deliverer = createDeliverer({
     store,
     send: createBotSender(auth, config.auth.MicrosoftAppId, store, messages),
@@ -204,6 +207,7 @@ export function createApp({ config, store, catalog, clock, log, delivery, turnSe
     // Scale-out: each of N processes sends within 1/N of Teams' limits (an explicit share; see README).
     instances: config.delivery.instances,
     leaseMs: config.delivery.leaseMs,
+    foreground,
   });
   const server = createServer({
     adapter,
@@ -212,6 +216,7 @@ export function createApp({ config, store, catalog, clock, log, delivery, turnSe
     log,
     afterTurn: () => deliverer.kick(),
     turnSendTimeoutMs,
+    foreground,
     routes: (s) => registerDashboard(s, { config, store, currency: catalog.currency, clock, log }),
   });
 

@@ -1,6 +1,7 @@
 import * as restify from 'restify';
 import type { ActivityHandler } from 'botbuilder';
 import type { TeamsAdapter } from './edge/adapter';
+import type { Foreground } from './edge/foreground';
 import { messagesRoute, refusal } from './edge/messages';
 import type { Logger } from './log';
 import type { Store } from './store/types';
@@ -21,6 +22,8 @@ export interface ServerDeps {
   /** The dashboard tab's page and API. */
   routes?: (server: restify.Server) => void;
   turnSendTimeoutMs?: number;
+  /** Counts every request until its answer is sent, for background work to give way to (see foreground.ts). */
+  foreground?: Foreground;
 }
 
 /**
@@ -62,8 +65,18 @@ export function createServer({
   afterTurn,
   routes,
   turnSendTimeoutMs = TURN_SEND_TIMEOUT_MS,
+  foreground,
 }: ServerDeps): restify.Server {
   const server = restify.createServer({ name: 'partner-offers', handleUncaughtExceptions: false });
+  if (foreground) {
+    server.pre((_req: restify.Request, res: restify.Response, next: restify.Next) => {
+      const leave = foreground.enter();
+      // 'close' also covers a client that went away before its answer was sent.
+      res.once('finish', leave);
+      res.once('close', leave);
+      next();
+    });
+  }
   server.use(refuseEncodedBodies);
   // jsonBodyParser hands its options to the body reader, which enforces maxBodySize; the typings omit it.
   server.use(restify.plugins.jsonBodyParser({ maxBodySize: MAX_BODY_BYTES, mapParams: false } as restify.plugins.JsonBodyParserOptions));

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import type { Clock } from '../clock';
+import type { Foreground } from '../edge/foreground';
 import type { Logger } from '../log';
 import type { RelationshipsStore } from '../delegation/store';
 import type { ConversationsStore } from '../directory/store';
@@ -59,6 +60,12 @@ export interface DelivererOptions {
   sendTimeoutMs?: number;
   /** A rate-limit slot at most this far away is waited for; a later one gives the entry back until then (default 2 s). */
   horizonMs?: number;
+  /**
+   * Requests being answered: before each send the deliverer waits for a moment with none, at most
+   * `foregroundWaitMs` (default 50 ms), so the people using the bot are answered first (see foreground.ts).
+   */
+  foreground?: Pick<Foreground, 'quiet'>;
+  foregroundWaitMs?: number;
   /**
    * Extra length of every rate window (default 20 ms). Sends are counted from when their answer came, so the next one
    * leaves a full window after the previous could have arrived; the margin is for where exactly Teams counts.
@@ -188,6 +195,7 @@ export function createDeliverer(options: DelivererOptions): Deliverer {
   const maxAttempts = options.maxAttempts ?? 12;
   const horizonMs = options.horizonMs ?? 2000;
   const sendTimeoutMs = options.sendTimeoutMs ?? 30_000;
+  const foregroundWaitMs = options.foregroundWaitMs ?? 50;
   const mono = options.monotonic ?? (() => performance.now());
   const random = options.random ?? Math.random;
   let notBefore = 0;
@@ -397,6 +405,8 @@ export function createDeliverer(options: DelivererOptions): Deliverer {
         slot = limiter.reserve(keys, earliest());
         continue;
       }
+      // Before taking a request slot: the time given way to requests is then covered by the lateness check below.
+      if (options.foreground) await options.foreground.quiet(foregroundWaitMs);
       const release = await slots.acquire();
       if (closing.signal.aborted || mono() + leases.startMs > leases.endsAt(entry.id)) {
         release();

@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createForeground } from '../../src/edge/foreground';
 import { createLogger } from '../../src/log';
 import { createDeliverer, type DelivererOptions } from '../../src/notifications/deliverer';
 import { backoffMs, retryAfterMs } from '../../src/notifications/delivery-policy';
@@ -56,6 +57,30 @@ describe('the outbox deliverer', () => {
   const only = async () => (await store.outbox.forSubject('T-4K7P2Q'))[0]!;
   const toMegan = (text: string) => textEntry({ kind: 'conversation', conversationId: 'a:megan' }, text);
   const textOf = (e: OutboxEntry) => e.action.message.args.text;
+
+  it('sends only once the requests being answered are answered, or after the most it may wait', async () => {
+    const fg = createForeground();
+    const sentAt: number[] = [];
+    const send: Sender = async () => {
+      sentAt.push(performance.now());
+      return { conversationId: 'a:megan' };
+    };
+    const leave = fg.enter();
+    const drained = deliverWith(send, now, { foreground: fg, foregroundWaitMs: 60_000 });
+    await sleep(150);
+    expect(sentAt).toHaveLength(0);
+    const answered = performance.now();
+    leave();
+    expect(await drained).toBe(1);
+    expect(sentAt[0]).toBeGreaterThanOrEqual(answered);
+
+    // A request that is never answered delays a send by foregroundWaitMs, no more.
+    await store.offers.create(trialOffer({ id: 'T-4K7P2R', pendingKey: undefined }), [toMegan('second')]);
+    fg.enter();
+    const started = performance.now();
+    expect(await deliverWith(send, now, { foreground: fg, foregroundWaitMs: 100 })).toBe(1);
+    expect(sentAt[1]! - started).toBeGreaterThanOrEqual(90);
+  });
 
   it('marks a delivered entry sent and remembers where the offer card landed', async () => {
     expect(await deliverWith(async () => ({ conversationId: 'a:megan', activityId: 'act-7' }))).toBe(1);
