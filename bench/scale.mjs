@@ -1,10 +1,13 @@
 // `npm run bench:scale`: what the bot's everyday operations cost when the store holds years of data, against an
-// (almost) empty store, in the same run on the same machine. See bench/RESULTS.md ("Benchmark: cost as data grows").
+// (almost) empty store and against the measured partner's own data alone, in the same run on the same machine. See
+// bench/RESULTS.md ("Benchmark: cost as data grows").
 //
 // The large store (bench/lib/scale-seed.mjs, in its own process): 500 partners, 200,000 offers, 50,000 relationships
-// (10,000 active with reminders due a day later), 500,000 response records, 1,000,000 sent outbox entries. The empty
-// store holds only what the measured operations need, which bench/lib/scale-bot.mjs adds to both at start: Alex's and
-// Megan's chats and BENCH_OFFERS offers from Alex (Fabrikam) to Megan. Each store is served in turn by its own
+// (10,000 active with reminders due a day later), 500,000 response records, 1,000,000 sent outbox entries. Fabrikam's
+// share alone: the same generator with one partner and 1/500 of every count, so `status` and the Offers tab show the
+// same as in the large store and only the other partners' data differs. The empty store holds only what the measured
+// operations need, which bench/lib/scale-bot.mjs adds to all three at start: Alex's and Megan's chats and
+// BENCH_OFFERS offers from Alex (Fabrikam) to Megan. Each store is served in turn by its own
 // process, the real bot over HTTP (SQLite, deliverer off, sweep on request), and measured alike, one request at a time
 // after a warm-up:
 //
@@ -273,7 +276,11 @@ async function main() {
     env: idp.env,
     value: await idp.token({ tenantId: alex.tenantId, aadObjectId: alex.aadObjectId, name: alex.name, upn: alex.email }, {}),
   };
-  const dirs = { empty: mkdtempSync(join(os.tmpdir(), 'bench-scale-empty-')), large: mkdtempSync(join(os.tmpdir(), 'bench-scale-large-')) };
+  const dirs = {
+    empty: mkdtempSync(join(os.tmpdir(), 'bench-scale-empty-')),
+    share: mkdtempSync(join(os.tmpdir(), 'bench-scale-share-')),
+    large: mkdtempSync(join(os.tmpdir(), 'bench-scale-large-')),
+  };
   try {
     const sink = startChild('connector-sink.mjs', 'sink');
     const { url: sinkUrl } = await sink.ready;
@@ -285,11 +292,26 @@ async function main() {
     });
     const seeded = await seeder.ready;
     log(`seeded in ${fmt(seeded.seedMs / 1000)} s: ${JSON.stringify(seeded)}`);
+    // The same generator with one partner and 1/500 of every count: Fabrikam's share of the large store and nothing else.
+    const shareSeeder = startChild('lib/scale-seed.mjs', 'seed-share', {
+      env: {
+        BENCH_SCALE_SEED: '1',
+        BENCH_DATA_DIR: dirs.share,
+        BENCH_NOW: String(now),
+        BENCH_SCALE_FACTOR: String(P.factor / 500),
+        BENCH_SCALE_PARTNERS: '1',
+      },
+      readyTimeoutMs: 10 * 60_000,
+    });
+    const shareSeeded = await shareSeeder.ready;
+    log(`Fabrikam's share alone seeded: ${JSON.stringify(shareSeeded)}`);
 
     const own = P.accepts + WARMUP.accepts;
     // Fabrikam is partner 0 of 500: every 500th offer and relationship, from the first.
     const fabrikamShare = Math.ceil(Math.round(200_000 * P.factor) / 500) + Math.ceil(Math.round(50_000 * P.factor) / 500);
     const empty = await measureStore('empty', { dataDir: dirs.empty, sinkUrl, token, expectTotal: own });
+    const shareTotal = shareSeeded.offers + shareSeeded.relationships;
+    const share = await measureStore('share', { dataDir: dirs.share, sinkUrl, token, expectTotal: own + shareTotal });
     const large = await measureStore('large', {
       dataDir: dirs.large,
       sinkUrl,
@@ -314,7 +336,13 @@ async function main() {
         Object.entries(want).every(([k, v]) => seeded[k] === v),
         `${int(seeded.offers)} / ${int(seeded.relationships)} (${int(seeded.activeRelationships)}) / ${int(seeded.responses)} / ${int(seeded.sentOutbox)}`,
       ],
-      ...[empty, large].map((r) => [
+      [
+        `Fabrikam's share alone holds what Fabrikam has in the large store (${int(fabrikamShare)} offers and relationships)`,
+        // Rounding differs at development factors: only the default size must match exactly.
+        shareSeeded.partners === seeded.partners - 499 && (!isDefault || shareTotal === fabrikamShare),
+        `${int(shareSeeded.offers)} offers, ${int(shareSeeded.relationships)} relationships, ${shareSeeded.partners} partners registered`,
+      ],
+      ...[empty, share, large].map((r) => [
         `${r.name} store: every Accept answered with the accepted card and recorded once, Megan's chain verifies; every status, readyz and overview answer as expected; nothing handled by a sweep with nothing due`,
         r.problems.filter(
           (p) =>
@@ -336,63 +364,61 @@ async function main() {
       ],
     ];
 
-    const ratioRow = (label, e, l, goal = true) => {
-      const ratio = l / e;
-      return [
-        label,
-        `${fmt(e, 2)} ms`,
-        `${fmt(l, 2)} ms`,
-        fmt(ratio, 2),
-        goal ? `≤ ${GOALS.ratio}×` : '',
-        goal ? (ratio <= GOALS.ratio ? 'met' : '**no**') : '',
-      ];
-    };
+    const verdict = (ratio) => (ratio <= GOALS.ratio ? 'met' : '**no**');
+    const ratioRow = (label, e, sh, l, goal = true) => [
+      label,
+      `${fmt(e, 2)} ms`,
+      `${fmt(sh, 2)} ms`,
+      `${fmt(l, 2)} ms`,
+      goal ? `${fmt(l / sh, 2)} ${verdict(l / sh)}` : fmt(l / sh, 2),
+      goal ? `${fmt(l / e, 2)} ${verdict(l / e)}` : fmt(l / e, 2),
+    ];
     const p99 = (r, k) => percentile(r[k], 99);
     const sweepWall = (r) => median(r.sweeps.map((s) => s.wallMs));
     const sweepCpu = (r) => median(r.sweeps.map((s) => s.cpuMs));
     const rows = [
-      ratioRow('Decision (Accept over HTTP), p99', p99(empty, 'acceptMs'), p99(large, 'acceptMs')),
-      ratioRow('`status`, p99', p99(empty, 'statusMs'), p99(large, 'statusMs')),
-      ratioRow('`status admin@contoso.com`, p99', p99(empty, 'statusCustomerMs'), p99(large, 'statusCustomerMs')),
-      ratioRow('`/readyz`, p99 (constant time)', p99(empty, 'readyzMs'), p99(large, 'readyzMs')),
-      ratioRow('Offers tab first API answer (`/api/dashboard/overview`), p99', p99(empty, 'overviewMs'), p99(large, 'overviewMs')),
-      ratioRow('  decision, p50', median(empty.acceptMs), median(large.acceptMs), false),
-      ratioRow('  `status`, p50', median(empty.statusMs), median(large.statusMs), false),
-      ratioRow('  `/readyz`, p50', median(empty.readyzMs), median(large.readyzMs), false),
-      ratioRow('  overview, p50', median(empty.overviewMs), median(large.overviewMs), false),
+      ...[
+        ['Decision (Accept over HTTP), p99', 'acceptMs'],
+        ['`status`, p99', 'statusMs'],
+        ['`status admin@contoso.com`, p99', 'statusCustomerMs'],
+        ['`/readyz`, p99 (constant time)', 'readyzMs'],
+        ['Offers tab first API answer (`/api/dashboard/overview`), p99', 'overviewMs'],
+      ].map(([label, k]) => ratioRow(label, p99(empty, k), p99(share, k), p99(large, k))),
+      ...[
+        ['  decision, p50', 'acceptMs'],
+        ['  `status`, p50', 'statusMs'],
+        ['  `/readyz`, p50', 'readyzMs'],
+        ['  overview, p50', 'overviewMs'],
+      ].map(([label, k]) => ratioRow(label, median(empty[k]), median(share[k]), median(large[k]), false)),
       [
         `Sweep, nothing due: wall (median of ${P.sweeps}; max)`,
-        `${fmt(sweepWall(empty), 2)} ms; ${fmt(Math.max(...empty.sweeps.map((s) => s.wallMs)), 2)} ms`,
-        `${fmt(sweepWall(large), 2)} ms; ${fmt(Math.max(...large.sweeps.map((s) => s.wallMs)), 2)} ms`,
-        fmt(sweepWall(large) / sweepWall(empty), 2),
-        `< ${GOALS.sweepMs} ms`,
-        sweepWall(large) < GOALS.sweepMs ? 'met' : '**no**',
+        ...[empty, share, large].map((r) => `${fmt(sweepWall(r), 2)} ms; ${fmt(Math.max(...r.sweeps.map((s) => s.wallMs)), 2)} ms`),
+        `large < ${GOALS.sweepMs} ms: ${sweepWall(large) < GOALS.sweepMs ? 'met' : '**no**'}`,
+        '',
       ],
       [
         `Sweep, nothing due: CPU (median of ${P.sweeps})`,
-        `${fmt(sweepCpu(empty), 2)} ms`,
-        `${fmt(sweepCpu(large), 2)} ms`,
+        ...[empty, share, large].map((r) => `${fmt(sweepCpu(r), 2)} ms`),
+        fmt(sweepCpu(large) / sweepCpu(share), 2),
         fmt(sweepCpu(large) / sweepCpu(empty), 2),
-        '',
-        '',
       ],
       [
         'Sweep with the 10,000 reminders due (100 handled per sweep): wall / CPU, median of 3',
+        '',
         '',
         large.dueSweeps
           ? `${fmt(median(large.dueSweeps.map((s) => s.wallMs)), 1)} ms / ${fmt(median(large.dueSweeps.map((s) => s.cpuMs)), 1)} ms`
           : 'n/a',
         '',
         '',
-        '',
       ],
       [
         'Database file (+ WAL) after the measures',
         mb(empty.fileBytes),
+        mb(share.fileBytes),
         mb(large.fileBytes),
+        fmt(large.fileBytes / share.fileBytes, 0),
         fmt(large.fileBytes / empty.fileBytes, 0),
-        '',
-        '',
       ],
     ];
     const ret = large.retention;
@@ -418,7 +444,10 @@ async function main() {
           ],
         ]
       : [];
-    const goalsMet = rows.filter((r) => r[5]).every((r) => r[5] === 'met');
+    // The goal is judged against Fabrikam's share alone: against the empty store, `status` and the overview also pay
+    // for showing Fabrikam's own offers and relationships, which is what they are for, not the store's growth.
+    const goalsMet = rows.every((r) => !/\b(met|no\*\*)/.test(r[4]) || r[4].endsWith(' met'));
+    const goalsMetVsEmpty = rows.every((r) => !/\b(met|no\*\*)/.test(r[5]) || r[5].endsWith(' met'));
     const cpus = os.cpus();
     const date = new Date().toISOString().replace('T', ' ').slice(0, 16) + ' UTC';
     const totalS = (performance.now() - started) / 1000;
@@ -431,12 +460,14 @@ async function main() {
       `- Command: \`npm run bench:scale\` (builds, then \`node bench/scale.mjs\`); took ${fmt(totalS, 0)} s after the build, of which seeding ${fmt(seeded.seedMs / 1000, 0)} s.`,
       `- Machine: ${cpus.length} cores (${cpus[0]?.model?.trim() ?? 'unknown CPU'}), ${fmt(os.totalmem() / 1024 ** 3)} GB RAM, Node ${process.version}.`,
       `- Code: ${CODE.text}.`,
-      `- Large store: ${int(seeded.partners)} partners, ${int(seeded.offers)} offers, ${int(seeded.relationships)} relationships (${int(seeded.activeRelationships)} active), ${int(seeded.responses)} response records, ${int(seeded.fulfilments)} order jobs, ${int(seeded.sentOutbox)} sent outbox entries; Fabrikam (the measured partner) has its even share. Both stores then get the measured operations' own data: ${int(own)} offers from Alex to Megan.`,
+      `- Large store: ${int(seeded.partners)} partners, ${int(seeded.offers)} offers, ${int(seeded.relationships)} relationships (${int(seeded.activeRelationships)} active), ${int(seeded.responses)} response records, ${int(seeded.fulfilments)} order jobs, ${int(seeded.sentOutbox)} sent outbox entries; Fabrikam (the measured partner) has its even share.`,
+      `- Fabrikam's share alone: the same generator with one partner and 1/500 of every count (${int(shareSeeded.offers)} offers, ${int(shareSeeded.relationships)} relationships, ${int(shareSeeded.responses)} response records, ${int(shareSeeded.sentOutbox)} sent outbox entries): what the measured partner sees in the large store, without the other 499 partners' data.`,
+      `- Every store then gets the measured operations' own data: ${int(own)} offers from Alex to Megan.`,
       `- Each figure: ${int(P.accepts)} Accepts, ${int(P.requests)} of each status command and of /readyz, ${int(P.overviews)} overview calls, one at a time after a warm-up, the real bot over HTTP (SQLite); sweeps timed inside the server.`,
       '',
-      table(['Measure', 'Empty store', 'Large store', 'Ratio', 'Goal', 'Met'], rows),
+      table(['Measure', 'Empty store', "Fabrikam's share alone", 'Large store', 'Large ÷ share', 'Large ÷ empty'], rows),
       '',
-      `Goals (every request-path figure within ${GOALS.ratio}× of the empty store, /readyz included; a sweep with nothing due under ${GOALS.sweepMs} ms): **${goalsMet ? 'met' : 'not all met'}**.`,
+      `Goals (every request-path figure within ${GOALS.ratio}× as the data grows, /readyz included; a sweep with nothing due under ${GOALS.sweepMs} ms): **${goalsMet ? 'met' : 'not all met'}** against Fabrikam's share alone (the same answers, the other partners' data added); against the empty store ${goalsMetVsEmpty ? 'met' : 'not all met'} (there \`status\` and the overview also show no offers or relationships of Fabrikam's own).`,
       '',
       ...(ret ? ['Retention (large store, `OUTBOX_RETENTION_DAYS` 7):', '', table(['Measure', 'Figure'], retentionRows), ''] : []),
       'Checked after the run:',
@@ -447,11 +478,11 @@ async function main() {
     console.log(generated);
 
     if (isDefault) {
-      const historyRow = `| ${date} | ${CODE.commit} | ${cpus.length} | ${fmt(p99(empty, 'acceptMs'), 1)} / ${fmt(p99(large, 'acceptMs'), 1)} | ${fmt(p99(empty, 'statusMs'), 1)} / ${fmt(p99(large, 'statusMs'), 1)} | ${fmt(p99(empty, 'statusCustomerMs'), 1)} / ${fmt(p99(large, 'statusCustomerMs'), 1)} | ${fmt(p99(empty, 'readyzMs'), 2)} / ${fmt(p99(large, 'readyzMs'), 2)} | ${fmt(p99(empty, 'overviewMs'), 1)} / ${fmt(p99(large, 'overviewMs'), 1)} | ${fmt(sweepWall(large), 1)} ms | ${fmt(median(batchWall), 1)} / ${fmt(Math.max(...batchWall), 1)} ms | ${mb(large.fileBytes)} | ${fmt(seeded.seedMs / 1000, 0)} s | ${goalsMet ? 'met' : '**no**'} |`;
+      const historyRow = `| ${date} | ${CODE.commit} | ${cpus.length} | ${['acceptMs', 'statusMs', 'statusCustomerMs', 'readyzMs', 'overviewMs'].map((k) => [empty, share, large].map((r) => fmt(p99(r, k), k === 'readyzMs' ? 2 : 1)).join(' / ')).join(' | ')} | ${fmt(sweepWall(large), 1)} ms | ${fmt(median(batchWall), 1)} / ${fmt(Math.max(...batchWall), 1)} ms | ${mb(large.fileBytes)} | ${fmt(seeded.seedMs / 1000, 0)} s | ${goalsMet ? 'met' : '**no**'} |`;
       const historyBlock = (lines) =>
         [
           '<!-- bench-scale-history:begin -->',
-          '| Date | Code | Cores | Decision p99 empty / large (ms) | status p99 | status ‹customer› p99 | /readyz p99 | overview p99 | Sweep, nothing due (large) | Retention batch p50 / max | Large file | Seed | Goals |',
+          '| Date | Code | Cores | Decision p99 empty / [share /] large (ms) | status p99 | status ‹customer› p99 | /readyz p99 | overview p99 | Sweep, nothing due (large) | Retention batch p50 / max | Large file | Seed | Goals |',
           '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
           ...lines,
           '<!-- bench-scale-history:end -->',
