@@ -38,11 +38,13 @@ export interface DelivererOptions {
    */
   leaseMs?: number;
   /**
-   * Claimed entries held at most (default 400): more are claimed as these are settled. Each conversation's entries go
-   * in order and Teams takes only a few messages a second in one conversation, so what is in hand must span enough
-   * conversations to keep the request slots busy: on bench:notify's backlog (10 per conversation) 100 in hand sent
-   * about 400 requests a second and took 1.8× the bound Teams' limits allow, 400 about 650 a second and 1.24×, and
-   * 1,000 or 2,000 no better. Renewing the leases of 400 entries is one short transaction every quarter lease.
+   * Claimed entries held at most (default 400 ÷ `instances`): more are claimed as these are settled. Each
+   * conversation's entries go in order and Teams takes only a few messages a second in one conversation, so what is in
+   * hand must span enough conversations to keep the request slots busy: on bench:notify's backlog (10 per conversation)
+   * 100 in hand sent about 400 requests a second and took 1.8× the bound Teams' limits allow, 400 about 650 a second
+   * and 1.24×, and 1,000 or 2,000 no better. Each of N processes sends within 1/N of the limits, so it needs 1/N of
+   * that window, and holding no more leaves the rest of a backlog to the others. Renewing the leases of 400 entries is
+   * one short transaction every quarter lease.
    */
   batch?: number;
   /** Claim again only when at least this many entries fit, unless none are in hand (default 25, at most `batch`). */
@@ -191,7 +193,7 @@ export function createDeliverer(options: DelivererOptions): Deliverer {
   const { store, send, clock, log } = options;
   const pollMs = options.pollMs ?? 1000;
   const leaseMs = options.leaseMs ?? 8_000;
-  const batch = options.batch ?? 400;
+  const batch = options.batch ?? Math.ceil(400 / Math.max(1, options.instances ?? 1));
   const maxAttempts = options.maxAttempts ?? 12;
   const horizonMs = options.horizonMs ?? 2000;
   const sendTimeoutMs = options.sendTimeoutMs ?? 30_000;
