@@ -118,8 +118,7 @@ export function activityPoster(client: ConnectorClient): ActivityPoster {
 /** The same two calls through the ConnectorClient and its pipeline (used behind a proxy). */
 export function clientPoster(client: ConnectorClient): ActivityPoster {
   return {
-    send: (conversationId, activity, signal) =>
-      client.conversations.sendToConversation(conversationId, activity, { abortSignal: signal }),
+    send: (conversationId, activity, signal) => client.conversations.sendToConversation(conversationId, activity, { abortSignal: signal }),
     update: (conversationId, activityId, activity, signal) =>
       client.conversations.updateActivity(conversationId, activityId, activity, { abortSignal: signal }),
   };

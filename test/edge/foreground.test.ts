@@ -54,7 +54,7 @@ describe('the foreground: requests being answered, which background work gives w
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     try {
-      const answer = fetch(`http://127.0.0.1:${(server.address()).port}/readyz`);
+      const answer = fetch(`http://127.0.0.1:${server.address().port}/readyz`);
       await reached;
       expect(fg.busy()).toBe(1);
       release();
