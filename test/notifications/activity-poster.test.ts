@@ -145,6 +145,26 @@ describe('posting activities to the Bot Connector', () => {
     await expect(posters[1]!.poster.send(conversationId, activity())).resolves.toMatchObject({ id: expect.stringMatching(/^act-/) });
   });
 
+  it('abandons an answer that stops part way when the signal aborts', async () => {
+    // Headers and half a body, then nothing: the request must still end when its signal aborts.
+    const stalling = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write('{"id":');
+    });
+    await new Promise<void>((resolve) => stalling.listen(0, '127.0.0.1', resolve));
+    try {
+      const poster = activityPoster(
+        new ConnectorClient(new TokenCredentials('t'), { baseUri: `http://127.0.0.1:${(stalling.address() as AddressInfo).port}/` }),
+      );
+      const signal = AbortSignal.timeout(200);
+      await expect(poster.send(conversationId, activity(), signal)).rejects.toThrow();
+      expect(signal.aborted).toBe(true);
+    } finally {
+      stalling.closeAllConnections();
+      stalling.close();
+    }
+  });
+
   describe('behind an outbound proxy', () => {
     let proxy: Server;
     const proxied: string[] = [];
