@@ -28,8 +28,9 @@ export class Clock implements StandInClock {
   private frozenAt: number | undefined;
 
   constructor(start?: Date | string, frozen = false) {
-    if (start !== undefined) this.set(start);
+    // Frozen first, so a frozen clock holds exactly `start`.
     if (frozen) this.freeze();
+    if (start !== undefined) this.set(start);
   }
 
   /** Milliseconds since the epoch on the stand-in's clock. */

@@ -376,9 +376,10 @@ export async function handleControl(
     if (a === 'clock') {
       if (method === 'POST') {
         const body = await json(clockBody);
+        // Frozen first, so the instant set or reached is exactly the one held (no millisecond passes in between).
+        if (body.freeze === true) clock.freeze();
         if (body.set !== undefined) clock.set(body.set);
         if (body.advance !== undefined) clock.advance(body.advance);
-        if (body.freeze === true) clock.freeze();
         if (body.freeze === false) clock.unfreeze();
       } else if (method !== 'GET') throw new ControlError(405, 'GET or POST /_control/clock');
       progressAll(world);

@@ -77,7 +77,16 @@ describe('the control routes, from an empty stand-in', () => {
   });
 
   it('sets and freezes the clock', async () => {
-    const set = await control('POST', 'clock', { set: '2030-01-01T00:00:00.000Z', freeze: true });
+    // Real time moves on between any two readings (CI caught a set-then-freeze that held the instant 1 ms late).
+    const realNow = Date.now.bind(Date);
+    let tick = 0;
+    const moving = jest.spyOn(Date, 'now').mockImplementation(() => realNow() + tick++);
+    let set;
+    try {
+      set = await control('POST', 'clock', { set: '2030-01-01T00:00:00.000Z', freeze: true });
+    } finally {
+      moving.mockRestore();
+    }
     expect(set.body).toEqual({ now: '2030-01-01T00:00:00.000Z', frozen: true });
     expect((await control('POST', 'clock', { advance: 'P1D' })).body.now).toBe('2030-01-02T00:00:00.000Z');
     expect((await control('POST', 'clock', { advance: 'soon' })).status).toBe(400);
