@@ -9,6 +9,7 @@
 // Megan's personal chats and BENCH_OFFERS offers from Alex (Fabrikam) to Megan, sent and with their cards delivered.
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import Database from 'better-sqlite3';
 import { serveIpc } from '../child-ipc.mjs';
 import { alex, megan, BOT } from '../users.mjs';
@@ -26,6 +27,21 @@ const { newShortId } = require(join(dist, 'ids.js'));
 const { purchaseLines, newOffer } = require(join(dist, 'offers/rules.js'));
 const { verifyChain } = require(join(dist, 'store/chain.js'));
 const { RETENTION_BATCH, RETENTION_BATCHES_PER_SWEEP } = require(join(dist, 'notifications/retention.js'));
+
+/**
+ * How long the event loop was blocked while retention ran (a request arriving then waits that long): the wall time of
+ * a batch also counts the checkpoint it waits for in the checkpointer's thread, during which requests are served.
+ */
+function loopBlocked() {
+  const h = monitorEventLoopDelay({ resolution: 1 });
+  h.enable();
+  return {
+    stop() {
+      h.disable();
+      return { p99Ms: h.percentile(99) / 1e6, maxMs: h.max / 1e6 };
+    },
+  };
+}
 
 const dataDir = process.env.BENCH_DATA_DIR;
 const sinkUrl = process.env.BENCH_SINK_URL;
@@ -156,9 +172,11 @@ serveIpc(
     },
     /** The sweep's retention step alone, as the sweep runs it (bounded: RETENTION_BATCHES_PER_SWEEP batches). */
     pruneStep: async () => {
+      const loop = loopBlocked();
       const t0 = performance.now();
       const r = await app.pruneOutbox();
-      return { ...r, wallMs: performance.now() - t0, batchSize: RETENTION_BATCH, maxBatches: RETENTION_BATCHES_PER_SWEEP };
+      const wallMs = performance.now() - t0;
+      return { ...r, wallMs, loop: loop.stop(), batchSize: RETENTION_BATCH, maxBatches: RETENTION_BATCHES_PER_SWEEP };
     },
     /**
      * Works off every sent entry past retention in the sweep's batches (the store call the sweep makes), timing each
@@ -168,6 +186,7 @@ serveIpc(
       const before = new Date(clock().getTime() - config.outboxRetentionDays * 86_400_000).toISOString();
       const batches = [];
       let deleted = 0;
+      const loop = loopBlocked();
       for (;;) {
         const c0 = cpuMs();
         const t0 = performance.now();
@@ -177,7 +196,7 @@ serveIpc(
         if (n < RETENTION_BATCH) break;
         await new Promise((resolve) => setImmediate(resolve));
       }
-      return { deleted, batches };
+      return { deleted, batches, loop: loop.stop() };
     },
     fileStats: async () => fileStats(),
     /** Every Accept recorded once, as accepted, and Megan's tenant's chain verifying; the partner's newest offers. */

@@ -1,3 +1,7 @@
+import Database from 'better-sqlite3';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { addDays } from '../../src/clock';
 import { createOutboxRetention } from '../../src/notifications/retention';
 import { openSqliteStore } from '../../src/store/sqlite';
@@ -68,6 +72,57 @@ describe('outbox retention', () => {
     expect(await prune()).toEqual({ deleted: 0, batches: 1 });
     clock.now = new Date(plusDays(T0, 12.5));
     expect(await prune()).toEqual({ deleted: 1, batches: 1 });
+  });
+});
+
+describe('retention on a database file', () => {
+  const clock = { now: new Date(T0) };
+  const dir = mkdtempSync(join(tmpdir(), 'retention-'));
+  const file = join(dir, 'bot.sqlite');
+  let store: Store;
+  beforeAll(() => {
+    store = openSqliteStore(file, () => clock.now);
+  });
+  afterAll(async () => {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** Frames in the WAL since it last restarted, read from a second connection (the checkpoint it asks for finds nothing left to copy). */
+  const walFrames = () => {
+    const other = new Database(file);
+    try {
+      const [result] = other.pragma('wal_checkpoint(PASSIVE)') as { log: number }[];
+      return result!.log;
+    } finally {
+      other.close();
+    }
+  };
+
+  it('has each batch checkpointed before the next, so a sweep never fills the WAL to the checkpoint that runs on the event loop', async () => {
+    const o = offer({ createdAt: clock.now.toISOString() });
+    await store.offers.create(
+      o,
+      Array.from({ length: 1_800 }, (_, i) => notifyIssuer(o, `notice ${i}`)),
+    );
+    const claimed = await store.outbox.claim('w', clock.now.toISOString(), plusDays(clock.now.toISOString(), 1), -1);
+    await store.outbox.markSentMany(
+      'w',
+      claimed.map((e) => ({ id: e.id, attempts: 1 })),
+    );
+    clock.now = new Date(plusDays(T0, 8));
+    const prune = (maxBatches: number) =>
+      createOutboxRetention({ outbox: store.outbox, clock: () => clock.now, days: 7, batch: 200, maxBatches })();
+
+    // Setting up wrote its own frames: copied now, so the first batch starts the WAL afresh and what it holds is one batch.
+    walFrames();
+    expect(await prune(1)).toEqual({ deleted: 200, batches: 1 });
+    const oneBatch = walFrames();
+    expect(oneBatch).toBeGreaterThan(0);
+    // Eight more in one sweep: still one batch's frames, not eight (each was copied before the next one started).
+    expect(await prune(8)).toEqual({ deleted: 1_600, batches: 8 });
+    expect(walFrames()).toBeLessThanOrEqual(oneBatch * 1.5);
+    expect(await store.outbox.forSubject(o.id)).toEqual([]);
   });
 });
 

@@ -19,7 +19,7 @@ import { sqliteResponses, sqliteResponseWriter } from './responses';
  * inside its own transaction.
  */
 export function openSqliteStore(file: string, now: () => Date = () => new Date()): Store {
-  const { db, close } = openDb(file);
+  const { db, close, checkpoint } = openDb(file);
   const outbox = sqliteOutboxInsert(db, now);
   const responses = sqliteResponseWriter(db);
   const relationshipRows = sqliteRelationshipRows(db);
@@ -37,6 +37,6 @@ export function openSqliteStore(file: string, now: () => Date = () => new Date()
     leads: sqliteLeads(db, outbox),
     pipeline: sqlitePipeline(db),
     responses: sqliteResponses(db),
-    outbox: sqliteOutbox(db, now),
+    outbox: sqliteOutbox(db, now, checkpoint),
   };
 }

@@ -59,7 +59,12 @@ export function sqliteOutboxInsert(db: Db, now: () => Date): OutboxInsert {
 export const OUTBOX_RETENTION_SQL = `DELETE FROM outbox WHERE rowid IN (
   SELECT rowid FROM outbox WHERE state = 'sent' AND sent_at < @before ORDER BY sent_at LIMIT @limit)`;
 
-export function sqliteOutbox(db: Db, now: () => Date = () => new Date()): OutboxStore {
+/** `checkpoint`: the file's checkpointer, asked after each retention batch (see db.ts, startCheckpointer). */
+export function sqliteOutbox(
+  db: Db,
+  now: () => Date = () => new Date(),
+  checkpoint: () => Promise<void> = () => Promise.resolve(),
+): OutboxStore {
   const q = {
     outboxDue: db.prepare<{ now: string; limit: number }, OutboxRow>(
       `SELECT * FROM outbox WHERE state = 'pending' AND next_attempt_at <= @now AND (lease_until IS NULL OR lease_until <= @now)
@@ -167,7 +172,14 @@ export function sqliteOutbox(db: Db, now: () => Date = () => new Date()): Outbox
       return { pending: s.pending ?? 0, failed: s.failed ?? 0, oldestPendingAt: s.oldest ?? undefined };
     },
     forSubject: async (subjectId) => q.outboxForSubject.all(subjectId).map(fromOutboxRow),
-    pruneSent: async (sentBefore, limit) => (limit > 0 ? q.outboxPruneSent.run({ before: sentBefore, limit }).changes : 0),
+    async pruneSent(sentBefore, limit) {
+      if (limit <= 0) return 0;
+      const deleted = q.outboxPruneSent.run({ before: sentBefore, limit }).changes;
+      // The deletes rewrote random pages of the id and subject indexes: checkpointed in the worker before the next
+      // batch, or a sweep's batches would fill the WAL to the backstop that checkpoints on the event loop.
+      if (deleted > 0) await checkpoint();
+      return deleted;
+    },
   };
 }
 
