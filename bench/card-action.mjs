@@ -21,6 +21,7 @@
 //   BENCH_APPROVERS, BENCH_TENANTS, BENCH_STAFF  the shape: approvers, their customer tenants, partner users
 //   BENCH_PROFILE=<dir>   run both servers with --cpu-prof, profiles written to <dir> (bot.cpuprofile, bare.cpuprofile)
 //   BENCH_DUMP=<dir>      write each latency-phase request's [ms after phase start, latency ms] to <dir>/<server>-latency.json
+import { updateResultsFile } from './lib/results-file.mjs';
 import { execFileSync } from 'node:child_process';
 import { killChildren, startChild } from './lib/children.mjs';
 import { randomInt } from 'node:crypto';
@@ -680,7 +681,6 @@ function table(header, rows) {
 
 function writeResults({ rows, goals, verification, notes, totalS, otherMax }) {
   const file = join(here, 'RESULTS.md');
-  const old = existsSync(file) ? readFileSync(file, 'utf8') : '';
   const cpus = os.cpus();
   const date = new Date().toISOString().replace('T', ' ').slice(0, 16) + ' UTC';
   const machine = `${cpus.length} cores (${cpus[0]?.model?.trim() ?? 'unknown CPU'}), ${fmt(os.totalmem() / 1024 ** 3)} GB RAM, ${os.type()} ${os.release()}, Node ${process.version}`;
@@ -712,41 +712,36 @@ function writeResults({ rows, goals, verification, notes, totalS, otherMax }) {
   const commit = /commit (\w+)/.exec(CODE)?.[1] ?? '?';
   const shape = `${int(P.approvers)} approvers, ${P.tenants} tenants, ${P.staff} partner users`;
   const historyRow = `| ${date} | ${commit}${CODE.includes('uncommitted') ? '+' : ''} | ${cpus.length} | ${process.version} | ${goals[0].value} | ${goals[1].value} | ${goals[2].value} | ${fmt(otherMax, 2)} | ${shape} | ${goals[3].value} |`;
-  const historyBlock = (rowsText) =>
-    [
-      '<!-- history:begin -->',
-      '| Date | Code | Cores | Node | Throughput ratio | Real bot p99 @100/s | RSS ratio | Other load, max cores | Shape | Sustained ratio |',
-      '|---|---|---|---|---|---|---|---|---|---|',
-      ...rowsText,
-      '<!-- history:end -->',
-    ].join('\n');
-  // Rows from before the production shape measured one customer chat and one partner chat: they get those columns.
-  const oldHistory = (
-    /<!-- history:begin -->\n(?:.*\n){2}([\s\S]*?)<!-- history:end -->/.exec(old)?.[1]?.trim().split('\n').filter(Boolean) ?? []
-  ).map((row) => (row.split('|').length === 10 ? `${row} one customer chat, one partner user | n/a |` : row));
-  let text;
-  if (old.includes('<!-- bench:begin') && old.includes('<!-- bench:end -->')) {
-    text = old.replace(/<!-- bench:begin[\s\S]*?<!-- bench:end -->/, generated);
-    text = text.includes('<!-- history:begin -->')
-      ? text.replace(/<!-- history:begin -->[\s\S]*?<!-- history:end -->/, historyBlock([...oldHistory, historyRow]))
-      : `${text.trimEnd()}\n\n## History\n\n${historyBlock([historyRow])}\n`;
-  } else {
-    text = [
-      '# Benchmark: card-action handling',
-      '',
-      'Accept on distinct offers, over HTTP, with persistence (SQLite) and delivery (card update + partner notice to a local connector), against a bare botbuilder `adaptiveCard/action` handler that returns a static card, in the same run. Both servers warmed up first.',
-      '',
-      "Goals: throughput at least 0.8 of the bare handler; p99 under 50 ms at a fixed 100 requests per second; RSS after 20,000 actions at most 1.25x the bare handler's after the same load.",
-      '',
-      generated,
-      '',
-      '## History',
-      '',
-      historyBlock([historyRow]),
-      '',
-    ].join('\n');
-  }
-  writeFileSync(file, text);
+  updateResultsFile(file, {
+    key: 'bench',
+    generated,
+    history: {
+      key: 'history',
+      header: [
+        '| Date | Code | Cores | Node | Throughput ratio | Real bot p99 @100/s | RSS ratio | Other load, max cores | Shape | Sustained ratio |',
+        '|---|---|---|---|---|---|---|---|---|---|',
+      ],
+      row: historyRow,
+      // Rows from before the production shape measured one customer chat and one partner chat: they get those columns.
+      upgrade: (row) => (row.split('|').length === 10 ? `${row} one customer chat, one partner user | n/a |` : row),
+    },
+    historyHeading: '## History',
+    placeNew: (_old, section, historyTable) =>
+      [
+        '# Benchmark: card-action handling',
+        '',
+        'Accept on distinct offers, over HTTP, with persistence (SQLite) and delivery (card update + partner notice to a local connector), against a bare botbuilder `adaptiveCard/action` handler that returns a static card, in the same run. Both servers warmed up first.',
+        '',
+        "Goals: throughput at least 0.8 of the bare handler; p99 under 50 ms at a fixed 100 requests per second; RSS after 20,000 actions at most 1.25x the bare handler's after the same load.",
+        '',
+        section,
+        '',
+        '## History',
+        '',
+        historyTable,
+        '',
+      ].join('\n'),
+  });
 }
 
 main().catch((err) => {

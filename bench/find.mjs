@@ -26,6 +26,7 @@
 //   BENCH_DUMP=<dir>     write every query with its expected match count, latencies and what the reply showed
 //   BENCH_DIST=<dir>     run the bot from another build (a patched copy of dist/, for experiments; the copy needs
 //                        package.json, cards/, env/ and node_modules/ next to it, symlinks will do)
+import { appendSection, updateResultsFile } from './lib/results-file.mjs';
 import { execFileSync } from 'node:child_process';
 import { killChildren, startChild } from './lib/children.mjs';
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -732,7 +733,6 @@ function timeSql(dbFile, queries) {
 
 function writeResults(i) {
   const file = join(here, 'RESULTS.md');
-  const old = existsSync(file) ? readFileSync(file, 'utf8') : '';
   const cpus = os.cpus();
   const date = new Date().toISOString().replace('T', ' ').slice(0, 16) + ' UTC';
   const machine = `${cpus.length} cores (${cpus[0]?.model?.trim() ?? 'unknown CPU'}), ${fmt(os.totalmem() / 1024 ** 3)} GB RAM, ${os.type()} ${os.release()}, Node ${process.version}`;
@@ -761,52 +761,36 @@ function writeResults(i) {
     '<!-- bench-find:end -->',
   ].join('\n');
   const historyRow = `| ${date} | ${CODE.commit} | ${cpus.length} | ${process.version} | ${fmt(i.all1.p50)} ms | ${fmt(i.all1.p99)} ms | ${fmt(i.all1.max)} ms | ${fmt(i.many1.p99)} ms | ${i.conc ? `${fmt(i.conc.p99)} ms` : 'n/a'} | ${fmt(i.otherMax, 2)} |`;
-  const historyBlock = (rowsText) =>
-    [
-      '<!-- bench-find-history:begin -->',
-      `| Date | Code | Cores | Node | p50 | p99 | max | p99, many matches | p99, ${P.concurrency} in flight | Other load, max cores |`,
-      '|---|---|---|---|---|---|---|---|---|---|',
-      ...rowsText,
-      '<!-- bench-find-history:end -->',
-    ].join('\n');
-  const oldHistory =
-    /<!-- bench-find-history:begin -->\n(?:.*\n){2}([\s\S]*?)<!-- bench-find-history:end -->/
-      .exec(old)?.[1]
-      ?.trim()
-      .split('\n')
-      .filter(Boolean) ?? [];
-  let text;
-  if (old.includes('<!-- bench-find:begin') && old.includes('<!-- bench-find:end -->')) {
-    text = old.replace(/<!-- bench-find:begin[\s\S]*?<!-- bench-find:end -->/, generated);
-    text = text.includes('<!-- bench-find-history:begin -->')
-      ? text.replace(/<!-- bench-find-history:begin -->[\s\S]*?<!-- bench-find-history:end -->/, historyBlock([...oldHistory, historyRow]))
-      : text.replace('<!-- bench-find:end -->', `<!-- bench-find:end -->\n\n#### History\n\n${historyBlock([historyRow])}`);
-  } else {
-    text = [
-      old.trimEnd(),
-      '',
+  updateResultsFile(file, {
+    key: 'bench-find',
+    generated,
+    history: {
+      key: 'bench-find-history',
+      header: [
+        `| Date | Code | Cores | Node | p50 | p99 | max | p99, many matches | p99, ${P.concurrency} in flight | Other load, max cores |`,
+        '|---|---|---|---|---|---|---|---|---|---|',
+      ],
+      row: historyRow,
+    },
+    placeNew: appendSection(
       '# Benchmark: find (`npm run bench:find`)',
-      '',
-      `\`find\` with ${int(P.listings)} published listings: p50 and p99 over ${int(P.queries)} varied queries, end to end over HTTP. Goal: p99 under ${GOAL_P99_MS} ms.`,
-      '',
-      'How it runs (`bench/find.mjs`, helpers in `bench/lib/find-*.mjs`):',
-      '',
-      '- **The bot** (`lib/find-bot.mjs`, its own process) is composed as `src/index.ts` composes it: `loadConfig`, a SQLite store in a temp dir, `createApp` from `dist/`, `seedPartners` with the partners file, `app.start()` (the deliverer runs and is kicked after every turn, as in production), restify listening. Logs at info level to a file.',
-      '- **The listings** are seeded before the bot starts, by the same module in a process of its own: generated partners (3–10 authorized catalog services, some in delegated-admin programs), each with a listing created by `marketplace.seed`, the path the partners file takes at startup (validated like the edit card, saved with the full-text index filled by the triggers). Headlines and descriptions come from a vocabulary of partner topics with Zipf-like weights (Microsoft 365 security, Exchange migrations, Teams voice, Copilot adoption ... down to Purview and kiosk devices), 1–5 services, 0–6 expertise tags, 1–6 countries weighted to the big markets, 1–3 of their languages. Every partner has a coined brand name; about half of the listings carry it in the headline or description.',
-      '- **The queries**: common words (often with a country, sometimes a language), rarer words with a country, truncated words (`secur`, `sharep`), a partner\'s brand word alone or with common words, natural phrasing with stopwords ("someone who can help us with teams and voice in Germany"), and queries that match nothing (unknown words, a country nobody serves, a brand with a country it does not serve). Countries typed as codes, lower-case codes or English names; languages as codes or names.',
-      "- **The ground truth** for the checks is computed by the bench from the stored listings' text, without SQLite: a listing matches when one of the query's terms is a prefix of one of its words (headline, service names and ids, expertise, description) and its countries and languages fit; that gives each query's number of matches, so the number of result cards, the More results button and the summary line can be checked for every reply.",
-      '',
-      generated,
-      '',
-      '#### History',
-      '',
-      historyBlock([historyRow]),
-      '',
-      'Running: `npm run bench:find` takes about 45 s after the build. It exits non-zero if a check fails, and writes this section only with the default sizes, without profiling and without `BENCH_DIST`. `BENCH_PROFILE=<dir>` writes a CPU profile of the bot and `phases.json` (`node bench/profile-summary.mjs <dir>/bot.cpuprofile --phase sequential`); `BENCH_DUMP=<dir>` writes every query with its match count, latencies and the listings shown; `BENCH_DIST=<dir>` runs the bot from another build (a patched copy of `dist/` next to a `package.json`, `cards/`, `env/` and `node_modules/`); `BENCH_QUERIES`, `BENCH_LISTINGS` etc. give smaller runs. The machine is shared: the bench reports the CPU other processes used in each phase and flags phases where it went over 0.25 cores.',
-      '',
-    ].join('\n');
-  }
-  writeFileSync(file, text);
+      [
+        `\`find\` with ${int(P.listings)} published listings: p50 and p99 over ${int(P.queries)} varied queries, end to end over HTTP. Goal: p99 under ${GOAL_P99_MS} ms.`,
+        '',
+        'How it runs (`bench/find.mjs`, helpers in `bench/lib/find-*.mjs`):',
+        '',
+        '- **The bot** (`lib/find-bot.mjs`, its own process) is composed as `src/index.ts` composes it: `loadConfig`, a SQLite store in a temp dir, `createApp` from `dist/`, `seedPartners` with the partners file, `app.start()` (the deliverer runs and is kicked after every turn, as in production), restify listening. Logs at info level to a file.',
+        '- **The listings** are seeded before the bot starts, by the same module in a process of its own: generated partners (3–10 authorized catalog services, some in delegated-admin programs), each with a listing created by `marketplace.seed`, the path the partners file takes at startup (validated like the edit card, saved with the full-text index filled by the triggers). Headlines and descriptions come from a vocabulary of partner topics with Zipf-like weights (Microsoft 365 security, Exchange migrations, Teams voice, Copilot adoption ... down to Purview and kiosk devices), 1–5 services, 0–6 expertise tags, 1–6 countries weighted to the big markets, 1–3 of their languages. Every partner has a coined brand name; about half of the listings carry it in the headline or description.',
+        '- **The queries**: common words (often with a country, sometimes a language), rarer words with a country, truncated words (`secur`, `sharep`), a partner\'s brand word alone or with common words, natural phrasing with stopwords ("someone who can help us with teams and voice in Germany"), and queries that match nothing (unknown words, a country nobody serves, a brand with a country it does not serve). Countries typed as codes, lower-case codes or English names; languages as codes or names.',
+        "- **The ground truth** for the checks is computed by the bench from the stored listings' text, without SQLite: a listing matches when one of the query's terms is a prefix of one of its words (headline, service names and ids, expertise, description) and its countries and languages fit; that gives each query's number of matches, so the number of result cards, the More results button and the summary line can be checked for every reply.",
+        '',
+      ],
+      [
+        'Running: `npm run bench:find` takes about 45 s after the build. It exits non-zero if a check fails, and writes this section only with the default sizes, without profiling and without `BENCH_DIST`. `BENCH_PROFILE=<dir>` writes a CPU profile of the bot and `phases.json` (`node bench/profile-summary.mjs <dir>/bot.cpuprofile --phase sequential`); `BENCH_DUMP=<dir>` writes every query with its match count, latencies and the listings shown; `BENCH_DIST=<dir>` runs the bot from another build (a patched copy of `dist/` next to a `package.json`, `cards/`, `env/` and `node_modules/`); `BENCH_QUERIES`, `BENCH_LISTINGS` etc. give smaller runs. The machine is shared: the bench reports the CPU other processes used in each phase and flags phases where it went over 0.25 cores.',
+        '',
+      ],
+    ),
+  });
 }
 
 main().catch((err) => {

@@ -20,6 +20,7 @@
 //   BENCH_DUMP=<dir>     write each run's sink records and the ideal schedules as JSON
 //   BENCH_DIST=<dir>     load the bot from another build (a patched copy of dist/, for experiments)
 //   BENCH_POLL_MS=<ms>   the deliverer's poll interval (experiments; production uses createApp's default, 1 s)
+import { appendSection, updateResultsFile } from './lib/results-file.mjs';
 import { execFileSync } from 'node:child_process';
 import { killChildren, startChild } from './lib/children.mjs';
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -927,7 +928,6 @@ function keyAt(i) {
 
 function writeResults({ rows, runs, notes, verification, totalS }) {
   const file = join(here, 'RESULTS.md');
-  const old = existsSync(file) ? readFileSync(file, 'utf8') : '';
   const cpus = os.cpus();
   const date = new Date().toISOString().replace('T', ' ').slice(0, 16) + ' UTC';
   const machine = `${cpus.length} cores (${cpus[0]?.model?.trim() ?? 'unknown CPU'}), ${fmt(os.totalmem() / 1024 ** 3)} GB RAM, ${os.type()} ${os.release()}, Node ${process.version}`;
@@ -959,43 +959,23 @@ function writeResults({ rows, runs, notes, verification, totalS }) {
     med((r) => r.cpu.bot / r.size),
     2,
   )} ms |`;
-  const historyBlock = (rowsText) =>
-    [
-      '<!-- notify-history:begin -->',
-      "| Date | Code | Cores | Node | Lost | Duplicates | Peaks per conversation 1 s/2 s/30 s/1 h (each run) | Peak per tenant 1 s | Total (median) | Ideal | Ratio | Other load, max cores | Bound under Teams' rules | Ratio to it | CPU per notification |",
-      '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
-      ...rowsText,
-      '<!-- notify-history:end -->',
-    ].join('\n');
-  const oldHistory =
-    /<!-- notify-history:begin -->\n(?:.*\n){2}([\s\S]*?)<!-- notify-history:end -->/.exec(old)?.[1]?.trim().split('\n').filter(Boolean) ??
-    [];
-  let text;
-  if (old.includes('<!-- notify:begin') && old.includes('<!-- notify:end -->')) {
-    text = old.replace(/<!-- notify:begin[\s\S]*?<!-- notify:end -->/, generated);
-    text = text.includes('<!-- notify-history:begin -->')
-      ? text.replace(/<!-- notify-history:begin -->[\s\S]*?<!-- notify-history:end -->/, historyBlock([...oldHistory, historyRow]))
-      : text.replace('<!-- notify:end -->', `<!-- notify:end -->\n\n#### History\n\n${historyBlock([historyRow])}`);
-  } else {
-    text = [
-      old.trimEnd(),
-      '',
-      '# Benchmark: notification delivery (`npm run bench:notify`)',
-      '',
-      generated,
-      '',
-      '#### History',
-      '',
-      historyBlock([historyRow]),
-      '',
-    ].join('\n');
-  }
-  writeFileSync(file, text);
+  updateResultsFile(file, {
+    key: 'notify',
+    generated,
+    history: {
+      key: 'notify-history',
+      header: [
+        "| Date | Code | Cores | Node | Lost | Duplicates | Peaks per conversation 1 s/2 s/30 s/1 h (each run) | Peak per tenant 1 s | Total (median) | Ideal | Ratio | Other load, max cores | Bound under Teams' rules | Ratio to it | CPU per notification |",
+        '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+      ],
+      row: historyRow,
+    },
+    placeNew: appendSection('# Benchmark: notification delivery (`npm run bench:notify`)'),
+  });
 }
 
 function writeLargeResults(large, totalS) {
   const file = join(here, 'RESULTS.md');
-  const old = readFileSync(file, 'utf8');
   const r = large.run;
   const cpus = os.cpus();
   const date = new Date().toISOString().replace('T', ' ').slice(0, 16) + ' UTC';
@@ -1016,35 +996,25 @@ function writeLargeResults(large, totalS) {
     '<!-- notify-large:end -->',
   ].join('\n');
   const historyRow = `| ${date} | ${CODE.commit} | ${cpus.length} | ${process.version} | ${int(r.size)} | ${int(r.lost)} | ${int(r.duplicates)} | ${r.peaks.conversation.map((p) => p.count).join('/')} | ${r.peaks.tenant[0].count} | ${fmt(r.totalMs / 1000, 1)} s | ${fmt(r.cpu.bot / r.size, 2)} ms | ${fmt(r.rssIdle, 0)} / ${fmt(r.rssPeak, 0)} MB | ${fmt(large.flat, 2)} | ${fmt(r.cpu.others / 1000 / r.seconds, 2)} |`;
-  const historyBlock = (rowsText) =>
-    [
-      '<!-- notify-large-history:begin -->',
-      '| Date | Code | Cores | Node | Notifications | Lost | Duplicates | Peaks per conversation 1 s/2 s/30 s/1 h | Peak per tenant 1 s | Total | CPU per notification | RSS idle / peak | RSS after GC, highest after 25% ÷ at 25% | Other load, cores |',
-      '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
-      ...rowsText,
-      '<!-- notify-large-history:end -->',
-    ].join('\n');
-  const oldHistory =
-    /<!-- notify-large-history:begin -->\n(?:.*\n){2}([\s\S]*?)<!-- notify-large-history:end -->/
-      .exec(old)?.[1]
-      ?.trim()
-      .split('\n')
-      .filter(Boolean) ?? [];
-  let text;
-  if (old.includes('<!-- notify-large:begin') && old.includes('<!-- notify-large:end -->')) {
-    text = old.replace(/<!-- notify-large:begin[\s\S]*?<!-- notify-large:end -->/, generated);
-    text = text.replace(
-      /<!-- notify-large-history:begin -->[\s\S]*?<!-- notify-large-history:end -->/,
-      historyBlock([...oldHistory, historyRow]),
-    );
-  } else {
+  updateResultsFile(file, {
+    key: 'notify-large',
+    generated,
+    history: {
+      key: 'notify-large-history',
+      header: [
+        '| Date | Code | Cores | Node | Notifications | Lost | Duplicates | Peaks per conversation 1 s/2 s/30 s/1 h | Peak per tenant 1 s | Total | CPU per notification | RSS idle / peak | RSS after GC, highest after 25% ÷ at 25% | Other load, cores |',
+        '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+      ],
+      row: historyRow,
+    },
+    historyHeading: '#### History of the larger run',
     // First time: right after the small runs' history.
-    text = old.replace(
-      '<!-- notify-history:end -->',
-      `<!-- notify-history:end -->\n\n${generated}\n\n#### History of the larger run\n\n${historyBlock([historyRow])}`,
-    );
-  }
-  writeFileSync(file, text);
+    placeNew: (old, section, historyTable) =>
+      old.replace(
+        '<!-- notify-history:end -->',
+        () => `<!-- notify-history:end -->\n\n${section}\n\n#### History of the larger run\n\n${historyTable}`,
+      ),
+  });
 }
 
 main().catch((err) => {

@@ -19,8 +19,9 @@
 // Environment (for development; RESULTS.md is written only with the defaults):
 //   BENCH_PARTNERS, BENCH_PER_PARTNER, BENCH_KILL_AFTER, BENCH_RUNS
 //   BENCH_LEASE_SECONDS=<s>  OUTBOX_LEASE_SECONDS for the bot (to compare with other leases, e.g. the former 60)
+import { appendSection, updateResultsFile } from './lib/results-file.mjs';
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -533,7 +534,6 @@ async function main() {
 
 function writeResults({ header, rows, runs, notes, verification, totalS, CODE }) {
   const file = join(here, 'RESULTS.md');
-  const old = existsSync(file) ? readFileSync(file, 'utf8') : '';
   const cpus = os.cpus();
   const date = new Date().toISOString().replace('T', ' ').slice(0, 16) + ' UTC';
   const machine = `${cpus.length} cores (${cpus[0]?.model?.trim() ?? 'unknown CPU'}), ${fmt(os.totalmem() / 1024 ** 3)} GB RAM, ${os.type()} ${os.release()}, Node ${process.version}`;
@@ -578,41 +578,19 @@ function writeResults({ header, rows, runs, notes, verification, totalS, CODE })
     max((r) => r.ratio),
     2,
   )} | ${runs.reduce((n, r) => n + r.lost, 0)} | ${runs.map((r) => r.duplicates).join(', ')} |`;
-  const historyBlock = (lines) =>
-    [
-      '<!-- recovery-history:begin -->',
-      '| Date | Code | Cores | Node | Pending at kill (median) | In flight (median) | Restart → first send, median / max | Restart → all delivered (median) | ÷ bound, median / max | Lost | Duplicates (each run) |',
-      '|---|---|---|---|---|---|---|---|---|---|---|',
-      ...lines,
-      '<!-- recovery-history:end -->',
-    ].join('\n');
-  const oldHistory =
-    /<!-- recovery-history:begin -->\n(?:.*\n){2}([\s\S]*?)<!-- recovery-history:end -->/
-      .exec(old)?.[1]
-      ?.trim()
-      .split('\n')
-      .filter(Boolean) ?? [];
-  let text;
-  if (old.includes('<!-- recovery:begin') && old.includes('<!-- recovery:end -->')) {
-    text = old.replace(/<!-- recovery:begin[\s\S]*?<!-- recovery:end -->/, generated);
-    text = text.includes('<!-- recovery-history:begin -->')
-      ? text.replace(/<!-- recovery-history:begin -->[\s\S]*?<!-- recovery-history:end -->/, historyBlock([...oldHistory, historyRow]))
-      : text.replace('<!-- recovery:end -->', `<!-- recovery:end -->\n\n#### History\n\n${historyBlock([historyRow])}`);
-  } else {
-    text = [
-      old.trimEnd(),
-      '',
-      '# Benchmark: recovery after a crash (`npm run bench:recovery`)',
-      '',
-      generated,
-      '',
-      '#### History',
-      '',
-      historyBlock([historyRow]),
-      '',
-    ].join('\n');
-  }
-  writeFileSync(file, text);
+  updateResultsFile(file, {
+    key: 'recovery',
+    generated,
+    history: {
+      key: 'recovery-history',
+      header: [
+        '| Date | Code | Cores | Node | Pending at kill (median) | In flight (median) | Restart → first send, median / max | Restart → all delivered (median) | ÷ bound, median / max | Lost | Duplicates (each run) |',
+        '|---|---|---|---|---|---|---|---|---|---|---|',
+      ],
+      row: historyRow,
+    },
+    placeNew: appendSection('# Benchmark: recovery after a crash (`npm run bench:recovery`)'),
+  });
 }
 
 main().catch((err) => {

@@ -22,8 +22,9 @@
 //
 // Environment (development; RESULTS.md is written only with the defaults):
 //   BENCH_SCALE_FACTOR (seed size, e.g. 0.02), BENCH_ACCEPTS, BENCH_REQUESTS (status, readyz), BENCH_OVERVIEWS, BENCH_SWEEPS
+import { appendSection, updateResultsFile } from './lib/results-file.mjs';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync, existsSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -485,48 +486,24 @@ async function main() {
 
     if (isDefault) {
       const historyRow = `| ${date} | ${CODE.commit} | ${cpus.length} | ${['acceptMs', 'statusMs', 'statusCustomerMs', 'readyzMs', 'overviewMs'].map((k) => [empty, share, large].map((r) => fmt(p99(r, k), k === 'readyzMs' ? 2 : 1)).join(' / ')).join(' | ')} | ${fmt(sweepWall(large), 1)} ms | ${fmt(median(batchWall), 1)} / ${fmt(Math.max(...batchWall), 1)} ms | ${mb(large.fileBytes)} | ${fmt(seeded.seedMs / 1000, 0)} s | ${goalsMet ? 'met' : '**no**'} | ${ret ? `${fmt(ret.all.loop.maxMs, 1)} ms` : 'n/a'} |`;
-      const historyBlock = (lines) =>
-        [
-          '<!-- bench-scale-history:begin -->',
-          '| Date | Code | Cores | Decision p99 empty / [share /] large (ms) | status p99 | status ‹customer› p99 | /readyz p99 | overview p99 | Sweep, nothing due (large) | Retention batch p50 / max | Large file | Seed | Goals | Retention: event loop blocked, max |',
-          '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+      updateResultsFile(join(here, 'RESULTS.md'), {
+        key: 'bench-scale',
+        generated,
+        history: {
+          key: 'bench-scale-history',
+          header: [
+            '| Date | Code | Cores | Decision p99 empty / [share /] large (ms) | status p99 | status ‹customer› p99 | /readyz p99 | overview p99 | Sweep, nothing due (large) | Retention batch p50 / max | Large file | Seed | Goals | Retention: event loop blocked, max |',
+            '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+          ],
+          row: historyRow,
           // Rows from before the last column was measured say so.
-          ...lines.map((l) => (l.split('|').length < 16 ? `${l} not measured |` : l)),
-          '<!-- bench-scale-history:end -->',
-        ].join('\n');
-      const file = join(here, 'RESULTS.md');
-      const old = existsSync(file) ? readFileSync(file, 'utf8') : '';
-      const oldHistory =
-        /<!-- bench-scale-history:begin -->\n(?:.*\n){2}([\s\S]*?)<!-- bench-scale-history:end -->/
-          .exec(old)?.[1]
-          ?.trim()
-          .split('\n')
-          .filter(Boolean) ?? [];
-      let text;
-      if (old.includes('<!-- bench-scale:begin') && old.includes('<!-- bench-scale:end -->')) {
-        text = old.replace(/<!-- bench-scale:begin[\s\S]*?<!-- bench-scale:end -->/, () => generated);
-        text = text.includes('<!-- bench-scale-history:begin -->')
-          ? text.replace(/<!-- bench-scale-history:begin -->[\s\S]*?<!-- bench-scale-history:end -->/, () =>
-              historyBlock([...oldHistory, historyRow]),
-            )
-          : text.replace('<!-- bench-scale:end -->', () => `<!-- bench-scale:end -->\n\n#### History\n\n${historyBlock([historyRow])}`);
-      } else {
-        text = [
-          old.trimEnd(),
-          '',
-          '# Benchmark: cost as data grows (`npm run bench:scale`)',
-          '',
+          upgrade: (row) => (row.split('|').length < 16 ? `${row} not measured |` : row),
+        },
+        placeNew: appendSection('# Benchmark: cost as data grows (`npm run bench:scale`)', [
           "The bot's everyday operations on a store holding years of data for 500 partners, against an empty store, in the same run (issue 18).",
           '',
-          generated,
-          '',
-          '#### History',
-          '',
-          historyBlock([historyRow]),
-          '',
-        ].join('\n');
-      }
-      writeFileSync(file, text);
+        ]),
+      });
     } else log('not the default parameters: bench/RESULTS.md left as it is');
     if (checks.some(([, ok]) => !ok)) {
       log('a correctness check FAILED');
